@@ -1,0 +1,189 @@
+//! The cache (ElastiCache, Redis protocol). Never the system of record: every read may miss, and
+//! every failure is swallowed into a miss so callers fall back to DynamoDB.
+//!
+//! A dead or slow cache must cost milliseconds, not seconds: every connect and command is bounded
+//! by the configured timeout, and after a failure a circuit breaker skips the cache entirely for
+//! [`BREAKER_COOLDOWN`] before one request tries it again. The connection is opened on first use
+//! and shared (multiplexed) by concurrent requests.
+
+use bourse_config::CacheUrl;
+use bourse_telemetry::{CacheOutcome, record_cache};
+use redis::AsyncCommands;
+use redis::aio::MultiplexedConnection;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+/// How long the cache is skipped after it failed.
+pub const BREAKER_COOLDOWN: Duration = Duration::from_secs(1);
+
+#[derive(Debug, thiserror::Error)]
+pub enum CacheError {
+    #[error("cache URL is invalid: {0}")]
+    InvalidUrl(String),
+    #[error("cache did not answer within {0} ms")]
+    Timeout(u128),
+    #[error("cache skipped for a moment after a failure")]
+    CircuitOpen,
+    #[error("cache failed: {0}")]
+    Redis(#[from] redis::RedisError),
+}
+
+pub struct Cache {
+    client: redis::Client,
+    timeout: Duration,
+    connection: tokio::sync::Mutex<Option<MultiplexedConnection>>,
+    skip_until: Mutex<Option<Instant>>,
+}
+
+impl std::fmt::Debug for Cache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Cache").field("timeout", &self.timeout).finish_non_exhaustive()
+    }
+}
+
+impl Cache {
+    /// Parses the URL; does not connect.
+    pub fn new(url: &CacheUrl, timeout: Duration) -> Result<Self, CacheError> {
+        let client = redis::Client::open(url.as_str()).map_err(|e| CacheError::InvalidUrl(e.to_string()))?;
+        Ok(Cache { client, timeout, connection: tokio::sync::Mutex::new(None), skip_until: Mutex::new(None) })
+    }
+
+    /// The value at `key`, or `None` on a miss or any failure (counted as hit, miss or error).
+    pub async fn get(&self, key: &str) -> Option<Vec<u8>> {
+        let result: Result<Option<Vec<u8>>, CacheError> = self.run(|mut c| async move { c.get(key).await }).await;
+        match result {
+            Ok(Some(value)) => {
+                record_cache(CacheOutcome::Hit);
+                Some(value)
+            }
+            Ok(None) => {
+                record_cache(CacheOutcome::Miss);
+                None
+            }
+            Err(err) => {
+                record_cache(CacheOutcome::Error);
+                tracing::warn!(error = %err, key, "cache read failed; serving from the system of record");
+                None
+            }
+        }
+    }
+
+    /// Stores `value` for `ttl`; failures are logged and otherwise ignored.
+    pub async fn set(&self, key: &str, value: &[u8], ttl: Duration) {
+        let seconds = ttl.as_secs().max(1);
+        let result: Result<(), CacheError> = self.run(|mut c| async move { c.set_ex(key, value, seconds).await }).await;
+        if let Err(err) = result {
+            tracing::warn!(error = %err, key, "cache write failed");
+        }
+    }
+
+    /// Deletes keys (invalidation). Returns the failure so a writer can decide what to do; the
+    /// TTL bounds staleness when it cannot reach the cache.
+    pub async fn delete(&self, keys: &[String]) -> Result<(), CacheError> {
+        if keys.is_empty() {
+            return Ok(());
+        }
+        self.run(|mut c| async move { c.del(keys).await }).await
+    }
+
+    /// A PING that ignores the breaker: the health endpoint wants the truth now.
+    pub async fn ping(&self) -> Result<(), CacheError> {
+        let mut connection = self.connect().await?;
+        let pong: Result<String, CacheError> = self.bounded(async { redis::cmd("PING").query_async(&mut connection).await }).await;
+        if pong.is_err() {
+            self.trip().await;
+        }
+        pong.map(|_| ())
+    }
+
+    async fn run<T, F, Fut>(&self, command: F) -> Result<T, CacheError>
+    where
+        F: FnOnce(MultiplexedConnection) -> Fut,
+        Fut: Future<Output = redis::RedisResult<T>>,
+    {
+        if self.breaker_open() {
+            return Err(CacheError::CircuitOpen);
+        }
+        let connection = self.connect().await?;
+        let result = self.bounded(command(connection)).await;
+        if result.is_err() {
+            self.trip().await;
+        }
+        result
+    }
+
+    async fn connect(&self) -> Result<MultiplexedConnection, CacheError> {
+        let mut slot = self.connection.lock().await;
+        if let Some(connection) = slot.as_ref() {
+            return Ok(connection.clone());
+        }
+        let connected = self.bounded(self.client.get_multiplexed_async_connection()).await;
+        match connected {
+            Ok(connection) => {
+                *slot = Some(connection.clone());
+                Ok(connection)
+            }
+            Err(err) => {
+                drop(slot);
+                self.trip().await;
+                Err(err)
+            }
+        }
+    }
+
+    async fn bounded<T>(&self, work: impl Future<Output = redis::RedisResult<T>>) -> Result<T, CacheError> {
+        match tokio::time::timeout(self.timeout, work).await {
+            Ok(result) => result.map_err(CacheError::from),
+            Err(_) => Err(CacheError::Timeout(self.timeout.as_millis())),
+        }
+    }
+
+    fn breaker_open(&self) -> bool {
+        let mut skip = self.skip_until.lock().unwrap_or_else(|p| p.into_inner());
+        match *skip {
+            Some(until) if Instant::now() < until => true,
+            Some(_) => {
+                *skip = None;
+                false
+            }
+            None => false,
+        }
+    }
+
+    /// Opens the breaker and drops the connection so the next try reconnects.
+    async fn trip(&self) {
+        *self.skip_until.lock().unwrap_or_else(|p| p.into_inner()) = Some(Instant::now() + BREAKER_COOLDOWN);
+        *self.connection.lock().await = None;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A port nothing listens on: connect is refused at once.
+    fn dead_cache() -> Cache {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        drop(listener);
+        let url = CacheUrl::parse("CACHE_URL", &format!("redis://127.0.0.1:{port}")).unwrap();
+        Cache::new(&url, Duration::from_millis(50)).unwrap()
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn a_dead_cache_is_a_miss_and_then_skipped() {
+        let cache = dead_cache();
+        let ((first, second), counted) = bourse_telemetry::measured(async {
+            let first = cache.get("k").await;
+            let started = Instant::now();
+            let second = cache.get("k").await;
+            assert!(started.elapsed() < Duration::from_millis(5), "breaker should skip the cache");
+            (first, second)
+        })
+        .await;
+        assert_eq!((first, second), (None, None));
+        assert_eq!(counted.cache_errors, 2);
+        assert!(matches!(cache.delete(&["k".into()]).await, Err(CacheError::CircuitOpen)));
+        assert!(cache.ping().await.is_err());
+    }
+}

@@ -1,0 +1,353 @@
+//! Configuration of every Bourse function, read once from the environment in `main`.
+//!
+//! A missing or malformed setting stops start-up with a [`ConfigError`] naming it. AWS endpoints use
+//! the standard variables (`AWS_ENDPOINT_URL`, `AWS_ENDPOINT_URL_<SERVICE>`), so the same binary talks
+//! to the local stand-ins or to AWS. Outside production every endpoint must be set and must point at
+//! a loopback address: a local stack or a test can never reach real AWS by accident.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::time::Duration;
+
+/// Why the configuration could not be read; names the variable at fault.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum ConfigError {
+    #[error("missing setting {0}")]
+    Missing(&'static str),
+    #[error("setting {name} is malformed: {reason}")]
+    Malformed { name: &'static str, reason: String },
+    #[error("setting {name} must point at a loopback address when BOURSE_STAGE is {stage}, got {value}")]
+    NotLoopback { name: &'static str, stage: Stage, value: String },
+}
+
+/// Where the function runs. Only `Prod` may talk to real AWS endpoints.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stage {
+    /// The developer's local stack.
+    Local,
+    /// Automated tests.
+    Test,
+    /// A deployed stack (dev, staging or prod account alike).
+    Prod,
+}
+
+impl fmt::Display for Stage {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Stage::Local => "local",
+            Stage::Test => "test",
+            Stage::Prod => "prod",
+        })
+    }
+}
+
+/// An absolute http(s) URL whose host is known; kept as text for the SDKs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EndpointUrl {
+    url: String,
+    host: String,
+}
+
+impl EndpointUrl {
+    pub fn parse(name: &'static str, value: &str) -> Result<Self, ConfigError> {
+        parse_url(name, value, &["http", "https"])
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.url
+    }
+
+    pub fn host(&self) -> &str {
+        &self.host
+    }
+
+    fn is_loopback(&self) -> bool {
+        is_loopback_host(&self.host)
+    }
+}
+
+/// The cache's `redis://` or `rediss://` (TLS) URL.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CacheUrl(EndpointUrl);
+
+impl CacheUrl {
+    pub fn parse(name: &'static str, value: &str) -> Result<Self, ConfigError> {
+        parse_url(name, value, &["redis", "rediss"]).map(CacheUrl)
+    }
+
+    pub fn as_str(&self) -> &str {
+        self.0.as_str()
+    }
+}
+
+fn parse_url(name: &'static str, value: &str, schemes: &[&str]) -> Result<EndpointUrl, ConfigError> {
+    let malformed = |reason: &str| ConfigError::Malformed { name, reason: reason.to_owned() };
+    let (scheme, rest) = value.split_once("://").ok_or_else(|| malformed("expected scheme://host[:port]"))?;
+    if !schemes.contains(&scheme) {
+        return Err(malformed(&format!("scheme must be one of {}", schemes.join(", "))));
+    }
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    let authority = authority.rsplit_once('@').map_or(authority, |(_, host)| host);
+    let host = if let Some(bracketed) = authority.strip_prefix('[') {
+        bracketed.split_once(']').map(|(h, _)| h).ok_or_else(|| malformed("unclosed [ in host"))?
+    } else {
+        authority.split(':').next().unwrap_or_default()
+    };
+    if host.is_empty() {
+        return Err(malformed("host is empty"));
+    }
+    if let Some((_, port)) = authority.rsplit_once(':').filter(|_| !authority.ends_with(']')) {
+        port.parse::<u16>().map_err(|_| malformed("port is not a number from 0 to 65535"))?;
+    }
+    Ok(EndpointUrl { url: value.to_owned(), host: host.to_ascii_lowercase() })
+}
+
+fn is_loopback_host(host: &str) -> bool {
+    host == "localhost"
+        || host == "::1"
+        || host.parse::<std::net::Ipv4Addr>().is_ok_and(|ip| ip.is_loopback())
+}
+
+/// AWS settings shared by the SDK clients. Credentials are read by the storage crate from the
+/// standard variables; only what the code must decide on is here.
+#[derive(Debug, Clone)]
+pub struct AwsConfig {
+    pub region: String,
+    pub dynamodb_endpoint: Option<EndpointUrl>,
+    pub sqs_endpoint: Option<EndpointUrl>,
+}
+
+/// Everything a function may need. Each function asks for the parts it uses through the
+/// `require_*` accessors so that a setting it does not need is never demanded.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub stage: Stage,
+    pub service: &'static str,
+    pub aws: AwsConfig,
+    pub app_table: Option<String>,
+    pub market_table: Option<String>,
+    pub enrich_queue_url: Option<String>,
+    pub cache_url: Option<CacheUrl>,
+    /// Connect and command timeout of the cache: a dead cache must cost milliseconds.
+    pub cache_timeout: Duration,
+    /// Timeout of one dependency check on the health endpoint.
+    pub health_timeout: Duration,
+    pub cors_allowed_origins: Vec<String>,
+    pub max_body_bytes: usize,
+}
+
+impl Config {
+    /// Reads the process environment.
+    pub fn from_env(service: &'static str) -> Result<Self, ConfigError> {
+        Self::from_vars(service, std::env::vars().collect())
+    }
+
+    /// Reads an explicit set of variables (tests use this; `from_env` wraps it).
+    pub fn from_vars(service: &'static str, vars: HashMap<String, String>) -> Result<Self, ConfigError> {
+        let env = Env(vars);
+        let stage = match env.required("BOURSE_STAGE")? {
+            "local" => Stage::Local,
+            "test" => Stage::Test,
+            "dev" | "staging" | "prod" => Stage::Prod,
+            other => {
+                return Err(ConfigError::Malformed {
+                    name: "BOURSE_STAGE",
+                    reason: format!("expected local, test, dev, staging or prod, got {other:?}"),
+                });
+            }
+        };
+        let region = env.optional("AWS_REGION").or_else(|| env.optional("AWS_DEFAULT_REGION"));
+        let region = region.ok_or(ConfigError::Missing("AWS_REGION"))?.to_owned();
+        let endpoint = |specific: &'static str| -> Result<Option<EndpointUrl>, ConfigError> {
+            match (env.optional(specific), env.optional("AWS_ENDPOINT_URL")) {
+                (Some(url), _) => EndpointUrl::parse(specific, url).map(Some),
+                (None, Some(url)) => EndpointUrl::parse("AWS_ENDPOINT_URL", url).map(Some),
+                (None, None) => Ok(None),
+            }
+        };
+        let aws = AwsConfig {
+            region,
+            dynamodb_endpoint: endpoint("AWS_ENDPOINT_URL_DYNAMODB")?,
+            sqs_endpoint: endpoint("AWS_ENDPOINT_URL_SQS")?,
+        };
+        let cache_url = env.optional("CACHE_URL").map(|v| CacheUrl::parse("CACHE_URL", v)).transpose()?;
+        let config = Config {
+            stage,
+            service,
+            aws,
+            app_table: env.optional("APP_TABLE").map(str::to_owned),
+            market_table: env.optional("MARKET_TABLE").map(str::to_owned),
+            enrich_queue_url: env.optional("ENRICH_QUEUE_URL").map(str::to_owned),
+            cache_url,
+            cache_timeout: env.millis("CACHE_TIMEOUT_MS", 50)?,
+            health_timeout: env.millis("HEALTH_TIMEOUT_MS", 500)?,
+            cors_allowed_origins: env
+                .optional("CORS_ALLOWED_ORIGINS")
+                .map(|v| v.split(',').map(str::trim).filter(|o| !o.is_empty()).map(str::to_owned).collect())
+                .unwrap_or_default(),
+            max_body_bytes: env.number("MAX_BODY_BYTES", 256 * 1024)?,
+        };
+        config.check_isolation()?;
+        Ok(config)
+    }
+
+    /// Outside production nothing may reach AWS: every endpoint in use must be set and loopback.
+    fn check_isolation(&self) -> Result<(), ConfigError> {
+        if self.stage == Stage::Prod {
+            return Ok(());
+        }
+        let endpoints = [
+            ("AWS_ENDPOINT_URL_DYNAMODB", self.aws.dynamodb_endpoint.as_ref()),
+            ("AWS_ENDPOINT_URL_SQS", self.aws.sqs_endpoint.as_ref()),
+        ];
+        for (name, url) in endpoints {
+            let url = url.ok_or(ConfigError::Missing(name))?;
+            if !url.is_loopback() {
+                return Err(ConfigError::NotLoopback { name, stage: self.stage, value: url.as_str().to_owned() });
+            }
+        }
+        if let Some(cache) = &self.cache_url {
+            if !cache.0.is_loopback() {
+                return Err(ConfigError::NotLoopback { name: "CACHE_URL", stage: self.stage, value: cache.as_str().to_owned() });
+            }
+        }
+        if let Some(queue) = &self.enrich_queue_url {
+            let url = EndpointUrl::parse("ENRICH_QUEUE_URL", queue)?;
+            if !url.is_loopback() {
+                return Err(ConfigError::NotLoopback { name: "ENRICH_QUEUE_URL", stage: self.stage, value: queue.clone() });
+            }
+        }
+        Ok(())
+    }
+
+    pub fn require_app_table(&self) -> Result<&str, ConfigError> {
+        self.app_table.as_deref().ok_or(ConfigError::Missing("APP_TABLE"))
+    }
+
+    pub fn require_market_table(&self) -> Result<&str, ConfigError> {
+        self.market_table.as_deref().ok_or(ConfigError::Missing("MARKET_TABLE"))
+    }
+
+    pub fn require_enrich_queue_url(&self) -> Result<&str, ConfigError> {
+        self.enrich_queue_url.as_deref().ok_or(ConfigError::Missing("ENRICH_QUEUE_URL"))
+    }
+
+    pub fn require_cache_url(&self) -> Result<&CacheUrl, ConfigError> {
+        self.cache_url.as_ref().ok_or(ConfigError::Missing("CACHE_URL"))
+    }
+}
+
+struct Env(HashMap<String, String>);
+
+impl Env {
+    /// A set, non-blank value.
+    fn optional(&self, name: &str) -> Option<&str> {
+        self.0.get(name).map(|v| v.trim()).filter(|v| !v.is_empty())
+    }
+
+    fn required(&self, name: &'static str) -> Result<&str, ConfigError> {
+        self.optional(name).ok_or(ConfigError::Missing(name))
+    }
+
+    fn number(&self, name: &'static str, default: usize) -> Result<usize, ConfigError> {
+        match self.optional(name) {
+            None => Ok(default),
+            Some(v) => v.parse().map_err(|_| ConfigError::Malformed { name, reason: format!("expected a whole number, got {v:?}") }),
+        }
+    }
+
+    fn millis(&self, name: &'static str, default: u64) -> Result<Duration, ConfigError> {
+        let ms = self.number(name, default as usize)?;
+        if ms == 0 {
+            return Err(ConfigError::Malformed { name, reason: "must be at least 1 millisecond".into() });
+        }
+        Ok(Duration::from_millis(ms as u64))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn vars(pairs: &[(&str, &str)]) -> HashMap<String, String> {
+        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    }
+
+    fn local() -> Vec<(&'static str, &'static str)> {
+        vec![
+            ("BOURSE_STAGE", "local"),
+            ("AWS_REGION", "us-east-1"),
+            ("AWS_ENDPOINT_URL_DYNAMODB", "http://127.0.0.1:18000"),
+            ("AWS_ENDPOINT_URL_SQS", "http://localhost:14566"),
+            ("CACHE_URL", "redis://127.0.0.1:16379"),
+            ("APP_TABLE", "bourse-app"),
+        ]
+    }
+
+    #[test]
+    fn local_stack_settings_are_accepted() {
+        let config = Config::from_vars("auth", vars(&local())).unwrap();
+        assert_eq!(config.stage, Stage::Local);
+        assert_eq!(config.require_app_table().unwrap(), "bourse-app");
+        assert_eq!(config.cache_timeout, Duration::from_millis(50));
+        assert_eq!(config.require_market_table(), Err(ConfigError::Missing("MARKET_TABLE")));
+    }
+
+    #[test]
+    fn missing_stage_is_named() {
+        let mut v = local();
+        v.retain(|(k, _)| *k != "BOURSE_STAGE");
+        assert_eq!(Config::from_vars("auth", vars(&v)).unwrap_err(), ConfigError::Missing("BOURSE_STAGE"));
+    }
+
+    #[test]
+    fn local_stage_refuses_real_aws_endpoints() {
+        let mut v = local();
+        v.retain(|(k, _)| *k != "AWS_ENDPOINT_URL_DYNAMODB");
+        assert_eq!(Config::from_vars("auth", vars(&v)).unwrap_err(), ConfigError::Missing("AWS_ENDPOINT_URL_DYNAMODB"));
+        v.push(("AWS_ENDPOINT_URL_DYNAMODB", "https://dynamodb.us-east-1.amazonaws.com"));
+        assert!(matches!(
+            Config::from_vars("auth", vars(&v)).unwrap_err(),
+            ConfigError::NotLoopback { name: "AWS_ENDPOINT_URL_DYNAMODB", .. }
+        ));
+    }
+
+    #[test]
+    fn the_generic_endpoint_applies_to_every_service() {
+        let mut v = local();
+        v.retain(|(k, _)| !k.starts_with("AWS_ENDPOINT_URL"));
+        v.push(("AWS_ENDPOINT_URL", "http://127.0.0.1:4000"));
+        let config = Config::from_vars("auth", vars(&v)).unwrap();
+        assert_eq!(config.aws.sqs_endpoint.unwrap().as_str(), "http://127.0.0.1:4000");
+    }
+
+    #[test]
+    fn malformed_values_name_the_setting() {
+        let mut v = local();
+        v.push(("CACHE_TIMEOUT_MS", "fast"));
+        assert!(matches!(Config::from_vars("auth", vars(&v)).unwrap_err(), ConfigError::Malformed { name: "CACHE_TIMEOUT_MS", .. }));
+        let mut v = local();
+        v.retain(|(k, _)| *k != "CACHE_URL");
+        v.push(("CACHE_URL", "http://127.0.0.1:6379"));
+        assert!(matches!(Config::from_vars("auth", vars(&v)).unwrap_err(), ConfigError::Malformed { name: "CACHE_URL", .. }));
+        let mut v = local();
+        v.retain(|(k, _)| *k != "BOURSE_STAGE");
+        v.push(("BOURSE_STAGE", "production"));
+        assert!(matches!(Config::from_vars("auth", vars(&v)).unwrap_err(), ConfigError::Malformed { name: "BOURSE_STAGE", .. }));
+    }
+
+    #[test]
+    fn urls_are_parsed_strictly() {
+        assert_eq!(EndpointUrl::parse("X", "http://[::1]:80/").unwrap().host(), "::1");
+        assert!(EndpointUrl::parse("X", "http://:80").is_err());
+        assert!(EndpointUrl::parse("X", "http://host:99999").is_err());
+        assert!(EndpointUrl::parse("X", "localhost:80").is_err());
+        assert!(CacheUrl::parse("X", "rediss://user:pw@cache.internal:6379").is_ok());
+    }
+
+    #[test]
+    fn production_may_use_default_endpoints() {
+        let config = Config::from_vars("auth", vars(&[("BOURSE_STAGE", "prod"), ("AWS_REGION", "eu-west-1")])).unwrap();
+        assert!(config.aws.dynamodb_endpoint.is_none());
+    }
+}

@@ -1,0 +1,63 @@
+//! Messages on the enrichment queue and the scheduled trigger's payload. The producer (screener,
+//! portfolio, the schedule) and the consumer share these types, so the wire format is defined once.
+
+use serde::{Deserialize, Serialize};
+
+/// The body of one enrichment-queue message, tagged by `kind`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "kebab-case", deny_unknown_fields)]
+pub enum QueueMessage {
+    /// A diagnostic that proves the queue reaches the consumer end to end: the consumer records
+    /// the id, and the record expires after a day.
+    Ping { id: String },
+}
+
+/// The payload the EventBridge schedule sends (its `Input` in `template.yaml`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "kebab-case", deny_unknown_fields)]
+pub enum ScheduledTask {
+    /// The daily refresh after the US close.
+    ScheduledRefresh,
+}
+
+/// Longest diagnostic id accepted (it becomes part of a key).
+pub const MAX_PING_ID_LEN: usize = 64;
+
+impl QueueMessage {
+    /// Parses and checks a message body; the error says why it can never succeed (a poison message).
+    pub fn parse(body: &str) -> Result<Self, String> {
+        let message: QueueMessage = serde_json::from_str(body).map_err(|e| format!("not a queue message: {e}"))?;
+        match &message {
+            QueueMessage::Ping { id }
+                if id.is_empty() || id.len() > MAX_PING_ID_LEN || !id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') =>
+            {
+                Err(format!("ping id must be 1 to {MAX_PING_ID_LEN} letters, digits or dashes"))
+            }
+            _ => Ok(message),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn messages_round_trip_with_their_kind() {
+        let ping = QueueMessage::Ping { id: "abc-1".into() };
+        let text = serde_json::to_string(&ping).unwrap();
+        assert_eq!(text, r#"{"kind":"ping","id":"abc-1"}"#);
+        assert_eq!(QueueMessage::parse(&text).unwrap(), ping);
+        let task: ScheduledTask = serde_json::from_str(r#"{"kind":"scheduled-refresh"}"#).unwrap();
+        assert_eq!(task, ScheduledTask::ScheduledRefresh);
+    }
+
+    #[test]
+    fn poison_messages_are_refused_with_a_reason() {
+        assert!(QueueMessage::parse("not json").is_err());
+        assert!(QueueMessage::parse(r#"{"kind":"unknown"}"#).is_err());
+        assert!(QueueMessage::parse(r#"{"kind":"ping","id":"a","extra":1}"#).is_err());
+        assert!(QueueMessage::parse(r#"{"kind":"ping","id":"a b"}"#).is_err());
+        assert!(QueueMessage::parse(r#"{"kind":"ping","id":""}"#).is_err());
+    }
+}

@@ -1,0 +1,268 @@
+//! The request pipeline every HTTP function runs, written once:
+//! request id → CORS preflight → body limit → routing → handler (counted) → problem mapping →
+//! ETag / 304 → compression → security and CORS headers → JSON log line + EMF metrics.
+
+use crate::cors::Cors;
+use crate::encoding::{self, MIN_COMPRESS_BYTES};
+use crate::problem::{ApiError, PROBLEM_CONTENT_TYPE};
+use crate::reply::{CachePolicy, Reply, if_none_match_hits, weak_etag};
+use crate::request::ApiRequest;
+use crate::router::{Route, match_route};
+use bourse_telemetry::{RequestMetrics, measured, take_cold_start};
+use http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use lambda_http::request::RequestContext;
+use lambda_http::{Body, Request, RequestExt, Response};
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Instant;
+use tracing::Instrument;
+
+/// What the pipeline needs to know about the function.
+#[derive(Debug, Clone)]
+pub struct HttpSettings {
+    pub service: &'static str,
+    pub version: &'static str,
+    pub cors: Cors,
+    pub max_body_bytes: usize,
+}
+
+/// A function's request handler: given the matched route id and the parsed request, answer.
+pub trait Handler<R>: Send + Sync + 'static {
+    fn handle(&self, route: R, request: ApiRequest) -> impl Future<Output = Result<Reply, ApiError>> + Send;
+}
+
+pub struct HttpApp<R: 'static, H> {
+    settings: HttpSettings,
+    routes: &'static [Route<R>],
+    handler: H,
+}
+
+impl<R, H> HttpApp<R, H>
+where
+    R: Copy + Send + Sync + std::fmt::Debug + 'static,
+    H: Handler<R>,
+{
+    pub fn new(settings: HttpSettings, routes: &'static [Route<R>], handler: H) -> Self {
+        HttpApp { settings, routes, handler }
+    }
+
+    pub fn handler(&self) -> &H {
+        &self.handler
+    }
+
+    /// Serves Lambda invocations until the runtime stops.
+    pub async fn run(self) -> Result<(), lambda_http::Error> {
+        let app = Arc::new(self);
+        lambda_http::run(lambda_http::service_fn(move |event: Request| {
+            let app = Arc::clone(&app);
+            async move { Ok::<_, lambda_http::Error>(app.serve(event).await) }
+        }))
+        .await
+    }
+
+    /// Answers one event. Never fails: every error becomes a problem response.
+    pub async fn serve(&self, event: Request) -> Response<Body> {
+        let started = Instant::now();
+        let cold_start = take_cold_start();
+        let request_id = request_id(&event);
+        let span = tracing::info_span!("request", request_id = %request_id);
+        async {
+            let method = event.method().clone();
+            let path = event.uri().path().to_owned();
+            let request_headers = event.headers().clone();
+            let (route, outcome, counters) = if is_preflight(&event) {
+                ("OPTIONS *".to_owned(), Ok(Reply::no_content()), Default::default())
+            } else {
+                match self.prepare(event, &request_id) {
+                    Ok((id, request)) => {
+                        let route = request.route.clone();
+                        let (outcome, counters) = measured(self.handler.handle(id, request)).await;
+                        (route, outcome, counters)
+                    }
+                    Err(err) => (format!("{method} (unrouted)"), Err(err), Default::default()),
+                }
+            };
+            let preflight = route == "OPTIONS *";
+            let mut response = self.respond(outcome, &request_headers, &request_id, &path);
+            if preflight {
+                self.settings.cors.preflight(&request_headers, response.headers_mut());
+            } else {
+                self.settings.cors.apply(&request_headers, response.headers_mut());
+            }
+            let status = response.status().as_u16();
+            let latency = started.elapsed();
+            tracing::info!(
+                method = %method,
+                route = %route,
+                status,
+                latency_ms = latency.as_secs_f64() * 1000.0,
+                cold_start,
+                dynamodb_requests = counters.dynamodb_requests(),
+                "request served"
+            );
+            RequestMetrics { service: self.settings.service, route: &route, status, latency, cold_start, counters: &counters }
+                .emit(&request_id);
+            response
+        }
+        .instrument(span)
+        .await
+    }
+
+    /// Body limit and routing; builds the handler's request.
+    fn prepare(&self, event: Request, request_id: &str) -> Result<(R, ApiRequest), ApiError> {
+        if event.body().len() > self.settings.max_body_bytes {
+            return Err(ApiError::PayloadTooLarge { limit: self.settings.max_body_bytes });
+        }
+        let matched = match_route(self.routes, event.method(), event.uri().path())?;
+        let source_ip = source_ip(&event);
+        let mut query: Vec<(String, Vec<String>)> = Vec::new();
+        for (name, value) in event.query_string_parameters_ref().into_iter().flat_map(|q| q.iter()) {
+            match query.iter_mut().find(|(n, _)| n == name) {
+                Some((_, values)) => values.push(value.to_owned()),
+                None => query.push((name.to_owned(), vec![value.to_owned()])),
+            }
+        }
+        let (parts, body) = event.into_parts();
+        let request = ApiRequest {
+            request_id: request_id.to_owned(),
+            route: format!("{} {}", matched.route.method, matched.route.path),
+            method: parts.method,
+            path: parts.uri.path().to_owned(),
+            headers: parts.headers,
+            source_ip,
+            params: matched.params,
+            query,
+            body: body.to_vec(),
+        };
+        Ok((matched.route.id, request))
+    }
+
+    /// Turns the handler's outcome into the HTTP response.
+    fn respond(&self, outcome: Result<Reply, ApiError>, request_headers: &HeaderMap, request_id: &str, path: &str) -> Response<Body> {
+        let (status, content_type, body, cache, extra) = match outcome {
+            Ok(reply) => (reply.status, "application/json", reply.body, reply.cache, reply.headers),
+            Err(err) => {
+                if err.status().is_server_error() {
+                    tracing::error!(error = %err, "request failed");
+                } else {
+                    tracing::info!(problem = err.slug(), "request refused");
+                }
+                let doc = err.to_problem(request_id, path);
+                let extra = err
+                    .headers()
+                    .into_iter()
+                    .filter_map(|(name, value)| HeaderValue::from_str(&value).ok().map(|v| (name, v)))
+                    .collect();
+                (err.status(), PROBLEM_CONTENT_TYPE, Some(doc.to_string().into_bytes()), CachePolicy::NoStore, extra)
+            }
+        };
+        let mut headers = HeaderMap::new();
+        security_headers(&mut headers);
+        if let Ok(id) = HeaderValue::from_str(request_id) {
+            headers.insert("x-request-id", id);
+        }
+        for (name, value) in extra {
+            headers.append(name, value);
+        }
+        let mut status = status;
+        let mut body = body;
+        match cache {
+            CachePolicy::NoStore => {
+                headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+            }
+            CachePolicy::Public { max_age } => {
+                let value = format!("public, max-age={}", max_age.as_secs());
+                headers.insert(header::CACHE_CONTROL, HeaderValue::from_str(&value).unwrap_or(HeaderValue::from_static("no-cache")));
+                if let Some(bytes) = body.as_deref().filter(|_| status == StatusCode::OK) {
+                    let etag = weak_etag(bytes);
+                    let matches = request_headers
+                        .get(header::IF_NONE_MATCH)
+                        .and_then(|v| v.to_str().ok())
+                        .is_some_and(|v| if_none_match_hits(v, &etag));
+                    if let Ok(value) = HeaderValue::from_str(&etag) {
+                        headers.insert(header::ETAG, value);
+                    }
+                    if matches {
+                        status = StatusCode::NOT_MODIFIED;
+                        body = None;
+                    }
+                }
+            }
+        }
+        let body = match body {
+            None => Body::Empty,
+            Some(bytes) => {
+                headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+                encode(bytes, request_headers, &mut headers)
+            }
+        };
+        let mut response = Response::new(body);
+        *response.status_mut() = status;
+        *response.headers_mut() = headers;
+        response
+    }
+}
+
+/// Compresses when worth it and accepted; otherwise sends text.
+fn encode(bytes: Vec<u8>, request_headers: &HeaderMap, headers: &mut HeaderMap) -> Body {
+    headers.append(header::VARY, HeaderValue::from_static("accept-encoding"));
+    let accepted = request_headers
+        .get(header::ACCEPT_ENCODING)
+        .and_then(|v| v.to_str().ok())
+        .and_then(encoding::negotiate);
+    if let Some(chosen) = accepted.filter(|_| bytes.len() >= MIN_COMPRESS_BYTES) {
+        if let Ok(compressed) = encoding::compress(&bytes, chosen) {
+            headers.insert(header::CONTENT_ENCODING, HeaderValue::from_static(chosen.token()));
+            return Body::Binary(compressed);
+        }
+    }
+    match String::from_utf8(bytes) {
+        Ok(text) => Body::Text(text),
+        Err(e) => Body::Binary(e.into_bytes()),
+    }
+}
+
+fn security_headers(headers: &mut HeaderMap) {
+    headers.insert(header::STRICT_TRANSPORT_SECURITY, HeaderValue::from_static("max-age=63072000; includeSubDomains"));
+    headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    headers.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static("default-src 'none'; frame-ancestors 'none'"));
+    headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+}
+
+fn is_preflight(event: &Request) -> bool {
+    event.method() == Method::OPTIONS && event.headers().contains_key(header::ACCESS_CONTROL_REQUEST_METHOD)
+}
+
+/// API Gateway's request id (v2 or v1 payload, function URLs), else the Lambda invocation id, else
+/// a fresh random one.
+fn request_id(event: &Request) -> String {
+    let from_gateway = match event.request_context_ref() {
+        Some(RequestContext::ApiGatewayV2(ctx)) => ctx.request_id.clone(),
+        Some(RequestContext::ApiGatewayV1(ctx)) => ctx.request_id.clone(),
+        #[allow(unreachable_patterns)]
+        _ => None,
+    };
+    from_gateway
+        .filter(|id| !id.is_empty() && id.len() <= 128)
+        .or_else(|| event.lambda_context_ref().map(|c| c.request_id.clone()).filter(|id| !id.is_empty()))
+        .unwrap_or_else(random_id)
+}
+
+fn source_ip(event: &Request) -> Option<String> {
+    match event.request_context_ref() {
+        Some(RequestContext::ApiGatewayV2(ctx)) => ctx.http.source_ip.clone(),
+        Some(RequestContext::ApiGatewayV1(ctx)) => ctx.identity.source_ip.clone(),
+        #[allow(unreachable_patterns)]
+        _ => None,
+    }
+}
+
+/// 128 random bits as hex.
+pub fn random_id() -> String {
+    let mut bytes = [0u8; 16];
+    // The OS generator only fails on platforms Lambda does not run; a zero id is still unique enough
+    // to be logged, and never used for security.
+    let _ = getrandom::fill(&mut bytes);
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}

@@ -1,0 +1,19 @@
+//! HTTP conventions shared by every Bourse HTTP function. A function declares a route table and a
+//! [`Handler`]; [`HttpApp`] does the rest (see `app.rs` for the order of the pipeline).
+
+mod app;
+pub mod cors;
+pub mod encoding;
+pub mod health;
+pub mod problem;
+pub mod reply;
+pub mod request;
+pub mod router;
+
+pub use app::{Handler, HttpApp, HttpSettings, random_id};
+pub use cors::Cors;
+pub use health::{DependencyCheck, health_reply};
+pub use problem::{ApiError, FieldError};
+pub use reply::{CachePolicy, Reply};
+pub use request::ApiRequest;
+pub use router::Route;

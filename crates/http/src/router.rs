@@ -1,0 +1,161 @@
+//! Table-driven routing: each function declares its routes once as a static table; matching gives
+//! the route and its path parameters, or 404 / 405 (with `Allow`). The same table feeds the OpenAPI
+//! consistency test and the per-route metrics.
+
+use crate::problem::ApiError;
+use http::Method;
+
+/// One route: method, path template (`/v1/stocks/{symbol}`) and the function's own route id.
+#[derive(Debug, Clone)]
+pub struct Route<R: 'static> {
+    pub method: Method,
+    pub path: &'static str,
+    pub id: R,
+}
+
+impl<R> Route<R> {
+    pub const fn get(path: &'static str, id: R) -> Self {
+        Route { method: Method::GET, path, id }
+    }
+
+    pub const fn post(path: &'static str, id: R) -> Self {
+        Route { method: Method::POST, path, id }
+    }
+
+    pub const fn put(path: &'static str, id: R) -> Self {
+        Route { method: Method::PUT, path, id }
+    }
+
+    pub const fn patch(path: &'static str, id: R) -> Self {
+        Route { method: Method::PATCH, path, id }
+    }
+
+    pub const fn delete(path: &'static str, id: R) -> Self {
+        Route { method: Method::DELETE, path, id }
+    }
+}
+
+/// A matched route with its decoded path parameters.
+#[derive(Debug)]
+pub struct Matched<R: 'static> {
+    pub route: &'static Route<R>,
+    pub params: Vec<(&'static str, String)>,
+}
+
+/// Finds the route for `method` and `path`. A path that matches under other methods only is 405.
+pub fn match_route<R: Copy>(routes: &'static [Route<R>], method: &Method, path: &str) -> Result<Matched<R>, ApiError> {
+    let mut allowed = Vec::new();
+    for route in routes {
+        let Some(params) = match_path(route.path, path) else { continue };
+        if route.method == *method {
+            return Ok(Matched { route, params });
+        }
+        allowed.push(route.method.clone());
+    }
+    if allowed.is_empty() {
+        Err(ApiError::NotFound(format!("no resource at {}", truncate(path, 200))))
+    } else {
+        Err(ApiError::MethodNotAllowed { allow: allowed })
+    }
+}
+
+/// The methods a path answers to (for CORS preflight and 405).
+pub fn methods_for<R>(routes: &'static [Route<R>], path: &str) -> Vec<Method> {
+    routes.iter().filter(|r| match_path(r.path, path).is_some()).map(|r| r.method.clone()).collect()
+}
+
+fn match_path(template: &'static str, path: &str) -> Option<Vec<(&'static str, String)>> {
+    let mut params = Vec::new();
+    let mut want = template.split('/');
+    let mut got = path.split('/');
+    loop {
+        match (want.next(), got.next()) {
+            (None, None) => return Some(params),
+            (Some(w), Some(g)) => {
+                if let Some(name) = w.strip_prefix('{').and_then(|n| n.strip_suffix('}')) {
+                    let value = percent_decode(g)?;
+                    if value.is_empty() {
+                        return None;
+                    }
+                    params.push((name, value));
+                } else if w != g {
+                    return None;
+                }
+            }
+            _ => return None,
+        }
+    }
+}
+
+/// Decodes `%XX` escapes; `None` for a malformed escape or non-UTF-8 result (the route then
+/// does not match and the client gets a 404 rather than a mangled parameter).
+fn percent_decode(segment: &str) -> Option<String> {
+    if !segment.contains('%') {
+        return Some(segment.to_owned());
+    }
+    let bytes = segment.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' {
+            let hex = segment.get(i + 1..i + 3)?;
+            out.push(u8::from_str_radix(hex, 16).ok()?);
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).ok()
+}
+
+pub(crate) fn truncate(s: &str, max: usize) -> &str {
+    match s.char_indices().nth(max) {
+        Some((i, _)) => &s[..i],
+        None => s,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    enum R {
+        List,
+        Detail,
+        Create,
+    }
+
+    static ROUTES: &[Route<R>] = &[
+        Route::get("/v1/stocks", R::List),
+        Route::post("/v1/stocks", R::Create),
+        Route::get("/v1/stocks/{symbol}", R::Detail),
+    ];
+
+    #[test]
+    fn matches_templates_and_decodes_parameters() {
+        let m = match_route(ROUTES, &Method::GET, "/v1/stocks/BRK%2EB").unwrap();
+        assert_eq!(m.route.id, R::Detail);
+        assert_eq!(m.params, vec![("symbol", "BRK.B".to_string())]);
+        assert_eq!(match_route(ROUTES, &Method::POST, "/v1/stocks").unwrap().route.id, R::Create);
+    }
+
+    #[test]
+    fn unknown_path_is_404_and_wrong_method_is_405_with_allow() {
+        assert!(matches!(match_route(ROUTES, &Method::GET, "/v1/nope"), Err(ApiError::NotFound(_))));
+        assert!(matches!(match_route(ROUTES, &Method::GET, "/v1/stocks/"), Err(ApiError::NotFound(_))));
+        assert!(matches!(match_route(ROUTES, &Method::GET, "/v1/stocks/a/b"), Err(ApiError::NotFound(_))));
+        match match_route(ROUTES, &Method::DELETE, "/v1/stocks") {
+            Err(ApiError::MethodNotAllowed { allow }) => assert_eq!(allow, vec![Method::GET, Method::POST]),
+            other => panic!("expected 405, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn malformed_escapes_do_not_match() {
+        assert!(matches!(match_route(ROUTES, &Method::GET, "/v1/stocks/%zz"), Err(ApiError::NotFound(_))));
+        assert!(matches!(match_route(ROUTES, &Method::GET, "/v1/stocks/%ff"), Err(ApiError::NotFound(_))));
+        assert!(matches!(match_route(ROUTES, &Method::GET, "/v1/stocks/%4"), Err(ApiError::NotFound(_))));
+    }
+}

@@ -1,0 +1,134 @@
+//! SDK clients, built once per process in `main`.
+//!
+//! Cold start matters: `aws_config::load_from_env` walks provider chains (profile files, SSO, IMDS)
+//! that a Lambda never needs. On Lambda the credentials are in the standard environment variables,
+//! so the clients are configured directly from [`bourse_config::AwsConfig`] and those variables.
+//! Every attempt is counted into the per-request telemetry, which is how tests assert request
+//! budgets and the absence of Scan.
+
+use aws_credential_types::Credentials;
+use aws_credential_types::provider::SharedCredentialsProvider;
+use aws_smithy_runtime_api::box_error::BoxError;
+use aws_smithy_runtime_api::client::interceptors::Intercept;
+use aws_smithy_runtime_api::client::interceptors::context::BeforeTransmitInterceptorContextRef;
+use aws_smithy_runtime_api::client::orchestrator::Metadata;
+use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
+use aws_smithy_types::config_bag::ConfigBag;
+use aws_smithy_types::retry::RetryConfig;
+use aws_smithy_types::timeout::TimeoutConfig;
+use aws_types::region::Region;
+use bourse_config::{AwsConfig, ConfigError};
+use std::time::Duration;
+
+/// The AWS clients a function uses. Cheap to clone (the SDK clients are reference-counted).
+#[derive(Clone, Debug)]
+pub struct AwsClients {
+    pub dynamodb: aws_sdk_dynamodb::Client,
+    pub sqs: aws_sdk_sqs::Client,
+}
+
+/// Builds both clients. No I/O happens here: connections open on first use.
+pub fn build_clients(config: &AwsConfig) -> Result<AwsClients, ConfigError> {
+    build_clients_from(config, |name| std::env::var(name).ok())
+}
+
+/// As [`build_clients`], with the credential variables read through `var` (tests).
+pub fn build_clients_from(config: &AwsConfig, var: impl Fn(&str) -> Option<String>) -> Result<AwsClients, ConfigError> {
+    let credentials = credentials(&var)?;
+    let region = Region::new(config.region.clone());
+    // Short timeouts: a request path never waits seconds on a dependency. DynamoDB answers in
+    // single-digit milliseconds; three attempts with backoff absorb throttling bursts.
+    let timeouts = TimeoutConfig::builder()
+        .connect_timeout(Duration::from_millis(1000))
+        .operation_attempt_timeout(Duration::from_millis(2000))
+        .operation_timeout(Duration::from_millis(5000))
+        .build();
+    let retry = RetryConfig::standard().with_max_attempts(3);
+
+    let mut dynamodb = aws_sdk_dynamodb::Config::builder()
+        .behavior_version(aws_sdk_dynamodb::config::BehaviorVersion::latest())
+        .region(region.clone())
+        .credentials_provider(credentials.clone())
+        .timeout_config(timeouts.clone())
+        .retry_config(retry.clone())
+        .interceptor(CountRequests { service: Service::DynamoDb });
+    if let Some(endpoint) = &config.dynamodb_endpoint {
+        dynamodb = dynamodb.endpoint_url(endpoint.as_str());
+    }
+    // SQS long polls need more than the default attempt timeout.
+    let sqs_timeouts = TimeoutConfig::builder()
+        .connect_timeout(Duration::from_millis(1000))
+        .operation_attempt_timeout(Duration::from_secs(25))
+        .build();
+    let mut sqs = aws_sdk_sqs::Config::builder()
+        .behavior_version(aws_sdk_sqs::config::BehaviorVersion::latest())
+        .region(region)
+        .credentials_provider(credentials)
+        .timeout_config(sqs_timeouts)
+        .retry_config(retry)
+        .interceptor(CountRequests { service: Service::Sqs });
+    if let Some(endpoint) = &config.sqs_endpoint {
+        sqs = sqs.endpoint_url(endpoint.as_str());
+    }
+    Ok(AwsClients {
+        dynamodb: aws_sdk_dynamodb::Client::from_conf(dynamodb.build()),
+        sqs: aws_sdk_sqs::Client::from_conf(sqs.build()),
+    })
+}
+
+/// Static credentials from the standard variables, which is what the Lambda runtime provides for the
+/// lifetime of the execution environment.
+fn credentials(var: &impl Fn(&str) -> Option<String>) -> Result<SharedCredentialsProvider, ConfigError> {
+    let key = var("AWS_ACCESS_KEY_ID").filter(|v| !v.is_empty()).ok_or(ConfigError::Missing("AWS_ACCESS_KEY_ID"))?;
+    let secret = var("AWS_SECRET_ACCESS_KEY")
+        .filter(|v| !v.is_empty())
+        .ok_or(ConfigError::Missing("AWS_SECRET_ACCESS_KEY"))?;
+    let token = var("AWS_SESSION_TOKEN").filter(|v| !v.is_empty());
+    Ok(SharedCredentialsProvider::new(Credentials::new(key, secret, token, None, "environment")))
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Service {
+    DynamoDb,
+    Sqs,
+}
+
+/// Counts every transmitted attempt (retries included: each is a billed request).
+#[derive(Debug)]
+struct CountRequests {
+    service: Service,
+}
+
+impl Intercept for CountRequests {
+    fn name(&self) -> &'static str {
+        "CountRequests"
+    }
+
+    fn read_before_transmit(
+        &self,
+        _context: &BeforeTransmitInterceptorContextRef<'_>,
+        _components: &RuntimeComponents,
+        cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        let operation = cfg.load::<Metadata>().map(Metadata::name).unwrap_or("unknown");
+        match self.service {
+            Service::DynamoDb => bourse_telemetry::record_dynamodb(operation),
+            Service::Sqs => bourse_telemetry::record_sqs(operation),
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn missing_credentials_are_named() {
+        let aws = AwsConfig { region: "us-east-1".into(), dynamodb_endpoint: None, sqs_endpoint: None };
+        let err = build_clients_from(&aws, |_| None).unwrap_err();
+        assert_eq!(err, ConfigError::Missing("AWS_ACCESS_KEY_ID"));
+        let err = build_clients_from(&aws, |n| (n == "AWS_ACCESS_KEY_ID").then(|| "k".to_string())).unwrap_err();
+        assert_eq!(err, ConfigError::Missing("AWS_SECRET_ACCESS_KEY"));
+    }
+}

@@ -1,0 +1,48 @@
+//! Storage failures, typed so handlers can map them to responses in one place.
+
+use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StorageError {
+    /// DynamoDB or SQS throttled us after the SDK's own retries.
+    #[error("throttled by {service}: {message}")]
+    Throttled { service: &'static str, message: String },
+    /// A condition or transaction was refused because another writer got there first.
+    #[error("conflicting write: {0}")]
+    Conflict(String),
+    /// The service could not be reached or failed (timeouts, 5xx, dispatch failures).
+    #[error("{service} unavailable: {message}")]
+    Unavailable { service: &'static str, message: String },
+    /// A stored item did not have the expected shape: a bug or a manual edit.
+    #[error("corrupt item {key}: {reason}")]
+    Corrupt { key: String, reason: String },
+}
+
+const THROTTLING_CODES: &[&str] = &[
+    "ProvisionedThroughputExceededException",
+    "ThrottlingException",
+    "RequestLimitExceeded",
+    "Throttling",
+];
+
+impl StorageError {
+    /// Classifies any SDK error of `service`.
+    pub fn from_sdk<E, R>(service: &'static str, err: SdkError<E, R>) -> Self
+    where
+        E: ProvideErrorMetadata + std::error::Error + 'static,
+        R: std::fmt::Debug,
+    {
+        let code = err.code().unwrap_or_default().to_owned();
+        let message = match &err {
+            SdkError::ServiceError(e) => format!("{code}: {}", e.err().message().unwrap_or_default()),
+            other => format!("{other}"),
+        };
+        if THROTTLING_CODES.contains(&code.as_str()) {
+            StorageError::Throttled { service, message }
+        } else if code == "ConditionalCheckFailedException" || code == "TransactionCanceledException" {
+            StorageError::Conflict(message)
+        } else {
+            StorageError::Unavailable { service, message }
+        }
+    }
+}

@@ -1,0 +1,17 @@
+//! Storage for Bourse: DynamoDB tables and the SQS enrichment queue.
+//!
+//! - [`clients`] builds the SDK clients once, from [`bourse_config::Config`], cheaply (no provider
+//!   chains, no IMDS), and counts every request into the per-request telemetry counters.
+//! - [`schema`] names the keys and indexes; `template.yaml` defines the same, and a test checks
+//!   that the two agree.
+//! - Access patterns live in their own modules, one named function each, documenting its key
+//!   condition and request cost (see `docs/table-design.md`).
+
+pub mod clients;
+pub mod error;
+pub mod health;
+pub mod schema;
+
+pub use clients::{AwsClients, build_clients};
+pub use error::StorageError;
+pub mod diagnostics;

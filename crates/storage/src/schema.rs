@@ -1,0 +1,41 @@
+//! Key and index names. They must match `template.yaml` (checked by the devtools template test),
+//! since the local stack creates its tables from the template.
+
+/// Partition key of every table.
+pub const PK: &str = "pk";
+/// Sort key of every table.
+pub const SK: &str = "sk";
+/// Expiry attribute (epoch seconds) every table enables TTL on.
+pub const TTL: &str = "ttl";
+
+/// App table (user-owned data): one sparse general-purpose index.
+pub mod app {
+    pub const GSI1: &str = "gsi1";
+    pub const GSI1_PK: &str = "gsi1pk";
+    pub const GSI1_SK: &str = "gsi1sk";
+}
+
+/// Market table (stocks, quotes, history, market signals).
+pub mod market {
+    /// Stocks by sector ordered by market cap.
+    pub const GSI1: &str = "gsi1";
+    pub const GSI1_PK: &str = "gsi1pk";
+    pub const GSI1_SK: &str = "gsi1sk";
+    /// Prefix search on symbol and name words.
+    pub const GSI2: &str = "gsi2";
+    pub const GSI2_PK: &str = "gsi2pk";
+    pub const GSI2_SK: &str = "gsi2sk";
+}
+
+/// Every (table, index, hash key, range key) the code relies on; `None` index is the base table.
+pub const KEY_SCHEMAS: &[(&str, Option<&str>, &str, &str)] = &[
+    ("AppTable", None, PK, SK),
+    ("AppTable", Some(app::GSI1), app::GSI1_PK, app::GSI1_SK),
+    ("MarketTable", None, PK, SK),
+    ("MarketTable", Some(market::GSI1), market::GSI1_PK, market::GSI1_SK),
+    ("MarketTable", Some(market::GSI2), market::GSI2_PK, market::GSI2_SK),
+];
+
+/// The item every health check reads: a fixed key that costs one eventually consistent read
+/// (0.5 RCU) whether or not the item exists.
+pub const HEALTH_KEY: &str = "HEALTH";

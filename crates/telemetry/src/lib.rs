@@ -1,0 +1,206 @@
+//! Observability shared by every function, with no AWS types:
+//! - JSON logs through `tracing` (one line per event, request id carried by the request span);
+//! - a cold-start marker (the first request a process serves);
+//! - per-request counters (DynamoDB requests by operation, cache hits and misses) kept in a task-local
+//!   scope so concurrent requests never mix, and readable by tests to assert request budgets;
+//! - CloudWatch Embedded Metric Format lines.
+
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+/// Installs the JSON log subscriber once. Level from `RUST_LOG` (default `info`).
+pub fn init_logging(service: &'static str) {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let installed = tracing_subscriber::fmt()
+        .json()
+        .with_env_filter(filter)
+        .with_current_span(true)
+        .with_span_list(false)
+        .with_target(false)
+        .without_time() // Lambda stamps every line; a second clock read per line buys nothing.
+        .try_init()
+        .is_ok();
+    if installed {
+        tracing::info!(service, "init");
+    }
+}
+
+static SERVED_ONE: AtomicBool = AtomicBool::new(false);
+
+/// True for the first request this process serves, false afterwards.
+pub fn take_cold_start() -> bool {
+    !SERVED_ONE.swap(true, Ordering::Relaxed)
+}
+
+/// Counters of one request (or of one measured block in a test or benchmark).
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct RequestCounters {
+    /// DynamoDB operations in the order they were sent, e.g. `["Query", "BatchGetItem"]`.
+    pub dynamodb_operations: Vec<String>,
+    /// SQS operations in the order they were sent.
+    pub sqs_operations: Vec<String>,
+    pub cache_hits: u32,
+    pub cache_misses: u32,
+    pub cache_errors: u32,
+}
+
+impl RequestCounters {
+    pub fn dynamodb_requests(&self) -> usize {
+        self.dynamodb_operations.len()
+    }
+}
+
+tokio::task_local! {
+    static COUNTERS: Mutex<RequestCounters>;
+}
+
+/// Runs `work` with fresh counters and returns its output with what it counted.
+pub async fn measured<F: Future>(work: F) -> (F::Output, RequestCounters) {
+    COUNTERS
+        .scope(Mutex::new(RequestCounters::default()), async {
+            let out = work.await;
+            let counters = COUNTERS.with(|c| c.lock().map(|c| c.clone()).unwrap_or_default());
+            (out, counters)
+        })
+        .await
+}
+
+fn record(update: impl FnOnce(&mut RequestCounters)) {
+    // Outside a measured scope (e.g. start-up) there is nothing to count into.
+    let _ = COUNTERS.try_with(|c| {
+        if let Ok(mut c) = c.lock() {
+            update(&mut c);
+        }
+    });
+}
+
+pub fn record_dynamodb(operation: &str) {
+    record(|c| c.dynamodb_operations.push(operation.to_owned()));
+}
+
+pub fn record_sqs(operation: &str) {
+    record(|c| c.sqs_operations.push(operation.to_owned()));
+}
+
+/// Outcome of one cache read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CacheOutcome {
+    Hit,
+    Miss,
+    /// The cache did not answer in time or failed; the caller fell back to the system of record.
+    Error,
+}
+
+pub fn record_cache(outcome: CacheOutcome) {
+    record(|c| match outcome {
+        CacheOutcome::Hit => c.cache_hits += 1,
+        CacheOutcome::Miss => c.cache_misses += 1,
+        CacheOutcome::Error => c.cache_errors += 1,
+    });
+}
+
+/// One request's metric line in CloudWatch Embedded Metric Format.
+#[derive(Debug, Clone)]
+pub struct RequestMetrics<'a> {
+    pub service: &'a str,
+    pub route: &'a str,
+    pub status: u16,
+    pub latency: Duration,
+    pub cold_start: bool,
+    pub counters: &'a RequestCounters,
+}
+
+impl RequestMetrics<'_> {
+    /// The EMF document: metrics are dimensioned by service and route; status and the request's
+    /// counters ride along as properties so Logs Insights can slice by them.
+    pub fn to_emf(&self, request_id: &str) -> serde_json::Value {
+        let timestamp = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default().as_millis() as u64;
+        let error = u32::from(self.status >= 500);
+        serde_json::json!({
+            "_aws": {
+                "Timestamp": timestamp,
+                "CloudWatchMetrics": [{
+                    "Namespace": "Bourse",
+                    "Dimensions": [["Service", "Route"], ["Service"]],
+                    "Metrics": [
+                        {"Name": "Latency", "Unit": "Milliseconds"},
+                        {"Name": "DynamoDbRequests", "Unit": "Count"},
+                        {"Name": "CacheHit", "Unit": "Count"},
+                        {"Name": "CacheMiss", "Unit": "Count"},
+                        {"Name": "CacheError", "Unit": "Count"},
+                        {"Name": "ServerError", "Unit": "Count"},
+                        {"Name": "ColdStart", "Unit": "Count"}
+                    ]
+                }]
+            },
+            "Service": self.service,
+            "Route": self.route,
+            "Latency": self.latency.as_secs_f64() * 1000.0,
+            "DynamoDbRequests": self.counters.dynamodb_requests(),
+            "CacheHit": self.counters.cache_hits,
+            "CacheMiss": self.counters.cache_misses,
+            "CacheError": self.counters.cache_errors,
+            "ServerError": error,
+            "ColdStart": u32::from(self.cold_start),
+            "status": self.status,
+            "requestId": request_id,
+            "dynamodbOperations": self.counters.dynamodb_operations,
+        })
+    }
+
+    /// Writes the EMF line to stdout, where Lambda's log agent picks it up.
+    pub fn emit(&self, request_id: &str) {
+        println!("{}", self.to_emf(request_id));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn counters_are_scoped_to_the_measured_block() {
+        record_dynamodb("GetItem"); // outside any scope: dropped, not a panic
+        let ((), counted) = measured(async {
+            record_dynamodb("Query");
+            record_dynamodb("BatchGetItem");
+            record_cache(CacheOutcome::Miss);
+        })
+        .await;
+        assert_eq!(counted.dynamodb_operations, vec!["Query", "BatchGetItem"]);
+        assert_eq!(counted.cache_misses, 1);
+        let ((), empty) = measured(async {}).await;
+        assert_eq!(empty, RequestCounters::default());
+    }
+
+    #[test]
+    fn emf_line_declares_every_metric_it_carries() {
+        let counters = RequestCounters { dynamodb_operations: vec!["GetItem".into()], cache_hits: 2, ..Default::default() };
+        let metrics = RequestMetrics {
+            service: "screener",
+            route: "GET /v1/stocks",
+            status: 200,
+            latency: Duration::from_micros(1500),
+            cold_start: true,
+            counters: &counters,
+        };
+        let doc = metrics.to_emf("req-1");
+        let declared = doc["_aws"]["CloudWatchMetrics"][0]["Metrics"].as_array().unwrap();
+        for metric in declared {
+            let name = metric["Name"].as_str().unwrap();
+            assert!(doc[name].is_number(), "{name} declared but not set");
+        }
+        assert_eq!(doc["DynamoDbRequests"], 1);
+        assert_eq!(doc["Latency"], 1.5);
+        assert_eq!(doc["ColdStart"], 1);
+    }
+
+    #[test]
+    fn only_the_first_call_is_a_cold_start() {
+        // Process-global; this is the only test touching it.
+        assert!(take_cold_start());
+        assert!(!take_cold_start());
+    }
+}
