@@ -68,7 +68,7 @@ where
         let span = tracing::info_span!("request", request_id = %request_id);
         async {
             let method = event.method().clone();
-            let path = event.uri().path().to_owned();
+            let path = route_path(&event);
             let request_headers = event.headers().clone();
             let (route, outcome, counters) = if is_preflight(&event) {
                 ("OPTIONS *".to_owned(), Ok(Reply::no_content()), Default::default())
@@ -113,7 +113,8 @@ where
         if event.body().len() > self.settings.max_body_bytes {
             return Err(ApiError::PayloadTooLarge { limit: self.settings.max_body_bytes });
         }
-        let matched = match_route(self.routes, event.method(), event.uri().path())?;
+        let path = route_path(&event);
+        let matched = match_route(self.routes, event.method(), &path)?;
         let source_ip = source_ip(&event);
         let mut query: Vec<(String, Vec<String>)> = Vec::new();
         for (name, value) in event.query_string_parameters_ref().into_iter().flat_map(|q| q.iter()) {
@@ -127,7 +128,7 @@ where
             request_id: request_id.to_owned(),
             route: format!("{} {}", matched.route.method, matched.route.path),
             method: parts.method,
-            path: parts.uri.path().to_owned(),
+            path,
             headers: parts.headers,
             source_ip,
             params: matched.params,
@@ -228,6 +229,23 @@ fn security_headers(headers: &mut HeaderMap) {
     headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     headers.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static("default-src 'none'; frame-ancestors 'none'"));
     headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+}
+
+/// The path the client asked for, without an API Gateway stage prefix: routes are stage-agnostic.
+fn route_path(event: &Request) -> String {
+    let raw = event.raw_http_path();
+    let raw = if raw.is_empty() { event.uri().path() } else { raw };
+    let stage = match event.request_context_ref() {
+        Some(RequestContext::ApiGatewayV2(ctx)) => ctx.stage.as_deref(),
+        _ => None,
+    };
+    match stage.filter(|s| *s != "$default") {
+        Some(stage) => match raw.strip_prefix(&format!("/{stage}")) {
+            Some(rest) if rest.starts_with('/') => rest.to_owned(),
+            _ => raw.to_owned(),
+        },
+        None => raw.to_owned(),
+    }
 }
 
 fn is_preflight(event: &Request) -> bool {

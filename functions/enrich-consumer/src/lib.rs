@@ -61,7 +61,13 @@ impl Consumer {
             let response = self.consume(batch).await;
             return serde_json::to_value(response).map_err(|e| ConsumerError::UnknownEvent(e.to_string()));
         }
-        let task: ScheduledTask = serde_json::from_value(payload).map_err(|e| ConsumerError::UnknownEvent(e.to_string()))?;
+        // A classic EventBridge rule delivers its own envelope; a schedule with an Input delivers
+        // the input itself. Both mean the daily refresh.
+        let task = if payload.get("detail-type").and_then(Value::as_str) == Some("Scheduled Event") {
+            ScheduledTask::ScheduledRefresh
+        } else {
+            serde_json::from_value(payload).map_err(|e| ConsumerError::UnknownEvent(e.to_string()))?
+        };
         self.run_scheduled(task).await?;
         Ok(serde_json::json!({"status": "done"}))
     }

@@ -1,0 +1,6 @@
+//! Developer tooling behind the `bourse-dev` command (see `dev/README.md`).
+
+pub mod initbench;
+pub mod poller;
+pub mod resources;
+pub mod template;

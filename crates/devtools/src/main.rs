@@ -1,0 +1,148 @@
+//! `bourse-dev`: the local stack's tooling. Reads the same environment as the functions
+//! (`dev/env.sh`), so it can only ever talk to the local stand-ins.
+//!
+//! ```text
+//! bourse-dev resources [--template template.yaml] [--stack bourse] [--queue-visibility-timeout S]
+//! bourse-dev poll --queue-url URL --invoke-url URL
+//! bourse-dev pipeline-check --queue-url URL [--timeout-seconds 30]
+//! bourse-dev init-bench --bin-dir DIR [--rounds 20] [--events events]
+//! ```
+
+use bourse_config::Config;
+use bourse_devtools::resources::DynError;
+use bourse_devtools::{initbench, poller, resources, template};
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if let Err(err) = run(args).await {
+        eprintln!("bourse-dev: {err}");
+        std::process::exit(1);
+    }
+}
+
+async fn run(args: Vec<String>) -> Result<(), DynError> {
+    let (command, options) = args.split_first().ok_or("usage: bourse-dev <resources|poll|pipeline-check|init-bench> [options]")?;
+    let options = parse_options(options)?;
+    let get = |name: &str| options.get(name).map(String::as_str);
+    let need = |name: &str| get(name).ok_or_else(|| format!("{command} needs --{name}"));
+    match command.as_str() {
+        "resources" => {
+            let template = template::Template::load(Path::new(get("template").unwrap_or("template.yaml")), get("stack").unwrap_or("bourse"))?;
+            let visibility = get("queue-visibility-timeout").map(str::parse::<u64>).transpose()?;
+            let clients = clients()?;
+            resources::create_all(&clients, &template, visibility).await?;
+        }
+        "poll" => {
+            let clients = clients()?;
+            let queue_url = need("queue-url")?.to_owned();
+            let queue_arn = queue_arn(&clients, &queue_url).await?;
+            let poller = poller::Poller {
+                clients,
+                queue_url,
+                queue_arn,
+                region: std::env::var("AWS_REGION").unwrap_or_else(|_| "us-east-1".into()),
+                invoke_url: need("invoke-url")?.to_owned(),
+                batch_size: 10,
+            };
+            poller.run().await?;
+        }
+        "pipeline-check" => {
+            let timeout = Duration::from_secs(get("timeout-seconds").unwrap_or("30").parse()?);
+            pipeline_check(need("queue-url")?, timeout).await?;
+        }
+        "init-bench" => init_bench(Path::new(need("bin-dir")?), get("rounds").unwrap_or("20").parse()?, Path::new(get("events").unwrap_or("events")))?,
+        other => return Err(format!("unknown command {other}").into()),
+    }
+    Ok(())
+}
+
+fn parse_options(args: &[String]) -> Result<HashMap<String, String>, DynError> {
+    let mut options = HashMap::new();
+    let mut iter = args.iter();
+    while let Some(arg) = iter.next() {
+        let name = arg.strip_prefix("--").ok_or_else(|| format!("unexpected argument {arg}"))?;
+        let value = iter.next().ok_or_else(|| format!("--{name} needs a value"))?;
+        options.insert(name.to_owned(), value.clone());
+    }
+    Ok(options)
+}
+
+fn clients() -> Result<bourse_storage::AwsClients, DynError> {
+    let config = Config::from_env("devtools")?;
+    Ok(bourse_storage::build_clients(&config.aws)?)
+}
+
+async fn queue_arn(clients: &bourse_storage::AwsClients, queue_url: &str) -> Result<String, DynError> {
+    use aws_sdk_sqs::types::QueueAttributeName;
+    let attributes = clients.sqs.get_queue_attributes().queue_url(queue_url).attribute_names(QueueAttributeName::QueueArn).send().await?;
+    Ok(attributes.attributes.and_then(|a| a.get(&QueueAttributeName::QueueArn).cloned()).ok_or("queue has no ARN")?)
+}
+
+/// Sends a ping through the queue and waits until the consumer has recorded it.
+async fn pipeline_check(queue_url: &str, timeout: Duration) -> Result<(), DynError> {
+    let config = Config::from_env("devtools")?;
+    let clients = bourse_storage::build_clients(&config.aws)?;
+    let table = config.require_app_table()?;
+    let id = format!("check-{}", std::process::id());
+    let body = serde_json::to_string(&bourse_domain_ping(&id))?;
+    clients.sqs.send_message().queue_url(queue_url).message_body(body).send().await?;
+    let started = Instant::now();
+    loop {
+        if let Some(at) = bourse_storage::diagnostics::ping_received_at(&clients, table, &id).await? {
+            println!("ping {id} consumed at {at} ({} ms after sending)", started.elapsed().as_millis());
+            return Ok(());
+        }
+        if started.elapsed() > timeout {
+            return Err(format!("ping {id} was not consumed within {} s", timeout.as_secs()).into());
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+fn bourse_domain_ping(id: &str) -> serde_json::Value {
+    serde_json::json!({"kind": "ping", "id": id})
+}
+
+fn init_bench(bin_dir: &Path, rounds: usize, events: &Path) -> Result<(), DynError> {
+    let read = |path: PathBuf| std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()));
+    let subjects = vec![
+        initbench::Subject { name: "hello-lambda".into(), binary: bin_dir.join("hello-lambda"), event: "{}".into() },
+        initbench::Subject { name: "auth".into(), binary: bin_dir.join("auth"), event: read(events.join("auth/health.json"))? },
+        initbench::Subject { name: "portfolio".into(), binary: bin_dir.join("portfolio"), event: read(events.join("portfolio/health.json"))? },
+        initbench::Subject { name: "screener".into(), binary: bin_dir.join("screener"), event: read(events.join("screener/health.json"))? },
+        initbench::Subject {
+            name: "enrich-consumer".into(),
+            binary: bin_dir.join("enrich-consumer"),
+            event: read(events.join("enrich-consumer/sqs-batch.json"))?,
+        },
+    ];
+    let results = initbench::run(&subjects, rounds)?;
+    let (baseline, _, _) = initbench::summary(&results[0].init);
+    println!("cold init over {rounds} rounds (ms; spawn -> first /next), first invocation handler time (ms), binary size");
+    println!(
+        "{:<16} {:>8} {:>8} {:>8} {:>9} {:>10} {:>10} {:>10} {:>7}",
+        "function", "init med", "min", "max", "x hello", "1st call", "size", "zipped", "errors"
+    );
+    for (subject, result) in subjects.iter().zip(&results) {
+        let (median, min, max) = initbench::summary(&result.init);
+        let (first, _, _) = initbench::summary(&result.first_invoke);
+        let (raw, zipped) = initbench::sizes(&subject.binary)?;
+        println!(
+            "{:<16} {:>8.2} {:>8.2} {:>8.2} {:>8.2}x {:>10.2} {:>9.1}M {:>9.1}M {:>7}",
+            subject.name,
+            median,
+            min,
+            max,
+            median / baseline,
+            first,
+            raw as f64 / 1048576.0,
+            zipped as f64 / 1048576.0,
+            result.errors
+        );
+    }
+    Ok(())
+}

@@ -1,0 +1,129 @@
+//! Creates the template's tables and queues on the local stand-ins. Idempotent: what exists and
+//! matches is left alone; what exists with another shape is reported (wipe the local data to
+//! recreate it).
+
+use crate::template::{TableDef, Template};
+use aws_sdk_dynamodb::types::{
+    AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection, ProjectionType,
+    ScalarAttributeType, TimeToLiveSpecification,
+};
+use aws_sdk_sqs::types::QueueAttributeName;
+use bourse_storage::AwsClients;
+use std::collections::HashMap;
+
+pub type DynError = Box<dyn std::error::Error + Send + Sync>;
+
+/// Queue URLs by logical id, for the caller to print or export.
+pub async fn create_all(clients: &AwsClients, template: &Template, queue_visibility_override: Option<u64>) -> Result<HashMap<String, String>, DynError> {
+    for table in template.tables()? {
+        ensure_table(clients, &table).await?;
+    }
+    let queues = template.queues()?;
+    let mut urls = HashMap::new();
+    let mut arns = HashMap::new();
+    // Dead-letter queues first: the others' redrive policies name their ARNs.
+    let mut ordered: Vec<_> = queues.iter().filter(|q| q.redrive.is_none()).collect();
+    ordered.extend(queues.iter().filter(|q| q.redrive.is_some()));
+    for queue in ordered {
+        let mut request = clients.sqs.create_queue().queue_name(&queue.name);
+        if let Some(seconds) = queue_visibility_override.or(queue.visibility_timeout) {
+            request = request.attributes(QueueAttributeName::VisibilityTimeout, seconds.to_string());
+        }
+        if let Some(seconds) = queue.retention {
+            request = request.attributes(QueueAttributeName::MessageRetentionPeriod, seconds.to_string());
+        }
+        if let Some((dlq, max_receive)) = &queue.redrive {
+            let arn: &String = arns.get(dlq).ok_or_else(|| format!("{} redrives to unknown queue {dlq}", queue.logical_id))?;
+            let policy = serde_json::json!({"deadLetterTargetArn": arn, "maxReceiveCount": max_receive.to_string()});
+            request = request.attributes(QueueAttributeName::RedrivePolicy, policy.to_string());
+        }
+        let url = request.send().await?.queue_url.ok_or("CreateQueue returned no URL")?;
+        let attributes = clients
+            .sqs
+            .get_queue_attributes()
+            .queue_url(&url)
+            .attribute_names(QueueAttributeName::QueueArn)
+            .send()
+            .await?;
+        let arn = attributes
+            .attributes
+            .and_then(|a| a.get(&QueueAttributeName::QueueArn).cloned())
+            .ok_or("queue has no ARN")?;
+        println!("queue {} ready: {url}", queue.name);
+        arns.insert(queue.logical_id.clone(), arn);
+        urls.insert(queue.logical_id.clone(), url);
+    }
+    Ok(urls)
+}
+
+async fn ensure_table(clients: &AwsClients, table: &TableDef) -> Result<(), DynError> {
+    match clients.dynamodb.describe_table().table_name(&table.name).send().await {
+        Ok(existing) => {
+            let existing = existing.table.ok_or("DescribeTable returned no table")?;
+            let index_names: Vec<String> = existing
+                .global_secondary_indexes
+                .unwrap_or_default()
+                .into_iter()
+                .filter_map(|i| i.index_name)
+                .collect();
+            let mut wanted: Vec<String> = table.indexes.iter().map(|i| i.name.clone()).collect();
+            let mut have = index_names;
+            wanted.sort();
+            have.sort();
+            if wanted != have {
+                return Err(format!(
+                    "table {} exists with indexes {have:?} but the template defines {wanted:?}; wipe the local data (dev/down.sh --wipe) to recreate it",
+                    table.name
+                )
+                .into());
+            }
+            println!("table {} ready (existing)", table.name);
+            return Ok(());
+        }
+        Err(err) if err.as_service_error().is_some_and(|e| e.is_resource_not_found_exception()) => {}
+        Err(err) => return Err(err.into()),
+    }
+    let key = |name: &str, kind: KeyType| KeySchemaElement::builder().attribute_name(name).key_type(kind).build();
+    let keys = |k: &crate::template::KeySchema| -> Result<Vec<KeySchemaElement>, DynError> {
+        let mut out = vec![key(&k.hash, KeyType::Hash)?];
+        if let Some(range) = &k.range {
+            out.push(key(range, KeyType::Range)?);
+        }
+        Ok(out)
+    };
+    let mut request = clients
+        .dynamodb
+        .create_table()
+        .table_name(&table.name)
+        .billing_mode(BillingMode::PayPerRequest)
+        .set_key_schema(Some(keys(&table.keys)?));
+    for (name, kind) in &table.attributes {
+        request = request.attribute_definitions(
+            AttributeDefinition::builder()
+                .attribute_name(name)
+                .attribute_type(ScalarAttributeType::from(kind.as_str()))
+                .build()?,
+        );
+    }
+    for index in &table.indexes {
+        request = request.global_secondary_indexes(
+            GlobalSecondaryIndex::builder()
+                .index_name(&index.name)
+                .set_key_schema(Some(keys(&index.keys)?))
+                .projection(Projection::builder().projection_type(ProjectionType::from(index.projection.as_str())).build())
+                .build()?,
+        );
+    }
+    request.send().await?;
+    if let Some(attribute) = &table.ttl_attribute {
+        clients
+            .dynamodb
+            .update_time_to_live()
+            .table_name(&table.name)
+            .time_to_live_specification(TimeToLiveSpecification::builder().attribute_name(attribute).enabled(true).build()?)
+            .send()
+            .await?;
+    }
+    println!("table {} created", table.name);
+    Ok(())
+}
