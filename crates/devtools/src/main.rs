@@ -3,6 +3,7 @@
 //!
 //! ```text
 //! bourse-dev resources [--template template.yaml] [--stack bourse] [--queue-visibility-timeout S]
+//! bourse-dev seed [--data data]
 //! bourse-dev poll --queue-url URL --invoke-url URL
 //! bourse-dev pipeline-check --queue-url URL [--timeout-seconds 30]
 //! bourse-dev init-bench --bin-dir DIR [--rounds 20] [--events events]
@@ -25,7 +26,7 @@ async fn main() {
 }
 
 async fn run(args: Vec<String>) -> Result<(), DynError> {
-    let (command, options) = args.split_first().ok_or("usage: bourse-dev <resources|poll|pipeline-check|init-bench> [options]")?;
+    let (command, options) = args.split_first().ok_or("usage: bourse-dev <resources|seed|poll|pipeline-check|init-bench> [options]")?;
     let options = parse_options(options)?;
     let get = |name: &str| options.get(name).map(String::as_str);
     let need = |name: &str| get(name).ok_or_else(|| format!("{command} needs --{name}"));
@@ -36,6 +37,7 @@ async fn run(args: Vec<String>) -> Result<(), DynError> {
             let clients = clients()?;
             resources::create_all(&clients, &template, visibility).await?;
         }
+        "seed" => seed(Path::new(get("data").unwrap_or("data"))).await?,
         "poll" => {
             let clients = clients()?;
             let queue_url = need("queue-url")?.to_owned();
@@ -80,6 +82,21 @@ async fn queue_arn(clients: &bourse_storage::AwsClients, queue_url: &str) -> Res
     use aws_sdk_sqs::types::QueueAttributeName;
     let attributes = clients.sqs.get_queue_attributes().queue_url(queue_url).attribute_names(QueueAttributeName::QueueArn).send().await?;
     Ok(attributes.attributes.and_then(|a| a.get(&QueueAttributeName::QueueArn).cloned()).ok_or("queue has no ARN")?)
+}
+
+/// Loads the bundled reference data into the market table (idempotent: same keys, same items)
+/// and bumps the universe version so caches revalidate.
+async fn seed(data: &Path) -> Result<(), DynError> {
+    let read = |name: &str| std::fs::read_to_string(data.join(name)).map_err(|e| format!("{}: {e}", data.join(name).display()));
+    let universe = bourse_domain::universe::load_universe(&read("sp500-constituents.csv")?, &read("sp500-financials.csv")?)?;
+    let config = Config::from_env("devtools")?;
+    let clients = bourse_storage::build_clients(&config.aws)?;
+    let table = config.require_market_table()?;
+    let started = Instant::now();
+    bourse_storage::market::put_stocks(&clients, table, &universe).await?;
+    let version = bourse_storage::market::bump_universe_version(&clients, table).await?;
+    println!("seeded {} stocks into {table} in {} ms (universe version {version})", universe.len(), started.elapsed().as_millis());
+    Ok(())
 }
 
 /// Sends a ping through the queue and waits until the consumer has recorded it.

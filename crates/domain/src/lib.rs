@@ -3,5 +3,6 @@
 
 pub mod messages;
 pub mod symbol;
+pub mod universe;
 
 pub use symbol::{Symbol, SymbolError};

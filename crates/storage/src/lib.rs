@@ -15,3 +15,4 @@ pub mod schema;
 pub use clients::{AwsClients, build_clients};
 pub use error::StorageError;
 pub mod diagnostics;
+pub mod market;

@@ -1,0 +1,91 @@
+# shellcheck shell=bash
+# Environment for Bourse's local stand-ins. Source it (bash), do not run it:
+#
+#   source dev/env.sh            # tools on PATH, nothing else changes
+#   bourse_profile test          # ports, run dir and the AWS settings the code reads
+#
+# It sets no shell options, so it is safe to source from scripts that use `set -euo pipefail`
+# and from an interactive shell.
+#
+# The AWS settings (dummy keys, region, endpoints) are only exported by `bourse_profile`, so
+# sourcing this file alone never changes how an interactive shell talks to real AWS.
+
+BOURSE_REPO_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+export BOURSE_REPO_DIR
+
+# Shared across clones so CI runs and re-installs reuse what is already there.
+export BOURSE_TOOLS_DIR="${BOURSE_TOOLS_DIR:-$HOME/.cache/bourse-tools}"
+# Absolute, because the stand-ins are started from their run dir.
+case "$BOURSE_TOOLS_DIR" in
+    /*) ;;
+    *) BOURSE_TOOLS_DIR="$PWD/$BOURSE_TOOLS_DIR" ;;
+esac
+
+# The venv holds the SQS stand-in, cargo-lambda, cfn-lint and sam; add it once only.
+case ":$PATH:" in
+    *":$BOURSE_TOOLS_DIR/venv/bin:"*) ;;
+    *) export PATH="$BOURSE_TOOLS_DIR/venv/bin:$PATH" ;;
+esac
+
+export SAM_CLI_TELEMETRY=0
+
+# Port defaults per profile: dev and test never clash, so tests can run while a dev stack is up.
+#   name          dev    test
+_bourse_port_table='
+DYNAMODB_PORT  18000  28000
+REDIS_PORT     16379  26379
+SQS_PORT       14566  24566
+LAMBDA_PORT    19000  29000
+'
+
+# bourse_profile <dev|test>
+# Exports BOURSE_PROFILE, the ports, BOURSE_RUN_DIR and the AWS/app settings for that profile.
+# A port already set in the environment wins over the profile default, unless it was set by an
+# earlier bourse_profile call (recorded in BOURSE_AUTO_PORTS): otherwise a shell that did
+# `bourse_profile dev` would leak dev ports into a child's `bourse_profile test`.
+bourse_profile() {
+    local profile="${1:-}" column name dev test current value auto=""
+    case "$profile" in
+        dev) column=2 ;;
+        test) column=3 ;;
+        *)
+            echo "bourse: unknown profile '${profile}' (expected dev or test)" >&2
+            return 2
+            ;;
+    esac
+
+    while read -r name dev test; do
+        [ -n "$name" ] || continue
+        if [ "$column" = 2 ]; then value="$dev"; else value="$test"; fi
+        current="${!name:-}"
+        if [ -n "$current" ] && [[ " ${BOURSE_AUTO_PORTS:-} " != *" $name=$current "* ]]; then
+            value="$current" # explicit override from the caller's environment
+        else
+            auto="$auto $name=$value"
+        fi
+        printf -v "$name" '%s' "$value"
+        export "${name?}"
+    done <<<"$_bourse_port_table"
+    export BOURSE_AUTO_PORTS="${auto# }"
+
+    export BOURSE_PROFILE="$profile"
+    export BOURSE_RUN_DIR="$BOURSE_REPO_DIR/.run/$profile"
+
+    # What the functions and tests read. Dummy keys and local endpoints only: nothing started
+    # with this profile can reach real AWS by accident.
+    unset AWS_PROFILE AWS_DEFAULT_PROFILE AWS_SESSION_TOKEN
+    export AWS_REGION=us-east-1
+    export AWS_DEFAULT_REGION=us-east-1
+    export AWS_ACCESS_KEY_ID=local
+    export AWS_SECRET_ACCESS_KEY=local
+    export AWS_EC2_METADATA_DISABLED=true
+    export AWS_ENDPOINT_URL_DYNAMODB="http://127.0.0.1:$DYNAMODB_PORT"
+    export AWS_ENDPOINT_URL_SQS="http://127.0.0.1:$SQS_PORT"
+    export CACHE_URL="redis://127.0.0.1:$REDIS_PORT"
+    export APP_TABLE=bourse-app
+    export MARKET_TABLE=bourse-market
+    # The SQS stand-in names queues http://<host the client used>/<account 000000000000>/<name>.
+    export ENRICH_QUEUE_URL="http://127.0.0.1:$SQS_PORT/000000000000/bourse-enrich"
+    export ENRICH_DLQ_URL="http://127.0.0.1:$SQS_PORT/000000000000/bourse-enrich-dlq"
+    export BOURSE_STAGE=local
+}

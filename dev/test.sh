@@ -1,0 +1,77 @@
+#!/usr/bin/env bash
+# README command 2 (what .ci/run calls): every test, on a clean machine.
+#   1. installs what is missing (idempotent);
+#   2. unit tests need nothing; integration tests run against DynamoDB Local, Redis and the SQS
+#      stand-in, which this script starts on the test ports and always stops;
+#   3. cfn-lint and `sam validate --lint` on template.yaml;
+#   4. `cargo lambda invoke --data-file` of every file in events/, checked against
+#      events/expected.json; a message through the real queue to enrich-consumer; and the API
+#      keeps serving with Redis stopped.
+set -euo pipefail
+
+DEV_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+# shellcheck source=dev/env.sh
+source "$DEV_DIR/env.sh"
+cd "$BOURSE_REPO_DIR"
+
+bash "$DEV_DIR/install.sh"
+bourse_profile test
+
+stop_all() { bash "$DEV_DIR/standins.sh" stop test >/dev/null || true; }
+trap stop_all EXIT
+
+checks_passed=0
+checks_failed=0
+check() { # check <name> <command...>: a stack-level check, counted in the closing line
+    local name="$1"
+    shift
+    if "$@"; then
+        checks_passed=$((checks_passed + 1))
+        echo "ok   $name"
+    else
+        checks_failed=$((checks_failed + 1))
+        echo "FAIL $name"
+    fi
+}
+
+echo "== template checks"
+check "cfn-lint template.yaml" cfn-lint template.yaml
+check "sam validate --lint" sam validate --lint --template template.yaml --region us-east-1
+
+echo "== build"
+cargo build --workspace --bins --tests --quiet
+
+echo "== stand-ins"
+bash "$DEV_DIR/standins.sh" start test
+target/debug/bourse-dev resources --template template.yaml --stack bourse
+target/debug/bourse-dev seed --data data
+
+echo "== unit and integration tests"
+cargo test --workspace --quiet
+
+echo "== sample events through cargo lambda"
+bash "$DEV_DIR/standins.sh" start-one lambda test
+bash "$DEV_DIR/standins.sh" start-one poller test
+check "every sample event answers as expected" python3 "$DEV_DIR/check_events.py" "$LAMBDA_PORT"
+check "a queued message reaches enrich-consumer" \
+    target/debug/bourse-dev pipeline-check --queue-url "$ENRICH_QUEUE_URL" --timeout-seconds 120
+
+health_with_cache_down() {
+    local fn
+    for fn in auth portfolio screener; do
+        curl -s --max-time 30 -w '\n%{http_code}' "http://127.0.0.1:$LAMBDA_PORT/lambda-url/$fn/v1/$fn/health" |
+            python3 -c '
+import json, sys
+body, status = sys.stdin.read().rsplit("\n", 1)
+doc = json.loads(body)
+ok = status == "200" and doc["status"] == "degraded" and doc["dependencies"]["cache"]["status"] == "down"
+print(("  " if ok else "  UNEXPECTED ") + sys.argv[1] + ": " + status + " cache " + doc["dependencies"]["cache"].get("error", "up"))
+sys.exit(0 if ok else 1)' "$fn" || return 1
+    done
+}
+bash "$DEV_DIR/standins.sh" stop-one redis test >/dev/null
+check "every function serves with Redis stopped and reports the cache down" health_with_cache_down
+bash "$DEV_DIR/standins.sh" start-one redis test >/dev/null
+
+echo "checks: $checks_passed passed, $checks_failed failed"
+[ "$checks_failed" -eq 0 ]

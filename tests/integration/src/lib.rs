@@ -1,0 +1,56 @@
+//! Shared set-up of the integration tests: the stand-ins are started by `dev/test.sh`
+//! (`bourse_profile test`), which exports their endpoints; these helpers read them.
+
+use bourse_runtime::Platform;
+use std::path::PathBuf;
+use std::sync::OnceLock;
+
+/// Fails loudly when the stand-ins' environment is missing: these tests never skip.
+pub fn require_stack() {
+    assert_eq!(
+        std::env::var("BOURSE_PROFILE").as_deref(),
+        Ok("test"),
+        "integration tests run against the stand-ins: use `bash dev/test.sh` (it starts and stops them)"
+    );
+}
+
+pub fn repo_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// A platform for `service` configured from the test profile's environment.
+pub fn platform(service: &'static str) -> Platform {
+    require_stack();
+    Platform::from_env(service).expect("test environment is complete")
+}
+
+/// Creates the template's resources once per test process (idempotent).
+pub async fn ensure_resources() {
+    static DONE: OnceLock<()> = OnceLock::new();
+    if DONE.get().is_some() {
+        return;
+    }
+    let template = bourse_devtools::template::Template::load(&repo_root().join("template.yaml"), "bourse").unwrap();
+    let platform = platform("integration-tests");
+    bourse_devtools::resources::create_all(&platform.aws, &template, None).await.expect("resources created");
+    let _ = DONE.set(());
+}
+
+/// Reads a sample event from `events/`.
+pub fn event(path: &str) -> String {
+    std::fs::read_to_string(repo_root().join("events").join(path)).unwrap_or_else(|e| panic!("events/{path}: {e}"))
+}
+
+/// Parses an HTTP sample event into a request.
+pub fn request(path: &str) -> lambda_http::Request {
+    lambda_http::request::from_str(&event(path)).expect("sample event parses")
+}
+
+/// The JSON body of a response.
+pub fn json_body(response: &lambda_http::Response<lambda_http::Body>) -> serde_json::Value {
+    match response.body() {
+        lambda_http::Body::Text(text) => serde_json::from_str(text).expect("JSON body"),
+        lambda_http::Body::Binary(bytes) => serde_json::from_slice(bytes).expect("JSON body"),
+        _ => serde_json::Value::Null,
+    }
+}

@@ -1,0 +1,61 @@
+//! Every HTTP function's health endpoint against the real stand-ins, with its request budget.
+
+use bourse_integration_tests::{ensure_resources, json_body, platform, request};
+
+#[tokio::test]
+async fn every_function_reports_its_dependencies_up() {
+    ensure_resources().await;
+    let cases = [
+        ("auth", auth_fn::app(platform("auth")).serve(request("auth/health.json")).await, vec!["appTable", "cache"]),
+        (
+            "portfolio",
+            portfolio_fn::app(platform("portfolio")).serve(request("portfolio/health.json")).await,
+            vec!["appTable", "marketTable", "enrichQueue", "cache"],
+        ),
+        (
+            "screener",
+            screener_fn::app(platform("screener")).serve(request("screener/health.json")).await,
+            vec!["marketTable", "appTable", "enrichQueue", "cache"],
+        ),
+    ];
+    for (service, response, dependencies) in cases {
+        let body = json_body(&response);
+        assert_eq!(response.status(), 200, "{service}: {body}");
+        assert_eq!(body["service"], service);
+        assert_eq!(body["status"], "ok", "{service}: {body}");
+        assert_eq!(response.headers()["cache-control"], "no-store");
+        for dependency in dependencies {
+            assert_eq!(body["dependencies"][dependency]["status"], "up", "{service} {dependency}: {body}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn health_costs_one_get_item_per_table_and_never_scans() {
+    ensure_resources().await;
+    let app = screener_fn::app(platform("screener"));
+    let (response, counted) = bourse_telemetry::measured(app.serve(request("screener/health.json"))).await;
+    assert_eq!(response.status(), 200);
+    // The pipeline measures the handler in its own scope; the outer scope sees nothing.
+    assert!(counted.dynamodb_operations.is_empty(), "{counted:?}");
+    let platform = platform("screener");
+    let (_, counted) = bourse_telemetry::measured(platform.health("test", &[
+        bourse_runtime::Dependency::MarketTable,
+        bourse_runtime::Dependency::AppTable,
+        bourse_runtime::Dependency::EnrichQueue,
+    ]))
+    .await;
+    assert_eq!(counted.dynamodb_operations, ["GetItem", "GetItem"]);
+    assert_eq!(counted.sqs_operations, ["GetQueueAttributes"]);
+}
+
+#[tokio::test]
+async fn wrong_methods_and_unknown_routes_are_problems_not_errors() {
+    let app = auth_fn::app(platform("auth"));
+    let wrong = app.serve(request("auth/health-wrong-method.json")).await;
+    assert_eq!(wrong.status(), 405);
+    assert_eq!(wrong.headers()["allow"], "GET");
+    let unknown = app.serve(request("auth/unknown-route.json")).await;
+    assert_eq!(unknown.status(), 404);
+    assert_eq!(json_body(&unknown)["type"], "urn:bourse:problem:not-found");
+}
