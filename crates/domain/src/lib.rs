@@ -1,8 +1,16 @@
 //! Bourse's domain: values that cannot hold bad data, and the rules over them. No AWS types, no
 //! I/O: everything here is unit-tested directly.
 
+pub mod account;
+pub mod clock;
+pub mod login_throttle;
 pub mod messages;
+pub mod password_hash;
+pub mod plan;
 pub mod symbol;
 pub mod universe;
 
+pub use account::{Email, Password, UserId};
+pub use clock::{Clock, ManualClock, SystemClock};
+pub use plan::{Plan, QuotaState};
 pub use symbol::{Symbol, SymbolError};
