@@ -73,8 +73,9 @@ pub fn generate_closes(seed: u64, days: usize, last_price: Decimal, low: Option<
     }
     let low = low.filter(|l| *l > Decimal::ZERO && *l <= last_price).unwrap_or(last_price * Decimal::new(75, 2));
     let high = high.filter(|h| *h >= last_price).unwrap_or(last_price * Decimal::new(125, 2));
-    // A random walk of small integer steps (xorshift64*), then mapped into [low, high].
-    let mut state = seed | 1;
+    // A random walk of small integer steps (xorshift64*), anchored so its last point is the
+    // price and scaled so it stays within [low, high].
+    let mut state = (seed ^ 0x9E37_79B9_7F4A_7C15).max(1);
     let mut next = || {
         state ^= state >> 12;
         state ^= state << 25;
@@ -87,16 +88,15 @@ pub fn generate_closes(seed: u64, days: usize, last_price: Decimal, low: Option<
         level += (next() % 201) as i64 - 100;
         walk.push(level);
     }
+    let end = *walk.last().unwrap_or(&0);
     let (min, max) = (*walk.iter().min().unwrap_or(&0), *walk.iter().max().unwrap_or(&0));
-    let span = Decimal::from((max - min).max(1));
-    let mut closes: Vec<Decimal> = walk
-        .iter()
-        .map(|w| (low + (high - low) * Decimal::from(w - min) / span).round_dp_with_strategy(2, RoundingStrategy::MidpointNearestEven))
-        .collect();
-    if let Some(last) = closes.last_mut() {
-        *last = last_price;
-    }
-    closes
+    let room_up = if max > end { (high - last_price) / Decimal::from(max - end) } else { Decimal::MAX };
+    let room_down = if min < end { (last_price - low) / Decimal::from(end - min) } else { Decimal::MAX };
+    let scale = room_up.min(room_down);
+    let scale = if scale == Decimal::MAX { Decimal::ZERO } else { scale };
+    walk.iter()
+        .map(|w| (last_price + scale * Decimal::from(w - end)).round_dp_with_strategy(2, RoundingStrategy::ToZero).max(low).min(high))
+        .collect()
 }
 
 #[cfg(test)]
