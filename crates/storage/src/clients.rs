@@ -5,6 +5,11 @@
 //! so the clients are configured directly from [`bourse_config::AwsConfig`] and those variables.
 //! Every attempt is counted into the per-request telemetry, which is how tests assert request
 //! budgets and the absence of Scan.
+//!
+//! Both clients share one HTTP client. The SDK's default one reads the system's whole certificate
+//! directory (hundreds of files) when it is built, once per client: that was most of our cold
+//! start. Ours loads a single CA bundle file (`SSL_CERT_FILE`, or the system bundle), and when
+//! every endpoint is plain `http://` (the local stand-ins) it needs no TLS at all.
 
 use aws_credential_types::Credentials;
 use aws_credential_types::provider::SharedCredentialsProvider;
@@ -16,6 +21,9 @@ use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_types::config_bag::ConfigBag;
 use aws_smithy_types::retry::RetryConfig;
 use aws_smithy_types::timeout::TimeoutConfig;
+use aws_smithy_http_client::tls::rustls_provider::CryptoMode;
+use aws_smithy_http_client::tls::{Provider, TlsContext, TrustStore};
+use aws_smithy_runtime_api::client::http::SharedHttpClient;
 use aws_types::region::Region;
 use bourse_config::{AwsConfig, ConfigError};
 use std::time::Duration;
@@ -44,11 +52,13 @@ pub fn build_clients_from(config: &AwsConfig, var: impl Fn(&str) -> Option<Strin
         .operation_timeout(Duration::from_millis(5000))
         .build();
     let retry = RetryConfig::standard().with_max_attempts(3);
+    let http_client = http_client(config, &var);
 
     let mut dynamodb = aws_sdk_dynamodb::Config::builder()
         .behavior_version(aws_sdk_dynamodb::config::BehaviorVersion::latest())
         .region(region.clone())
         .credentials_provider(credentials.clone())
+        .http_client(http_client.clone())
         .timeout_config(timeouts.clone())
         .retry_config(retry.clone())
         .interceptor(CountRequests { service: Service::DynamoDb });
@@ -64,6 +74,7 @@ pub fn build_clients_from(config: &AwsConfig, var: impl Fn(&str) -> Option<Strin
         .behavior_version(aws_sdk_sqs::config::BehaviorVersion::latest())
         .region(region)
         .credentials_provider(credentials)
+        .http_client(http_client)
         .timeout_config(sqs_timeouts)
         .retry_config(retry)
         .interceptor(CountRequests { service: Service::Sqs });
@@ -74,6 +85,36 @@ pub fn build_clients_from(config: &AwsConfig, var: impl Fn(&str) -> Option<Strin
         dynamodb: aws_sdk_dynamodb::Client::from_conf(dynamodb.build()),
         sqs: aws_sdk_sqs::Client::from_conf(sqs.build()),
     })
+}
+
+/// System CA bundles, in the order they are looked for when `SSL_CERT_FILE` is unset: Debian and
+/// Ubuntu, then Amazon Linux 2023 (the Lambda `provided.al2023` runtime) and Fedora.
+const CA_BUNDLES: &[&str] = &["/etc/ssl/certs/ca-certificates.crt", "/etc/pki/tls/certs/ca-bundle.crt"];
+
+/// One HTTP client for every SDK client; see the module docs for why.
+fn http_client(config: &AwsConfig, var: &impl Fn(&str) -> Option<String>) -> SharedHttpClient {
+    let endpoints = [&config.dynamodb_endpoint, &config.sqs_endpoint];
+    let all_plain_http = endpoints.iter().all(|e| e.as_ref().is_some_and(|url| url.as_str().starts_with("http://")));
+    if all_plain_http {
+        return aws_smithy_http_client::Builder::new().build_http();
+    }
+    let bundle = var("SSL_CERT_FILE")
+        .into_iter()
+        .chain(CA_BUNDLES.iter().map(|p| (*p).to_owned()))
+        .find_map(|path| std::fs::read(path).ok());
+    let trust = match bundle {
+        Some(pem) => TrustStore::empty().with_native_roots(false).with_pem_certificate(pem),
+        // No known bundle: let the platform's certificate discovery find one.
+        None => TrustStore::default(),
+    };
+    let builder = aws_smithy_http_client::Builder::new().tls_provider(Provider::Rustls(CryptoMode::AwsLc));
+    match TlsContext::builder().with_trust_store(trust).build() {
+        Ok(context) => builder.tls_context(context).build_https(),
+        Err(err) => {
+            tracing::warn!(error = %err, "custom trust store refused; using the platform's roots");
+            builder.build_https()
+        }
+    }
 }
 
 /// Static credentials from the standard variables, which is what the Lambda runtime provides for the
