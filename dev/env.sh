@@ -88,4 +88,24 @@ bourse_profile() {
     export ENRICH_QUEUE_URL="http://127.0.0.1:$SQS_PORT/000000000000/bourse-enrich"
     export ENRICH_DLQ_URL="http://127.0.0.1:$SQS_PORT/000000000000/bourse-enrich-dlq"
     export BOURSE_STAGE=local
+    _bourse_jwt_keys || return 1
+}
+
+# A development Ed25519 key pair for access tokens, made locally on first use and kept in the
+# profile's run dir (never committed): JWT_SIGNING_KEY is the PKCS#8 private key (base64 DER),
+# JWT_PUBLIC_KEYS maps its key id to the raw public key (base64).
+_bourse_jwt_keys() {
+    local dir="$BOURSE_RUN_DIR/jwt"
+    if [ ! -s "$dir/signing.pem" ]; then
+        mkdir -p "$dir" && chmod 700 "$dir" || return 1
+        (umask 077 && openssl genpkey -algorithm ed25519 -out "$dir/signing.pem") || {
+            echo "bourse: openssl could not make a development signing key" >&2
+            return 1
+        }
+    fi
+    export JWT_SIGNING_KID="dev-1"
+    JWT_SIGNING_KEY="$(openssl pkey -in "$dir/signing.pem" -outform DER | base64 -w0)"
+    export JWT_SIGNING_KEY
+    JWT_PUBLIC_KEYS="{\"dev-1\": \"$(openssl pkey -in "$dir/signing.pem" -pubout -outform DER | tail -c 32 | base64 -w0)\"}"
+    export JWT_PUBLIC_KEYS
 }

@@ -13,6 +13,9 @@ use redis::aio::MultiplexedConnection;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
+/// The published universe version (written by the publisher, read by every screener instance).
+pub const UNIVERSE_VERSION_KEY: &str = "bourse:universe:version";
+
 /// How long the cache is skipped after it failed.
 pub const BREAKER_COOLDOWN: Duration = Duration::from_secs(1);
 
@@ -86,6 +89,44 @@ impl Cache {
         self.run(|mut c| async move { c.del(keys).await }).await
     }
 
+    /// Cache-aside with stampede protection. A fresh value is served as is. A stale one (past
+    /// `ttl` but within its grace period of another `ttl`) is recomputed by exactly one caller,
+    /// the one that wins a short `SET NX` lock, while the others keep serving the stale value. A
+    /// missing value is computed by the caller. With the cache down, every call computes.
+    pub async fn get_or_compute<E, Fut>(&self, key: &str, ttl: Duration, compute: impl FnOnce() -> Fut) -> Result<Vec<u8>, E>
+    where
+        Fut: Future<Output = Result<Vec<u8>, E>>,
+    {
+        let now = epoch_millis();
+        if let Some(envelope) = self.get(key).await {
+            if let Some((fresh_until, payload)) = open_envelope(&envelope) {
+                if fresh_until > now {
+                    return Ok(payload.to_vec());
+                }
+                if !self.try_lock(key).await {
+                    return Ok(payload.to_vec());
+                }
+            }
+        }
+        let value = compute().await?;
+        let envelope = seal_envelope(now + ttl.as_millis() as u64, &value);
+        self.set(key, &envelope, ttl * 2).await;
+        let _ = self.delete(&[lock_key(key)]).await;
+        Ok(value)
+    }
+
+    /// A short lock so one caller refreshes a stale key. False when another holds it or the cache
+    /// failed (then the stale value is served).
+    async fn try_lock(&self, key: &str) -> bool {
+        let lock = lock_key(key);
+        let acquired: Result<Option<String>, CacheError> = self
+            .run(|mut c| async move {
+                redis::cmd("SET").arg(&lock).arg(1).arg("NX").arg("PX").arg(LOCK_MILLIS).query_async(&mut c).await
+            })
+            .await;
+        matches!(acquired, Ok(Some(_)))
+    }
+
     /// A PING that ignores the breaker: the health endpoint wants the truth now.
     pub async fn ping(&self) -> Result<(), CacheError> {
         let mut connection = self.connect().await?;
@@ -157,6 +198,30 @@ impl Cache {
     }
 }
 
+/// How long a refresh lock lives if its holder dies before releasing it.
+const LOCK_MILLIS: u64 = 10_000;
+
+fn lock_key(key: &str) -> String {
+    format!("{key}:refresh-lock")
+}
+
+fn epoch_millis() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or_default()
+}
+
+/// `fresh until` (epoch ms, big-endian) followed by the payload.
+fn seal_envelope(fresh_until: u64, payload: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(8 + payload.len());
+    out.extend_from_slice(&fresh_until.to_be_bytes());
+    out.extend_from_slice(payload);
+    out
+}
+
+fn open_envelope(envelope: &[u8]) -> Option<(u64, &[u8])> {
+    let (head, payload) = envelope.split_at_checked(8)?;
+    Some((u64::from_be_bytes(head.try_into().ok()?), payload))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -168,6 +233,22 @@ mod tests {
         drop(listener);
         let url = CacheUrl::parse("CACHE_URL", &format!("redis://127.0.0.1:{port}")).unwrap();
         Cache::new(&url, Duration::from_millis(50)).unwrap()
+    }
+
+    #[test]
+    fn envelopes_round_trip() {
+        let sealed = seal_envelope(42, b"payload");
+        assert_eq!(open_envelope(&sealed), Some((42, &b"payload"[..])));
+        assert_eq!(open_envelope(b"short"), None);
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn with_the_cache_down_every_call_computes() {
+        let cache = dead_cache();
+        for _ in 0..2 {
+            let value: Result<Vec<u8>, ()> = cache.get_or_compute("k", Duration::from_secs(5), || async { Ok(b"v".to_vec()) }).await;
+            assert_eq!(value.unwrap(), b"v");
+        }
     }
 
     #[tokio::test(flavor = "current_thread")]

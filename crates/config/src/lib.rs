@@ -134,6 +134,33 @@ pub struct Config {
     pub health_timeout: Duration,
     pub cors_allowed_origins: Vec<String>,
     pub max_body_bytes: usize,
+    /// `JWT_PUBLIC_KEYS`: JSON object of key id → Ed25519 public key, used to verify access
+    /// tokens (parsed by `bourse-tokens`).
+    pub jwt_public_keys: Option<String>,
+    /// `JWT_SIGNING_KEY` (auth only): the Ed25519 private key. Redacted in `Debug`.
+    pub jwt_signing_key: Option<Secret>,
+    /// `JWT_SIGNING_KID` (auth only): the key id of the signing key.
+    pub jwt_signing_kid: Option<String>,
+}
+
+/// A secret setting: never printed, not even by `Debug`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Secret(value.into())
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(<redacted>)")
+    }
 }
 
 impl Config {
@@ -186,6 +213,9 @@ impl Config {
                 .map(|v| v.split(',').map(str::trim).filter(|o| !o.is_empty()).map(str::to_owned).collect())
                 .unwrap_or_default(),
             max_body_bytes: env.number("MAX_BODY_BYTES", 256 * 1024)?,
+            jwt_public_keys: env.optional("JWT_PUBLIC_KEYS").map(str::to_owned),
+            jwt_signing_key: env.optional("JWT_SIGNING_KEY").map(Secret::new),
+            jwt_signing_kid: env.optional("JWT_SIGNING_KID").map(str::to_owned),
         };
         config.check_isolation()?;
         Ok(config)
@@ -230,6 +260,17 @@ impl Config {
 
     pub fn require_enrich_queue_url(&self) -> Result<&str, ConfigError> {
         self.enrich_queue_url.as_deref().ok_or(ConfigError::Missing("ENRICH_QUEUE_URL"))
+    }
+
+    pub fn require_jwt_public_keys(&self) -> Result<&str, ConfigError> {
+        self.jwt_public_keys.as_deref().ok_or(ConfigError::Missing("JWT_PUBLIC_KEYS"))
+    }
+
+    /// The signing key and its id (auth only).
+    pub fn require_jwt_signing_key(&self) -> Result<(&str, &Secret), ConfigError> {
+        let key = self.jwt_signing_key.as_ref().ok_or(ConfigError::Missing("JWT_SIGNING_KEY"))?;
+        let kid = self.jwt_signing_kid.as_deref().ok_or(ConfigError::Missing("JWT_SIGNING_KID"))?;
+        Ok((kid, key))
     }
 
     pub fn require_cache_url(&self) -> Result<&CacheUrl, ConfigError> {
@@ -343,6 +384,17 @@ mod tests {
         assert!(EndpointUrl::parse("X", "http://host:99999").is_err());
         assert!(EndpointUrl::parse("X", "localhost:80").is_err());
         assert!(CacheUrl::parse("X", "rediss://user:pw@cache.internal:6379").is_ok());
+    }
+
+    #[test]
+    fn the_signing_key_is_never_printed() {
+        let mut v = local();
+        v.push(("JWT_SIGNING_KEY", "MC4CAQAwBQYDK2VwBCIEIPrivateKeyMaterial"));
+        v.push(("JWT_SIGNING_KID", "k1"));
+        let config = Config::from_vars("auth", vars(&v)).unwrap();
+        assert!(!format!("{config:?}").contains("PrivateKeyMaterial"));
+        assert_eq!(config.require_jwt_signing_key().unwrap().0, "k1");
+        assert_eq!(config.require_jwt_public_keys(), Err(ConfigError::Missing("JWT_PUBLIC_KEYS")));
     }
 
     #[test]

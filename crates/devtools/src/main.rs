@@ -84,18 +84,35 @@ async fn queue_arn(clients: &bourse_storage::AwsClients, queue_url: &str) -> Res
     Ok(attributes.attributes.and_then(|a| a.get(&QueueAttributeName::QueueArn).cloned()).ok_or("queue has no ARN")?)
 }
 
-/// Loads the bundled reference data into the market table (idempotent: same keys, same items)
-/// and bumps the universe version so caches revalidate.
+/// Loads the bundled reference data into the market table: stock profiles, generated (labelled)
+/// price history ending today, and a new universe snapshot version so caches revalidate.
+/// Idempotent: the same keys get the same items.
 async fn seed(data: &Path) -> Result<(), DynError> {
     let read = |name: &str| std::fs::read_to_string(data.join(name)).map_err(|e| format!("{}: {e}", data.join(name).display()));
-    let universe = bourse_domain::universe::load_universe(&read("sp500-constituents.csv")?, &read("sp500-financials.csv")?)?;
+    let records = bourse_domain::universe::load_universe(&read("sp500-constituents.csv")?, &read("sp500-financials.csv")?)?;
     let config = Config::from_env("devtools")?;
     let clients = bourse_storage::build_clients(&config.aws)?;
     let table = config.require_market_table()?;
     let started = Instant::now();
-    bourse_storage::market::put_stocks(&clients, table, &universe).await?;
-    let version = bourse_storage::market::bump_universe_version(&clients, table).await?;
-    println!("seeded {} stocks into {table} in {} ms (universe version {version})", universe.len(), started.elapsed().as_millis());
+    let now = time::OffsetDateTime::now_utc();
+    let mut stocks = Vec::with_capacity(records.len());
+    for record in &records {
+        let (stock, history) = bourse_domain::history::stock_from_record(record, now.date());
+        bourse_storage::market::put_history(&clients, table, stock.symbol.as_str(), &history, true).await?;
+        stocks.push(stock);
+    }
+    bourse_storage::market::put_stocks(&clients, table, &stocks).await?;
+    let version = bourse_storage::market::publish_universe(&clients, table, &stocks, now.unix_timestamp() as u64).await?;
+    // Tell warm functions at once; without a cache they find the version in DynamoDB.
+    if let Some(url) = &config.cache_url {
+        let cache = bourse_cache::Cache::new(url, Duration::from_secs(1))?;
+        cache.set(bourse_cache::UNIVERSE_VERSION_KEY, version.to_string().as_bytes(), Duration::from_secs(60)).await;
+    }
+    println!(
+        "seeded {} stocks (generated history) into {table} in {} ms; universe version {version}",
+        stocks.len(),
+        started.elapsed().as_millis()
+    );
     Ok(())
 }
 

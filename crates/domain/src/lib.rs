@@ -3,10 +3,15 @@
 
 pub mod account;
 pub mod clock;
+pub mod history;
+pub mod indicators;
 pub mod login_throttle;
 pub mod messages;
 pub mod password_hash;
 pub mod plan;
+pub mod screener;
+pub mod signals;
+pub mod stock;
 pub mod symbol;
 pub mod universe;
 

@@ -1,7 +1,9 @@
 //! The request pipeline every HTTP function runs, written once:
-//! request id → CORS preflight → body limit → routing → handler (counted) → problem mapping →
-//! ETag / 304 → compression → security and CORS headers → JSON log line + EMF metrics.
+//! request id → CORS preflight → body limit → routing → [bearer routes: authentication →
+//! usage metering] → handler (counted) → problem mapping → ETag / 304 → compression → security and
+//! CORS headers → JSON log line + EMF metrics.
 
+use crate::auth::{Access, AccessControl, RateLimit, bearer_token};
 use crate::cors::Cors;
 use crate::encoding::{self, MIN_COMPRESS_BYTES};
 use crate::problem::{ApiError, PROBLEM_CONTENT_TYPE};
@@ -35,6 +37,7 @@ pub struct HttpApp<R: 'static, H> {
     settings: HttpSettings,
     routes: &'static [Route<R>],
     handler: H,
+    access: Option<AccessControl>,
 }
 
 impl<R, H> HttpApp<R, H>
@@ -43,7 +46,14 @@ where
     H: Handler<R>,
 {
     pub fn new(settings: HttpSettings, routes: &'static [Route<R>], handler: H) -> Self {
-        HttpApp { settings, routes, handler }
+        HttpApp { settings, routes, handler, access: None }
+    }
+
+    /// Enables bearer routes: the authenticator and usage meter the pipeline calls before their
+    /// handler. Without it a bearer route fails closed (401).
+    pub fn with_access(mut self, access: AccessControl) -> Self {
+        self.access = Some(access);
+        self
     }
 
     pub fn handler(&self) -> &H {
@@ -70,20 +80,23 @@ where
             let method = event.method().clone();
             let path = route_path(&event);
             let request_headers = event.headers().clone();
-            let (route, outcome, counters) = if is_preflight(&event) {
-                ("OPTIONS *".to_owned(), Ok(Reply::no_content()), Default::default())
+            let (route, outcome, counters, rate) = if is_preflight(&event) {
+                ("OPTIONS *".to_owned(), Ok(Reply::no_content()), Default::default(), None)
             } else {
                 match self.prepare(event, &request_id) {
-                    Ok((id, request)) => {
+                    Ok((id, access, request)) => {
                         let route = request.route.clone();
-                        let (outcome, counters) = measured(self.handler.handle(id, request)).await;
-                        (route, outcome, counters)
+                        let ((outcome, rate), counters) = measured(self.guarded(id, access, request)).await;
+                        (route, outcome, counters, rate)
                     }
-                    Err(err) => (format!("{method} (unrouted)"), Err(err), Default::default()),
+                    Err(err) => (format!("{method} (unrouted)"), Err(err), Default::default(), None),
                 }
             };
             let preflight = route == "OPTIONS *";
             let mut response = self.respond(outcome, &request_headers, &request_id, &path);
+            if let Some(rate) = rate {
+                response.headers_mut().extend(rate.headers());
+            }
             if preflight {
                 self.settings.cors.preflight(&request_headers, response.headers_mut());
             } else {
@@ -108,8 +121,41 @@ where
         .await
     }
 
+    /// Bearer routes: authenticate, meter (one atomic count, refused over quota), then the
+    /// handler with the principal. Public routes go straight to the handler.
+    async fn guarded(&self, id: R, access: Access, mut request: ApiRequest) -> (Result<Reply, ApiError>, Option<RateLimit>) {
+        if access == Access::Bearer {
+            let Some(control) = &self.access else {
+                tracing::error!(route = %request.route, "bearer route served without an authenticator");
+                return (Err(ApiError::Unauthorized("a bearer token is required".into())), None);
+            };
+            let principal = match bearer_token(&request.headers) {
+                Ok(token) => control.authenticator.authenticate(token).await,
+                Err(err) => Err(err),
+            };
+            let principal = match principal {
+                Ok(principal) => principal,
+                Err(err) => return (Err(err), None),
+            };
+            let rate = match control.meter.record(&principal, &request.route).await {
+                Ok(rate) => rate,
+                Err(err) => return (Err(err), None),
+            };
+            if rate.exceeded {
+                let err = ApiError::TooManyRequests {
+                    detail: format!("the daily quota of {} requests is used up; it resets at 00:00 UTC", rate.limit),
+                    retry_after: std::time::Duration::from_secs(rate.reset_seconds),
+                };
+                return (Err(err), Some(rate));
+            }
+            request.principal = Some(principal);
+            return (self.handler.handle(id, request).await, Some(rate));
+        }
+        (self.handler.handle(id, request).await, None)
+    }
+
     /// Body limit and routing; builds the handler's request.
-    fn prepare(&self, event: Request, request_id: &str) -> Result<(R, ApiRequest), ApiError> {
+    fn prepare(&self, event: Request, request_id: &str) -> Result<(R, Access, ApiRequest), ApiError> {
         if event.body().len() > self.settings.max_body_bytes {
             return Err(ApiError::PayloadTooLarge { limit: self.settings.max_body_bytes });
         }
@@ -131,11 +177,12 @@ where
             path,
             headers: parts.headers,
             source_ip,
+            principal: None,
             params: matched.params,
             query,
             body: body.to_vec(),
         };
-        Ok((matched.route.id, request))
+        Ok((matched.route.id, matched.route.access, request))
     }
 
     /// Turns the handler's outcome into the HTTP response.

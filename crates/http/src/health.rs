@@ -62,11 +62,14 @@ pub async fn health_reply(
     if critical_down {
         status = "down";
     }
+    let (hits, misses, errors) = bourse_telemetry::cache_totals();
     let body = serde_json::json!({
         "service": service,
         "version": version,
         "status": status,
         "dependencies": dependencies,
+        // Since this instance started.
+        "cacheStats": {"hits": hits, "misses": misses, "errors": errors},
     });
     let code = if critical_down { StatusCode::SERVICE_UNAVAILABLE } else { StatusCode::OK };
     Reply::json(code, &body)

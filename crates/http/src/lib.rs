@@ -2,6 +2,7 @@
 //! [`Handler`]; [`HttpApp`] does the rest (see `app.rs` for the order of the pipeline).
 
 mod app;
+pub mod auth;
 pub mod cors;
 pub mod encoding;
 pub mod health;
@@ -11,6 +12,7 @@ pub mod request;
 pub mod router;
 
 pub use app::{Handler, HttpApp, HttpSettings, random_id};
+pub use auth::{Access, AccessControl, Authenticator, Principal, RateLimit, UsageMeter};
 pub use cors::Cors;
 pub use health::{DependencyCheck, health_reply};
 pub use problem::{ApiError, FieldError};

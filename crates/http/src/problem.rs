@@ -155,6 +155,7 @@ impl ApiError {
                 vec![(http::header::RETRY_AFTER, retry_after.as_secs().max(1).to_string())]
             }
             ApiError::Unavailable(_) => vec![(http::header::RETRY_AFTER, "1".into())],
+            ApiError::Unauthorized(_) => vec![(http::header::WWW_AUTHENTICATE, "Bearer realm=\"bourse\"".into())],
             _ => vec![],
         }
     }

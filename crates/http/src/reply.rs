@@ -31,6 +31,11 @@ impl Reply {
         Ok(Reply { status, body: Some(body), cache: CachePolicy::NoStore, headers: Vec::new() })
     }
 
+    /// An already serialised JSON body (e.g. from the cache).
+    pub fn json_bytes(status: StatusCode, body: Vec<u8>) -> Self {
+        Reply { status, body: Some(body), cache: CachePolicy::NoStore, headers: Vec::new() }
+    }
+
     pub fn ok<T: Serialize + ?Sized>(value: &T) -> Result<Self, ApiError> {
         Self::json(StatusCode::OK, value)
     }

@@ -1,6 +1,7 @@
 //! The request as handlers see it: route, decoded path parameters, query, headers, body, request id
 //! and caller address, with parsing helpers that turn bad input into 4xx problems.
 
+use crate::auth::Principal;
 use crate::problem::{ApiError, FieldError};
 use http::{HeaderMap, Method};
 use serde::de::DeserializeOwned;
@@ -14,6 +15,8 @@ pub struct ApiRequest {
     pub route: String,
     pub headers: HeaderMap,
     pub source_ip: Option<String>,
+    /// The authenticated caller on bearer routes (set by the pipeline before the handler runs).
+    pub principal: Option<Principal>,
     pub(crate) params: Vec<(&'static str, String)>,
     pub(crate) query: Vec<(String, Vec<String>)>,
     pub(crate) body: Vec<u8>,
@@ -39,6 +42,11 @@ impl ApiRequest {
         }
     }
 
+    /// Every query parameter as (name, value) pairs, repeated names included.
+    pub fn query_pairs(&self) -> Vec<(String, String)> {
+        self.query.iter().flat_map(|(n, values)| values.iter().map(move |v| (n.clone(), v.clone()))).collect()
+    }
+
     /// Rejects query parameters the route does not know, so that a typo is an error, not ignored.
     pub fn only_query(&self, known: &[&str]) -> Result<(), ApiError> {
         let unknown: Vec<FieldError> = self
@@ -48,6 +56,11 @@ impl ApiRequest {
             .map(|(n, _)| FieldError::new(format!("query.{n}"), "unknown query parameter"))
             .collect();
         if unknown.is_empty() { Ok(()) } else { Err(ApiError::Validation(unknown)) }
+    }
+
+    /// The authenticated caller; 401 on a route that is not declared `.bearer()`.
+    pub fn principal(&self) -> Result<&Principal, ApiError> {
+        self.principal.as_ref().ok_or_else(|| ApiError::Unauthorized("a bearer token is required".into()))
     }
 
     pub fn header(&self, name: &str) -> Option<&str> {

@@ -2,36 +2,64 @@
 //! the route and its path parameters, or 404 / 405 (with `Allow`). The same table feeds the OpenAPI
 //! consistency test and the per-route metrics.
 
+use crate::auth::Access;
 use crate::problem::ApiError;
 use http::Method;
 
-/// One route: method, path template (`/v1/stocks/{symbol}`) and the function's own route id.
+/// One route: method, path template (`/v1/stocks/{symbol}`), the function's own route id, and who
+/// may call it. `get`/`post`/… make public routes; `bearer_get`/`bearer_post`/… require an access
+/// token (and meter the request).
 #[derive(Debug, Clone)]
 pub struct Route<R: 'static> {
     pub method: Method,
     pub path: &'static str,
     pub id: R,
+    pub access: Access,
 }
 
 impl<R> Route<R> {
     pub const fn get(path: &'static str, id: R) -> Self {
-        Route { method: Method::GET, path, id }
+        Route { method: Method::GET, path, id, access: Access::Public }
     }
 
     pub const fn post(path: &'static str, id: R) -> Self {
-        Route { method: Method::POST, path, id }
+        Route { method: Method::POST, path, id, access: Access::Public }
     }
 
     pub const fn put(path: &'static str, id: R) -> Self {
-        Route { method: Method::PUT, path, id }
+        Route { method: Method::PUT, path, id, access: Access::Public }
     }
 
     pub const fn patch(path: &'static str, id: R) -> Self {
-        Route { method: Method::PATCH, path, id }
+        Route { method: Method::PATCH, path, id, access: Access::Public }
     }
 
     pub const fn delete(path: &'static str, id: R) -> Self {
-        Route { method: Method::DELETE, path, id }
+        Route { method: Method::DELETE, path, id, access: Access::Public }
+    }
+
+
+    // Bearer routes: a valid access token is required, the handler receives the
+    // [`crate::Principal`], and the request is metered against the caller's plan.
+
+    pub const fn bearer_get(path: &'static str, id: R) -> Self {
+        Route { method: Method::GET, path, id, access: Access::Bearer }
+    }
+
+    pub const fn bearer_post(path: &'static str, id: R) -> Self {
+        Route { method: Method::POST, path, id, access: Access::Bearer }
+    }
+
+    pub const fn bearer_put(path: &'static str, id: R) -> Self {
+        Route { method: Method::PUT, path, id, access: Access::Bearer }
+    }
+
+    pub const fn bearer_patch(path: &'static str, id: R) -> Self {
+        Route { method: Method::PATCH, path, id, access: Access::Bearer }
+    }
+
+    pub const fn bearer_delete(path: &'static str, id: R) -> Self {
+        Route { method: Method::DELETE, path, id, access: Access::Bearer }
     }
 }
 

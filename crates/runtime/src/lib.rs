@@ -1,7 +1,10 @@
 //! The wiring every function shares, so that each `main` stays a few lines: read the
 //! configuration, build the AWS clients and the cache once, and hand them to the handler.
 
+pub mod access;
+
 use bourse_cache::{Cache, CacheError};
+use bourse_domain::clock::{Clock, SystemClock};
 use bourse_config::{Config, ConfigError};
 use bourse_http::{ApiError, Cors, DependencyCheck, HttpSettings, Reply};
 use bourse_storage::{AwsClients, StorageError, build_clients};
@@ -14,6 +17,10 @@ pub enum StartupError {
     Config(#[from] ConfigError),
     #[error(transparent)]
     Cache(#[from] CacheError),
+    #[error(transparent)]
+    Keys(#[from] bourse_tokens::KeyError),
+    #[error("start-up failed: {0}")]
+    Init(String),
 }
 
 /// Clients and settings built once per process.
@@ -23,6 +30,8 @@ pub struct Platform {
     pub aws: AwsClients,
     /// `None` when no cache is configured: every read goes to DynamoDB.
     pub cache: Option<Arc<Cache>>,
+    /// "Now" for token expiry, quotas and login limits; tests inject a manual clock.
+    pub clock: Arc<dyn Clock>,
 }
 
 impl Platform {
@@ -37,7 +46,13 @@ impl Platform {
             Some(url) => Some(Arc::new(Cache::new(url, config.cache_timeout)?)),
             None => None,
         };
-        Ok(Platform { config: Arc::new(config), aws, cache })
+        Ok(Platform { config: Arc::new(config), aws, cache, clock: Arc::new(SystemClock) })
+    }
+
+    /// The same platform with another clock (tests).
+    pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
     }
 
     pub fn http_settings(&self, version: &'static str) -> HttpSettings {

@@ -14,5 +14,9 @@ pub mod schema;
 
 pub use clients::{AwsClients, build_clients};
 pub use error::StorageError;
+pub mod accounts;
 pub mod diagnostics;
+pub mod login_limits;
+pub mod sessions;
+pub mod usage;
 pub mod market;

@@ -1,24 +1,37 @@
-//! Market data in the market table: stock profiles and the universe version.
+//! Market data in the market table.
 //!
 //! Keys:
 //! - stock profile: `pk = STOCK#<symbol>`, `sk = PROFILE`; on `gsi1`,
 //!   `gsi1pk = SECTOR#<GICS sector or Unknown>`, `gsi1sk = <market cap, 20 digits>#<symbol>`, so a
 //!   Query in descending order lists a sector by market cap (unknown caps last);
-//! - universe version: `pk = UNIVERSE`, `sk = VERSION`, a counter bumped whenever the universe
-//!   changes, so caches can revalidate with one read.
+//! - price history: `pk = STOCK#<symbol>`, `sk = HISTORY#<year>`, one item per symbol and year
+//!   holding that year's closes (≈ 4 KB), so any range is one Query over ≤ a few items;
+//! - universe snapshot: `pk = UNIVERSE#<version>`, `sk = CHUNK#<n>`, gzip'd JSON of every stock in
+//!   chunks under 300 KB, so a function loads the whole universe with one Query;
+//! - universe version: `pk = UNIVERSE`, `sk = VERSION`, bumped (conditionally) whenever a new
+//!   snapshot is published; caches revalidate against it.
 
 use crate::clients::AwsClients;
 use crate::error::StorageError;
-use crate::schema::{PK, SK, market};
+use crate::schema::{PK, SK, TTL, market};
+use aws_sdk_dynamodb::primitives::Blob;
 use aws_sdk_dynamodb::types::{AttributeValue, PutRequest, WriteRequest};
-use bourse_domain::universe::StockRecord;
+use bourse_domain::history::PricePoint;
+use bourse_domain::stock::{Metric, Stock};
 use rust_decimal::Decimal;
 use std::collections::HashMap;
+use std::io::{Read, Write};
+use std::str::FromStr;
+use time::Date;
 
 /// DynamoDB's limit of items per BatchWriteItem.
 const BATCH_WRITE_LIMIT: usize = 25;
 /// How often unprocessed items are sent again before giving up.
 const MAX_BATCH_RETRIES: u32 = 8;
+/// Uncompressed JSON per snapshot chunk; compressed it stays far below the 400 KB item limit.
+const CHUNK_BYTES: usize = 1_500_000;
+/// How long a superseded snapshot stays readable for functions still loading it.
+const OLD_SNAPSHOT_SECONDS: u64 = 3600;
 
 pub fn stock_pk(symbol: &str) -> String {
     format!("STOCK#{symbol}")
@@ -30,59 +43,50 @@ pub fn market_cap_sort_key(market_cap: Option<Decimal>, symbol: &str) -> String 
     format!("{dollars:0>20}#{symbol}")
 }
 
-fn stock_item(stock: &StockRecord) -> HashMap<String, AttributeValue> {
+fn s(value: impl Into<String>) -> AttributeValue {
+    AttributeValue::S(value.into())
+}
+
+fn dynamo(err: impl Into<aws_sdk_dynamodb::Error>) -> StorageError {
+    let err: aws_sdk_dynamodb::Error = err.into();
+    StorageError::Unavailable { service: "dynamodb", message: err.to_string() }
+}
+
+fn stock_item(stock: &Stock) -> HashMap<String, AttributeValue> {
     let mut item = HashMap::new();
     let symbol = stock.symbol.as_str();
-    item.insert(PK.to_owned(), AttributeValue::S(stock_pk(symbol)));
-    item.insert(SK.to_owned(), AttributeValue::S("PROFILE".into()));
-    item.insert("symbol".into(), AttributeValue::S(symbol.to_owned()));
-    item.insert("name".into(), AttributeValue::S(stock.name.clone()));
-    let texts = [("sector", &stock.sector), ("subIndustry", &stock.sub_industry), ("headquarters", &stock.headquarters)];
-    for (name, value) in texts {
+    item.insert(PK.to_owned(), s(stock_pk(symbol)));
+    item.insert(SK.to_owned(), s("PROFILE"));
+    item.insert("symbol".into(), s(symbol));
+    item.insert("name".into(), s(stock.name.clone()));
+    for (name, value) in [("sector", &stock.sector), ("subIndustry", &stock.sub_industry), ("enrichedAt", &stock.enriched_at)] {
         if let Some(value) = value {
-            item.insert(name.into(), AttributeValue::S(value.clone()));
+            item.insert(name.into(), s(value.clone()));
         }
     }
-    // Numbers as DynamoDB numbers: exact decimal strings, no binary floating point on the way.
-    let numbers = [
-        ("price", stock.price),
-        ("pe", stock.price_to_earnings),
-        ("dividendYield", stock.dividend_yield),
-        ("eps", stock.earnings_per_share),
-        ("week52Low", stock.week52_low),
-        ("week52High", stock.week52_high),
-        ("marketCap", stock.market_cap),
-        ("ebitda", stock.ebitda),
-        ("priceToSales", stock.price_to_sales),
-        ("priceToBook", stock.price_to_book),
-    ];
-    for (name, value) in numbers {
-        if let Some(value) = value {
-            item.insert(name.into(), AttributeValue::N(value.normalize().to_string()));
+    // Exact decimal strings as DynamoDB numbers: no binary floating point on the way.
+    for metric in Metric::ALL {
+        if let Some(value) = stock.metric(metric) {
+            item.insert(metric.info().name.into(), AttributeValue::N(value.normalize().to_string()));
         }
     }
-    item.insert("dataQuality".into(), AttributeValue::N(stock.data_quality().to_string()));
-    item.insert("source".into(), AttributeValue::S("reference-data".into()));
+    item.insert("historyGenerated".into(), AttributeValue::Bool(stock.history_generated));
     let sector = stock.sector.as_deref().unwrap_or("Unknown");
-    item.insert(market::GSI1_PK.into(), AttributeValue::S(format!("SECTOR#{sector}")));
-    item.insert(market::GSI1_SK.into(), AttributeValue::S(market_cap_sort_key(stock.market_cap, symbol)));
+    item.insert(market::GSI1_PK.into(), s(format!("SECTOR#{sector}")));
+    item.insert(market::GSI1_SK.into(), s(market_cap_sort_key(stock.metric(Metric::MarketCap), symbol)));
     item
 }
 
-/// Writes stock profiles: ⌈N/25⌉ BatchWriteItem requests (1 WCU per item under 1 KB), plus one
-/// more per round of unprocessed items, which are retried with backoff.
-pub async fn put_stocks(clients: &AwsClients, table: &str, stocks: &[StockRecord]) -> Result<(), StorageError> {
-    for chunk in stocks.chunks(BATCH_WRITE_LIMIT) {
-        let mut pending: Vec<WriteRequest> = chunk
-            .iter()
-            .map(|s| {
-                let put = PutRequest::builder().set_item(Some(stock_item(s))).build().map_err(|e| StorageError::Corrupt {
-                    key: s.symbol.to_string(),
-                    reason: e.to_string(),
-                })?;
-                Ok(WriteRequest::builder().put_request(put).build())
-            })
-            .collect::<Result<_, StorageError>>()?;
+/// Writes items with BatchWriteItem: ⌈N/25⌉ requests, plus one per round of unprocessed items,
+/// which are retried with exponential backoff.
+async fn batch_put(clients: &AwsClients, table: &str, items: Vec<HashMap<String, AttributeValue>>) -> Result<(), StorageError> {
+    let mut items = items.into_iter().peekable();
+    while items.peek().is_some() {
+        let mut pending: Vec<WriteRequest> = Vec::with_capacity(BATCH_WRITE_LIMIT);
+        for item in items.by_ref().take(BATCH_WRITE_LIMIT) {
+            let put = PutRequest::builder().set_item(Some(item)).build().map_err(dynamo)?;
+            pending.push(WriteRequest::builder().put_request(put).build());
+        }
         let mut attempt = 0;
         while !pending.is_empty() {
             let output = clients
@@ -109,28 +113,228 @@ pub async fn put_stocks(clients: &AwsClients, table: &str, stocks: &[StockRecord
     Ok(())
 }
 
-/// Bumps the universe version. 1 UpdateItem (ADD), 1 WCU; returns the new version.
-pub async fn bump_universe_version(clients: &AwsClients, table: &str) -> Result<u64, StorageError> {
+/// Writes stock profiles: ⌈N/25⌉ BatchWriteItem (1 WCU per item under 1 KB).
+pub async fn put_stocks(clients: &AwsClients, table: &str, stocks: &[Stock]) -> Result<(), StorageError> {
+    batch_put(clients, table, stocks.iter().map(stock_item).collect()).await
+}
+
+/// Writes a symbol's daily closes, one item per calendar year (`generated` labels development
+/// data). ⌈years/25⌉ BatchWriteItem, ≈ 4 WCU per year.
+pub async fn put_history(clients: &AwsClients, table: &str, symbol: &str, points: &[PricePoint], generated: bool) -> Result<(), StorageError> {
+    let mut by_year: Vec<(i32, String)> = Vec::new();
+    for point in points {
+        let entry = format!("{}:{}", point.date, point.close.normalize());
+        match by_year.last_mut() {
+            Some((year, text)) if *year == point.date.year() => {
+                text.push(';');
+                text.push_str(&entry);
+            }
+            _ => by_year.push((point.date.year(), entry)),
+        }
+    }
+    let items = by_year
+        .into_iter()
+        .map(|(year, text)| {
+            HashMap::from([
+                (PK.to_owned(), s(stock_pk(symbol))),
+                (SK.to_owned(), s(format!("HISTORY#{year}"))),
+                ("points".to_owned(), s(text)),
+                ("generated".to_owned(), AttributeValue::Bool(generated)),
+            ])
+        })
+        .collect();
+    batch_put(clients, table, items).await
+}
+
+/// A symbol's closes from `from` to `to` (inclusive), oldest first, and whether any is generated.
+/// 1 Query: `pk = STOCK#<symbol> AND sk BETWEEN HISTORY#<from year> AND HISTORY#<to year>`
+/// (≈ 1 RCU per year, eventually consistent).
+pub async fn query_history(clients: &AwsClients, table: &str, symbol: &str, from: Date, to: Date) -> Result<(Vec<PricePoint>, bool), StorageError> {
     let output = clients
         .dynamodb
-        .update_item()
+        .query()
         .table_name(table)
-        .key(PK, AttributeValue::S("UNIVERSE".into()))
-        .key(SK, AttributeValue::S("VERSION".into()))
-        .update_expression("ADD #v :one")
-        .expression_attribute_names("#v", "version")
-        .expression_attribute_values(":one", AttributeValue::N("1".into()))
-        .return_values(aws_sdk_dynamodb::types::ReturnValue::UpdatedNew)
+        .key_condition_expression("#pk = :pk AND #sk BETWEEN :from AND :to")
+        .expression_attribute_names("#pk", PK)
+        .expression_attribute_names("#sk", SK)
+        .expression_attribute_values(":pk", s(stock_pk(symbol)))
+        .expression_attribute_values(":from", s(format!("HISTORY#{}", from.year())))
+        .expression_attribute_values(":to", s(format!("HISTORY#{}", to.year())))
         .send()
         .await
         .map_err(|e| StorageError::from_sdk("dynamodb", e))?;
-    match output.attributes.as_ref().and_then(|a| a.get("version")) {
+    let mut points = Vec::new();
+    let mut generated = false;
+    let format = time::macros::format_description!("[year]-[month]-[day]");
+    for item in output.items.unwrap_or_default() {
+        generated |= matches!(item.get("generated"), Some(AttributeValue::Bool(true)));
+        let Some(AttributeValue::S(text)) = item.get("points") else { continue };
+        for entry in text.split(';') {
+            let corrupt = || StorageError::Corrupt { key: stock_pk(symbol), reason: format!("history entry {entry:?}") };
+            let (date, close) = entry.split_once(':').ok_or_else(corrupt)?;
+            let date = Date::parse(date, &format).map_err(|_| corrupt())?;
+            if date >= from && date <= to {
+                points.push(PricePoint { date, close: Decimal::from_str(close).map_err(|_| corrupt())? });
+            }
+        }
+    }
+    Ok((points, generated))
+}
+
+/// The current universe version (0 when none was published). 1 GetItem, strongly consistent (1 RCU).
+pub async fn universe_version(clients: &AwsClients, table: &str) -> Result<u64, StorageError> {
+    let output = clients
+        .dynamodb
+        .get_item()
+        .table_name(table)
+        .key(PK, s("UNIVERSE"))
+        .key(SK, s("VERSION"))
+        .consistent_read(true)
+        .send()
+        .await
+        .map_err(|e| StorageError::from_sdk("dynamodb", e))?;
+    match output.item.as_ref().and_then(|i| i.get("version")) {
+        None => Ok(0),
         Some(AttributeValue::N(n)) => n.parse().map_err(|_| StorageError::Corrupt { key: "UNIVERSE".into(), reason: format!("version {n}") }),
-        _ => Err(StorageError::Corrupt { key: "UNIVERSE".into(), reason: "no version returned".into() }),
+        Some(_) => Err(StorageError::Corrupt { key: "UNIVERSE".into(), reason: "version is not a number".into() }),
     }
 }
 
-/// Exponential backoff for unprocessed batch items: 50 ms, 100 ms, … capped at 2 s.
+/// Publishes `stocks` as the next universe version and returns it. Writes the snapshot chunks
+/// (1 PutItem each) under the next version, then moves the version with a conditional UpdateItem
+/// (`version = :current`), so two publishers never both win; the loser gets `Conflict`. The
+/// superseded snapshot expires an hour later (1 UpdateItem per chunk).
+pub async fn publish_universe(clients: &AwsClients, table: &str, stocks: &[Stock], now_epoch: u64) -> Result<u64, StorageError> {
+    let current = universe_version(clients, table).await?;
+    let next = current + 1;
+    let chunks = encode_chunks(stocks)?;
+    for (i, chunk) in chunks.iter().enumerate() {
+        clients
+            .dynamodb
+            .put_item()
+            .table_name(table)
+            .item(PK, s(format!("UNIVERSE#{next}")))
+            .item(SK, s(format!("CHUNK#{i:04}")))
+            .item("data", AttributeValue::B(Blob::new(chunk.clone())))
+            .item("count", AttributeValue::N(chunks.len().to_string()))
+            .send()
+            .await
+            .map_err(|e| StorageError::from_sdk("dynamodb", e))?;
+    }
+    let mut update = clients
+        .dynamodb
+        .update_item()
+        .table_name(table)
+        .key(PK, s("UNIVERSE"))
+        .key(SK, s("VERSION"))
+        .update_expression("SET #v = :next, #n = :count")
+        .expression_attribute_names("#v", "version")
+        .expression_attribute_names("#n", "stocks")
+        .expression_attribute_values(":next", AttributeValue::N(next.to_string()))
+        .expression_attribute_values(":count", AttributeValue::N(stocks.len().to_string()));
+    update = if current == 0 {
+        update.condition_expression("attribute_not_exists(#v) OR #v = :zero").expression_attribute_values(":zero", AttributeValue::N("0".into()))
+    } else {
+        update.condition_expression("#v = :current").expression_attribute_values(":current", AttributeValue::N(current.to_string()))
+    };
+    update.send().await.map_err(|e| StorageError::from_sdk("dynamodb", e))?;
+    if current > 0 {
+        expire_snapshot(clients, table, current, now_epoch + OLD_SNAPSHOT_SECONDS).await?;
+    }
+    Ok(next)
+}
+
+async fn expire_snapshot(clients: &AwsClients, table: &str, version: u64, at_epoch: u64) -> Result<(), StorageError> {
+    let keys = clients
+        .dynamodb
+        .query()
+        .table_name(table)
+        .key_condition_expression("#pk = :pk")
+        .expression_attribute_names("#pk", PK)
+        .expression_attribute_values(":pk", s(format!("UNIVERSE#{version}")))
+        .projection_expression("#pk, sk")
+        .send()
+        .await
+        .map_err(|e| StorageError::from_sdk("dynamodb", e))?;
+    for item in keys.items.unwrap_or_default() {
+        clients
+            .dynamodb
+            .update_item()
+            .table_name(table)
+            .key(PK, item.get(PK).cloned().unwrap_or_else(|| s("")))
+            .key(SK, item.get(SK).cloned().unwrap_or_else(|| s("")))
+            .update_expression("SET #ttl = :at")
+            .expression_attribute_names("#ttl", TTL)
+            .expression_attribute_values(":at", AttributeValue::N(at_epoch.to_string()))
+            .send()
+            .await
+            .map_err(|e| StorageError::from_sdk("dynamodb", e))?;
+    }
+    Ok(())
+}
+
+/// Loads the universe of `version`: 1 Query on `pk = UNIVERSE#<version>` (more pages only past
+/// 1 MB of compressed data, i.e. tens of thousands of stocks).
+pub async fn load_universe(clients: &AwsClients, table: &str, version: u64) -> Result<Vec<Stock>, StorageError> {
+    let mut stocks = Vec::new();
+    let mut start: Option<HashMap<String, AttributeValue>> = None;
+    loop {
+        let output = clients
+            .dynamodb
+            .query()
+            .table_name(table)
+            .key_condition_expression("#pk = :pk")
+            .expression_attribute_names("#pk", PK)
+            .expression_attribute_values(":pk", s(format!("UNIVERSE#{version}")))
+            .set_exclusive_start_key(start)
+            .send()
+            .await
+            .map_err(|e| StorageError::from_sdk("dynamodb", e))?;
+        for item in output.items.unwrap_or_default() {
+            let Some(AttributeValue::B(blob)) = item.get("data") else {
+                return Err(StorageError::Corrupt { key: format!("UNIVERSE#{version}"), reason: "chunk without data".into() });
+            };
+            stocks.extend(decode_chunk(blob.as_ref()).map_err(|reason| StorageError::Corrupt { key: format!("UNIVERSE#{version}"), reason })?);
+        }
+        start = output.last_evaluated_key;
+        if start.is_none() {
+            return Ok(stocks);
+        }
+    }
+}
+
+fn encode_chunks(stocks: &[Stock]) -> Result<Vec<Vec<u8>>, StorageError> {
+    let corrupt = |e: std::io::Error| StorageError::Corrupt { key: "UNIVERSE".into(), reason: e.to_string() };
+    let mut chunks = Vec::new();
+    let mut current = Vec::new();
+    for stock in stocks {
+        let line = serde_json::to_vec(stock).map_err(|e| StorageError::Corrupt { key: stock.symbol.to_string(), reason: e.to_string() })?;
+        if !current.is_empty() && current.len() + line.len() > CHUNK_BYTES {
+            chunks.push(std::mem::take(&mut current));
+        }
+        current.extend_from_slice(&line);
+        current.push(b'\n');
+    }
+    if !current.is_empty() || chunks.is_empty() {
+        chunks.push(current);
+    }
+    chunks
+        .into_iter()
+        .map(|raw| {
+            let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::new(6));
+            encoder.write_all(&raw).map_err(corrupt)?;
+            encoder.finish().map_err(corrupt)
+        })
+        .collect()
+}
+
+fn decode_chunk(bytes: &[u8]) -> Result<Vec<Stock>, String> {
+    let mut raw = String::new();
+    flate2::read::GzDecoder::new(bytes).read_to_string(&mut raw).map_err(|e| e.to_string())?;
+    raw.lines().filter(|l| !l.is_empty()).map(|line| serde_json::from_str(line).map_err(|e| e.to_string())).collect()
+}
+
+/// Exponential backoff for unprocessed batch items: 100 ms, 200 ms, … capped at 2 s.
 async fn backoff(attempt: u32) {
     let millis = (50u64 << attempt.min(6)).min(2000);
     tokio::time::sleep(std::time::Duration::from_millis(millis)).await;
@@ -139,7 +343,7 @@ async fn backoff(attempt: u32) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::str::FromStr;
+    use bourse_domain::Symbol;
 
     #[test]
     fn market_cap_keys_sort_as_numbers() {
@@ -148,5 +352,16 @@ mod tests {
         let unknown = market_cap_sort_key(None, "C");
         assert!(unknown < small && small < big, "{unknown} {small} {big}");
         assert_eq!(big, "00000000092293693440#B");
+    }
+
+    #[test]
+    fn snapshot_chunks_round_trip() {
+        let mut stock = Stock::new(Symbol::parse("BRK.B").unwrap(), "Berkshire".into());
+        stock.set(Metric::Price, Some(Decimal::from_str("412.07").unwrap()));
+        let stocks = vec![stock; 3];
+        let chunks = encode_chunks(&stocks).unwrap();
+        assert_eq!(chunks.len(), 1);
+        assert_eq!(decode_chunk(&chunks[0]).unwrap(), stocks);
+        assert_eq!(encode_chunks(&[]).unwrap().len(), 1);
     }
 }

@@ -56,15 +56,24 @@ tokio::task_local! {
     static COUNTERS: Mutex<RequestCounters>;
 }
 
-/// Runs `work` with fresh counters and returns its output with what it counted.
+/// Runs `work` with fresh counters and returns its output with what it counted. Scopes nest: an
+/// enclosing measurement (a test, a benchmark) also receives what an inner one counted.
 pub async fn measured<F: Future>(work: F) -> (F::Output, RequestCounters) {
-    COUNTERS
+    let (out, counters) = COUNTERS
         .scope(Mutex::new(RequestCounters::default()), async {
             let out = work.await;
             let counters = COUNTERS.with(|c| c.lock().map(|c| c.clone()).unwrap_or_default());
             (out, counters)
         })
-        .await
+        .await;
+    record(|outer| {
+        outer.dynamodb_operations.extend(counters.dynamodb_operations.iter().cloned());
+        outer.sqs_operations.extend(counters.sqs_operations.iter().cloned());
+        outer.cache_hits += counters.cache_hits;
+        outer.cache_misses += counters.cache_misses;
+        outer.cache_errors += counters.cache_errors;
+    });
+    (out, counters)
 }
 
 fn record(update: impl FnOnce(&mut RequestCounters)) {
@@ -93,7 +102,22 @@ pub enum CacheOutcome {
     Error,
 }
 
+/// Process-wide cache outcomes since start: (hits, misses, errors).
+static CACHE_TOTALS: [std::sync::atomic::AtomicU64; 3] =
+    [std::sync::atomic::AtomicU64::new(0), std::sync::atomic::AtomicU64::new(0), std::sync::atomic::AtomicU64::new(0)];
+
+pub fn cache_totals() -> (u64, u64, u64) {
+    let read = |i: usize| CACHE_TOTALS[i].load(Ordering::Relaxed);
+    (read(0), read(1), read(2))
+}
+
 pub fn record_cache(outcome: CacheOutcome) {
+    let slot = match outcome {
+        CacheOutcome::Hit => 0,
+        CacheOutcome::Miss => 1,
+        CacheOutcome::Error => 2,
+    };
+    CACHE_TOTALS[slot].fetch_add(1, Ordering::Relaxed);
     record(|c| match outcome {
         CacheOutcome::Hit => c.cache_hits += 1,
         CacheOutcome::Miss => c.cache_misses += 1,
@@ -173,6 +197,8 @@ mod tests {
         assert_eq!(counted.cache_misses, 1);
         let ((), empty) = measured(async {}).await;
         assert_eq!(empty, RequestCounters::default());
+        let (((), inner), outer) = measured(measured(async { record_dynamodb("GetItem") })).await;
+        assert_eq!(inner, outer, "the enclosing scope sees what the inner one counted");
     }
 
     #[test]

@@ -1,9 +1,15 @@
 //! The auth function: accounts, tokens, profile and usage read-out.
 //!
-//! Routing is declared once in [`ROUTES`]; [`Auth`] answers each route.
+//! Routing is declared once in [`ROUTES`]; [`Auth`] answers each route; failures of the account
+//! logic are [`AuthError`]s, mapped to responses in one place ([`AuthError::into_problem`]).
+
+mod handlers;
 
 use bourse_http::{ApiError, ApiRequest, Handler, HttpApp, Reply, Route};
-use bourse_runtime::{Dependency, Platform};
+use bourse_runtime::access::Sessions;
+use bourse_runtime::{Dependency, Platform, StartupError};
+use bourse_tokens::TokenSigner;
+use std::time::Duration;
 
 pub const SERVICE: &str = "auth";
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
@@ -12,26 +18,107 @@ pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AuthRoute {
     Health,
+    Register,
+    Login,
+    Refresh,
+    Logout,
+    Me,
+    Usage,
 }
 
-pub static ROUTES: &[Route<AuthRoute>] = &[Route::get("/v1/auth/health", AuthRoute::Health)];
+pub static ROUTES: &[Route<AuthRoute>] = &[
+    Route::get("/v1/auth/health", AuthRoute::Health),
+    Route::post("/v1/auth/register", AuthRoute::Register),
+    Route::post("/v1/auth/login", AuthRoute::Login),
+    Route::post("/v1/auth/refresh", AuthRoute::Refresh),
+    Route::bearer_post("/v1/auth/logout", AuthRoute::Logout),
+    Route::bearer_get("/v1/me", AuthRoute::Me),
+    Route::bearer_get("/v1/usage", AuthRoute::Usage),
+];
 
 /// What the health endpoint checks.
 const DEPENDENCIES: &[Dependency] = &[Dependency::AppTable, Dependency::Cache];
 
-pub struct Auth {
-    platform: Platform,
+/// Why an account operation failed, before it becomes a response.
+#[derive(Debug, thiserror::Error)]
+pub enum AuthError {
+    #[error("email already registered")]
+    EmailTaken,
+    #[error("wrong email or password")]
+    BadCredentials,
+    #[error("refresh token refused")]
+    BadRefreshToken,
+    #[error("too many login attempts")]
+    Throttled { retry_after: Duration },
+    #[error(transparent)]
+    Storage(#[from] bourse_storage::StorageError),
+    #[error("{0}")]
+    Internal(String),
 }
 
-impl Handler<AuthRoute> for Auth {
-    async fn handle(&self, route: AuthRoute, _request: ApiRequest) -> Result<Reply, ApiError> {
-        match route {
-            AuthRoute::Health => self.platform.health(VERSION, DEPENDENCIES).await,
+impl AuthError {
+    /// The one mapping of auth failures to responses.
+    pub fn into_problem(self) -> ApiError {
+        match self {
+            AuthError::EmailTaken => ApiError::Conflict("an account with this email already exists".into()),
+            AuthError::BadCredentials => ApiError::Unauthorized("wrong email or password".into()),
+            AuthError::BadRefreshToken => ApiError::Unauthorized("the refresh token is invalid, expired or revoked".into()),
+            AuthError::Throttled { retry_after } => ApiError::TooManyRequests {
+                detail: "too many login attempts; wait before trying again".into(),
+                retry_after,
+            },
+            AuthError::Storage(err) => bourse_runtime::storage_problem(err),
+            AuthError::Internal(detail) => ApiError::Internal(detail),
         }
     }
 }
 
-/// The function, ready to serve.
-pub fn app(platform: Platform) -> HttpApp<AuthRoute, Auth> {
-    HttpApp::new(platform.http_settings(VERSION), ROUTES, Auth { platform })
+impl From<AuthError> for ApiError {
+    fn from(err: AuthError) -> Self {
+        err.into_problem()
+    }
+}
+
+pub struct Auth {
+    platform: Platform,
+    table: String,
+    signer: TokenSigner,
+    sessions: Sessions,
+    /// A hash of a random password, verified against when the email is unknown, so that an
+    /// unknown email costs the same argon2id work as a wrong password.
+    decoy_hash: String,
+}
+
+impl Handler<AuthRoute> for Auth {
+    async fn handle(&self, route: AuthRoute, request: ApiRequest) -> Result<Reply, ApiError> {
+        match route {
+            AuthRoute::Health => self.platform.health(VERSION, DEPENDENCIES).await,
+            AuthRoute::Register => self.register(&request).await,
+            AuthRoute::Login => self.login(&request).await,
+            AuthRoute::Refresh => self.refresh(&request).await,
+            AuthRoute::Logout => self.logout(&request).await,
+            AuthRoute::Me => self.me(&request).await,
+            AuthRoute::Usage => self.usage(&request).await,
+        }
+    }
+}
+
+/// The function, ready to serve: needs `APP_TABLE`, `JWT_PUBLIC_KEYS`, `JWT_SIGNING_KEY` and
+/// `JWT_SIGNING_KID` (whose public key must be among `JWT_PUBLIC_KEYS`).
+pub fn app(platform: Platform) -> Result<HttpApp<AuthRoute, Auth>, StartupError> {
+    let (kid, key) = platform.config.require_jwt_signing_key()?;
+    let signer = TokenSigner::new(kid, key.expose())?;
+    let verifier = bourse_tokens::TokenVerifier::from_json(platform.config.require_jwt_public_keys()?)?;
+    if !verifier.knows(kid) {
+        return Err(bourse_tokens::KeyError::SigningKidUnknown(kid.to_owned()).into());
+    }
+    let access = platform.access_control()?;
+    let table = platform.config.require_app_table()?.to_owned();
+    let sessions = Sessions::new(&platform)?;
+    let decoy = bourse_domain::Password::presented(&bourse_tokens::random_token(24)).map_err(|e| StartupError::Init(e.to_string()))?;
+    let decoy_hash = bourse_domain::password_hash::hash_password(&decoy, handlers::random_bytes())
+        .map_err(|e| StartupError::Init(e.to_string()))?;
+    let settings = platform.http_settings(VERSION);
+    let auth = Auth { platform, table, signer, sessions, decoy_hash };
+    Ok(HttpApp::new(settings, ROUTES, auth).with_access(access))
 }

@@ -1,9 +1,26 @@
-//! The screener function: stock universe, search, batch lookup, presets, custom screens, market signals and the jobs API.
+//! The screener function: the stock universe, search, batch lookup, sectors, presets, custom
+//! screens and market signals.
 //!
-//! Routing is declared once in [`ROUTES`]; [`Screener`] answers each route.
+//! Reads are served from the universe held in memory (see [`universe`]); public GETs are also
+//! cached in Redis under the universe version (so a new version invalidates them all) with
+//! per-route TTLs, and carry `ETag`/`Cache-Control`. Routing is declared once in [`ROUTES`].
 
-use bourse_http::{ApiError, ApiRequest, Handler, HttpApp, Reply, Route};
-use bourse_runtime::{Dependency, Platform};
+pub mod universe;
+mod views;
+
+use bourse_domain::Symbol;
+use bourse_domain::screener::{Cursor, PRESETS, SortSpec, page, parse_filter, preset};
+use bourse_domain::signals::stock_signals;
+use bourse_domain::stock::{Metric, Stock, TextField};
+use bourse_http::{ApiError, ApiRequest, FieldError, Handler, HttpApp, Reply, Route};
+use bourse_runtime::{Dependency, Platform, StartupError, storage_problem};
+use http::StatusCode;
+use rust_decimal::Decimal;
+use serde::Deserialize;
+use serde_json::{Value, json};
+use std::future::Future;
+use std::time::Duration;
+use universe::{Universe, UniverseCache};
 
 pub const SERVICE: &str = "screener";
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
@@ -12,26 +29,383 @@ pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ScreenerRoute {
     Health,
+    ListStocks,
+    Search,
+    Batch,
+    Detail,
+    History,
+    Sectors,
+    Fields,
+    Presets,
+    PresetResults,
+    Query,
+    MarketSignals,
 }
 
-pub static ROUTES: &[Route<ScreenerRoute>] = &[Route::get("/v1/screener/health", ScreenerRoute::Health)];
+pub static ROUTES: &[Route<ScreenerRoute>] = &[
+    Route::get("/v1/screener/health", ScreenerRoute::Health),
+    Route::get("/v1/stocks", ScreenerRoute::ListStocks),
+    Route::get("/v1/stocks/search", ScreenerRoute::Search),
+    Route::post("/v1/stocks/batch", ScreenerRoute::Batch),
+    Route::get("/v1/stocks/{symbol}", ScreenerRoute::Detail),
+    Route::get("/v1/stocks/{symbol}/history", ScreenerRoute::History),
+    Route::get("/v1/sectors", ScreenerRoute::Sectors),
+    Route::get("/v1/screener/fields", ScreenerRoute::Fields),
+    Route::get("/v1/screener/presets", ScreenerRoute::Presets),
+    Route::get("/v1/screener/presets/{name}", ScreenerRoute::PresetResults),
+    Route::post("/v1/screener/query", ScreenerRoute::Query),
+    Route::get("/v1/signals/market", ScreenerRoute::MarketSignals),
+];
 
 /// What the health endpoint checks.
 const DEPENDENCIES: &[Dependency] = &[Dependency::MarketTable, Dependency::AppTable, Dependency::EnrichQueue, Dependency::Cache];
 
+/// Cache lifetimes (HTTP `max-age` and Redis TTL alike).
+pub const PRESET_TTL: Duration = Duration::from_secs(3600);
+pub const LIST_TTL: Duration = Duration::from_secs(300);
+pub const DETAIL_TTL: Duration = Duration::from_secs(900);
+
+/// Most items per page, symbols per batch, search results.
+pub const MAX_LIMIT: usize = 100;
+pub const MAX_BATCH: usize = 100;
+/// Longest history range one request may ask for.
+pub const MAX_HISTORY_DAYS: i64 = 5 * 366;
+
 pub struct Screener {
     platform: Platform,
+    market_table: String,
+    universe: UniverseCache,
+}
+
+impl Screener {
+    pub fn new(platform: Platform) -> Result<Self, StartupError> {
+        let market_table = platform.config.require_market_table()?.to_owned();
+        Ok(Screener { platform, market_table, universe: UniverseCache::default() })
+    }
+
+    async fn universe(&self) -> Result<std::sync::Arc<Universe>, ApiError> {
+        self.universe.get(&self.platform, &self.market_table).await
+    }
+
+    /// Cache-aside for a public GET: the key holds the universe version, so publishing a new
+    /// universe invalidates every cached answer at once.
+    async fn cached<F, Fut>(&self, request: &ApiRequest, ttl: Duration, compute: F) -> Result<Reply, ApiError>
+    where
+        F: FnOnce(u64) -> Fut,
+        Fut: Future<Output = Result<Value, ApiError>>,
+    {
+        let version = self.universe.published_version(&self.platform, &self.market_table).await?;
+        let render = || async move { compute(version).await.and_then(|v| serde_json::to_vec(&v).map_err(|e| ApiError::Internal(e.to_string()))) };
+        let body = match &self.platform.cache {
+            Some(cache) => {
+                let key = format!("bourse:screener:u{version}:{}", canonical(request));
+                cache.get_or_compute(&key, ttl, render).await?
+            }
+            None => render().await?,
+        };
+        Ok(Reply::json_bytes(StatusCode::OK, body).public(ttl))
+    }
+
+    async fn list(&self, request: &ApiRequest) -> Result<Reply, ApiError> {
+        request.only_query(&["sector", "sort", "order", "limit", "cursor"])?;
+        let sort = sort_spec(request, "market_cap", "desc")?;
+        let limit = limit(request, 50)?;
+        let cursor = cursor(request, &sort)?;
+        let sector = request.query("sector")?.map(str::to_owned);
+        self.cached(request, LIST_TTL, |version| async move {
+            let universe = self.universe.at_version(&self.platform, &self.market_table, version).await?;
+            let matching: Vec<&Stock> = universe
+                .stocks
+                .iter()
+                .filter(|s| sector.as_deref().is_none_or(|want| s.text(TextField::Sector).unwrap_or("Unknown").eq_ignore_ascii_case(want)))
+                .collect();
+            Ok(page_json(universe.version, matching, &sort, cursor.as_ref(), limit))
+        })
+        .await
+    }
+
+    async fn search(&self, request: &ApiRequest) -> Result<Reply, ApiError> {
+        request.only_query(&["q", "limit"])?;
+        let q = request.query("q")?.map(str::trim).unwrap_or_default().to_owned();
+        if q.is_empty() || q.chars().count() > 32 {
+            return Err(ApiError::field("query.q", "a search text of 1 to 32 characters is required"));
+        }
+        let limit = limit(request, 10)?;
+        self.cached(request, LIST_TTL, |version| async move {
+            let universe = self.universe.at_version(&self.platform, &self.market_table, version).await?;
+            let items: Vec<Value> = universe.search(&q, limit).into_iter().map(views::stock_summary).collect();
+            Ok(json!({"query": q, "items": items, "universeVersion": universe.version}))
+        })
+        .await
+    }
+
+    async fn batch(&self, request: &ApiRequest) -> Result<Reply, ApiError> {
+        #[derive(Deserialize)]
+        #[serde(deny_unknown_fields)]
+        struct Batch {
+            symbols: Vec<String>,
+        }
+        let batch: Batch = request.json()?;
+        if batch.symbols.is_empty() || batch.symbols.len() > MAX_BATCH {
+            return Err(ApiError::field("body.symbols", format!("give 1 to {MAX_BATCH} symbols")));
+        }
+        let mut symbols = Vec::with_capacity(batch.symbols.len());
+        let mut errors = Vec::new();
+        for (i, raw) in batch.symbols.iter().enumerate() {
+            match Symbol::parse(raw) {
+                Ok(symbol) => symbols.push(symbol),
+                Err(e) => errors.push(FieldError::new(format!("body.symbols[{i}]"), e.to_string())),
+            }
+        }
+        if !errors.is_empty() {
+            return Err(ApiError::Validation(errors));
+        }
+        let universe = self.universe().await?;
+        let mut items = Vec::new();
+        let mut unknown = Vec::new();
+        for symbol in symbols {
+            match universe.get(symbol.as_str()) {
+                Some(stock) => items.push(views::stock_summary(stock)),
+                None => unknown.push(symbol.to_string()),
+            }
+        }
+        Reply::ok(&json!({"items": items, "unknown": unknown, "universeVersion": universe.version}))
+    }
+
+    async fn detail(&self, request: &ApiRequest) -> Result<Reply, ApiError> {
+        request.only_query(&[])?;
+        let symbol = path_symbol(request)?;
+        self.cached(request, DETAIL_TTL, |version| async move {
+            let universe = self.universe.at_version(&self.platform, &self.market_table, version).await?;
+            let stock = universe.get(symbol.as_str()).ok_or_else(|| ApiError::NotFound(format!("no stock {symbol}")))?;
+            Ok(views::stock_detail(stock))
+        })
+        .await
+    }
+
+    async fn history(&self, request: &ApiRequest) -> Result<Reply, ApiError> {
+        request.only_query(&["from", "to"])?;
+        let symbol = path_symbol(request)?;
+        let today = time::OffsetDateTime::now_utc().date();
+        let to = date_param(request, "to")?.unwrap_or(today);
+        let from = date_param(request, "from")?.unwrap_or(to - time::Duration::days(365));
+        if from > to {
+            return Err(ApiError::field("query.from", "must not be after to"));
+        }
+        if (to - from).whole_days() > MAX_HISTORY_DAYS {
+            return Err(ApiError::field("query.from", format!("a range is at most {MAX_HISTORY_DAYS} days")));
+        }
+        let (aws, table) = (&self.platform.aws, &self.market_table);
+        self.cached(request, DETAIL_TTL, |_| async move {
+            let (points, generated) = bourse_storage::market::query_history(aws, table, symbol.as_str(), from, to).await.map_err(storage_problem)?;
+            let points: Vec<Value> = points.iter().map(|p| json!({"date": p.date.to_string(), "close": p.close.normalize().to_string()})).collect();
+            Ok(json!({"symbol": symbol.as_str(), "from": from.to_string(), "to": to.to_string(), "generated": generated, "points": points}))
+        })
+        .await
+    }
+
+    async fn sectors(&self, request: &ApiRequest) -> Result<Reply, ApiError> {
+        request.only_query(&[])?;
+        self.cached(request, LIST_TTL, |version| async move {
+            let universe = self.universe.at_version(&self.platform, &self.market_table, version).await?;
+            Ok(json!({"items": sector_stats(&universe.stocks), "universeVersion": universe.version}))
+        })
+        .await
+    }
+
+    async fn presets(&self, request: &ApiRequest) -> Result<Reply, ApiError> {
+        request.only_query(&[])?;
+        let items: Vec<Value> = PRESETS
+            .iter()
+            .map(|p| json!({"name": p.name, "title": p.title, "description": p.description, "filter": p.filter, "sort": p.sort.name(), "order": if p.sort.descending { "desc" } else { "asc" }}))
+            .collect();
+        Ok(Reply::ok(&json!({"items": items}))?.public(PRESET_TTL))
+    }
+
+    async fn preset_results(&self, request: &ApiRequest) -> Result<Reply, ApiError> {
+        request.only_query(&["limit", "cursor"])?;
+        let name = request.param("name")?;
+        let preset = preset(name).ok_or_else(|| ApiError::NotFound(format!("no preset {name:?}; see /v1/screener/presets")))?;
+        let filter = parse_filter(preset.filter).map_err(|e| ApiError::Internal(format!("preset {name}: {e}")))?;
+        let limit = limit(request, 50)?;
+        let cursor = cursor(request, &preset.sort)?;
+        self.cached(request, PRESET_TTL, |version| async move {
+            let universe = self.universe.at_version(&self.platform, &self.market_table, version).await?;
+            let matching: Vec<&Stock> = universe.stocks.iter().filter(|s| filter.matches(s)).collect();
+            let mut out = page_json(universe.version, matching, &preset.sort, cursor.as_ref(), limit);
+            out["preset"] = json!({"name": preset.name, "filter": preset.filter});
+            Ok(out)
+        })
+        .await
+    }
+
+    async fn query(&self, request: &ApiRequest) -> Result<Reply, ApiError> {
+        #[derive(Deserialize)]
+        #[serde(deny_unknown_fields)]
+        struct Query {
+            filter: String,
+            sort: Option<String>,
+            order: Option<String>,
+            limit: Option<usize>,
+            cursor: Option<String>,
+        }
+        let query: Query = request.json()?;
+        let filter = parse_filter(&query.filter).map_err(|e| ApiError::field("body.filter", e.to_string()))?;
+        let sort = SortSpec::parse(query.sort.as_deref().unwrap_or("market_cap"), query.order.as_deref().unwrap_or("desc"))
+            .map_err(|e| ApiError::field("body.sort", e))?;
+        let limit = query.limit.unwrap_or(50);
+        if !(1..=MAX_LIMIT).contains(&limit) {
+            return Err(ApiError::field("body.limit", format!("must be 1 to {MAX_LIMIT}")));
+        }
+        let cursor = query
+            .cursor
+            .as_deref()
+            .map(|c| Cursor::decode(c, &sort).map_err(|e| ApiError::field("body.cursor", e.to_string())))
+            .transpose()?;
+        let universe = self.universe().await?;
+        let matching: Vec<&Stock> = universe.stocks.iter().filter(|s| filter.matches(s)).collect();
+        let mut out = page_json(universe.version, matching, &sort, cursor.as_ref(), limit);
+        out["filter"] = json!(filter.to_string());
+        Reply::ok(&out)
+    }
+
+    async fn market_signals(&self, request: &ApiRequest) -> Result<Reply, ApiError> {
+        request.only_query(&[])?;
+        self.cached(request, LIST_TTL, |version| async move {
+            let universe = self.universe.at_version(&self.platform, &self.market_table, version).await?;
+            let items: Vec<Value> = universe
+                .stocks
+                .iter()
+                .flat_map(|s| stock_signals(s).into_iter().map(move |signal| json!({"symbol": s.symbol.as_str(), "kind": signal.kind, "detail": signal.detail})))
+                .collect();
+            Ok(json!({"items": items, "universeVersion": universe.version}))
+        })
+        .await
+    }
 }
 
 impl Handler<ScreenerRoute> for Screener {
-    async fn handle(&self, route: ScreenerRoute, _request: ApiRequest) -> Result<Reply, ApiError> {
+    async fn handle(&self, route: ScreenerRoute, request: ApiRequest) -> Result<Reply, ApiError> {
         match route {
             ScreenerRoute::Health => self.platform.health(VERSION, DEPENDENCIES).await,
+            ScreenerRoute::ListStocks => self.list(&request).await,
+            ScreenerRoute::Search => self.search(&request).await,
+            ScreenerRoute::Batch => self.batch(&request).await,
+            ScreenerRoute::Detail => self.detail(&request).await,
+            ScreenerRoute::History => self.history(&request).await,
+            ScreenerRoute::Sectors => self.sectors(&request).await,
+            ScreenerRoute::Fields => fields(&request),
+            ScreenerRoute::Presets => self.presets(&request).await,
+            ScreenerRoute::PresetResults => self.preset_results(&request).await,
+            ScreenerRoute::Query => self.query(&request).await,
+            ScreenerRoute::MarketSignals => self.market_signals(&request).await,
         }
     }
 }
 
 /// The function, ready to serve.
-pub fn app(platform: Platform) -> HttpApp<ScreenerRoute, Screener> {
-    HttpApp::new(platform.http_settings(VERSION), ROUTES, Screener { platform })
+pub fn app(platform: Platform) -> Result<HttpApp<ScreenerRoute, Screener>, StartupError> {
+    Ok(HttpApp::new(platform.http_settings(VERSION), ROUTES, Screener::new(platform)?))
+}
+
+fn fields(request: &ApiRequest) -> Result<Reply, ApiError> {
+    request.only_query(&[])?;
+    let numeric: Vec<Value> = Metric::ALL.iter().map(|m| json!(m.info())).collect();
+    let text: Vec<&str> = TextField::ALL.iter().map(|f| f.name()).collect();
+    Ok(Reply::ok(&json!({
+        "numeric": numeric,
+        "text": text,
+        "operators": ["<", "<=", ">", ">=", "=", "!=", "between", "in"],
+        "logic": ["and", "or", "not", "( )"],
+        "numberSuffixes": {"%": "÷ 100", "K": "× 10³", "M": "× 10⁶", "B": "× 10⁹", "T": "× 10¹²"},
+        "missingValues": "a comparison with a missing value is unknown; unknown never matches, also under not",
+        "limits": {"length": bourse_domain::screener::MAX_LEN, "comparisons": bourse_domain::screener::MAX_CLAUSES, "depth": bourse_domain::screener::MAX_DEPTH},
+    }))?
+    .public(PRESET_TTL))
+}
+
+/// The request's route and its query in a canonical order (the cache key's tail).
+fn canonical(request: &ApiRequest) -> String {
+    let mut params: Vec<(String, String)> = request.query_pairs();
+    params.sort();
+    let query: Vec<String> = params.into_iter().map(|(k, v)| format!("{k}={v}")).collect();
+    format!("{}?{}", request.path, query.join("&"))
+}
+
+fn page_json(version: u64, matching: Vec<&Stock>, sort: &SortSpec, cursor: Option<&Cursor>, limit: usize) -> Value {
+    let total = matching.len();
+    let page = page(matching, sort, cursor, limit);
+    json!({
+        "items": page.items.iter().map(|s| views::stock_summary(s)).collect::<Vec<_>>(),
+        "nextCursor": page.next.map(|c| c.encode()),
+        "total": total,
+        "sort": sort.name(),
+        "order": if sort.descending { "desc" } else { "asc" },
+        "universeVersion": version,
+    })
+}
+
+fn sort_spec(request: &ApiRequest, default_sort: &str, default_order: &str) -> Result<SortSpec, ApiError> {
+    let sort = request.query("sort")?.unwrap_or(default_sort);
+    let order = request.query("order")?.unwrap_or(default_order);
+    SortSpec::parse(sort, order).map_err(|e| ApiError::field(if e.starts_with("order") { "query.order" } else { "query.sort" }, e))
+}
+
+fn limit(request: &ApiRequest, default: usize) -> Result<usize, ApiError> {
+    match request.query("limit")? {
+        None => Ok(default),
+        Some(text) => text
+            .parse::<usize>()
+            .ok()
+            .filter(|n| (1..=MAX_LIMIT).contains(n))
+            .ok_or_else(|| ApiError::field("query.limit", format!("must be a whole number from 1 to {MAX_LIMIT}"))),
+    }
+}
+
+fn cursor(request: &ApiRequest, sort: &SortSpec) -> Result<Option<Cursor>, ApiError> {
+    request
+        .query("cursor")?
+        .map(|c| Cursor::decode(c, sort).map_err(|e| ApiError::field("query.cursor", e.to_string())))
+        .transpose()
+}
+
+fn path_symbol(request: &ApiRequest) -> Result<Symbol, ApiError> {
+    Symbol::parse(request.param("symbol")?).map_err(|e| ApiError::field("path.symbol", e.to_string()))
+}
+
+fn date_param(request: &ApiRequest, name: &str) -> Result<Option<time::Date>, ApiError> {
+    let format = time::macros::format_description!("[year]-[month]-[day]");
+    request
+        .query(name)?
+        .map(|text| time::Date::parse(text, &format).map_err(|_| ApiError::field(format!("query.{name}"), "expected a date as YYYY-MM-DD")))
+        .transpose()
+}
+
+/// Per sector (unknown sectors grouped as `Unknown`): count, median P/E of the stocks that have
+/// one, total market cap of those that have one.
+pub fn sector_stats(stocks: &[Stock]) -> Vec<Value> {
+    let mut groups: std::collections::BTreeMap<&str, Vec<&Stock>> = std::collections::BTreeMap::new();
+    for stock in stocks {
+        groups.entry(stock.sector.as_deref().unwrap_or("Unknown")).or_default().push(stock);
+    }
+    groups
+        .into_iter()
+        .map(|(sector, members)| {
+            let mut pes: Vec<Decimal> = members.iter().filter_map(|s| s.metric(Metric::Pe)).collect();
+            pes.sort();
+            let median = match pes.len() {
+                0 => None,
+                n if n % 2 == 1 => Some(pes[n / 2]),
+                n => Some((pes[n / 2 - 1] + pes[n / 2]) / Decimal::TWO),
+            };
+            let caps: Vec<Decimal> = members.iter().filter_map(|s| s.metric(Metric::MarketCap)).collect();
+            json!({
+                "sector": sector,
+                "count": members.len(),
+                "median_pe": median.map(|m| m.normalize().to_string()),
+                "total_market_cap": caps.iter().sum::<Decimal>().normalize().to_string(),
+                "with_market_cap": caps.len(),
+            })
+        })
+        .collect()
 }

@@ -26,13 +26,13 @@ impl Drop for RestartRedis {
 async fn functions_keep_serving_with_redis_stopped() {
     require_stack();
     ensure_resources().await;
-    let apps_up = screener_fn::app(platform("screener"));
+    let apps_up = screener_fn::app(platform("screener")).unwrap();
     assert_eq!(json_body(&apps_up.serve(request("screener/health.json")).await)["dependencies"]["cache"]["status"], "up");
 
     standins("stop-one");
     let _restart = RestartRedis;
     for (service, response) in [
-        ("auth", auth_fn::app(platform("auth")).serve(request("auth/health.json")).await),
+        ("auth", auth_fn::app(platform("auth")).expect("auth starts").serve(request("auth/health.json")).await),
         ("portfolio", portfolio_fn::app(platform("portfolio")).serve(request("portfolio/health.json")).await),
         ("screener", apps_up.serve(request("screener/health.json")).await),
     ] {

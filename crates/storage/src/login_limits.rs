@@ -1,0 +1,120 @@
+//! Brute-force state for login, in DynamoDB (the system of record), so the limits hold whether or
+//! not the cache is up. The arithmetic is `bourse_domain::login_throttle`.
+//!
+//! Keys:
+//! - per account: `pk = LOGINLIMIT#ACCOUNT#<sha-256 of the normalised email>`, `sk = LIMIT` —
+//!   `attempts`, `lastAttempt`, `lockedUntil`, `ttl`. Keyed by a hash, so no email of a
+//!   non-account is stored. Written with a condition on the state read (optimistic concurrency):
+//!   concurrent attempts on one account serialise, none is uncounted.
+//! - per source address: `pk = LOGINLIMIT#ADDRESS#<ip>`, `sk = <epoch minute>` — `attempts`,
+//!   `ttl` = the minute + 2 minutes; counted with one `ADD`.
+
+use crate::clients::AwsClients;
+use crate::error::StorageError;
+use crate::schema::{PK, SK, TTL};
+use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
+use bourse_domain::login_throttle::AccountThrottle;
+
+fn account_pk(account_key: &str) -> String {
+    format!("LOGINLIMIT#ACCOUNT#{account_key}")
+}
+
+fn n(v: i64) -> AttributeValue {
+    AttributeValue::N(v.to_string())
+}
+
+/// The stored state of an account (default when none). 1 GetItem, strongly consistent (1 RCU).
+pub async fn account_state(clients: &AwsClients, table: &str, account_key: &str) -> Result<Option<AccountThrottle>, StorageError> {
+    let output = clients
+        .dynamodb
+        .get_item()
+        .table_name(table)
+        .key(PK, AttributeValue::S(account_pk(account_key)))
+        .key(SK, AttributeValue::S("LIMIT".into()))
+        .consistent_read(true)
+        .send()
+        .await
+        .map_err(|e| StorageError::from_sdk("dynamodb", e))?;
+    let Some(item) = output.item else { return Ok(None) };
+    let number = |name: &str| match item.get(name) {
+        Some(AttributeValue::N(v)) => v.parse::<i64>().unwrap_or(0),
+        _ => 0,
+    };
+    Ok(Some(AccountThrottle {
+        attempts: u32::try_from(number("attempts")).unwrap_or(u32::MAX),
+        last_attempt: number("lastAttempt"),
+        locked_until: number("lockedUntil"),
+    }))
+}
+
+/// Stores `next` if the state is still `previous` (none: the item must not exist).
+/// 1 PutItem (1 WCU). `false` when another attempt changed it first.
+pub async fn record_account_attempt(
+    clients: &AwsClients,
+    table: &str,
+    account_key: &str,
+    previous: Option<AccountThrottle>,
+    next: AccountThrottle,
+) -> Result<bool, StorageError> {
+    let expires = next.locked_until.max(next.last_attempt) + 2 * 86_400;
+    let mut put = clients
+        .dynamodb
+        .put_item()
+        .table_name(table)
+        .item(PK, AttributeValue::S(account_pk(account_key)))
+        .item(SK, AttributeValue::S("LIMIT".into()))
+        .item("attempts", n(i64::from(next.attempts)))
+        .item("lastAttempt", n(next.last_attempt))
+        .item("lockedUntil", n(next.locked_until))
+        .item(TTL, n(expires));
+    put = match previous {
+        None => put.condition_expression("attribute_not_exists(#pk)").expression_attribute_names("#pk", PK),
+        Some(prev) => put
+            .condition_expression("attempts = :a AND lastAttempt = :l AND lockedUntil = :u")
+            .expression_attribute_values(":a", n(i64::from(prev.attempts)))
+            .expression_attribute_values(":l", n(prev.last_attempt))
+            .expression_attribute_values(":u", n(prev.locked_until)),
+    };
+    match put.send().await.map_err(|e| StorageError::from_sdk("dynamodb", e)) {
+        Ok(_) => Ok(true),
+        Err(StorageError::Conflict(_)) => Ok(false),
+        Err(other) => Err(other),
+    }
+}
+
+/// Clears an account's state after a successful login. 1 DeleteItem (1 WCU).
+pub async fn clear_account(clients: &AwsClients, table: &str, account_key: &str) -> Result<(), StorageError> {
+    clients
+        .dynamodb
+        .delete_item()
+        .table_name(table)
+        .key(PK, AttributeValue::S(account_pk(account_key)))
+        .key(SK, AttributeValue::S("LIMIT".into()))
+        .send()
+        .await
+        .map(|_| ())
+        .map_err(|e| StorageError::from_sdk("dynamodb", e))
+}
+
+/// Counts one attempt from `address` in epoch minute `minute`; returns the minute's count
+/// including it. 1 UpdateItem (1 WCU).
+pub async fn count_address_attempt(clients: &AwsClients, table: &str, address: &str, minute: i64) -> Result<u64, StorageError> {
+    let output = clients
+        .dynamodb
+        .update_item()
+        .table_name(table)
+        .key(PK, AttributeValue::S(format!("LOGINLIMIT#ADDRESS#{address}")))
+        .key(SK, AttributeValue::S(minute.to_string()))
+        .update_expression("ADD attempts :one SET #ttl = :ttl")
+        .expression_attribute_names("#ttl", TTL)
+        .expression_attribute_values(":one", AttributeValue::N("1".into()))
+        .expression_attribute_values(":ttl", n((minute + 2) * 60))
+        .return_values(ReturnValue::UpdatedNew)
+        .send()
+        .await
+        .map_err(|e| StorageError::from_sdk("dynamodb", e))?;
+    match output.attributes.as_ref().and_then(|a| a.get("attempts")) {
+        Some(AttributeValue::N(v)) => Ok(v.parse().unwrap_or(u64::MAX)),
+        _ => Err(StorageError::Corrupt { key: format!("LOGINLIMIT#ADDRESS#{address}"), reason: "attempts not returned".into() }),
+    }
+}

@@ -1,0 +1,246 @@
+//! One method per route. Input is parsed into domain newtypes first; storage is reached only
+//! through `bourse_storage`'s named access patterns.
+
+use crate::{Auth, AuthError};
+use bourse_domain::account::PasswordError;
+use bourse_domain::clock::{DAY, parse_utc_date, rfc3339, utc_date};
+use bourse_domain::login_throttle::{ADDRESS_MAX_ATTEMPTS_PER_MINUTE, AttemptDecision, address_window};
+use bourse_domain::password_hash::{hash_password, verify_or_burn};
+use bourse_domain::plan::{MAX_USAGE_RANGE_DAYS, Plan, QuotaState};
+use bourse_domain::{Email, Password, UserId};
+use bourse_http::{ApiError, ApiRequest, FieldError, Reply};
+use bourse_storage::accounts::{self, NewAccount, Registered};
+use bourse_storage::sessions::{self, Rotated};
+use bourse_storage::{login_limits, usage};
+use bourse_tokens::{REFRESH_FAMILY_TTL_SECONDS, looks_like_refresh_token, new_refresh_token, refresh_token_hash};
+use serde::{Deserialize, Serialize};
+use std::time::Duration;
+
+pub(crate) fn random_bytes<const N: usize>() -> [u8; N] {
+    let mut bytes = [0u8; N];
+    getrandom::fill(&mut bytes).expect("the OS random generator is available");
+    bytes
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Credentials {
+    email: String,
+    password: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct RefreshBody {
+    refresh_token: String,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct TokenPair {
+    token_type: &'static str,
+    access_token: String,
+    expires_in: i64,
+    refresh_token: String,
+    refresh_expires_at: String,
+}
+
+fn password_problem(err: PasswordError) -> ApiError {
+    ApiError::field("body.password", err.to_string())
+}
+
+impl Auth {
+    fn now(&self) -> i64 {
+        self.platform.clock.now()
+    }
+
+    /// `POST /v1/auth/register` → 201 with the profile; 409 when the email is taken.
+    pub(crate) async fn register(&self, request: &ApiRequest) -> Result<Reply, ApiError> {
+        let body: Credentials = request.json()?;
+        let email = Email::parse(&body.email).map_err(|e| ApiError::field("body.email", e.to_string()))?;
+        let password = Password::new_for_account(&body.password, &[email.as_str()]).map_err(password_problem)?;
+        let hash = hash_password(&password, random_bytes()).map_err(|e| ApiError::Internal(e.to_string()))?;
+        let user_id = UserId::from_random(random_bytes());
+        let now = self.now();
+        let created_at = rfc3339(now);
+        let account = NewAccount {
+            user_id: user_id.as_str(),
+            email: email.as_str(),
+            password_hash: &hash,
+            plan: Plan::Free.as_str(),
+            created_at: &created_at,
+        };
+        match accounts::create_account(&self.platform.aws, &self.table, &account).await.map_err(AuthError::from)? {
+            Registered::Created => Reply::created(
+                &serde_json::json!({"userId": user_id, "email": email, "plan": "free", "createdAt": created_at}),
+                "/v1/me",
+            ),
+            Registered::EmailTaken => Err(AuthError::EmailTaken.into()),
+        }
+    }
+
+    /// `POST /v1/auth/login` → 200 with an access and a refresh token; 401 for an unknown email
+    /// or a wrong password alike; 429 with `Retry-After` past the brute-force limits.
+    pub(crate) async fn login(&self, request: &ApiRequest) -> Result<Reply, ApiError> {
+        let body: Credentials = request.json()?;
+        let email = Email::parse(&body.email).map_err(|e| ApiError::field("body.email", e.to_string()))?;
+        let password = Password::presented(&body.password).map_err(password_problem)?;
+        let now = self.now();
+        self.admit_attempt(request, &email, now).await?;
+        let stored = accounts::credentials_by_email(&self.platform.aws, &self.table, email.as_str()).await.map_err(AuthError::from)?;
+        let matches = verify_or_burn(&password, stored.as_ref().map(|c| c.password_hash.as_str()), &self.decoy_hash);
+        let Some(account) = stored.filter(|_| matches) else {
+            return Err(AuthError::BadCredentials.into());
+        };
+        login_limits::clear_account(&self.platform.aws, &self.table, &account_key(&email)).await.map_err(AuthError::from)?;
+        let family_id = bourse_tokens::random_token(16);
+        let refresh = new_refresh_token();
+        let expires_at = now + REFRESH_FAMILY_TTL_SECONDS;
+        sessions::start_family(&self.platform.aws, &self.table, &family_id, &account.user_id, &account.plan, &refresh_token_hash(&refresh), expires_at)
+            .await
+            .map_err(AuthError::from)?;
+        self.token_pair(&account.user_id, &family_id, &account.plan, refresh, expires_at, now)
+    }
+
+    /// Counts the attempt against the address and the account before any password work; refuses
+    /// past either limit.
+    async fn admit_attempt(&self, request: &ApiRequest, email: &Email, now: i64) -> Result<(), ApiError> {
+        let aws = &self.platform.aws;
+        let address = request.source_ip.as_deref().unwrap_or("unknown");
+        let (minute, rest_of_minute) = address_window(now);
+        let from_address = login_limits::count_address_attempt(aws, &self.table, address, minute).await.map_err(AuthError::from)?;
+        if from_address > ADDRESS_MAX_ATTEMPTS_PER_MINUTE {
+            return Err(AuthError::Throttled { retry_after: Duration::from_secs(rest_of_minute as u64) }.into());
+        }
+        let key = account_key(email);
+        let previous = login_limits::account_state(aws, &self.table, &key).await.map_err(AuthError::from)?;
+        match previous.unwrap_or_default().attempt(now) {
+            AttemptDecision::Locked { retry_after } => Err(AuthError::Throttled { retry_after: Duration::from_secs(retry_after as u64) }.into()),
+            AttemptDecision::Allowed { next } => {
+                if login_limits::record_account_attempt(aws, &self.table, &key, previous, next).await.map_err(AuthError::from)? {
+                    Ok(())
+                } else {
+                    // Another attempt on this account is in flight: one at a time.
+                    Err(AuthError::Throttled { retry_after: Duration::from_secs(1) }.into())
+                }
+            }
+        }
+    }
+
+    fn token_pair(&self, user_id: &str, family_id: &str, plan: &str, refresh: String, refresh_expires: i64, now: i64) -> Result<Reply, ApiError> {
+        let (access, claims) = self.signer.issue(user_id, family_id, plan, now).map_err(|e| ApiError::Internal(e.to_string()))?;
+        Reply::ok(&TokenPair {
+            token_type: "Bearer",
+            access_token: access,
+            expires_in: claims.exp - now,
+            refresh_token: refresh,
+            refresh_expires_at: rfc3339(refresh_expires),
+        })
+    }
+
+    /// `POST /v1/auth/refresh` → a new pair; the presented token is spent. A spent token presented
+    /// again revokes its whole family.
+    pub(crate) async fn refresh(&self, request: &ApiRequest) -> Result<Reply, ApiError> {
+        let body: RefreshBody = request.json()?;
+        if !looks_like_refresh_token(&body.refresh_token) {
+            return Err(ApiError::field("body.refreshToken", "is not a refresh token"));
+        }
+        let now = self.now();
+        let aws = &self.platform.aws;
+        let old_hash = refresh_token_hash(&body.refresh_token);
+        let Some(record) = sessions::refresh_record(aws, &self.table, &old_hash).await.map_err(AuthError::from)? else {
+            return Err(AuthError::BadRefreshToken.into());
+        };
+        if record.used {
+            tracing::warn!(session = %record.family_id, "a used refresh token was presented again: revoking its family");
+            sessions::revoke_family(aws, &self.table, &record.family_id, now).await.map_err(AuthError::from)?;
+            self.sessions.cache_revoked(&record.family_id).await;
+            return Err(AuthError::BadRefreshToken.into());
+        }
+        if now >= record.expires_at {
+            return Err(AuthError::BadRefreshToken.into());
+        }
+        let new_token = new_refresh_token();
+        match sessions::rotate(aws, &self.table, &old_hash, &refresh_token_hash(&new_token), &record, now).await.map_err(AuthError::from)? {
+            Rotated::Done => self.token_pair(&record.user_id, &record.family_id, &record.plan, new_token, record.expires_at, now),
+            // Lost a race with a concurrent refresh of the same token, or the family was revoked.
+            Rotated::Refused => Err(AuthError::BadRefreshToken.into()),
+        }
+    }
+
+    /// `POST /v1/auth/logout` → 204; the session's refresh and access tokens stop working.
+    pub(crate) async fn logout(&self, request: &ApiRequest) -> Result<Reply, ApiError> {
+        let principal = request.principal()?;
+        sessions::revoke_family(&self.platform.aws, &self.table, &principal.session_id, self.now()).await.map_err(AuthError::from)?;
+        self.sessions.cache_revoked(&principal.session_id).await;
+        Ok(Reply::no_content())
+    }
+
+    /// `GET /v1/me` → the caller's profile.
+    pub(crate) async fn me(&self, request: &ApiRequest) -> Result<Reply, ApiError> {
+        request.only_query(&[])?;
+        let principal = request.principal()?;
+        let profile = accounts::profile(&self.platform.aws, &self.table, &principal.user_id)
+            .await
+            .map_err(AuthError::from)?
+            .ok_or_else(|| ApiError::NotFound("no such user".into()))?;
+        Reply::ok(&serde_json::json!({
+            "userId": profile.user_id,
+            "email": profile.email,
+            "plan": profile.plan,
+            "createdAt": profile.created_at,
+        }))
+    }
+
+    /// `GET /v1/usage?from=YYYY-MM-DD&to=YYYY-MM-DD` (defaults: the last 7 days; at most 90) →
+    /// per-day, per-route counts and today's quota.
+    pub(crate) async fn usage(&self, request: &ApiRequest) -> Result<Reply, ApiError> {
+        request.only_query(&["from", "to"])?;
+        let principal = request.principal()?;
+        let now = self.now();
+        let today = now - now.rem_euclid(DAY);
+        let date = |name: &str, default: i64| -> Result<i64, ApiError> {
+            match request.query(name)? {
+                None => Ok(default),
+                Some(text) => parse_utc_date(text).ok_or_else(|| ApiError::field(format!("query.{name}"), "must be a date YYYY-MM-DD")),
+            }
+        };
+        let to = date("to", today)?;
+        let from = date("from", to - 6 * DAY)?;
+        let mut errors = Vec::new();
+        if from > to {
+            errors.push(FieldError::new("query.from", "must not be after `to`"));
+        } else if (to - from) / DAY + 1 > MAX_USAGE_RANGE_DAYS {
+            errors.push(FieldError::new("query.to", format!("the range may cover at most {MAX_USAGE_RANGE_DAYS} days")));
+        }
+        if !errors.is_empty() {
+            return Err(ApiError::Validation(errors));
+        }
+        let days = usage::usage_between(&self.platform.aws, &self.table, &principal.user_id, &utc_date(from), &utc_date(to))
+            .await
+            .map_err(AuthError::from)?;
+        let today_date = utc_date(now);
+        let used_today = days.iter().find(|d| d.date == today_date).map(|d| d.total).unwrap_or(0);
+        let plan = Plan::parse(&principal.plan);
+        let quota = QuotaState::new(plan, used_today, now);
+        Reply::ok(&serde_json::json!({
+            "from": utc_date(from),
+            "to": utc_date(to),
+            "plan": plan,
+            "days": days.iter().map(|d| serde_json::json!({"date": d.date, "total": d.total, "routes": d.routes})).collect::<Vec<_>>(),
+            "today": {
+                "date": today_date,
+                "limit": quota.limit,
+                "used": quota.used,
+                "remaining": quota.remaining(),
+                "resetsAt": rfc3339(quota.resets_at),
+            },
+        }))
+    }
+}
+
+/// The per-account limiter key: SHA-256 of the normalised email, hex.
+fn account_key(email: &Email) -> String {
+    use sha2::{Digest, Sha256};
+    Sha256::digest(email.as_str().as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
+}

@@ -1,0 +1,282 @@
+//! The auth function against DynamoDB Local and Redis: registration races, token attacks,
+//! refresh rotation and reuse, logout across functions, brute-force limits, quotas, bad input.
+
+mod auth_support;
+
+use auth_support::*;
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use bourse_domain::ManualClock;
+use bourse_http::{ApiError, ApiRequest, Handler, HttpApp, Reply, Route};
+use bourse_integration_tests::{json_body, platform};
+use bourse_tokens::{AccessClaims, TokenSigner};
+use std::sync::Arc;
+
+fn clock() -> Arc<ManualClock> {
+    Arc::new(ManualClock::new(now()))
+}
+
+#[tokio::test]
+async fn two_registrations_of_one_email_at_once_give_one_201_and_one_409() {
+    let app = app_with_clock(clock()).await;
+    let email = format!("{}@example.com", unique("race"));
+    let upper = email.to_uppercase();
+    let (a, b) = tokio::join!(register(&app, &email), register(&app, &upper));
+    let mut statuses = [a.status().as_u16(), b.status().as_u16()];
+    statuses.sort();
+    assert_eq!(statuses, [201, 409]);
+}
+
+#[tokio::test]
+async fn every_token_attack_is_refused_with_401() {
+    let clock = clock();
+    let app = app_with_clock(Arc::clone(&clock)).await;
+    let (_, access, _) = signed_in(&app).await;
+    assert_eq!(me(&app, &access).await.status(), 200);
+    let t = clock.now_for_tests();
+    let good: AccessClaims = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(access.split('.').nth(1).unwrap()).unwrap()).unwrap();
+    let signer = TokenSigner::new(&std::env::var("JWT_SIGNING_KID").unwrap(), &std::env::var("JWT_SIGNING_KEY").unwrap()).unwrap();
+    let (other_key, _) = bourse_tokens::generate_keypair().unwrap();
+    let b64 = |v: serde_json::Value| URL_SAFE_NO_PAD.encode(v.to_string());
+    let kid = std::env::var("JWT_SIGNING_KID").unwrap();
+    let payload = access.split('.').nth(1).unwrap().to_owned();
+    let public_raw = {
+        let keys: serde_json::Value = serde_json::from_str(&std::env::var("JWT_PUBLIC_KEYS").unwrap()).unwrap();
+        base64::engine::general_purpose::STANDARD.decode(keys[&kid].as_str().unwrap()).unwrap()
+    };
+    let hs256 = {
+        let header = b64(serde_json::json!({"alg": "HS256", "typ": "at+jwt", "kid": kid}));
+        use sha2_free_hmac::hmac_sha256;
+        let mac = hmac_sha256(&public_raw, format!("{header}.{payload}").as_bytes());
+        format!("{header}.{payload}.{}", URL_SAFE_NO_PAD.encode(mac))
+    };
+    let tampered = {
+        let mut claims = serde_json::to_value(&good).unwrap();
+        claims["plan"] = serde_json::json!("pro");
+        let parts: Vec<&str> = access.split('.').collect();
+        format!("{}.{}.{}", parts[0], b64(claims), parts[2])
+    };
+    let retyped = {
+        let parts: Vec<&str> = access.split('.').collect();
+        format!("{}.{}.{}", b64(serde_json::json!({"alg": "EdDSA", "typ": "JWT", "kid": kid})), parts[1], parts[2])
+    };
+    let attacks = [
+        ("alg none", format!("{}.{payload}.", b64(serde_json::json!({"alg": "none", "typ": "at+jwt", "kid": kid})))),
+        ("HS256 with the public key", hs256),
+        ("expired", signer.sign(&AccessClaims { iat: t - 3600, nbf: t - 3600, exp: t - 2700, ..good.clone() }).unwrap()),
+        ("nbf in the future", signer.sign(&AccessClaims { iat: t, nbf: t + 600, exp: t + 900, ..good.clone() }).unwrap()),
+        ("wrong iss", signer.sign(&AccessClaims { iss: "evil".into(), ..good.clone() }).unwrap()),
+        ("wrong aud", signer.sign(&AccessClaims { aud: "other-api".into(), ..good.clone() }).unwrap()),
+        ("wrong typ", retyped),
+        ("tampered payload", tampered),
+        ("unknown signing key", TokenSigner::new(&kid, &other_key).unwrap().sign(&good).unwrap()),
+        ("unknown kid", TokenSigner::new("nobody", &other_key).unwrap().sign(&good).unwrap()),
+        ("garbage", "not-a-token".to_owned()),
+    ];
+    for (name, token) in attacks {
+        let response = me(&app, &token).await;
+        assert_eq!(response.status(), 401, "{name}: {}", json_body(&response));
+        assert_problem(&response, 401);
+    }
+    let missing = app.serve(event("GET", "/v1/me", "", None, None, &random_ip())).await;
+    assert_problem(&missing, 401);
+}
+
+/// A tiny HMAC-SHA256 for forging the algorithm-confusion token (the attacker's side).
+mod sha2_free_hmac {
+    pub fn hmac_sha256(key: &[u8], message: &[u8]) -> Vec<u8> {
+        use sha2::{Digest, Sha256};
+        let mut k = [0u8; 64];
+        if key.len() > 64 {
+            k[..32].copy_from_slice(&Sha256::digest(key));
+        } else {
+            k[..key.len()].copy_from_slice(key);
+        }
+        let ipad: Vec<u8> = k.iter().map(|b| b ^ 0x36).collect();
+        let opad: Vec<u8> = k.iter().map(|b| b ^ 0x5c).collect();
+        let inner = Sha256::digest([ipad.as_slice(), message].concat());
+        Sha256::digest([opad.as_slice(), inner.as_slice()].concat()).to_vec()
+    }
+}
+
+trait NowForTests {
+    fn now_for_tests(&self) -> i64;
+}
+
+impl NowForTests for ManualClock {
+    fn now_for_tests(&self) -> i64 {
+        bourse_domain::Clock::now(self)
+    }
+}
+
+#[tokio::test]
+async fn reusing_a_refresh_token_revokes_the_whole_family() {
+    let app = app_with_clock(clock()).await;
+    let (_, _, first) = signed_in(&app).await;
+    let rotated = refresh(&app, &first).await;
+    assert_eq!(rotated.status(), 200);
+    let rotated = json_body(&rotated);
+    let newest = rotated["refreshToken"].as_str().unwrap();
+    let newest_access = rotated["accessToken"].as_str().unwrap();
+    assert_eq!(me(&app, newest_access).await.status(), 200);
+    assert_problem(&refresh(&app, &first).await, 401); // reuse: the family is revoked
+    assert_problem(&refresh(&app, newest).await, 401); // the newest refresh token died with it
+    assert_problem(&me(&app, newest_access).await, 401); // and so did its access token
+}
+
+#[tokio::test]
+async fn two_concurrent_refreshes_with_one_token_exactly_one_succeeds() {
+    let app = app_with_clock(clock()).await;
+    let (_, _, token) = signed_in(&app).await;
+    let (a, b) = tokio::join!(refresh(&app, &token), refresh(&app, &token));
+    let mut statuses = [a.status().as_u16(), b.status().as_u16()];
+    statuses.sort();
+    assert_eq!(statuses, [200, 401]);
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Probe;
+
+static PROBE_ROUTES: &[Route<Probe>] = &[Route::bearer_get("/v1/probe", Probe)];
+
+struct ProbeHandler;
+
+impl Handler<Probe> for ProbeHandler {
+    async fn handle(&self, _: Probe, request: ApiRequest) -> Result<Reply, ApiError> {
+        Reply::ok(&serde_json::json!({"user": request.principal()?.user_id}))
+    }
+}
+
+#[tokio::test]
+async fn logout_makes_the_access_token_fail_on_another_function() {
+    let app = app_with_clock(clock()).await;
+    // Another function: public keys only (no signing key), its own process state.
+    let other_platform = platform("portfolio");
+    assert!(other_platform.config.jwt_public_keys.is_some());
+    let other = HttpApp::new(other_platform.http_settings("test"), PROBE_ROUTES, ProbeHandler)
+        .with_access(other_platform.access_control().unwrap());
+    let (_, access, refresh_token) = signed_in(&app).await;
+    let probe = || other.serve(event("GET", "/v1/probe", "", None, Some(&access), &random_ip()));
+    let before = probe().await;
+    assert_eq!(before.status(), 200, "{}", json_body(&before));
+    assert_eq!(before.headers()["ratelimit-limit"], "1000");
+    let out = app.serve(event("POST", "/v1/auth/logout", "", None, Some(&access), &random_ip())).await;
+    assert_eq!(out.status(), 204);
+    assert_problem(&probe().await, 401);
+    assert_problem(&me(&app, &access).await, 401);
+    assert_problem(&refresh(&app, &refresh_token).await, 401);
+}
+
+#[tokio::test]
+async fn failed_logins_are_limited_per_account_with_retry_after() {
+    let app = app_with_clock(clock()).await;
+    let email = format!("{}@example.com", unique("brute"));
+    assert_eq!(register(&app, &email).await.status(), 201);
+    for _ in 0..5 {
+        assert_problem(&login(&app, &email, "wrong-password-guess", &random_ip()).await, 401);
+    }
+    let locked = login(&app, &email, PASSWORD, &random_ip()).await;
+    assert_problem(&locked, 429);
+    let retry: u64 = locked.headers()["retry-after"].to_str().unwrap().parse().unwrap();
+    assert!(retry > 800 && retry <= 900, "{retry}");
+    // An unknown email gets the same 401 as a wrong password.
+    let unknown = login(&app, &format!("{}@example.com", unique("nobody")), PASSWORD, &random_ip()).await;
+    assert_problem(&unknown, 401);
+    assert_eq!(json_body(&unknown)["detail"], "wrong email or password");
+}
+
+#[tokio::test]
+async fn failed_logins_are_limited_per_source_address() {
+    let app = app_with_clock(clock()).await;
+    let ip = random_ip();
+    for i in 0..30 {
+        let response = login(&app, &format!("{}@example.com", unique(&format!("addr{i}"))), PASSWORD, &ip).await;
+        assert_problem(&response, 401);
+    }
+    let limited = login(&app, &format!("{}@example.com", unique("addr")), PASSWORD, &ip).await;
+    assert_problem(&limited, 429);
+    assert!(limited.headers().contains_key("retry-after"));
+}
+
+#[tokio::test]
+async fn an_exhausted_quota_answers_429_and_resets_the_next_utc_day() {
+    let clock = clock();
+    let app = app_with_clock(Arc::clone(&clock)).await;
+    let (_, access, _) = signed_in(&app).await;
+    let first = me(&app, &access).await;
+    assert_eq!(first.status(), 200);
+    assert_eq!(first.headers()["ratelimit-remaining"], "999");
+    // Use up the day's quota directly in the table (as 1000 earlier requests would have).
+    let user: AccessClaims = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(access.split('.').nth(1).unwrap()).unwrap()).unwrap();
+    let p = platform("auth");
+    let today = bourse_domain::clock::utc_date(bourse_domain::Clock::now(clock.as_ref()));
+    p.aws
+        .dynamodb
+        .update_item()
+        .table_name(p.config.require_app_table().unwrap())
+        .key("pk", aws_sdk_dynamodb::types::AttributeValue::S(format!("USAGE#{}", user.sub)))
+        .key("sk", aws_sdk_dynamodb::types::AttributeValue::S(today))
+        .update_expression("SET #t = :n")
+        .expression_attribute_names("#t", "total")
+        .expression_attribute_values(":n", aws_sdk_dynamodb::types::AttributeValue::N("1000".into()))
+        .send()
+        .await
+        .unwrap();
+    let over = me(&app, &access).await;
+    assert_problem(&over, 429);
+    assert_eq!(over.headers()["ratelimit-remaining"], "0");
+    assert!(over.headers().contains_key("retry-after"));
+    // Next UTC day (the token is re-issued: access tokens live 15 minutes).
+    let midnight = bourse_domain::clock::next_utc_midnight(bourse_domain::Clock::now(clock.as_ref()));
+    clock.set(midnight + 1);
+    let signer = TokenSigner::new(&std::env::var("JWT_SIGNING_KID").unwrap(), &std::env::var("JWT_SIGNING_KEY").unwrap()).unwrap();
+    let (tomorrow_token, _) = signer.issue(&user.sub, &user.sid, "free", midnight + 1).unwrap();
+    let next_day = me(&app, &tomorrow_token).await;
+    assert_eq!(next_day.status(), 200, "{}", json_body(&next_day));
+    assert_eq!(next_day.headers()["ratelimit-remaining"], "999");
+    let usage = app.serve(event("GET", "/v1/usage", "", None, Some(&tomorrow_token), &random_ip())).await;
+    let body = json_body(&usage);
+    assert_eq!(usage.status(), 200, "{body}");
+    assert_eq!(body["today"]["used"], 2);
+    let days = body["days"].as_array().unwrap();
+    assert_eq!(days.len(), 2, "{body}");
+    assert_eq!(days[1]["routes"]["GET /v1/me"], 1);
+    assert_eq!(days[1]["routes"]["GET /v1/usage"], 1);
+}
+
+#[tokio::test]
+async fn malformed_input_to_every_endpoint_is_a_4xx_problem() {
+    let app = app_with_clock(clock()).await;
+    let (_, access, _) = signed_in(&app).await;
+    let long_password = "Aa1!".repeat(40);
+    let bodies = [
+        "", "{", "[]", "null", "42", r#"{"email": 1, "password": "x"}"#, r#"{"email": "a@example.com"}"#,
+        r#"{"email": "a@example.com", "password": "tangerine-Orbit-47-quietly", "admin": true}"#,
+        r#"{"email": "not-an-email", "password": "tangerine-Orbit-47-quietly"}"#,
+        r#"{"refreshToken": "short"}"#, r#"{"refreshToken": null}"#,
+    ];
+    let mut cases: Vec<(&str, &str, String, Option<String>)> = Vec::new();
+    for path in ["/v1/auth/register", "/v1/auth/login", "/v1/auth/refresh"] {
+        for body in bodies {
+            cases.push(("POST", path, String::new(), Some(body.to_owned())));
+        }
+    }
+    cases.push(("POST", "/v1/auth/register", String::new(), Some(credentials("weak@example.com", "password123"))));
+    cases.push(("POST", "/v1/auth/register", String::new(), Some(credentials("long@example.com", &long_password))));
+    cases.push(("POST", "/v1/auth/login", String::new(), Some(credentials("long@example.com", &long_password))));
+    for query in ["from=yesterday", "from=2026-01-01&to=2026-12-31", "to=2026-01-01&from=2026-02-01", "bogus=1", "from=2026-02-30"] {
+        cases.push(("GET", "/v1/usage", query.to_owned(), None));
+    }
+    cases.push(("GET", "/v1/me", "x=1".to_owned(), None));
+    for (method, path, query, body) in cases {
+        let token = if path.starts_with("/v1/auth/") { None } else { Some(access.as_str()) };
+        let response = app.serve(event(method, path, &query, body.as_deref(), token, &random_ip())).await;
+        let status = response.status().as_u16();
+        assert!((400..500).contains(&status), "{method} {path}?{query} {body:?}: {status} {}", json_body(&response));
+        assert_eq!(response.headers()["content-type"], "application/problem+json", "{path} {body:?}");
+    }
+    // The long password is refused with 400 on register, not silently cut.
+    let response = app.serve(event("POST", "/v1/auth/register", "", Some(&credentials("long@example.com", &long_password)), None, &random_ip())).await;
+    assert_eq!(response.status(), 400);
+    assert!(json_body(&response)["detail"].as_str().unwrap().contains("at most 128"));
+}

@@ -1,0 +1,216 @@
+//! The screener against DynamoDB Local and Redis, on the universe seeded from `data/` by
+//! `dev/test.sh` (`bourse-dev seed`). Expected answers are computed here, independently of the
+//! screener's own filter code.
+
+use bourse_integration_tests::{ensure_resources, json_body, platform, repo_root};
+use rust_decimal::Decimal;
+use serde_json::{Value, json};
+use std::collections::{BTreeMap, BTreeSet};
+use std::str::FromStr;
+
+fn event(method: &str, path: &str, query: &str, body: Option<Value>, headers: Value) -> lambda_http::Request {
+    let mut all = json!({"host": "api.test", "content-type": "application/json"});
+    for (k, v) in headers.as_object().unwrap() {
+        all[k] = v.clone();
+    }
+    let event = json!({
+        "version": "2.0", "routeKey": "$default", "rawPath": path, "rawQueryString": query, "headers": all,
+        "requestContext": {"accountId": "1", "apiId": "a", "domainName": "api.test", "domainPrefix": "api",
+            "http": {"method": method, "path": path, "protocol": "HTTP/1.1", "sourceIp": "198.51.100.1", "userAgent": "t"},
+            "requestId": "it", "routeKey": "$default", "stage": "$default", "time": "25/Nov/2026:21:30:00 +0000", "timeEpoch": 0},
+        "body": body.map(|b| b.to_string()),
+        "isBase64Encoded": false
+    });
+    lambda_http::request::from_str(&event.to_string()).unwrap()
+}
+
+fn app() -> bourse_http::HttpApp<screener_fn::ScreenerRoute, screener_fn::Screener> {
+    screener_fn::app(platform("screener")).unwrap()
+}
+
+/// Every page of a paginated GET, following `nextCursor`.
+async fn all_pages(app: &bourse_http::HttpApp<screener_fn::ScreenerRoute, screener_fn::Screener>, path: &str, query: &str) -> Vec<Value> {
+    let mut items = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let q = match &cursor {
+            Some(c) => format!("{query}&cursor={c}"),
+            None => query.to_owned(),
+        };
+        let response = app.serve(event("GET", path, &q, None, json!({}))).await;
+        let body = json_body(&response);
+        assert_eq!(response.status(), 200, "{body}");
+        items.extend(body["items"].as_array().unwrap().iter().cloned());
+        match body["nextCursor"].as_str() {
+            Some(next) => cursor = Some(next.to_owned()),
+            None => return items,
+        }
+    }
+}
+
+fn symbols(items: &[Value]) -> Vec<String> {
+    items.iter().map(|i| i["symbol"].as_str().unwrap().to_owned()).collect()
+}
+
+/// The reference CSVs read here with the `csv` crate alone: symbol → column → value.
+fn reference() -> BTreeMap<String, BTreeMap<String, String>> {
+    let mut out: BTreeMap<String, BTreeMap<String, String>> = BTreeMap::new();
+    for file in ["sp500-constituents.csv", "sp500-financials.csv"] {
+        let mut reader = csv::Reader::from_path(repo_root().join("data").join(file)).unwrap();
+        let headers = reader.headers().unwrap().clone();
+        for row in reader.records() {
+            let row = row.unwrap();
+            let symbol = row.get(0).unwrap().trim().to_owned();
+            let entry = out.entry(symbol).or_default();
+            for (h, v) in headers.iter().zip(row.iter()) {
+                if !v.trim().is_empty() {
+                    entry.insert(format!("{file}:{h}"), v.trim().to_owned());
+                }
+            }
+        }
+    }
+    out
+}
+
+fn num(row: &BTreeMap<String, String>, column: &str) -> Option<Decimal> {
+    row.get(&format!("sp500-financials.csv:{column}")).map(|v| Decimal::from_str(v).or_else(|_| Decimal::from_scientific(v)).unwrap())
+}
+
+#[tokio::test]
+async fn csv_presets_equal_an_independent_computation_over_the_reference_data() {
+    ensure_resources().await;
+    let app = app();
+    let data = reference();
+    let d = |s: &str| Decimal::from_str(s).unwrap();
+    type Rule = Box<dyn Fn(&BTreeMap<String, String>) -> bool>;
+    let rules: Vec<(&str, Rule)> = vec![
+        ("value", Box::new(move |r| matches!((num(r, "Price/Earnings"), num(r, "Price/Book")), (Some(pe), Some(pb)) if pe > Decimal::ZERO && pe < d("15") && pb < d("3")))),
+        ("growth", Box::new(move |r| matches!((num(r, "Earnings/Share"), num(r, "Price/Earnings"), num(r, "Price/Sales")), (Some(e), Some(pe), Some(ps)) if e > Decimal::ZERO && pe > d("25") && ps > d("5")))),
+        ("dividend", Box::new(move |r| matches!((num(r, "Dividend Yield"), num(r, "Price/Earnings")), (Some(y), Some(pe)) if y >= d("0.03") && pe > Decimal::ZERO && pe < d("25")))),
+        ("large-cap", Box::new(move |r| num(r, "Market Cap").is_some_and(|c| c >= d("10000000000")))),
+        ("near-52-week-high", Box::new(move |r| matches!((num(r, "Price"), num(r, "52 Week High")), (Some(p), Some(h)) if !h.is_zero() && (p / h - Decimal::ONE).round_dp(6) >= d("-0.05")))),
+    ];
+    for (name, rule) in rules {
+        let expected: BTreeSet<String> = data.iter().filter(|(_, row)| rule(row)).map(|(s, _)| s.clone()).collect();
+        let got = symbols(&all_pages(&app, &format!("/v1/screener/presets/{name}"), "limit=100").await);
+        let got_set: BTreeSet<String> = got.iter().cloned().collect();
+        assert_eq!(got.len(), got_set.len(), "{name}: a stock appeared twice");
+        assert!(!expected.is_empty(), "{name} selects something in the reference data");
+        assert_eq!(got_set, expected, "preset {name}");
+    }
+}
+
+#[tokio::test]
+async fn pagination_visits_every_stock_once_with_missing_values_last() {
+    ensure_resources().await;
+    let app = app();
+    let universe = reference().len();
+    for order in ["asc", "desc"] {
+        let items = all_pages(&app, "/v1/stocks", &format!("sort=pe&order={order}&limit=37")).await;
+        let list = symbols(&items);
+        let unique: BTreeSet<_> = list.iter().collect();
+        assert_eq!(list.len(), universe, "{order}: every stock once");
+        assert_eq!(unique.len(), universe);
+        let pes: Vec<Option<Decimal>> = items.iter().map(|i| i["pe"].as_str().map(|v| Decimal::from_str(v).unwrap())).collect();
+        let first_missing = pes.iter().position(Option::is_none).unwrap();
+        assert!(pes[first_missing..].iter().all(Option::is_none), "missing P/E last ({order})");
+        let known: Vec<Decimal> = pes[..first_missing].iter().map(|p| p.unwrap()).collect();
+        let mut sorted = known.clone();
+        sorted.sort();
+        if order == "desc" {
+            sorted.reverse();
+        }
+        assert_eq!(known, sorted, "{order}");
+    }
+}
+
+#[tokio::test]
+async fn warm_reads_are_served_from_memory_and_the_cache_without_dynamodb() {
+    ensure_resources().await;
+    let app = app();
+    let symbols: Vec<String> = reference().keys().take(100).cloned().collect();
+    let batch = || event("POST", "/v1/stocks/batch", "", Some(json!({"symbols": symbols})), json!({}));
+    let screen = || event("POST", "/v1/screener/query", "", Some(json!({"filter": "market_cap > 100B and pe < 40", "limit": 100})), json!({}));
+    // Warm up: the universe is loaded once (1 GetItem of the version at most, 1 Query).
+    assert_eq!(app.serve(batch()).await.status(), 200);
+    let (response, counted) = bourse_telemetry::measured(app.serve(batch())).await;
+    let body = json_body(&response);
+    assert_eq!(body["items"].as_array().unwrap().len() + body["unknown"].as_array().unwrap().len(), 100);
+    assert_eq!(counted.dynamodb_requests(), 0, "batch of 100 from memory: {counted:?}");
+    let (response, counted) = bourse_telemetry::measured(app.serve(screen())).await;
+    assert_eq!(response.status(), 200);
+    assert_eq!(counted.dynamodb_requests(), 0, "custom screen from memory: {counted:?}");
+    // A cached public read: the second identical GET is a cache hit and costs no DynamoDB.
+    let get = || event("GET", "/v1/sectors", "", None, json!({}));
+    app.serve(get()).await;
+    let (response, counted) = bourse_telemetry::measured(app.serve(get())).await;
+    assert_eq!(response.status(), 200);
+    assert_eq!(counted.dynamodb_requests(), 0);
+    assert!(counted.cache_hits >= 1, "{counted:?}");
+}
+
+#[tokio::test]
+async fn no_route_ever_scans() {
+    ensure_resources().await;
+    let app = app();
+    let requests = [
+        event("GET", "/v1/stocks", "limit=5", None, json!({})),
+        event("GET", "/v1/stocks/search", "q=micro", None, json!({})),
+        event("GET", "/v1/stocks/MSFT", "", None, json!({})),
+        event("GET", "/v1/stocks/MSFT/history", "from=2026-01-01", None, json!({})),
+        event("GET", "/v1/sectors", "", None, json!({})),
+        event("GET", "/v1/screener/presets/value", "", None, json!({})),
+        event("GET", "/v1/signals/market", "", None, json!({})),
+        event("POST", "/v1/screener/query", "", Some(json!({"filter": "rsi_14 < 40"})), json!({})),
+    ];
+    for request in requests {
+        let (response, counted) = bourse_telemetry::measured(app.serve(request)).await;
+        assert_eq!(response.status(), 200, "{}", json_body(&response));
+        assert!(!counted.dynamodb_operations.iter().any(|op| op == "Scan"), "{counted:?}");
+        assert!(counted.dynamodb_requests() <= 2, "{counted:?}");
+    }
+}
+
+#[tokio::test]
+async fn a_matching_etag_answers_304() {
+    ensure_resources().await;
+    let app = app();
+    let first = app.serve(event("GET", "/v1/stocks/AAPL", "", None, json!({}))).await;
+    assert_eq!(first.status(), 200);
+    assert_eq!(first.headers()["cache-control"], "public, max-age=900");
+    let etag = first.headers()["etag"].to_str().unwrap().to_owned();
+    let again = app.serve(event("GET", "/v1/stocks/AAPL", "", None, json!({"if-none-match": etag}))).await;
+    assert_eq!(again.status(), 304);
+}
+
+#[tokio::test]
+async fn bad_input_of_every_shape_is_a_4xx_problem() {
+    ensure_resources().await;
+    let app = app();
+    let cases = [
+        event("POST", "/v1/screener/query", "", Some(json!({"filter": "pe <"})), json!({})),
+        event("POST", "/v1/screener/query", "", Some(json!({"filter": "x".repeat(5000)})), json!({})),
+        event("POST", "/v1/screener/query", "", Some(json!({"filter": "pe > 1", "limit": 0})), json!({})),
+        event("POST", "/v1/screener/query", "", Some(json!({"filter": "pe > 1", "cursor": "zz"})), json!({})),
+        event("POST", "/v1/screener/query", "", Some(json!({"filter": "pe > 1", "sort": "name"})), json!({})),
+        event("POST", "/v1/screener/query", "", Some(json!({"filter": 5})), json!({})),
+        event("POST", "/v1/stocks/batch", "", Some(json!({"symbols": vec!["A"; 101]})), json!({})),
+        event("POST", "/v1/stocks/batch", "", Some(json!({"symbols": []})), json!({})),
+        event("GET", "/v1/stocks", "limit=abc", None, json!({})),
+        event("GET", "/v1/stocks", "sort=nope", None, json!({})),
+        event("GET", "/v1/stocks", "colour=red", None, json!({})),
+        event("GET", "/v1/stocks/search", "q=", None, json!({})),
+        event("GET", "/v1/stocks/%24%24/history", "", None, json!({})),
+        event("GET", "/v1/stocks/MMM/history", "from=2026-05-01&to=2026-01-01", None, json!({})),
+        event("GET", "/v1/stocks/NOPE", "", None, json!({})),
+    ];
+    for request in cases {
+        let response = app.serve(request).await;
+        let status = response.status().as_u16();
+        assert!((400..500).contains(&status), "{status}: {}", json_body(&response));
+        assert_eq!(response.headers()["content-type"], "application/problem+json");
+    }
+    let malformed = json_body(&app.serve(event("POST", "/v1/screener/query", "", Some(json!({"filter": "pe < 15 and foo > 3"})), json!({}))).await);
+    assert_eq!(malformed["errors"][0]["field"], "body.filter");
+    assert!(malformed["errors"][0]["reason"].as_str().unwrap().starts_with("at position 12"), "{malformed}");
+}
