@@ -3,4 +3,5 @@
 pub mod initbench;
 pub mod poller;
 pub mod resources;
+pub mod screenerbench;
 pub mod template;

@@ -83,6 +83,11 @@ impl Screener {
         Ok(Screener { platform, market_table, universe: UniverseCache::default() })
     }
 
+    /// The clients this instance was built with (benchmarks and tests).
+    pub fn platform(&self) -> &Platform {
+        &self.platform
+    }
+
     async fn universe(&self) -> Result<std::sync::Arc<Universe>, ApiError> {
         self.universe.get(&self.platform, &self.market_table).await
     }
