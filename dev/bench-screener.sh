@@ -19,4 +19,5 @@ cargo build --release --bin bourse-dev --quiet
 bash "$DEV_DIR/standins.sh" start test >/dev/null
 target/release/bourse-dev resources --template template.yaml --stack bourse >/dev/null
 target/release/bourse-dev seed --data data
-RUST_LOG=error target/release/bourse-dev screener-bench --runs "$runs"
+# The functions write their EMF metric lines to stdout; the benchmark prints only its figures.
+RUST_LOG=error target/release/bourse-dev screener-bench --runs "$runs" | grep -v '^{"'

@@ -150,23 +150,12 @@ pub async fn put_history(clients: &AwsClients, table: &str, symbol: &str, points
 /// 1 Query: `pk = STOCK#<symbol> AND sk BETWEEN HISTORY#<from year> AND HISTORY#<to year>`
 /// (≈ 1 RCU per year, eventually consistent).
 pub async fn query_history(clients: &AwsClients, table: &str, symbol: &str, from: Date, to: Date) -> Result<(Vec<PricePoint>, bool), StorageError> {
-    let output = clients
-        .dynamodb
-        .query()
-        .table_name(table)
-        .key_condition_expression("#pk = :pk AND #sk BETWEEN :from AND :to")
-        .expression_attribute_names("#pk", PK)
-        .expression_attribute_names("#sk", SK)
-        .expression_attribute_values(":pk", s(stock_pk(symbol)))
-        .expression_attribute_values(":from", s(format!("HISTORY#{}", from.year())))
-        .expression_attribute_values(":to", s(format!("HISTORY#{}", to.year())))
-        .send()
-        .await
-        .map_err(|e| StorageError::from_sdk("dynamodb", e))?;
+    let (from_key, to_key) = (format!("HISTORY#{}", from.year()), format!("HISTORY#{}", to.year()));
+    let items = query_all(clients, table, &stock_pk(symbol), Some((&from_key, &to_key)), None).await?;
     let mut points = Vec::new();
     let mut generated = false;
     let format = time::macros::format_description!("[year]-[month]-[day]");
-    for item in output.items.unwrap_or_default() {
+    for item in items {
         generated |= matches!(item.get("generated"), Some(AttributeValue::Bool(true)));
         let Some(AttributeValue::S(text)) = item.get("points") else { continue };
         for entry in text.split(';') {
@@ -245,18 +234,8 @@ pub async fn publish_universe(clients: &AwsClients, table: &str, stocks: &[Stock
 }
 
 async fn expire_snapshot(clients: &AwsClients, table: &str, version: u64, at_epoch: u64) -> Result<(), StorageError> {
-    let keys = clients
-        .dynamodb
-        .query()
-        .table_name(table)
-        .key_condition_expression("#pk = :pk")
-        .expression_attribute_names("#pk", PK)
-        .expression_attribute_values(":pk", s(format!("UNIVERSE#{version}")))
-        .projection_expression("#pk, sk")
-        .send()
-        .await
-        .map_err(|e| StorageError::from_sdk("dynamodb", e))?;
-    for item in keys.items.unwrap_or_default() {
+    let keys = query_all(clients, table, &format!("UNIVERSE#{version}"), None, Some("pk, sk")).await?;
+    for item in keys {
         clients
             .dynamodb
             .update_item()
@@ -276,29 +255,50 @@ async fn expire_snapshot(clients: &AwsClients, table: &str, version: u64, at_epo
 /// Loads the universe of `version`: 1 Query on `pk = UNIVERSE#<version>` (more pages only past
 /// 1 MB of compressed data, i.e. tens of thousands of stocks).
 pub async fn load_universe(clients: &AwsClients, table: &str, version: u64) -> Result<Vec<Stock>, StorageError> {
+    let key = format!("UNIVERSE#{version}");
     let mut stocks = Vec::new();
+    for item in query_all(clients, table, &key, None, None).await? {
+        let Some(AttributeValue::B(blob)) = item.get("data") else {
+            return Err(StorageError::Corrupt { key, reason: "chunk without data".into() });
+        };
+        stocks.extend(decode_chunk(blob.as_ref()).map_err(|reason| StorageError::Corrupt { key: key.clone(), reason })?);
+    }
+    Ok(stocks)
+}
+
+/// Every item of the partition `pk` (optionally with `sk BETWEEN from AND to`), following pages:
+/// one Query per 1 MB read.
+async fn query_all(
+    clients: &AwsClients,
+    table: &str,
+    pk: &str,
+    sk_between: Option<(&str, &str)>,
+    projection: Option<&str>,
+) -> Result<Vec<HashMap<String, AttributeValue>>, StorageError> {
+    let mut items = Vec::new();
     let mut start: Option<HashMap<String, AttributeValue>> = None;
     loop {
-        let output = clients
+        let mut query = clients
             .dynamodb
             .query()
             .table_name(table)
-            .key_condition_expression("#pk = :pk")
             .expression_attribute_names("#pk", PK)
-            .expression_attribute_values(":pk", s(format!("UNIVERSE#{version}")))
+            .expression_attribute_values(":pk", s(pk))
             .set_exclusive_start_key(start)
-            .send()
-            .await
-            .map_err(|e| StorageError::from_sdk("dynamodb", e))?;
-        for item in output.items.unwrap_or_default() {
-            let Some(AttributeValue::B(blob)) = item.get("data") else {
-                return Err(StorageError::Corrupt { key: format!("UNIVERSE#{version}"), reason: "chunk without data".into() });
-            };
-            stocks.extend(decode_chunk(blob.as_ref()).map_err(|reason| StorageError::Corrupt { key: format!("UNIVERSE#{version}"), reason })?);
-        }
+            .set_projection_expression(projection.map(str::to_owned));
+        query = match sk_between {
+            Some((from, to)) => query
+                .key_condition_expression("#pk = :pk AND #sk BETWEEN :from AND :to")
+                .expression_attribute_names("#sk", SK)
+                .expression_attribute_values(":from", s(from))
+                .expression_attribute_values(":to", s(to)),
+            None => query.key_condition_expression("#pk = :pk"),
+        };
+        let output = query.send().await.map_err(|e| StorageError::from_sdk("dynamodb", e))?;
+        items.extend(output.items.unwrap_or_default());
         start = output.last_evaluated_key;
         if start.is_none() {
-            return Ok(stocks);
+            return Ok(items);
         }
     }
 }

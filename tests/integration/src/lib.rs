@@ -46,11 +46,20 @@ pub fn request(path: &str) -> lambda_http::Request {
     lambda_http::request::from_str(&event(path)).expect("sample event parses")
 }
 
-/// The JSON body of a response.
+/// The JSON body of a response (gunzipped when the pipeline compressed it).
 pub fn json_body(response: &lambda_http::Response<lambda_http::Body>) -> serde_json::Value {
-    match response.body() {
-        lambda_http::Body::Text(text) => serde_json::from_str(text).expect("JSON body"),
-        lambda_http::Body::Binary(bytes) => serde_json::from_slice(bytes).expect("JSON body"),
-        _ => serde_json::Value::Null,
-    }
+    let bytes: Vec<u8> = match response.body() {
+        lambda_http::Body::Text(text) => text.as_bytes().to_vec(),
+        lambda_http::Body::Binary(bytes) => bytes.clone(),
+        _ => return serde_json::Value::Null,
+    };
+    let gzip = response.headers().get("content-encoding").is_some_and(|v| v == "gzip");
+    let bytes = if gzip {
+        let mut out = Vec::new();
+        std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(&bytes[..]), &mut out).expect("gzip body");
+        out
+    } else {
+        bytes
+    };
+    serde_json::from_slice(&bytes).expect("JSON body")
 }

@@ -42,4 +42,17 @@ async fn functions_keep_serving_with_redis_stopped() {
         assert_eq!(body["dependencies"]["cache"]["status"], "down", "{service}: {body}");
         assert_eq!(body["dependencies"]["appTable"]["status"], "up", "{service}: {body}");
     }
+
+    // Screener reads answer correctly from DynamoDB and memory: a fresh instance (nothing in
+    // memory) lists the universe and runs a screen.
+    let fresh = screener_fn::app(platform("screener")).unwrap();
+    let list = fresh.serve(request("screener/list-stocks.json")).await;
+    let body = json_body(&list);
+    assert_eq!(list.status(), 200, "{body}");
+    assert!(body["items"].as_array().unwrap().iter().all(|s| s["sector"] == "Energy"));
+    assert!(!body["items"].as_array().unwrap().is_empty());
+    let screen = fresh.serve(request("screener/query.json")).await;
+    assert_eq!(screen.status(), 200, "{}", json_body(&screen));
+    let detail = fresh.serve(request("screener/detail.json")).await;
+    assert_eq!(json_body(&detail)["symbol"], "MMM");
 }

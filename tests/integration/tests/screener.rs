@@ -214,3 +214,28 @@ async fn bad_input_of_every_shape_is_a_4xx_problem() {
     assert_eq!(malformed["errors"][0]["field"], "body.filter");
     assert!(malformed["errors"][0]["reason"].as_str().unwrap().starts_with("at position 12"), "{malformed}");
 }
+
+#[tokio::test]
+async fn history_presets_equal_an_independent_evaluation_of_the_served_metrics() {
+    ensure_resources().await;
+    let app = app();
+    let all = all_pages(&app, "/v1/stocks", "limit=100&sort=symbol&order=asc").await;
+    let d = |s: &str| Decimal::from_str(s).unwrap();
+    let v = |item: &Value, field: &str| item[field].as_str().map(|x| Decimal::from_str(x).unwrap());
+    type Rule = Box<dyn Fn(&Value) -> bool>;
+    let rules: Vec<(&str, Rule)> = vec![
+        ("momentum", Box::new(move |s| matches!((v(s, "price"), v(s, "sma_50"), v(s, "sma_200"), v(s, "rsi_14")), (Some(p), Some(f), Some(l), Some(r)) if p > f && f > l && r < d("70")))),
+        ("low-volatility", Box::new(move |s| v(s, "volatility_30d").is_some_and(|x| x < d("0.2")))),
+        ("oversold", Box::new(move |s| v(s, "rsi_14").is_some_and(|x| x <= d("30")))),
+        ("quality", Box::new(move |s| {
+            matches!((v(s, "ebitda"), v(s, "eps"), v(s, "pe"), v(s, "price_to_book"), v(s, "data_quality")),
+                (Some(e), Some(eps), Some(pe), Some(pb), Some(q)) if e > Decimal::ZERO && eps > Decimal::ZERO && pe >= Decimal::ZERO && pe <= d("30") && pb < d("10") && q >= d("90"))
+        })),
+    ];
+    for (name, rule) in rules {
+        let expected: BTreeSet<String> = all.iter().filter(|s| rule(s)).map(|s| s["symbol"].as_str().unwrap().to_owned()).collect();
+        let got: BTreeSet<String> = symbols(&all_pages(&app, &format!("/v1/screener/presets/{name}"), "limit=100").await).into_iter().collect();
+        assert!(!expected.is_empty(), "{name} selects something");
+        assert_eq!(got, expected, "preset {name}");
+    }
+}
