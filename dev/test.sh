@@ -17,6 +17,15 @@ cd "$BOURSE_REPO_DIR"
 bash "$DEV_DIR/install.sh"
 bourse_profile test
 
+# One test run at a time on this machine: a second run waits instead of stopping the first one's
+# servers under it.
+mkdir -p "$BOURSE_RUN_DIR"
+exec 8>"$BOURSE_RUN_DIR/test-run.lock"
+if ! flock -n 8; then
+    echo "bourse: another test run holds $BOURSE_RUN_DIR/test-run.lock; waiting for it"
+    flock -w 1800 8 || { echo "bourse: gave up waiting for the other test run" >&2; exit 1; }
+fi
+
 stop_all() { bash "$DEV_DIR/standins.sh" stop test >/dev/null || true; }
 trap stop_all EXIT
 
