@@ -7,6 +7,8 @@ pub mod history;
 pub mod indicators;
 pub mod login_throttle;
 pub mod messages;
+pub mod money;
+pub mod portfolio;
 pub mod password_hash;
 pub mod plan;
 pub mod screener;

@@ -1,0 +1,324 @@
+//! Portfolio maths: holdings derived from transactions with the average-cost method, and the
+//! valuation, allocation and rule-based analysis of a portfolio.
+//!
+//! Rules (all exact decimals):
+//! - BUY q @ p with fees f: quantity += q; cost basis += q·p + f.
+//! - SELL q @ p with fees f: refused when q > quantity; the cost removed is cost basis · q / quantity
+//!   (all of it when selling everything); realised P&L += (q·p − f) − cost removed.
+//! - DIVIDEND a: dividends += a (income, part of the total return, not of the cost basis).
+//! - FEE f (a charge on the position): fees += f; realised P&L −= f.
+//! - SPLIT n:d: quantity ·= n/d; the cost basis is unchanged, so the average cost scales by d/n.
+
+use crate::money::{Amount, Quantity};
+use crate::symbol::Symbol;
+use rust_decimal::Decimal;
+use serde::Serialize;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Trade {
+    Buy { quantity: Quantity, price: Amount, fees: Amount },
+    Sell { quantity: Quantity, price: Amount, fees: Amount },
+    Dividend { amount: Amount },
+    Fee { amount: Amount },
+    /// `numerator` new shares for every `denominator` old ones (2:1 doubles the quantity).
+    Split { numerator: u32, denominator: u32 },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PortfolioError {
+    #[error("cannot sell {wanted} shares of {symbol}: {held} held")]
+    InsufficientQuantity { symbol: String, wanted: Decimal, held: Decimal },
+    #[error("a split ratio needs two positive whole numbers")]
+    BadSplit,
+}
+
+/// A position, as derived from its transactions in trade order.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Holding {
+    pub symbol: Symbol,
+    pub quantity: Decimal,
+    /// Total cost of the shares still held, fees included.
+    pub cost_basis: Decimal,
+    pub realised_pnl: Decimal,
+    pub dividends: Decimal,
+    pub fees: Decimal,
+}
+
+impl Holding {
+    pub fn new(symbol: Symbol) -> Self {
+        Holding {
+            symbol,
+            quantity: Decimal::ZERO,
+            cost_basis: Decimal::ZERO,
+            realised_pnl: Decimal::ZERO,
+            dividends: Decimal::ZERO,
+            fees: Decimal::ZERO,
+        }
+    }
+
+    /// Average cost per share held (`None` when nothing is held).
+    pub fn average_cost(&self) -> Option<Decimal> {
+        (!self.quantity.is_zero()).then(|| (self.cost_basis / self.quantity).round_dp(8).normalize())
+    }
+
+    /// Applies one transaction; on error the holding is unchanged.
+    pub fn apply(&mut self, trade: &Trade) -> Result<(), PortfolioError> {
+        match *trade {
+            Trade::Buy { quantity, price, fees } => {
+                self.quantity += quantity.value();
+                self.cost_basis += quantity.value() * price.value() + fees.value();
+                self.fees += fees.value();
+            }
+            Trade::Sell { quantity, price, fees } => {
+                let q = quantity.value();
+                if q > self.quantity {
+                    return Err(PortfolioError::InsufficientQuantity { symbol: self.symbol.to_string(), wanted: q, held: self.quantity });
+                }
+                let removed = if q == self.quantity { self.cost_basis } else { self.cost_basis * q / self.quantity };
+                self.realised_pnl += q * price.value() - fees.value() - removed;
+                self.cost_basis -= removed;
+                self.quantity -= q;
+                self.fees += fees.value();
+                if self.quantity.is_zero() {
+                    self.cost_basis = Decimal::ZERO;
+                }
+            }
+            Trade::Dividend { amount } => self.dividends += amount.value(),
+            Trade::Fee { amount } => {
+                self.fees += amount.value();
+                self.realised_pnl -= amount.value();
+            }
+            Trade::Split { numerator, denominator } => {
+                if numerator == 0 || denominator == 0 {
+                    return Err(PortfolioError::BadSplit);
+                }
+                self.quantity = self.quantity * Decimal::from(numerator) / Decimal::from(denominator);
+            }
+        }
+        self.quantity = self.quantity.normalize();
+        self.cost_basis = self.cost_basis.normalize();
+        self.realised_pnl = self.realised_pnl.normalize();
+        Ok(())
+    }
+
+    /// Replays transactions (in trade order) from nothing.
+    pub fn derive<'a>(symbol: Symbol, trades: impl IntoIterator<Item = &'a Trade>) -> Result<Self, PortfolioError> {
+        let mut holding = Holding::new(symbol);
+        for trade in trades {
+            holding.apply(trade)?;
+        }
+        Ok(holding)
+    }
+
+    /// Market value and unrealised P&L at `price`.
+    pub fn valuation(&self, price: Option<Decimal>) -> (Option<Decimal>, Option<Decimal>) {
+        let value = price.map(|p| (p * self.quantity).normalize());
+        (value, value.map(|v| (v - self.cost_basis).normalize()))
+    }
+}
+
+/// Thresholds of the rule-based analysis, documented with the findings they produce.
+pub mod thresholds {
+    use rust_decimal::Decimal;
+    /// A single position above this share of the portfolio is a concentration risk.
+    pub fn max_position_weight() -> Decimal {
+        Decimal::new(20, 2)
+    }
+    /// A sector above this share is a concentration risk.
+    pub fn max_sector_weight() -> Decimal {
+        Decimal::new(40, 2)
+    }
+    /// Herfindahl–Hirschman index of sector weights above this is "highly concentrated" (the
+    /// antitrust convention: 0.25 on a 0–1 scale).
+    pub fn max_sector_hhi() -> Decimal {
+        Decimal::new(25, 2)
+    }
+    /// Fees above this share of the cost basis are a drag worth flagging.
+    pub fn max_fee_drag() -> Decimal {
+        Decimal::new(1, 2)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Weight {
+    pub name: String,
+    pub value: Decimal,
+    pub weight: Decimal,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Analysis {
+    pub largest_position: Option<Weight>,
+    pub sector_weights: Vec<Weight>,
+    /// Σ wᵢ² over sector weights, 0–1.
+    pub sector_hhi: Decimal,
+    /// 0–100: 100 · (1 − HHI of position weights), so many equal positions score high.
+    pub diversification_score: Decimal,
+    /// Fees paid / cost basis of the positions (fees included).
+    pub fee_drag: Decimal,
+    pub findings: Vec<String>,
+}
+
+/// One valued position for allocation and analysis.
+#[derive(Debug, Clone)]
+pub struct Valued<'a> {
+    pub holding: &'a Holding,
+    pub sector: Option<&'a str>,
+    pub value: Decimal,
+}
+
+fn weights(groups: Vec<(String, Decimal)>, total: Decimal) -> Vec<Weight> {
+    let mut out: Vec<Weight> = groups
+        .into_iter()
+        .map(|(name, value)| Weight { name, value: value.normalize(), weight: (value / total).round_dp(6).normalize() })
+        .collect();
+    out.sort_by(|a, b| b.value.cmp(&a.value).then_with(|| a.name.cmp(&b.name)));
+    out
+}
+
+/// Allocation by position and by sector (unknown sectors grouped as `Unknown`).
+pub fn allocation(positions: &[Valued]) -> (Vec<Weight>, Vec<Weight>) {
+    let total: Decimal = positions.iter().map(|p| p.value).sum();
+    if total <= Decimal::ZERO {
+        return (Vec::new(), Vec::new());
+    }
+    let by_position = weights(positions.iter().map(|p| (p.holding.symbol.to_string(), p.value)).collect(), total);
+    let mut sectors: std::collections::BTreeMap<String, Decimal> = std::collections::BTreeMap::new();
+    for p in positions {
+        *sectors.entry(p.sector.unwrap_or("Unknown").to_owned()).or_default() += p.value;
+    }
+    (by_position, weights(sectors.into_iter().collect(), total))
+}
+
+/// The rule-based analysis; every finding names the threshold it crossed.
+pub fn analyse(positions: &[Valued]) -> Analysis {
+    let (by_position, by_sector) = allocation(positions);
+    let hhi = |ws: &[Weight]| ws.iter().map(|w| w.weight * w.weight).sum::<Decimal>().round_dp(6).normalize();
+    let sector_hhi = hhi(&by_sector);
+    let position_hhi = hhi(&by_position);
+    let diversification_score = if by_position.is_empty() {
+        Decimal::ZERO
+    } else {
+        ((Decimal::ONE - position_hhi) * Decimal::ONE_HUNDRED).round_dp(1).normalize()
+    };
+    // Buy fees are part of the cost basis: the drag is fees over the money invested.
+    let cost: Decimal = positions.iter().map(|p| p.holding.cost_basis).sum();
+    let fees: Decimal = positions.iter().map(|p| p.holding.fees).sum();
+    let fee_drag = if cost > Decimal::ZERO { (fees / cost).round_dp(6).normalize() } else { Decimal::ZERO };
+    let pct = |d: Decimal| format!("{}%", (d * Decimal::ONE_HUNDRED).round_dp(1).normalize());
+    let mut findings = Vec::new();
+    if by_position.is_empty() {
+        findings.push("The portfolio holds nothing with a known price yet.".to_owned());
+    }
+    if let Some(top) = by_position.first().filter(|w| w.weight > thresholds::max_position_weight()) {
+        findings.push(format!(
+            "{} is {} of the portfolio, above the {} guideline for a single position.",
+            top.name,
+            pct(top.weight),
+            pct(thresholds::max_position_weight())
+        ));
+    }
+    for sector in by_sector.iter().filter(|w| w.weight > thresholds::max_sector_weight()) {
+        findings.push(format!("{} is {} of the portfolio, above the {} sector guideline.", sector.name, pct(sector.weight), pct(thresholds::max_sector_weight())));
+    }
+    if sector_hhi > thresholds::max_sector_hhi() {
+        findings.push(format!("Sector concentration (HHI {sector_hhi}) is above {}: highly concentrated.", thresholds::max_sector_hhi()));
+    }
+    if fee_drag > thresholds::max_fee_drag() {
+        findings.push(format!("Fees are {} of the money invested, above {}.", pct(fee_drag), pct(thresholds::max_fee_drag())));
+    }
+    if findings.is_empty() {
+        findings.push("No position, sector or fee level crosses a guideline.".to_owned());
+    }
+    Analysis { largest_position: by_position.first().cloned(), sector_weights: by_sector, sector_hhi, diversification_score, fee_drag, findings }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::str::FromStr;
+
+    fn d(s: &str) -> Decimal {
+        Decimal::from_str(s).unwrap()
+    }
+    fn buy(q: &str, p: &str, f: &str) -> Trade {
+        Trade::Buy { quantity: Quantity::parse(q).unwrap(), price: Amount::parse(p).unwrap(), fees: Amount::parse(f).unwrap() }
+    }
+    fn sell(q: &str, p: &str, f: &str) -> Trade {
+        Trade::Sell { quantity: Quantity::parse(q).unwrap(), price: Amount::parse(p).unwrap(), fees: Amount::parse(f).unwrap() }
+    }
+    fn sym() -> Symbol {
+        Symbol::parse("AAPL").unwrap()
+    }
+
+    #[test]
+    fn partial_sell_and_split_by_hand() {
+        // Buy 10 @ 100 (+1 fee) and 10 @ 120 (+1): 20 shares, cost 2202, average 110.1.
+        // Sell 5 @ 130 (−1): removed 2202·5/20 = 550.5; realised = 650 − 1 − 550.5 = 98.5.
+        // Split 2:1: 30 shares, cost 1651.5, average 55.05.
+        let h = Holding::derive(sym(), &[buy("10", "100", "1"), buy("10", "120", "1"), sell("5", "130", "1"), Trade::Split { numerator: 2, denominator: 1 }]).unwrap();
+        assert_eq!(h.quantity, d("30"));
+        assert_eq!(h.cost_basis, d("1651.5"));
+        assert_eq!(h.realised_pnl, d("98.5"));
+        assert_eq!(h.average_cost(), Some(d("55.05")));
+        assert_eq!(h.fees, d("3"));
+        assert_eq!(h.valuation(Some(d("60"))), (Some(d("1800")), Some(d("148.5"))));
+    }
+
+    #[test]
+    fn overselling_is_refused_and_changes_nothing() {
+        let mut h = Holding::derive(sym(), &[buy("1", "10", "0")]).unwrap();
+        let before = h.clone();
+        assert!(matches!(h.apply(&sell("2", "10", "0")), Err(PortfolioError::InsufficientQuantity { .. })));
+        assert_eq!(h, before);
+        assert_eq!(h.apply(&Trade::Split { numerator: 0, denominator: 1 }), Err(PortfolioError::BadSplit));
+    }
+
+    #[test]
+    fn buying_then_selling_everything_realises_proceeds_minus_cost_minus_fees() {
+        // A deterministic sweep over many buy/sell sequences (a property test without a crate).
+        let mut seed: u64 = 7;
+        let mut next = |m: u64| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed % m
+        };
+        for _ in 0..500 {
+            let mut trades = Vec::new();
+            let (mut qty, mut cost, mut fees) = (Decimal::ZERO, Decimal::ZERO, Decimal::ZERO);
+            for _ in 0..(1 + next(6)) {
+                let (q, p, f) = (Decimal::from(1 + next(50)), Decimal::new(100 + next(100_000) as i64, 2), Decimal::new(next(500) as i64, 2));
+                trades.push(buy(&q.to_string(), &p.to_string(), &f.to_string()));
+                qty += q;
+                cost += q * p;
+                fees += f;
+            }
+            let (sp, sf) = (Decimal::new(100 + next(100_000) as i64, 2), Decimal::new(next(500) as i64, 2));
+            trades.push(sell(&qty.to_string(), &sp.to_string(), &sf.to_string()));
+            let h = Holding::derive(sym(), &trades).unwrap();
+            assert_eq!(h.quantity, Decimal::ZERO);
+            assert_eq!(h.cost_basis, Decimal::ZERO);
+            assert_eq!(h.realised_pnl, (qty * sp - cost - fees - sf).normalize());
+        }
+    }
+
+    #[test]
+    fn analysis_flags_concentration_with_its_thresholds() {
+        let a = Holding::derive(Symbol::parse("A").unwrap(), &[buy("10", "80", "0")]).unwrap();
+        let b = Holding::derive(Symbol::parse("B").unwrap(), &[buy("10", "20", "5")]).unwrap();
+        let positions = [
+            Valued { holding: &a, sector: Some("Energy"), value: d("800") },
+            Valued { holding: &b, sector: None, value: d("200") },
+        ];
+        let analysis = analyse(&positions);
+        assert_eq!(analysis.largest_position.as_ref().unwrap().weight, d("0.8"));
+        assert_eq!(analysis.sector_hhi, d("0.68")); // 0.8² + 0.2²
+        assert_eq!(analysis.diversification_score, d("32"));
+        assert_eq!(analysis.sector_weights[1].name, "Unknown");
+        assert!(analysis.findings.iter().any(|f| f.contains("A is 80%")));
+        assert!(analysis.findings.iter().any(|f| f.contains("Energy is 80%")));
+        assert_eq!(analysis.fee_drag, d("0.004975")); // 5 / (800 + 205)
+        assert!(analyse(&[]).findings[0].contains("nothing"));
+    }
+}
