@@ -56,6 +56,9 @@ target/debug/bourse-dev resources --template template.yaml --stack bourse
 target/debug/bourse-dev seed --data data
 
 echo "== unit and integration tests"
+# Debug builds keep whole request futures (SDK calls included) on the test thread's stack; the
+# default 2 MiB is too little for a handler driving hundreds of writes. Lambda's main thread has 8.
+export RUST_MIN_STACK=8388608
 cargo test --workspace --quiet
 
 echo "== sample events through cargo lambda"

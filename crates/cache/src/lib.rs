@@ -127,6 +127,18 @@ impl Cache {
         matches!(acquired, Ok(Some(_)))
     }
 
+    /// Runs a Lua script with `EVAL` (atomic in Redis) and returns its array of integers. Bounded
+    /// by the timeout and the breaker like every command; the caller decides what a failure means
+    /// (the rate limiter falls back to a local limit).
+    pub async fn eval_integers(&self, script: &str, keys: &[&str], args: &[i64]) -> Result<Vec<i64>, CacheError> {
+        self.run(|mut c| async move {
+            let mut command = redis::cmd("EVAL");
+            command.arg(script).arg(keys.len()).arg(keys).arg(args);
+            command.query_async(&mut c).await
+        })
+        .await
+    }
+
     /// A PING that ignores the breaker: the health endpoint wants the truth now.
     pub async fn ping(&self) -> Result<(), CacheError> {
         let mut connection = self.connect().await?;

@@ -141,6 +141,54 @@ pub struct Config {
     pub jwt_signing_key: Option<Secret>,
     /// `JWT_SIGNING_KID` (auth only): the key id of the signing key.
     pub jwt_signing_kid: Option<String>,
+    /// `MARKET_PROVIDERS` (enrich-consumer): the market-data providers in order of preference,
+    /// `kind|requests per second|base URL` separated by commas, e.g.
+    /// `yahoo-chart|20|https://chart.example,alpha-vantage|5|https://av.example`; `offline` needs
+    /// no URL. Default: `offline` (the bundled data), so nothing reaches the internet unless a
+    /// deployment says so. API keys: `PROVIDER_API_KEY_<KIND>` (upper case, `-` → `_`).
+    pub market_providers: Vec<ProviderSetting>,
+    /// `ENRICH_MAX_CONCURRENCY`: the event-source mapping's maximum concurrency, by which each
+    /// instance divides a provider's limit when the shared limiter (Redis) is down. Default 10.
+    pub enrich_max_concurrency: u32,
+}
+
+/// One market-data provider the consumer may query.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProviderSetting {
+    pub kind: String,
+    pub requests_per_second: u32,
+    pub base_url: Option<EndpointUrl>,
+    pub api_key: Option<Secret>,
+}
+
+impl ProviderSetting {
+    /// Parses `MARKET_PROVIDERS` (see [`Config::market_providers`]); `keys` looks up API keys.
+    pub fn parse_list(value: &str, keys: impl Fn(&str) -> Option<String>) -> Result<Vec<ProviderSetting>, ConfigError> {
+        let malformed = |reason: String| ConfigError::Malformed { name: "MARKET_PROVIDERS", reason };
+        let mut out = Vec::new();
+        for entry in value.split(',').map(str::trim).filter(|e| !e.is_empty()) {
+            let mut parts = entry.splitn(3, '|');
+            let kind = parts.next().unwrap_or_default().trim().to_owned();
+            if kind.is_empty() || !kind.bytes().all(|b| b.is_ascii_lowercase() || b == b'-') {
+                return Err(malformed(format!("provider kind {kind:?} must be lower-case letters and dashes")));
+            }
+            let rate = match parts.next().map(str::trim) {
+                None | Some("") => 1000,
+                Some(text) => text.parse::<u32>().ok().filter(|r| *r > 0).ok_or_else(|| malformed(format!("{kind}: rate {text:?} is not a positive whole number")))?,
+            };
+            let base_url = match parts.next().map(str::trim).filter(|u| !u.is_empty()) {
+                Some(url) => Some(EndpointUrl::parse("MARKET_PROVIDERS", url)?),
+                None if kind == "offline" => None,
+                None => return Err(malformed(format!("{kind} needs a base URL"))),
+            };
+            let key_name = format!("PROVIDER_API_KEY_{}", kind.to_ascii_uppercase().replace('-', "_"));
+            out.push(ProviderSetting { api_key: keys(&key_name).map(Secret::new), kind, requests_per_second: rate, base_url });
+        }
+        if out.is_empty() {
+            return Err(malformed("name at least one provider".into()));
+        }
+        Ok(out)
+    }
 }
 
 /// A secret setting: never printed, not even by `Debug`.
@@ -216,6 +264,10 @@ impl Config {
             jwt_public_keys: env.optional("JWT_PUBLIC_KEYS").map(str::to_owned),
             jwt_signing_key: env.optional("JWT_SIGNING_KEY").map(Secret::new),
             jwt_signing_kid: env.optional("JWT_SIGNING_KID").map(str::to_owned),
+            market_providers: ProviderSetting::parse_list(env.optional("MARKET_PROVIDERS").unwrap_or("offline"), |name| {
+                env.optional(name).map(str::to_owned)
+            })?,
+            enrich_max_concurrency: env.number("ENRICH_MAX_CONCURRENCY", 10)?.clamp(1, 1000) as u32,
         };
         config.check_isolation()?;
         Ok(config)
@@ -239,6 +291,11 @@ impl Config {
         if let Some(cache) = &self.cache_url {
             if !cache.0.is_loopback() {
                 return Err(ConfigError::NotLoopback { name: "CACHE_URL", stage: self.stage, value: cache.as_str().to_owned() });
+            }
+        }
+        for provider in &self.market_providers {
+            if let Some(url) = provider.base_url.as_ref().filter(|u| !u.is_loopback()) {
+                return Err(ConfigError::NotLoopback { name: "MARKET_PROVIDERS", stage: self.stage, value: url.as_str().to_owned() });
             }
         }
         if let Some(queue) = &self.enrich_queue_url {
@@ -332,6 +389,29 @@ mod tests {
         assert_eq!(config.require_app_table().unwrap(), "bourse-app");
         assert_eq!(config.cache_timeout, Duration::from_millis(50));
         assert_eq!(config.require_market_table(), Err(ConfigError::Missing("MARKET_TABLE")));
+    }
+
+    #[test]
+    fn market_providers_default_to_offline_and_stay_on_loopback_outside_prod() {
+        let config = Config::from_vars("enrich-consumer", vars(&local())).unwrap();
+        assert_eq!(config.market_providers.len(), 1);
+        assert_eq!((config.market_providers[0].kind.as_str(), config.market_providers[0].base_url.as_ref()), ("offline", None));
+        let mut v = local();
+        v.push(("MARKET_PROVIDERS", "yahoo-chart|20|http://127.0.0.1:9001, alpha-vantage|5|http://127.0.0.1:9002"));
+        v.push(("PROVIDER_API_KEY_ALPHA_VANTAGE", "k123"));
+        let config = Config::from_vars("enrich-consumer", vars(&v)).unwrap();
+        let p = &config.market_providers;
+        assert_eq!((p[0].kind.as_str(), p[0].requests_per_second, p[0].api_key.is_none()), ("yahoo-chart", 20, true));
+        assert_eq!(p[1].api_key.as_ref().unwrap().expose(), "k123");
+        assert!(!format!("{config:?}").contains("k123"), "keys are redacted");
+        let mut v = local();
+        v.push(("MARKET_PROVIDERS", "yahoo-chart|20|https://chart.example"));
+        assert!(matches!(Config::from_vars("x", vars(&v)).unwrap_err(), ConfigError::NotLoopback { name: "MARKET_PROVIDERS", .. }));
+        for bad in ["yahoo-chart|20", "Yahoo|1|http://127.0.0.1:1", "offline|0", ","] {
+            let mut v = local();
+            v.push(("MARKET_PROVIDERS", bad));
+            assert!(matches!(Config::from_vars("x", vars(&v)).unwrap_err(), ConfigError::Malformed { .. }), "{bad}");
+        }
     }
 
     #[test]

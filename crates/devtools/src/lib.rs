@@ -1,5 +1,6 @@
 //! Developer tooling behind the `bourse-dev` command (see `dev/README.md`).
 
+pub mod enrichbench;
 pub mod initbench;
 pub mod poller;
 pub mod resources;

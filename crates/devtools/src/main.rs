@@ -8,6 +8,7 @@
 //! bourse-dev pipeline-check --queue-url URL [--timeout-seconds 30]
 //! bourse-dev init-bench --bin-dir DIR [--rounds 20] [--events events]
 //! bourse-dev screener-bench [--runs 200]
+//! bourse-dev enrich-bench [--rate 20] [--latency-ms 100] [--concurrency 5] [--redis-db 5]
 //! ```
 
 use bourse_config::Config;
@@ -27,7 +28,7 @@ async fn main() {
 }
 
 async fn run(args: Vec<String>) -> Result<(), DynError> {
-    let (command, options) = args.split_first().ok_or("usage: bourse-dev <resources|seed|poll|pipeline-check|init-bench|screener-bench> [options]")?;
+    let (command, options) = args.split_first().ok_or("usage: bourse-dev <resources|seed|poll|pipeline-check|init-bench|screener-bench|enrich-bench> [options]")?;
     let options = parse_options(options)?;
     let get = |name: &str| options.get(name).map(String::as_str);
     let need = |name: &str| get(name).ok_or_else(|| format!("{command} needs --{name}"));
@@ -56,6 +57,15 @@ async fn run(args: Vec<String>) -> Result<(), DynError> {
         "pipeline-check" => {
             let timeout = Duration::from_secs(get("timeout-seconds").unwrap_or("30").parse()?);
             pipeline_check(need("queue-url")?, timeout).await?;
+        }
+        "enrich-bench" => {
+            bourse_devtools::enrichbench::run(bourse_devtools::enrichbench::Settings {
+                rate_per_second: get("rate").unwrap_or("20").parse()?,
+                latency: Duration::from_millis(get("latency-ms").unwrap_or("100").parse()?),
+                concurrency: get("concurrency").unwrap_or("5").parse()?,
+                redis_db: get("redis-db").unwrap_or("5").parse()?,
+            })
+            .await?
         }
         "screener-bench" => bourse_devtools::screenerbench::run(get("runs").unwrap_or("200").parse()?).await?,
         "init-bench" => init_bench(Path::new(need("bin-dir")?), get("rounds").unwrap_or("20").parse()?, Path::new(get("events").unwrap_or("events")))?,

@@ -3,9 +3,12 @@
 
 pub mod account;
 pub mod clock;
+pub mod gcra;
 pub mod history;
 pub mod indicators;
+pub mod jobs;
 pub mod login_throttle;
+pub mod market_data;
 pub mod messages;
 pub mod money;
 pub mod portfolio;

@@ -10,6 +10,12 @@ pub enum QueueMessage {
     /// A diagnostic that proves the queue reaches the consumer end to end: the consumer records
     /// the id, and the record expires after a day.
     Ping { id: String },
+    /// Enrich one symbol for a job: fetch it from the providers, write it, count it once.
+    Enrich {
+        #[serde(rename = "jobId")]
+        job_id: crate::jobs::JobId,
+        symbol: crate::symbol::Symbol,
+    },
 }
 
 /// The payload the EventBridge schedule sends (its `Input` in `template.yaml`).
@@ -59,5 +65,16 @@ mod tests {
         assert!(QueueMessage::parse(r#"{"kind":"ping","id":"a","extra":1}"#).is_err());
         assert!(QueueMessage::parse(r#"{"kind":"ping","id":"a b"}"#).is_err());
         assert!(QueueMessage::parse(r#"{"kind":"ping","id":""}"#).is_err());
+        assert!(QueueMessage::parse(r#"{"kind":"enrich","jobId":"nope","symbol":"AAPL"}"#).is_err());
+        assert!(QueueMessage::parse(r#"{"kind":"enrich","jobId":"refresh-2026-11-25","symbol":"A B"}"#).is_err());
+    }
+
+    #[test]
+    fn enrich_messages_carry_a_job_and_a_symbol() {
+        let text = r#"{"kind":"enrich","jobId":"refresh-2026-11-25","symbol":"brk.b"}"#;
+        let QueueMessage::Enrich { job_id, symbol } = QueueMessage::parse(text).unwrap() else { panic!() };
+        assert_eq!((job_id.as_str(), symbol.as_str()), ("refresh-2026-11-25", "BRK.B"));
+        let back = serde_json::to_string(&QueueMessage::Enrich { job_id, symbol }).unwrap();
+        assert_eq!(back, r#"{"kind":"enrich","jobId":"refresh-2026-11-25","symbol":"BRK.B"}"#);
     }
 }

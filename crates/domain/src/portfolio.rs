@@ -140,6 +140,7 @@ pub mod thresholds {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Weight {
     pub name: String,
     pub value: Decimal,
@@ -147,6 +148,7 @@ pub struct Weight {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Analysis {
     pub largest_position: Option<Weight>,
     pub sector_weights: Vec<Weight>,

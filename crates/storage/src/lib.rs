@@ -19,4 +19,7 @@ pub mod diagnostics;
 pub mod login_limits;
 pub mod sessions;
 pub mod usage;
+pub mod idempotency;
+pub mod jobs;
 pub mod market;
+pub mod portfolios;

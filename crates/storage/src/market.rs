@@ -121,6 +121,11 @@ pub async fn put_stocks(clients: &AwsClients, table: &str, stocks: &[Stock]) -> 
 /// Writes a symbol's daily closes, one item per calendar year (`generated` labels development
 /// data). ⌈years/25⌉ BatchWriteItem, ≈ 4 WCU per year.
 pub async fn put_history(clients: &AwsClients, table: &str, symbol: &str, points: &[PricePoint], generated: bool) -> Result<(), StorageError> {
+    batch_put(clients, table, history_items(symbol, points, generated)).await
+}
+
+/// The history items of a symbol: one per calendar year.
+fn history_items(symbol: &str, points: &[PricePoint], generated: bool) -> Vec<HashMap<String, AttributeValue>> {
     let mut by_year: Vec<(i32, String)> = Vec::new();
     for point in points {
         let entry = format!("{}:{}", point.date, point.close.normalize());
@@ -132,7 +137,7 @@ pub async fn put_history(clients: &AwsClients, table: &str, symbol: &str, points
             _ => by_year.push((point.date.year(), entry)),
         }
     }
-    let items = by_year
+    by_year
         .into_iter()
         .map(|(year, text)| {
             HashMap::from([
@@ -142,8 +147,7 @@ pub async fn put_history(clients: &AwsClients, table: &str, symbol: &str, points
                 ("generated".to_owned(), AttributeValue::Bool(generated)),
             ])
         })
-        .collect();
-    batch_put(clients, table, items).await
+        .collect()
 }
 
 /// A symbol's closes from `from` to `to` (inclusive), oldest first, and whether any is generated.
@@ -189,14 +193,41 @@ pub async fn universe_version(clients: &AwsClients, table: &str) -> Result<u64, 
     }
 }
 
-/// Publishes `stocks` as the next universe version and returns it. Writes the snapshot chunks
-/// (1 PutItem each) under the next version, then moves the version with a conditional UpdateItem
-/// (`version = :current`), so two publishers never both win; the loser gets `Conflict`. The
+/// How long a publisher holds the publishing lease (a crashed publisher blocks others this long).
+const PUBLISH_LEASE_SECONDS: u64 = 30;
+
+/// Publishes `stocks` as the next universe version and returns it. First takes a short lease on
+/// the version item (UpdateItem `SET publishing = :token` if the version is still `:current` and
+/// no unexpired lease is held), so two publishers never write chunks of the same version; then
+/// writes the snapshot chunks (1 PutItem each) under the next version, then moves the version
+/// (UpdateItem `SET version = :next REMOVE publishing` if `publishing = :token`). A publisher
+/// that loses either step gets `Conflict` (see [`republish_with`] for merging and retrying). The
 /// superseded snapshot expires an hour later (1 UpdateItem per chunk).
 pub async fn publish_universe(clients: &AwsClients, table: &str, stocks: &[Stock], now_epoch: u64) -> Result<u64, StorageError> {
     let current = universe_version(clients, table).await?;
     let next = current + 1;
     let chunks = encode_chunks(stocks)?;
+    let token = publish_token();
+    let mut lease = clients
+        .dynamodb
+        .update_item()
+        .table_name(table)
+        .key(PK, s("UNIVERSE"))
+        .key(SK, s("VERSION"))
+        .update_expression("SET #p = :token, #pu = :until")
+        .expression_attribute_names("#v", "version")
+        .expression_attribute_names("#p", "publishing")
+        .expression_attribute_names("#pu", "publishingUntil")
+        .expression_attribute_values(":token", s(token.clone()))
+        .expression_attribute_values(":until", AttributeValue::N((now_epoch + PUBLISH_LEASE_SECONDS).to_string()))
+        .expression_attribute_values(":now", AttributeValue::N(now_epoch.to_string()));
+    let free = "(attribute_not_exists(#pu) OR #pu < :now)";
+    lease = if current == 0 {
+        lease.condition_expression(format!("(attribute_not_exists(#v) OR #v = :zero) AND {free}")).expression_attribute_values(":zero", AttributeValue::N("0".into()))
+    } else {
+        lease.condition_expression(format!("#v = :current AND {free}")).expression_attribute_values(":current", AttributeValue::N(current.to_string()))
+    };
+    lease.send().await.map_err(|e| StorageError::from_sdk("dynamodb", e))?;
     for (i, chunk) in chunks.iter().enumerate() {
         clients
             .dynamodb
@@ -210,27 +241,33 @@ pub async fn publish_universe(clients: &AwsClients, table: &str, stocks: &[Stock
             .await
             .map_err(|e| StorageError::from_sdk("dynamodb", e))?;
     }
-    let mut update = clients
+    let update = clients
         .dynamodb
         .update_item()
         .table_name(table)
         .key(PK, s("UNIVERSE"))
         .key(SK, s("VERSION"))
-        .update_expression("SET #v = :next, #n = :count")
+        .update_expression("SET #v = :next, #n = :count REMOVE #p, #pu")
         .expression_attribute_names("#v", "version")
         .expression_attribute_names("#n", "stocks")
+        .expression_attribute_names("#p", "publishing")
+        .expression_attribute_names("#pu", "publishingUntil")
         .expression_attribute_values(":next", AttributeValue::N(next.to_string()))
-        .expression_attribute_values(":count", AttributeValue::N(stocks.len().to_string()));
-    update = if current == 0 {
-        update.condition_expression("attribute_not_exists(#v) OR #v = :zero").expression_attribute_values(":zero", AttributeValue::N("0".into()))
-    } else {
-        update.condition_expression("#v = :current").expression_attribute_values(":current", AttributeValue::N(current.to_string()))
-    };
+        .expression_attribute_values(":count", AttributeValue::N(stocks.len().to_string()))
+        .expression_attribute_values(":token", s(token))
+        .condition_expression("#p = :token");
     update.send().await.map_err(|e| StorageError::from_sdk("dynamodb", e))?;
     if current > 0 {
         expire_snapshot(clients, table, current, now_epoch + OLD_SNAPSHOT_SECONDS).await?;
     }
     Ok(next)
+}
+
+/// A token unique to this publish attempt (process, time, counter).
+fn publish_token() -> String {
+    static COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
+    format!("{}-{nanos}-{}", std::process::id(), COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed))
 }
 
 async fn expire_snapshot(clients: &AwsClients, table: &str, version: u64, at_epoch: u64) -> Result<(), StorageError> {
@@ -332,6 +369,153 @@ fn decode_chunk(bytes: &[u8]) -> Result<Vec<Stock>, String> {
     let mut raw = String::new();
     flate2::read::GzDecoder::new(bytes).read_to_string(&mut raw).map_err(|e| e.to_string())?;
     raw.lines().filter(|l| !l.is_empty()).map(|line| serde_json::from_str(line).map_err(|e| e.to_string())).collect()
+}
+
+/// How long a day's market signals are kept.
+const SIGNAL_DAYS: u64 = 30;
+/// DynamoDB's limit of keys per BatchGetItem.
+const BATCH_GET_LIMIT: usize = 100;
+
+/// A market signal of a day, as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MarketSignal {
+    pub symbol: String,
+    pub kind: String,
+    pub detail: String,
+}
+
+fn signal_items(date: &str, signals: &[MarketSignal], expires_at: u64) -> Vec<HashMap<String, AttributeValue>> {
+    signals
+        .iter()
+        .map(|signal| {
+            HashMap::from([
+                (PK.to_owned(), s(format!("SIGNALS#{date}"))),
+                (SK.to_owned(), s(format!("{}#{}", signal.kind, signal.symbol))),
+                ("symbol".to_owned(), s(signal.symbol.clone())),
+                ("kind".to_owned(), s(signal.kind.clone())),
+                ("detail".to_owned(), s(signal.detail.clone())),
+                (TTL.to_owned(), AttributeValue::N(expires_at.to_string())),
+            ])
+        })
+        .collect()
+}
+
+/// Writes everything one enrichment produced for a symbol in one go: the profile
+/// (`STOCK#<symbol>`/`PROFILE`), the history (`HISTORY#<year>` items) and the day's market signals
+/// (`pk = SIGNALS#<date>`, `sk = <kind>#<symbol>`, kept 30 days). One BatchWriteItem for up to 25
+/// items (a profile, ≤ 3 years of history and ≤ 4 signals fit), retrying unprocessed items with
+/// backoff. Idempotent: the same keys get the same items, so a redelivery rewrites them unchanged.
+pub async fn put_enrichment(
+    clients: &AwsClients,
+    table: &str,
+    stock: &Stock,
+    history: &[PricePoint],
+    signals: &[MarketSignal],
+    date: &str,
+    now_epoch: u64,
+) -> Result<(), StorageError> {
+    let mut items = vec![stock_item(stock)];
+    if !history.is_empty() {
+        items.extend(history_items(stock.symbol.as_str(), history, stock.history_generated));
+    }
+    items.extend(signal_items(date, signals, now_epoch + SIGNAL_DAYS * 86_400));
+    batch_put(clients, table, items).await
+}
+
+/// The market signals stored for `date` (`YYYY-MM-DD`). 1 Query on `pk = SIGNALS#<date>`
+/// (a few hundred small items: ≈ 1 RCU per 4 KB read).
+pub async fn market_signals_of_day(clients: &AwsClients, table: &str, date: &str) -> Result<Vec<MarketSignal>, StorageError> {
+    let items = query_all(clients, table, &format!("SIGNALS#{date}"), None, None).await?;
+    let text = |item: &HashMap<String, AttributeValue>, name: &str| match item.get(name) {
+        Some(AttributeValue::S(v)) => v.clone(),
+        _ => String::new(),
+    };
+    Ok(items.iter().map(|i| MarketSignal { symbol: text(i, "symbol"), kind: text(i, "kind"), detail: text(i, "detail") }).collect())
+}
+
+/// Reads a stock profile item back (the inverse of the profile written by `put_stocks`).
+pub fn stock_from_item(item: &HashMap<String, AttributeValue>) -> Result<Stock, StorageError> {
+    let text = |name: &str| match item.get(name) {
+        Some(AttributeValue::S(v)) => Some(v.clone()),
+        _ => None,
+    };
+    let symbol = text("symbol").unwrap_or_default();
+    let corrupt = |reason: String| StorageError::Corrupt { key: stock_pk(&symbol), reason };
+    let parsed = bourse_domain::Symbol::parse(&symbol).map_err(|e| corrupt(e.to_string()))?;
+    let mut stock = Stock::new(parsed, text("name").unwrap_or_default());
+    stock.sector = text("sector");
+    stock.sub_industry = text("subIndustry");
+    stock.enriched_at = text("enrichedAt");
+    stock.history_generated = matches!(item.get("historyGenerated"), Some(AttributeValue::Bool(true)));
+    for metric in Metric::ALL {
+        if let Some(AttributeValue::N(n)) = item.get(metric.info().name) {
+            stock.set(metric, Some(Decimal::from_str(n).or_else(|_| Decimal::from_scientific(n)).map_err(|_| corrupt(format!("{} = {n}", metric.info().name)))?));
+        }
+    }
+    Ok(stock)
+}
+
+/// Stock profiles by symbol: ⌈N/100⌉ BatchGetItem (0.5 RCU per profile, eventually consistent),
+/// plus one request per round of unprocessed keys. Unknown symbols are simply absent.
+pub async fn get_stocks(clients: &AwsClients, table: &str, symbols: &[String]) -> Result<Vec<Stock>, StorageError> {
+    use aws_sdk_dynamodb::types::KeysAndAttributes;
+    let mut stocks = Vec::with_capacity(symbols.len());
+    for chunk in symbols.chunks(BATCH_GET_LIMIT) {
+        let keys: Vec<HashMap<String, AttributeValue>> =
+            chunk.iter().map(|symbol| HashMap::from([(PK.to_owned(), s(stock_pk(symbol))), (SK.to_owned(), s("PROFILE"))])).collect();
+        let mut pending = Some(KeysAndAttributes::builder().set_keys(Some(keys)).build().map_err(dynamo)?);
+        let mut attempt = 0;
+        while let Some(request) = pending.take() {
+            let output = clients
+                .dynamodb
+                .batch_get_item()
+                .request_items(table, request)
+                .send()
+                .await
+                .map_err(|e| StorageError::from_sdk("dynamodb", e))?;
+            for item in output.responses.and_then(|mut r| r.remove(table)).unwrap_or_default() {
+                stocks.push(stock_from_item(&item)?);
+            }
+            pending = output.unprocessed_keys.and_then(|mut u| u.remove(table)).filter(|k| !k.keys().is_empty());
+            if pending.is_some() {
+                attempt += 1;
+                if attempt > MAX_BATCH_RETRIES {
+                    return Err(StorageError::Throttled { service: "dynamodb", message: "keys still unprocessed".into() });
+                }
+                backoff(attempt).await;
+            }
+        }
+    }
+    Ok(stocks)
+}
+
+/// Publishes a new universe version in which `updated` replace the stocks of the same symbol
+/// (new symbols are added): 1 GetItem (version) + 1 Query (the current snapshot) + the cost of
+/// [`publish_universe`]. Two publishers racing: the loser re-reads the winner's snapshot and
+/// applies its stocks on top (retrying for up to ≈ 80 × 400 ms, longer than the publishing lease), so
+/// neither update is lost.
+pub async fn republish_with(clients: &AwsClients, table: &str, updated: &[Stock], now_epoch: u64) -> Result<u64, StorageError> {
+    let mut round = 0;
+    loop {
+        let version = universe_version(clients, table).await?;
+        let mut stocks = if version == 0 { Vec::new() } else { load_universe(clients, table, version).await? };
+        let index: HashMap<String, usize> = stocks.iter().enumerate().map(|(i, s)| (s.symbol.to_string(), i)).collect();
+        for stock in updated {
+            match index.get(stock.symbol.as_str()) {
+                Some(i) => stocks[*i] = stock.clone(),
+                None => stocks.push(stock.clone()),
+            }
+        }
+        match publish_universe(clients, table, &stocks, now_epoch).await {
+            Ok(next) => return Ok(next),
+            Err(StorageError::Conflict(message)) if round < 80 => {
+                round += 1;
+                tracing::info!(round, message, "another publisher holds the lease or won; merging onto its snapshot");
+                backoff(round.min(3)).await;
+            }
+            Err(err) => return Err(err),
+        }
+    }
 }
 
 /// Exponential backoff for unprocessed batch items: 100 ms, 200 ms, … capped at 2 s.

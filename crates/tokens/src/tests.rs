@@ -87,8 +87,6 @@ fn wrong_issuer_audience_or_type_is_refused() {
     let wrong_aud = AccessClaims { aud: "another-api".into(), ..claims() };
     assert!(matches!(k.verifier.verify(&k.signer.sign(&wrong_aud).unwrap(), NOW), Err(TokenError::Invalid(_))));
     // A correctly signed JWT of another type (e.g. an ID token) cannot stand in for an access token.
-    let (private, _) = generate_keypair().unwrap();
-    let _ = private;
     let mut header = Header::new(Algorithm::EdDSA);
     header.kid = Some("k1".into());
     header.typ = Some("JWT".into());

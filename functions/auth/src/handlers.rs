@@ -88,7 +88,7 @@ impl Auth {
         let now = self.now();
         self.admit_attempt(request, &email, now).await?;
         let stored = accounts::credentials_by_email(&self.platform.aws, &self.table, email.as_str()).await.map_err(AuthError::from)?;
-        let matches = verify_or_burn(&password, stored.as_ref().map(|c| c.password_hash.as_str()), &self.decoy_hash);
+        let matches = verify_or_burn(&password, stored.as_ref().map(|c| c.password_hash.as_str()));
         let Some(account) = stored.filter(|_| matches) else {
             return Err(AuthError::BadCredentials.into());
         };

@@ -84,9 +84,6 @@ pub struct Auth {
     table: String,
     signer: TokenSigner,
     sessions: Sessions,
-    /// A hash of a random password, verified against when the email is unknown, so that an
-    /// unknown email costs the same argon2id work as a wrong password.
-    decoy_hash: String,
 }
 
 impl Handler<AuthRoute> for Auth {
@@ -115,10 +112,7 @@ pub fn app(platform: Platform) -> Result<HttpApp<AuthRoute, Auth>, StartupError>
     let access = platform.access_control()?;
     let table = platform.config.require_app_table()?.to_owned();
     let sessions = Sessions::new(&platform)?;
-    let decoy = bourse_domain::Password::presented(&bourse_tokens::random_token(24)).map_err(|e| StartupError::Init(e.to_string()))?;
-    let decoy_hash = bourse_domain::password_hash::hash_password(&decoy, handlers::random_bytes())
-        .map_err(|e| StartupError::Init(e.to_string()))?;
     let settings = platform.http_settings(VERSION);
-    let auth = Auth { platform, table, signer, sessions, decoy_hash };
+    let auth = Auth { platform, table, signer, sessions };
     Ok(HttpApp::new(settings, ROUTES, auth).with_access(access))
 }

@@ -2,17 +2,53 @@
 //! - an SQS batch from the enrichment queue: every message is processed concurrently and only the
 //!   failed ones are reported back (`batchItemFailures`), so SQS redelivers just those and a poison
 //!   message reaches the DLQ after `maxReceiveCount` while the rest of its batch completes;
-//! - the EventBridge schedule's payload (`{"kind":"scheduled-refresh"}`).
+//! - the EventBridge schedule's payload (`{"kind":"scheduled-refresh"}`): a refresh job of the
+//!   whole universe, fanned out through the queue.
+//!
+//! One `enrich` message = one symbol of one job:
+//! 1. if the job already has an outcome for the symbol (a redelivery), nothing is fetched or
+//!    written again — only the completion check below runs;
+//! 2. every provider is queried in parallel (`bourse_providers::fetch_best`: shared rate limits,
+//!    retries with backoff and jitter while the invocation's time allows, fallback, data-quality
+//!    choice);
+//! 3. the stock profile, its history and the day's market signals are written in one
+//!    BatchWriteItem; the outcome is recorded and counted once (a conditional transaction);
+//! 4. the message that completes the job republishes the universe snapshot with the job's stocks
+//!    (a new universe version; the cached version key is overwritten so every cache refreshes).
+//!
+//! Failures: a transient provider failure leaves the message to SQS (redelivered after the
+//! visibility timeout) until its [`FINAL_ATTEMPT`]th receive, which records the symbol as failed;
+//! an unknown symbol is recorded as failed at once; when the shared rate limit's wait is longer
+//! than the time left, the message's visibility is set to that wait and it is reported failed.
 
 use aws_lambda_events::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent, SqsMessage};
+use bourse_domain::Symbol;
+use bourse_domain::jobs::{JobId, JobProgress};
+use bourse_domain::market_data::apply;
 use bourse_domain::messages::{QueueMessage, ScheduledTask};
+use bourse_domain::signals::history_signals;
+use bourse_domain::stock::Stock;
+use bourse_providers::{FetchOutcome, Provider, RateLimiter, RequestContext, fetch_best};
 use bourse_runtime::{Platform, StartupError};
+use bourse_storage::jobs::{JobRecord, Recorded};
+use bourse_storage::market::MarketSignal;
 use lambda_runtime::LambdaEvent;
 use serde_json::Value;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
 pub const SERVICE: &str = "enrich-consumer";
+/// The receive on which a symbol whose providers keep failing is recorded as failed (below the
+/// queue's `maxReceiveCount` of 5, so it is counted rather than lost to the DLQ).
+pub const FINAL_ATTEMPT: u32 = 3;
+/// Kept free at the end of an invocation for the writes after the last provider answer.
+pub const WRITE_MARGIN: Duration = Duration::from_secs(3);
+/// The time budget when the invocation has no deadline (tests, benchmarks).
+pub const DEFAULT_BUDGET: Duration = Duration::from_secs(60);
+/// How long the published universe version is cached (as the screener does).
+const VERSION_TTL: Duration = Duration::from_secs(60);
 
 /// Why an invocation failed as a whole (the trigger retries it).
 #[derive(Debug, thiserror::Error)]
@@ -40,25 +76,48 @@ enum MessageError {
     Poison(String),
     #[error(transparent)]
     Storage(#[from] bourse_storage::StorageError),
+    #[error("providers failed, SQS will retry: {0}")]
+    Transient(String),
+    #[error("deferred by the shared rate limit for {0:?}")]
+    Deferred(Duration),
 }
 
 pub struct Consumer {
     platform: Platform,
     app_table: String,
+    market_table: String,
+    queue_url: Option<String>,
+    providers: Vec<Arc<dyn Provider>>,
+    limiter: Arc<RateLimiter>,
 }
 
 impl Consumer {
+    /// The consumer with the configured providers (`MARKET_PROVIDERS`; default offline).
     pub fn new(platform: Platform) -> Result<Self, StartupError> {
+        let (providers, limiter) = bourse_providers::from_settings(
+            &platform.config.market_providers,
+            platform.cache.clone(),
+            platform.config.enrich_max_concurrency,
+        )
+        .map_err(StartupError::Init)?;
+        Self::with_providers(platform, providers, limiter)
+    }
+
+    /// The consumer with explicit providers (tests and benchmarks point them at local stubs).
+    pub fn with_providers(platform: Platform, providers: Vec<Arc<dyn Provider>>, limiter: Arc<RateLimiter>) -> Result<Self, StartupError> {
         let app_table = platform.config.require_app_table()?.to_owned();
-        Ok(Consumer { platform, app_table })
+        let market_table = platform.config.require_market_table()?.to_owned();
+        let queue_url = platform.config.enrich_queue_url.clone();
+        Ok(Consumer { platform, app_table, market_table, queue_url, providers, limiter })
     }
 
     /// Dispatches on the event's shape.
     pub async fn handle(&self, event: LambdaEvent<Value>) -> Result<Value, ConsumerError> {
+        let deadline = deadline_of(event.context.deadline);
         let payload = event.payload;
         if payload.get("Records").is_some() {
             let batch: SqsEvent = serde_json::from_value(payload).map_err(|e| ConsumerError::UnknownEvent(e.to_string()))?;
-            let response = self.consume(batch).await;
+            let response = self.consume_until(batch, deadline).await;
             return serde_json::to_value(response).map_err(|e| ConsumerError::UnknownEvent(e.to_string()));
         }
         // A classic EventBridge rule delivers its own envelope; a schedule with an Input delivers
@@ -68,14 +127,21 @@ impl Consumer {
         } else {
             serde_json::from_value(payload).map_err(|e| ConsumerError::UnknownEvent(e.to_string()))?
         };
-        self.run_scheduled(task).await?;
+        let job = self.run_scheduled(task).await?;
+        tracing::info!(job = %job, "scheduled task done");
         Ok(serde_json::json!({"status": "done"}))
     }
 
-    /// Processes a batch concurrently; returns the ids of the messages that failed.
+    /// Processes a batch with the default time budget.
     pub async fn consume(&self, batch: SqsEvent) -> SqsBatchResponse {
+        self.consume_until(batch, Instant::now() + DEFAULT_BUDGET).await
+    }
+
+    /// Processes a batch concurrently, finishing provider work by `deadline` − [`WRITE_MARGIN`];
+    /// returns the ids of the messages that failed.
+    pub async fn consume_until(&self, batch: SqsEvent, deadline: Instant) -> SqsBatchResponse {
         let total = batch.records.len();
-        let outcomes = futures_util::future::join_all(batch.records.iter().map(|m| self.process(m))).await;
+        let outcomes = futures_util::future::join_all(batch.records.iter().map(|m| self.process(m, deadline))).await;
         let mut response = SqsBatchResponse::default();
         for (message, outcome) in batch.records.iter().zip(outcomes) {
             if let Err(err) = outcome {
@@ -90,7 +156,7 @@ impl Consumer {
         response
     }
 
-    async fn process(&self, message: &SqsMessage) -> Result<(), MessageError> {
+    async fn process(&self, message: &SqsMessage, deadline: Instant) -> Result<(), MessageError> {
         let body = message.body.as_deref().unwrap_or_default();
         match QueueMessage::parse(body).map_err(MessageError::Poison)? {
             QueueMessage::Ping { id } => {
@@ -99,20 +165,162 @@ impl Consumer {
                     .await?;
                 Ok(())
             }
+            QueueMessage::Enrich { job_id, symbol } => {
+                let receives = message.attributes.get("ApproximateReceiveCount").and_then(|c| c.parse::<u32>().ok()).unwrap_or(1);
+                let result = self.enrich(&job_id, &symbol, receives, deadline).await;
+                if let Err(MessageError::Deferred(wait)) = &result {
+                    self.defer(message, *wait).await;
+                }
+                result
+            }
         }
     }
 
-    async fn run_scheduled(&self, task: ScheduledTask) -> Result<(), ConsumerError> {
+    async fn enrich(&self, job_id: &JobId, symbol: &Symbol, receives: u32, deadline: Instant) -> Result<(), MessageError> {
+        let (aws, app, market) = (&self.platform.aws, self.app_table.as_str(), self.market_table.as_str());
+        if bourse_storage::jobs::outcome_exists(aws, app, job_id, symbol).await? {
+            tracing::info!(job = %job_id, symbol = %symbol, "already counted (redelivery): nothing to fetch");
+            return self.complete_if_done(job_id).await;
+        }
+        let now = OffsetDateTime::now_utc();
+        let context = RequestContext { limiter: self.limiter.clone(), deadline: deadline.checked_sub(WRITE_MARGIN).unwrap_or(deadline) };
+        let outcome: Result<u8, String> = match fetch_best(&self.providers, symbol, &context, now.date()).await {
+            FetchOutcome::Found { data, quality, failures } => {
+                for (provider, error) in &failures {
+                    tracing::info!(symbol = %symbol, provider, %error, "provider failed; others answered");
+                }
+                let mut stock = bourse_storage::market::get_stocks(aws, market, &[symbol.to_string()])
+                    .await?
+                    .pop()
+                    .unwrap_or_else(|| Stock::new(symbol.clone(), symbol.to_string()));
+                apply(&mut stock, &data, quality, &rfc3339(now));
+                let closes: Vec<_> = data.history.iter().map(|p| p.close).collect();
+                let date = now.date().to_string();
+                let signals: Vec<MarketSignal> = history_signals(&closes)
+                    .into_iter()
+                    .map(|s| MarketSignal { symbol: symbol.to_string(), kind: s.kind.name().to_owned(), detail: s.detail })
+                    .collect();
+                let history = if data.history_is_sane() { data.history.as_slice() } else { &[] };
+                bourse_storage::market::put_enrichment(aws, market, &stock, history, &signals, &date, now.unix_timestamp() as u64).await?;
+                Ok(quality)
+            }
+            FetchOutcome::Unknown => Err("unknown symbol: no provider knows it".into()),
+            FetchOutcome::Deferred(wait) => return Err(MessageError::Deferred(wait)),
+            FetchOutcome::Failed(failures) => {
+                let reasons: Vec<String> = failures.iter().map(|(p, e)| format!("{p}: {e}")).collect();
+                if receives < FINAL_ATTEMPT {
+                    return Err(MessageError::Transient(reasons.join("; ")));
+                }
+                Err(format!("providers failed on {receives} deliveries: {}", reasons.join("; ")))
+            }
+        };
+        let recorded = bourse_storage::jobs::record_outcome(
+            aws,
+            app,
+            job_id,
+            symbol,
+            outcome.as_ref().map(|q| *q).map_err(String::as_str),
+            &rfc3339(now),
+            now.unix_timestamp() as u64,
+        )
+        .await?;
+        match recorded {
+            Recorded::NoSuchJob => {
+                tracing::warn!(job = %job_id, symbol = %symbol, "no such job (expired?); the data was written, nothing counted");
+                Ok(())
+            }
+            Recorded::Counted | Recorded::AlreadyCounted => self.complete_if_done(job_id).await,
+        }
+    }
+
+    /// When every symbol of the job has an outcome and the job is not marked completed yet:
+    /// republish the universe with the job's stocks, publish the new version to the cache, mark
+    /// the job completed. Several callers may get here for one job; republishing twice is
+    /// harmless, and a failure is retried by the message's redelivery.
+    async fn complete_if_done(&self, job_id: &JobId) -> Result<(), MessageError> {
+        let (aws, app, market) = (&self.platform.aws, self.app_table.as_str(), self.market_table.as_str());
+        let Some(job) = bourse_storage::jobs::get_job(aws, app, job_id).await? else { return Ok(()) };
+        if !job.progress.is_complete() || job.completed_at.is_some() {
+            return Ok(());
+        }
+        let now = OffsetDateTime::now_utc();
+        if job.progress.done > 0 {
+            let stocks = bourse_storage::market::get_stocks(aws, market, &job.symbols).await?;
+            let version = bourse_storage::market::republish_with(aws, market, &stocks, now.unix_timestamp() as u64).await?;
+            if let Some(cache) = &self.platform.cache {
+                cache.set(bourse_cache::UNIVERSE_VERSION_KEY, version.to_string().as_bytes(), VERSION_TTL).await;
+            }
+            tracing::info!(job = %job_id, version, stocks = stocks.len(), "job complete; universe republished");
+        }
+        bourse_storage::jobs::mark_completed(aws, app, job_id, &rfc3339(now)).await?;
+        Ok(())
+    }
+
+    /// Hides a deferred message until the rate limit has room (the visibility change is best
+    /// effort: without it SQS redelivers after the queue's visibility timeout).
+    async fn defer(&self, message: &SqsMessage, wait: Duration) {
+        let (Some(queue), Some(receipt)) = (&self.queue_url, &message.receipt_handle) else { return };
+        let seconds = wait.as_secs().saturating_add(1).min(43_200) as i32;
+        if let Err(err) = self.platform.aws.sqs.change_message_visibility().queue_url(queue).receipt_handle(receipt).visibility_timeout(seconds).send().await
+        {
+            tracing::warn!(error = %err, "could not defer the message; it returns after the visibility timeout");
+        }
+    }
+
+    /// The daily refresh: a job over the whole published universe, id `refresh-<date>` so a
+    /// repeated trigger finds it, fanned out as one message per symbol (⌈N/10⌉ SendMessageBatch).
+    /// The work itself happens in the consumers, in parallel, under the shared rate limits.
+    async fn run_scheduled(&self, task: ScheduledTask) -> Result<JobId, ConsumerError> {
+        let (aws, app, market) = (&self.platform.aws, self.app_table.as_str(), self.market_table.as_str());
         let now = OffsetDateTime::now_utc();
         let name = match task {
             ScheduledTask::ScheduledRefresh => "scheduled-refresh",
         };
         let date = now.date().to_string();
-        bourse_storage::diagnostics::record_scheduled_run(&self.platform.aws, &self.app_table, name, &date, &rfc3339(now), now.unix_timestamp() as u64)
-            .await?;
-        tracing::info!(task = name, date, "scheduled task recorded");
-        Ok(())
+        bourse_storage::diagnostics::record_scheduled_run(aws, app, name, &date, &rfc3339(now), now.unix_timestamp() as u64).await?;
+        let id = JobId::scheduled(&date).map_err(ConsumerError::UnknownEvent)?;
+        let version = bourse_storage::market::universe_version(aws, market).await?;
+        let symbols: Vec<Symbol> =
+            if version == 0 { Vec::new() } else { bourse_storage::market::load_universe(aws, market, version).await?.into_iter().map(|s| s.symbol).collect() };
+        let job = JobRecord {
+            id: id.clone(),
+            owner: "system".into(),
+            kind: name.into(),
+            symbols: symbols.iter().map(Symbol::to_string).collect(),
+            progress: JobProgress { total: symbols.len() as u64, done: 0, failed: 0 },
+            created_at: rfc3339(now),
+            updated_at: rfc3339(now),
+            enqueue_failed: false,
+            enqueued: false,
+            completed_at: None,
+        };
+        match bourse_storage::jobs::create_job(aws, app, &job, now.unix_timestamp() as u64).await {
+            Ok(()) => {}
+            Err(bourse_storage::StorageError::Conflict(_)) => {
+                // A repeated trigger: when the first one sent everything there is nothing to do;
+                // otherwise send again (symbols already counted are skipped by the consumers at
+                // the cost of one GetItem each).
+                if bourse_storage::jobs::get_job(aws, app, &id).await?.is_none_or(|j| j.enqueued || j.completed_at.is_some()) {
+                    return Ok(id);
+                }
+            }
+            Err(err) => return Err(err.into()),
+        }
+        let queue = self.queue_url.as_deref().ok_or(ConsumerError::UnknownEvent("ENRICH_QUEUE_URL is not set".into()))?;
+        let sent = bourse_storage::jobs::enqueue_symbols(aws, queue, &id, &symbols).await?;
+        bourse_storage::jobs::mark_enqueued(aws, app, &id, &rfc3339(now)).await?;
+        tracing::info!(task = name, date, job = %id, sent, "scheduled refresh fanned out");
+        Ok(id)
     }
+}
+
+/// The invocation's deadline (epoch milliseconds from the Runtime API) as an `Instant`.
+fn deadline_of(deadline_ms: u64) -> Instant {
+    let now_ms = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0);
+    if deadline_ms <= now_ms {
+        return Instant::now() + DEFAULT_BUDGET;
+    }
+    Instant::now() + Duration::from_millis(deadline_ms - now_ms)
 }
 
 fn rfc3339(at: OffsetDateTime) -> String {

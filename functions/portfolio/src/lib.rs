@@ -1,9 +1,23 @@
-//! The portfolio function: portfolios, transactions, holdings, summary, history, analysis, CSV import and the signals journal.
+//! The portfolio function: portfolios, transactions, holdings, summary and analysis.
 //!
-//! Routing is declared once in [`ROUTES`]; [`Portfolio`] answers each route.
+//! Routing is declared once in [`ROUTES`]; [`Portfolio`] answers each route. Every route but
+//! health needs a bearer token, and every key includes the caller's user id, so another user's
+//! portfolio id is simply not found (404). Domain failures map to responses in [`problem`].
 
+mod input;
+
+use bourse_domain::portfolio::{Holding, PortfolioError, Trade, Valued, allocation, analyse};
+use bourse_domain::Symbol;
 use bourse_http::{ApiError, ApiRequest, Handler, HttpApp, Reply, Route};
-use bourse_runtime::{Dependency, Platform};
+use bourse_runtime::{Dependency, Platform, StartupError, storage_problem};
+use bourse_storage::StorageError;
+use bourse_storage::idempotency::{self, NextAction};
+use bourse_storage::portfolios::{self as store, PortfolioRecord, Quote, TransactionRecord};
+use http::StatusCode;
+use rust_decimal::Decimal;
+use serde_json::{Value, json};
+use std::collections::HashMap;
+use std::time::Duration;
 
 pub const SERVICE: &str = "portfolio";
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
@@ -12,26 +26,413 @@ pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PortfolioRoute {
     Health,
+    Create,
+    List,
+    Get,
+    Rename,
+    Delete,
+    AddTransaction,
+    ListTransactions,
+    DeleteTransaction,
+    Holdings,
+    Summary,
+    Analysis,
 }
 
-pub static ROUTES: &[Route<PortfolioRoute>] = &[Route::get("/v1/portfolio/health", PortfolioRoute::Health)];
+pub static ROUTES: &[Route<PortfolioRoute>] = &[
+    Route::get("/v1/portfolio/health", PortfolioRoute::Health),
+    Route::bearer_post("/v1/portfolios", PortfolioRoute::Create),
+    Route::bearer_get("/v1/portfolios", PortfolioRoute::List),
+    Route::bearer_get("/v1/portfolios/{id}", PortfolioRoute::Get),
+    Route::bearer_patch("/v1/portfolios/{id}", PortfolioRoute::Rename),
+    Route::bearer_delete("/v1/portfolios/{id}", PortfolioRoute::Delete),
+    Route::bearer_post("/v1/portfolios/{id}/transactions", PortfolioRoute::AddTransaction),
+    Route::bearer_get("/v1/portfolios/{id}/transactions", PortfolioRoute::ListTransactions),
+    Route::bearer_delete("/v1/portfolios/{id}/transactions/{txId}", PortfolioRoute::DeleteTransaction),
+    Route::bearer_get("/v1/portfolios/{id}/holdings", PortfolioRoute::Holdings),
+    Route::bearer_get("/v1/portfolios/{id}/summary", PortfolioRoute::Summary),
+    Route::bearer_get("/v1/portfolios/{id}/analysis", PortfolioRoute::Analysis),
+];
 
 /// What the health endpoint checks.
 const DEPENDENCIES: &[Dependency] = &[Dependency::AppTable, Dependency::MarketTable, Dependency::EnrichQueue, Dependency::Cache];
 
+/// A cached summary lives this long; every write to the portfolio deletes it first.
+pub const SUMMARY_TTL: Duration = Duration::from_secs(60);
+/// Read-modify-write attempts on one holding before answering 409.
+const WRITE_ATTEMPTS: u32 = 30;
+
 pub struct Portfolio {
     platform: Platform,
+    app_table: String,
+    market_table: String,
+}
+
+/// The one mapping of portfolio failures to responses.
+fn problem(err: PortfolioError) -> ApiError {
+    match err {
+        PortfolioError::InsufficientQuantity { .. } => ApiError::Unprocessable { detail: err.to_string(), errors: vec![bourse_http::FieldError::new("body.quantity", err.to_string())] },
+        PortfolioError::BadSplit => ApiError::field("body.ratio", err.to_string()),
+    }
+}
+
+fn not_found(id: &str) -> ApiError {
+    ApiError::NotFound(format!("no portfolio {id}"))
+}
+
+fn now() -> time::OffsetDateTime {
+    time::OffsetDateTime::now_utc()
+}
+
+fn rfc3339(at: time::OffsetDateTime) -> String {
+    at.format(&time::format_description::well_known::Rfc3339).unwrap_or_default()
+}
+
+fn summary_key(user: &str, portfolio: &str) -> String {
+    format!("bourse:portfolio:{user}:{portfolio}:summary")
+}
+
+fn portfolio_json(p: &PortfolioRecord) -> Value {
+    json!({"id": p.id, "name": p.name, "currency": p.currency.as_str(), "createdAt": p.created_at})
+}
+
+fn dec(d: Decimal) -> String {
+    d.normalize().to_string()
+}
+
+fn transaction_json(t: &TransactionRecord) -> Value {
+    let mut out = json!({"id": t.id, "symbol": t.symbol.as_str(), "tradeDate": t.trade_date});
+    for (k, v) in &t.fields {
+        out[if k == "kind" { "type" } else { k.as_str() }] = json!(v);
+    }
+    out
+}
+
+impl Portfolio {
+    pub fn new(platform: Platform) -> Result<Self, StartupError> {
+        Ok(Portfolio {
+            app_table: platform.config.require_app_table()?.to_owned(),
+            market_table: platform.config.require_market_table()?.to_owned(),
+            platform,
+        })
+    }
+
+    async fn owned(&self, user: &str, id: &str) -> Result<PortfolioRecord, ApiError> {
+        store::get_portfolio(&self.platform.aws, &self.app_table, user, id).await.map_err(storage_problem)?.ok_or_else(|| not_found(id))
+    }
+
+    async fn invalidate(&self, user: &str, portfolio: &str) {
+        if let Some(cache) = &self.platform.cache {
+            if let Err(err) = cache.delete(&[summary_key(user, portfolio)]).await {
+                tracing::warn!(error = %err, "summary invalidation failed; its TTL bounds staleness");
+            }
+        }
+    }
+
+    /// Runs a POST under its `Idempotency-Key` (if any): a replay answers the stored response
+    /// with no second effect; the same key with another body is 422.
+    async fn idempotent<F, Fut>(&self, request: &ApiRequest, user: &str, work: F) -> Result<Reply, ApiError>
+    where
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = Result<(StatusCode, Value), ApiError>>,
+    {
+        let Some(key) = request.header("idempotency-key").map(str::to_owned) else {
+            let (status, body) = work().await?;
+            return Reply::json(status, &body);
+        };
+        if key.is_empty() || key.len() > 128 || !key.bytes().all(|b| b.is_ascii_graphic()) {
+            return Err(ApiError::field("header.idempotency-key", "1 to 128 visible ASCII characters"));
+        }
+        use sha2::Digest;
+        let hash: String = sha2::Sha256::digest([request.route.as_bytes(), b"\n", request.path.as_bytes(), b"\n", request.body()].concat()).iter().map(|b| format!("{b:02x}")).collect();
+        let (aws, table) = (&self.platform.aws, &self.app_table);
+        match idempotency::begin(aws, table, user, &key, &hash, now().unix_timestamp()).await.map_err(storage_problem)? {
+            NextAction::Replay { status, body } => {
+                let status = StatusCode::from_u16(status).unwrap_or(StatusCode::OK);
+                Ok(Reply::json_bytes(status, body.into_bytes()).header(http::HeaderName::from_static("idempotent-replayed"), "true")?)
+            }
+            NextAction::Mismatch => Err(ApiError::Unprocessable { detail: "this Idempotency-Key was used with a different request".into(), errors: vec![] }),
+            NextAction::InProgress => Err(ApiError::Conflict("a request with this Idempotency-Key is still being processed".into())),
+            NextAction::Process => match work().await {
+                Ok((status, body)) => {
+                    let text = body.to_string();
+                    idempotency::complete(aws, table, user, &key, status.as_u16(), &text).await.map_err(storage_problem)?;
+                    Ok(Reply::json_bytes(status, text.into_bytes()))
+                }
+                Err(err) => {
+                    let _ = idempotency::release(aws, table, user, &key).await;
+                    Err(err)
+                }
+            },
+        }
+    }
+
+    async fn create(&self, request: &ApiRequest, user: &str) -> Result<Reply, ApiError> {
+        let body: input::NewPortfolio = request.json()?;
+        let name = input::portfolio_name(&body.name)?;
+        let currency = input::currency(body.currency.as_deref())?;
+        self.idempotent(request, user, || async move {
+            let record = PortfolioRecord { id: bourse_http::random_id(), name, currency, created_at: rfc3339(now()) };
+            store::create_portfolio(&self.platform.aws, &self.app_table, user, &record).await.map_err(storage_problem)?;
+            Ok((StatusCode::CREATED, portfolio_json(&record)))
+        })
+        .await
+    }
+
+    /// Adds a transaction and updates its holding in one transaction, retrying on a concurrent
+    /// writer (optimistic concurrency on the holding's version).
+    async fn add_transaction(&self, request: &ApiRequest, user: &str) -> Result<Reply, ApiError> {
+        let id = request.param("id")?.to_owned();
+        let body: input::NewTransaction = request.json()?;
+        let parsed = body.parse(now().date())?;
+        let portfolio = self.owned(user, &id).await?;
+        if parsed.currency != portfolio.currency {
+            return Err(ApiError::Unprocessable {
+                detail: format!("the portfolio is in {}; transactions in {} need FX, which is not supported yet", portfolio.currency, parsed.currency),
+                errors: vec![bourse_http::FieldError::new("body.currency", format!("must be {}", portfolio.currency))],
+            });
+        }
+        let reply = self
+            .idempotent(request, user, || async {
+                let tx_id = format!("{}-{}", parsed.trade_date, &bourse_http::random_id()[..16]);
+                let record = TransactionRecord { id: tx_id, symbol: parsed.symbol.clone(), trade_date: parsed.trade_date.to_string(), fields: parsed.fields.clone() };
+                let holding = self.apply_with_retry(user, &id, &parsed.symbol, &record, &parsed.trade).await?;
+                Ok((StatusCode::CREATED, json!({"transaction": transaction_json(&record), "holding": holding_json(&holding, None)})))
+            })
+            .await?;
+        self.invalidate(user, &id).await;
+        Ok(reply)
+    }
+
+    async fn apply_with_retry(&self, user: &str, portfolio: &str, symbol: &Symbol, record: &TransactionRecord, trade: &Trade) -> Result<Holding, ApiError> {
+        let (aws, table) = (&self.platform.aws, &self.app_table);
+        for attempt in 0..WRITE_ATTEMPTS {
+            let current = store::get_holding(aws, table, user, portfolio, symbol).await.map_err(storage_problem)?;
+            let mut next = current.holding.clone();
+            next.apply(trade).map_err(problem)?;
+            match store::write_transaction(aws, table, user, portfolio, record, &next, current.version).await {
+                Ok(()) => return Ok(next),
+                Err(StorageError::Conflict(_)) => backoff(attempt).await,
+                Err(err) => return Err(storage_problem(err)),
+            }
+        }
+        Err(ApiError::Conflict("the holding is being changed by many requests at once; retry".into()))
+    }
+
+    async fn delete_transaction(&self, request: &ApiRequest, user: &str) -> Result<Reply, ApiError> {
+        let id = request.param("id")?.to_owned();
+        let tx_id = request.param("txId")?;
+        // Ids are `<trade date>-<random>`, so the key is known without a lookup.
+        let date = tx_id.get(..10).filter(|d| input::parse_date("path.txId", d).is_ok()).ok_or_else(|| ApiError::NotFound(format!("no transaction {tx_id}")))?;
+        let sort_key = format!("TX#{date}#{tx_id}");
+        let (aws, table) = (&self.platform.aws, &self.app_table);
+        for attempt in 0..WRITE_ATTEMPTS {
+            let record = store::get_transaction(aws, table, user, &id, &sort_key).await.map_err(storage_problem)?.ok_or_else(|| ApiError::NotFound(format!("no transaction {tx_id}")))?;
+            let current = store::get_holding(aws, table, user, &id, &record.symbol).await.map_err(storage_problem)?;
+            let others = store::symbol_transactions(aws, table, user, &id, &record.symbol).await.map_err(storage_problem)?;
+            let trades: Vec<Trade> = others.iter().filter(|t| t.id != record.id).filter_map(|t| input::stored_trade(&t.fields)).collect();
+            // Removing a BUY that later SELLs depend on would leave a negative position.
+            let next = Holding::derive(record.symbol.clone(), &trades).map_err(|e| ApiError::Unprocessable { detail: format!("deleting this transaction would break later ones: {e}"), errors: vec![] })?;
+            match store::delete_transaction(aws, table, user, &id, &sort_key, &next, current.version).await {
+                Ok(()) => {
+                    self.invalidate(user, &id).await;
+                    return Ok(Reply::no_content());
+                }
+                Err(StorageError::Conflict(_)) => backoff(attempt).await,
+                Err(err) => return Err(storage_problem(err)),
+            }
+        }
+        Err(ApiError::Conflict("the holding is being changed by many requests at once; retry".into()))
+    }
+
+    async fn list_transactions(&self, request: &ApiRequest, user: &str) -> Result<Reply, ApiError> {
+        request.only_query(&["from", "to", "limit", "cursor"])?;
+        let id = request.param("id")?.to_owned();
+        self.owned(user, &id).await?;
+        let date = |name: &str, default: &str| -> Result<String, ApiError> {
+            match request.query(name)? {
+                None => Ok(default.to_owned()),
+                Some(raw) => input::parse_date(&format!("query.{name}"), raw).map(|d| d.to_string()).map_err(|e| ApiError::Validation(vec![e])),
+            }
+        };
+        let (from, to) = (date("from", "0000-01-01")?, date("to", "9999-12-31")?);
+        let limit = match request.query("limit")? {
+            None => 50,
+            Some(raw) => raw.parse::<i32>().ok().filter(|n| (1..=100).contains(n)).ok_or_else(|| ApiError::field("query.limit", "a whole number from 1 to 100"))?,
+        };
+        let cursor = request.query("cursor")?;
+        if let Some(c) = cursor {
+            if !c.starts_with("TX#") || c.len() > 80 {
+                return Err(ApiError::field("query.cursor", "not a cursor of this list"));
+            }
+        }
+        let (items, next) = store::list_transactions(&self.platform.aws, &self.app_table, user, &id, &from, &to, limit, cursor).await.map_err(storage_problem)?;
+        Reply::ok(&json!({"items": items.iter().map(transaction_json).collect::<Vec<_>>(), "nextCursor": next}))
+    }
+
+    /// Holdings joined with quotes: 1 Query + ⌈N/100⌉ BatchGetItem.
+    async fn priced_holdings(&self, user: &str, id: &str) -> Result<(Vec<Holding>, HashMap<String, Quote>), ApiError> {
+        let holdings: Vec<Holding> = store::list_holdings(&self.platform.aws, &self.app_table, user, id)
+            .await
+            .map_err(storage_problem)?
+            .into_iter()
+            .filter(|h| !h.quantity.is_zero() || !h.realised_pnl.is_zero() || !h.dividends.is_zero())
+            .collect();
+        let symbols: Vec<Symbol> = holdings.iter().map(|h| h.symbol.clone()).collect();
+        let quotes = store::quotes(&self.platform.aws, &self.market_table, &symbols).await.map_err(storage_problem)?;
+        Ok((holdings, quotes))
+    }
+
+    async fn holdings(&self, request: &ApiRequest, user: &str) -> Result<Reply, ApiError> {
+        request.only_query(&[])?;
+        let id = request.param("id")?;
+        // The holdings Query itself proves ownership (keys include the user); an empty answer for
+        // an unknown id would leak nothing, but answer 404 like every other route.
+        let (holdings, quotes) = self.priced_holdings(user, id).await?;
+        if holdings.is_empty() {
+            self.owned(user, id).await?;
+        }
+        let items: Vec<Value> = holdings.iter().map(|h| holding_json(h, quotes.get(h.symbol.as_str()))).collect();
+        Reply::ok(&json!({"items": items}))
+    }
+
+    async fn summary(&self, request: &ApiRequest, user: &str) -> Result<Reply, ApiError> {
+        request.only_query(&[])?;
+        let id = request.param("id")?.to_owned();
+        let key = summary_key(user, &id);
+        let compute = || async {
+            let portfolio = self.owned(user, &id).await?;
+            let (holdings, quotes) = self.priced_holdings(user, &id).await?;
+            let body = summary_json(&portfolio, &holdings, &quotes);
+            serde_json::to_vec(&body).map_err(|e| ApiError::Internal(e.to_string()))
+        };
+        let body = match &self.platform.cache {
+            Some(cache) => cache.get_or_compute(&key, SUMMARY_TTL, compute).await?,
+            None => compute().await?,
+        };
+        Ok(Reply::json_bytes(StatusCode::OK, body))
+    }
+
+    async fn analysis(&self, request: &ApiRequest, user: &str) -> Result<Reply, ApiError> {
+        request.only_query(&[])?;
+        let id = request.param("id")?;
+        self.owned(user, id).await?;
+        let (holdings, quotes) = self.priced_holdings(user, id).await?;
+        let positions = valued(&holdings, &quotes);
+        Reply::ok(&serde_json::to_value(analyse(&positions)).map_err(|e| ApiError::Internal(e.to_string()))?)
+    }
+}
+
+fn valued<'a>(holdings: &'a [Holding], quotes: &'a HashMap<String, Quote>) -> Vec<Valued<'a>> {
+    holdings
+        .iter()
+        .filter_map(|h| {
+            let quote = quotes.get(h.symbol.as_str())?;
+            let value = h.valuation(quote.price).0?;
+            (value > Decimal::ZERO).then_some(Valued { holding: h, sector: quote.sector.as_deref(), value })
+        })
+        .collect()
+}
+
+fn holding_json(h: &Holding, quote: Option<&Quote>) -> Value {
+    let price = quote.and_then(|q| q.price);
+    let (value, unrealised) = h.valuation(price);
+    json!({
+        "symbol": h.symbol.as_str(),
+        "quantity": dec(h.quantity),
+        "averageCost": h.average_cost().map(dec),
+        "costBasis": dec(h.cost_basis),
+        "realisedPnl": dec(h.realised_pnl),
+        "dividends": dec(h.dividends),
+        "fees": dec(h.fees),
+        "price": price.map(dec),
+        "marketValue": value.map(dec),
+        "unrealisedPnl": unrealised.map(dec),
+        "dayChange": quote.and_then(|q| q.change).map(|c| dec(c * h.quantity)),
+        "sector": quote.and_then(|q| q.sector.clone()),
+    })
+}
+
+fn summary_json(portfolio: &PortfolioRecord, holdings: &[Holding], quotes: &HashMap<String, Quote>) -> Value {
+    let positions = valued(holdings, quotes);
+    let (by_position, by_sector) = allocation(&positions);
+    let value: Decimal = positions.iter().map(|p| p.value).sum();
+    let cost: Decimal = holdings.iter().map(|h| h.cost_basis).sum();
+    let realised: Decimal = holdings.iter().map(|h| h.realised_pnl).sum();
+    let dividends: Decimal = holdings.iter().map(|h| h.dividends).sum();
+    let priced_cost: Decimal = positions.iter().map(|p| p.holding.cost_basis).sum();
+    let day_change: Decimal = holdings.iter().filter_map(|h| Some(quotes.get(h.symbol.as_str())?.change? * h.quantity)).sum();
+    let mut movers: Vec<(&Holding, Decimal)> = holdings.iter().filter_map(|h| Some((h, quotes.get(h.symbol.as_str())?.change_pct?))).collect();
+    movers.sort_by(|a, b| b.1.abs().cmp(&a.1.abs()).then_with(|| a.0.symbol.cmp(&b.0.symbol)));
+    let unpriced: Vec<&str> = holdings.iter().filter(|h| !h.quantity.is_zero() && quotes.get(h.symbol.as_str()).and_then(|q| q.price).is_none()).map(|h| h.symbol.as_str()).collect();
+    json!({
+        "portfolio": portfolio_json(portfolio),
+        "value": dec(value),
+        "cost": dec(cost),
+        "unrealisedPnl": dec(value - priced_cost),
+        "realisedPnl": dec(realised),
+        "dividends": dec(dividends),
+        "dayChange": dec(day_change),
+        "allocationByPosition": by_position,
+        "allocationBySector": by_sector,
+        "topMovers": movers.iter().take(5).map(|(h, pct)| json!({"symbol": h.symbol.as_str(), "changePct": dec(*pct)})).collect::<Vec<_>>(),
+        "unpricedSymbols": unpriced,
+        "asOf": rfc3339(now()),
+    })
+}
+
+/// Jittered exponential backoff between optimistic-concurrency retries: 5, 10, 20 … ms (max 200),
+/// plus up to as much again at random so colliding writers spread out.
+async fn backoff(attempt: u32) {
+    let base = (5u64 << attempt.min(5)).min(200);
+    let jitter = u64::from_str_radix(&bourse_http::random_id()[..4], 16).unwrap_or(0) % base;
+    tokio::time::sleep(Duration::from_millis(base + jitter)).await;
 }
 
 impl Handler<PortfolioRoute> for Portfolio {
-    async fn handle(&self, route: PortfolioRoute, _request: ApiRequest) -> Result<Reply, ApiError> {
+    async fn handle(&self, route: PortfolioRoute, request: ApiRequest) -> Result<Reply, ApiError> {
+        let (aws, table) = (&self.platform.aws, &self.app_table);
+        let user = || request.principal().map(|p| p.user_id.clone());
         match route {
             PortfolioRoute::Health => self.platform.health(VERSION, DEPENDENCIES).await,
+            PortfolioRoute::Create => self.create(&request, &user()?).await,
+            PortfolioRoute::List => {
+                request.only_query(&[])?;
+                let items = store::list_portfolios(aws, table, &user()?).await.map_err(storage_problem)?;
+                Reply::ok(&json!({"items": items.iter().map(portfolio_json).collect::<Vec<_>>()}))
+            }
+            PortfolioRoute::Get => Reply::ok(&portfolio_json(&self.owned(&user()?, request.param("id")?).await?)),
+            PortfolioRoute::Rename => {
+                let body: input::Rename = request.json()?;
+                let name = input::portfolio_name(&body.name)?;
+                let (user, id) = (user()?, request.param("id")?);
+                if !store::rename_portfolio(aws, table, &user, id, &name).await.map_err(storage_problem)? {
+                    return Err(not_found(id));
+                }
+                self.invalidate(&user, id).await;
+                Reply::ok(&portfolio_json(&self.owned(&user, id).await?))
+            }
+            PortfolioRoute::Delete => {
+                let (user, id) = (user()?, request.param("id")?);
+                if !store::delete_portfolio(aws, table, &user, id).await.map_err(storage_problem)? {
+                    return Err(not_found(id));
+                }
+                self.invalidate(&user, id).await;
+                Ok(Reply::no_content())
+            }
+            PortfolioRoute::AddTransaction => self.add_transaction(&request, &user()?).await,
+            PortfolioRoute::ListTransactions => self.list_transactions(&request, &user()?).await,
+            PortfolioRoute::DeleteTransaction => self.delete_transaction(&request, &user()?).await,
+            PortfolioRoute::Holdings => self.holdings(&request, &user()?).await,
+            PortfolioRoute::Summary => self.summary(&request, &user()?).await,
+            PortfolioRoute::Analysis => self.analysis(&request, &user()?).await,
         }
     }
 }
 
 /// The function, ready to serve.
-pub fn app(platform: Platform) -> HttpApp<PortfolioRoute, Portfolio> {
-    HttpApp::new(platform.http_settings(VERSION), ROUTES, Portfolio { platform })
+pub fn app(platform: Platform) -> Result<HttpApp<PortfolioRoute, Portfolio>, StartupError> {
+    let access = platform.access_control()?;
+    let settings = platform.http_settings(VERSION);
+    Ok(HttpApp::new(settings, ROUTES, Portfolio::new(platform)?).with_access(access))
 }

@@ -6,5 +6,5 @@ use portfolio_fn::{SERVICE, app};
 async fn main() -> Result<(), lambda_http::Error> {
     bourse_telemetry::init_logging(SERVICE);
     let platform = bourse_runtime::Platform::from_env(SERVICE)?;
-    app(platform).run().await
+    app(platform)?.run().await
 }

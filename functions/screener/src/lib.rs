@@ -1,10 +1,11 @@
 //! The screener function: the stock universe, search, batch lookup, sectors, presets, custom
-//! screens and market signals.
+//! screens, market signals, and the jobs API ([`jobs`]: bearer routes).
 //!
 //! Reads are served from the universe held in memory (see [`universe`]); public GETs are also
 //! cached in Redis under the universe version (so a new version invalidates them all) with
 //! per-route TTLs, and carry `ETag`/`Cache-Control`. Routing is declared once in [`ROUTES`].
 
+pub mod jobs;
 pub mod universe;
 mod views;
 
@@ -40,6 +41,8 @@ pub enum ScreenerRoute {
     PresetResults,
     Query,
     MarketSignals,
+    CreateJob,
+    GetJob,
 }
 
 pub static ROUTES: &[Route<ScreenerRoute>] = &[
@@ -55,6 +58,8 @@ pub static ROUTES: &[Route<ScreenerRoute>] = &[
     Route::get("/v1/screener/presets/{name}", ScreenerRoute::PresetResults),
     Route::post("/v1/screener/query", ScreenerRoute::Query),
     Route::get("/v1/signals/market", ScreenerRoute::MarketSignals),
+    Route::bearer_post("/v1/jobs", ScreenerRoute::CreateJob),
+    Route::bearer_get("/v1/jobs/{id}", ScreenerRoute::GetJob),
 ];
 
 /// What the health endpoint checks.
@@ -283,7 +288,12 @@ impl Screener {
                 .iter()
                 .flat_map(|s| stock_signals(s).into_iter().map(move |signal| json!({"symbol": s.symbol.as_str(), "kind": signal.kind, "detail": signal.detail})))
                 .collect();
-            Ok(json!({"items": items, "universeVersion": universe.version}))
+            // The day's events found in the history by the enrichment consumer (crosses, new
+            // highs/lows): 1 Query, answered from the cache like the rest.
+            let today = time::OffsetDateTime::now_utc().date().to_string();
+            let stored = bourse_storage::market::market_signals_of_day(&self.platform.aws, &self.market_table, &today).await.map_err(storage_problem)?;
+            let events: Vec<Value> = stored.into_iter().map(|s| json!({"symbol": s.symbol, "kind": s.kind, "detail": s.detail, "date": today})).collect();
+            Ok(json!({"items": items, "events": events, "universeVersion": universe.version}))
         })
         .await
     }
@@ -304,13 +314,32 @@ impl Handler<ScreenerRoute> for Screener {
             ScreenerRoute::PresetResults => self.preset_results(&request).await,
             ScreenerRoute::Query => self.query(&request).await,
             ScreenerRoute::MarketSignals => self.market_signals(&request).await,
+            // Boxed: their futures (SDK calls) are large, and every route's future is as large as
+            // the largest one; boxing keeps the read routes' futures small.
+            ScreenerRoute::CreateJob => {
+                Box::pin(jobs::create(&self.platform, &request, async || Ok(self.universe().await?.stocks.iter().map(|s| s.symbol.clone()).collect())))
+                    .await
+            }
+            ScreenerRoute::GetJob => Box::pin(jobs::get(&self.platform, &request)).await,
         }
     }
 }
 
-/// The function, ready to serve.
+/// The function, ready to serve. The jobs routes need bearer access (`JWT_PUBLIC_KEYS`); without
+/// the keys they fail closed (401) and every public route still serves.
 pub fn app(platform: Platform) -> Result<HttpApp<ScreenerRoute, Screener>, StartupError> {
-    Ok(HttpApp::new(platform.http_settings(VERSION), ROUTES, Screener::new(platform)?))
+    let access = match platform.config.jwt_public_keys {
+        Some(_) => Some(platform.access_control()?),
+        None => {
+            tracing::warn!("JWT_PUBLIC_KEYS is not set: the jobs API answers 401");
+            None
+        }
+    };
+    let app = HttpApp::new(platform.http_settings(VERSION), ROUTES, Screener::new(platform)?);
+    Ok(match access {
+        Some(access) => app.with_access(access),
+        None => app,
+    })
 }
 
 fn fields(request: &ApiRequest) -> Result<Reply, ApiError> {

@@ -33,7 +33,7 @@ async fn functions_keep_serving_with_redis_stopped() {
     let _restart = RestartRedis;
     for (service, response) in [
         ("auth", auth_fn::app(platform("auth")).expect("auth starts").serve(request("auth/health.json")).await),
-        ("portfolio", portfolio_fn::app(platform("portfolio")).serve(request("portfolio/health.json")).await),
+        ("portfolio", portfolio_fn::app(platform("portfolio")).unwrap().serve(request("portfolio/health.json")).await),
         ("screener", apps_up.serve(request("screener/health.json")).await),
     ] {
         let body = json_body(&response);

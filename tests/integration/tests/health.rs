@@ -9,7 +9,7 @@ async fn every_function_reports_its_dependencies_up() {
         ("auth", auth_fn::app(platform("auth")).expect("auth starts").serve(request("auth/health.json")).await, vec!["appTable", "cache"]),
         (
             "portfolio",
-            portfolio_fn::app(platform("portfolio")).serve(request("portfolio/health.json")).await,
+            portfolio_fn::app(platform("portfolio")).unwrap().serve(request("portfolio/health.json")).await,
             vec!["appTable", "marketTable", "enrichQueue", "cache"],
         ),
         (

@@ -1,0 +1,170 @@
+//! `bourse-dev enrich-bench`: refresh of the whole universe through the queue against a local stub
+//! provider with a rate limit and a latency, compared with the bound N / R.
+//!
+//! Against the stand-ins of the active profile (`bourse_profile test` or `dev`), but in a stack of
+//! its own: tables and queues created from `template.yaml` under a random stack name, a Redis
+//! database of its own (so the shared rate-limit key and the universe version of the real stack
+//! are untouched). The universe's profiles are published there, a job of every symbol is queued
+//! (⌈N/10⌉ SendMessageBatch), and `concurrency` local pollers — the event-source mapping's
+//! maximum concurrency — receive batches of 10, run the consumer and delete what succeeded,
+//! until the job is complete. The stub (Yahoo chart format, 127.0.0.1, ephemeral port) enforces
+//! its limit itself (burst 2) and counts the 429s it had to answer.
+
+use crate::resources::DynError;
+use aws_lambda_events::sqs::{SqsEvent, SqsMessage};
+use aws_sdk_sqs::types::MessageSystemAttributeName;
+use bourse_domain::jobs::{JobId, JobProgress};
+use bourse_providers::http_client::HttpClient;
+use bourse_providers::stub::{StubConfig, StubFormat, StubServer};
+use bourse_providers::{Provider, RateLimiter};
+use bourse_runtime::Platform;
+use enrich_consumer_fn::Consumer;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+pub struct Settings {
+    pub rate_per_second: u32,
+    pub latency: Duration,
+    pub concurrency: usize,
+    pub redis_db: u8,
+}
+
+pub async fn run(settings: Settings) -> Result<(), DynError> {
+    let base = Platform::from_env("enrich-bench")?;
+    let stack = format!("bench{}", &bourse_http::random_id()[..8]);
+    let template = crate::template::Template::load(Path::new("template.yaml"), &stack)?;
+    let urls = crate::resources::create_all(&base.aws, &template, None).await?;
+    let mut config = (*base.config).clone();
+    config.app_table = Some(format!("{stack}-app"));
+    config.market_table = Some(format!("{stack}-market"));
+    let queue = urls.get("EnrichQueue").ok_or("template has no EnrichQueue")?.clone();
+    config.enrich_queue_url = Some(queue.clone());
+    let cache_url = config.cache_url.as_ref().ok_or("CACHE_URL is not set")?.as_str().trim_end_matches('/').to_owned();
+    config.cache_url = Some(bourse_config::CacheUrl::parse("CACHE_URL", &format!("{cache_url}/{}", settings.redis_db))?);
+    let platform = Platform::new(config)?;
+    let cache = platform.cache.clone().ok_or("no cache")?;
+    cache.delete(&[bourse_cache::UNIVERSE_VERSION_KEY.to_owned(), format!("{}yahoo-chart", bourse_providers::limiter::KEY_PREFIX)]).await?;
+
+    let read = |name: &str| std::fs::read_to_string(Path::new("data").join(name)).map_err(|e| format!("data/{name}: {e}"));
+    let records = bourse_domain::universe::load_universe(&read("sp500-constituents.csv")?, &read("sp500-financials.csv")?)?;
+    let today = time::OffsetDateTime::now_utc().date();
+    let stocks: Vec<_> = records.iter().map(|r| bourse_domain::history::stock_from_record(r, today).0).collect();
+    let (app, market) = (platform.config.require_app_table()?.to_owned(), platform.config.require_market_table()?.to_owned());
+    bourse_storage::market::put_stocks(&platform.aws, &market, &stocks).await?;
+    let now = time::OffsetDateTime::now_utc().unix_timestamp() as u64;
+    bourse_storage::market::publish_universe(&platform.aws, &market, &stocks, now).await?;
+
+    let mut stub_config = StubConfig::new(StubFormat::YahooChart);
+    stub_config.rate_per_second = Some(settings.rate_per_second);
+    stub_config.latency = settings.latency;
+    let stub = StubServer::start(stub_config).await?;
+    let provider: Arc<dyn Provider> = Arc::new(bourse_providers::yahoo::YahooChart::new(HttpClient::new(false)?, stub.base_url.clone()));
+    let limiter = Arc::new(RateLimiter::new(Some(cache.clone()), &[("yahoo-chart".to_owned(), settings.rate_per_second)], settings.concurrency as u32));
+    let consumers: Vec<Consumer> = (0..settings.concurrency)
+        .map(|_| Consumer::with_providers(platform.clone(), vec![provider.clone()], limiter.clone()))
+        .collect::<Result<_, _>>()?;
+
+    let symbols: Vec<bourse_domain::Symbol> = stocks.iter().map(|s| s.symbol.clone()).collect();
+    let id = JobId::parse(&format!("j{}", &bourse_http::random_id()[..24]))?;
+    let job = bourse_storage::jobs::JobRecord {
+        id: id.clone(),
+        owner: "bench".into(),
+        kind: "universe".into(),
+        symbols: symbols.iter().map(|s| s.to_string()).collect(),
+        progress: JobProgress { total: symbols.len() as u64, done: 0, failed: 0 },
+        created_at: "bench".into(),
+        updated_at: "bench".into(),
+        enqueue_failed: false,
+        enqueued: false,
+        completed_at: None,
+    };
+    bourse_storage::jobs::create_job(&platform.aws, &app, &job, now).await?;
+    println!(
+        "enrich-bench: {} symbols, stub provider {} req/s (burst 2) with {} ms latency, {} concurrent consumers, shared GCRA in Redis",
+        symbols.len(),
+        settings.rate_per_second,
+        settings.latency.as_millis(),
+        settings.concurrency
+    );
+    let started = Instant::now();
+    bourse_storage::jobs::enqueue_symbols(&platform.aws, &queue, &id, &symbols).await?;
+    let enqueued = started.elapsed();
+    let done = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let pollers = consumers.iter().map(|consumer| poll_until(&platform, consumer, &queue, &done));
+    let watcher = async {
+        loop {
+            if let Some(job) = bourse_storage::jobs::get_job(&platform.aws, &app, &id).await? {
+                if job.completed_at.is_some() {
+                    done.store(true, std::sync::atomic::Ordering::SeqCst);
+                    return Ok::<_, DynError>(job);
+                }
+            }
+            if started.elapsed() > Duration::from_secs(600) {
+                done.store(true, std::sync::atomic::Ordering::SeqCst);
+                return Err("the job did not complete within 600 s".into());
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    };
+    let (job, _) = tokio::join!(watcher, futures_util::future::join_all(pollers));
+    let job = job?;
+    let wall = started.elapsed().as_secs_f64();
+    let bound = symbols.len() as f64 / f64::from(settings.rate_per_second);
+    let requests = stub.stats.requests();
+    println!("job enqueued in {:.3} s ({} SendMessageBatch calls)", enqueued.as_secs_f64(), symbols.len().div_ceil(10));
+    println!(
+        "wall time {wall:.2} s; bound N/R = {} / {} = {bound:.2} s; ratio {:.3}x (aim <= 1.1x)",
+        symbols.len(),
+        settings.rate_per_second,
+        wall / bound
+    );
+    println!(
+        "provider requests {requests}, 429s {} (aim 0); achieved {:.2} req/s = {:.1} % of the limit",
+        stub.stats.throttled(),
+        requests as f64 / wall,
+        100.0 * requests as f64 / wall / f64::from(settings.rate_per_second)
+    );
+    println!("job: done {}, failed {}, total {}", job.progress.done, job.progress.failed, job.progress.total);
+    println!("(tables {stack}-app/{stack}-market and queues {stack}-enrich* are left in the local stand-ins; they vanish with them)");
+    Ok(())
+}
+
+async fn poll_until(platform: &Platform, consumer: &Consumer, queue: &str, done: &std::sync::atomic::AtomicBool) {
+    let sqs = &platform.aws.sqs;
+    while !done.load(std::sync::atomic::Ordering::SeqCst) {
+        let received = match sqs
+            .receive_message()
+            .queue_url(queue)
+            .max_number_of_messages(10)
+            .wait_time_seconds(1)
+            .message_system_attribute_names(MessageSystemAttributeName::All)
+            .send()
+            .await
+        {
+            Ok(r) => r,
+            Err(err) => {
+                eprintln!("receive failed: {err}");
+                continue;
+            }
+        };
+        let messages = received.messages.unwrap_or_default();
+        if messages.is_empty() {
+            continue;
+        }
+        let mut batch = SqsEvent::default();
+        for m in &messages {
+            let mut record = SqsMessage::default();
+            record.message_id = m.message_id.clone();
+            record.receipt_handle = m.receipt_handle.clone();
+            record.body = m.body.clone();
+            record.attributes = m.attributes.iter().flatten().map(|(k, v)| (k.as_str().to_owned(), v.clone())).collect();
+            batch.records.push(record);
+        }
+        let response = consumer.consume(batch).await;
+        let failed: Vec<String> = response.batch_item_failures.into_iter().map(|f| f.item_identifier).collect();
+        for m in messages.iter().filter(|m| !m.message_id.as_ref().is_some_and(|id| failed.contains(id))) {
+            let _ = sqs.delete_message().queue_url(queue).receipt_handle(m.receipt_handle.clone().unwrap_or_default()).send().await;
+        }
+    }
+}

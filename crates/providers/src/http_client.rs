@@ -1,0 +1,96 @@
+//! A small HTTP/1.1 GET client on hyper with rustls (aws-lc, already compiled for the AWS SDK).
+//! Root certificates are read only when a provider uses `https`, so the local stack and the tests
+//! (plain HTTP to 127.0.0.1) never touch the certificate store.
+
+use crate::ProviderError;
+use bytes::Bytes;
+use http_body_util::{BodyExt, Empty, Limited};
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::TokioExecutor;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Largest body accepted (a full daily history is ≈ 1 MB).
+pub const MAX_BODY_BYTES: usize = 8 * 1024 * 1024;
+
+/// A response: status, `Retry-After` (seconds form) and the body.
+#[derive(Debug)]
+pub struct HttpResponse {
+    pub status: u16,
+    pub retry_after: Option<Duration>,
+    pub body: Bytes,
+}
+
+#[derive(Clone)]
+pub struct HttpClient {
+    client: Client<hyper_rustls::HttpsConnector<HttpConnector>, Empty<Bytes>>,
+}
+
+impl HttpClient {
+    /// `tls`: load the system's root certificates (only when some provider is `https`).
+    pub fn new(tls: bool) -> Result<Self, String> {
+        let mut roots = rustls::RootCertStore::empty();
+        if tls {
+            let found = rustls_native_certs::load_native_certs();
+            let (added, _) = roots.add_parsable_certificates(found.certs);
+            if added == 0 {
+                return Err("no usable root certificates for https providers".into());
+            }
+        }
+        let config = rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::aws_lc_rs::default_provider()))
+            .with_safe_default_protocol_versions()
+            .map_err(|e| e.to_string())?
+            .with_root_certificates(roots)
+            .with_no_client_auth();
+        let mut http = HttpConnector::new();
+        http.enforce_http(false);
+        http.set_connect_timeout(Some(Duration::from_secs(2)));
+        http.set_nodelay(true);
+        let connector = hyper_rustls::HttpsConnectorBuilder::new().with_tls_config(config).https_or_http().enable_http1().wrap_connector(http);
+        let client = Client::builder(TokioExecutor::new()).pool_idle_timeout(Duration::from_secs(30)).build(connector);
+        Ok(HttpClient { client })
+    }
+
+    /// GET `url`; the whole exchange (connect, headers, body) is bounded by `timeout`.
+    pub async fn get(&self, url: &str, timeout: Duration) -> Result<HttpResponse, ProviderError> {
+        let uri: http::Uri = url.parse().map_err(|e| ProviderError::Transport(format!("bad URL: {e}")))?;
+        let request = http::Request::get(uri)
+            .header("accept", "application/json")
+            .header("user-agent", "bourse-enrich/0.1")
+            .body(Empty::<Bytes>::new())
+            .map_err(|e| ProviderError::Transport(e.to_string()))?;
+        let exchange = async {
+            let response = self.client.request(request).await.map_err(|e| ProviderError::Transport(e.to_string()))?;
+            let status = response.status().as_u16();
+            let retry_after = response
+                .headers()
+                .get("retry-after")
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.trim().parse::<u64>().ok())
+                .map(Duration::from_secs);
+            let body = Limited::new(response.into_body(), MAX_BODY_BYTES)
+                .collect()
+                .await
+                .map_err(|e| ProviderError::Malformed(format!("body: {e}")))?
+                .to_bytes();
+            Ok(HttpResponse { status, retry_after, body })
+        };
+        tokio::time::timeout(timeout, exchange).await.map_err(|_| ProviderError::Timeout)?
+    }
+}
+
+/// Maps the statuses every provider shares: 429 → rate limited, 5xx → server error.
+pub(crate) fn common_status(response: &HttpResponse) -> Result<(), ProviderError> {
+    match response.status {
+        200..=299 => Ok(()),
+        429 => Err(ProviderError::RateLimited { retry_after: response.retry_after }),
+        500..=599 => Err(ProviderError::Server(response.status)),
+        _ => Ok(()), // 404 and friends carry a provider-specific body; the caller decides.
+    }
+}
+
+/// Parses a JSON body; a truncated or malformed body is [`ProviderError::Malformed`].
+pub(crate) fn json(response: &HttpResponse) -> Result<serde_json::Value, ProviderError> {
+    serde_json::from_slice(&response.body).map_err(|e| ProviderError::Malformed(format!("HTTP {}: {e}", response.status)))
+}

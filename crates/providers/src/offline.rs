@@ -1,0 +1,61 @@
+//! The offline provider: the bundled S&P 500 reference data (`data/`), with generated price
+//! history ending today, labelled `generated` (the data has no history). The local stack and the
+//! default configuration use it, so nothing reaches the internet.
+
+use crate::{Provider, ProviderError, RequestContext};
+use bourse_domain::Symbol;
+use bourse_domain::history::stock_from_record;
+use bourse_domain::market_data::MarketData;
+use bourse_domain::universe::{StockRecord, load_universe};
+use futures_util::future::BoxFuture;
+use std::collections::HashMap;
+use std::time::Duration;
+
+pub const NAME: &str = "offline";
+
+pub struct Offline {
+    records: HashMap<String, StockRecord>,
+}
+
+impl Offline {
+    /// The data compiled into the binary.
+    pub fn bundled() -> Self {
+        let records = load_universe(include_str!("../../../data/sp500-constituents.csv"), include_str!("../../../data/sp500-financials.csv"))
+            .unwrap_or_default();
+        Offline { records: records.into_iter().map(|r| (r.symbol.to_string(), r)).collect() }
+    }
+
+    /// The answer for `symbol` on `today`.
+    pub fn answer(&self, symbol: &Symbol, today: time::Date) -> Result<MarketData, ProviderError> {
+        let record = self.records.get(symbol.as_str()).ok_or(ProviderError::UnknownSymbol)?;
+        let (_, history) = stock_from_record(record, today);
+        Ok(MarketData {
+            symbol: Some(symbol.clone()),
+            source: NAME.into(),
+            as_of: history.last().map(|p| p.date),
+            price: record.price,
+            market_cap: record.market_cap,
+            pe: record.price_to_earnings,
+            eps: record.earnings_per_share,
+            dividend_yield: record.dividend_yield,
+            week52_high: record.week52_high,
+            week52_low: record.week52_low,
+            generated: !history.is_empty(),
+            history,
+        })
+    }
+}
+
+impl Provider for Offline {
+    fn name(&self) -> &str {
+        NAME
+    }
+
+    fn request_timeout(&self) -> Duration {
+        Duration::from_millis(10)
+    }
+
+    fn fetch<'a>(&'a self, symbol: &'a Symbol, _context: &'a RequestContext) -> BoxFuture<'a, Result<MarketData, ProviderError>> {
+        Box::pin(async move { self.answer(symbol, time::OffsetDateTime::now_utc().date()) })
+    }
+}

@@ -1,0 +1,365 @@
+//! Enrichment jobs in the app table, and sending their messages to the queue.
+//!
+//! Keys:
+//! - the job: `pk = JOB#<id>`, `sk = JOB`: owner, kind, `total`, `done`, `failed`, the symbols,
+//!   `createdAt`, `updatedAt`, optionally `enqueueFailed`, `completedAt`; `ttl` = creation + 30 days;
+//! - one outcome per symbol: `pk = JOB#<id>`, `sk = SYMBOL#<symbol>`: `ok`, `error`, `quality`.
+//!   Its conditional creation is what makes a symbol count once, however often its message is
+//!   delivered.
+
+use crate::clients::AwsClients;
+use crate::error::StorageError;
+use crate::schema::{PK, SK, TTL};
+use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem, Update};
+use aws_sdk_sqs::types::SendMessageBatchRequestEntry;
+use bourse_domain::jobs::{JobId, JobProgress, send_batches};
+use bourse_domain::messages::QueueMessage;
+use bourse_domain::Symbol;
+use std::collections::HashMap;
+
+/// How long a job and its outcomes are kept.
+pub const JOB_TTL_SECONDS: u64 = 30 * 86_400;
+
+fn s(value: impl Into<String>) -> AttributeValue {
+    AttributeValue::S(value.into())
+}
+
+fn n(value: u64) -> AttributeValue {
+    AttributeValue::N(value.to_string())
+}
+
+fn job_pk(id: &JobId) -> String {
+    format!("JOB#{id}")
+}
+
+/// A job as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JobRecord {
+    pub id: JobId,
+    /// The user who created it (`system` for the scheduled refresh).
+    pub owner: String,
+    /// `symbols`, `universe`, `scheduled-refresh` or `csv-import`.
+    pub kind: String,
+    pub symbols: Vec<String>,
+    pub progress: JobProgress,
+    pub created_at: String,
+    pub updated_at: String,
+    pub enqueue_failed: bool,
+    /// Every message was sent.
+    pub enqueued: bool,
+    pub completed_at: Option<String>,
+}
+
+/// One symbol's outcome.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SymbolOutcome {
+    pub symbol: String,
+    pub ok: bool,
+    pub error: Option<String>,
+}
+
+/// Records a new job (state queued). 1 PutItem if `pk` does not exist (≈ 1 WCU per KB: a
+/// 503-symbol job is ≈ 3 KB). An existing id answers `Conflict`.
+pub async fn create_job(clients: &AwsClients, table: &str, job: &JobRecord, now_epoch: u64) -> Result<(), StorageError> {
+    clients
+        .dynamodb
+        .put_item()
+        .table_name(table)
+        .item(PK, s(job_pk(&job.id)))
+        .item(SK, s("JOB"))
+        .item("owner", s(job.owner.clone()))
+        .item("kind", s(job.kind.clone()))
+        .item("symbols", AttributeValue::L(job.symbols.iter().map(|x| s(x.clone())).collect()))
+        .item("total", n(job.progress.total))
+        .item("done", n(0))
+        .item("failed", n(0))
+        .item("createdAt", s(job.created_at.clone()))
+        .item("updatedAt", s(job.created_at.clone()))
+        .item(TTL, n(now_epoch + JOB_TTL_SECONDS))
+        .condition_expression("attribute_not_exists(#pk)")
+        .expression_attribute_names("#pk", PK)
+        .send()
+        .await
+        .map(|_| ())
+        .map_err(|e| StorageError::from_sdk("dynamodb", e))
+}
+
+fn job_from_item(id: &JobId, item: &HashMap<String, AttributeValue>) -> Result<JobRecord, StorageError> {
+    let corrupt = |reason: &str| StorageError::Corrupt { key: job_pk(id), reason: reason.to_owned() };
+    let text = |name: &str| match item.get(name) {
+        Some(AttributeValue::S(v)) => Some(v.clone()),
+        _ => None,
+    };
+    let number = |name: &str| match item.get(name) {
+        Some(AttributeValue::N(v)) => v.parse::<u64>().map_err(|_| corrupt(name)),
+        None => Ok(0),
+        Some(_) => Err(corrupt(name)),
+    };
+    let symbols = match item.get("symbols") {
+        Some(AttributeValue::L(list)) => list.iter().filter_map(|v| v.as_s().ok().cloned()).collect(),
+        _ => Vec::new(),
+    };
+    Ok(JobRecord {
+        id: id.clone(),
+        owner: text("owner").ok_or_else(|| corrupt("owner"))?,
+        kind: text("kind").unwrap_or_default(),
+        symbols,
+        progress: JobProgress { total: number("total")?, done: number("done")?, failed: number("failed")? },
+        created_at: text("createdAt").unwrap_or_default(),
+        updated_at: text("updatedAt").unwrap_or_default(),
+        enqueue_failed: matches!(item.get("enqueueFailed"), Some(AttributeValue::Bool(true))),
+        enqueued: item.contains_key("enqueuedAt"),
+        completed_at: text("completedAt"),
+    })
+}
+
+/// The job and its failed symbols (`GET /v1/jobs/{id}`). 1 Query on `pk = JOB#<id>`, strongly
+/// consistent, projecting only what the answer needs (one page up to 1 MB: ≈ 1 RCU per 4 KB;
+/// a 503-symbol job reads ≈ 40 KB, 10 RCU). `None` when there is no such job.
+pub async fn job_with_errors(clients: &AwsClients, table: &str, id: &JobId) -> Result<Option<(JobRecord, Vec<SymbolOutcome>)>, StorageError> {
+    let mut job = None;
+    let mut errors = Vec::new();
+    let mut start = None;
+    loop {
+        let output = clients
+            .dynamodb
+            .query()
+            .table_name(table)
+            .key_condition_expression("#pk = :pk")
+            .expression_attribute_names("#pk", PK)
+            .expression_attribute_values(":pk", s(job_pk(id)))
+            .consistent_read(true)
+            .set_exclusive_start_key(start)
+            .send()
+            .await
+            .map_err(|e| StorageError::from_sdk("dynamodb", e))?;
+        for item in output.items.unwrap_or_default() {
+            match item.get(SK) {
+                Some(AttributeValue::S(sk)) if sk == "JOB" => job = Some(job_from_item(id, &item)?),
+                Some(AttributeValue::S(sk)) if sk.starts_with("SYMBOL#") => {
+                    if matches!(item.get("ok"), Some(AttributeValue::Bool(false))) {
+                        let error = match item.get("error") {
+                            Some(AttributeValue::S(e)) => Some(e.clone()),
+                            _ => None,
+                        };
+                        errors.push(SymbolOutcome { symbol: sk["SYMBOL#".len()..].to_owned(), ok: false, error });
+                    }
+                }
+                _ => {}
+            }
+        }
+        start = output.last_evaluated_key;
+        if start.is_none() {
+            break;
+        }
+    }
+    Ok(job.map(|j| (j, errors)))
+}
+
+/// The job item alone. 1 GetItem, strongly consistent (1 RCU per 4 KB).
+pub async fn get_job(clients: &AwsClients, table: &str, id: &JobId) -> Result<Option<JobRecord>, StorageError> {
+    let output = clients
+        .dynamodb
+        .get_item()
+        .table_name(table)
+        .key(PK, s(job_pk(id)))
+        .key(SK, s("JOB"))
+        .consistent_read(true)
+        .send()
+        .await
+        .map_err(|e| StorageError::from_sdk("dynamodb", e))?;
+    output.item.as_ref().map(|item| job_from_item(id, item)).transpose()
+}
+
+/// Whether the symbol already has an outcome in the job (a redelivered message). 1 GetItem,
+/// strongly consistent, projecting the key only (1 RCU).
+pub async fn outcome_exists(clients: &AwsClients, table: &str, id: &JobId, symbol: &Symbol) -> Result<bool, StorageError> {
+    let output = clients
+        .dynamodb
+        .get_item()
+        .table_name(table)
+        .key(PK, s(job_pk(id)))
+        .key(SK, s(format!("SYMBOL#{symbol}")))
+        .consistent_read(true)
+        .projection_expression("#pk")
+        .expression_attribute_names("#pk", PK)
+        .send()
+        .await
+        .map_err(|e| StorageError::from_sdk("dynamodb", e))?;
+    Ok(output.item.is_some())
+}
+
+/// Whether an outcome was counted by this call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Recorded {
+    /// First outcome of this symbol for this job: counted.
+    Counted,
+    /// The symbol already had an outcome (a redelivered message): nothing changed.
+    AlreadyCounted,
+    /// No such job (expired or never created): nothing to count.
+    NoSuchJob,
+}
+
+/// Records a symbol's outcome and counts it, exactly once: one TransactWriteItems of
+/// Put `pk = JOB#<id>, sk = SYMBOL#<symbol>` if it does not exist + Update of the job
+/// `ADD done :1` (or `failed :1`), `SET updatedAt` if the job exists (2 items, ≈ 4 WCU). A
+/// redelivered message finds its outcome and cancels the transaction, so the counters move once.
+pub async fn record_outcome(
+    clients: &AwsClients,
+    table: &str,
+    id: &JobId,
+    symbol: &Symbol,
+    outcome: Result<u8, &str>,
+    now: &str,
+    now_epoch: u64,
+) -> Result<Recorded, StorageError> {
+    let build = |e: aws_sdk_dynamodb::error::BuildError| StorageError::Corrupt { key: job_pk(id), reason: e.to_string() };
+    let mut put = Put::builder()
+        .table_name(table)
+        .item(PK, s(job_pk(id)))
+        .item(SK, s(format!("SYMBOL#{symbol}")))
+        .item("ok", AttributeValue::Bool(outcome.is_ok()))
+        .item("at", s(now))
+        .item(TTL, n(now_epoch + JOB_TTL_SECONDS))
+        .condition_expression("attribute_not_exists(#pk)")
+        .expression_attribute_names("#pk", PK);
+    put = match outcome {
+        Ok(quality) => put.item("quality", n(u64::from(quality))),
+        Err(error) => put.item("error", s(error.chars().take(300).collect::<String>())),
+    };
+    let counter = if outcome.is_ok() { "done" } else { "failed" };
+    let update = Update::builder()
+        .table_name(table)
+        .key(PK, s(job_pk(id)))
+        .key(SK, s("JOB"))
+        .update_expression("ADD #c :one SET #u = :now")
+        .condition_expression("attribute_exists(#pk)")
+        .expression_attribute_names("#c", counter)
+        .expression_attribute_names("#u", "updatedAt")
+        .expression_attribute_names("#pk", PK)
+        .expression_attribute_values(":one", n(1))
+        .expression_attribute_values(":now", s(now))
+        .build()
+        .map_err(build)?;
+    let result = clients
+        .dynamodb
+        .transact_write_items()
+        .transact_items(TransactWriteItem::builder().put(put.build().map_err(build)?).build())
+        .transact_items(TransactWriteItem::builder().update(update).build())
+        .send()
+        .await;
+    match result {
+        Ok(_) => Ok(Recorded::Counted),
+        Err(err) => {
+            if let Some(aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError::TransactionCanceledException(cancel)) =
+                err.as_service_error()
+            {
+                let failed = |i: usize| cancel.cancellation_reasons().get(i).and_then(|r| r.code()) == Some("ConditionalCheckFailed");
+                if failed(0) {
+                    return Ok(Recorded::AlreadyCounted);
+                }
+                if failed(1) {
+                    return Ok(Recorded::NoSuchJob);
+                }
+            }
+            Err(StorageError::from_sdk("dynamodb", err))
+        }
+    }
+}
+
+/// Marks the job completed, once: UpdateItem `SET completedAt` if it is not set (1 WCU). True
+/// for the caller that set it.
+pub async fn mark_completed(clients: &AwsClients, table: &str, id: &JobId, now: &str) -> Result<bool, StorageError> {
+    let result = clients
+        .dynamodb
+        .update_item()
+        .table_name(table)
+        .key(PK, s(job_pk(id)))
+        .key(SK, s("JOB"))
+        .update_expression("SET #c = :now")
+        .condition_expression("attribute_exists(#pk) AND attribute_not_exists(#c)")
+        .expression_attribute_names("#c", "completedAt")
+        .expression_attribute_names("#pk", PK)
+        .expression_attribute_values(":now", s(now))
+        .send()
+        .await;
+    match result.map_err(|e| StorageError::from_sdk("dynamodb", e)) {
+        Ok(_) => Ok(true),
+        Err(StorageError::Conflict(_)) => Ok(false),
+        Err(err) => Err(err),
+    }
+}
+
+/// Marks a job whose messages could not all be sent (its state becomes failed). 1 UpdateItem.
+pub async fn mark_enqueue_failed(clients: &AwsClients, table: &str, id: &JobId, now: &str) -> Result<(), StorageError> {
+    clients
+        .dynamodb
+        .update_item()
+        .table_name(table)
+        .key(PK, s(job_pk(id)))
+        .key(SK, s("JOB"))
+        .update_expression("SET enqueueFailed = :t, updatedAt = :now")
+        .expression_attribute_values(":t", AttributeValue::Bool(true))
+        .expression_attribute_values(":now", s(now))
+        .send()
+        .await
+        .map(|_| ())
+        .map_err(|e| StorageError::from_sdk("dynamodb", e))
+}
+
+/// Marks a job whose messages were all sent. 1 UpdateItem `SET enqueuedAt` (1 WCU).
+pub async fn mark_enqueued(clients: &AwsClients, table: &str, id: &JobId, now: &str) -> Result<(), StorageError> {
+    clients
+        .dynamodb
+        .update_item()
+        .table_name(table)
+        .key(PK, s(job_pk(id)))
+        .key(SK, s("JOB"))
+        .update_expression("SET enqueuedAt = :now")
+        .expression_attribute_values(":now", s(now))
+        .send()
+        .await
+        .map(|_| ())
+        .map_err(|e| StorageError::from_sdk("dynamodb", e))
+}
+
+/// Sends one `enrich` message per symbol: ⌈N/10⌉ SendMessageBatch calls; entries SQS reports as
+/// failed are sent once more in a further batch. Returns the number sent; an error when some
+/// could still not be sent (the caller marks the job failed). Used by the jobs API, the CSV
+/// import and the scheduled refresh alike.
+pub async fn enqueue_symbols(clients: &AwsClients, queue_url: &str, id: &JobId, symbols: &[Symbol]) -> Result<usize, StorageError> {
+    let mut sent = 0;
+    for batch in send_batches(symbols) {
+        let mut entries: Vec<SendMessageBatchRequestEntry> = Vec::with_capacity(batch.len());
+        for (i, symbol) in batch.iter().enumerate() {
+            let body = serde_json::to_string(&QueueMessage::Enrich { job_id: id.clone(), symbol: symbol.clone() })
+                .map_err(|e| StorageError::Corrupt { key: job_pk(id), reason: e.to_string() })?;
+            let entry = SendMessageBatchRequestEntry::builder()
+                .id(i.to_string())
+                .message_body(body)
+                .build()
+                .map_err(|e| StorageError::Corrupt { key: job_pk(id), reason: e.to_string() })?;
+            entries.push(entry);
+        }
+        for attempt in 0..2 {
+            let output = clients
+                .sqs
+                .send_message_batch()
+                .queue_url(queue_url)
+                .set_entries(Some(entries.clone()))
+                .send()
+                .await
+                .map_err(|e| StorageError::from_sdk("sqs", e))?;
+            sent += output.successful.len();
+            let failed: Vec<String> = output.failed.iter().map(|f| f.id.clone()).collect();
+            entries.retain(|e| failed.contains(&e.id));
+            if entries.is_empty() {
+                break;
+            }
+            if attempt == 1 {
+                return Err(StorageError::Unavailable { service: "sqs", message: format!("{} messages of job {id} could not be sent", entries.len()) });
+            }
+        }
+    }
+    Ok(sent)
+}

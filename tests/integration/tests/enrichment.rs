@@ -1,0 +1,355 @@
+//! The enrichment pipeline end to end against DynamoDB Local, Redis and the SQS stand-in, with
+//! both real provider clients pointed at local stubs (127.0.0.1, ephemeral ports):
+//! POST a job → messages consumed through the queue → job completed with exact counts → stock
+//! detail shows the new data → a cached screener answer reflects it; a redelivered batch changes
+//! nothing; a poison message reaches the DLQ while the others complete; provider failures fall
+//! back and never crash a batch.
+
+mod auth_support;
+
+use auth_support::{event, random_ip, signed_in};
+use aws_lambda_events::sqs::{SqsEvent, SqsMessage};
+use aws_sdk_sqs::types::MessageSystemAttributeName;
+use bourse_domain::ManualClock;
+use bourse_domain::jobs::{JobId, JobProgress};
+use bourse_integration_tests::{ensure_resources, json_body, platform, repo_root};
+use bourse_providers::http_client::HttpClient;
+use bourse_providers::stub::{StubConfig, StubFormat, StubServer, series};
+use bourse_providers::{Provider, RateLimiter};
+use bourse_runtime::Platform;
+use enrich_consumer_fn::Consumer;
+use rust_decimal::Decimal;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// A stack of this test alone: its own tables and queues (created from `template.yaml` under a
+/// random stack name, 1 s visibility timeout, the template's redrive policy), its own Redis
+/// database, and the bundled universe published in its market table (profiles only). So no
+/// other test's messages, universe versions or cached answers mix in. Returns (platform, DLQ URL).
+async fn isolated_stack(redis_db: u8) -> (Platform, String) {
+    let base = platform("enrich-consumer");
+    let stack = format!("e2e{}", &bourse_http::random_id()[..8]);
+    let template = bourse_devtools::template::Template::load(&repo_root().join("template.yaml"), &stack).unwrap();
+    let urls = bourse_devtools::resources::create_all(&base.aws, &template, Some(1)).await.unwrap();
+    let mut config = (*base.config).clone();
+    config.app_table = Some(format!("{stack}-app"));
+    config.market_table = Some(format!("{stack}-market"));
+    config.enrich_queue_url = Some(urls["EnrichQueue"].clone());
+    let cache = config.cache_url.as_ref().unwrap().as_str().trim_end_matches('/').to_owned();
+    config.cache_url = Some(bourse_config::CacheUrl::parse("CACHE_URL", &format!("{cache}/{redis_db}")).unwrap());
+    let platform = Platform::new(config).unwrap();
+    let cache = platform.cache.as_ref().unwrap();
+    cache.delete(&[bourse_cache::UNIVERSE_VERSION_KEY.to_owned()]).await.unwrap();
+    let read = |name: &str| std::fs::read_to_string(repo_root().join("data").join(name)).unwrap();
+    let records = bourse_domain::universe::load_universe(&read("sp500-constituents.csv"), &read("sp500-financials.csv")).unwrap();
+    let today = time::OffsetDateTime::now_utc().date();
+    let stocks: Vec<_> = records.iter().map(|r| bourse_domain::history::stock_from_record(r, today).0).collect();
+    let market = platform.config.require_market_table().unwrap();
+    bourse_storage::market::put_stocks(&platform.aws, market, &stocks).await.unwrap();
+    bourse_storage::market::publish_universe(&platform.aws, market, &stocks, auth_support::now() as u64).await.unwrap();
+    (platform, urls["EnrichDLQ"].clone())
+}
+
+/// Both real clients against stubs whose prices are 1000 above anything in the seed data.
+async fn stub_providers() -> (Vec<StubServer>, Vec<Arc<dyn Provider>>, StubConfig) {
+    let mut config = StubConfig::new(StubFormat::YahooChart);
+    config.price_bump = Decimal::from(1000);
+    let yahoo = StubServer::start(config.clone()).await.unwrap();
+    let av = StubServer::start(StubConfig { format: StubFormat::AlphaVantage, ..config.clone() }).await.unwrap();
+    let http = HttpClient::new(false).unwrap();
+    let providers: Vec<Arc<dyn Provider>> = vec![
+        Arc::new(bourse_providers::yahoo::YahooChart::new(http.clone(), yahoo.base_url.clone()).with_timeout(Duration::from_millis(800))),
+        Arc::new(bourse_providers::alpha_vantage::AlphaVantage::new(http, av.base_url.clone(), "test-key".into()).with_timeout(Duration::from_millis(800))),
+    ];
+    (vec![yahoo, av], providers, config)
+}
+
+fn consumer(platform: &Platform, providers: Vec<Arc<dyn Provider>>) -> Consumer {
+    let limits = vec![("yahoo-chart".to_owned(), 200), ("alpha-vantage".to_owned(), 200)];
+    let limiter = Arc::new(RateLimiter::new(platform.cache.clone(), &limits, 5));
+    Consumer::with_providers(platform.clone(), providers, limiter).unwrap()
+}
+
+/// What the local event-source mapping does: receive up to 10, invoke, delete what succeeded.
+/// Returns the batch it invoked (empty when the queue was empty).
+async fn poll_once(platform: &Platform, consumer: &Consumer, queue: &str) -> SqsEvent {
+    let sqs = &platform.aws.sqs;
+    let received = sqs
+        .receive_message()
+        .queue_url(queue)
+        .max_number_of_messages(10)
+        .wait_time_seconds(1)
+        .message_system_attribute_names(MessageSystemAttributeName::All)
+        .send()
+        .await
+        .unwrap();
+    let messages = received.messages.unwrap_or_default();
+    let mut batch = SqsEvent::default();
+    for m in &messages {
+        let mut record = SqsMessage::default();
+        record.message_id = m.message_id.clone();
+        record.receipt_handle = m.receipt_handle.clone();
+        record.body = m.body.clone();
+        record.attributes = m.attributes.iter().flatten().map(|(k, v)| (k.as_str().to_owned(), v.clone())).collect();
+        batch.records.push(record);
+    }
+    if batch.records.is_empty() {
+        return batch;
+    }
+    let response = consumer.consume(batch.clone()).await;
+    let failed: Vec<String> = response.batch_item_failures.iter().map(|f| f.item_identifier.clone()).collect();
+    for m in messages.iter().filter(|m| !failed.contains(m.message_id.as_ref().unwrap())) {
+        sqs.delete_message().queue_url(queue).receipt_handle(m.receipt_handle.clone().unwrap()).send().await.unwrap();
+    }
+    batch
+}
+
+async fn dlq_bodies(platform: &Platform, dlq: &str) -> Vec<String> {
+    let received = platform.aws.sqs.receive_message().queue_url(dlq).max_number_of_messages(10).wait_time_seconds(0).send().await.unwrap();
+    received.messages.unwrap_or_default().into_iter().filter_map(|m| m.body).collect()
+}
+
+fn price_of(body: &serde_json::Value) -> Decimal {
+    let text = body.pointer("/metrics/price").or_else(|| body.get("price")).map(|v| v.to_string().trim_matches('"').to_owned()).unwrap_or_default();
+    text.parse().unwrap_or_else(|_| panic!("no price in {body}"))
+}
+
+#[tokio::test]
+async fn a_job_goes_through_the_queue_and_the_screener_serves_its_data() {
+    ensure_resources().await;
+    let (platform, dlq) = isolated_stack(2).await;
+    let queue = platform.config.enrich_queue_url.clone().unwrap();
+    let (_stubs, providers, stub_config) = stub_providers().await;
+    let consumer = consumer(&platform, providers);
+    let auth = auth_fn::app(platform.clone().with_clock(Arc::new(ManualClock::new(auth_support::now())))).unwrap();
+    let (_, token, _) = signed_in(&auth).await;
+    let (_, other_token, _) = signed_in(&auth).await;
+    let screener = screener_fn::app(platform.clone()).unwrap();
+    let ip = random_ip();
+
+    // A cached answer from before the job.
+    let before = screener.serve(event("GET", "/v1/stocks/AAPL", "", None, None, &ip)).await;
+    assert_eq!(before.status(), 200);
+    let old_price = price_of(&json_body(&before));
+
+    // Without a token: 401. Bad bodies: 400.
+    assert_eq!(screener.serve(event("POST", "/v1/jobs", "", Some(r#"{"symbols":["AAPL"]}"#), None, &ip)).await.status(), 401);
+    assert_eq!(screener.serve(event("POST", "/v1/jobs", "", Some(r#"{"symbols":[]}"#), Some(&token), &ip)).await.status(), 400);
+
+    let symbols = r#"{"symbols":["AAPL","MSFT","BRK.B","JNJ","XOM","ZZNONE"]}"#;
+    let started = Instant::now();
+    let created = screener.serve(event("POST", "/v1/jobs", "", Some(symbols), Some(&token), &ip)).await;
+    let body = json_body(&created);
+    assert_eq!(created.status(), 202, "{body}");
+    assert!(started.elapsed() < Duration::from_secs(2), "202 before any fetching");
+    let job_id = body["jobId"].as_str().unwrap().to_owned();
+    assert_eq!((body["state"].as_str(), body["total"].as_u64()), (Some("queued"), Some(6)));
+    assert_eq!(created.headers()["location"], format!("/v1/jobs/{job_id}"));
+
+    // Somebody else's job, or an id that is not one: 404.
+    let path = format!("/v1/jobs/{job_id}");
+    assert_eq!(screener.serve(event("GET", &path, "", None, Some(&other_token), &ip)).await.status(), 404);
+    assert_eq!(screener.serve(event("GET", "/v1/jobs/nope", "", None, Some(&token), &ip)).await.status(), 404);
+
+    // A poison message in the same queue.
+    platform.aws.sqs.send_message().queue_url(&queue).message_body(r#"{"kind":"enrich","jobId":"x"}"#).send().await.unwrap();
+
+    // The local event-source mapping until the job is done and the poison message dead-lettered.
+    let mut batches = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let mut dead = Vec::new();
+    loop {
+        let batch = poll_once(&platform, &consumer, &queue).await;
+        if !batch.records.is_empty() {
+            batches.push(batch);
+        }
+        dead.extend(dlq_bodies(&platform, &dlq).await);
+        let state = json_body(&screener.serve(event("GET", &path, "", None, Some(&token), &ip)).await);
+        if state["state"] != "queued" && state["state"] != "running" && !state["completedAt"].is_null() && !dead.is_empty() {
+            break;
+        }
+        assert!(Instant::now() < deadline, "job not done within 60 s: {state}, dead letters {dead:?}");
+    }
+    assert_eq!(dead, [r#"{"kind":"enrich","jobId":"x"}"#], "the poison message, and only it, reached the DLQ");
+    assert!(started.elapsed() < Duration::from_secs(30), "done within seconds: {:?}", started.elapsed());
+
+    let response = screener.serve(event("GET", &path, "", None, Some(&token), &ip)).await;
+    let job = json_body(&response);
+    assert_eq!(response.status(), 200, "{job}");
+    assert_eq!(job["state"], "completed-with-errors");
+    assert_eq!((job["total"].as_u64(), job["done"].as_u64(), job["failed"].as_u64(), job["percent"].as_u64()), (Some(6), Some(5), Some(1), Some(100)));
+    assert_eq!(job["errors"][0]["symbol"], "ZZNONE");
+    assert!(job["errors"][0]["error"].as_str().unwrap().contains("unknown symbol"));
+    assert_eq!(response.headers()["cache-control"], "no-store");
+
+    // The stock detail (a cached route) shows the stub's price, not the seed's.
+    let (_, closes) = series(&stub_config, "AAPL");
+    let fresh = *closes.last().unwrap();
+    assert_ne!(fresh, old_price);
+    let detail = json_body(&screener.serve(event("GET", "/v1/stocks/AAPL", "", None, None, &ip)).await);
+    assert_eq!(price_of(&detail), fresh, "{detail}");
+    let (_, brk) = series(&stub_config, "BRK-B"); // the providers spell it with a dash
+    assert_eq!(price_of(&json_body(&screener.serve(event("GET", "/v1/stocks/BRK.B", "", None, None, &ip)).await)), *brk.last().unwrap());
+    let history = json_body(&screener.serve(event("GET", "/v1/stocks/AAPL/history", "", None, None, &ip)).await);
+    assert_eq!(history["generated"], false, "observed history replaces the generated one");
+
+    // The day's signals found in each symbol's history are stored, and served as market events.
+    let market = platform.config.require_market_table().unwrap();
+    let today = time::OffsetDateTime::now_utc().date().to_string();
+    let mut expected: Vec<(String, String)> = Vec::new();
+    for (symbol, remote) in [("AAPL", "AAPL"), ("MSFT", "MSFT"), ("BRK.B", "BRK-B"), ("JNJ", "JNJ"), ("XOM", "XOM")] {
+        let (_, closes) = series(&stub_config, remote);
+        expected.extend(bourse_domain::signals::history_signals(&closes).into_iter().map(|s| (symbol.to_owned(), s.kind.name().to_owned())));
+    }
+    expected.sort();
+    assert!(!expected.is_empty(), "the stub histories hold some signal today");
+    let mut stored: Vec<(String, String)> =
+        bourse_storage::market::market_signals_of_day(&platform.aws, market, &today).await.unwrap().into_iter().map(|s| (s.symbol, s.kind)).collect();
+    stored.sort();
+    assert_eq!(stored, expected);
+    let served = json_body(&screener.serve(event("GET", "/v1/signals/market", "", None, None, &ip)).await);
+    let mut events: Vec<(String, String)> = served["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| (e["symbol"].as_str().unwrap().to_owned(), e["kind"].as_str().unwrap().to_owned()))
+        .collect();
+    events.sort();
+    assert_eq!(events, expected);
+
+    // Redelivery of every batch: nothing changes, nothing counts twice.
+    let app_table = platform.config.require_app_table().unwrap();
+    let version = bourse_storage::market::universe_version(&platform.aws, market).await.unwrap();
+    let stock_before = bourse_storage::market::get_stocks(&platform.aws, market, &["AAPL".into()]).await.unwrap();
+    for batch in batches {
+        let poison_only = consumer.consume(batch.clone()).await.batch_item_failures.into_iter().all(|f| {
+            batch.records.iter().any(|r| r.message_id.as_deref() == Some(f.item_identifier.as_str()) && r.body.as_deref().unwrap_or("").contains("\"x\""))
+        });
+        assert!(poison_only, "only the poison message fails again");
+    }
+    let id = JobId::parse(&job_id).unwrap();
+    let again = bourse_storage::jobs::get_job(&platform.aws, app_table, &id).await.unwrap().unwrap();
+    assert_eq!(again.progress, JobProgress { total: 6, done: 5, failed: 1 });
+    assert_eq!(bourse_storage::market::universe_version(&platform.aws, market).await.unwrap(), version, "no republish");
+    assert_eq!(bourse_storage::market::get_stocks(&platform.aws, market, &["AAPL".into()]).await.unwrap(), stock_before, "no rewrite");
+}
+
+#[tokio::test]
+async fn provider_failures_fall_back_and_never_crash_the_batch() {
+    ensure_resources().await;
+    let (platform, _) = isolated_stack(4).await;
+    let (stubs, mut providers, _) = stub_providers().await;
+    // The chart provider is down (nothing listens there): every symbol falls back to the other.
+    providers[0] = Arc::new(bourse_providers::yahoo::YahooChart::new(HttpClient::new(false).unwrap(), "http://127.0.0.1:9".into()));
+    let consumer = consumer(&platform, providers);
+    let table = platform.config.require_app_table().unwrap();
+    let id = JobId::parse(&format!("j{}", &bourse_http::random_id()[..24])).unwrap();
+    let symbols = ["MMM", "ZZTRUNC", "ZZBAD", "ZZNONE", "ZZFAIL"];
+    let job = bourse_storage::jobs::JobRecord {
+        id: id.clone(),
+        owner: "test".into(),
+        kind: "symbols".into(),
+        symbols: symbols.iter().map(|s| s.to_string()).collect(),
+        progress: JobProgress { total: symbols.len() as u64, done: 0, failed: 0 },
+        created_at: "now".into(),
+        updated_at: "now".into(),
+        enqueue_failed: false,
+        enqueued: true,
+        completed_at: None,
+    };
+    bourse_storage::jobs::create_job(&platform.aws, table, &job, auth_support::now() as u64).await.unwrap();
+    let batch = |receives: u32| {
+        let mut batch = SqsEvent::default();
+        for (i, symbol) in symbols.iter().enumerate() {
+            let mut record = SqsMessage::default();
+            record.message_id = Some(format!("m{i}"));
+            record.body = Some(format!(r#"{{"kind":"enrich","jobId":"{id}","symbol":"{symbol}"}}"#));
+            record.attributes.insert("ApproximateReceiveCount".into(), receives.to_string());
+            batch.records.push(record);
+        }
+        batch
+    };
+    // First delivery: MMM is enriched from the fallback; the others failed transiently somewhere
+    // (even ZZNONE: the provider that is down might know it) and go back to SQS.
+    let failed: Vec<String> = consumer.consume(batch(1)).await.batch_item_failures.into_iter().map(|f| f.item_identifier).collect();
+    assert_eq!(failed, ["m1", "m2", "m3", "m4"]);
+    let progress = bourse_storage::jobs::get_job(&platform.aws, table, &id).await.unwrap().unwrap().progress;
+    assert_eq!(progress, JobProgress { total: 5, done: 1, failed: 0 });
+    // Their last allowed delivery: recorded as failed with the reasons, the job completes.
+    assert!(consumer.consume(batch(3)).await.batch_item_failures.is_empty());
+    let (job, errors) = bourse_storage::jobs::job_with_errors(&platform.aws, table, &id).await.unwrap().unwrap();
+    assert_eq!(job.progress, JobProgress { total: 5, done: 1, failed: 4 });
+    assert!(job.completed_at.is_some());
+    let reasons: Vec<_> = errors.iter().map(|e| format!("{} {}", e.symbol, e.error.as_deref().unwrap_or(""))).collect();
+    assert!(reasons.iter().any(|r| r.starts_with("ZZFAIL") && r.contains("HTTP 503")), "{reasons:?}");
+    assert!(reasons.iter().any(|r| r.starts_with("ZZTRUNC") && r.contains("malformed")), "{reasons:?}");
+    let mmm = bourse_storage::market::get_stocks(&platform.aws, platform.config.require_market_table().unwrap(), &["MMM".into()]).await.unwrap();
+    assert!(mmm[0].enriched_at.is_some() && !mmm[0].history_generated);
+    assert!(stubs[1].stats.requests() > 0);
+}
+
+/// Two consumer instances (each with its own limiter object, like two Lambda instances) share
+/// one provider limit through Redis; the stub provider enforces the limit itself (burst 2) and
+/// counts the 429s it had to send. Then the same with Redis unreachable: each instance falls back
+/// to half the limit (the limit ÷ the maximum concurrency of 2), so together they still keep it.
+#[tokio::test]
+async fn two_consumers_sharing_a_rate_limit_never_exceed_it_together() {
+    ensure_resources().await;
+    let (platform, _) = isolated_stack(3).await;
+    let table = platform.config.require_app_table().unwrap().to_owned();
+    let read = |name: &str| std::fs::read_to_string(repo_root().join("data").join(name)).unwrap();
+    let records = bourse_domain::universe::load_universe(&read("sp500-constituents.csv"), &read("sp500-financials.csv")).unwrap();
+    for (round, cache) in [("shared", platform.cache.clone()), ("redis down", Some(Arc::new(bourse_cache::Cache::new(&bourse_config::CacheUrl::parse("CACHE_URL", "redis://127.0.0.1:1").unwrap(), Duration::from_millis(50)).unwrap())))] {
+        let mut config = StubConfig::new(StubFormat::YahooChart);
+        config.rate_per_second = Some(10);
+        config.latency = Duration::from_millis(20);
+        let stub = StubServer::start(config).await.unwrap();
+        let make = || {
+            let provider: Arc<dyn Provider> =
+                Arc::new(bourse_providers::yahoo::YahooChart::new(HttpClient::new(false).unwrap(), stub.base_url.clone()).with_timeout(Duration::from_secs(2)));
+            let limiter = Arc::new(RateLimiter::new(cache.clone(), &[("yahoo-chart".to_owned(), 10)], 2));
+            Consumer::with_providers(platform.clone(), vec![provider], limiter).unwrap()
+        };
+        let (first, second) = (make(), make());
+        let id = JobId::parse(&format!("j{}", &bourse_http::random_id()[..24])).unwrap();
+        let symbols: Vec<String> = records.iter().take(30).map(|r| r.symbol.to_string()).collect();
+        let job = bourse_storage::jobs::JobRecord {
+            id: id.clone(),
+            owner: "test".into(),
+            kind: "symbols".into(),
+            symbols: symbols.clone(),
+            progress: JobProgress { total: 30, done: 0, failed: 0 },
+            created_at: "now".into(),
+            updated_at: "now".into(),
+            enqueue_failed: false,
+            enqueued: true,
+            completed_at: None,
+        };
+        bourse_storage::jobs::create_job(&platform.aws, &table, &job, auth_support::now() as u64).await.unwrap();
+        let batch = |part: &[String]| {
+            let mut batch = SqsEvent::default();
+            for symbol in part {
+                let mut record = SqsMessage::default();
+                record.message_id = Some(symbol.clone());
+                record.body = Some(format!(r#"{{"kind":"enrich","jobId":"{id}","symbol":"{symbol}"}}"#));
+                batch.records.push(record);
+            }
+            batch
+        };
+        let started = Instant::now();
+        let (a, b) = tokio::join!(first.consume(batch(&symbols[..15])), second.consume(batch(&symbols[15..])));
+        let elapsed = started.elapsed();
+        assert!(a.batch_item_failures.is_empty() && b.batch_item_failures.is_empty(), "{round}");
+        let arrivals = {
+            let mut a = stub.stats.arrivals.lock().unwrap().clone();
+            a.sort();
+            a.iter().map(|t| t.duration_since(a[0]).as_millis()).collect::<Vec<_>>()
+        };
+        assert_eq!(stub.stats.throttled(), 0, "{round}: the provider never had to refuse us; arrivals (ms) {arrivals:?}");
+        assert_eq!(stub.stats.requests(), 30, "{round}");
+        assert!(stub.stats.max_in_window(Duration::from_secs(1)) <= 11, "{round}: {} in one second", stub.stats.max_in_window(Duration::from_secs(1)));
+        assert!(elapsed >= Duration::from_millis(2500), "{round}: 30 requests at 10/s take ≥ 2.9 s, took {elapsed:?}");
+        let progress = bourse_storage::jobs::get_job(&platform.aws, &table, &id).await.unwrap().unwrap().progress;
+        assert_eq!(progress, JobProgress { total: 30, done: 30, failed: 0 }, "{round}");
+    }
+}

@@ -1,0 +1,211 @@
+//! The portfolio function against DynamoDB Local and Redis, with real tokens from the auth function.
+
+mod auth_support;
+
+use auth_support::{AuthApp, app_with_clock, event, random_ip, signed_in};
+use bourse_domain::ManualClock;
+use bourse_integration_tests::{json_body, platform, repo_root};
+use lambda_http::{Body, Response};
+use serde_json::{Value, json};
+use std::sync::Arc;
+
+type PortfolioApp = bourse_http::HttpApp<portfolio_fn::PortfolioRoute, portfolio_fn::Portfolio>;
+
+struct Client {
+    app: PortfolioApp,
+    token: String,
+}
+
+impl Client {
+    async fn call(&self, method: &str, path: &str, body: Option<Value>) -> Response<Body> {
+        self.call_with(method, path, "", body, &[]).await
+    }
+
+    async fn call_with(&self, method: &str, path: &str, query: &str, body: Option<Value>, headers: &[(&str, &str)]) -> Response<Body> {
+        let body = body.map(|b| b.to_string());
+        let mut request = event(method, path, query, body.as_deref(), Some(&self.token), &random_ip());
+        for (name, value) in headers {
+            request.headers_mut().insert(http::HeaderName::from_bytes(name.as_bytes()).unwrap(), value.parse().unwrap());
+        }
+        self.app.serve(request).await
+    }
+}
+
+async fn auth() -> AuthApp {
+    let clock = Arc::new(ManualClock::new(auth_support::now()));
+    app_with_clock(clock).await
+}
+
+async fn client(auth: &AuthApp) -> Client {
+    let (_, token, _) = signed_in(auth).await;
+    Client { app: portfolio_fn::app(platform("portfolio")).unwrap(), token }
+}
+
+async fn new_portfolio(c: &Client) -> String {
+    let created = c.call("POST", "/v1/portfolios", Some(json!({"name": "Core", "currency": "usd"}))).await;
+    let body = json_body(&created);
+    assert_eq!(created.status(), 201, "{body}");
+    body["id"].as_str().unwrap().to_owned()
+}
+
+fn buy(symbol: &str, quantity: &str, price: &str, fees: &str) -> Value {
+    json!({"type": "BUY", "symbol": symbol, "tradeDate": "2026-01-15", "quantity": quantity, "price": price, "fees": fees})
+}
+
+#[tokio::test]
+async fn another_users_ids_answer_404_everywhere() {
+    let auth = auth().await;
+    let (alice, mallory) = (client(&auth).await, client(&auth).await);
+    let id = new_portfolio(&alice).await;
+    let tx = json_body(&alice.call("POST", &format!("/v1/portfolios/{id}/transactions"), Some(buy("AAPL", "1", "100", "0"))).await);
+    let tx_id = tx["transaction"]["id"].as_str().unwrap().to_owned();
+    let attempts = [
+        ("GET", format!("/v1/portfolios/{id}"), None),
+        ("PATCH", format!("/v1/portfolios/{id}"), Some(json!({"name": "mine"}))),
+        ("DELETE", format!("/v1/portfolios/{id}"), None),
+        ("POST", format!("/v1/portfolios/{id}/transactions"), Some(buy("AAPL", "1", "1", "0"))),
+        ("GET", format!("/v1/portfolios/{id}/transactions"), None),
+        ("DELETE", format!("/v1/portfolios/{id}/transactions/{tx_id}"), None),
+        ("GET", format!("/v1/portfolios/{id}/holdings"), None),
+        ("GET", format!("/v1/portfolios/{id}/summary"), None),
+        ("GET", format!("/v1/portfolios/{id}/analysis"), None),
+    ];
+    for (method, path, body) in attempts {
+        let response = mallory.call(method, &path, body).await;
+        assert_eq!(response.status(), 404, "{method} {path}: {}", json_body(&response));
+    }
+    let mine = json_body(&alice.call("GET", &format!("/v1/portfolios/{id}/holdings"), None).await);
+    assert_eq!(mine["items"][0]["quantity"], "1", "nothing of Mallory's attempts landed");
+    assert!(json_body(&mallory.call("GET", "/v1/portfolios", None).await)["items"].as_array().unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn transactions_drive_holdings_with_exact_decimal_maths() {
+    let auth = auth().await;
+    let c = client(&auth).await;
+    let id = new_portfolio(&c).await;
+    let path = format!("/v1/portfolios/{id}/transactions");
+    for body in [
+        buy("MSFT", "10", "100", "1"),
+        buy("MSFT", "10", "120", "1"),
+        json!({"type": "SELL", "symbol": "MSFT", "tradeDate": "2026-02-01", "quantity": "5", "price": "130", "fees": "1"}),
+        json!({"type": "SPLIT", "symbol": "MSFT", "tradeDate": "2026-03-01", "ratio": "2:1"}),
+        json!({"type": "DIVIDEND", "symbol": "MSFT", "tradeDate": "2026-03-15", "amount": "12.34"}),
+    ] {
+        let response = c.call("POST", &path, Some(body)).await;
+        assert_eq!(response.status(), 201, "{}", json_body(&response));
+    }
+    let holding = json_body(&c.call("GET", &format!("/v1/portfolios/{id}/holdings"), None).await)["items"][0].clone();
+    assert_eq!(holding["quantity"], "30");
+    assert_eq!(holding["costBasis"], "1651.5");
+    assert_eq!(holding["realisedPnl"], "98.5");
+    assert_eq!(holding["averageCost"], "55.05");
+    assert_eq!(holding["dividends"], "12.34");
+    assert!(holding["price"].is_string(), "quote joined from the market table: {holding}");
+
+    let oversell = c.call("POST", &path, Some(json!({"type": "SELL", "symbol": "MSFT", "tradeDate": "2026-04-01", "quantity": "31", "price": "1"}))).await;
+    assert_eq!(oversell.status(), 422);
+    let foreign = c.call("POST", &path, Some(json!({"type": "BUY", "symbol": "MSFT", "tradeDate": "2026-04-01", "quantity": "1", "price": "1", "currency": "EUR"}))).await;
+    assert_eq!(foreign.status(), 422);
+    for bad in [
+        json!({"type": "BUY", "symbol": "MSFT", "tradeDate": "2026-04-01", "quantity": "1e3", "price": "1"}),
+        json!({"type": "BUY", "symbol": "MSFT", "tradeDate": "2999-01-01", "quantity": "1", "price": "1"}),
+        json!({"type": "BUY", "symbol": "M S", "tradeDate": "2026-04-01", "quantity": "1", "price": "1"}),
+        json!({"type": "SPLIT", "symbol": "MSFT", "tradeDate": "2026-04-01", "ratio": "0:1"}),
+        json!({"type": "GIFT", "symbol": "MSFT", "tradeDate": "2026-04-01"}),
+        json!({"type": "BUY", "symbol": "MSFT", "tradeDate": "2026-04-01", "quantity": 1, "price": "1"}),
+    ] {
+        let response = c.call("POST", &path, Some(bad.clone())).await;
+        assert_eq!(response.status(), 400, "{bad}: {}", json_body(&response));
+    }
+
+    // Deleting the sell re-derives the holding from the remaining transactions.
+    let list = json_body(&c.call("GET", &path, None).await);
+    let sell = list["items"].as_array().unwrap().iter().find(|t| t["type"] == "SELL").unwrap()["id"].as_str().unwrap().to_owned();
+    assert_eq!(c.call("DELETE", &format!("{path}/{sell}"), None).await.status(), 204);
+    let holding = json_body(&c.call("GET", &format!("/v1/portfolios/{id}/holdings"), None).await)["items"][0].clone();
+    assert_eq!(holding["quantity"], "40");
+    assert_eq!(holding["realisedPnl"], "0");
+}
+
+#[tokio::test]
+async fn fifty_concurrent_buys_of_one_share_make_exactly_fifty() {
+    let auth = auth().await;
+    let c = client(&auth).await;
+    let id = new_portfolio(&c).await;
+    let path = format!("/v1/portfolios/{id}/transactions");
+    let calls = (0..50).map(|_| Box::pin(c.call("POST", &path, Some(buy("NVDA", "1", "10", "0")))));
+    let responses = futures_util::future::join_all(calls).await;
+    for response in &responses {
+        assert_eq!(response.status(), 201, "{}", json_body(response));
+    }
+    let holding = json_body(&c.call("GET", &format!("/v1/portfolios/{id}/holdings"), None).await)["items"][0].clone();
+    assert_eq!(holding["quantity"], "50");
+    assert_eq!(holding["costBasis"], "500");
+}
+
+#[tokio::test]
+async fn a_retried_post_with_the_same_idempotency_key_has_no_second_effect() {
+    let auth = auth().await;
+    let c = client(&auth).await;
+    let id = new_portfolio(&c).await;
+    let path = format!("/v1/portfolios/{id}/transactions");
+    let key = [("idempotency-key", "order-7f3a")];
+    let first = c.call_with("POST", &path, "", Some(buy("AMZN", "2", "50", "0")), &key).await;
+    let second = c.call_with("POST", &path, "", Some(buy("AMZN", "2", "50", "0")), &key).await;
+    assert_eq!(first.status(), 201);
+    assert_eq!(second.status(), 201);
+    assert_eq!(json_body(&first), json_body(&second));
+    assert_eq!(second.headers()["idempotent-replayed"], "true");
+    let other = c.call_with("POST", &path, "", Some(buy("AMZN", "3", "50", "0")), &key).await;
+    assert_eq!(other.status(), 422);
+    let holding = json_body(&c.call("GET", &format!("/v1/portfolios/{id}/holdings"), None).await)["items"][0].clone();
+    assert_eq!(holding["quantity"], "2");
+}
+
+#[tokio::test]
+async fn holdings_of_250_positions_cost_one_query_and_three_batch_gets_and_a_cached_summary_none() {
+    let auth = auth().await;
+    let c = client(&auth).await;
+    let id = new_portfolio(&c).await;
+    let mut reader = csv::Reader::from_path(repo_root().join("data/sp500-financials.csv")).unwrap();
+    let symbols: Vec<String> = reader.records().take(250).map(|r| r.unwrap().get(0).unwrap().to_owned()).collect();
+    let path = format!("/v1/portfolios/{id}/transactions");
+    for chunk in symbols.chunks(25) {
+        let calls = chunk.iter().map(|s| Box::pin(c.call("POST", &path, Some(buy(s, "1", "10", "0")))));
+        for response in futures_util::future::join_all(calls).await {
+            assert_eq!(response.status(), 201);
+        }
+    }
+    let (response, counted) = bourse_telemetry::measured(c.call("GET", &format!("/v1/portfolios/{id}/holdings"), None)).await;
+    assert_eq!(json_body(&response)["items"].as_array().unwrap().len(), 250);
+    let count = |op: &str| counted.dynamodb_operations.iter().filter(|o| *o == op).count();
+    assert_eq!((count("Query"), count("BatchGetItem"), count("Scan")), (1, 3, 0), "{counted:?}");
+    assert_eq!(count("GetItem"), 0, "no read per symbol: {counted:?}");
+
+    let summary = format!("/v1/portfolios/{id}/summary");
+    assert_eq!(c.call("GET", &summary, None).await.status(), 200);
+    let (response, counted) = bourse_telemetry::measured(c.call("GET", &summary, None)).await;
+    assert_eq!(response.status(), 200);
+    // Only the usage meter writes; the summary itself comes from the cache.
+    assert_eq!(counted.dynamodb_operations, ["UpdateItem"], "{counted:?}");
+    // A write invalidates it: the next summary is recomputed and shows the new position.
+    assert_eq!(c.call("POST", &path, Some(buy("AAPL", "1", "10", "0"))).await.status(), 201);
+    let (_, counted) = bourse_telemetry::measured(c.call("GET", &summary, None)).await;
+    assert!(counted.dynamodb_operations.iter().any(|o| o == "Query"), "recomputed after the write: {counted:?}");
+}
+
+#[tokio::test]
+async fn analysis_explains_concentration() {
+    let auth = auth().await;
+    let c = client(&auth).await;
+    let id = new_portfolio(&c).await;
+    let path = format!("/v1/portfolios/{id}/transactions");
+    assert_eq!(c.call("POST", &path, Some(buy("XOM", "100", "100", "5"))).await.status(), 201);
+    assert_eq!(c.call("POST", &path, Some(buy("AAPL", "1", "100", "0"))).await.status(), 201);
+    let analysis = json_body(&c.call("GET", &format!("/v1/portfolios/{id}/analysis"), None).await);
+    assert_eq!(analysis["largestPosition"]["name"], "XOM", "{analysis}");
+    let findings: Vec<&str> = analysis["findings"].as_array().unwrap().iter().map(|f| f.as_str().unwrap()).collect();
+    assert!(findings.iter().any(|f| f.starts_with("XOM is")), "{findings:?}");
+    assert!(findings.iter().any(|f| f.starts_with("Energy is")), "{findings:?}");
+}
