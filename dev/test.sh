@@ -17,12 +17,12 @@ cd "$BOURSE_REPO_DIR"
 bash "$DEV_DIR/install.sh"
 bourse_profile test
 
-# One test run at a time on this machine: a second run waits instead of stopping the first one's
-# servers under it.
-mkdir -p "$BOURSE_RUN_DIR"
-exec 8>"$BOURSE_RUN_DIR/test-run.lock"
+# One test run at a time on this machine (the test ports are machine-wide, so the lock lives in
+# the shared tools dir, not in this clone): a second run waits instead of colliding.
+mkdir -p "$BOURSE_RUN_DIR" "$BOURSE_TOOLS_DIR"
+exec 8>"$BOURSE_TOOLS_DIR/test-run.lock"
 if ! flock -n 8; then
-    echo "bourse: another test run holds $BOURSE_RUN_DIR/test-run.lock; waiting for it"
+    echo "bourse: another test run holds $BOURSE_TOOLS_DIR/test-run.lock; waiting for it"
     flock -w 1800 8 || { echo "bourse: gave up waiting for the other test run" >&2; exit 1; }
 fi
 
