@@ -23,3 +23,4 @@ pub mod idempotency;
 pub mod jobs;
 pub mod market;
 pub mod portfolios;
+pub mod query;

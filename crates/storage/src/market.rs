@@ -13,6 +13,7 @@
 
 use crate::clients::AwsClients;
 use crate::error::StorageError;
+use crate::query::{Partition, SortKeys, query_all};
 use crate::schema::{PK, SK, TTL, market};
 use aws_sdk_dynamodb::primitives::Blob;
 use aws_sdk_dynamodb::types::{AttributeValue, PutRequest, WriteRequest};
@@ -155,7 +156,7 @@ fn history_items(symbol: &str, points: &[PricePoint], generated: bool) -> Vec<Ha
 /// (≈ 1 RCU per year, eventually consistent).
 pub async fn query_history(clients: &AwsClients, table: &str, symbol: &str, from: Date, to: Date) -> Result<(Vec<PricePoint>, bool), StorageError> {
     let (from_key, to_key) = (format!("HISTORY#{}", from.year()), format!("HISTORY#{}", to.year()));
-    let items = query_all(clients, table, &stock_pk(symbol), Some((&from_key, &to_key)), None).await?;
+    let items = query_all(clients, Partition::of(table, &stock_pk(symbol)), SortKeys::Between(&from_key, &to_key), None).await?;
     let mut points = Vec::new();
     let mut generated = false;
     let format = time::macros::format_description!("[year]-[month]-[day]");
@@ -271,7 +272,7 @@ fn publish_token() -> String {
 }
 
 async fn expire_snapshot(clients: &AwsClients, table: &str, version: u64, at_epoch: u64) -> Result<(), StorageError> {
-    let keys = query_all(clients, table, &format!("UNIVERSE#{version}"), None, Some("pk, sk")).await?;
+    let keys = query_all(clients, Partition::of(table, &format!("UNIVERSE#{version}")), SortKeys::All, Some("pk, sk")).await?;
     for item in keys {
         clients
             .dynamodb
@@ -294,50 +295,13 @@ async fn expire_snapshot(clients: &AwsClients, table: &str, version: u64, at_epo
 pub async fn load_universe(clients: &AwsClients, table: &str, version: u64) -> Result<Vec<Stock>, StorageError> {
     let key = format!("UNIVERSE#{version}");
     let mut stocks = Vec::new();
-    for item in query_all(clients, table, &key, None, None).await? {
+    for item in query_all(clients, Partition::of(table, &key), SortKeys::All, None).await? {
         let Some(AttributeValue::B(blob)) = item.get("data") else {
             return Err(StorageError::Corrupt { key, reason: "chunk without data".into() });
         };
         stocks.extend(decode_chunk(blob.as_ref()).map_err(|reason| StorageError::Corrupt { key: key.clone(), reason })?);
     }
     Ok(stocks)
-}
-
-/// Every item of the partition `pk` (optionally with `sk BETWEEN from AND to`), following pages:
-/// one Query per 1 MB read.
-async fn query_all(
-    clients: &AwsClients,
-    table: &str,
-    pk: &str,
-    sk_between: Option<(&str, &str)>,
-    projection: Option<&str>,
-) -> Result<Vec<HashMap<String, AttributeValue>>, StorageError> {
-    let mut items = Vec::new();
-    let mut start: Option<HashMap<String, AttributeValue>> = None;
-    loop {
-        let mut query = clients
-            .dynamodb
-            .query()
-            .table_name(table)
-            .expression_attribute_names("#pk", PK)
-            .expression_attribute_values(":pk", s(pk))
-            .set_exclusive_start_key(start)
-            .set_projection_expression(projection.map(str::to_owned));
-        query = match sk_between {
-            Some((from, to)) => query
-                .key_condition_expression("#pk = :pk AND #sk BETWEEN :from AND :to")
-                .expression_attribute_names("#sk", SK)
-                .expression_attribute_values(":from", s(from))
-                .expression_attribute_values(":to", s(to)),
-            None => query.key_condition_expression("#pk = :pk"),
-        };
-        let output = query.send().await.map_err(|e| StorageError::from_sdk("dynamodb", e))?;
-        items.extend(output.items.unwrap_or_default());
-        start = output.last_evaluated_key;
-        if start.is_none() {
-            return Ok(items);
-        }
-    }
 }
 
 fn encode_chunks(stocks: &[Stock]) -> Result<Vec<Vec<u8>>, StorageError> {
@@ -425,7 +389,8 @@ pub async fn put_enrichment(
 /// The market signals stored for `date` (`YYYY-MM-DD`). 1 Query on `pk = SIGNALS#<date>`
 /// (a few hundred small items: ≈ 1 RCU per 4 KB read).
 pub async fn market_signals_of_day(clients: &AwsClients, table: &str, date: &str) -> Result<Vec<MarketSignal>, StorageError> {
-    let items = query_all(clients, table, &format!("SIGNALS#{date}"), None, None).await?;
+    let key = format!("SIGNALS#{date}");
+    let items = query_all(clients, Partition::of(table, &key), SortKeys::All, None).await?;
     let text = |item: &HashMap<String, AttributeValue>, name: &str| match item.get(name) {
         Some(AttributeValue::S(v)) => v.clone(),
         _ => String::new(),

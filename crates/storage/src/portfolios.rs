@@ -11,6 +11,7 @@
 
 use crate::clients::AwsClients;
 use crate::error::StorageError;
+use crate::query::{Partition, SortKeys, query_all};
 use crate::schema::{PK, SK, app};
 use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, TransactWriteItem, Update};
 use bourse_domain::Symbol;
@@ -20,7 +21,7 @@ use rust_decimal::Decimal;
 use std::collections::HashMap;
 use std::str::FromStr;
 
-pub type Item = HashMap<String, AttributeValue>;
+pub use crate::query::Item;
 
 fn s(value: impl Into<String>) -> AttributeValue {
     AttributeValue::S(value.into())
@@ -159,45 +160,25 @@ pub async fn delete_portfolio(clients: &AwsClients, table: &str, user: &str, id:
         return Ok(false);
     }
     let pk = portfolio_pk(user, id);
-    let mut start: Option<Item> = None;
-    loop {
-        let output = clients
-            .dynamodb
-            .query()
-            .table_name(table)
-            .key_condition_expression("#pk = :pk")
-            .expression_attribute_names("#pk", PK)
-            .expression_attribute_names("#sk", SK)
-            .expression_attribute_values(":pk", s(pk.clone()))
-            .projection_expression("#pk, #sk")
-            .set_exclusive_start_key(start)
-            .send()
-            .await
-            .map_err(sdk)?;
-        let keys: Vec<Item> = output.items.unwrap_or_default();
-        for chunk in keys.chunks(25) {
-            let mut pending: Vec<aws_sdk_dynamodb::types::WriteRequest> = chunk
-                .iter()
-                .map(|key| {
-                    let delete = aws_sdk_dynamodb::types::DeleteRequest::builder().set_key(Some(key.clone())).build().map_err(|e| StorageError::Corrupt { key: pk.clone(), reason: e.to_string() })?;
-                    Ok(aws_sdk_dynamodb::types::WriteRequest::builder().delete_request(delete).build())
-                })
-                .collect::<Result<_, StorageError>>()?;
-            for _ in 0..8 {
-                let out = clients.dynamodb.batch_write_item().request_items(table, pending).send().await.map_err(sdk)?;
-                pending = out.unprocessed_items.and_then(|mut u| u.remove(table)).unwrap_or_default();
-                if pending.is_empty() {
-                    break;
-                }
-                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    let keys = query_all(clients, Partition::of(table, &pk), SortKeys::All, Some("pk, sk")).await?;
+    for chunk in keys.chunks(25) {
+        let mut pending: Vec<aws_sdk_dynamodb::types::WriteRequest> = chunk
+            .iter()
+            .map(|key| {
+                let delete = aws_sdk_dynamodb::types::DeleteRequest::builder().set_key(Some(key.clone())).build().map_err(|e| StorageError::Corrupt { key: pk.clone(), reason: e.to_string() })?;
+                Ok(aws_sdk_dynamodb::types::WriteRequest::builder().delete_request(delete).build())
+            })
+            .collect::<Result<_, StorageError>>()?;
+        for _ in 0..8 {
+            let out = clients.dynamodb.batch_write_item().request_items(table, pending).send().await.map_err(sdk)?;
+            pending = out.unprocessed_items.and_then(|mut u| u.remove(table)).unwrap_or_default();
+            if pending.is_empty() {
+                break;
             }
-            if !pending.is_empty() {
-                return Err(StorageError::Throttled { service: "dynamodb", message: "portfolio delete left unprocessed items".into() });
-            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
         }
-        start = output.last_evaluated_key;
-        if start.is_none() {
-            break;
+        if !pending.is_empty() {
+            return Err(StorageError::Throttled { service: "dynamodb", message: "portfolio delete left unprocessed items".into() });
         }
     }
     clients
@@ -255,30 +236,9 @@ pub async fn get_holding(clients: &AwsClients, table: &str, user: &str, portfoli
 /// Every holding of a portfolio. 1 Query `pk = P#<user>#<id> AND begins_with(sk, HOLDING#)`
 /// (one page up to 1 MB ≈ 5,000 holdings; further pages followed).
 pub async fn list_holdings(clients: &AwsClients, table: &str, user: &str, portfolio: &str) -> Result<Vec<Holding>, StorageError> {
-    let mut out = Vec::new();
-    let mut start: Option<Item> = None;
-    loop {
-        let output = clients
-            .dynamodb
-            .query()
-            .table_name(table)
-            .key_condition_expression("#pk = :pk AND begins_with(#sk, :prefix)")
-            .expression_attribute_names("#pk", PK)
-            .expression_attribute_names("#sk", SK)
-            .expression_attribute_values(":pk", s(portfolio_pk(user, portfolio)))
-            .expression_attribute_values(":prefix", s("HOLDING#"))
-            .set_exclusive_start_key(start)
-            .send()
-            .await
-            .map_err(sdk)?;
-        for item in output.items.unwrap_or_default() {
-            out.push(holding_from(&item)?.holding);
-        }
-        start = output.last_evaluated_key;
-        if start.is_none() {
-            return Ok(out);
-        }
-    }
+    let pk = portfolio_pk(user, portfolio);
+    let items = query_all(clients, Partition::of(table, &pk), SortKeys::BeginsWith("HOLDING#"), None).await?;
+    items.iter().map(|item| holding_from(item).map(|h| h.holding)).collect()
 }
 
 /// A stored transaction, as the API shows it.
@@ -343,15 +303,12 @@ pub async fn write_transaction(
         put = put.item(name.clone(), s(value.clone()));
     }
     let put = put.build().map_err(|e| StorageError::Corrupt { key: pk.clone(), reason: e.to_string() })?;
-    clients
-        .dynamodb
-        .transact_write_items()
-        .transact_items(TransactWriteItem::builder().put(put).build())
-        .transact_items(holding_write(table, &pk, next, expected_version)?)
-        .send()
-        .await
-        .map(|_| ())
-        .map_err(sdk)
+    with_holding(clients, TransactWriteItem::builder().put(put).build(), holding_write(table, &pk, next, expected_version)?).await
+}
+
+/// One TransactWriteItems of a transaction item and its holding: both or neither.
+async fn with_holding(clients: &AwsClients, item: TransactWriteItem, holding: TransactWriteItem) -> Result<(), StorageError> {
+    clients.dynamodb.transact_write_items().transact_items(item).transact_items(holding).send().await.map(|_| ()).map_err(sdk)
 }
 
 fn transaction_from(item: &Item) -> Result<TransactionRecord, StorageError> {
@@ -412,29 +369,9 @@ pub async fn list_transactions(
 /// One symbol's transactions in trade order. 1 Query on `gsi1`:
 /// `gsi1pk = P#<user>#<id>#<symbol>` (ascending `gsi1sk` = trade date, id).
 pub async fn symbol_transactions(clients: &AwsClients, table: &str, user: &str, portfolio: &str, symbol: &Symbol) -> Result<Vec<TransactionRecord>, StorageError> {
-    let mut out = Vec::new();
-    let mut start: Option<Item> = None;
-    loop {
-        let output = clients
-            .dynamodb
-            .query()
-            .table_name(table)
-            .index_name(app::GSI1)
-            .key_condition_expression("#pk = :pk")
-            .expression_attribute_names("#pk", app::GSI1_PK)
-            .expression_attribute_values(":pk", s(format!("{}#{symbol}", portfolio_pk(user, portfolio))))
-            .set_exclusive_start_key(start)
-            .send()
-            .await
-            .map_err(sdk)?;
-        for item in output.items.unwrap_or_default() {
-            out.push(transaction_from(&item)?);
-        }
-        start = output.last_evaluated_key;
-        if start.is_none() {
-            return Ok(out);
-        }
-    }
+    let key = format!("{}#{symbol}", portfolio_pk(user, portfolio));
+    let partition = Partition::on_index(table, app::GSI1, app::GSI1_PK, app::GSI1_SK, &key);
+    query_all(clients, partition, SortKeys::All, None).await?.iter().map(transaction_from).collect()
 }
 
 /// One transaction by its sort key. 1 GetItem, strongly consistent.
@@ -472,15 +409,7 @@ pub async fn delete_transaction(
         .expression_attribute_names("#pk", PK)
         .build()
         .map_err(|e| StorageError::Corrupt { key: pk.clone(), reason: e.to_string() })?;
-    clients
-        .dynamodb
-        .transact_write_items()
-        .transact_items(TransactWriteItem::builder().delete(delete).build())
-        .transact_items(holding_write(table, &pk, next, expected_version)?)
-        .send()
-        .await
-        .map(|_| ())
-        .map_err(sdk)
+    with_holding(clients, TransactWriteItem::builder().delete(delete).build(), holding_write(table, &pk, next, expected_version)?).await
 }
 
 /// Latest quotes (price, change, sector) for up to any number of symbols from the market table:

@@ -7,7 +7,6 @@ use auth_support::*;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use bourse_domain::ManualClock;
-use bourse_http::{ApiError, ApiRequest, Handler, HttpApp, Reply, Route};
 use bourse_integration_tests::{json_body, platform};
 use bourse_tokens::{AccessClaims, TokenSigner};
 use std::sync::Arc;
@@ -134,29 +133,15 @@ async fn two_concurrent_refreshes_with_one_token_exactly_one_succeeds() {
     assert_eq!(statuses, [200, 401]);
 }
 
-#[derive(Debug, Clone, Copy)]
-struct Probe;
-
-static PROBE_ROUTES: &[Route<Probe>] = &[Route::bearer_get("/v1/probe", Probe)];
-
-struct ProbeHandler;
-
-impl Handler<Probe> for ProbeHandler {
-    async fn handle(&self, _: Probe, request: ApiRequest) -> Result<Reply, ApiError> {
-        Reply::ok(&serde_json::json!({"user": request.principal()?.user_id}))
-    }
-}
-
 #[tokio::test]
 async fn logout_makes_the_access_token_fail_on_another_function() {
     let app = app_with_clock(clock()).await;
-    // Another function: public keys only (no signing key), its own process state.
+    // Another function: the real portfolio function (public keys only, its own process state).
     let other_platform = platform("portfolio");
     assert!(other_platform.config.jwt_public_keys.is_some());
-    let other = HttpApp::new(other_platform.http_settings("test"), PROBE_ROUTES, ProbeHandler)
-        .with_access(other_platform.access_control().unwrap());
+    let other = portfolio_fn::app(other_platform).unwrap();
     let (_, access, refresh_token) = signed_in(&app).await;
-    let probe = || other.serve(event("GET", "/v1/probe", "", None, Some(&access), &random_ip()));
+    let probe = || other.serve(event("GET", "/v1/portfolios", "", None, Some(&access), &random_ip()));
     let before = probe().await;
     assert_eq!(before.status(), 200, "{}", json_body(&before));
     assert_eq!(before.headers()["ratelimit-limit"], "1000");

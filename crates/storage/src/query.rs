@@ -1,0 +1,77 @@
+//! The one Query helper: every item of a partition (optionally a sort-key range, an index, a
+//! projection), following pages. Each page is one Query request of up to 1 MB read.
+
+use crate::clients::AwsClients;
+use crate::error::StorageError;
+use crate::schema::{PK, SK};
+use aws_sdk_dynamodb::types::AttributeValue;
+use std::collections::HashMap;
+
+pub type Item = HashMap<String, AttributeValue>;
+
+/// Which sort keys of the partition to read.
+#[derive(Debug, Clone, Copy)]
+pub enum SortKeys<'a> {
+    All,
+    BeginsWith(&'a str),
+    Between(&'a str, &'a str),
+}
+
+/// A partition to read: the base table's `pk`/`sk`, or an index's key attributes.
+#[derive(Debug, Clone, Copy)]
+pub struct Partition<'a> {
+    pub table: &'a str,
+    pub index: Option<(&'a str, &'a str, &'a str)>,
+    pub key: &'a str,
+}
+
+impl<'a> Partition<'a> {
+    pub fn of(table: &'a str, key: &'a str) -> Self {
+        Partition { table, index: None, key }
+    }
+
+    /// A partition of index `name` whose hash and range keys are `pk` and `sk`.
+    pub fn on_index(table: &'a str, name: &'a str, pk: &'a str, sk: &'a str, key: &'a str) -> Self {
+        Partition { table, index: Some((name, pk, sk)), key }
+    }
+}
+
+/// Every item of `partition` in ascending sort-key order.
+pub async fn query_all(clients: &AwsClients, partition: Partition<'_>, sort_keys: SortKeys<'_>, projection: Option<&str>) -> Result<Vec<Item>, StorageError> {
+    let (index, pk_name, sk_name) = match partition.index {
+        Some((name, pk, sk)) => (Some(name.to_owned()), pk, sk),
+        None => (None, PK, SK),
+    };
+    let mut items = Vec::new();
+    let mut start: Option<Item> = None;
+    loop {
+        let mut query = clients
+            .dynamodb
+            .query()
+            .table_name(partition.table)
+            .set_index_name(index.clone())
+            .expression_attribute_names("#pk", pk_name)
+            .expression_attribute_values(":pk", AttributeValue::S(partition.key.to_owned()))
+            .set_exclusive_start_key(start)
+            .set_projection_expression(projection.map(str::to_owned));
+        let s = |v: &str| AttributeValue::S(v.to_owned());
+        query = match sort_keys {
+            SortKeys::All => query.key_condition_expression("#pk = :pk"),
+            SortKeys::BeginsWith(prefix) => query
+                .key_condition_expression("#pk = :pk AND begins_with(#sk, :prefix)")
+                .expression_attribute_names("#sk", sk_name)
+                .expression_attribute_values(":prefix", s(prefix)),
+            SortKeys::Between(from, to) => query
+                .key_condition_expression("#pk = :pk AND #sk BETWEEN :from AND :to")
+                .expression_attribute_names("#sk", sk_name)
+                .expression_attribute_values(":from", s(from))
+                .expression_attribute_values(":to", s(to)),
+        };
+        let output = query.send().await.map_err(|e| StorageError::from_sdk("dynamodb", e))?;
+        items.extend(output.items.unwrap_or_default());
+        start = output.last_evaluated_key;
+        if start.is_none() {
+            return Ok(items);
+        }
+    }
+}
