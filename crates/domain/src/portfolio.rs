@@ -324,3 +324,55 @@ mod tests {
         assert!(analyse(&[]).findings[0].contains("nothing"));
     }
 }
+
+/// A portfolio's value at the close of one day (the history endpoint's points).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DailySnapshot {
+    pub value: Decimal,
+    pub cost: Decimal,
+    pub realised_pnl: Decimal,
+    pub dividends: Decimal,
+    /// Positions without a known price are not in `value`; they are counted here.
+    pub unpriced_positions: u32,
+}
+
+/// The snapshot writer's arithmetic: holdings valued at `price_of` each symbol.
+pub fn daily_snapshot(holdings: &[Holding], price_of: impl Fn(&Symbol) -> Option<Decimal>) -> DailySnapshot {
+    let mut snapshot = DailySnapshot { value: Decimal::ZERO, cost: Decimal::ZERO, realised_pnl: Decimal::ZERO, dividends: Decimal::ZERO, unpriced_positions: 0 };
+    for h in holdings {
+        snapshot.cost += h.cost_basis;
+        snapshot.realised_pnl += h.realised_pnl;
+        snapshot.dividends += h.dividends;
+        match h.valuation(price_of(&h.symbol)).0 {
+            Some(value) => snapshot.value += value,
+            None if !h.quantity.is_zero() => snapshot.unpriced_positions += 1,
+            None => {}
+        }
+    }
+    snapshot.value = snapshot.value.normalize();
+    snapshot.cost = snapshot.cost.normalize();
+    snapshot.realised_pnl = snapshot.realised_pnl.normalize();
+    snapshot.dividends = snapshot.dividends.normalize();
+    snapshot
+}
+
+#[cfg(test)]
+mod snapshot_tests {
+    use super::*;
+    use std::str::FromStr;
+
+    #[test]
+    fn snapshot_by_hand() {
+        let mut a = Holding::new(Symbol::parse("A").unwrap());
+        a.apply(&Trade::Buy { quantity: Quantity::parse("3").unwrap(), price: Amount::parse("10").unwrap(), fees: Amount::parse("1").unwrap() }).unwrap();
+        let mut b = Holding::new(Symbol::parse("B").unwrap());
+        b.apply(&Trade::Buy { quantity: Quantity::parse("1").unwrap(), price: Amount::parse("5").unwrap(), fees: Amount::ZERO }).unwrap();
+        b.apply(&Trade::Dividend { amount: Amount::parse("0.5").unwrap() }).unwrap();
+        let snapshot = daily_snapshot(&[a, b], |s| (s.as_str() == "A").then(|| Decimal::from_str("12.5").unwrap()));
+        assert_eq!(snapshot.value, Decimal::from_str("37.5").unwrap());
+        assert_eq!(snapshot.cost, Decimal::from(36));
+        assert_eq!(snapshot.dividends, Decimal::from_str("0.5").unwrap());
+        assert_eq!(snapshot.unpriced_positions, 1);
+    }
+}

@@ -91,12 +91,89 @@ pub async fn create_portfolio(clients: &AwsClients, table: &str, user: &str, rec
         .item("name", s(record.name.clone()))
         .item("currency", s(record.currency.as_str()))
         .item("createdAt", s(record.created_at.clone()))
+        // The sparse index of active portfolios, spread over shards so the daily snapshot
+        // fan-out reads N small partitions instead of scanning.
+        .item(app::GSI1_PK, s(active_shard_key(user, &record.id)))
+        .item(app::GSI1_SK, s(format!("{user}#{}", record.id)))
         .condition_expression("attribute_not_exists(#pk)")
         .expression_attribute_names("#pk", PK)
         .send()
         .await
         .map(|_| ())
         .map_err(sdk)
+}
+
+/// Shards of the active-portfolio index.
+pub const ACTIVE_SHARDS: u32 = 16;
+
+/// `ACTIVE#<n>`, n = FNV-1a of user and portfolio modulo [`ACTIVE_SHARDS`].
+pub fn active_shard_key(user: &str, portfolio: &str) -> String {
+    let hash = user.bytes().chain([b'#']).chain(portfolio.bytes()).fold(0xcbf2_9ce4_8422_2325u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3));
+    format!("ACTIVE#{}", hash % u64::from(ACTIVE_SHARDS))
+}
+
+/// The (user, portfolio) pairs of one shard of the active-portfolio index, for the daily snapshot
+/// fan-out. 1 Query per 1 MB on `gsi1`: `gsi1pk = ACTIVE#<shard>` (keys only projected).
+pub async fn active_portfolios(clients: &AwsClients, table: &str, shard: u32) -> Result<Vec<(String, String)>, StorageError> {
+    let key = format!("ACTIVE#{shard}");
+    let items = query_all(clients, Partition::on_index(table, app::GSI1, app::GSI1_PK, app::GSI1_SK, &key), SortKeys::All, None).await?;
+    Ok(items
+        .iter()
+        .filter_map(|item| text(item, app::GSI1_SK)?.split_once('#').map(|(u, p)| (u.to_owned(), p.to_owned())))
+        .collect())
+}
+
+/// Stores a day's snapshot: 1 PutItem `pk = P#<user>#<id>, sk = SNAP#<date>` (idempotent: the same
+/// day overwrites itself).
+pub async fn put_snapshot(clients: &AwsClients, table: &str, user: &str, portfolio: &str, date: &str, snapshot: &bourse_domain::portfolio::DailySnapshot) -> Result<(), StorageError> {
+    clients
+        .dynamodb
+        .put_item()
+        .table_name(table)
+        .item(PK, s(portfolio_pk(user, portfolio)))
+        .item(SK, s(format!("SNAP#{date}")))
+        .item("date", s(date))
+        .item("value", n(snapshot.value))
+        .item("cost", n(snapshot.cost))
+        .item("realisedPnl", n(snapshot.realised_pnl))
+        .item("dividends", n(snapshot.dividends))
+        .item("unpricedPositions", AttributeValue::N(snapshot.unpriced_positions.to_string()))
+        .send()
+        .await
+        .map(|_| ())
+        .map_err(sdk)
+}
+
+/// Snapshots from `from` to `to` (dates inclusive), oldest first.
+/// 1 Query per 1 MB: `pk = P#<user>#<id> AND sk BETWEEN SNAP#<from> AND SNAP#<to>`.
+pub async fn snapshots_between(clients: &AwsClients, table: &str, user: &str, portfolio: &str, from: &str, to: &str) -> Result<Vec<(String, bourse_domain::portfolio::DailySnapshot)>, StorageError> {
+    let pk = portfolio_pk(user, portfolio);
+    let (from, to) = (format!("SNAP#{from}"), format!("SNAP#{to}"));
+    query_all(clients, Partition::of(table, &pk), SortKeys::Between(&from, &to), None)
+        .await?
+        .iter()
+        .map(|item| {
+            let snapshot = bourse_domain::portfolio::DailySnapshot {
+                value: decimal(item, "value")?,
+                cost: decimal(item, "cost")?,
+                realised_pnl: decimal(item, "realisedPnl")?,
+                dividends: decimal(item, "dividends")?,
+                unpriced_positions: decimal(item, "unpricedPositions")?.try_into().map_err(|_| corrupt(item, "unpricedPositions"))?,
+            };
+            Ok((text(item, "date").unwrap_or_default().to_owned(), snapshot))
+        })
+        .collect()
+}
+
+/// The snapshot writer: values a portfolio's holdings at the latest quotes and stores the day's
+/// snapshot. 1 Query (holdings) + ⌈N/100⌉ BatchGetItem (quotes) + 1 PutItem.
+pub async fn write_daily_snapshot(clients: &AwsClients, app_table: &str, market_table: &str, user: &str, portfolio: &str, date: &str) -> Result<bourse_domain::portfolio::DailySnapshot, StorageError> {
+    let holdings = list_holdings(clients, app_table, user, portfolio).await?;
+    let symbols: Vec<Symbol> = holdings.iter().map(|h| h.symbol.clone()).collect();
+    let prices = quotes(clients, market_table, &symbols).await?;
+    let snapshot = bourse_domain::portfolio::daily_snapshot(&holdings, |s| prices.get(s.as_str()).and_then(|q| q.price));
+    put_snapshot(clients, app_table, user, portfolio, date, &snapshot).await?;
+    Ok(snapshot)
 }
 
 /// A user's portfolios. 1 Query `pk = USER#<user> AND begins_with(sk, PORTFOLIO#)`.

@@ -36,6 +36,7 @@ pub enum PortfolioRoute {
     DeleteTransaction,
     Holdings,
     Summary,
+    History,
     Analysis,
 }
 
@@ -51,6 +52,7 @@ pub static ROUTES: &[Route<PortfolioRoute>] = &[
     Route::bearer_delete("/v1/portfolios/{id}/transactions/{txId}", PortfolioRoute::DeleteTransaction),
     Route::bearer_get("/v1/portfolios/{id}/holdings", PortfolioRoute::Holdings),
     Route::bearer_get("/v1/portfolios/{id}/summary", PortfolioRoute::Summary),
+    Route::bearer_get("/v1/portfolios/{id}/history", PortfolioRoute::History),
     Route::bearer_get("/v1/portfolios/{id}/analysis", PortfolioRoute::Analysis),
 ];
 
@@ -59,6 +61,8 @@ const DEPENDENCIES: &[Dependency] = &[Dependency::AppTable, Dependency::MarketTa
 
 /// A cached summary lives this long; every write to the portfolio deletes it first.
 pub const SUMMARY_TTL: Duration = Duration::from_secs(60);
+/// Longest history range one request may ask for.
+pub const MAX_HISTORY_DAYS: i64 = 5 * 366;
 /// Read-modify-write attempts on one holding before answering 409.
 const WRITE_ATTEMPTS: u32 = 30;
 
@@ -313,6 +317,32 @@ impl Portfolio {
         Ok(Reply::json_bytes(StatusCode::OK, body))
     }
 
+    /// Daily value snapshots (written by the scheduled refresh) over `from`..`to`, at most
+    /// [`MAX_HISTORY_DAYS`] days; default the last 90 days.
+    async fn history(&self, request: &ApiRequest, user: &str) -> Result<Reply, ApiError> {
+        request.only_query(&["from", "to"])?;
+        let id = request.param("id")?;
+        let today = now().date();
+        let date = |name: &str| -> Result<Option<time::Date>, ApiError> {
+            request.query(name)?.map(|raw| input::parse_date(&format!("query.{name}"), raw).map_err(|e| ApiError::Validation(vec![e]))).transpose()
+        };
+        let to = date("to")?.unwrap_or(today);
+        let from = date("from")?.unwrap_or(to - time::Duration::days(90));
+        if from > to {
+            return Err(ApiError::field("query.from", "must not be after to"));
+        }
+        if (to - from).whole_days() > MAX_HISTORY_DAYS {
+            return Err(ApiError::field("query.from", format!("a range is at most {MAX_HISTORY_DAYS} days")));
+        }
+        self.owned(user, id).await?;
+        let points = store::snapshots_between(&self.platform.aws, &self.app_table, user, id, &from.to_string(), &to.to_string()).await.map_err(storage_problem)?;
+        let points: Vec<Value> = points
+            .into_iter()
+            .map(|(date, s)| json!({"date": date, "value": dec(s.value), "cost": dec(s.cost), "realisedPnl": dec(s.realised_pnl), "dividends": dec(s.dividends), "unpricedPositions": s.unpriced_positions}))
+            .collect();
+        Reply::ok(&json!({"from": from.to_string(), "to": to.to_string(), "points": points}))
+    }
+
     async fn analysis(&self, request: &ApiRequest, user: &str) -> Result<Reply, ApiError> {
         request.only_query(&[])?;
         let id = request.param("id")?;
@@ -425,6 +455,7 @@ impl Handler<PortfolioRoute> for Portfolio {
             PortfolioRoute::DeleteTransaction => self.delete_transaction(&request, &user()?).await,
             PortfolioRoute::Holdings => self.holdings(&request, &user()?).await,
             PortfolioRoute::Summary => self.summary(&request, &user()?).await,
+            PortfolioRoute::History => self.history(&request, &user()?).await,
             PortfolioRoute::Analysis => self.analysis(&request, &user()?).await,
         }
     }

@@ -209,3 +209,32 @@ async fn analysis_explains_concentration() {
     assert!(findings.iter().any(|f| f.starts_with("XOM is")), "{findings:?}");
     assert!(findings.iter().any(|f| f.starts_with("Energy is")), "{findings:?}");
 }
+
+#[tokio::test]
+async fn history_serves_the_daily_snapshots_the_writer_stores() {
+    let auth = auth().await;
+    let c = client(&auth).await;
+    let id = new_portfolio(&c).await;
+    assert_eq!(c.call("POST", &format!("/v1/portfolios/{id}/transactions"), Some(buy("MSFT", "2", "100", "0"))).await.status(), 201);
+    let user = {
+        let me = json_body(&auth.serve(event("GET", "/v1/me", "", None, Some(&c.token), &random_ip())).await);
+        me["id"].as_str().or(me["userId"].as_str()).expect("user id").to_owned()
+    };
+    // The portfolio is in its shard of the active-portfolio index (the fan-out's input).
+    let p = platform("portfolio");
+    let (aws, app, market) = (&p.aws, p.config.require_app_table().unwrap(), p.config.require_market_table().unwrap());
+    let shard: u32 = bourse_storage::portfolios::active_shard_key(&user, &id).trim_start_matches("ACTIVE#").parse().unwrap();
+    assert!(bourse_storage::portfolios::active_portfolios(aws, app, shard).await.unwrap().contains(&(user.clone(), id.clone())));
+    for date in ["2026-03-02", "2026-03-03"] {
+        let snapshot = bourse_storage::portfolios::write_daily_snapshot(aws, app, market, &user, &id, date).await.unwrap();
+        assert_eq!(snapshot.cost, rust_decimal::Decimal::from(200));
+    }
+    let history = json_body(&c.call_with("GET", &format!("/v1/portfolios/{id}/history"), "from=2026-03-01&to=2026-03-31", None, &[]).await);
+    let points = history["points"].as_array().unwrap();
+    assert_eq!(points.len(), 2, "{history}");
+    assert_eq!(points[0]["date"], "2026-03-02");
+    assert_eq!(points[0]["cost"], "200");
+    assert!(points[0]["value"].as_str().unwrap() != "0", "valued at the seeded quote");
+    let bad = c.call_with("GET", &format!("/v1/portfolios/{id}/history"), "from=2026-04-01&to=2026-03-01", None, &[]).await;
+    assert_eq!(bad.status(), 400);
+}
