@@ -93,19 +93,19 @@ pub async fn run(settings: Settings) -> Result<(), DynError> {
     let done = Arc::new(std::sync::atomic::AtomicBool::new(false));
     let pollers = consumers.iter().map(|consumer| poll_until(&platform, consumer, &queue, &done));
     let watcher = async {
-        loop {
-            if let Some(job) = bourse_storage::jobs::get_job(&platform.aws, &app, &id).await? {
-                if job.completed_at.is_some() {
-                    done.store(true, std::sync::atomic::Ordering::SeqCst);
-                    return Ok::<_, DynError>(job);
-                }
+        let outcome: Result<_, DynError> = loop {
+            match bourse_storage::jobs::get_job(&platform.aws, &app, &id).await {
+                Ok(Some(job)) if job.completed_at.is_some() => break Ok(job),
+                Ok(_) => {}
+                Err(err) => break Err(format!("reading the job failed (stand-ins stopped?): {err}").into()),
             }
             if started.elapsed() > Duration::from_secs(600) {
-                done.store(true, std::sync::atomic::Ordering::SeqCst);
-                return Err("the job did not complete within 600 s".into());
+                break Err("the job did not complete within 600 s".into());
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
-        }
+        };
+        done.store(true, std::sync::atomic::Ordering::SeqCst);
+        outcome
     };
     let (job, _) = tokio::join!(watcher, futures_util::future::join_all(pollers));
     let job = job?;
@@ -144,7 +144,9 @@ async fn poll_until(platform: &Platform, consumer: &Consumer, queue: &str, done:
         {
             Ok(r) => r,
             Err(err) => {
+                // A stand-in restarting must not turn into a hot loop.
                 eprintln!("receive failed: {err}");
+                tokio::time::sleep(Duration::from_secs(1)).await;
                 continue;
             }
         };
