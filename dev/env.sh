@@ -82,6 +82,10 @@ bourse_profile() {
     export AWS_ENDPOINT_URL_DYNAMODB="http://127.0.0.1:$DYNAMODB_PORT"
     export AWS_ENDPOINT_URL_SQS="http://127.0.0.1:$SQS_PORT"
     export CACHE_URL="redis://127.0.0.1:$REDIS_PORT"
+    # A loaded 2-core machine running debug builds and parallel tests can take longer than the
+    # production 50 ms to answer; locally the cache gets a second so tests that count cache hits
+    # stay deterministic. A stopped Redis still fails at once (connection refused).
+    export CACHE_TIMEOUT_MS="${CACHE_TIMEOUT_MS:-1000}"
     export APP_TABLE=bourse-app
     export MARKET_TABLE=bourse-market
     # The SQS stand-in names queues http://<host the client used>/<account 000000000000>/<name>.

@@ -16,6 +16,11 @@ pub enum QueueMessage {
         job_id: crate::jobs::JobId,
         symbol: crate::symbol::Symbol,
     },
+    /// Fan out the day's value snapshots of one shard of the active-portfolio index: the consumer
+    /// lists the shard and sends one `snapshot-portfolio` message per portfolio.
+    SnapshotShard { shard: u32, date: String },
+    /// Write one portfolio's value snapshot for `date` (idempotent: the day overwrites itself).
+    SnapshotPortfolio { user: String, portfolio: String, date: String },
 }
 
 /// The payload the EventBridge schedule sends (its `Input` in `template.yaml`).
@@ -24,6 +29,16 @@ pub enum QueueMessage {
 pub enum ScheduledTask {
     /// The daily refresh after the US close.
     ScheduledRefresh,
+}
+
+fn is_date(text: &str) -> bool {
+    let b = text.as_bytes();
+    b.len() == 10 && b[4] == b'-' && b[7] == b'-' && b.iter().enumerate().all(|(i, c)| i == 4 || i == 7 || c.is_ascii_digit())
+}
+
+/// Ids become parts of keys: keep them to a safe alphabet.
+fn is_key_part(text: &str) -> bool {
+    !text.is_empty() && text.len() <= 64 && text.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
 }
 
 /// Longest diagnostic id accepted (it becomes part of a key).
@@ -38,6 +53,12 @@ impl QueueMessage {
                 if id.is_empty() || id.len() > MAX_PING_ID_LEN || !id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') =>
             {
                 Err(format!("ping id must be 1 to {MAX_PING_ID_LEN} letters, digits or dashes"))
+            }
+            QueueMessage::SnapshotShard { date, .. } | QueueMessage::SnapshotPortfolio { date, .. } if !is_date(date) => {
+                Err(format!("snapshot date must be YYYY-MM-DD, got {date:?}"))
+            }
+            QueueMessage::SnapshotPortfolio { user, portfolio, .. } if !is_key_part(user) || !is_key_part(portfolio) => {
+                Err("snapshot user and portfolio must be 1 to 64 letters, digits or dashes".into())
             }
             _ => Ok(message),
         }
@@ -54,6 +75,10 @@ mod tests {
         let text = serde_json::to_string(&ping).unwrap();
         assert_eq!(text, r#"{"kind":"ping","id":"abc-1"}"#);
         assert_eq!(QueueMessage::parse(&text).unwrap(), ping);
+        let shard = QueueMessage::SnapshotShard { shard: 7, date: "2026-11-25".into() };
+        assert_eq!(QueueMessage::parse(&serde_json::to_string(&shard).unwrap()).unwrap(), shard);
+        assert!(QueueMessage::parse(r#"{"kind":"snapshot-shard","shard":1,"date":"25/11/2026"}"#).is_err());
+        assert!(QueueMessage::parse(r#"{"kind":"snapshot-portfolio","user":"a#b","portfolio":"p","date":"2026-11-25"}"#).is_err());
         let task: ScheduledTask = serde_json::from_str(r#"{"kind":"scheduled-refresh"}"#).unwrap();
         assert_eq!(task, ScheduledTask::ScheduledRefresh);
     }

@@ -11,8 +11,7 @@ use crate::clients::AwsClients;
 use crate::error::StorageError;
 use crate::schema::{PK, SK, TTL};
 use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem, Update};
-use aws_sdk_sqs::types::SendMessageBatchRequestEntry;
-use bourse_domain::jobs::{JobId, JobProgress, send_batches};
+use bourse_domain::jobs::{JobId, JobProgress};
 use bourse_domain::messages::QueueMessage;
 use bourse_domain::Symbol;
 use std::collections::HashMap;
@@ -328,38 +327,9 @@ pub async fn mark_enqueued(clients: &AwsClients, table: &str, id: &JobId, now: &
 /// could still not be sent (the caller marks the job failed). Used by the jobs API, the CSV
 /// import and the scheduled refresh alike.
 pub async fn enqueue_symbols(clients: &AwsClients, queue_url: &str, id: &JobId, symbols: &[Symbol]) -> Result<usize, StorageError> {
-    let mut sent = 0;
-    for batch in send_batches(symbols) {
-        let mut entries: Vec<SendMessageBatchRequestEntry> = Vec::with_capacity(batch.len());
-        for (i, symbol) in batch.iter().enumerate() {
-            let body = serde_json::to_string(&QueueMessage::Enrich { job_id: id.clone(), symbol: symbol.clone() })
-                .map_err(|e| StorageError::Corrupt { key: job_pk(id), reason: e.to_string() })?;
-            let entry = SendMessageBatchRequestEntry::builder()
-                .id(i.to_string())
-                .message_body(body)
-                .build()
-                .map_err(|e| StorageError::Corrupt { key: job_pk(id), reason: e.to_string() })?;
-            entries.push(entry);
-        }
-        for attempt in 0..2 {
-            let output = clients
-                .sqs
-                .send_message_batch()
-                .queue_url(queue_url)
-                .set_entries(Some(entries.clone()))
-                .send()
-                .await
-                .map_err(|e| StorageError::from_sdk("sqs", e))?;
-            sent += output.successful.len();
-            let failed: Vec<String> = output.failed.iter().map(|f| f.id.clone()).collect();
-            entries.retain(|e| failed.contains(&e.id));
-            if entries.is_empty() {
-                break;
-            }
-            if attempt == 1 {
-                return Err(StorageError::Unavailable { service: "sqs", message: format!("{} messages of job {id} could not be sent", entries.len()) });
-            }
-        }
-    }
-    Ok(sent)
+    let messages: Vec<QueueMessage> = symbols.iter().map(|symbol| QueueMessage::Enrich { job_id: id.clone(), symbol: symbol.clone() }).collect();
+    crate::queue::send_messages(clients, queue_url, &messages, None).await.map_err(|e| match e {
+        StorageError::Unavailable { service, message } => StorageError::Unavailable { service, message: format!("job {id}: {message}") },
+        other => other,
+    })
 }

@@ -24,3 +24,4 @@ pub mod jobs;
 pub mod market;
 pub mod portfolios;
 pub mod query;
+pub mod queue;

@@ -165,6 +165,23 @@ impl Consumer {
                     .await?;
                 Ok(())
             }
+            QueueMessage::SnapshotShard { shard, date } => {
+                let (aws, app) = (&self.platform.aws, self.app_table.as_str());
+                let queue = self.queue_url.as_deref().ok_or_else(|| MessageError::Poison("ENRICH_QUEUE_URL is not set".into()))?;
+                let portfolios = bourse_storage::portfolios::active_portfolios(aws, app, shard).await?;
+                let messages: Vec<QueueMessage> = portfolios
+                    .into_iter()
+                    .map(|(user, portfolio)| QueueMessage::SnapshotPortfolio { user, portfolio, date: date.clone() })
+                    .collect();
+                let sent = bourse_storage::queue::send_messages(aws, queue, &messages, None).await?;
+                tracing::info!(shard, date, sent, "snapshot shard fanned out");
+                Ok(())
+            }
+            QueueMessage::SnapshotPortfolio { user, portfolio, date } => {
+                let (aws, app, market) = (&self.platform.aws, self.app_table.as_str(), self.market_table.as_str());
+                bourse_storage::portfolios::write_daily_snapshot(aws, app, market, &user, &portfolio, &date).await?;
+                Ok(())
+            }
             QueueMessage::Enrich { job_id, symbol } => {
                 let receives = message.attributes.get("ApproximateReceiveCount").and_then(|c| c.parse::<u32>().ok()).unwrap_or(1);
                 let result = self.enrich(&job_id, &symbol, receives, deadline).await;
@@ -308,11 +325,20 @@ impl Consumer {
         }
         let queue = self.queue_url.as_deref().ok_or(ConsumerError::UnknownEvent("ENRICH_QUEUE_URL is not set".into()))?;
         let sent = bourse_storage::jobs::enqueue_symbols(aws, queue, &id, &symbols).await?;
+        // The day's portfolio snapshots: one message per shard of the active-portfolio index,
+        // held back so the refresh has written the new quotes first. Each shard message fans out
+        // again, one message per portfolio: no invocation walks every user.
+        let shards: Vec<QueueMessage> = (0..bourse_storage::portfolios::ACTIVE_SHARDS).map(|shard| QueueMessage::SnapshotShard { shard, date: date.clone() }).collect();
+        bourse_storage::queue::send_messages(aws, queue, &shards, Some(SNAPSHOT_DELAY_SECONDS)).await?;
         bourse_storage::jobs::mark_enqueued(aws, app, &id, &rfc3339(now)).await?;
         tracing::info!(task = name, date, job = %id, sent, "scheduled refresh fanned out");
         Ok(id)
     }
 }
+
+/// How long the snapshot fan-out waits after the scheduled refresh was enqueued (the refresh of
+/// the universe takes about N / rate seconds: ~30 s for 541 symbols at 20 requests/s).
+pub const SNAPSHOT_DELAY_SECONDS: i32 = 300;
 
 /// The invocation's deadline (epoch milliseconds from the Runtime API) as an `Instant`.
 fn deadline_of(deadline_ms: u64) -> Instant {
