@@ -2,6 +2,7 @@
 //! configuration, build the AWS clients and the cache once, and hand them to the handler.
 
 pub mod access;
+pub mod idempotency;
 
 use bourse_cache::{Cache, CacheError};
 use bourse_domain::clock::{Clock, SystemClock};

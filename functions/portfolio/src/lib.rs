@@ -11,7 +11,6 @@ use bourse_domain::Symbol;
 use bourse_http::{ApiError, ApiRequest, Handler, HttpApp, Reply, Route};
 use bourse_runtime::{Dependency, Platform, StartupError, storage_problem};
 use bourse_storage::StorageError;
-use bourse_storage::idempotency::{self, NextAction};
 use bourse_storage::portfolios::{self as store, PortfolioRecord, Quote, TransactionRecord};
 use http::StatusCode;
 use rust_decimal::Decimal;
@@ -133,42 +132,12 @@ impl Portfolio {
         }
     }
 
-    /// Runs a POST under its `Idempotency-Key` (if any): a replay answers the stored response
-    /// with no second effect; the same key with another body is 422.
     async fn idempotent<F, Fut>(&self, request: &ApiRequest, user: &str, work: F) -> Result<Reply, ApiError>
     where
         F: FnOnce() -> Fut,
         Fut: Future<Output = Result<(StatusCode, Value), ApiError>>,
     {
-        let Some(key) = request.header("idempotency-key").map(str::to_owned) else {
-            let (status, body) = work().await?;
-            return Reply::json(status, &body);
-        };
-        if key.is_empty() || key.len() > 128 || !key.bytes().all(|b| b.is_ascii_graphic()) {
-            return Err(ApiError::field("header.idempotency-key", "1 to 128 visible ASCII characters"));
-        }
-        use sha2::Digest;
-        let hash: String = sha2::Sha256::digest([request.route.as_bytes(), b"\n", request.path.as_bytes(), b"\n", request.body()].concat()).iter().map(|b| format!("{b:02x}")).collect();
-        let (aws, table) = (&self.platform.aws, &self.app_table);
-        match idempotency::begin(aws, table, user, &key, &hash, now().unix_timestamp()).await.map_err(storage_problem)? {
-            NextAction::Replay { status, body } => {
-                let status = StatusCode::from_u16(status).unwrap_or(StatusCode::OK);
-                Ok(Reply::json_bytes(status, body.into_bytes()).header(http::HeaderName::from_static("idempotent-replayed"), "true")?)
-            }
-            NextAction::Mismatch => Err(ApiError::Unprocessable { detail: "this Idempotency-Key was used with a different request".into(), errors: vec![] }),
-            NextAction::InProgress => Err(ApiError::Conflict("a request with this Idempotency-Key is still being processed".into())),
-            NextAction::Process => match work().await {
-                Ok((status, body)) => {
-                    let text = body.to_string();
-                    idempotency::complete(aws, table, user, &key, status.as_u16(), &text).await.map_err(storage_problem)?;
-                    Ok(Reply::json_bytes(status, text.into_bytes()))
-                }
-                Err(err) => {
-                    let _ = idempotency::release(aws, table, user, &key).await;
-                    Err(err)
-                }
-            },
-        }
+        bourse_runtime::idempotency::idempotent(&self.platform, request, user, work).await
     }
 
     async fn create(&self, request: &ApiRequest, user: &str) -> Result<Reply, ApiError> {

@@ -24,31 +24,35 @@ pub async fn create(platform: &Platform, request: &ApiRequest, universe: impl As
     };
     let table = platform.config.require_app_table().map_err(|e| ApiError::Internal(e.to_string()))?;
     let queue = platform.config.require_enrich_queue_url().map_err(|e| ApiError::Internal(e.to_string()))?;
-    let id = new_job_id();
-    let now = OffsetDateTime::now_utc();
-    let created_at = now.format(&Rfc3339).unwrap_or_default();
-    let job = JobRecord {
-        id: id.clone(),
-        owner: principal.user_id.clone(),
-        kind: kind.into(),
-        symbols: symbols.iter().map(Symbol::to_string).collect(),
-        progress: JobProgress { total: symbols.len() as u64, done: 0, failed: 0 },
-        created_at: created_at.clone(),
-        updated_at: created_at.clone(),
-        enqueue_failed: false,
-        enqueued: false,
-        completed_at: None,
-    };
-    bourse_storage::jobs::create_job(&platform.aws, table, &job, now.unix_timestamp() as u64).await.map_err(storage_problem)?;
-    if let Err(err) = bourse_storage::jobs::enqueue_symbols(&platform.aws, queue, &id, &symbols).await {
-        tracing::warn!(job = %id, error = %err, "job could not be queued completely");
-        let _ = bourse_storage::jobs::mark_enqueue_failed(&platform.aws, table, &id, &created_at).await;
-        return Err(ApiError::Unavailable("the job could not be queued; retry shortly".into()));
-    }
-    bourse_storage::jobs::mark_enqueued(&platform.aws, table, &id, &created_at).await.map_err(storage_problem)?;
-    let location = format!("/v1/jobs/{id}");
-    Reply::accepted(&json!({"jobId": id.as_str(), "kind": kind, "state": "queued", "total": symbols.len(), "createdAt": created_at, "links": {"self": location}}))?
-        .header(http::header::LOCATION, &location)
+    let owner = principal.user_id.clone();
+    bourse_runtime::idempotency::idempotent(platform, request, &owner, || async {
+        let id = new_job_id();
+        let now = OffsetDateTime::now_utc();
+        let created_at = now.format(&Rfc3339).unwrap_or_default();
+        let job = JobRecord {
+            id: id.clone(),
+            owner: owner.clone(),
+            kind: kind.into(),
+            symbols: symbols.iter().map(Symbol::to_string).collect(),
+            progress: JobProgress { total: symbols.len() as u64, done: 0, failed: 0 },
+            created_at: created_at.clone(),
+            updated_at: created_at.clone(),
+            enqueue_failed: false,
+            enqueued: false,
+            completed_at: None,
+        };
+        bourse_storage::jobs::create_job(&platform.aws, table, &job, now.unix_timestamp() as u64).await.map_err(storage_problem)?;
+        if let Err(err) = bourse_storage::jobs::enqueue_symbols(&platform.aws, queue, &id, &symbols).await {
+            tracing::warn!(job = %id, error = %err, "job could not be queued completely");
+            let _ = bourse_storage::jobs::mark_enqueue_failed(&platform.aws, table, &id, &created_at).await;
+            return Err(ApiError::Unavailable("the job could not be queued; retry shortly".into()));
+        }
+        bourse_storage::jobs::mark_enqueued(&platform.aws, table, &id, &created_at).await.map_err(storage_problem)?;
+        let location = format!("/v1/jobs/{id}");
+        let body = json!({"jobId": id.as_str(), "kind": kind, "state": "queued", "total": symbols.len(), "createdAt": created_at, "links": {"self": location}});
+        Ok((http::StatusCode::ACCEPTED, body))
+    })
+    .await
 }
 
 /// A job of the caller's.
