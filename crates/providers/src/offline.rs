@@ -14,20 +14,30 @@ use std::time::Duration;
 pub const NAME: &str = "offline";
 
 pub struct Offline {
-    records: HashMap<String, StockRecord>,
+    /// Parsed on first use: a deployed consumer configured with real providers never pays for it,
+    /// and the local one pays once (~1 ms), not at every cold start.
+    records: std::sync::OnceLock<HashMap<String, StockRecord>>,
 }
 
 impl Offline {
     /// The data compiled into the binary.
     pub fn bundled() -> Self {
-        let records = load_universe(include_str!("../../../data/sp500-constituents.csv"), include_str!("../../../data/sp500-financials.csv"))
-            .unwrap_or_default();
-        Offline { records: records.into_iter().map(|r| (r.symbol.to_string(), r)).collect() }
+        Offline { records: std::sync::OnceLock::new() }
+    }
+
+    fn records(&self) -> &HashMap<String, StockRecord> {
+        self.records.get_or_init(|| {
+            load_universe(include_str!("../../../data/sp500-constituents.csv"), include_str!("../../../data/sp500-financials.csv"))
+                .unwrap_or_default()
+                .into_iter()
+                .map(|r| (r.symbol.to_string(), r))
+                .collect()
+        })
     }
 
     /// The answer for `symbol` on `today`.
     pub fn answer(&self, symbol: &Symbol, today: time::Date) -> Result<MarketData, ProviderError> {
-        let record = self.records.get(symbol.as_str()).ok_or(ProviderError::UnknownSymbol)?;
+        let record = self.records().get(symbol.as_str()).ok_or(ProviderError::UnknownSymbol)?;
         let (_, history) = stock_from_record(record, today);
         Ok(MarketData {
             symbol: Some(symbol.clone()),
