@@ -7,6 +7,8 @@
 //!   each conditional on `attribute_not_exists(pk)`, so two registrations of one email cannot
 //!   both succeed (no read-then-write).
 
+use crate::attr::s;
+use crate::error::dynamodb_error;
 use crate::clients::AwsClients;
 use crate::error::StorageError;
 use crate::schema::{PK, SK};
@@ -21,9 +23,6 @@ pub fn email_pk(email: &str) -> String {
     format!("EMAIL#{email}")
 }
 
-fn s(v: impl Into<String>) -> AttributeValue {
-    AttributeValue::S(v.into())
-}
 
 /// A new account as stored.
 #[derive(Debug, Clone)]
@@ -93,7 +92,7 @@ pub async fn create_account(clients: &AwsClients, table: &str, account: &NewAcco
         .transact_items(put(user_item)?)
         .send()
         .await;
-    match result.map_err(|e| StorageError::from_sdk("dynamodb", e)) {
+    match result.map_err(dynamodb_error) {
         Ok(_) => Ok(Registered::Created),
         Err(StorageError::Conflict(_)) => Ok(Registered::EmailTaken),
         Err(other) => Err(other),
@@ -120,7 +119,7 @@ pub async fn credentials_by_email(clients: &AwsClients, table: &str, email: &str
         .consistent_read(true)
         .send()
         .await
-        .map_err(|e| StorageError::from_sdk("dynamodb", e))?;
+        .map_err(dynamodb_error)?;
     let Some(item) = output.item else { return Ok(None) };
     Ok(Some(Credentials {
         user_id: text(&item, "userId", &key)?,
@@ -140,7 +139,7 @@ pub async fn profile(clients: &AwsClients, table: &str, user_id: &str) -> Result
         .key(SK, s("PROFILE"))
         .send()
         .await
-        .map_err(|e| StorageError::from_sdk("dynamodb", e))?;
+        .map_err(dynamodb_error)?;
     let Some(item) = output.item else { return Ok(None) };
     Ok(Some(Profile {
         user_id: user_id.to_owned(),

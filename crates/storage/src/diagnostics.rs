@@ -1,6 +1,8 @@
 //! Pipeline diagnostics in the app table: proof that a queue message or a scheduled trigger reached
 //! the consumer. Keys: `pk = PING#<id>`, `sk = PING`; `pk = SCHEDULE#<task>`, `sk = <UTC date>`.
 
+use crate::attr::{s, n};
+use crate::error::dynamodb_error;
 use crate::clients::AwsClients;
 use crate::error::StorageError;
 use crate::schema::{PK, SK, TTL};
@@ -8,13 +10,7 @@ use aws_sdk_dynamodb::types::AttributeValue;
 
 const DAY_SECONDS: u64 = 24 * 60 * 60;
 
-fn s(value: impl Into<String>) -> AttributeValue {
-    AttributeValue::S(value.into())
-}
 
-fn n(value: u64) -> AttributeValue {
-    AttributeValue::N(value.to_string())
-}
 
 /// Records a ping. 1 PutItem (1 WCU); a redelivery overwrites the same item, so it is idempotent.
 pub async fn record_ping(clients: &AwsClients, table: &str, id: &str, received_at: &str, now_epoch: u64) -> Result<(), StorageError> {
@@ -29,7 +25,7 @@ pub async fn record_ping(clients: &AwsClients, table: &str, id: &str, received_a
         .send()
         .await
         .map(|_| ())
-        .map_err(|e| StorageError::from_sdk("dynamodb", e))
+        .map_err(dynamodb_error)
 }
 
 /// When a ping was received, if it was. 1 GetItem, strongly consistent (1 RCU).
@@ -43,7 +39,7 @@ pub async fn ping_received_at(clients: &AwsClients, table: &str, id: &str) -> Re
         .consistent_read(true)
         .send()
         .await
-        .map_err(|e| StorageError::from_sdk("dynamodb", e))?;
+        .map_err(dynamodb_error)?;
     Ok(output.item.and_then(|item| match item.get("receivedAt") {
         Some(AttributeValue::S(at)) => Some(at.clone()),
         _ => None,
@@ -71,5 +67,5 @@ pub async fn record_scheduled_run(
         .send()
         .await
         .map(|_| ())
-        .map_err(|e| StorageError::from_sdk("dynamodb", e))
+        .map_err(dynamodb_error)
 }

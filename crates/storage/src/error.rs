@@ -46,3 +46,12 @@ impl StorageError {
         }
     }
 }
+
+/// [`StorageError::from_sdk`] for DynamoDB, the common case, as a function to pass to `map_err`.
+pub(crate) fn dynamodb_error<E, R>(err: SdkError<E, R>) -> StorageError
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug,
+{
+    StorageError::from_sdk("dynamodb", err)
+}

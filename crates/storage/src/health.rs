@@ -1,6 +1,7 @@
 //! Dependency probes for the health endpoints: the cheapest data-plane request that proves the
 //! function can reach the resource with its own permissions.
 
+use crate::error::dynamodb_error;
 use crate::clients::AwsClients;
 use crate::error::StorageError;
 use crate::schema::{HEALTH_KEY, PK, SK};
@@ -19,7 +20,7 @@ pub async fn probe_table(clients: &AwsClients, table: &str) -> Result<(), Storag
         .send()
         .await
         .map(|_| ())
-        .map_err(|e| StorageError::from_sdk("dynamodb", e))
+        .map_err(dynamodb_error)
 }
 
 /// One GetQueueAttributes of the queue depth.

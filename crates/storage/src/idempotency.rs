@@ -2,6 +2,7 @@
 //! `sk = IDEMP`, holding a hash of the request, its state and, once done, the stored response;
 //! `ttl` = 24 h, also checked on read because TTL deletion is lazy.
 
+use crate::error::dynamodb_error;
 use crate::clients::AwsClients;
 use crate::error::StorageError;
 use crate::schema::{PK, SK, TTL};
@@ -60,7 +61,7 @@ pub async fn begin(clients: &AwsClients, table: &str, user: &str, idempotency_ke
         .consistent_read(true)
         .send()
         .await
-        .map_err(|e| StorageError::from_sdk("dynamodb", e))?
+        .map_err(dynamodb_error)?
         .item
         .unwrap_or_default();
     let text = |name: &str| match existing.get(name) {
@@ -99,7 +100,7 @@ pub async fn complete(clients: &AwsClients, table: &str, user: &str, idempotency
         .send()
         .await
         .map(|_| ())
-        .map_err(|e| StorageError::from_sdk("dynamodb", e))
+        .map_err(dynamodb_error)
 }
 
 /// Forgets a claim whose processing failed, so the client can retry with the same key. 1 DeleteItem.

@@ -7,6 +7,8 @@
 //!   Its conditional creation is what makes a symbol count once, however often its message is
 //!   delivered.
 
+use crate::attr::{s, n};
+use crate::error::dynamodb_error;
 use crate::clients::AwsClients;
 use crate::error::StorageError;
 use crate::schema::{PK, SK, TTL};
@@ -19,13 +21,7 @@ use std::collections::HashMap;
 /// How long a job and its outcomes are kept.
 pub const JOB_TTL_SECONDS: u64 = 30 * 86_400;
 
-fn s(value: impl Into<String>) -> AttributeValue {
-    AttributeValue::S(value.into())
-}
 
-fn n(value: u64) -> AttributeValue {
-    AttributeValue::N(value.to_string())
-}
 
 fn job_pk(id: &JobId) -> String {
     format!("JOB#{id}")
@@ -80,7 +76,7 @@ pub async fn create_job(clients: &AwsClients, table: &str, job: &JobRecord, now_
         .send()
         .await
         .map(|_| ())
-        .map_err(|e| StorageError::from_sdk("dynamodb", e))
+        .map_err(dynamodb_error)
 }
 
 fn job_from_item(id: &JobId, item: &HashMap<String, AttributeValue>) -> Result<JobRecord, StorageError> {
@@ -131,7 +127,7 @@ pub async fn job_with_errors(clients: &AwsClients, table: &str, id: &JobId) -> R
             .set_exclusive_start_key(start)
             .send()
             .await
-            .map_err(|e| StorageError::from_sdk("dynamodb", e))?;
+            .map_err(dynamodb_error)?;
         for item in output.items.unwrap_or_default() {
             match item.get(SK) {
                 Some(AttributeValue::S(sk)) if sk == "JOB" => job = Some(job_from_item(id, &item)?),
@@ -166,7 +162,7 @@ pub async fn get_job(clients: &AwsClients, table: &str, id: &JobId) -> Result<Op
         .consistent_read(true)
         .send()
         .await
-        .map_err(|e| StorageError::from_sdk("dynamodb", e))?;
+        .map_err(dynamodb_error)?;
     output.item.as_ref().map(|item| job_from_item(id, item)).transpose()
 }
 
@@ -184,7 +180,7 @@ pub async fn outcome_exists(clients: &AwsClients, table: &str, id: &JobId, symbo
         .expression_attribute_names("#pk", PK)
         .send()
         .await
-        .map_err(|e| StorageError::from_sdk("dynamodb", e))?;
+        .map_err(dynamodb_error)?;
     Ok(output.item.is_some())
 }
 
@@ -282,7 +278,7 @@ pub async fn mark_completed(clients: &AwsClients, table: &str, id: &JobId, now: 
         .expression_attribute_values(":now", s(now))
         .send()
         .await;
-    match result.map_err(|e| StorageError::from_sdk("dynamodb", e)) {
+    match result.map_err(dynamodb_error) {
         Ok(_) => Ok(true),
         Err(StorageError::Conflict(_)) => Ok(false),
         Err(err) => Err(err),
@@ -303,7 +299,7 @@ pub async fn mark_enqueue_failed(clients: &AwsClients, table: &str, id: &JobId, 
         .send()
         .await
         .map(|_| ())
-        .map_err(|e| StorageError::from_sdk("dynamodb", e))
+        .map_err(dynamodb_error)
 }
 
 /// Marks a job whose messages were all sent. 1 UpdateItem `SET enqueuedAt` (1 WCU).
@@ -319,7 +315,7 @@ pub async fn mark_enqueued(clients: &AwsClients, table: &str, id: &JobId, now: &
         .send()
         .await
         .map(|_| ())
-        .map_err(|e| StorageError::from_sdk("dynamodb", e))
+        .map_err(dynamodb_error)
 }
 
 /// Sends one `enrich` message per symbol: ⌈N/10⌉ SendMessageBatch calls; entries SQS reports as

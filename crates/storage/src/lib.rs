@@ -7,6 +7,7 @@
 //! - Access patterns live in their own modules, one named function each, documenting its key
 //!   condition and request cost (see `docs/table-design.md`).
 
+mod attr;
 pub mod clients;
 pub mod error;
 pub mod health;

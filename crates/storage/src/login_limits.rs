@@ -9,6 +9,8 @@
 //! - per source address: `pk = LOGINLIMIT#ADDRESS#<ip>`, `sk = <epoch minute>` — `attempts`,
 //!   `ttl` = the minute + 2 minutes; counted with one `ADD`.
 
+use crate::attr::n;
+use crate::error::dynamodb_error;
 use crate::clients::AwsClients;
 use crate::error::StorageError;
 use crate::schema::{PK, SK, TTL};
@@ -19,9 +21,6 @@ fn account_pk(account_key: &str) -> String {
     format!("LOGINLIMIT#ACCOUNT#{account_key}")
 }
 
-fn n(v: i64) -> AttributeValue {
-    AttributeValue::N(v.to_string())
-}
 
 /// The stored state of an account (default when none). 1 GetItem, strongly consistent (1 RCU).
 pub async fn account_state(clients: &AwsClients, table: &str, account_key: &str) -> Result<Option<AccountThrottle>, StorageError> {
@@ -34,7 +33,7 @@ pub async fn account_state(clients: &AwsClients, table: &str, account_key: &str)
         .consistent_read(true)
         .send()
         .await
-        .map_err(|e| StorageError::from_sdk("dynamodb", e))?;
+        .map_err(dynamodb_error)?;
     let Some(item) = output.item else { return Ok(None) };
     let number = |name: &str| match item.get(name) {
         Some(AttributeValue::N(v)) => v.parse::<i64>().unwrap_or(0),
@@ -75,7 +74,7 @@ pub async fn record_account_attempt(
             .expression_attribute_values(":l", n(prev.last_attempt))
             .expression_attribute_values(":u", n(prev.locked_until)),
     };
-    match put.send().await.map_err(|e| StorageError::from_sdk("dynamodb", e)) {
+    match put.send().await.map_err(dynamodb_error) {
         Ok(_) => Ok(true),
         Err(StorageError::Conflict(_)) => Ok(false),
         Err(other) => Err(other),
@@ -93,7 +92,7 @@ pub async fn clear_account(clients: &AwsClients, table: &str, account_key: &str)
         .send()
         .await
         .map(|_| ())
-        .map_err(|e| StorageError::from_sdk("dynamodb", e))
+        .map_err(dynamodb_error)
 }
 
 /// Counts one attempt from `address` in epoch minute `minute`; returns the minute's count
@@ -112,7 +111,7 @@ pub async fn count_address_attempt(clients: &AwsClients, table: &str, address: &
         .return_values(ReturnValue::UpdatedNew)
         .send()
         .await
-        .map_err(|e| StorageError::from_sdk("dynamodb", e))?;
+        .map_err(dynamodb_error)?;
     match output.attributes.as_ref().and_then(|a| a.get("attempts")) {
         Some(AttributeValue::N(v)) => Ok(v.parse().unwrap_or(u64::MAX)),
         _ => Err(StorageError::Corrupt { key: format!("LOGINLIMIT#ADDRESS#{address}"), reason: "attempts not returned".into() }),

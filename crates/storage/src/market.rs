@@ -11,6 +11,8 @@
 //! - universe version: `pk = UNIVERSE`, `sk = VERSION`, bumped (conditionally) whenever a new
 //!   snapshot is published; caches revalidate against it.
 
+use crate::attr::s;
+use crate::error::dynamodb_error;
 use crate::clients::AwsClients;
 use crate::error::StorageError;
 use crate::query::{Partition, SortKeys, query_all};
@@ -44,9 +46,6 @@ pub fn market_cap_sort_key(market_cap: Option<Decimal>, symbol: &str) -> String 
     format!("{dollars:0>20}#{symbol}")
 }
 
-fn s(value: impl Into<String>) -> AttributeValue {
-    AttributeValue::S(value.into())
-}
 
 fn dynamo(err: impl Into<aws_sdk_dynamodb::Error>) -> StorageError {
     let err: aws_sdk_dynamodb::Error = err.into();
@@ -96,7 +95,7 @@ async fn batch_put(clients: &AwsClients, table: &str, items: Vec<HashMap<String,
                 .request_items(table, pending)
                 .send()
                 .await
-                .map_err(|e| StorageError::from_sdk("dynamodb", e))?;
+                .map_err(dynamodb_error)?;
             pending = output.unprocessed_items.and_then(|mut u| u.remove(table)).unwrap_or_default();
             if pending.is_empty() {
                 break;
@@ -186,7 +185,7 @@ pub async fn universe_version(clients: &AwsClients, table: &str) -> Result<u64, 
         .consistent_read(true)
         .send()
         .await
-        .map_err(|e| StorageError::from_sdk("dynamodb", e))?;
+        .map_err(dynamodb_error)?;
     match output.item.as_ref().and_then(|i| i.get("version")) {
         None => Ok(0),
         Some(AttributeValue::N(n)) => n.parse().map_err(|_| StorageError::Corrupt { key: "UNIVERSE".into(), reason: format!("version {n}") }),
@@ -228,7 +227,7 @@ pub async fn publish_universe(clients: &AwsClients, table: &str, stocks: &[Stock
     } else {
         lease.condition_expression(format!("#v = :current AND {free}")).expression_attribute_values(":current", AttributeValue::N(current.to_string()))
     };
-    lease.send().await.map_err(|e| StorageError::from_sdk("dynamodb", e))?;
+    lease.send().await.map_err(dynamodb_error)?;
     for (i, chunk) in chunks.iter().enumerate() {
         clients
             .dynamodb
@@ -240,7 +239,7 @@ pub async fn publish_universe(clients: &AwsClients, table: &str, stocks: &[Stock
             .item("count", AttributeValue::N(chunks.len().to_string()))
             .send()
             .await
-            .map_err(|e| StorageError::from_sdk("dynamodb", e))?;
+            .map_err(dynamodb_error)?;
     }
     let update = clients
         .dynamodb
@@ -257,7 +256,7 @@ pub async fn publish_universe(clients: &AwsClients, table: &str, stocks: &[Stock
         .expression_attribute_values(":count", AttributeValue::N(stocks.len().to_string()))
         .expression_attribute_values(":token", s(token))
         .condition_expression("#p = :token");
-    update.send().await.map_err(|e| StorageError::from_sdk("dynamodb", e))?;
+    update.send().await.map_err(dynamodb_error)?;
     if current > 0 {
         expire_snapshot(clients, table, current, now_epoch + OLD_SNAPSHOT_SECONDS).await?;
     }
@@ -285,7 +284,7 @@ async fn expire_snapshot(clients: &AwsClients, table: &str, version: u64, at_epo
             .expression_attribute_values(":at", AttributeValue::N(at_epoch.to_string()))
             .send()
             .await
-            .map_err(|e| StorageError::from_sdk("dynamodb", e))?;
+            .map_err(dynamodb_error)?;
     }
     Ok(())
 }
@@ -437,7 +436,7 @@ pub async fn get_stocks(clients: &AwsClients, table: &str, symbols: &[String]) -
                 .request_items(table, request)
                 .send()
                 .await
-                .map_err(|e| StorageError::from_sdk("dynamodb", e))?;
+                .map_err(dynamodb_error)?;
             for item in output.responses.and_then(|mut r| r.remove(table)).unwrap_or_default() {
                 stocks.push(stock_from_item(&item)?);
             }

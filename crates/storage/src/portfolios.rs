@@ -9,6 +9,8 @@
 //!   `gsi1`: `gsi1pk = P#<user>#<id>#<symbol>`, `gsi1sk = <trade date>#<tx id>` (one symbol's
 //!   transactions in trade order, to re-derive a holding).
 
+use crate::attr::s;
+use crate::error::dynamodb_error;
 use crate::clients::AwsClients;
 use crate::error::StorageError;
 use crate::query::{Partition, SortKeys, query_all};
@@ -23,9 +25,6 @@ use std::str::FromStr;
 
 pub use crate::query::Item;
 
-fn s(value: impl Into<String>) -> AttributeValue {
-    AttributeValue::S(value.into())
-}
 
 fn n(value: Decimal) -> AttributeValue {
     AttributeValue::N(value.normalize().to_string())
@@ -54,13 +53,6 @@ fn corrupt(item: &Item, field: &str) -> StorageError {
     StorageError::Corrupt { key: format!("{:?}/{:?}", text(item, PK), text(item, SK)), reason: format!("field {field}") }
 }
 
-fn sdk<E, R>(err: aws_sdk_dynamodb::error::SdkError<E, R>) -> StorageError
-where
-    E: aws_sdk_dynamodb::error::ProvideErrorMetadata + std::error::Error + 'static,
-    R: std::fmt::Debug,
-{
-    StorageError::from_sdk("dynamodb", err)
-}
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PortfolioRecord {
@@ -100,7 +92,7 @@ pub async fn create_portfolio(clients: &AwsClients, table: &str, user: &str, rec
         .send()
         .await
         .map(|_| ())
-        .map_err(sdk)
+        .map_err(dynamodb_error)
 }
 
 /// Shards of the active-portfolio index.
@@ -141,7 +133,7 @@ pub async fn put_snapshot(clients: &AwsClients, table: &str, user: &str, portfol
         .send()
         .await
         .map(|_| ())
-        .map_err(sdk)
+        .map_err(dynamodb_error)
 }
 
 /// Snapshots from `from` to `to` (dates inclusive), oldest first.
@@ -189,7 +181,7 @@ pub async fn list_portfolios(clients: &AwsClients, table: &str, user: &str) -> R
         .expression_attribute_values(":prefix", s("PORTFOLIO#"))
         .send()
         .await
-        .map_err(sdk)?;
+        .map_err(dynamodb_error)?;
     output.items.unwrap_or_default().iter().map(portfolio_from).collect()
 }
 
@@ -204,7 +196,7 @@ pub async fn get_portfolio(clients: &AwsClients, table: &str, user: &str, id: &s
         .key(SK, s(format!("PORTFOLIO#{id}")))
         .send()
         .await
-        .map_err(sdk)?;
+        .map_err(dynamodb_error)?;
     output.item.as_ref().map(portfolio_from).transpose()
 }
 
@@ -226,7 +218,7 @@ pub async fn rename_portfolio(clients: &AwsClients, table: &str, user: &str, id:
     match result {
         Ok(_) => Ok(true),
         Err(e) if e.as_service_error().is_some_and(|e| e.is_conditional_check_failed_exception()) => Ok(false),
-        Err(e) => Err(sdk(e)),
+        Err(e) => Err(dynamodb_error(e)),
     }
 }
 
@@ -247,7 +239,7 @@ pub async fn delete_portfolio(clients: &AwsClients, table: &str, user: &str, id:
             })
             .collect::<Result<_, StorageError>>()?;
         for _ in 0..8 {
-            let out = clients.dynamodb.batch_write_item().request_items(table, pending).send().await.map_err(sdk)?;
+            let out = clients.dynamodb.batch_write_item().request_items(table, pending).send().await.map_err(dynamodb_error)?;
             pending = out.unprocessed_items.and_then(|mut u| u.remove(table)).unwrap_or_default();
             if pending.is_empty() {
                 break;
@@ -266,7 +258,7 @@ pub async fn delete_portfolio(clients: &AwsClients, table: &str, user: &str, id:
         .key(SK, s(format!("PORTFOLIO#{id}")))
         .send()
         .await
-        .map_err(sdk)?;
+        .map_err(dynamodb_error)?;
     Ok(true)
 }
 
@@ -303,7 +295,7 @@ pub async fn get_holding(clients: &AwsClients, table: &str, user: &str, portfoli
         .consistent_read(true)
         .send()
         .await
-        .map_err(sdk)?;
+        .map_err(dynamodb_error)?;
     match output.item {
         Some(item) => holding_from(&item),
         None => Ok(VersionedHolding { holding: Holding::new(symbol.clone()), version: 0 }),
@@ -385,7 +377,7 @@ pub async fn write_transaction(
 
 /// One TransactWriteItems of a transaction item and its holding: both or neither.
 async fn with_holding(clients: &AwsClients, item: TransactWriteItem, holding: TransactWriteItem) -> Result<(), StorageError> {
-    clients.dynamodb.transact_write_items().transact_items(item).transact_items(holding).send().await.map(|_| ()).map_err(sdk)
+    clients.dynamodb.transact_write_items().transact_items(item).transact_items(holding).send().await.map(|_| ()).map_err(dynamodb_error)
 }
 
 fn transaction_from(item: &Item) -> Result<TransactionRecord, StorageError> {
@@ -437,7 +429,7 @@ pub async fn list_transactions(
         .set_exclusive_start_key(start)
         .send()
         .await
-        .map_err(sdk)?;
+        .map_err(dynamodb_error)?;
     let records = output.items.unwrap_or_default().iter().map(transaction_from).collect::<Result<Vec<_>, _>>()?;
     let next = output.last_evaluated_key.and_then(|k| text(&k, SK).map(str::to_owned));
     Ok((records, next))
@@ -462,7 +454,7 @@ pub async fn get_transaction(clients: &AwsClients, table: &str, user: &str, port
         .consistent_read(true)
         .send()
         .await
-        .map_err(sdk)?;
+        .map_err(dynamodb_error)?;
     output.item.as_ref().map(transaction_from).transpose()
 }
 
@@ -504,7 +496,7 @@ pub async fn quotes(clients: &AwsClients, market_table: &str, symbols: &[Symbol]
             .build()
             .map_err(|e| StorageError::Corrupt { key: "quotes".into(), reason: e.to_string() })?;
         for attempt in 0..8 {
-            let output = clients.dynamodb.batch_get_item().request_items(market_table, pending.clone()).send().await.map_err(sdk)?;
+            let output = clients.dynamodb.batch_get_item().request_items(market_table, pending.clone()).send().await.map_err(dynamodb_error)?;
             for item in output.responses.and_then(|mut r| r.remove(market_table)).unwrap_or_default() {
                 let symbol = text(&item, "symbol").unwrap_or_default().to_owned();
                 let opt = |name: &str| match item.get(name) {

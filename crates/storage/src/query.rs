@@ -1,6 +1,8 @@
 //! The one Query helper: every item of a partition (optionally a sort-key range, an index, a
 //! projection), following pages. Each page is one Query request of up to 1 MB read.
 
+use crate::attr::s;
+use crate::error::dynamodb_error;
 use crate::clients::AwsClients;
 use crate::error::StorageError;
 use crate::schema::{PK, SK};
@@ -54,7 +56,6 @@ pub async fn query_all(clients: &AwsClients, partition: Partition<'_>, sort_keys
             .expression_attribute_values(":pk", AttributeValue::S(partition.key.to_owned()))
             .set_exclusive_start_key(start)
             .set_projection_expression(projection.map(str::to_owned));
-        let s = |v: &str| AttributeValue::S(v.to_owned());
         query = match sort_keys {
             SortKeys::All => query.key_condition_expression("#pk = :pk"),
             SortKeys::BeginsWith(prefix) => query
@@ -67,7 +68,7 @@ pub async fn query_all(clients: &AwsClients, partition: Partition<'_>, sort_keys
                 .expression_attribute_values(":from", s(from))
                 .expression_attribute_values(":to", s(to)),
         };
-        let output = query.send().await.map_err(|e| StorageError::from_sdk("dynamodb", e))?;
+        let output = query.send().await.map_err(dynamodb_error)?;
         items.extend(output.items.unwrap_or_default());
         start = output.last_evaluated_key;
         if start.is_none() {

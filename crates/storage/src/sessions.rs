@@ -11,6 +11,8 @@
 //! presented token, not revoked, not expired). Two concurrent refreshes with one token: exactly
 //! one transaction commits.
 
+use crate::attr::{s, n};
+use crate::error::dynamodb_error;
 use crate::clients::AwsClients;
 use crate::error::StorageError;
 use crate::schema::{PK, SK, TTL};
@@ -25,13 +27,7 @@ pub fn refresh_pk(token_hash: &str) -> String {
     format!("REFRESH#{token_hash}")
 }
 
-fn s(v: impl Into<String>) -> AttributeValue {
-    AttributeValue::S(v.into())
-}
 
-fn n(v: i64) -> AttributeValue {
-    AttributeValue::N(v.to_string())
-}
 
 fn corrupt(key: &str, e: impl std::fmt::Display) -> StorageError {
     StorageError::Corrupt { key: key.to_owned(), reason: e.to_string() }
@@ -99,7 +95,7 @@ pub async fn start_family(
         .send()
         .await
         .map(|_| ())
-        .map_err(|e| StorageError::from_sdk("dynamodb", e))
+        .map_err(dynamodb_error)
 }
 
 /// The record of a presented refresh token. 1 GetItem, strongly consistent (1 RCU).
@@ -114,7 +110,7 @@ pub async fn refresh_record(clients: &AwsClients, table: &str, token_hash: &str)
         .consistent_read(true)
         .send()
         .await
-        .map_err(|e| StorageError::from_sdk("dynamodb", e))?;
+        .map_err(dynamodb_error)?;
     let Some(item) = output.item else { return Ok(None) };
     let text = |name: &str| match item.get(name) {
         Some(AttributeValue::S(v)) => Ok(v.clone()),
@@ -185,7 +181,7 @@ pub async fn rotate(
         .transact_items(TransactWriteItem::builder().update(move_family).build())
         .send()
         .await;
-    match result.map_err(|e| StorageError::from_sdk("dynamodb", e)) {
+    match result.map_err(dynamodb_error) {
         Ok(_) => Ok(Rotated::Done),
         Err(StorageError::Conflict(_)) => Ok(Rotated::Refused),
         Err(other) => Err(other),
@@ -209,7 +205,7 @@ pub async fn revoke_family(clients: &AwsClients, table: &str, family_id: &str, n
         .expression_attribute_values(":now", n(now))
         .send()
         .await;
-    match result.map_err(|e| StorageError::from_sdk("dynamodb", e)) {
+    match result.map_err(dynamodb_error) {
         Ok(_) | Err(StorageError::Conflict(_)) => Ok(()),
         Err(other) => Err(other),
     }
@@ -232,7 +228,7 @@ pub async fn family_active(clients: &AwsClients, table: &str, family_id: &str, n
         .consistent_read(true)
         .send()
         .await
-        .map_err(|e| StorageError::from_sdk("dynamodb", e))?;
+        .map_err(dynamodb_error)?;
     let Some(item) = output.item else { return Ok(false) };
     let revoked = !matches!(item.get("revoked"), Some(AttributeValue::Bool(false)));
     let expires_at: i64 = match item.get("expiresAt") {

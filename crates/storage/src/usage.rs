@@ -5,6 +5,7 @@
 //! Counting is one UpdateItem (`ADD`) conditional on `total < limit`, so the count and the quota
 //! check are one atomic write: concurrent requests never lose a count or overshoot the quota.
 
+use crate::error::dynamodb_error;
 use crate::clients::AwsClients;
 use crate::error::StorageError;
 use crate::schema::{PK, SK, TTL};
@@ -55,7 +56,7 @@ pub async fn count_request(
         .return_values(ReturnValue::UpdatedNew)
         .send()
         .await;
-    match result.map_err(|e| StorageError::from_sdk("dynamodb", e)) {
+    match result.map_err(dynamodb_error) {
         Ok(output) => {
             let total = match output.attributes.as_ref().and_then(|a| a.get("total")) {
                 Some(AttributeValue::N(v)) => v.parse().unwrap_or(u64::MAX),
@@ -96,7 +97,7 @@ pub async fn usage_between(clients: &AwsClients, table: &str, user_id: &str, fro
             .set_exclusive_start_key(start)
             .send()
             .await
-            .map_err(|e| StorageError::from_sdk("dynamodb", e))?;
+            .map_err(dynamodb_error)?;
         for item in output.items.unwrap_or_default() {
             let date = match item.get(SK) {
                 Some(AttributeValue::S(d)) => d.clone(),
