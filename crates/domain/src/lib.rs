@@ -5,6 +5,7 @@ pub mod account;
 pub mod clock;
 pub mod gcra;
 pub mod history;
+pub mod import;
 pub mod indicators;
 pub mod jobs;
 pub mod login_throttle;
@@ -18,6 +19,7 @@ pub mod screener;
 pub mod signals;
 pub mod stock;
 pub mod symbol;
+pub mod transaction;
 pub mod universe;
 
 pub use account::{Email, Password, UserId};

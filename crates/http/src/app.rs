@@ -156,11 +156,12 @@ where
 
     /// Body limit and routing; builds the handler's request.
     fn prepare(&self, event: Request, request_id: &str) -> Result<(R, Access, ApiRequest), ApiError> {
-        if event.body().len() > self.settings.max_body_bytes {
-            return Err(ApiError::PayloadTooLarge { limit: self.settings.max_body_bytes });
-        }
         let path = route_path(&event);
         let matched = match_route(self.routes, event.method(), &path)?;
+        let limit = matched.route.max_body_bytes.unwrap_or(self.settings.max_body_bytes);
+        if event.body().len() > limit {
+            return Err(ApiError::PayloadTooLarge { limit });
+        }
         let source_ip = source_ip(&event);
         let mut query: Vec<(String, Vec<String>)> = Vec::new();
         for (name, value) in event.query_string_parameters_ref().into_iter().flat_map(|q| q.iter()) {

@@ -12,15 +12,25 @@ pub const PROBLEM_CONTENT_TYPE: &str = "application/problem+json";
 const TYPE_BASE: &str = "urn:bourse:problem:";
 
 /// One invalid input: where it is (a JSON pointer-like path, a query parameter or a header) and why.
+/// In an uploaded file, also the row (the file's line number) and the column as the file names it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct FieldError {
     pub field: String,
     pub reason: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub row: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub column: Option<String>,
 }
 
 impl FieldError {
     pub fn new(field: impl Into<String>, reason: impl Into<String>) -> Self {
-        Self { field: field.into(), reason: reason.into() }
+        Self { field: field.into(), reason: reason.into(), row: None, column: None }
+    }
+
+    /// A cell of an uploaded file: `field` is `body`.
+    pub fn cell(row: usize, column: impl Into<String>, reason: impl Into<String>) -> Self {
+        Self { field: "body".into(), reason: reason.into(), row: Some(row), column: Some(column.into()) }
     }
 }
 

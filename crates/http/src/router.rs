@@ -15,27 +15,29 @@ pub struct Route<R: 'static> {
     pub path: &'static str,
     pub id: R,
     pub access: Access,
+    /// A body limit of its own (an upload), instead of the function's.
+    pub max_body_bytes: Option<usize>,
 }
 
 impl<R> Route<R> {
     pub const fn get(path: &'static str, id: R) -> Self {
-        Route { method: Method::GET, path, id, access: Access::Public }
+        Route { method: Method::GET, path, id, access: Access::Public, max_body_bytes: None }
     }
 
     pub const fn post(path: &'static str, id: R) -> Self {
-        Route { method: Method::POST, path, id, access: Access::Public }
+        Route { method: Method::POST, path, id, access: Access::Public, max_body_bytes: None }
     }
 
     pub const fn put(path: &'static str, id: R) -> Self {
-        Route { method: Method::PUT, path, id, access: Access::Public }
+        Route { method: Method::PUT, path, id, access: Access::Public, max_body_bytes: None }
     }
 
     pub const fn patch(path: &'static str, id: R) -> Self {
-        Route { method: Method::PATCH, path, id, access: Access::Public }
+        Route { method: Method::PATCH, path, id, access: Access::Public, max_body_bytes: None }
     }
 
     pub const fn delete(path: &'static str, id: R) -> Self {
-        Route { method: Method::DELETE, path, id, access: Access::Public }
+        Route { method: Method::DELETE, path, id, access: Access::Public, max_body_bytes: None }
     }
 
 
@@ -43,23 +45,29 @@ impl<R> Route<R> {
     // [`crate::Principal`], and the request is metered against the caller's plan.
 
     pub const fn bearer_get(path: &'static str, id: R) -> Self {
-        Route { method: Method::GET, path, id, access: Access::Bearer }
+        Route { method: Method::GET, path, id, access: Access::Bearer, max_body_bytes: None }
     }
 
     pub const fn bearer_post(path: &'static str, id: R) -> Self {
-        Route { method: Method::POST, path, id, access: Access::Bearer }
+        Route { method: Method::POST, path, id, access: Access::Bearer, max_body_bytes: None }
     }
 
     pub const fn bearer_put(path: &'static str, id: R) -> Self {
-        Route { method: Method::PUT, path, id, access: Access::Bearer }
+        Route { method: Method::PUT, path, id, access: Access::Bearer, max_body_bytes: None }
     }
 
     pub const fn bearer_patch(path: &'static str, id: R) -> Self {
-        Route { method: Method::PATCH, path, id, access: Access::Bearer }
+        Route { method: Method::PATCH, path, id, access: Access::Bearer, max_body_bytes: None }
     }
 
     pub const fn bearer_delete(path: &'static str, id: R) -> Self {
-        Route { method: Method::DELETE, path, id, access: Access::Bearer }
+        Route { method: Method::DELETE, path, id, access: Access::Bearer, max_body_bytes: None }
+    }
+
+    /// This route takes bodies up to `bytes` (e.g. a file upload) instead of the function's limit.
+    pub const fn with_body_limit(mut self, bytes: usize) -> Self {
+        self.max_body_bytes = Some(bytes);
+        self
     }
 }
 

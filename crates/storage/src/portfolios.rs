@@ -4,10 +4,11 @@
 //! (a wrong id is simply not found — 404, never 403) and no ownership read is needed:
 //! - portfolio: `pk = USER#<user>`, `sk = PORTFOLIO#<id>` (list = one Query on the user);
 //! - holding: `pk = P#<user>#<id>`, `sk = HOLDING#<symbol>`, with a `version` for optimistic
-//!   concurrency;
+//!   concurrency and a digest of its transaction ids ([`LedgerDigest`]);
 //! - transaction: `pk = P#<user>#<id>`, `sk = TX#<trade date>#<tx id>` (date ranges by key); on
-//!   `gsi1`: `gsi1pk = P#<user>#<id>#<symbol>`, `gsi1sk = <trade date>#<tx id>` (one symbol's
-//!   transactions in trade order, to re-derive a holding).
+//!   `gsi1`: `gsi1pk = P#<user>#<id>#<symbol>`, `gsi1sk = <trade date>#<seq>#<tx id>` (a holding's
+//!   ledger in trade order, to re-derive it);
+//! - import: `pk = P#<user>#<id>`, `sk = IMPORT#<sha-256 of the file>` (a file already imported).
 
 use crate::attr::s;
 use crate::error::dynamodb_error;
@@ -262,11 +263,43 @@ pub async fn delete_portfolio(clients: &AwsClients, table: &str, user: &str, id:
     Ok(true)
 }
 
-/// A holding with the version it was read at (0 = not stored yet).
+/// A holding with what guards its writes: the version it was read at (0 = not stored yet) and
+/// the digest of the transaction ids it was derived from.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct VersionedHolding {
     pub holding: Holding,
     pub version: u64,
+    pub ledger: LedgerDigest,
+    /// The latest trade date among its transactions (an upper bound after deletes): a new
+    /// transaction on or after it can be applied on top; an earlier one means re-deriving.
+    pub latest_trade_date: String,
+}
+
+/// XOR of a 64-bit hash of every transaction id of a holding. Adding or removing a transaction
+/// toggles its hash in, so the digest is kept up to date in the same write as the holding, and a
+/// read of the ledger from the (eventually consistent) index can be checked for completeness.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct LedgerDigest(u64);
+
+impl LedgerDigest {
+    pub fn toggled(self, transaction_id: &str) -> Self {
+        let hash = transaction_id.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3));
+        LedgerDigest(self.0 ^ hash)
+    }
+
+    pub fn of<'a>(ids: impl IntoIterator<Item = &'a str>) -> Self {
+        ids.into_iter().fold(LedgerDigest::default(), LedgerDigest::toggled)
+    }
+}
+
+impl VersionedHolding {
+    /// The holding as [`write_ledger_change`] leaves it after adding and removing these
+    /// transactions: the next version, the digest and latest trade date updated.
+    pub fn after(&self, added: &[TransactionRecord], removed: &[TransactionRecord], next: Holding) -> VersionedHolding {
+        let ledger = added.iter().chain(removed).fold(self.ledger, |digest, r| digest.toggled(&r.id));
+        let latest = added.iter().map(|r| r.trade_date.as_str()).fold(self.latest_trade_date.as_str(), |a, b| a.max(b)).to_owned();
+        VersionedHolding { holding: next, version: self.version + 1, ledger, latest_trade_date: latest }
+    }
 }
 
 fn holding_from(item: &Item) -> Result<VersionedHolding, StorageError> {
@@ -281,6 +314,8 @@ fn holding_from(item: &Item) -> Result<VersionedHolding, StorageError> {
             fees: decimal(item, "fees")?,
         },
         version: decimal(item, "version")?.try_into().map_err(|_| corrupt(item, "version"))?,
+        ledger: LedgerDigest(u64::from_str_radix(text(item, "ledger").unwrap_or("0"), 16).map_err(|_| corrupt(item, "ledger"))?),
+        latest_trade_date: text(item, "latestTradeDate").unwrap_or_default().to_owned(),
     })
 }
 
@@ -298,7 +333,7 @@ pub async fn get_holding(clients: &AwsClients, table: &str, user: &str, portfoli
         .map_err(dynamodb_error)?;
     match output.item {
         Some(item) => holding_from(&item),
-        None => Ok(VersionedHolding { holding: Holding::new(symbol.clone()), version: 0 }),
+        None => Ok(VersionedHolding { holding: Holding::new(symbol.clone()), version: 0, ledger: LedgerDigest::default(), latest_trade_date: String::new() }),
     }
 }
 
@@ -316,16 +351,32 @@ pub struct TransactionRecord {
     pub id: String,
     pub symbol: Symbol,
     pub trade_date: String,
+    /// Order among transactions of the same trade date: the time it was recorded (13-digit epoch
+    /// milliseconds) and, for imports, the row (5 digits).
+    pub seq: String,
     /// Attributes of the trade (`kind`, `quantity`, `price`, `fees`, `amount`, `ratio`, …) as text.
     pub fields: Vec<(String, String)>,
 }
 
-fn holding_write(table: &str, pk: &str, next: &Holding, expected_version: u64) -> Result<TransactWriteItem, StorageError> {
+impl TransactionRecord {
+    /// The base-table sort key.
+    pub fn sort_key(&self) -> String {
+        format!("TX#{}#{}", self.trade_date, self.id)
+    }
+
+    /// Position in a holding's ledger: trade date, then the order recorded.
+    pub fn ledger_position(&self) -> (&str, &str, &str) {
+        (&self.trade_date, &self.seq, &self.id)
+    }
+}
+
+fn holding_write(table: &str, pk: &str, current: &VersionedHolding, after: &VersionedHolding) -> Result<TransactWriteItem, StorageError> {
+    let next = &after.holding;
     let mut update = Update::builder()
         .table_name(table)
         .key(PK, s(pk))
         .key(SK, s(format!("HOLDING#{}", next.symbol)))
-        .update_expression("SET #sym = :sym, quantity = :q, costBasis = :c, realisedPnl = :r, dividends = :d, fees = :f, #v = :next")
+        .update_expression("SET #sym = :sym, quantity = :q, costBasis = :c, realisedPnl = :r, dividends = :d, fees = :f, ledger = :ledger, latestTradeDate = :latest, #v = :next")
         .expression_attribute_names("#sym", "symbol")
         .expression_attribute_names("#v", "version")
         .expression_attribute_values(":sym", s(next.symbol.as_str()))
@@ -334,54 +385,83 @@ fn holding_write(table: &str, pk: &str, next: &Holding, expected_version: u64) -
         .expression_attribute_values(":r", n(next.realised_pnl))
         .expression_attribute_values(":d", n(next.dividends))
         .expression_attribute_values(":f", n(next.fees))
-        .expression_attribute_values(":next", AttributeValue::N((expected_version + 1).to_string()));
-    update = if expected_version == 0 {
+        .expression_attribute_values(":ledger", s(format!("{:016x}", after.ledger.0)))
+        .expression_attribute_values(":latest", s(after.latest_trade_date.clone()))
+        .expression_attribute_values(":next", AttributeValue::N(after.version.to_string()));
+    update = if current.version == 0 {
         update.condition_expression("attribute_not_exists(#v)")
     } else {
-        update.condition_expression("#v = :expected").expression_attribute_values(":expected", AttributeValue::N(expected_version.to_string()))
+        update.condition_expression("#v = :expected").expression_attribute_values(":expected", AttributeValue::N(current.version.to_string()))
     };
     Ok(TransactWriteItem::builder().update(update.build().map_err(|e| StorageError::Corrupt { key: pk.to_owned(), reason: e.to_string() })?).build())
 }
 
-/// Records a transaction and the holding it produces in one TransactWriteItems (2 items, ≈ 4 WCU):
-/// the transaction `attribute_not_exists`, the holding `version = expected` (optimistic
-/// concurrency). A concurrent writer makes it fail with [`StorageError::Conflict`]; the caller
-/// re-reads and retries.
-pub async fn write_transaction(
-    clients: &AwsClients,
-    table: &str,
-    user: &str,
-    portfolio: &str,
-    record: &TransactionRecord,
-    next: &Holding,
-    expected_version: u64,
-) -> Result<(), StorageError> {
-    let pk = portfolio_pk(user, portfolio);
+fn transaction_put(table: &str, pk: &str, record: &TransactionRecord) -> Result<TransactWriteItem, StorageError> {
     let mut put = Put::builder()
         .table_name(table)
-        .item(PK, s(pk.clone()))
-        .item(SK, s(format!("TX#{}#{}", record.trade_date, record.id)))
+        .item(PK, s(pk))
+        .item(SK, s(record.sort_key()))
         .item("id", s(record.id.clone()))
         .item("symbol", s(record.symbol.as_str()))
         .item("tradeDate", s(record.trade_date.clone()))
+        .item("seq", s(record.seq.clone()))
         .item(app::GSI1_PK, s(format!("{pk}#{}", record.symbol)))
-        .item(app::GSI1_SK, s(format!("{}#{}", record.trade_date, record.id)))
+        .item(app::GSI1_SK, s(format!("{}#{}#{}", record.trade_date, record.seq, record.id)))
         .condition_expression("attribute_not_exists(#pk)")
         .expression_attribute_names("#pk", PK);
     for (name, value) in &record.fields {
         put = put.item(name.clone(), s(value.clone()));
     }
-    let put = put.build().map_err(|e| StorageError::Corrupt { key: pk.clone(), reason: e.to_string() })?;
-    with_holding(clients, TransactWriteItem::builder().put(put).build(), holding_write(table, &pk, next, expected_version)?).await
+    Ok(TransactWriteItem::builder().put(put.build().map_err(|e| StorageError::Corrupt { key: pk.to_owned(), reason: e.to_string() })?).build())
 }
 
-/// One TransactWriteItems of a transaction item and its holding: both or neither.
-async fn with_holding(clients: &AwsClients, item: TransactWriteItem, holding: TransactWriteItem) -> Result<(), StorageError> {
-    clients.dynamodb.transact_write_items().transact_items(item).transact_items(holding).send().await.map(|_| ()).map_err(dynamodb_error)
+/// Most transactions one [`write_ledger_change`] may add: DynamoDB's 100 items per transaction,
+/// less the holding.
+pub const MAX_LEDGER_CHANGE: usize = 99;
+
+/// Changes one holding's ledger and stores the holding it produces, in one TransactWriteItems:
+/// each added transaction `attribute_not_exists`, each removed one (by record) `attribute_exists`,
+/// and the holding `version = current.version` with its digest and latest trade date updated.
+/// Up to [`MAX_LEDGER_CHANGE`] changes; ≈ 2 WCU per item. A concurrent writer (or a transaction
+/// that already exists) makes it fail with [`StorageError::Conflict`]: nothing is written and
+/// the caller re-reads and retries. Returns the holding as now stored.
+pub async fn write_ledger_change(
+    clients: &AwsClients,
+    table: &str,
+    user: &str,
+    portfolio: &str,
+    added: &[TransactionRecord],
+    removed: &[TransactionRecord],
+    current: &VersionedHolding,
+    next: &Holding,
+) -> Result<VersionedHolding, StorageError> {
+    if added.len() + removed.len() > MAX_LEDGER_CHANGE {
+        return Err(StorageError::Corrupt { key: next.symbol.to_string(), reason: format!("{} ledger changes in one transaction", added.len() + removed.len()) });
+    }
+    let pk = portfolio_pk(user, portfolio);
+    let mut items = Vec::with_capacity(added.len() + removed.len() + 1);
+    for record in added {
+        items.push(transaction_put(table, &pk, record)?);
+    }
+    for record in removed {
+        let delete = Delete::builder()
+            .table_name(table)
+            .key(PK, s(pk.clone()))
+            .key(SK, s(record.sort_key()))
+            .condition_expression("attribute_exists(#pk)")
+            .expression_attribute_names("#pk", PK)
+            .build()
+            .map_err(|e| StorageError::Corrupt { key: pk.clone(), reason: e.to_string() })?;
+        items.push(TransactWriteItem::builder().delete(delete).build());
+    }
+    let after = current.after(added, removed, next.clone());
+    items.push(holding_write(table, &pk, current, &after)?);
+    clients.dynamodb.transact_write_items().set_transact_items(Some(items)).send().await.map_err(dynamodb_error)?;
+    Ok(after)
 }
 
 fn transaction_from(item: &Item) -> Result<TransactionRecord, StorageError> {
-    let reserved = [PK, SK, app::GSI1_PK, app::GSI1_SK, "id", "symbol", "tradeDate"];
+    let reserved = [PK, SK, app::GSI1_PK, app::GSI1_SK, "id", "symbol", "tradeDate", "seq"];
     let mut fields: Vec<(String, String)> = item
         .iter()
         .filter(|(k, _)| !reserved.contains(&k.as_str()))
@@ -395,6 +475,7 @@ fn transaction_from(item: &Item) -> Result<TransactionRecord, StorageError> {
         id: text(item, "id").ok_or_else(|| corrupt(item, "id"))?.to_owned(),
         symbol: Symbol::parse(text(item, "symbol").unwrap_or_default()).map_err(|_| corrupt(item, "symbol"))?,
         trade_date: text(item, "tradeDate").ok_or_else(|| corrupt(item, "tradeDate"))?.to_owned(),
+        seq: text(item, "seq").unwrap_or_default().to_owned(),
         fields,
     })
 }
@@ -435,12 +516,19 @@ pub async fn list_transactions(
     Ok((records, next))
 }
 
-/// One symbol's transactions in trade order. 1 Query on `gsi1`:
-/// `gsi1pk = P#<user>#<id>#<symbol>` (ascending `gsi1sk` = trade date, id).
-pub async fn symbol_transactions(clients: &AwsClients, table: &str, user: &str, portfolio: &str, symbol: &Symbol) -> Result<Vec<TransactionRecord>, StorageError> {
-    let key = format!("{}#{symbol}", portfolio_pk(user, portfolio));
+/// One holding's ledger: its symbol's transactions in ledger order (trade date, then the order
+/// recorded). 1 Query on `gsi1`: `gsi1pk = P#<user>#<id>#<symbol>` (ascending
+/// `gsi1sk = <trade date>#<seq>#<tx id>`). The index is eventually consistent, so the ids are
+/// checked against the holding's digest: an index that has not caught up with `holding` gives
+/// [`StorageError::Conflict`], and the caller retries as for a concurrent writer.
+pub async fn ledger(clients: &AwsClients, table: &str, user: &str, portfolio: &str, holding: &VersionedHolding) -> Result<Vec<TransactionRecord>, StorageError> {
+    let key = format!("{}#{}", portfolio_pk(user, portfolio), holding.holding.symbol);
     let partition = Partition::on_index(table, app::GSI1, app::GSI1_PK, app::GSI1_SK, &key);
-    query_all(clients, partition, SortKeys::All, None).await?.iter().map(transaction_from).collect()
+    let records: Vec<TransactionRecord> = query_all(clients, partition, SortKeys::All, None).await?.iter().map(transaction_from).collect::<Result<_, _>>()?;
+    if LedgerDigest::of(records.iter().map(|r| r.id.as_str())) != holding.ledger {
+        return Err(StorageError::Conflict(format!("the ledger index of {} has not caught up yet", holding.holding.symbol)));
+    }
+    Ok(records)
 }
 
 /// One transaction by its sort key. 1 GetItem, strongly consistent.
@@ -456,29 +544,6 @@ pub async fn get_transaction(clients: &AwsClients, table: &str, user: &str, port
         .await
         .map_err(dynamodb_error)?;
     output.item.as_ref().map(transaction_from).transpose()
-}
-
-/// Deletes a transaction and stores the re-derived holding in one TransactWriteItems (the delete
-/// `attribute_exists`, the holding `version = expected`).
-pub async fn delete_transaction(
-    clients: &AwsClients,
-    table: &str,
-    user: &str,
-    portfolio: &str,
-    sort_key: &str,
-    next: &Holding,
-    expected_version: u64,
-) -> Result<(), StorageError> {
-    let pk = portfolio_pk(user, portfolio);
-    let delete = Delete::builder()
-        .table_name(table)
-        .key(PK, s(pk.clone()))
-        .key(SK, s(sort_key))
-        .condition_expression("attribute_exists(#pk)")
-        .expression_attribute_names("#pk", PK)
-        .build()
-        .map_err(|e| StorageError::Corrupt { key: pk.clone(), reason: e.to_string() })?;
-    with_holding(clients, TransactWriteItem::builder().delete(delete).build(), holding_write(table, &pk, next, expected_version)?).await
 }
 
 /// Latest quotes (price, change, sector) for up to any number of symbols from the market table:
@@ -523,4 +588,50 @@ pub struct Quote {
     pub change: Option<Decimal>,
     pub change_pct: Option<Decimal>,
     pub sector: Option<String>,
+}
+
+/// A file already imported into a portfolio: its SHA-256 and the answer its import gave.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImportRecord {
+    pub file_sha256: String,
+    pub imported_at: String,
+    /// The import's result document (JSON), shown again when the same file comes back.
+    pub result: String,
+}
+
+/// An earlier import of the same file. 1 GetItem `pk = P#<user>#<id>, sk = IMPORT#<sha-256>`,
+/// strongly consistent (1 RCU).
+pub async fn get_import(clients: &AwsClients, table: &str, user: &str, portfolio: &str, file_sha256: &str) -> Result<Option<ImportRecord>, StorageError> {
+    let output = clients
+        .dynamodb
+        .get_item()
+        .table_name(table)
+        .key(PK, s(portfolio_pk(user, portfolio)))
+        .key(SK, s(format!("IMPORT#{file_sha256}")))
+        .consistent_read(true)
+        .send()
+        .await
+        .map_err(dynamodb_error)?;
+    Ok(output.item.map(|item| ImportRecord {
+        file_sha256: file_sha256.to_owned(),
+        imported_at: text(&item, "importedAt").unwrap_or_default().to_owned(),
+        result: text(&item, "result").unwrap_or("{}").to_owned(),
+    }))
+}
+
+/// Records a completed import. 1 PutItem (≈ 1 WCU per KB of result); written last, so a file
+/// whose import was interrupted is not taken for imported.
+pub async fn put_import(clients: &AwsClients, table: &str, user: &str, portfolio: &str, record: &ImportRecord) -> Result<(), StorageError> {
+    clients
+        .dynamodb
+        .put_item()
+        .table_name(table)
+        .item(PK, s(portfolio_pk(user, portfolio)))
+        .item(SK, s(format!("IMPORT#{}", record.file_sha256)))
+        .item("importedAt", s(record.imported_at.clone()))
+        .item("result", s(record.result.clone()))
+        .send()
+        .await
+        .map(|_| ())
+        .map_err(dynamodb_error)
 }

@@ -4,13 +4,15 @@
 //! health needs a bearer token, and every key includes the caller's user id, so another user's
 //! portfolio id is simply not found (404). Domain failures map to responses in [`problem`].
 
+mod import;
 mod input;
+mod ledger;
 
-use bourse_domain::portfolio::{Holding, PortfolioError, Trade, Valued, allocation, analyse};
+use bourse_domain::portfolio::{Holding, PortfolioError, Valued, allocation, analyse};
+use ledger::ChangeError;
 use bourse_domain::Symbol;
 use bourse_http::{ApiError, ApiRequest, Handler, HttpApp, Reply, Route};
 use bourse_runtime::{Dependency, Platform, StartupError, storage_problem};
-use bourse_storage::StorageError;
 use bourse_storage::portfolios::{self as store, PortfolioRecord, Quote, TransactionRecord};
 use http::StatusCode;
 use rust_decimal::Decimal;
@@ -19,6 +21,8 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 pub const SERVICE: &str = "portfolio";
+/// Largest CSV file `POST /v1/portfolios/{id}/import` takes.
+pub const MAX_IMPORT_BYTES: usize = import::MAX_IMPORT_BYTES;
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 
 /// Every route this function answers.
@@ -37,6 +41,7 @@ pub enum PortfolioRoute {
     Summary,
     History,
     Analysis,
+    Import,
 }
 
 pub static ROUTES: &[Route<PortfolioRoute>] = &[
@@ -53,6 +58,7 @@ pub static ROUTES: &[Route<PortfolioRoute>] = &[
     Route::bearer_get("/v1/portfolios/{id}/summary", PortfolioRoute::Summary),
     Route::bearer_get("/v1/portfolios/{id}/history", PortfolioRoute::History),
     Route::bearer_get("/v1/portfolios/{id}/analysis", PortfolioRoute::Analysis),
+    Route::bearer_post("/v1/portfolios/{id}/import", PortfolioRoute::Import).with_body_limit(import::MAX_IMPORT_BYTES),
 ];
 
 /// What the health endpoint checks.
@@ -62,8 +68,6 @@ const DEPENDENCIES: &[Dependency] = &[Dependency::AppTable, Dependency::MarketTa
 pub const SUMMARY_TTL: Duration = Duration::from_secs(60);
 /// Longest history range one request may ask for.
 pub const MAX_HISTORY_DAYS: i64 = 5 * 366;
-/// Read-modify-write attempts on one holding before answering 409.
-const WRITE_ATTEMPTS: u32 = 30;
 
 pub struct Portfolio {
     platform: Platform,
@@ -76,6 +80,7 @@ fn problem(err: PortfolioError) -> ApiError {
     match err {
         PortfolioError::InsufficientQuantity { .. } => ApiError::Unprocessable { detail: err.to_string(), errors: vec![bourse_http::FieldError::new("body.quantity", err.to_string())] },
         PortfolioError::BadSplit => ApiError::field("body.ratio", err.to_string()),
+        PortfolioError::UnreadableTransaction => ApiError::Internal(err.to_string()),
     }
 }
 
@@ -156,8 +161,8 @@ impl Portfolio {
     /// writer (optimistic concurrency on the holding's version).
     async fn add_transaction(&self, request: &ApiRequest, user: &str) -> Result<Reply, ApiError> {
         let id = request.param("id")?.to_owned();
-        let body: input::NewTransaction = request.json()?;
-        let parsed = body.parse(now().date())?;
+        let body: bourse_domain::transaction::RawTransaction = request.json()?;
+        let parsed = input::transaction(&body, now().date())?;
         let portfolio = self.owned(user, &id).await?;
         if parsed.currency != portfolio.currency {
             return Err(ApiError::Unprocessable {
@@ -168,28 +173,17 @@ impl Portfolio {
         let reply = self
             .idempotent(request, user, || async {
                 let tx_id = format!("{}-{}", parsed.trade_date, &bourse_http::random_id()[..16]);
-                let record = TransactionRecord { id: tx_id, symbol: parsed.symbol.clone(), trade_date: parsed.trade_date.to_string(), fields: parsed.fields.clone() };
-                let holding = self.apply_with_retry(user, &id, &parsed.symbol, &record, &parsed.trade).await?;
+                let record = TransactionRecord { id: tx_id, symbol: parsed.symbol.clone(), trade_date: parsed.trade_date.to_string(), seq: ledger_seq(now(), 0), fields: parsed.fields() };
+                let holding = match self.change_ledger(user, &id, &parsed.symbol, std::slice::from_ref(&record), &[], None).await {
+                    Ok(stored) => stored.holding,
+                    Err(ChangeError::Underivable { error, .. }) => return Err(problem(error)),
+                    Err(ChangeError::Api(err)) => return Err(err),
+                };
                 Ok((StatusCode::CREATED, json!({"transaction": transaction_json(&record), "holding": holding_json(&holding, None)})))
             })
             .await?;
         self.invalidate(user, &id).await;
         Ok(reply)
-    }
-
-    async fn apply_with_retry(&self, user: &str, portfolio: &str, symbol: &Symbol, record: &TransactionRecord, trade: &Trade) -> Result<Holding, ApiError> {
-        let (aws, table) = (&self.platform.aws, &self.app_table);
-        for attempt in 0..WRITE_ATTEMPTS {
-            let current = store::get_holding(aws, table, user, portfolio, symbol).await.map_err(storage_problem)?;
-            let mut next = current.holding.clone();
-            next.apply(trade).map_err(problem)?;
-            match store::write_transaction(aws, table, user, portfolio, record, &next, current.version).await {
-                Ok(()) => return Ok(next),
-                Err(StorageError::Conflict(_)) => backoff(attempt).await,
-                Err(err) => return Err(storage_problem(err)),
-            }
-        }
-        Err(ApiError::Conflict("the holding is being changed by many requests at once; retry".into()))
     }
 
     async fn delete_transaction(&self, request: &ApiRequest, user: &str) -> Result<Reply, ApiError> {
@@ -199,23 +193,15 @@ impl Portfolio {
         let date = tx_id.get(..10).filter(|d| input::parse_date("path.txId", d).is_ok()).ok_or_else(|| ApiError::NotFound(format!("no transaction {tx_id}")))?;
         let sort_key = format!("TX#{date}#{tx_id}");
         let (aws, table) = (&self.platform.aws, &self.app_table);
-        for attempt in 0..WRITE_ATTEMPTS {
-            let record = store::get_transaction(aws, table, user, &id, &sort_key).await.map_err(storage_problem)?.ok_or_else(|| ApiError::NotFound(format!("no transaction {tx_id}")))?;
-            let current = store::get_holding(aws, table, user, &id, &record.symbol).await.map_err(storage_problem)?;
-            let others = store::symbol_transactions(aws, table, user, &id, &record.symbol).await.map_err(storage_problem)?;
-            let trades: Vec<Trade> = others.iter().filter(|t| t.id != record.id).filter_map(|t| input::stored_trade(&t.fields)).collect();
+        let record = store::get_transaction(aws, table, user, &id, &sort_key).await.map_err(storage_problem)?.ok_or_else(|| ApiError::NotFound(format!("no transaction {tx_id}")))?;
+        match self.change_ledger(user, &id, &record.symbol, &[], std::slice::from_ref(&record), None).await {
+            Ok(_) => {}
             // Removing a BUY that later SELLs depend on would leave a negative position.
-            let next = Holding::derive(record.symbol.clone(), &trades).map_err(|e| ApiError::Unprocessable { detail: format!("deleting this transaction would break later ones: {e}"), errors: vec![] })?;
-            match store::delete_transaction(aws, table, user, &id, &sort_key, &next, current.version).await {
-                Ok(()) => {
-                    self.invalidate(user, &id).await;
-                    return Ok(Reply::no_content());
-                }
-                Err(StorageError::Conflict(_)) => backoff(attempt).await,
-                Err(err) => return Err(storage_problem(err)),
-            }
+            Err(ChangeError::Underivable { error, .. }) => return Err(ApiError::Unprocessable { detail: format!("deleting this transaction would break later ones: {error}"), errors: vec![] }),
+            Err(ChangeError::Api(err)) => return Err(err),
         }
-        Err(ApiError::Conflict("the holding is being changed by many requests at once; retry".into()))
+        self.invalidate(user, &id).await;
+        Ok(Reply::no_content())
     }
 
     async fn list_transactions(&self, request: &ApiRequest, user: &str) -> Result<Reply, ApiError> {
@@ -380,6 +366,12 @@ fn summary_json(portfolio: &PortfolioRecord, holdings: &[Holding], quotes: &Hash
     })
 }
 
+/// A transaction's place among those of the same trade date: when it was recorded (epoch
+/// milliseconds), then its row in an imported file.
+fn ledger_seq(at: time::OffsetDateTime, row: usize) -> String {
+    format!("{:013}{row:05}", at.unix_timestamp_nanos() / 1_000_000)
+}
+
 /// Jittered exponential backoff between optimistic-concurrency retries: 5, 10, 20 … ms (max 200),
 /// plus up to as much again at random so colliding writers spread out.
 async fn backoff(attempt: u32) {
@@ -426,6 +418,7 @@ impl Handler<PortfolioRoute> for Portfolio {
             PortfolioRoute::Summary => self.summary(&request, &user()?).await,
             PortfolioRoute::History => self.history(&request, &user()?).await,
             PortfolioRoute::Analysis => self.analysis(&request, &user()?).await,
+            PortfolioRoute::Import => self.import(&request, &user()?).await,
         }
     }
 }

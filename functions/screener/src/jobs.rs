@@ -4,13 +4,10 @@
 //! creator: anyone else gets 404, as for an unknown id.
 
 use bourse_domain::Symbol;
-use bourse_domain::jobs::{JobId, JobProgress, JobRequest, JobScope};
+use bourse_domain::jobs::{JobId, JobRequest, JobScope};
 use bourse_http::{ApiError, ApiRequest, FieldError, Reply};
 use bourse_runtime::{Platform, storage_problem};
-use bourse_storage::jobs::JobRecord;
 use serde_json::json;
-use time::OffsetDateTime;
-use time::format_description::well_known::Rfc3339;
 
 /// Records and queues a job; `universe` gives the symbols of `universe: true`.
 pub async fn create(platform: &Platform, request: &ApiRequest, universe: impl AsyncFnOnce() -> Result<Vec<Symbol>, ApiError>) -> Result<Reply, ApiError> {
@@ -22,32 +19,10 @@ pub async fn create(platform: &Platform, request: &ApiRequest, universe: impl As
         JobScope::Symbols(symbols) => ("symbols", symbols),
         JobScope::Universe => ("universe", universe().await?),
     };
-    let table = platform.config.require_app_table().map_err(|e| ApiError::Internal(e.to_string()))?;
-    let queue = platform.config.require_enrich_queue_url().map_err(|e| ApiError::Internal(e.to_string()))?;
     let owner = principal.user_id.clone();
     bourse_runtime::idempotency::idempotent(platform, request, &owner, || async {
-        let id = new_job_id();
-        let now = OffsetDateTime::now_utc();
-        let created_at = now.format(&Rfc3339).unwrap_or_default();
-        let job = JobRecord {
-            id: id.clone(),
-            owner: owner.clone(),
-            kind: kind.into(),
-            symbols: symbols.iter().map(Symbol::to_string).collect(),
-            progress: JobProgress { total: symbols.len() as u64, done: 0, failed: 0 },
-            created_at: created_at.clone(),
-            updated_at: created_at.clone(),
-            enqueue_failed: false,
-            enqueued: false,
-            completed_at: None,
-        };
-        bourse_storage::jobs::create_job(&platform.aws, table, &job, now.unix_timestamp() as u64).await.map_err(storage_problem)?;
-        if let Err(err) = bourse_storage::jobs::enqueue_symbols(&platform.aws, queue, &id, &symbols).await {
-            tracing::warn!(job = %id, error = %err, "job could not be queued completely");
-            let _ = bourse_storage::jobs::mark_enqueue_failed(&platform.aws, table, &id, &created_at).await;
-            return Err(ApiError::Unavailable("the job could not be queued; retry shortly".into()));
-        }
-        bourse_storage::jobs::mark_enqueued(&platform.aws, table, &id, &created_at).await.map_err(storage_problem)?;
+        let job = bourse_runtime::jobs::start_enrichment_job(platform, &owner, kind, &symbols).await?;
+        let (id, created_at) = (job.id, job.created_at);
         let location = format!("/v1/jobs/{id}");
         let body = json!({"jobId": id.as_str(), "kind": kind, "state": "queued", "total": symbols.len(), "createdAt": created_at, "links": {"self": location}});
         Ok((http::StatusCode::ACCEPTED, body))
@@ -83,11 +58,3 @@ pub async fn get(platform: &Platform, request: &ApiRequest) -> Result<Reply, Api
     }))
 }
 
-fn new_job_id() -> JobId {
-    let hex = bourse_http::random_id();
-    let mut bytes = [0u8; 12];
-    for (i, byte) in bytes.iter_mut().enumerate() {
-        *byte = u8::from_str_radix(&hex[i * 2..i * 2 + 2], 16).unwrap_or(0);
-    }
-    JobId::from_random(bytes)
-}

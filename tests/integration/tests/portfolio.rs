@@ -1,52 +1,12 @@
 //! The portfolio function against DynamoDB Local and Redis, with real tokens from the auth function.
 
 mod auth_support;
+mod portfolio_support;
 
-use auth_support::{AuthApp, app_with_clock, event, random_ip, signed_in};
-use bourse_domain::ManualClock;
+use auth_support::{event, random_ip};
 use bourse_integration_tests::{json_body, platform, repo_root};
-use lambda_http::{Body, Response};
+use portfolio_support::{auth, client, new_portfolio};
 use serde_json::{Value, json};
-use std::sync::Arc;
-
-type PortfolioApp = bourse_http::HttpApp<portfolio_fn::PortfolioRoute, portfolio_fn::Portfolio>;
-
-struct Client {
-    app: PortfolioApp,
-    token: String,
-}
-
-impl Client {
-    async fn call(&self, method: &str, path: &str, body: Option<Value>) -> Response<Body> {
-        self.call_with(method, path, "", body, &[]).await
-    }
-
-    async fn call_with(&self, method: &str, path: &str, query: &str, body: Option<Value>, headers: &[(&str, &str)]) -> Response<Body> {
-        let body = body.map(|b| b.to_string());
-        let mut request = event(method, path, query, body.as_deref(), Some(&self.token), &random_ip());
-        for (name, value) in headers {
-            request.headers_mut().insert(http::HeaderName::from_bytes(name.as_bytes()).unwrap(), value.parse().unwrap());
-        }
-        self.app.serve(request).await
-    }
-}
-
-async fn auth() -> AuthApp {
-    let clock = Arc::new(ManualClock::new(auth_support::now()));
-    app_with_clock(clock).await
-}
-
-async fn client(auth: &AuthApp) -> Client {
-    let (_, token, _) = signed_in(auth).await;
-    Client { app: portfolio_fn::app(platform("portfolio")).unwrap(), token }
-}
-
-async fn new_portfolio(c: &Client) -> String {
-    let created = c.call("POST", "/v1/portfolios", Some(json!({"name": "Core", "currency": "usd"}))).await;
-    let body = json_body(&created);
-    assert_eq!(created.status(), 201, "{body}");
-    body["id"].as_str().unwrap().to_owned()
-}
 
 fn buy(symbol: &str, quantity: &str, price: &str, fees: &str) -> Value {
     json!({"type": "BUY", "symbol": symbol, "tradeDate": "2026-01-15", "quantity": quantity, "price": price, "fees": fees})

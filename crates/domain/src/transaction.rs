@@ -1,0 +1,284 @@
+//! A transaction as a person enters it (a JSON body or a CSV row), parsed into a [`Trade`] by one
+//! parser, so every input path accepts and refuses exactly the same things.
+
+use crate::money::{Amount, Currency, Quantity};
+use crate::portfolio::Trade;
+use crate::symbol::Symbol;
+use time::Date;
+
+/// The fields of a transaction, named so each input can say where an error is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TxField {
+    Type,
+    Symbol,
+    TradeDate,
+    Quantity,
+    Price,
+    Fees,
+    Amount,
+    Ratio,
+    Currency,
+}
+
+impl TxField {
+    /// The field's name in JSON bodies and in the generic CSV header.
+    pub fn name(self) -> &'static str {
+        match self {
+            TxField::Type => "type",
+            TxField::Symbol => "symbol",
+            TxField::TradeDate => "tradeDate",
+            TxField::Quantity => "quantity",
+            TxField::Price => "price",
+            TxField::Fees => "fees",
+            TxField::Amount => "amount",
+            TxField::Ratio => "ratio",
+            TxField::Currency => "currency",
+        }
+    }
+}
+
+/// One problem with one field.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TxFieldError {
+    pub field: TxField,
+    pub reason: String,
+}
+
+impl TxFieldError {
+    pub fn new(field: TxField, reason: impl Into<String>) -> Self {
+        TxFieldError { field, reason: reason.into() }
+    }
+}
+
+/// A transaction as entered — also the JSON body of `POST …/transactions` — as text, so no binary
+/// floating point ever touches an amount.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct RawTransaction {
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub symbol: String,
+    pub trade_date: String,
+    pub quantity: Option<String>,
+    pub price: Option<String>,
+    pub fees: Option<String>,
+    pub amount: Option<String>,
+    /// For SPLIT: `new:old`, e.g. `2:1`.
+    pub ratio: Option<String>,
+    pub currency: Option<String>,
+}
+
+/// A valid transaction.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ParsedTransaction {
+    pub symbol: Symbol,
+    pub trade_date: Date,
+    pub trade: Trade,
+    pub currency: Currency,
+}
+
+pub fn parse_date(raw: &str) -> Result<Date, String> {
+    let format = time::macros::format_description!("[year]-[month]-[day]");
+    Date::parse(raw.trim(), &format).map_err(|_| "expected a date as YYYY-MM-DD".to_owned())
+}
+
+/// The trimmed text of an optional field; blank counts as absent.
+fn present(value: &Option<String>) -> Option<&str> {
+    value.as_deref().map(str::trim).filter(|v| !v.is_empty())
+}
+
+fn required(field: TxField, value: &Option<String>) -> Result<&str, TxFieldError> {
+    present(value).ok_or_else(|| TxFieldError::new(field, "is required for this type"))
+}
+
+/// `new:old`, two whole numbers from 1 to 1000.
+fn parse_ratio(raw: &str) -> Option<(u32, u32)> {
+    let (a, b) = raw.split_once(':')?;
+    let (a, b) = (a.trim().parse::<u32>().ok()?, b.trim().parse::<u32>().ok()?);
+    ((1..=1000).contains(&a) && (1..=1000).contains(&b)).then_some((a, b))
+}
+
+impl RawTransaction {
+    /// Every error at once (a person fixes a row in one go), or the transaction. Trade dates after
+    /// `today` are refused.
+    pub fn parse(&self, today: Date) -> Result<ParsedTransaction, Vec<TxFieldError>> {
+        let mut errors = Vec::new();
+        let mut check = |field: TxField, result: Result<(), String>| {
+            if let Err(reason) = result {
+                errors.push(TxFieldError::new(field, reason));
+            }
+        };
+        let symbol = Symbol::parse(&self.symbol).map_err(|e| e.to_string());
+        let trade_date = parse_date(&self.trade_date).and_then(|d| if d > today { Err("must not be in the future".to_owned()) } else { Ok(d) });
+        let currency = match self.currency.as_deref().map(str::trim).filter(|c| !c.is_empty()) {
+            None => Ok(Currency::USD),
+            Some(c) => Currency::parse(c).map_err(|e| e.to_string()),
+        };
+        check(TxField::Symbol, symbol.as_ref().map(|_| ()).map_err(Clone::clone));
+        check(TxField::TradeDate, trade_date.as_ref().map(|_| ()).map_err(Clone::clone));
+        check(TxField::Currency, currency.as_ref().map(|_| ()).map_err(Clone::clone));
+
+        let quantity = |errors: &mut Vec<TxFieldError>| {
+            required(TxField::Quantity, &self.quantity)
+                .and_then(|q| Quantity::parse(q).map_err(|e| TxFieldError::new(TxField::Quantity, e.to_string())))
+                .map_err(|e| errors.push(e))
+                .ok()
+        };
+        let amount = |field: TxField, value: &Option<String>, errors: &mut Vec<TxFieldError>| {
+            required(field, value).and_then(|a| Amount::parse(a).map_err(|e| TxFieldError::new(field, e.to_string()))).map_err(|e| errors.push(e)).ok()
+        };
+        let fees = match present(&self.fees) {
+            None => Some(Amount::ZERO),
+            Some(f) => Amount::parse(f).map_err(|e| errors.push(TxFieldError::new(TxField::Fees, e.to_string()))).ok(),
+        };
+        let kind = self.kind.trim().to_ascii_uppercase();
+        let trade = match kind.as_str() {
+            "BUY" | "SELL" => {
+                let (quantity, price) = (quantity(&mut errors), amount(TxField::Price, &self.price, &mut errors));
+                match (quantity, price, fees) {
+                    (Some(quantity), Some(price), Some(fees)) if kind == "BUY" => Some(Trade::Buy { quantity, price, fees }),
+                    (Some(quantity), Some(price), Some(fees)) => Some(Trade::Sell { quantity, price, fees }),
+                    _ => None,
+                }
+            }
+            "DIVIDEND" | "FEE" => {
+                // Fees of a dividend or a fee would be counted nowhere: refuse rather than drop them.
+                if fees.is_some_and(|f| f != Amount::ZERO) {
+                    errors.push(TxFieldError::new(TxField::Fees, "only BUY and SELL carry fees; record a separate FEE"));
+                }
+                amount(TxField::Amount, &self.amount, &mut errors).map(|amount| if kind == "DIVIDEND" { Trade::Dividend { amount } } else { Trade::Fee { amount } })
+            }
+            "SPLIT" => match present(&self.ratio) {
+                None => {
+                    errors.push(TxFieldError::new(TxField::Ratio, "is required for this type"));
+                    None
+                }
+                Some(raw) => match parse_ratio(raw) {
+                    Some((numerator, denominator)) => Some(Trade::Split { numerator, denominator }),
+                    None => {
+                        errors.push(TxFieldError::new(TxField::Ratio, "two whole numbers from 1 to 1000 as new:old, e.g. 2:1"));
+                        None
+                    }
+                },
+            },
+            _ => {
+                errors.push(TxFieldError::new(TxField::Type, "one of BUY, SELL, DIVIDEND, FEE, SPLIT"));
+                None
+            }
+        };
+        match (symbol, trade_date, currency, trade) {
+            (Ok(symbol), Ok(trade_date), Ok(currency), Some(trade)) if errors.is_empty() => Ok(ParsedTransaction { symbol, trade_date, trade, currency }),
+            _ => Err(errors),
+        }
+    }
+}
+
+impl ParsedTransaction {
+    /// The stored attributes besides symbol and date, as text (`kind`, the trade's numbers,
+    /// `currency`), in a fixed order.
+    pub fn fields(&self) -> Vec<(String, String)> {
+        let text = |d: rust_decimal::Decimal| d.normalize().to_string();
+        let mut fields = vec![("kind".to_owned(), self.kind().to_owned())];
+        match &self.trade {
+            Trade::Buy { quantity, price, fees } | Trade::Sell { quantity, price, fees } => {
+                fields.push(("quantity".into(), text(quantity.value())));
+                fields.push(("price".into(), text(price.value())));
+                fields.push(("fees".into(), text(fees.value())));
+            }
+            Trade::Dividend { amount } | Trade::Fee { amount } => fields.push(("amount".into(), text(amount.value()))),
+            Trade::Split { numerator, denominator } => fields.push(("ratio".into(), format!("{numerator}:{denominator}"))),
+        }
+        fields.push(("currency".into(), self.currency.to_string()));
+        fields
+    }
+
+    pub fn kind(&self) -> &'static str {
+        match self.trade {
+            Trade::Buy { .. } => "BUY",
+            Trade::Sell { .. } => "SELL",
+            Trade::Dividend { .. } => "DIVIDEND",
+            Trade::Fee { .. } => "FEE",
+            Trade::Split { .. } => "SPLIT",
+        }
+    }
+
+    /// A canonical text of everything that makes this transaction what it is: equal transactions
+    /// have equal texts however they were written (`1.50` and `1.5`, `brk.b` and `BRK.B`).
+    pub fn canonical(&self) -> String {
+        let fields: Vec<String> = self.fields().into_iter().map(|(k, v)| format!("{k}={v}")).collect();
+        format!("{}|{}|{}", self.trade_date, self.symbol, fields.join("|"))
+    }
+}
+
+/// Rebuilds a stored transaction's trade from its [`ParsedTransaction::fields`] (to re-derive a
+/// holding); `None` if they do not make a trade.
+pub fn stored_trade(fields: &[(String, String)]) -> Option<Trade> {
+    let get = |name: &str| fields.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str());
+    let fees = get("fees").map(Amount::parse).transpose().ok()?.unwrap_or(Amount::ZERO);
+    Some(match get("kind")? {
+        "BUY" => Trade::Buy { quantity: Quantity::parse(get("quantity")?).ok()?, price: Amount::parse(get("price")?).ok()?, fees },
+        "SELL" => Trade::Sell { quantity: Quantity::parse(get("quantity")?).ok()?, price: Amount::parse(get("price")?).ok()?, fees },
+        "DIVIDEND" => Trade::Dividend { amount: Amount::parse(get("amount")?).ok()? },
+        "FEE" => Trade::Fee { amount: Amount::parse(get("amount")?).ok()? },
+        "SPLIT" => {
+            let (numerator, denominator) = parse_ratio(get("ratio")?)?;
+            Trade::Split { numerator, denominator }
+        }
+        _ => return None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn today() -> Date {
+        parse_date("2026-06-30").unwrap()
+    }
+
+    fn raw(kind: &str) -> RawTransaction {
+        RawTransaction { kind: kind.into(), symbol: "aapl".into(), trade_date: "2026-01-15".into(), ..Default::default() }
+    }
+
+    #[test]
+    fn a_buy_parses_and_round_trips_through_its_stored_fields() {
+        let tx = RawTransaction { quantity: Some("10".into()), price: Some("1.50".into()), fees: Some("0.99".into()), ..raw("buy") }.parse(today()).unwrap();
+        assert_eq!(tx.symbol.as_str(), "AAPL");
+        assert_eq!(tx.kind(), "BUY");
+        assert_eq!(stored_trade(&tx.fields()), Some(tx.trade.clone()));
+        assert_eq!(tx.canonical(), "2026-01-15|AAPL|kind=BUY|quantity=10|price=1.5|fees=0.99|currency=USD");
+    }
+
+    #[test]
+    fn every_error_is_reported_at_once_with_its_field() {
+        let errors = RawTransaction { symbol: "no good!".into(), trade_date: "2026-13-01".into(), quantity: Some("-1".into()), ..raw("SELL") }.parse(today()).unwrap_err();
+        let fields: Vec<TxField> = errors.iter().map(|e| e.field).collect();
+        assert_eq!(fields, [TxField::Symbol, TxField::TradeDate, TxField::Quantity, TxField::Price]);
+    }
+
+    #[test]
+    fn future_dates_unknown_types_and_fees_on_dividends_are_refused() {
+        let future = RawTransaction { trade_date: "2026-07-01".into(), amount: Some("1".into()), ..raw("DIVIDEND") }.parse(today()).unwrap_err();
+        assert_eq!(future[0].field, TxField::TradeDate);
+        assert_eq!(raw("SHORT").parse(today()).unwrap_err()[0].field, TxField::Type);
+        let fees = RawTransaction { amount: Some("1".into()), fees: Some("0.5".into()), ..raw("DIVIDEND") }.parse(today()).unwrap_err();
+        assert_eq!(fees[0].field, TxField::Fees);
+    }
+
+    #[test]
+    fn splits_need_a_sane_ratio() {
+        let ok = RawTransaction { ratio: Some(" 3 : 2 ".into()), ..raw("SPLIT") }.parse(today()).unwrap();
+        assert_eq!(ok.trade, Trade::Split { numerator: 3, denominator: 2 });
+        for bad in ["0:1", "2", "1001:1", "a:b"] {
+            let errors = RawTransaction { ratio: Some(bad.into()), ..raw("SPLIT") }.parse(today()).unwrap_err();
+            assert_eq!(errors[0].field, TxField::Ratio, "{bad}");
+        }
+    }
+
+    #[test]
+    fn canonical_text_ignores_spelling_differences() {
+        let a = RawTransaction { quantity: Some("2.50".into()), price: Some("100".into()), ..raw("buy") }.parse(today()).unwrap();
+        let b = RawTransaction { symbol: " AAPL ".into(), quantity: Some("2.5".into()), price: Some("100.000".into()), fees: Some("0".into()), currency: Some("usd".into()), ..raw("BUY") }.parse(today()).unwrap();
+        assert_eq!(a.canonical(), b.canonical());
+    }
+}

@@ -1,0 +1,212 @@
+//! `POST /v1/portfolios/{id}/import`: a broker statement (CSV) into transactions.
+//!
+//! 1. The file is decoded and parsed ([`bourse_domain::import`]); a file refused as a whole or
+//!    any row in error answers 422 with every problem (row, column, reason), and nothing is
+//!    written.
+//! 2. A file already imported (same SHA-256) answers its first result again, adding nothing.
+//! 3. Planning: per symbol, the holding and (if it has transactions) its ledger are read; rows
+//!    whose transaction id (from the row's fingerprint) is already there are duplicates; the rest
+//!    must derive a valid holding after every write step, or the file is refused (422), still
+//!    with nothing written.
+//! 4. Writing: per symbol, up to 99 transactions and the holding per TransactWriteItems, under
+//!    the same optimistic concurrency as single transactions. An interrupted import is resumed by
+//!    uploading the file again: rows already written are duplicates.
+//! 5. Symbols the market data does not know are recorded with the import and queued for
+//!    enrichment as a `csv-import` job.
+
+use crate::ledger::{ChangeError, derive};
+use crate::{Portfolio, ledger_seq, now, rfc3339};
+use bourse_domain::Symbol;
+use bourse_domain::import::{self, FileRejection, ImportRow, Layout, ParsedImport};
+use bourse_domain::transaction::TxField;
+use bourse_http::{ApiError, ApiRequest, FieldError, Reply};
+use bourse_runtime::storage_problem;
+use bourse_storage::StorageError;
+use bourse_storage::portfolios::{self as store, ImportRecord, MAX_LEDGER_CHANGE, TransactionRecord, VersionedHolding};
+use http::StatusCode;
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+use std::collections::BTreeMap;
+
+/// Largest file accepted: Schwab's largest export (10,000 rows) is about 1 MB.
+pub const MAX_IMPORT_BYTES: usize = 2 * 1024 * 1024;
+
+/// Media types a CSV upload arrives with (browsers send Excel's for `.csv` on Windows).
+const CSV_TYPES: &[&str] = &["text/csv", "application/csv", "text/plain", "text/comma-separated-values", "application/vnd.ms-excel"];
+
+/// One symbol's part of an import, ready to write.
+struct SymbolPlan {
+    symbol: Symbol,
+    current: VersionedHolding,
+    /// New transactions in ledger order, with their rows.
+    new: Vec<(usize, TransactionRecord)>,
+    duplicates: usize,
+}
+
+fn rejected(rejection: FileRejection) -> ApiError {
+    ApiError::Unprocessable { detail: rejection.to_string(), errors: vec![FieldError::new("body", rejection.to_string())] }
+}
+
+fn row_errors(errors: Vec<FieldError>) -> ApiError {
+    let rows = errors.iter().filter_map(|e| e.row).collect::<std::collections::BTreeSet<_>>().len();
+    ApiError::Unprocessable { detail: format!("{rows} row(s) of the file are invalid; nothing was imported"), errors }
+}
+
+/// The charset of a CSV upload, or 415 for another media type.
+fn csv_charset(request: &ApiRequest) -> Result<Option<String>, ApiError> {
+    let content_type = request.header("content-type").unwrap_or("");
+    let mut parts = content_type.split(';');
+    let mime = parts.next().unwrap_or("").trim().to_ascii_lowercase();
+    if !CSV_TYPES.contains(&mime.as_str()) {
+        return Err(ApiError::UnsupportedMediaType(format!("expected Content-Type text/csv, got {:?}", content_type.chars().take(100).collect::<String>())));
+    }
+    Ok(parts.filter_map(|p| p.split_once('=')).find(|(k, _)| k.trim().eq_ignore_ascii_case("charset")).map(|(_, v)| v.trim().to_owned()))
+}
+
+impl Portfolio {
+    pub(crate) async fn import(&self, request: &ApiRequest, user: &str) -> Result<Reply, ApiError> {
+        request.only_query(&[])?;
+        let id = request.param("id")?.to_owned();
+        let charset = csv_charset(request)?;
+        let portfolio = self.owned(user, &id).await?;
+        let text = import::decode(request.body(), charset.as_deref()).map_err(rejected)?;
+        let parsed = import::parse(&text, now().date(), portfolio.currency).map_err(rejected)?;
+        if !parsed.errors.is_empty() {
+            return Err(row_errors(parsed.errors.into_iter().map(|e| FieldError::cell(e.row, e.column, e.reason)).collect()));
+        }
+        let file_sha256: String = Sha256::digest(request.body()).iter().map(|b| format!("{b:02x}")).collect();
+        let reply = self.idempotent(request, user, || self.import_parsed(user, &id, parsed, file_sha256)).await?;
+        self.invalidate(user, &id).await;
+        Ok(reply)
+    }
+
+    async fn import_parsed(&self, user: &str, id: &str, parsed: ParsedImport, file_sha256: String) -> Result<(StatusCode, Value), ApiError> {
+        let (aws, table) = (&self.platform.aws, self.app_table.as_str());
+        if let Some(earlier) = store::get_import(aws, table, user, id, &file_sha256).await.map_err(storage_problem)? {
+            let mut result: Value = serde_json::from_str(&earlier.result).unwrap_or_else(|_| json!({}));
+            let total = result["added"].as_u64().unwrap_or(0) + result["duplicates"].as_u64().unwrap_or(0);
+            result["duplicateFile"] = json!(true);
+            result["added"] = json!(0);
+            result["duplicates"] = json!(total);
+            return Ok((StatusCode::OK, result));
+        }
+        let started = now();
+        let mut by_symbol: BTreeMap<&Symbol, Vec<&ImportRow>> = BTreeMap::new();
+        for row in &parsed.rows {
+            by_symbol.entry(&row.transaction.symbol).or_default().push(row);
+        }
+        let mut plans = Vec::with_capacity(by_symbol.len());
+        let mut errors = Vec::new();
+        for (symbol, rows) in &by_symbol {
+            match self.plan_symbol(user, id, symbol, rows, parsed.layout, started).await? {
+                Ok(plan) => plans.push(plan),
+                Err(mut found) => errors.append(&mut found),
+            }
+        }
+        if !errors.is_empty() {
+            return Err(row_errors(errors));
+        }
+
+        let mut added = 0;
+        for plan in &plans {
+            let mut known = Some(plan.current.clone());
+            for chunk in plan.new.chunks(MAX_LEDGER_CHANGE) {
+                let records: Vec<TransactionRecord> = chunk.iter().map(|(_, r)| r.clone()).collect();
+                match self.change_ledger(user, id, &plan.symbol, &records, &[], known.take()).await {
+                    Ok(stored) => known = Some(stored),
+                    Err(ChangeError::Underivable { transaction_id, error }) => {
+                        let row = chunk.iter().find(|(_, r)| r.id == transaction_id).map_or(chunk[0].0, |(row, _)| *row);
+                        return Err(ApiError::Conflict(format!(
+                            "the holding of {} changed during the import and row {row} no longer fits it ({error}); {added} rows were imported — upload the file again to finish: rows already imported are skipped",
+                            plan.symbol
+                        )));
+                    }
+                    Err(ChangeError::Api(err)) => return Err(err),
+                }
+                added += records.len();
+            }
+        }
+
+        let symbols: Vec<Symbol> = by_symbol.keys().map(|s| (*s).clone()).collect();
+        let known_symbols = store::quotes(aws, &self.market_table, &symbols).await.map_err(storage_problem)?;
+        let unknown: Vec<Symbol> = symbols.into_iter().filter(|s| !known_symbols.contains_key(s.as_str())).collect();
+        let job = if unknown.is_empty() {
+            Value::Null
+        } else {
+            // The import itself is durable by now: a queue failure is reported, not fatal.
+            match bourse_runtime::jobs::start_enrichment_job(&self.platform, user, "csv-import", &unknown).await {
+                Ok(job) => json!({"jobId": job.id.as_str(), "state": "queued", "links": {"self": format!("/v1/jobs/{}", job.id)}}),
+                Err(err) => {
+                    tracing::warn!(error = %err, "enrichment of imported symbols could not be queued");
+                    json!({"error": "the enrichment of unknown symbols could not be queued; they will be refreshed by the next scheduled refresh once known"})
+                }
+            }
+        };
+        let imported_at = rfc3339(now());
+        let result = json!({
+            "layout": parsed.layout.name(),
+            "fileSha256": file_sha256,
+            "importedAt": imported_at,
+            "rows": parsed.rows.len() + parsed.skipped.len(),
+            "added": added,
+            "duplicates": plans.iter().map(|p| p.duplicates).sum::<usize>(),
+            "skipped": parsed.skipped.iter().map(|s| json!({"row": s.row, "reason": s.reason})).collect::<Vec<_>>(),
+            "symbols": plans.iter().map(|p| json!({"symbol": p.symbol.as_str(), "added": p.new.len(), "duplicates": p.duplicates})).collect::<Vec<_>>(),
+            "unknownSymbols": unknown.iter().map(Symbol::as_str).collect::<Vec<_>>(),
+            "enrichmentJob": job,
+            "duplicateFile": false,
+        });
+        let record = ImportRecord { file_sha256, imported_at, result: result.to_string() };
+        store::put_import(aws, table, user, id, &record).await.map_err(storage_problem)?;
+        Ok((StatusCode::OK, result))
+    }
+
+    /// Reads one symbol's holding (and its ledger when it has one), leaves out rows already
+    /// imported, and checks that the holding derives after every write step. 1 GetItem, plus
+    /// 1 Query when the holding has transactions.
+    async fn plan_symbol(&self, user: &str, id: &str, symbol: &Symbol, rows: &[&ImportRow], layout: Layout, started: time::OffsetDateTime) -> Result<Result<SymbolPlan, Vec<FieldError>>, ApiError> {
+        let (aws, table) = (&self.platform.aws, self.app_table.as_str());
+        let mut attempt = 0;
+        let (current, ledger) = loop {
+            let current = store::get_holding(aws, table, user, id, symbol).await.map_err(storage_problem)?;
+            if current.version == 0 {
+                break (current, Vec::new());
+            }
+            match store::ledger(aws, table, user, id, &current).await {
+                Ok(ledger) => break (current, ledger),
+                // The index has not caught up with the holding yet.
+                Err(StorageError::Conflict(_)) if attempt < 10 => crate::backoff(attempt).await,
+                Err(err) => return Err(storage_problem(err)),
+            }
+            attempt += 1;
+        };
+        let mut new = Vec::new();
+        for row in rows {
+            let id = row.transaction_id();
+            if ledger.iter().any(|r| r.id == id) {
+                continue;
+            }
+            let mut fields = row.transaction.fields();
+            fields.push(("source".into(), layout.name().into()));
+            let record = TransactionRecord { id, symbol: symbol.clone(), trade_date: row.transaction.trade_date.to_string(), seq: ledger_seq(started, row.row), fields };
+            new.push((row.row, record));
+        }
+        new.sort_by(|a, b| a.1.ledger_position().cmp(&b.1.ledger_position()));
+        let duplicates = rows.len() - new.len();
+        // Every write step must leave a valid holding: the whole file, and each prefix of it
+        // that a step of at most MAX_LEDGER_CHANGE rows stops at.
+        let steps = (1..=new.len().div_ceil(MAX_LEDGER_CHANGE)).map(|k| (k * MAX_LEDGER_CHANGE).min(new.len()));
+        for end in steps {
+            let records = ledger.iter().chain(new[..end].iter().map(|(_, r)| r)).collect();
+            if let Err(fault) = derive(symbol, records) {
+                let row = new.iter().find(|(_, r)| r.id == fault.record.id).map(|(row, _)| *row);
+                let reason = match row {
+                    Some(_) => fault.error.to_string(),
+                    None => format!("with this file's earlier rows, the existing transaction of {} on {} no longer fits: {}", symbol, fault.record.trade_date, fault.error),
+                };
+                return Ok(Err(vec![FieldError::cell(row.unwrap_or(new[0].0), layout.column_name(TxField::Quantity), reason)]));
+            }
+        }
+        Ok(Ok(SymbolPlan { symbol: symbol.clone(), current, new, duplicates }))
+    }
+}

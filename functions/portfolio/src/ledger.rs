@@ -1,0 +1,99 @@
+//! Changes to a holding's ledger (its transactions), shared by single transactions, deletes and
+//! imports: one conditional TransactWriteItems per change, re-read and retried when another
+//! writer got there first, so concurrent writers never lose an update.
+
+use crate::{Portfolio, backoff};
+use bourse_domain::Symbol;
+use bourse_domain::portfolio::{Holding, PortfolioError};
+use bourse_domain::transaction::stored_trade;
+use bourse_http::ApiError;
+use bourse_runtime::storage_problem;
+use bourse_storage::StorageError;
+use bourse_storage::portfolios::{self as store, TransactionRecord, VersionedHolding};
+
+/// Read-modify-write attempts on one holding before answering 409.
+const WRITE_ATTEMPTS: u32 = 30;
+
+/// Why a ledger cannot be derived: the record at fault (its index in the ledger order) and why.
+#[derive(Debug)]
+pub struct Underivable<'a> {
+    pub record: &'a TransactionRecord,
+    pub error: PortfolioError,
+}
+
+/// The holding `records` produce, applied in ledger order (trade date, then order recorded).
+pub fn derive<'a>(symbol: &Symbol, mut records: Vec<&'a TransactionRecord>) -> Result<Holding, Underivable<'a>> {
+    records.sort_by(|a, b| a.ledger_position().cmp(&b.ledger_position()));
+    let mut holding = Holding::new(symbol.clone());
+    for record in records {
+        let trade = stored_trade(&record.fields).ok_or(Underivable { record, error: PortfolioError::UnreadableTransaction })?;
+        holding.apply(&trade).map_err(|error| Underivable { record, error })?;
+    }
+    Ok(holding)
+}
+
+/// What a ledger change refused.
+pub enum ChangeError {
+    /// The change would leave the ledger underivable (e.g. a sale of more than is held then).
+    Underivable { transaction_id: String, error: PortfolioError },
+    Api(ApiError),
+}
+
+impl From<ApiError> for ChangeError {
+    fn from(err: ApiError) -> Self {
+        ChangeError::Api(err)
+    }
+}
+
+impl Portfolio {
+    /// Adds and removes transactions of one holding and stores the holding they produce. `known`
+    /// is the holding as last read or written (saves the first read). Transactions appended after
+    /// the latest trade date are applied on top; anything else re-derives the holding from its
+    /// ledger. Additions already in the ledger (a concurrent duplicate import) are left out.
+    /// Returns the holding as stored.
+    pub(crate) async fn change_ledger(
+        &self,
+        user: &str,
+        portfolio: &str,
+        symbol: &Symbol,
+        added: &[TransactionRecord],
+        removed: &[TransactionRecord],
+        mut known: Option<VersionedHolding>,
+    ) -> Result<VersionedHolding, ChangeError> {
+        let (aws, table) = (&self.platform.aws, self.app_table.as_str());
+        for attempt in 0..WRITE_ATTEMPTS {
+            let current = match known.take() {
+                Some(holding) => holding,
+                None => store::get_holding(aws, table, user, portfolio, symbol).await.map_err(storage_problem)?,
+            };
+            let appends = removed.is_empty() && added.iter().all(|r| r.trade_date >= current.latest_trade_date);
+            let (adding, next) = if appends {
+                let mut next = current.holding.clone();
+                for record in added {
+                    let trade = stored_trade(&record.fields).ok_or_else(|| ApiError::Internal(format!("transaction {} has no trade", record.id)))?;
+                    next.apply(&trade).map_err(|error| ChangeError::Underivable { transaction_id: record.id.clone(), error })?;
+                }
+                (added.to_vec(), next)
+            } else {
+                let ledger = match store::ledger(aws, table, user, portfolio, &current).await {
+                    Ok(ledger) => ledger,
+                    Err(StorageError::Conflict(_)) => {
+                        backoff(attempt).await;
+                        continue;
+                    }
+                    Err(err) => return Err(storage_problem(err).into()),
+                };
+                let adding: Vec<TransactionRecord> = added.iter().filter(|a| !ledger.iter().any(|r| r.id == a.id)).cloned().collect();
+                let kept = ledger.iter().filter(|r| !removed.iter().any(|x| x.id == r.id));
+                let next = derive(symbol, kept.chain(&adding).collect()).map_err(|u| ChangeError::Underivable { transaction_id: u.record.id.clone(), error: u.error })?;
+                (adding, next)
+            };
+            match store::write_ledger_change(aws, table, user, portfolio, &adding, removed, &current, &next).await {
+                Ok(after) => return Ok(after),
+                Err(StorageError::Conflict(_)) => backoff(attempt).await,
+                Err(err) => return Err(storage_problem(err).into()),
+            }
+        }
+        Err(ApiError::Conflict("the holding is being changed by many requests at once; retry".into()).into())
+    }
+}
