@@ -1,8 +1,10 @@
 //! Developer tooling behind the `bourse-dev` command (see `dev/README.md`).
 
+pub mod benchsupport;
 pub mod enrichbench;
 pub mod initbench;
 pub mod poller;
+pub mod portfoliobench;
 pub mod resources;
 pub mod screenerbench;
 pub mod template;

@@ -11,16 +11,7 @@ use serde_json::{Value, json};
 use std::time::{Duration, Instant};
 
 fn event(method: &str, path: &str, query: &str, body: Option<Value>) -> lambda_http::Request {
-    let event = json!({
-        "version": "2.0", "routeKey": "$default", "rawPath": path, "rawQueryString": query,
-        "headers": {"host": "bench", "content-type": "application/json"},
-        "requestContext": {"accountId": "1", "apiId": "a", "domainName": "bench", "domainPrefix": "b",
-            "http": {"method": method, "path": path, "protocol": "HTTP/1.1", "sourceIp": "127.0.0.1", "userAgent": "bench"},
-            "requestId": "bench", "routeKey": "$default", "stage": "$default", "time": "25/Nov/2026:21:30:00 +0000", "timeEpoch": 0},
-        "body": body.map(|b| b.to_string()),
-        "isBase64Encoded": false
-    });
-    lambda_http::request::from_str(&event.to_string()).expect("bench event")
+    crate::benchsupport::event(method, path, query, body.map(|b| b.to_string()), &[])
 }
 
 type App = bourse_http::HttpApp<screener_fn::ScreenerRoute, screener_fn::Screener>;
@@ -36,11 +27,10 @@ async fn median_ms(app: &App, runs: usize, make: impl Fn() -> lambda_http::Reque
     for _ in 0..runs {
         let started = Instant::now();
         let response = app.serve(make()).await;
-        samples.push(started.elapsed().as_secs_f64() * 1000.0);
+        samples.push(crate::benchsupport::elapsed_ms(started));
         assert!(response.status().is_success(), "bench request failed: {}", response.status());
     }
-    samples.sort_by(f64::total_cmp);
-    samples[samples.len() / 2]
+    crate::benchsupport::median(samples)
 }
 
 /// `count` synthetic stocks derived from the real ones (metrics scaled by a deterministic factor).

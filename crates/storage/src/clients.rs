@@ -15,7 +15,9 @@ use aws_credential_types::Credentials;
 use aws_credential_types::provider::SharedCredentialsProvider;
 use aws_smithy_runtime_api::box_error::BoxError;
 use aws_smithy_runtime_api::client::interceptors::Intercept;
-use aws_smithy_runtime_api::client::interceptors::context::BeforeTransmitInterceptorContextRef;
+use aws_smithy_runtime_api::client::interceptors::context::{
+    AfterDeserializationInterceptorContextRef, BeforeTransmitInterceptorContextMut, BeforeTransmitInterceptorContextRef,
+};
 use aws_smithy_runtime_api::client::orchestrator::Metadata;
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_types::config_bag::ConfigBag;
@@ -156,6 +158,40 @@ impl Intercept for CountRequests {
             Service::DynamoDb => bourse_telemetry::record_dynamodb(operation),
             Service::Sqs => bourse_telemetry::record_sqs(operation),
         }
+        Ok(())
+    }
+
+    /// With capacity measuring on (benchmarks), ask DynamoDB to report consumed capacity.
+    fn modify_before_signing(&self, context: &mut BeforeTransmitInterceptorContextMut<'_>, _components: &RuntimeComponents, _cfg: &mut ConfigBag) -> Result<(), BoxError> {
+        if !matches!(self.service, Service::DynamoDb) || !bourse_telemetry::capacity_measured() {
+            return Ok(());
+        }
+        let request = context.request_mut();
+        let Some(mut body) = request.body().bytes().and_then(|b| serde_json::from_slice::<serde_json::Value>(b).ok()) else {
+            return Ok(());
+        };
+        let Some(fields) = body.as_object_mut() else { return Ok(()) };
+        fields.insert("ReturnConsumedCapacity".into(), "TOTAL".into());
+        let bytes = serde_json::to_vec(&body)?;
+        request.headers_mut().insert("content-length", bytes.len().to_string());
+        *request.body_mut() = aws_smithy_types::body::SdkBody::from(bytes);
+        Ok(())
+    }
+
+    /// Records the `ConsumedCapacity` a response reports (an object, or a list per table).
+    fn read_after_deserialization(&self, context: &AfterDeserializationInterceptorContextRef<'_>, _components: &RuntimeComponents, _cfg: &mut ConfigBag) -> Result<(), BoxError> {
+        if !matches!(self.service, Service::DynamoDb) || !bourse_telemetry::capacity_measured() {
+            return Ok(());
+        }
+        let Some(body) = context.response().body().bytes().and_then(|b| serde_json::from_slice::<serde_json::Value>(b).ok()) else {
+            return Ok(());
+        };
+        let units = |c: &serde_json::Value| c["CapacityUnits"].as_f64().unwrap_or(0.0);
+        let total = match &body["ConsumedCapacity"] {
+            serde_json::Value::Array(list) => list.iter().map(units).sum(),
+            single => units(single),
+        };
+        bourse_telemetry::record_dynamodb_capacity(total);
         Ok(())
     }
 }

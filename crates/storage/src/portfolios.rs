@@ -547,36 +547,38 @@ pub async fn get_transaction(clients: &AwsClients, table: &str, user: &str, port
 }
 
 /// Latest quotes (price, change, sector) for up to any number of symbols from the market table:
-/// ⌈N/100⌉ BatchGetItem (0.5 RCU per stock), unprocessed keys retried — never one read per symbol.
+/// ⌈N/100⌉ BatchGetItem sent concurrently (0.5 RCU per stock), unprocessed keys retried — never
+/// one read per symbol.
 pub async fn quotes(clients: &AwsClients, market_table: &str, symbols: &[Symbol]) -> Result<HashMap<String, Quote>, StorageError> {
-    let mut out = HashMap::new();
-    for chunk in symbols.chunks(100) {
-        let keys: Vec<Item> = chunk
-            .iter()
-            .map(|sym| HashMap::from([(PK.to_owned(), s(format!("STOCK#{sym}"))), (SK.to_owned(), s("PROFILE"))]))
-            .collect();
-        let mut pending = aws_sdk_dynamodb::types::KeysAndAttributes::builder()
-            .set_keys(Some(keys))
-            .projection_expression("symbol, price, change, change_pct, sector")
-            .build()
-            .map_err(|e| StorageError::Corrupt { key: "quotes".into(), reason: e.to_string() })?;
-        for attempt in 0..8 {
-            let output = clients.dynamodb.batch_get_item().request_items(market_table, pending.clone()).send().await.map_err(dynamodb_error)?;
-            for item in output.responses.and_then(|mut r| r.remove(market_table)).unwrap_or_default() {
-                let symbol = text(&item, "symbol").unwrap_or_default().to_owned();
-                let opt = |name: &str| match item.get(name) {
-                    Some(AttributeValue::N(v)) => Decimal::from_str(v).ok(),
-                    _ => None,
-                };
-                out.insert(symbol, Quote { price: opt("price"), change: opt("change"), change_pct: opt("change_pct"), sector: text(&item, "sector").map(str::to_owned) });
+    let batches = futures_util::future::try_join_all(symbols.chunks(100).map(|chunk| quote_batch(clients, market_table, chunk))).await?;
+    Ok(batches.into_iter().flatten().collect())
+}
+
+/// One BatchGetItem of up to 100 quotes, retrying `UnprocessedKeys` with backoff.
+async fn quote_batch(clients: &AwsClients, market_table: &str, chunk: &[Symbol]) -> Result<Vec<(String, Quote)>, StorageError> {
+    let mut out = Vec::with_capacity(chunk.len());
+    let keys: Vec<Item> = chunk.iter().map(|sym| HashMap::from([(PK.to_owned(), s(format!("STOCK#{sym}"))), (SK.to_owned(), s("PROFILE"))])).collect();
+    let mut pending = aws_sdk_dynamodb::types::KeysAndAttributes::builder()
+        .set_keys(Some(keys))
+        .projection_expression("symbol, price, change, change_pct, sector")
+        .build()
+        .map_err(|e| StorageError::Corrupt { key: "quotes".into(), reason: e.to_string() })?;
+    for attempt in 0..8 {
+        let output = clients.dynamodb.batch_get_item().request_items(market_table, pending.clone()).send().await.map_err(dynamodb_error)?;
+        for item in output.responses.and_then(|mut r| r.remove(market_table)).unwrap_or_default() {
+            let number = |name: &str| match item.get(name) {
+                Some(AttributeValue::N(v)) => Decimal::from_str(v).ok(),
+                _ => None,
+            };
+            let quote = Quote { price: number("price"), change: number("change"), change_pct: number("change_pct"), sector: text(&item, "sector").map(str::to_owned) };
+            out.push((text(&item, "symbol").unwrap_or_default().to_owned(), quote));
+        }
+        match output.unprocessed_keys.and_then(|mut u| u.remove(market_table)) {
+            Some(rest) if !rest.keys.is_empty() => {
+                pending = rest;
+                tokio::time::sleep(std::time::Duration::from_millis(50 << attempt.min(5))).await;
             }
-            match output.unprocessed_keys.and_then(|mut u| u.remove(market_table)) {
-                Some(rest) if !rest.keys.is_empty() => {
-                    pending = rest;
-                    tokio::time::sleep(std::time::Duration::from_millis(50 << attempt.min(5))).await;
-                }
-                _ => break,
-            }
+            _ => break,
         }
     }
     Ok(out)

@@ -44,6 +44,9 @@ pub struct RequestCounters {
     pub cache_hits: u32,
     pub cache_misses: u32,
     pub cache_errors: u32,
+    /// DynamoDB capacity units consumed, in thousandths, as DynamoDB reported them; counted only
+    /// while [`measure_capacity`] is on (benchmarks), since asking for them changes the requests.
+    pub dynamodb_capacity_milli: u64,
 }
 
 impl RequestCounters {
@@ -72,6 +75,7 @@ pub async fn measured<F: Future>(work: F) -> (F::Output, RequestCounters) {
         outer.cache_hits += counters.cache_hits;
         outer.cache_misses += counters.cache_misses;
         outer.cache_errors += counters.cache_errors;
+        outer.dynamodb_capacity_milli += counters.dynamodb_capacity_milli;
     });
     (out, counters)
 }
@@ -87,6 +91,23 @@ fn record(update: impl FnOnce(&mut RequestCounters)) {
 
 pub fn record_dynamodb(operation: &str) {
     record(|c| c.dynamodb_operations.push(operation.to_owned()));
+}
+
+static MEASURE_CAPACITY: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Turns on asking DynamoDB for the capacity each request consumes (`ReturnConsumedCapacity`),
+/// for benchmarks. Off by default: functions never pay for it.
+pub fn measure_capacity(on: bool) {
+    MEASURE_CAPACITY.store(on, Ordering::Relaxed);
+}
+
+pub fn capacity_measured() -> bool {
+    MEASURE_CAPACITY.load(Ordering::Relaxed)
+}
+
+/// Capacity units one DynamoDB response reported.
+pub fn record_dynamodb_capacity(units: f64) {
+    record(|c| c.dynamodb_capacity_milli += (units * 1000.0).round() as u64);
 }
 
 pub fn record_sqs(operation: &str) {

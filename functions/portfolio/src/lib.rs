@@ -64,8 +64,8 @@ pub static ROUTES: &[Route<PortfolioRoute>] = &[
 /// What the health endpoint checks.
 const DEPENDENCIES: &[Dependency] = &[Dependency::AppTable, Dependency::MarketTable, Dependency::EnrichQueue, Dependency::Cache];
 
-/// A cached summary lives this long; every write to the portfolio deletes it first.
-pub const SUMMARY_TTL: Duration = Duration::from_secs(60);
+/// A cached summary or holdings list lives this long; every write to the portfolio deletes it.
+pub const VIEW_TTL: Duration = Duration::from_secs(60);
 /// Longest history range one request may ask for.
 pub const MAX_HISTORY_DAYS: i64 = 5 * 366;
 
@@ -96,9 +96,14 @@ fn rfc3339(at: time::OffsetDateTime) -> String {
     at.format(&time::format_description::well_known::Rfc3339).unwrap_or_default()
 }
 
-fn summary_key(user: &str, portfolio: &str) -> String {
-    format!("bourse:portfolio:{user}:{portfolio}:summary")
+/// Cache key of a portfolio's cached `view` (`summary`, `holdings`); private data, so it names
+/// the user.
+pub fn cache_key(user: &str, portfolio: &str, view: &str) -> String {
+    format!("bourse:portfolio:{user}:{portfolio}:{view}")
 }
+
+/// The cached views of a portfolio; every write deletes them all.
+pub const CACHED_VIEWS: [&str; 2] = ["summary", "holdings"];
 
 fn portfolio_json(p: &PortfolioRecord) -> Value {
     json!({"id": p.id, "name": p.name, "currency": p.currency.as_str(), "createdAt": p.created_at})
@@ -131,8 +136,8 @@ impl Portfolio {
 
     async fn invalidate(&self, user: &str, portfolio: &str) {
         if let Some(cache) = &self.platform.cache {
-            if let Err(err) = cache.delete(&[summary_key(user, portfolio)]).await {
-                tracing::warn!(error = %err, "summary invalidation failed; its TTL bounds staleness");
+            if let Err(err) = cache.delete(&CACHED_VIEWS.map(|view| cache_key(user, portfolio, view))).await {
+                tracing::warn!(error = %err, "cache invalidation failed; the TTL bounds staleness");
             }
         }
     }
@@ -242,34 +247,46 @@ impl Portfolio {
         Ok((holdings, quotes))
     }
 
+    /// Cache-aside for a portfolio view: the cached body, or `compute` stored for [`VIEW_TTL`].
+    /// With the cache down, computed every time.
+    async fn cached_view<F, Fut>(&self, user: &str, id: &str, view: &str, compute: F) -> Result<Reply, ApiError>
+    where
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = Result<Value, ApiError>>,
+    {
+        let bytes = || async { serde_json::to_vec(&compute().await?).map_err(|e| ApiError::Internal(e.to_string())) };
+        let body = match &self.platform.cache {
+            Some(cache) => cache.get_or_compute(&cache_key(user, id, view), VIEW_TTL, bytes).await?,
+            None => bytes().await?,
+        };
+        Ok(Reply::json_bytes(StatusCode::OK, body))
+    }
+
     async fn holdings(&self, request: &ApiRequest, user: &str) -> Result<Reply, ApiError> {
         request.only_query(&[])?;
         let id = request.param("id")?;
-        // The holdings Query itself proves ownership (keys include the user); an empty answer for
-        // an unknown id would leak nothing, but answer 404 like every other route.
-        let (holdings, quotes) = self.priced_holdings(user, id).await?;
-        if holdings.is_empty() {
-            self.owned(user, id).await?;
-        }
-        let items: Vec<Value> = holdings.iter().map(|h| holding_json(h, quotes.get(h.symbol.as_str()))).collect();
-        Reply::ok(&json!({"items": items}))
+        self.cached_view(user, id, "holdings", || async {
+            // The holdings Query itself proves ownership (keys include the user); an empty answer
+            // for an unknown id would leak nothing, but answer 404 like every other route.
+            let (holdings, quotes) = self.priced_holdings(user, id).await?;
+            if holdings.is_empty() {
+                self.owned(user, id).await?;
+            }
+            let items: Vec<Value> = holdings.iter().map(|h| holding_json(h, quotes.get(h.symbol.as_str()))).collect();
+            Ok(json!({"items": items, "asOf": rfc3339(now())}))
+        })
+        .await
     }
 
     async fn summary(&self, request: &ApiRequest, user: &str) -> Result<Reply, ApiError> {
         request.only_query(&[])?;
-        let id = request.param("id")?.to_owned();
-        let key = summary_key(user, &id);
-        let compute = || async {
-            let portfolio = self.owned(user, &id).await?;
-            let (holdings, quotes) = self.priced_holdings(user, &id).await?;
-            let body = summary_json(&portfolio, &holdings, &quotes);
-            serde_json::to_vec(&body).map_err(|e| ApiError::Internal(e.to_string()))
-        };
-        let body = match &self.platform.cache {
-            Some(cache) => cache.get_or_compute(&key, SUMMARY_TTL, compute).await?,
-            None => compute().await?,
-        };
-        Ok(Reply::json_bytes(StatusCode::OK, body))
+        let id = request.param("id")?;
+        self.cached_view(user, id, "summary", || async {
+            let portfolio = self.owned(user, id).await?;
+            let (holdings, quotes) = self.priced_holdings(user, id).await?;
+            Ok(summary_json(&portfolio, &holdings, &quotes))
+        })
+        .await
     }
 
     /// Daily value snapshots (written by the scheduled refresh) over `from`..`to`, at most

@@ -143,6 +143,10 @@ async fn holdings_of_250_positions_cost_one_query_and_three_batch_gets_and_a_cac
     assert_eq!((count("Query"), count("BatchGetItem"), count("Scan")), (1, 3, 0), "{counted:?}");
     // At most the session's revocation check (on a cache miss): never one read per symbol.
     assert!(count("GetItem") <= 1, "no read per symbol: {counted:?}");
+    // Cached now: the same holdings again cost no DynamoDB read, only the usage meter's write.
+    let (response, counted) = bourse_telemetry::measured(c.call("GET", &format!("/v1/portfolios/{id}/holdings"), None)).await;
+    assert_eq!(json_body(&response)["items"].as_array().unwrap().len(), 250);
+    assert_eq!(counted.dynamodb_operations, ["UpdateItem"], "{counted:?}");
 
     let summary = format!("/v1/portfolios/{id}/summary");
     assert_eq!(c.call("GET", &summary, None).await.status(), 200);
@@ -150,10 +154,13 @@ async fn holdings_of_250_positions_cost_one_query_and_three_batch_gets_and_a_cac
     assert_eq!(response.status(), 200);
     // Only the usage meter writes; the summary itself comes from the cache.
     assert_eq!(counted.dynamodb_operations, ["UpdateItem"], "{counted:?}");
-    // A write invalidates it: the next summary is recomputed and shows the new position.
+    // A write invalidates both: the next summary and holdings are recomputed with the new position.
     assert_eq!(c.call("POST", &path, Some(buy("AAPL", "1", "10", "0"))).await.status(), 201);
     let (_, counted) = bourse_telemetry::measured(c.call("GET", &summary, None)).await;
     assert!(counted.dynamodb_operations.iter().any(|o| o == "Query"), "recomputed after the write: {counted:?}");
+    let holdings = json_body(&c.call("GET", &format!("/v1/portfolios/{id}/holdings"), None).await);
+    let aapl = holdings["items"].as_array().unwrap().iter().find(|h| h["symbol"] == "AAPL").unwrap().clone();
+    assert_eq!(aapl["quantity"], "2", "one from the 250, one just bought");
 }
 
 #[tokio::test]
