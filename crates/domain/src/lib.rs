@@ -6,6 +6,7 @@ pub mod clock;
 pub mod gcra;
 pub mod history;
 pub mod indicators;
+pub mod journal;
 pub mod jobs;
 pub mod login_throttle;
 pub mod market_data;
