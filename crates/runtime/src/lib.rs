@@ -3,6 +3,7 @@
 
 pub mod access;
 pub mod idempotency;
+pub mod retry;
 
 use bourse_cache::{Cache, CacheError};
 use bourse_domain::clock::{Clock, SystemClock};

@@ -9,6 +9,7 @@ mod input;
 use bourse_domain::portfolio::{Holding, PortfolioError, Trade, Valued, allocation, analyse};
 use bourse_domain::Symbol;
 use bourse_http::{ApiError, ApiRequest, Handler, HttpApp, Reply, Route};
+use bourse_runtime::retry::backoff;
 use bourse_runtime::{Dependency, Platform, StartupError, storage_problem};
 use bourse_storage::StorageError;
 use bourse_storage::portfolios::{self as store, PortfolioRecord, Quote, TransactionRecord};
@@ -378,14 +379,6 @@ fn summary_json(portfolio: &PortfolioRecord, holdings: &[Holding], quotes: &Hash
         "unpricedSymbols": unpriced,
         "asOf": rfc3339(now()),
     })
-}
-
-/// Jittered exponential backoff between optimistic-concurrency retries: 5, 10, 20 … ms (max 200),
-/// plus up to as much again at random so colliding writers spread out.
-async fn backoff(attempt: u32) {
-    let base = (5u64 << attempt.min(5)).min(200);
-    let jitter = u64::from_str_radix(&bourse_http::random_id()[..4], 16).unwrap_or(0) % base;
-    tokio::time::sleep(Duration::from_millis(base + jitter)).await;
 }
 
 impl Handler<PortfolioRoute> for Portfolio {
