@@ -1,10 +1,12 @@
-//! The portfolio function: portfolios, transactions, holdings, summary and analysis.
+//! The portfolio function: portfolios, transactions, holdings, summary and analysis, and the
+//! signals journal (`journal.rs`).
 //!
 //! Routing is declared once in [`ROUTES`]; [`Portfolio`] answers each route. Every route but
 //! health needs a bearer token, and every key includes the caller's user id, so another user's
 //! portfolio id is simply not found (404). Domain failures map to responses in [`problem`].
 
 mod input;
+mod journal;
 
 use bourse_domain::portfolio::{Holding, PortfolioError, Trade, Valued, allocation, analyse};
 use bourse_domain::Symbol;
@@ -38,6 +40,13 @@ pub enum PortfolioRoute {
     Summary,
     History,
     Analysis,
+    JournalCreate,
+    JournalBulk,
+    JournalList,
+    JournalGet,
+    JournalClose,
+    JournalDelete,
+    JournalStats,
 }
 
 pub static ROUTES: &[Route<PortfolioRoute>] = &[
@@ -54,6 +63,13 @@ pub static ROUTES: &[Route<PortfolioRoute>] = &[
     Route::bearer_get("/v1/portfolios/{id}/summary", PortfolioRoute::Summary),
     Route::bearer_get("/v1/portfolios/{id}/history", PortfolioRoute::History),
     Route::bearer_get("/v1/portfolios/{id}/analysis", PortfolioRoute::Analysis),
+    Route::bearer_post("/v1/journal/signals", PortfolioRoute::JournalCreate),
+    Route::bearer_get("/v1/journal/signals", PortfolioRoute::JournalList),
+    Route::bearer_post("/v1/journal/signals/bulk", PortfolioRoute::JournalBulk),
+    Route::bearer_get("/v1/journal/signals/{signalId}", PortfolioRoute::JournalGet),
+    Route::bearer_delete("/v1/journal/signals/{signalId}", PortfolioRoute::JournalDelete),
+    Route::bearer_post("/v1/journal/signals/{signalId}/close", PortfolioRoute::JournalClose),
+    Route::bearer_get("/v1/journal/stats", PortfolioRoute::JournalStats),
 ];
 
 /// What the health endpoint checks.
@@ -419,6 +435,13 @@ impl Handler<PortfolioRoute> for Portfolio {
             PortfolioRoute::Summary => self.summary(&request, &user()?).await,
             PortfolioRoute::History => self.history(&request, &user()?).await,
             PortfolioRoute::Analysis => self.analysis(&request, &user()?).await,
+            PortfolioRoute::JournalCreate => self.create_signal(&request, &user()?).await,
+            PortfolioRoute::JournalBulk => self.create_signals(&request, &user()?).await,
+            PortfolioRoute::JournalList => self.list_signals(&request, &user()?).await,
+            PortfolioRoute::JournalGet => self.get_signal(&request, &user()?).await,
+            PortfolioRoute::JournalClose => self.close_signal(&request, &user()?).await,
+            PortfolioRoute::JournalDelete => self.delete_signal(&request, &user()?).await,
+            PortfolioRoute::JournalStats => self.journal_stats(&request, &user()?).await,
         }
     }
 }
