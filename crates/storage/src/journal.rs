@@ -189,36 +189,31 @@ fn stats_from(item: &Item) -> Result<VersionedStats, StorageError> {
     })
 }
 
-/// One signal, strongly consistent (the base of a close or delete, and `GET`). 1 GetItem
-/// `pk = J#<user>, sk = SIG#<id>` (1 RCU).
-pub async fn get_signal(clients: &AwsClients, table: &str, user: &str, id: &SignalId) -> Result<Option<SignalRecord>, StorageError> {
+/// One item of the user's journal partition, strongly consistent.
+async fn consistent_get(clients: &AwsClients, table: &str, user: &str, sort_key: String) -> Result<Option<Item>, StorageError> {
     let output = clients
         .dynamodb
         .get_item()
         .table_name(table)
         .key(PK, s(journal_pk(user)))
-        .key(SK, s(signal_sk(id)))
+        .key(SK, s(sort_key))
         .consistent_read(true)
         .send()
         .await
         .map_err(dynamodb_error)?;
-    output.item.as_ref().map(signal_from).transpose()
+    Ok(output.item)
+}
+
+/// One signal, strongly consistent (the base of a close or delete, and `GET`). 1 GetItem
+/// `pk = J#<user>, sk = SIG#<id>` (1 RCU).
+pub async fn get_signal(clients: &AwsClients, table: &str, user: &str, id: &SignalId) -> Result<Option<SignalRecord>, StorageError> {
+    consistent_get(clients, table, user, signal_sk(id)).await?.as_ref().map(signal_from).transpose()
 }
 
 /// One symbol's statistics, strongly consistent (the base of a write). 1 GetItem
 /// `pk = J#<user>, sk = STATS#<symbol>` (1 RCU per 4 KB).
 pub async fn get_stats(clients: &AwsClients, table: &str, user: &str, symbol: &Symbol) -> Result<VersionedStats, StorageError> {
-    let output = clients
-        .dynamodb
-        .get_item()
-        .table_name(table)
-        .key(PK, s(journal_pk(user)))
-        .key(SK, s(stats_sk(symbol)))
-        .consistent_read(true)
-        .send()
-        .await
-        .map_err(dynamodb_error)?;
-    Ok(output.item.as_ref().map(stats_from).transpose()?.unwrap_or_default())
+    Ok(consistent_get(clients, table, user, stats_sk(symbol)).await?.as_ref().map(stats_from).transpose()?.unwrap_or_default())
 }
 
 /// Several symbols' statistics, strongly consistent (the base of a bulk create). 1 BatchGetItem

@@ -2,7 +2,7 @@
 
 mod auth_support;
 
-use auth_support::{AuthApp, app_with_clock, event, random_ip, signed_in};
+use auth_support::{AuthApp, app_with_clock, event, random_ip, signed_in, with_headers};
 use bourse_domain::ManualClock;
 use bourse_integration_tests::{json_body, platform, repo_root};
 use lambda_http::{Body, Response};
@@ -23,11 +23,8 @@ impl Client {
 
     async fn call_with(&self, method: &str, path: &str, query: &str, body: Option<Value>, headers: &[(&str, &str)]) -> Response<Body> {
         let body = body.map(|b| b.to_string());
-        let mut request = event(method, path, query, body.as_deref(), Some(&self.token), &random_ip());
-        for (name, value) in headers {
-            request.headers_mut().insert(http::HeaderName::from_bytes(name.as_bytes()).unwrap(), value.parse().unwrap());
-        }
-        self.app.serve(request).await
+        let request = event(method, path, query, body.as_deref(), Some(&self.token), &random_ip());
+        self.app.serve(with_headers(request, headers)).await
     }
 }
 
