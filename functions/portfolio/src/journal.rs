@@ -205,9 +205,9 @@ fn counts_json(s: &Summary) -> Value {
     })
 }
 
-/// Bytes the statistics item of `stats` takes at most (≈ 12 per stored return).
+/// Bytes the statistics item of `stats` takes at most (≤ 17 per stored return).
 fn stats_bytes(stats: Option<&VersionedStats>) -> usize {
-    512 + stats.map_or(0, |s| s.stats.returns.len() * 12)
+    512 + stats.map_or(0, |s| s.stats.returns.len() * 17)
 }
 
 impl Portfolio {
