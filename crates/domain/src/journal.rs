@@ -199,10 +199,11 @@ impl SignalId {
     }
 
     pub fn parse(text: &str) -> Result<Self, JournalError> {
-        let valid = text.len() == 26
-            && text.as_bytes()[13] == b'-'
-            && text[..13].bytes().all(|b| b.is_ascii_digit())
-            && text[14..].bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+        let bytes = text.as_bytes();
+        let valid = bytes.len() == 26
+            && bytes[13] == b'-'
+            && bytes[..13].iter().all(u8::is_ascii_digit)
+            && bytes[14..].iter().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(b));
         if valid { Ok(SignalId(text.to_owned())) } else { Err(JournalError::Id) }
     }
 
@@ -339,24 +340,21 @@ pub fn median(sorted: &[Decimal]) -> Option<Decimal> {
     }
 }
 
-/// Merges ascending lists into one ascending list (pairwise two-way merges).
+/// Merges ascending lists into one ascending list: a k-way merge, O(N log k) for N values in k
+/// lists (one list per symbol).
 pub fn merge_sorted(lists: &[&[Decimal]]) -> Vec<Decimal> {
-    lists.iter().fold(Vec::new(), |merged, list| {
-        let mut out = Vec::with_capacity(merged.len() + list.len());
-        let (mut i, mut j) = (0, 0);
-        while i < merged.len() && j < list.len() {
-            if merged[i] <= list[j] {
-                out.push(merged[i]);
-                i += 1;
-            } else {
-                out.push(list[j]);
-                j += 1;
-            }
+    use std::cmp::Reverse;
+    use std::collections::BinaryHeap;
+    let mut merged = Vec::with_capacity(lists.iter().map(|l| l.len()).sum());
+    // (next value, list, position in the list), smallest first.
+    let mut heads: BinaryHeap<Reverse<(Decimal, usize, usize)>> = lists.iter().enumerate().filter_map(|(i, l)| l.first().map(|v| Reverse((*v, i, 0)))).collect();
+    while let Some(Reverse((value, list, at))) = heads.pop() {
+        merged.push(value);
+        if let Some(next) = lists[list].get(at + 1) {
+            heads.push(Reverse((*next, list, at + 1)));
         }
-        out.extend_from_slice(&merged[i..]);
-        out.extend_from_slice(&list[j..]);
-        out
-    })
+    }
+    merged
 }
 
 fn summarise(counts: &SymbolStats, sorted_returns: &[Decimal]) -> Summary {
@@ -489,7 +487,7 @@ mod tests {
         assert_eq!(early.as_str(), "1795642200000-0123456789ab");
         assert!(early < late);
         assert_eq!(SignalId::parse(early.as_str()).unwrap(), early);
-        for bad in ["", "1795642200000_0123456789ab", "1795642200000-0123456789AB", "179564220000-0123456789abc", "../../etc", "1795642200000-0123456789a"] {
+        for bad in ["", "1795642200000_0123456789ab", "17956422000é-0123456789ab", "1795642200000-0123456789AB", "179564220000-0123456789abc", "../../etc", "1795642200000-0123456789a"] {
             assert_eq!(SignalId::parse(bad), Err(JournalError::Id), "{bad}");
         }
     }
@@ -501,7 +499,7 @@ mod tests {
         assert_eq!(median(&[d("-3"), d("1"), d("10")]), Some(d("1")));
         // (1 + 2.0001) / 2 = 1.50005, exactly.
         assert_eq!(median(&[d("-3"), d("1"), d("2.0001"), d("10")]), Some(d("1.50005")));
-        assert_eq!(merge_sorted(&[&[d("1"), d("4")], &[d("-2"), d("3"), d("9")], &[]]), vec![d("-2"), d("1"), d("3"), d("4"), d("9")]);
+        assert_eq!(merge_sorted(&[&[d("1"), d("4")], &[d("-2"), d("3"), d("9")], &[], &[d("1"), d("10")]]), vec![d("-2"), d("1"), d("1"), d("3"), d("4"), d("9"), d("10")]);
     }
 
     #[test]
