@@ -7,6 +7,7 @@ pub mod gcra;
 pub mod history;
 pub mod import;
 pub mod indicators;
+pub mod journal;
 pub mod jobs;
 pub mod login_throttle;
 pub mod market_data;

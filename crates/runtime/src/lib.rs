@@ -4,6 +4,7 @@
 pub mod access;
 pub mod idempotency;
 pub mod jobs;
+pub mod retry;
 
 use bourse_cache::{Cache, CacheError};
 use bourse_domain::clock::{Clock, SystemClock};

@@ -22,6 +22,7 @@ pub mod sessions;
 pub mod usage;
 pub mod idempotency;
 pub mod jobs;
+pub mod journal;
 pub mod market;
 pub mod portfolios;
 pub mod query;

@@ -8,11 +8,15 @@ pub const SK: &str = "sk";
 /// Expiry attribute (epoch seconds) every table enables TTL on.
 pub const TTL: &str = "ttl";
 
-/// App table (user-owned data): one sparse general-purpose index.
+/// App table (user-owned data): two sparse general-purpose indexes.
 pub mod app {
     pub const GSI1: &str = "gsi1";
     pub const GSI1_PK: &str = "gsi1pk";
     pub const GSI1_SK: &str = "gsi1sk";
+    /// Journal signals by status.
+    pub const GSI2: &str = "gsi2";
+    pub const GSI2_PK: &str = "gsi2pk";
+    pub const GSI2_SK: &str = "gsi2sk";
 }
 
 /// Market table (stocks, quotes, history, market signals).
@@ -31,6 +35,7 @@ pub mod market {
 pub const KEY_SCHEMAS: &[(&str, Option<&str>, &str, &str)] = &[
     ("AppTable", None, PK, SK),
     ("AppTable", Some(app::GSI1), app::GSI1_PK, app::GSI1_SK),
+    ("AppTable", Some(app::GSI2), app::GSI2_PK, app::GSI2_SK),
     ("MarketTable", None, PK, SK),
     ("MarketTable", Some(market::GSI1), market::GSI1_PK, market::GSI1_SK),
     ("MarketTable", Some(market::GSI2), market::GSI2_PK, market::GSI2_SK),

@@ -175,7 +175,7 @@ impl Portfolio {
             match store::ledger(aws, table, user, id, &current).await {
                 Ok(ledger) => break (current, ledger),
                 // The index has not caught up with the holding yet.
-                Err(StorageError::Conflict(_)) if attempt < 10 => crate::backoff(attempt).await,
+                Err(StorageError::Conflict(_)) if attempt < 10 => bourse_runtime::retry::backoff(attempt).await,
                 Err(err) => return Err(storage_problem(err)),
             }
             attempt += 1;

@@ -2,7 +2,8 @@
 //! imports: one conditional TransactWriteItems per change, re-read and retried when another
 //! writer got there first, so concurrent writers never lose an update.
 
-use crate::{Portfolio, backoff};
+use crate::{Portfolio, WRITE_ATTEMPTS};
+use bourse_runtime::retry::backoff;
 use bourse_domain::Symbol;
 use bourse_domain::portfolio::{Holding, PortfolioError};
 use bourse_domain::transaction::stored_trade;
@@ -10,9 +11,6 @@ use bourse_http::ApiError;
 use bourse_runtime::storage_problem;
 use bourse_storage::StorageError;
 use bourse_storage::portfolios::{self as store, TransactionRecord, VersionedHolding};
-
-/// Read-modify-write attempts on one holding before answering 409.
-const WRITE_ATTEMPTS: u32 = 30;
 
 /// Why a ledger cannot be derived: the record at fault (its index in the ledger order) and why.
 #[derive(Debug)]

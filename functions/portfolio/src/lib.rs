@@ -1,4 +1,5 @@
-//! The portfolio function: portfolios, transactions, holdings, summary and analysis.
+//! The portfolio function: portfolios, transactions, holdings, summary and analysis, and the
+//! signals journal (`journal.rs`).
 //!
 //! Routing is declared once in [`ROUTES`]; [`Portfolio`] answers each route. Every route but
 //! health needs a bearer token, and every key includes the caller's user id, so another user's
@@ -7,6 +8,7 @@
 mod import;
 mod input;
 mod ledger;
+mod journal;
 
 use bourse_domain::portfolio::{Holding, PortfolioError, Valued, allocation, analyse};
 use ledger::ChangeError;
@@ -42,6 +44,13 @@ pub enum PortfolioRoute {
     History,
     Analysis,
     Import,
+    JournalCreate,
+    JournalBulk,
+    JournalList,
+    JournalGet,
+    JournalClose,
+    JournalDelete,
+    JournalStats,
 }
 
 pub static ROUTES: &[Route<PortfolioRoute>] = &[
@@ -59,6 +68,13 @@ pub static ROUTES: &[Route<PortfolioRoute>] = &[
     Route::bearer_get("/v1/portfolios/{id}/history", PortfolioRoute::History),
     Route::bearer_get("/v1/portfolios/{id}/analysis", PortfolioRoute::Analysis),
     Route::bearer_post("/v1/portfolios/{id}/import", PortfolioRoute::Import).with_body_limit(import::MAX_IMPORT_BYTES),
+    Route::bearer_post("/v1/journal/signals", PortfolioRoute::JournalCreate),
+    Route::bearer_get("/v1/journal/signals", PortfolioRoute::JournalList),
+    Route::bearer_post("/v1/journal/signals/bulk", PortfolioRoute::JournalBulk),
+    Route::bearer_get("/v1/journal/signals/{signalId}", PortfolioRoute::JournalGet),
+    Route::bearer_delete("/v1/journal/signals/{signalId}", PortfolioRoute::JournalDelete),
+    Route::bearer_post("/v1/journal/signals/{signalId}/close", PortfolioRoute::JournalClose),
+    Route::bearer_get("/v1/journal/stats", PortfolioRoute::JournalStats),
 ];
 
 /// What the health endpoint checks.
@@ -66,6 +82,8 @@ const DEPENDENCIES: &[Dependency] = &[Dependency::AppTable, Dependency::MarketTa
 
 /// A cached summary or holdings list lives this long; every write to the portfolio deletes it.
 pub const VIEW_TTL: Duration = Duration::from_secs(60);
+/// Read-modify-write attempts (a holding, a symbol's journal statistics) before answering 409.
+const WRITE_ATTEMPTS: u32 = 30;
 /// Longest history range one request may ask for.
 pub const MAX_HISTORY_DAYS: i64 = 5 * 366;
 
@@ -389,14 +407,6 @@ fn ledger_seq(at: time::OffsetDateTime, row: usize) -> String {
     format!("{:013}{row:05}", at.unix_timestamp_nanos() / 1_000_000)
 }
 
-/// Jittered exponential backoff between optimistic-concurrency retries: 5, 10, 20 … ms (max 200),
-/// plus up to as much again at random so colliding writers spread out.
-async fn backoff(attempt: u32) {
-    let base = (5u64 << attempt.min(5)).min(200);
-    let jitter = u64::from_str_radix(&bourse_http::random_id()[..4], 16).unwrap_or(0) % base;
-    tokio::time::sleep(Duration::from_millis(base + jitter)).await;
-}
-
 impl Handler<PortfolioRoute> for Portfolio {
     async fn handle(&self, route: PortfolioRoute, request: ApiRequest) -> Result<Reply, ApiError> {
         let (aws, table) = (&self.platform.aws, &self.app_table);
@@ -436,6 +446,13 @@ impl Handler<PortfolioRoute> for Portfolio {
             PortfolioRoute::History => self.history(&request, &user()?).await,
             PortfolioRoute::Analysis => self.analysis(&request, &user()?).await,
             PortfolioRoute::Import => self.import(&request, &user()?).await,
+            PortfolioRoute::JournalCreate => self.create_signal(&request, &user()?).await,
+            PortfolioRoute::JournalBulk => self.create_signals(&request, &user()?).await,
+            PortfolioRoute::JournalList => self.list_signals(&request, &user()?).await,
+            PortfolioRoute::JournalGet => self.get_signal(&request, &user()?).await,
+            PortfolioRoute::JournalClose => self.close_signal(&request, &user()?).await,
+            PortfolioRoute::JournalDelete => self.delete_signal(&request, &user()?).await,
+            PortfolioRoute::JournalStats => self.journal_stats(&request, &user()?).await,
         }
     }
 }

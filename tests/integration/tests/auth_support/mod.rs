@@ -61,6 +61,14 @@ pub fn event(method: &str, path: &str, query: &str, body: Option<&str>, token: O
     lambda_http::request::from_str(&event.to_string()).expect("event parses")
 }
 
+/// The request with these headers added (e.g. `idempotency-key`).
+pub fn with_headers(mut request: Request, headers: &[(&str, &str)]) -> Request {
+    for (name, value) in headers {
+        request.headers_mut().insert(http::HeaderName::from_bytes(name.as_bytes()).expect("a header name"), value.parse().expect("a header value"));
+    }
+    request
+}
+
 pub fn credentials(email: &str, password: &str) -> String {
     serde_json::json!({"email": email, "password": password}).to_string()
 }

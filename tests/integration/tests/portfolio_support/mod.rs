@@ -1,7 +1,7 @@
 //! A signed-in client of the portfolio function, shared by the portfolio and import tests.
 #![allow(dead_code)] // each test crate uses its own part
 
-use crate::auth_support::{self, AuthApp, app_with_clock, event, random_ip, signed_in};
+use crate::auth_support::{self, AuthApp, app_with_clock, event, random_ip, signed_in, with_headers};
 use bourse_domain::ManualClock;
 use bourse_integration_tests::{json_body, platform};
 use lambda_http::{Body, Response};
@@ -22,11 +22,8 @@ impl Client {
 
     pub async fn call_with(&self, method: &str, path: &str, query: &str, body: Option<Value>, headers: &[(&str, &str)]) -> Response<Body> {
         let body = body.map(|b| b.to_string());
-        let mut request = event(method, path, query, body.as_deref(), Some(&self.token), &random_ip());
-        for (name, value) in headers {
-            request.headers_mut().insert(http::HeaderName::from_bytes(name.as_bytes()).unwrap(), value.parse().unwrap());
-        }
-        self.app.serve(request).await
+        let request = event(method, path, query, body.as_deref(), Some(&self.token), &random_ip());
+        self.app.serve(with_headers(request, headers)).await
     }
 
     /// `POST …/import` of raw bytes with this `Content-Type`.

@@ -1,0 +1,469 @@
+//! The signals journal: create (one or up to 100), list, read, close and delete a user's trading
+//! signals, and their statistics.
+//!
+//! Every write is one TransactWriteItems of the signal and its symbol's statistics item,
+//! conditioned on the statistics' `version`; a lost race re-reads and retries with jittered
+//! backoff. The rules (validation, returns, statistics) are in `bourse_domain::journal`; the access
+//! patterns in `bourse_storage::journal`.
+
+use super::{Portfolio, WRITE_ATTEMPTS, dec, now, rfc3339};
+use bourse_domain::Symbol;
+use bourse_domain::journal::{self as rules, Confidence, Contribution, Direction, JournalError, Outcome, Price, SignalId, Status, Summary, SymbolStats};
+use bourse_http::{ApiError, ApiRequest, FieldError, Reply};
+use bourse_runtime::retry::backoff;
+use bourse_runtime::storage_problem;
+use bourse_storage::StorageError;
+use bourse_storage::journal::{self as store, Closing, SignalFilter, SignalRecord, VersionedStats};
+use http::StatusCode;
+use serde::Deserialize;
+use serde_json::{Value, json};
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+
+/// Signals one bulk request may create.
+pub const MAX_BULK: usize = 100;
+/// Items one TransactWriteItems may hold (signals and statistics items together).
+const MAX_TRANSACTION_ITEMS: usize = 100;
+/// Bytes a bulk transaction may carry, under DynamoDB's 4 MB per transaction.
+const MAX_TRANSACTION_BYTES: usize = 3_500_000;
+/// A generous upper bound of one signal item's size (a 500-character note is most of it).
+const SIGNAL_BYTES: usize = 3_000;
+
+/// A signal as posted. Prices are strings so no binary floating point touches them.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct NewSignal {
+    pub symbol: String,
+    pub direction: String,
+    pub entry_price: String,
+    pub target_price: Option<String>,
+    pub stop_price: Option<String>,
+    pub confidence: i64,
+    pub source: Option<String>,
+    pub note: Option<String>,
+    pub opened_at: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewSignals {
+    pub signals: Vec<NewSignal>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct CloseRequest {
+    pub exit_price: String,
+    pub closed_at: Option<String>,
+    pub note: Option<String>,
+}
+
+fn field(path: &str, name: &str, err: impl ToString) -> FieldError {
+    FieldError::new(format!("{path}.{name}"), err.to_string())
+}
+
+/// An RFC 3339 time in UTC, not after `now`.
+fn utc_time(path: &str, name: &str, raw: &str, now: OffsetDateTime) -> Result<OffsetDateTime, FieldError> {
+    let at = OffsetDateTime::parse(raw.trim(), &Rfc3339).map_err(|_| field(path, name, "expected an RFC 3339 time, e.g. 2026-11-25T21:30:00Z"))?;
+    if !at.offset().is_utc() {
+        return Err(field(path, name, "must be in UTC (Z or +00:00)"));
+    }
+    if at > now {
+        return Err(field(path, name, "must not be in the future"));
+    }
+    Ok(at)
+}
+
+/// Collects field errors: `Some(value)` on success, else records the error.
+fn check<T, E: ToString>(errors: &mut Vec<FieldError>, path: &str, name: &str, result: Result<T, E>) -> Option<T> {
+    result.map_err(|e| errors.push(field(path, name, e))).ok()
+}
+
+impl NewSignal {
+    /// The signal to store, or every field error named under `path` (`body`, `body.signals[3]`).
+    fn parse(&self, path: &str, id: SignalId, now: OffsetDateTime) -> Result<SignalRecord, Vec<FieldError>> {
+        let mut errors = Vec::new();
+        let e = &mut errors;
+        let symbol = check(e, path, "symbol", Symbol::parse(&self.symbol));
+        let direction = check(e, path, "direction", Direction::parse(&self.direction));
+        let entry = check(e, path, "entryPrice", Price::parse(&self.entry_price));
+        let target = self.target_price.as_deref().map(|p| check(e, path, "targetPrice", Price::parse(p)));
+        let stop = self.stop_price.as_deref().map(|p| check(e, path, "stopPrice", Price::parse(p)));
+        let confidence = check(e, path, "confidence", Confidence::new(self.confidence));
+        let source = self.source.as_deref().map(|s| check(e, path, "source", rules::source(s)));
+        let note = self.note.as_deref().map(|n| check(e, path, "note", rules::note(n)));
+        let opened_at = match self.opened_at.as_deref() {
+            None => Some(now),
+            Some(raw) => utc_time(path, "openedAt", raw, now).map_err(|err| e.push(err)).ok(),
+        };
+        match (symbol, direction, entry, confidence, opened_at) {
+            (Some(symbol), Some(direction), Some(entry), Some(confidence), Some(opened_at)) if errors.is_empty() => Ok(SignalRecord {
+                id,
+                symbol,
+                direction,
+                entry_price: entry.value(),
+                target_price: target.flatten().map(Price::value),
+                stop_price: stop.flatten().map(Price::value),
+                confidence,
+                source: source.flatten(),
+                note: note.flatten().flatten(),
+                opened_at: rfc3339(opened_at),
+                created_at: rfc3339(now),
+                close: None,
+            }),
+            _ => Err(errors),
+        }
+    }
+}
+
+fn new_id(now: OffsetDateTime) -> Result<SignalId, ApiError> {
+    let millis = i64::try_from(now.unix_timestamp_nanos() / 1_000_000).unwrap_or(0);
+    SignalId::new(millis, &bourse_http::random_id()).map_err(|e| ApiError::Internal(e.to_string()))
+}
+
+fn not_found(id: &str) -> ApiError {
+    ApiError::NotFound(format!("no signal {}", id.chars().take(40).collect::<String>()))
+}
+
+/// The path's signal id; a malformed one names no signal (404), and never reaches a key.
+fn path_id(request: &ApiRequest) -> Result<SignalId, ApiError> {
+    let raw = request.param("signalId")?;
+    SignalId::parse(raw).map_err(|_| not_found(raw))
+}
+
+/// The one mapping of journal rule failures on a write to responses.
+fn problem(err: JournalError) -> ApiError {
+    match err {
+        JournalError::TooManyClosed { .. } => ApiError::Unprocessable { detail: err.to_string(), errors: vec![FieldError::new("path.signalId", err.to_string())] },
+        JournalError::NotCounted => ApiError::Internal("the journal statistics do not count a stored signal".into()),
+        other => ApiError::Unprocessable { detail: other.to_string(), errors: vec![] },
+    }
+}
+
+fn contribution(signal: &SignalRecord) -> Contribution {
+    match &signal.close {
+        None => Contribution::Open,
+        Some(c) => Contribution::Closed(c.return_pct),
+    }
+}
+
+/// Cursors are opaque to clients: the hex of the id to continue after.
+fn encode_cursor(id: &SignalId) -> String {
+    id.as_str().bytes().map(|b| format!("{b:02x}")).collect()
+}
+
+fn decode_cursor(raw: &str) -> Result<SignalId, ApiError> {
+    let bad = || ApiError::field("query.cursor", "not a cursor of this list");
+    if !raw.len().is_multiple_of(2) || raw.len() > 64 {
+        return Err(bad());
+    }
+    let bytes: Vec<u8> = (0..raw.len()).step_by(2).map(|i| raw.get(i..i + 2).and_then(|h| u8::from_str_radix(h, 16).ok())).collect::<Option<_>>().ok_or_else(bad)?;
+    String::from_utf8(bytes).ok().and_then(|text| SignalId::parse(&text).ok()).ok_or_else(bad)
+}
+
+fn optional_dec(value: Option<rust_decimal::Decimal>) -> Value {
+    value.map_or(Value::Null, |v| json!(dec(v)))
+}
+
+pub fn signal_json(s: &SignalRecord) -> Value {
+    let close = s.close.as_ref();
+    json!({
+        "id": s.id.as_str(),
+        "symbol": s.symbol.as_str(),
+        "direction": s.direction.as_str(),
+        "entryPrice": dec(s.entry_price),
+        "targetPrice": optional_dec(s.target_price),
+        "stopPrice": optional_dec(s.stop_price),
+        "confidence": s.confidence.value(),
+        "source": s.source,
+        "note": s.note,
+        "openedAt": s.opened_at,
+        "createdAt": s.created_at,
+        "status": s.status().as_str(),
+        "exitPrice": optional_dec(close.map(|c| c.exit_price)),
+        "closedAt": close.map(|c| c.closed_at.clone()),
+        "closeNote": close.and_then(|c| c.note.clone()),
+        "returnPct": optional_dec(close.map(|c| c.return_pct)),
+        "outcome": close.map(|c| c.outcome.as_str()),
+        "links": {"self": format!("/v1/journal/signals/{}", s.id)},
+    })
+}
+
+fn counts_json(s: &Summary) -> Value {
+    json!({
+        "total": s.total,
+        "byStatus": {"OPEN": s.open, "CLOSED": s.closed},
+        "closed": {
+            "count": s.closed,
+            "wins": s.wins,
+            "losses": s.losses,
+            "breakeven": s.breakeven,
+            "winRate": optional_dec(s.win_rate),
+            "averageReturnPct": optional_dec(s.average_return_pct),
+            "medianReturnPct": optional_dec(s.median_return_pct),
+        },
+    })
+}
+
+/// Bytes the statistics item of `stats` takes at most (≤ 17 per stored return).
+fn stats_bytes(stats: Option<&VersionedStats>) -> usize {
+    512 + stats.map_or(0, |s| s.stats.returns.len() * 17)
+}
+
+impl Portfolio {
+    pub(crate) async fn create_signal(&self, request: &ApiRequest, user: &str) -> Result<Reply, ApiError> {
+        let body: NewSignal = request.json()?;
+        let now = now();
+        let signal = body.parse("body", new_id(now)?, now).map_err(ApiError::Validation)?;
+        self.idempotent(request, user, || async move {
+            self.store_new_signals(user, std::slice::from_ref(&signal)).await?;
+            Ok((StatusCode::CREATED, signal_json(&signal)))
+        })
+        .await
+    }
+
+    /// 1 to 100 signals, validated all together before anything is written.
+    pub(crate) async fn create_signals(&self, request: &ApiRequest, user: &str) -> Result<Reply, ApiError> {
+        let body: NewSignals = request.json()?;
+        if body.signals.is_empty() || body.signals.len() > MAX_BULK {
+            return Err(ApiError::field("body.signals", format!("1 to {MAX_BULK} signals")));
+        }
+        let now = now();
+        let mut signals = Vec::with_capacity(body.signals.len());
+        let mut errors = Vec::new();
+        for (i, entry) in body.signals.iter().enumerate() {
+            match entry.parse(&format!("body.signals[{i}]"), new_id(now)?, now) {
+                Ok(signal) => signals.push(signal),
+                Err(mut e) => errors.append(&mut e),
+            }
+        }
+        if !errors.is_empty() {
+            return Err(ApiError::Validation(errors));
+        }
+        self.idempotent(request, user, || async move {
+            self.store_new_signals(user, &signals).await?;
+            Ok((StatusCode::CREATED, json!({"items": signals.iter().map(signal_json).collect::<Vec<_>>()})))
+        })
+        .await
+    }
+
+    /// Writes new signals with their statistics: 1 BatchGetItem (statistics, strongly consistent)
+    /// and one TransactWriteItems per chunk of ≤ 100 items (signals + statistics items), each
+    /// chunk atomic; a chunk that loses a race re-reads its statistics and retries.
+    async fn store_new_signals(&self, user: &str, signals: &[SignalRecord]) -> Result<(), ApiError> {
+        let (aws, table) = (&self.platform.aws, &self.app_table);
+        let symbols: Vec<Symbol> = signals.iter().map(|s| s.symbol.clone()).collect();
+        let mut current = store::get_stats_of(aws, table, user, &symbols).await.map_err(storage_problem)?;
+        let chunks = rules::plan_chunks(&symbols, MAX_TRANSACTION_ITEMS, MAX_TRANSACTION_BYTES, SIGNAL_BYTES, |s| stats_bytes(current.get(s)));
+        for chunk in chunks {
+            let part = &signals[chunk.clone()];
+            let mut written = false;
+            for attempt in 0..WRITE_ATTEMPTS {
+                let mut next: Vec<(Symbol, SymbolStats, u64)> = Vec::new();
+                for signal in part {
+                    let at = match next.iter().position(|(s, _, _)| *s == signal.symbol) {
+                        Some(at) => at,
+                        None => {
+                            let read = current.get(&signal.symbol).cloned().unwrap_or_default();
+                            next.push((signal.symbol.clone(), read.stats, read.version));
+                            next.len() - 1
+                        }
+                    };
+                    next[at].1.add(&signal.symbol, Contribution::Open).map_err(problem)?;
+                }
+                let updates: Vec<store::StatsUpdate<'_>> = next.iter().map(|(s, stats, v)| (s, stats, *v)).collect();
+                match store::create_signals(aws, table, user, part, &updates).await {
+                    Ok(()) => {
+                        // What was written is the base of the next chunk (same symbols, new versions).
+                        current.extend(next.into_iter().map(|(s, stats, v)| (s, VersionedStats { stats, version: v + 1 })));
+                        written = true;
+                        break;
+                    }
+                    Err(StorageError::Conflict(_)) => {
+                        backoff(attempt).await;
+                        let chunk_symbols: Vec<Symbol> = next.iter().map(|(s, _, _)| s.clone()).collect();
+                        current.extend(store::get_stats_of(aws, table, user, &chunk_symbols).await.map_err(storage_problem)?);
+                    }
+                    Err(err) => return Err(storage_problem(err)),
+                }
+            }
+            if !written {
+                return Err(busy());
+            }
+        }
+        Ok(())
+    }
+
+    pub(crate) async fn get_signal(&self, request: &ApiRequest, user: &str) -> Result<Reply, ApiError> {
+        request.only_query(&[])?;
+        let id = path_id(request)?;
+        let signal = store::get_signal(&self.platform.aws, &self.app_table, user, &id).await.map_err(storage_problem)?.ok_or_else(|| not_found(id.as_str()))?;
+        Reply::ok(&signal_json(&signal))
+    }
+
+    /// Closes an open signal: per attempt 1 GetItem (signal) + 1 GetItem (statistics) + 1
+    /// TransactWriteItems. A signal no longer open is 409; a moved statistics version retries.
+    pub(crate) async fn close_signal(&self, request: &ApiRequest, user: &str) -> Result<Reply, ApiError> {
+        let id = path_id(request)?;
+        let body: CloseRequest = request.json()?;
+        let now = now();
+        let mut errors = Vec::new();
+        let exit = check(&mut errors, "body", "exitPrice", Price::parse(&body.exit_price));
+        let closed_at = match body.closed_at.as_deref() {
+            None => Some(now),
+            Some(raw) => utc_time("body", "closedAt", raw, now).map_err(|e| errors.push(e)).ok(),
+        };
+        let note = body.note.as_deref().and_then(|n| check(&mut errors, "body", "note", rules::note(n))).flatten();
+        let (Some(exit), Some(closed_at)) = (exit, closed_at) else {
+            return Err(ApiError::Validation(errors));
+        };
+        if !errors.is_empty() {
+            return Err(ApiError::Validation(errors));
+        }
+        self.idempotent(request, user, || async move {
+            let (aws, table) = (&self.platform.aws, &self.app_table);
+            for attempt in 0..WRITE_ATTEMPTS {
+                let mut signal = store::get_signal(aws, table, user, &id).await.map_err(storage_problem)?.ok_or_else(|| not_found(id.as_str()))?;
+                if signal.close.is_some() {
+                    return Err(ApiError::Conflict(format!("signal {id} is already closed")));
+                }
+                let opened_at = OffsetDateTime::parse(&signal.opened_at, &Rfc3339).map_err(|e| ApiError::Internal(format!("stored openedAt of {id}: {e}")))?;
+                if closed_at < opened_at {
+                    return Err(ApiError::field("body.closedAt", format!("must not be before the signal's openedAt ({})", signal.opened_at)));
+                }
+                let entry = Price::new(signal.entry_price).map_err(|e| ApiError::Internal(format!("stored entryPrice of {id}: {e}")))?;
+                let return_pct = rules::return_pct(signal.direction, entry, exit).map_err(problem)?;
+                let current = store::get_stats(aws, table, user, &signal.symbol).await.map_err(storage_problem)?;
+                let mut next = current.stats.clone();
+                next.close(&signal.symbol, return_pct).map_err(problem)?;
+                let closing = Closing { exit_price: exit.value(), closed_at: rfc3339(closed_at), note: note.clone(), return_pct, outcome: Outcome::of(return_pct) };
+                match store::close_signal(aws, table, user, &id, &closing, (&signal.symbol, &next, current.version)).await {
+                    Ok(()) => {
+                        signal.close = Some(closing);
+                        return Ok((StatusCode::OK, signal_json(&signal)));
+                    }
+                    // The signal closed meanwhile (409 on the re-read) or the statistics moved.
+                    Err(StorageError::Conflict(_)) => backoff(attempt).await,
+                    Err(err) => return Err(storage_problem(err)),
+                }
+            }
+            Err(busy())
+        })
+        .await
+    }
+
+    /// Deletes a signal and its contribution to the statistics: per attempt 1 GetItem (signal) +
+    /// 1 GetItem (statistics) + 1 TransactWriteItems.
+    pub(crate) async fn delete_signal(&self, request: &ApiRequest, user: &str) -> Result<Reply, ApiError> {
+        let id = path_id(request)?;
+        let (aws, table) = (&self.platform.aws, &self.app_table);
+        for attempt in 0..WRITE_ATTEMPTS {
+            let signal = store::get_signal(aws, table, user, &id).await.map_err(storage_problem)?.ok_or_else(|| not_found(id.as_str()))?;
+            let current = store::get_stats(aws, table, user, &signal.symbol).await.map_err(storage_problem)?;
+            let mut next = current.stats.clone();
+            next.remove(contribution(&signal)).map_err(problem)?;
+            match store::delete_signal(aws, table, user, &id, signal.status(), (&signal.symbol, &next, current.version)).await {
+                Ok(()) => return Ok(Reply::no_content()),
+                Err(StorageError::Conflict(_)) => backoff(attempt).await,
+                Err(err) => return Err(storage_problem(err)),
+            }
+        }
+        Err(busy())
+    }
+
+    /// Newest first, filtered by status, symbol and minimum confidence, with an opaque cursor.
+    pub(crate) async fn list_signals(&self, request: &ApiRequest, user: &str) -> Result<Reply, ApiError> {
+        request.only_query(&["status", "symbol", "minConfidence", "limit", "cursor"])?;
+        let mut errors = Vec::new();
+        let mut filter = SignalFilter::default();
+        if let Some(raw) = request.query("status")? {
+            filter.status = check(&mut errors, "query", "status", Status::parse(raw));
+        }
+        if let Some(raw) = request.query("symbol")? {
+            filter.symbol = check(&mut errors, "query", "symbol", Symbol::parse(raw));
+        }
+        if let Some(raw) = request.query("minConfidence")? {
+            filter.min_confidence = check(&mut errors, "query", "minConfidence", raw.parse::<i64>().map_err(|_| JournalError::Confidence).and_then(Confidence::new));
+        }
+        let limit = match request.query("limit")? {
+            None => 50,
+            Some(raw) => raw.parse::<usize>().ok().filter(|n| (1..=100).contains(n)).unwrap_or_else(|| {
+                errors.push(FieldError::new("query.limit", "a whole number from 1 to 100"));
+                50
+            }),
+        };
+        let after = match request.query("cursor")? {
+            None => None,
+            Some(raw) => decode_cursor(raw).map_err(|_| errors.push(FieldError::new("query.cursor", "not a cursor of this list"))).ok(),
+        };
+        if !errors.is_empty() {
+            return Err(ApiError::Validation(errors));
+        }
+        let (items, next) = store::list_signals(&self.platform.aws, &self.app_table, user, &filter, limit, after.as_ref()).await.map_err(storage_problem)?;
+        let mut body = json!({"items": items.iter().map(signal_json).collect::<Vec<_>>()});
+        if let Some(next) = next {
+            body["nextCursor"] = json!(encode_cursor(&next));
+        }
+        Reply::ok(&body)
+    }
+
+    /// The statistics of every symbol rolled up: 1 Query of the user's statistics items.
+    pub(crate) async fn journal_stats(&self, request: &ApiRequest, user: &str) -> Result<Reply, ApiError> {
+        request.only_query(&[])?;
+        let per_symbol = store::all_stats(&self.platform.aws, &self.app_table, user).await.map_err(storage_problem)?;
+        let (all, by_symbol) = rules::roll_up(&per_symbol);
+        let mut body = counts_json(&all);
+        body["bySymbol"] = by_symbol
+            .iter()
+            .map(|(symbol, summary)| {
+                let mut entry = json!({"symbol": symbol.as_str()});
+                if let (Value::Object(entry), Value::Object(counts)) = (&mut entry, counts_json(summary)) {
+                    entry.extend(counts);
+                }
+                entry
+            })
+            .collect::<Vec<_>>()
+            .into();
+        Reply::ok(&body)
+    }
+}
+
+fn busy() -> ApiError {
+    ApiError::Conflict("the journal statistics are being changed by many requests at once; retry".into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cursors_round_trip_and_refuse_anything_else() {
+        let id = SignalId::parse("1795642200000-0123456789ab").unwrap();
+        assert_eq!(decode_cursor(&encode_cursor(&id)).unwrap(), id);
+        for bad in ["", "zz", "abc", &"00".repeat(26), &encode_cursor(&id)[2..]] {
+            assert!(decode_cursor(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn every_bad_field_of_a_signal_is_named_under_its_path() {
+        let now = OffsetDateTime::parse("2026-11-25T21:30:00Z", &Rfc3339).unwrap();
+        let id = SignalId::parse("1795642200000-0123456789ab").unwrap();
+        let bad = NewSignal {
+            symbol: "A B".into(),
+            direction: "UP".into(),
+            entry_price: "0".into(),
+            target_price: Some("x".into()),
+            stop_price: None,
+            confidence: 101,
+            source: Some(String::new()),
+            note: None,
+            opened_at: Some("2026-11-26T00:00:00Z".into()),
+        };
+        let errors = bad.parse("body.signals[3]", id.clone(), now).err().unwrap();
+        let fields: Vec<&str> = errors.iter().map(|e| e.field.as_str()).collect();
+        assert_eq!(fields, ["body.signals[3].symbol", "body.signals[3].direction", "body.signals[3].entryPrice", "body.signals[3].targetPrice", "body.signals[3].confidence", "body.signals[3].source", "body.signals[3].openedAt"]);
+        let not_utc = NewSignal { symbol: "AAPL".into(), direction: "LONG".into(), entry_price: "1".into(), target_price: None, stop_price: None, confidence: 5, source: None, note: None, opened_at: Some("2026-11-25T20:00:00+01:00".into()) };
+        assert_eq!(not_utc.parse("body", id, now).err().unwrap()[0].field, "body.openedAt");
+    }
+}
