@@ -89,6 +89,28 @@ pub async fn run(runs: usize) -> Result<(), DynError> {
         }
     }
     println!("(every call also meters usage: 1 UpdateItem, 1 CU, included above)");
+
+    // The largest import: 10,000 rows over 500 symbols (20 trades each) into an empty portfolio.
+    let created = app.serve(event("POST", "/v1/portfolios", "", Some(json!({"name": "bench import"}).to_string()), &auth)).await;
+    let id = body(&created)["id"].as_str().ok_or("create portfolio")?.to_owned();
+    let rows = bourse_domain::import::MAX_ROWS;
+    let mut csv = String::from("date,type,symbol,quantity,price,fees\n");
+    for (i, symbol) in symbols.iter().cycle().take(500).cycle().take(rows).enumerate() {
+        csv.push_str(&format!("2026-01-{:02},BUY,{symbol},1,{},0\n", 1 + (i / 500) % 28, 100 + i % 50));
+    }
+    let bytes = csv.len();
+    let mut upload = event("POST", &format!("/v1/portfolios/{id}/import"), "", Some(csv), &auth);
+    upload.headers_mut().insert("content-type", http::HeaderValue::from_static("text/csv"));
+    let started = Instant::now();
+    let (imported, counted) = bourse_telemetry::measured(app.serve(upload)).await;
+    let took = elapsed_ms(started);
+    println!(
+        "import of {rows} rows ({} KB, 500 symbols, empty portfolio): {took:.0} ms, added {}, {}, {:.0} CU",
+        bytes / 1024,
+        body(&imported)["added"],
+        summarise(&counted.dynamodb_operations),
+        counted.dynamodb_capacity_milli as f64 / 1000.0
+    );
     Ok(())
 }
 

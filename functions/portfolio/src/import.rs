@@ -26,7 +26,11 @@ use bourse_storage::portfolios::{self as store, ImportRecord, MAX_LEDGER_CHANGE,
 use http::StatusCode;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
+use futures_util::{StreamExt, stream};
 use std::collections::BTreeMap;
+
+/// Symbols planned or written concurrently by one import.
+const SYMBOLS_AT_ONCE: usize = 8;
 
 /// Largest file accepted: Schwab's largest export (10,000 rows) is about 1 MB.
 pub const MAX_IMPORT_BYTES: usize = 2 * 1024 * 1024;
@@ -95,10 +99,15 @@ impl Portfolio {
         for row in &parsed.rows {
             by_symbol.entry(&row.transaction.symbol).or_default().push(row);
         }
-        let mut plans = Vec::with_capacity(by_symbol.len());
+        // Symbols are independent holdings: plan them, then write them, a few at a time.
+        // (Futures collected first: async fns only run when polled, and a stream holding no
+        // closure keeps the handler's future Send.)
+        let planning: Vec<_> = by_symbol.iter().map(|(symbol, rows)| self.plan_symbol(user, id, symbol, rows, parsed.layout, started)).collect();
+        let planned: Vec<_> = stream::iter(planning).buffered(SYMBOLS_AT_ONCE).collect().await;
+        let mut plans = Vec::with_capacity(planned.len());
         let mut errors = Vec::new();
-        for (symbol, rows) in &by_symbol {
-            match self.plan_symbol(user, id, symbol, rows, parsed.layout, started).await? {
+        for plan in planned {
+            match plan? {
                 Ok(plan) => plans.push(plan),
                 Err(mut found) => errors.append(&mut found),
             }
@@ -106,25 +115,11 @@ impl Portfolio {
         if !errors.is_empty() {
             return Err(row_errors(errors));
         }
-
+        let writing: Vec<_> = plans.iter().map(|plan| self.write_plan(user, id, plan)).collect();
+        let written: Vec<Result<usize, ApiError>> = stream::iter(writing).buffer_unordered(SYMBOLS_AT_ONCE).collect().await;
         let mut added = 0;
-        for plan in &plans {
-            let mut known = Some(plan.current.clone());
-            for chunk in plan.new.chunks(MAX_LEDGER_CHANGE) {
-                let records: Vec<TransactionRecord> = chunk.iter().map(|(_, r)| r.clone()).collect();
-                match self.change_ledger(user, id, &plan.symbol, &records, &[], known.take()).await {
-                    Ok(stored) => known = Some(stored),
-                    Err(ChangeError::Underivable { transaction_id, error }) => {
-                        let row = chunk.iter().find(|(_, r)| r.id == transaction_id).map_or(chunk[0].0, |(row, _)| *row);
-                        return Err(ApiError::Conflict(format!(
-                            "the holding of {} changed during the import and row {row} no longer fits it ({error}); {added} rows were imported — upload the file again to finish: rows already imported are skipped",
-                            plan.symbol
-                        )));
-                    }
-                    Err(ChangeError::Api(err)) => return Err(err),
-                }
-                added += records.len();
-            }
+        for result in written {
+            added += result?;
         }
 
         let symbols: Vec<Symbol> = by_symbol.keys().map(|s| (*s).clone()).collect();
@@ -159,6 +154,28 @@ impl Portfolio {
         let record = ImportRecord { file_sha256, imported_at, result: result.to_string() };
         store::put_import(aws, table, user, id, &record).await.map_err(storage_problem)?;
         Ok((StatusCode::OK, result))
+    }
+
+    /// Writes one symbol's new transactions in steps of [`MAX_LEDGER_CHANGE`]; returns how many.
+    async fn write_plan(&self, user: &str, id: &str, plan: &SymbolPlan) -> Result<usize, ApiError> {
+        let mut known = Some(plan.current.clone());
+        let mut added = 0;
+        for chunk in plan.new.chunks(MAX_LEDGER_CHANGE) {
+            let records: Vec<TransactionRecord> = chunk.iter().map(|(_, r)| r.clone()).collect();
+            match self.change_ledger(user, id, &plan.symbol, &records, &[], known.take()).await {
+                Ok(stored) => known = Some(stored),
+                Err(ChangeError::Underivable { transaction_id, error }) => {
+                    let row = chunk.iter().find(|(_, r)| r.id == transaction_id).map_or(chunk[0].0, |(row, _)| *row);
+                    return Err(ApiError::Conflict(format!(
+                        "the holding of {} changed during the import and row {row} no longer fits it ({error}); upload the file again to finish: rows already imported are skipped",
+                        plan.symbol
+                    )));
+                }
+                Err(ChangeError::Api(err)) => return Err(err),
+            }
+            added += records.len();
+        }
+        Ok(added)
     }
 
     /// Reads one symbol's holding (and its ledger when it has one), leaves out rows already
