@@ -4,7 +4,7 @@
 
 use crate::template::{TableDef, Template};
 use aws_sdk_dynamodb::types::{
-    AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection, ProjectionType,
+    AttributeDefinition, BillingMode, CreateGlobalSecondaryIndexAction, GlobalSecondaryIndex, GlobalSecondaryIndexUpdate, KeySchemaElement, KeyType, Projection, ProjectionType,
     ScalarAttributeType, TimeToLiveSpecification,
 };
 use aws_sdk_sqs::types::QueueAttributeName;
@@ -56,6 +56,23 @@ pub async fn create_all(clients: &AwsClients, template: &Template, queue_visibil
     Ok(urls)
 }
 
+fn keys(schema: &crate::template::KeySchema) -> Result<Vec<KeySchemaElement>, DynError> {
+    let key = |name: &str, kind: KeyType| KeySchemaElement::builder().attribute_name(name).key_type(kind).build();
+    let mut out = vec![key(&schema.hash, KeyType::Hash)?];
+    if let Some(range) = &schema.range {
+        out.push(key(range, KeyType::Range)?);
+    }
+    Ok(out)
+}
+
+fn attribute_definitions(table: &TableDef) -> Result<Vec<AttributeDefinition>, DynError> {
+    table
+        .attributes
+        .iter()
+        .map(|(name, kind)| Ok(AttributeDefinition::builder().attribute_name(name).attribute_type(ScalarAttributeType::from(kind.as_str())).build()?))
+        .collect()
+}
+
 async fn ensure_table(clients: &AwsClients, table: &TableDef) -> Result<(), DynError> {
     match clients.dynamodb.describe_table().table_name(&table.name).send().await {
         Ok(existing) => {
@@ -66,16 +83,31 @@ async fn ensure_table(clients: &AwsClients, table: &TableDef) -> Result<(), DynE
                 .into_iter()
                 .filter_map(|i| i.index_name)
                 .collect();
-            let mut wanted: Vec<String> = table.indexes.iter().map(|i| i.name.clone()).collect();
-            let mut have = index_names;
-            wanted.sort();
-            have.sort();
-            if wanted != have {
+            let unknown: Vec<&String> = index_names.iter().filter(|have| !table.indexes.iter().any(|i| &i.name == *have)).collect();
+            if !unknown.is_empty() {
                 return Err(format!(
-                    "table {} exists with indexes {have:?} but the template defines {wanted:?}; wipe the local data (dev/down.sh --wipe) to recreate it",
+                    "table {} has indexes {unknown:?} the template does not define; wipe the local data (dev/down.sh --wipe) to recreate it",
                     table.name
                 )
                 .into());
+            }
+            // An index the template gained since the table was created is added in place, as a
+            // stack update would: local data survives.
+            for index in table.indexes.iter().filter(|i| !index_names.contains(&i.name)) {
+                let create = CreateGlobalSecondaryIndexAction::builder()
+                    .index_name(&index.name)
+                    .set_key_schema(Some(keys(&index.keys)?))
+                    .projection(Projection::builder().projection_type(ProjectionType::from(index.projection.as_str())).build())
+                    .build()?;
+                clients
+                    .dynamodb
+                    .update_table()
+                    .table_name(&table.name)
+                    .set_attribute_definitions(Some(attribute_definitions(table)?))
+                    .global_secondary_index_updates(GlobalSecondaryIndexUpdate::builder().create(create).build())
+                    .send()
+                    .await?;
+                println!("table {}: index {} added", table.name, index.name);
             }
             println!("table {} ready (existing)", table.name);
             return Ok(());
@@ -83,28 +115,13 @@ async fn ensure_table(clients: &AwsClients, table: &TableDef) -> Result<(), DynE
         Err(err) if err.as_service_error().is_some_and(|e| e.is_resource_not_found_exception()) => {}
         Err(err) => return Err(err.into()),
     }
-    let key = |name: &str, kind: KeyType| KeySchemaElement::builder().attribute_name(name).key_type(kind).build();
-    let keys = |k: &crate::template::KeySchema| -> Result<Vec<KeySchemaElement>, DynError> {
-        let mut out = vec![key(&k.hash, KeyType::Hash)?];
-        if let Some(range) = &k.range {
-            out.push(key(range, KeyType::Range)?);
-        }
-        Ok(out)
-    };
     let mut request = clients
         .dynamodb
         .create_table()
         .table_name(&table.name)
         .billing_mode(BillingMode::PayPerRequest)
-        .set_key_schema(Some(keys(&table.keys)?));
-    for (name, kind) in &table.attributes {
-        request = request.attribute_definitions(
-            AttributeDefinition::builder()
-                .attribute_name(name)
-                .attribute_type(ScalarAttributeType::from(kind.as_str()))
-                .build()?,
-        );
-    }
+        .set_key_schema(Some(keys(&table.keys)?))
+        .set_attribute_definitions(Some(attribute_definitions(table)?));
     for index in &table.indexes {
         request = request.global_secondary_indexes(
             GlobalSecondaryIndex::builder()

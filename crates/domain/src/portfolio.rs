@@ -77,7 +77,9 @@ impl Holding {
                 if q > self.quantity {
                     return Err(PortfolioError::InsufficientQuantity { symbol: self.symbol.to_string(), wanted: q, held: self.quantity });
                 }
-                let removed = if q == self.quantity { self.cost_basis } else { self.cost_basis * q / self.quantity };
+                // The cost leaving with the shares, to 8 places (money never carries more); what
+                // stays is the exact remainder, so cost in = cost out + cost held, always.
+                let removed = if q == self.quantity { self.cost_basis } else { (self.cost_basis * q / self.quantity).round_dp(crate::money::Amount::MAX_SCALE) };
                 self.realised_pnl += q * price.value() - fees.value() - removed;
                 self.cost_basis -= removed;
                 self.quantity -= q;
@@ -268,6 +270,16 @@ mod tests {
         assert_eq!(h.average_cost(), Some(d("55.05")));
         assert_eq!(h.fees, d("3"));
         assert_eq!(h.valuation(Some(d("60"))), (Some(d("1800")), Some(d("148.5"))));
+    }
+
+    #[test]
+    fn the_cost_of_a_partial_sale_is_kept_to_8_places_and_nothing_is_lost() {
+        // 3 shares for 100: selling 1 removes 33.33333333 (not 33.333…, 28 digits); 66.66666667 stays.
+        let h = Holding::derive(sym(), &[buy("3", "33.33333333", "0.00000001"), sell("1", "40", "0")]).unwrap();
+        assert_eq!(h.cost_basis, d("66.66666667"));
+        assert_eq!(h.realised_pnl, d("6.66666667"));
+        let h = Holding::derive(sym(), &[buy("3", "33.33333333", "0.00000001"), sell("1", "40", "0"), sell("2", "40", "0")]).unwrap();
+        assert_eq!(h.realised_pnl, d("20"), "proceeds 120 − cost 100, to the last unit");
     }
 
     #[test]
