@@ -11,6 +11,7 @@ use crate::attr::{s, n};
 use crate::error::dynamodb_error;
 use crate::clients::AwsClients;
 use crate::error::StorageError;
+use crate::query::{Partition, SortKeys, query_all};
 use crate::schema::{PK, SK, TTL};
 use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem, Update};
 use bourse_domain::jobs::{JobId, JobProgress};
@@ -109,43 +110,25 @@ fn job_from_item(id: &JobId, item: &HashMap<String, AttributeValue>) -> Result<J
 }
 
 /// The job and its failed symbols (`GET /v1/jobs/{id}`). 1 Query on `pk = JOB#<id>`, strongly
-/// consistent, projecting only what the answer needs (one page up to 1 MB: ≈ 1 RCU per 4 KB;
+/// consistent (one page up to 1 MB: ≈ 1 RCU per 4 KB;
 /// a 503-symbol job reads ≈ 40 KB, 10 RCU). `None` when there is no such job.
 pub async fn job_with_errors(clients: &AwsClients, table: &str, id: &JobId) -> Result<Option<(JobRecord, Vec<SymbolOutcome>)>, StorageError> {
     let mut job = None;
     let mut errors = Vec::new();
-    let mut start = None;
-    loop {
-        let output = clients
-            .dynamodb
-            .query()
-            .table_name(table)
-            .key_condition_expression("#pk = :pk")
-            .expression_attribute_names("#pk", PK)
-            .expression_attribute_values(":pk", s(job_pk(id)))
-            .consistent_read(true)
-            .set_exclusive_start_key(start)
-            .send()
-            .await
-            .map_err(dynamodb_error)?;
-        for item in output.items.unwrap_or_default() {
-            match item.get(SK) {
-                Some(AttributeValue::S(sk)) if sk == "JOB" => job = Some(job_from_item(id, &item)?),
-                Some(AttributeValue::S(sk)) if sk.starts_with("SYMBOL#") => {
-                    if matches!(item.get("ok"), Some(AttributeValue::Bool(false))) {
-                        let error = match item.get("error") {
-                            Some(AttributeValue::S(e)) => Some(e.clone()),
-                            _ => None,
-                        };
-                        errors.push(SymbolOutcome { symbol: sk["SYMBOL#".len()..].to_owned(), ok: false, error });
-                    }
+    let pk = job_pk(id);
+    for item in query_all(clients, Partition::of(table, &pk).consistent(), SortKeys::All, None).await? {
+        match item.get(SK) {
+            Some(AttributeValue::S(sk)) if sk == "JOB" => job = Some(job_from_item(id, &item)?),
+            Some(AttributeValue::S(sk)) if sk.starts_with("SYMBOL#") => {
+                if matches!(item.get("ok"), Some(AttributeValue::Bool(false))) {
+                    let error = match item.get("error") {
+                        Some(AttributeValue::S(e)) => Some(e.clone()),
+                        _ => None,
+                    };
+                    errors.push(SymbolOutcome { symbol: sk["SYMBOL#".len()..].to_owned(), ok: false, error });
                 }
-                _ => {}
             }
-        }
-        start = output.last_evaluated_key;
-        if start.is_none() {
-            break;
+            _ => {}
         }
     }
     Ok(job.map(|j| (j, errors)))

@@ -25,16 +25,23 @@ pub struct Partition<'a> {
     pub table: &'a str,
     pub index: Option<(&'a str, &'a str, &'a str)>,
     pub key: &'a str,
+    /// Strongly consistent reads (base table only; twice the RCU).
+    pub consistent: bool,
 }
 
 impl<'a> Partition<'a> {
     pub fn of(table: &'a str, key: &'a str) -> Self {
-        Partition { table, index: None, key }
+        Partition { table, index: None, key, consistent: false }
+    }
+
+    /// The same partition, read strongly consistent.
+    pub fn consistent(self) -> Self {
+        Partition { consistent: true, ..self }
     }
 
     /// A partition of index `name` whose hash and range keys are `pk` and `sk`.
     pub fn on_index(table: &'a str, name: &'a str, pk: &'a str, sk: &'a str, key: &'a str) -> Self {
-        Partition { table, index: Some((name, pk, sk)), key }
+        Partition { table, index: Some((name, pk, sk)), key, consistent: false }
     }
 }
 
@@ -55,6 +62,7 @@ pub async fn query_all(clients: &AwsClients, partition: Partition<'_>, sort_keys
             .expression_attribute_names("#pk", pk_name)
             .expression_attribute_values(":pk", AttributeValue::S(partition.key.to_owned()))
             .set_exclusive_start_key(start)
+            .consistent_read(partition.consistent)
             .set_projection_expression(projection.map(str::to_owned));
         query = match sort_keys {
             SortKeys::All => query.key_condition_expression("#pk = :pk"),

@@ -8,6 +8,7 @@
 use crate::error::dynamodb_error;
 use crate::clients::AwsClients;
 use crate::error::StorageError;
+use crate::query::{Partition, SortKeys, query_all};
 use crate::schema::{PK, SK, TTL};
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
 use std::collections::BTreeMap;
@@ -81,43 +82,23 @@ pub struct DayUsage {
 /// `pk = USAGE#<user> AND sk BETWEEN :from AND :to` (≤ 90 items, one page unless a day holds
 /// hundreds of routes; further pages are followed), eventually consistent.
 pub async fn usage_between(clients: &AwsClients, table: &str, user_id: &str, from: &str, to: &str) -> Result<Vec<DayUsage>, StorageError> {
+    let pk = usage_pk(user_id);
     let mut days = Vec::new();
-    let mut start = None;
-    loop {
-        let output = clients
-            .dynamodb
-            .query()
-            .table_name(table)
-            .key_condition_expression("#pk = :pk AND #sk BETWEEN :from AND :to")
-            .expression_attribute_names("#pk", PK)
-            .expression_attribute_names("#sk", SK)
-            .expression_attribute_values(":pk", AttributeValue::S(usage_pk(user_id)))
-            .expression_attribute_values(":from", AttributeValue::S(from.to_owned()))
-            .expression_attribute_values(":to", AttributeValue::S(to.to_owned()))
-            .set_exclusive_start_key(start)
-            .send()
-            .await
-            .map_err(dynamodb_error)?;
-        for item in output.items.unwrap_or_default() {
-            let date = match item.get(SK) {
-                Some(AttributeValue::S(d)) => d.clone(),
-                _ => continue,
-            };
-            let number = |v: &AttributeValue| match v {
-                AttributeValue::N(n) => n.parse::<u64>().ok(),
-                _ => None,
-            };
-            let total = item.get("total").and_then(number).unwrap_or(0);
-            let routes = item
-                .iter()
-                .filter_map(|(name, value)| Some((name.strip_prefix("r:")?.to_owned(), number(value)?)))
-                .collect();
-            days.push(DayUsage { date, total, routes });
-        }
-        match output.last_evaluated_key {
-            Some(key) if !key.is_empty() => start = Some(key),
-            _ => break,
-        }
+    for item in query_all(clients, Partition::of(table, &pk), SortKeys::Between(from, to), None).await? {
+        let date = match item.get(SK) {
+            Some(AttributeValue::S(d)) => d.clone(),
+            _ => continue,
+        };
+        let number = |v: &AttributeValue| match v {
+            AttributeValue::N(n) => n.parse::<u64>().ok(),
+            _ => None,
+        };
+        let total = item.get("total").and_then(number).unwrap_or(0);
+        let routes = item
+            .iter()
+            .filter_map(|(name, value)| Some((name.strip_prefix("r:")?.to_owned(), number(value)?)))
+            .collect();
+        days.push(DayUsage { date, total, routes });
     }
     Ok(days)
 }
