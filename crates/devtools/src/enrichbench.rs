@@ -11,9 +11,8 @@
 //! its limit itself (burst 2) and counts the 429s it had to answer.
 
 use crate::resources::DynError;
-use aws_lambda_events::sqs::{SqsEvent, SqsMessage};
 use aws_sdk_sqs::types::MessageSystemAttributeName;
-use bourse_domain::jobs::{JobId, JobProgress};
+use bourse_domain::jobs::JobId;
 use bourse_providers::http_client::HttpClient;
 use bourse_providers::stub::{StubConfig, StubFormat, StubServer};
 use bourse_providers::{Provider, RateLimiter};
@@ -32,28 +31,13 @@ pub struct Settings {
 
 pub async fn run(settings: Settings) -> Result<(), DynError> {
     let base = Platform::from_env("enrich-bench")?;
-    let stack = format!("bench{}", &bourse_http::random_id()[..8]);
-    let template = crate::template::Template::load(Path::new("template.yaml"), &stack)?;
-    let urls = crate::resources::create_all(&base.aws, &template, None).await?;
-    let mut config = (*base.config).clone();
-    config.app_table = Some(format!("{stack}-app"));
-    config.market_table = Some(format!("{stack}-market"));
-    let queue = urls.get("EnrichQueue").ok_or("template has no EnrichQueue")?.clone();
-    config.enrich_queue_url = Some(queue.clone());
-    let cache_url = config.cache_url.as_ref().ok_or("CACHE_URL is not set")?.as_str().trim_end_matches('/').to_owned();
-    config.cache_url = Some(bourse_config::CacheUrl::parse("CACHE_URL", &format!("{cache_url}/{}", settings.redis_db))?);
-    let platform = Platform::new(config)?;
+    let stack = crate::stack::isolated_stack(&base, Path::new("."), "bench", settings.redis_db, None).await?;
+    let (name, platform) = (stack.name, stack.platform);
+    let queue = stack.queue_urls.get("EnrichQueue").ok_or("template has no EnrichQueue")?.clone();
     let cache = platform.cache.clone().ok_or("no cache")?;
-    cache.delete(&[bourse_cache::UNIVERSE_VERSION_KEY.to_owned(), format!("{}yahoo-chart", bourse_providers::limiter::KEY_PREFIX)]).await?;
-
-    let read = |name: &str| std::fs::read_to_string(Path::new("data").join(name)).map_err(|e| format!("data/{name}: {e}"));
-    let records = bourse_domain::universe::load_universe(&read("sp500-constituents.csv")?, &read("sp500-financials.csv")?)?;
-    let today = time::OffsetDateTime::now_utc().date();
-    let stocks: Vec<_> = records.iter().map(|r| bourse_domain::history::stock_from_record(r, today).0).collect();
-    let (app, market) = (platform.config.require_app_table()?.to_owned(), platform.config.require_market_table()?.to_owned());
-    bourse_storage::market::put_stocks(&platform.aws, &market, &stocks).await?;
+    cache.delete(&[format!("{}yahoo-chart", bourse_providers::limiter::KEY_PREFIX)]).await?;
+    let app = platform.config.require_app_table()?.to_owned();
     let now = time::OffsetDateTime::now_utc().unix_timestamp() as u64;
-    bourse_storage::market::publish_universe(&platform.aws, &market, &stocks, now).await?;
 
     let mut stub_config = StubConfig::new(StubFormat::YahooChart);
     stub_config.rate_per_second = Some(settings.rate_per_second);
@@ -65,20 +49,9 @@ pub async fn run(settings: Settings) -> Result<(), DynError> {
         .map(|_| Consumer::with_providers(platform.clone(), vec![provider.clone()], limiter.clone()))
         .collect::<Result<_, _>>()?;
 
-    let symbols: Vec<bourse_domain::Symbol> = stocks.iter().map(|s| s.symbol.clone()).collect();
+    let symbols = stack.symbols;
     let id = JobId::parse(&format!("j{}", &bourse_http::random_id()[..24]))?;
-    let job = bourse_storage::jobs::JobRecord {
-        id: id.clone(),
-        owner: "bench".into(),
-        kind: "universe".into(),
-        symbols: symbols.iter().map(|s| s.to_string()).collect(),
-        progress: JobProgress { total: symbols.len() as u64, done: 0, failed: 0 },
-        created_at: "bench".into(),
-        updated_at: "bench".into(),
-        enqueue_failed: false,
-        enqueued: false,
-        completed_at: None,
-    };
+    let job = bourse_storage::jobs::JobRecord::new(id.clone(), "bench", "universe", symbols.iter().map(|s| s.to_string()).collect(), "bench");
     bourse_storage::jobs::create_job(&platform.aws, &app, &job, now).await?;
     println!(
         "enrich-bench: {} symbols, stub provider {} req/s (burst 2) with {} ms latency, {} concurrent consumers, shared GCRA in Redis",
@@ -126,7 +99,7 @@ pub async fn run(settings: Settings) -> Result<(), DynError> {
         100.0 * requests as f64 / wall / f64::from(settings.rate_per_second)
     );
     println!("job: done {}, failed {}, total {}", job.progress.done, job.progress.failed, job.progress.total);
-    println!("(tables {stack}-app/{stack}-market and queues {stack}-enrich* are left in the local stand-ins; they vanish with them)");
+    println!("(tables {name}-app/{name}-market and queues {name}-enrich* are left in the local stand-ins; they vanish with them)");
     Ok(())
 }
 
@@ -154,15 +127,7 @@ async fn poll_until(platform: &Platform, consumer: &Consumer, queue: &str, done:
         if messages.is_empty() {
             continue;
         }
-        let mut batch = SqsEvent::default();
-        for m in &messages {
-            let mut record = SqsMessage::default();
-            record.message_id = m.message_id.clone();
-            record.receipt_handle = m.receipt_handle.clone();
-            record.body = m.body.clone();
-            record.attributes = m.attributes.iter().flatten().map(|(k, v)| (k.as_str().to_owned(), v.clone())).collect();
-            batch.records.push(record);
-        }
+        let batch = crate::poller::sqs_event(&messages);
         let response = consumer.consume(batch).await;
         let failed: Vec<String> = response.batch_item_failures.into_iter().map(|f| f.item_identifier).collect();
         for m in messages.iter().filter(|m| !m.message_id.as_ref().is_some_and(|id| failed.contains(id))) {

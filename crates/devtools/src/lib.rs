@@ -7,4 +7,5 @@ pub mod poller;
 pub mod portfoliobench;
 pub mod resources;
 pub mod screenerbench;
+pub mod stack;
 pub mod template;

@@ -112,6 +112,21 @@ impl Poller {
 }
 
 /// `None` when the answer is a function error (everything is redelivered).
+/// Received SQS messages as the SQS event Lambda would deliver them (for in-process consumers:
+/// benchmarks and tests).
+pub fn sqs_event(messages: &[aws_sdk_sqs::types::Message]) -> aws_lambda_events::sqs::SqsEvent {
+    let mut batch = aws_lambda_events::sqs::SqsEvent::default();
+    for m in messages {
+        let mut record = aws_lambda_events::sqs::SqsMessage::default();
+        record.message_id = m.message_id.clone();
+        record.receipt_handle = m.receipt_handle.clone();
+        record.body = m.body.clone();
+        record.attributes = m.attributes.iter().flatten().map(|(k, v)| (k.as_str().to_owned(), v.clone())).collect();
+        batch.records.push(record);
+    }
+    batch
+}
+
 fn parse_failures(response: &str) -> Option<HashSet<String>> {
     let value: serde_json::Value = serde_json::from_str(response).ok()?;
     if value.get("errorType").is_some() || value.get("errorMessage").is_some() {

@@ -204,11 +204,7 @@ impl Columns {
     /// The file's own name for the column holding `field` (its usual name when absent).
     fn column_of(&self, field: TxField) -> String {
         let usual = self.layout.column_name(field);
-        let key = match (self.layout, field) {
-            (Layout::Generic, TxField::TradeDate) => "date".to_owned(),
-            _ => usual.to_ascii_lowercase(),
-        };
-        self.index.get(&key).and_then(|&i| self.header.get(i)).cloned().unwrap_or_else(|| usual.to_owned())
+        self.index.get(&usual.to_ascii_lowercase()).and_then(|&i| self.header.get(i)).cloned().unwrap_or_else(|| usual.to_owned())
     }
 
     fn read(&self, record: &csv::StringRecord) -> Result<RowOutcome, RowError> {

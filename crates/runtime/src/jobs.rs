@@ -3,7 +3,7 @@
 
 use crate::{Platform, storage_problem};
 use bourse_domain::Symbol;
-use bourse_domain::jobs::{JobId, JobProgress};
+use bourse_domain::jobs::JobId;
 use bourse_http::ApiError;
 use bourse_storage::jobs::JobRecord;
 use time::OffsetDateTime;
@@ -27,18 +27,7 @@ pub async fn start_enrichment_job(platform: &Platform, owner: &str, kind: &str, 
     let queue = platform.config.require_enrich_queue_url().map_err(internal)?;
     let now = OffsetDateTime::now_utc();
     let created_at = now.format(&Rfc3339).unwrap_or_default();
-    let mut job = JobRecord {
-        id: new_job_id(),
-        owner: owner.to_owned(),
-        kind: kind.into(),
-        symbols: symbols.iter().map(Symbol::to_string).collect(),
-        progress: JobProgress { total: symbols.len() as u64, done: 0, failed: 0 },
-        created_at: created_at.clone(),
-        updated_at: created_at.clone(),
-        enqueue_failed: false,
-        enqueued: false,
-        completed_at: None,
-    };
+    let mut job = JobRecord::new(new_job_id(), owner, kind, symbols.iter().map(Symbol::to_string).collect(), &created_at);
     bourse_storage::jobs::create_job(&platform.aws, table, &job, now.unix_timestamp() as u64).await.map_err(storage_problem)?;
     if let Err(err) = bourse_storage::jobs::enqueue_symbols(&platform.aws, queue, &job.id, symbols).await {
         tracing::warn!(job = %job.id, error = %err, "job could not be queued completely");

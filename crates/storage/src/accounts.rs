@@ -7,12 +7,13 @@
 //!   each conditional on `attribute_not_exists(pk)`, so two registrations of one email cannot
 //!   both succeed (no read-then-write).
 
-use crate::attr::s;
+use crate::attr::{put_if_absent, s};
 use crate::error::dynamodb_error;
 use crate::clients::AwsClients;
 use crate::error::StorageError;
+use crate::query::get_item;
 use crate::schema::{PK, SK};
-use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem};
+use aws_sdk_dynamodb::types::AttributeValue;
 use std::collections::HashMap;
 
 pub fn user_pk(user_id: &str) -> String {
@@ -61,16 +62,6 @@ pub enum Registered {
 /// Creates the account. 1 TransactWriteItems of 2 conditional Puts (4 WCU). A lost race or an
 /// existing email is [`Registered::EmailTaken`].
 pub async fn create_account(clients: &AwsClients, table: &str, account: &NewAccount<'_>) -> Result<Registered, StorageError> {
-    let put = |item: HashMap<String, AttributeValue>| -> Result<TransactWriteItem, StorageError> {
-        let put = Put::builder()
-            .table_name(table)
-            .set_item(Some(item))
-            .condition_expression("attribute_not_exists(#pk)")
-            .expression_attribute_names("#pk", PK)
-            .build()
-            .map_err(|e| StorageError::Corrupt { key: "account".into(), reason: e.to_string() })?;
-        Ok(TransactWriteItem::builder().put(put).build())
-    };
     let email_item = HashMap::from([
         (PK.to_owned(), s(email_pk(account.email))),
         (SK.to_owned(), s("EMAIL")),
@@ -88,8 +79,8 @@ pub async fn create_account(clients: &AwsClients, table: &str, account: &NewAcco
     let result = clients
         .dynamodb
         .transact_write_items()
-        .transact_items(put(email_item)?)
-        .transact_items(put(user_item)?)
+        .transact_items(put_if_absent(table, email_item)?)
+        .transact_items(put_if_absent(table, user_item)?)
         .send()
         .await;
     match result.map_err(dynamodb_error) {
@@ -110,17 +101,7 @@ fn text(item: &HashMap<String, AttributeValue>, name: &str, key: &str) -> Result
 /// registration must see the account.
 pub async fn credentials_by_email(clients: &AwsClients, table: &str, email: &str) -> Result<Option<Credentials>, StorageError> {
     let key = email_pk(email);
-    let output = clients
-        .dynamodb
-        .get_item()
-        .table_name(table)
-        .key(PK, s(&key))
-        .key(SK, s("EMAIL"))
-        .consistent_read(true)
-        .send()
-        .await
-        .map_err(dynamodb_error)?;
-    let Some(item) = output.item else { return Ok(None) };
+    let Some(item) = get_item(clients, table, &key, "EMAIL", true).await? else { return Ok(None) };
     Ok(Some(Credentials {
         user_id: text(&item, "userId", &key)?,
         password_hash: text(&item, "passwordHash", &key)?,
@@ -131,16 +112,7 @@ pub async fn credentials_by_email(clients: &AwsClients, table: &str, email: &str
 /// The profile by user id. 1 GetItem, eventually consistent (0.5 RCU).
 pub async fn profile(clients: &AwsClients, table: &str, user_id: &str) -> Result<Option<Profile>, StorageError> {
     let key = user_pk(user_id);
-    let output = clients
-        .dynamodb
-        .get_item()
-        .table_name(table)
-        .key(PK, s(&key))
-        .key(SK, s("PROFILE"))
-        .send()
-        .await
-        .map_err(dynamodb_error)?;
-    let Some(item) = output.item else { return Ok(None) };
+    let Some(item) = get_item(clients, table, &key, "PROFILE", false).await? else { return Ok(None) };
     Ok(Some(Profile {
         user_id: user_id.to_owned(),
         email: text(&item, "email", &key)?,

@@ -5,6 +5,7 @@ use crate::attr::{s, n};
 use crate::error::dynamodb_error;
 use crate::clients::AwsClients;
 use crate::error::StorageError;
+use crate::query::get_item;
 use crate::schema::{PK, SK, TTL};
 use aws_sdk_dynamodb::types::AttributeValue;
 
@@ -30,17 +31,8 @@ pub async fn record_ping(clients: &AwsClients, table: &str, id: &str, received_a
 
 /// When a ping was received, if it was. 1 GetItem, strongly consistent (1 RCU).
 pub async fn ping_received_at(clients: &AwsClients, table: &str, id: &str) -> Result<Option<String>, StorageError> {
-    let output = clients
-        .dynamodb
-        .get_item()
-        .table_name(table)
-        .key(PK, s(format!("PING#{id}")))
-        .key(SK, s("PING"))
-        .consistent_read(true)
-        .send()
-        .await
-        .map_err(dynamodb_error)?;
-    Ok(output.item.and_then(|item| match item.get("receivedAt") {
+    let found = get_item(clients, table, format!("PING#{id}"), "PING", true).await?;
+    Ok(found.and_then(|item| match item.get("receivedAt") {
         Some(AttributeValue::S(at)) => Some(at.clone()),
         _ => None,
     }))

@@ -11,7 +11,7 @@ use crate::attr::{s, n};
 use crate::error::dynamodb_error;
 use crate::clients::AwsClients;
 use crate::error::StorageError;
-use crate::query::{Partition, SortKeys, query_all};
+use crate::query::{Partition, SortKeys, query_all, get_item};
 use crate::schema::{PK, SK, TTL};
 use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem, Update};
 use bourse_domain::jobs::{JobId, JobProgress};
@@ -44,6 +44,24 @@ pub struct JobRecord {
     /// Every message was sent.
     pub enqueued: bool,
     pub completed_at: Option<String>,
+}
+
+impl JobRecord {
+    /// A new job over `symbols`, nothing done and nothing sent yet, created at `now` (RFC 3339).
+    pub fn new(id: JobId, owner: &str, kind: &str, symbols: Vec<String>, now: &str) -> Self {
+        JobRecord {
+            id,
+            owner: owner.to_owned(),
+            kind: kind.to_owned(),
+            progress: JobProgress { total: symbols.len() as u64, done: 0, failed: 0 },
+            symbols,
+            created_at: now.to_owned(),
+            updated_at: now.to_owned(),
+            enqueue_failed: false,
+            enqueued: false,
+            completed_at: None,
+        }
+    }
 }
 
 /// One symbol's outcome.
@@ -136,35 +154,15 @@ pub async fn job_with_errors(clients: &AwsClients, table: &str, id: &JobId) -> R
 
 /// The job item alone. 1 GetItem, strongly consistent (1 RCU per 4 KB).
 pub async fn get_job(clients: &AwsClients, table: &str, id: &JobId) -> Result<Option<JobRecord>, StorageError> {
-    let output = clients
-        .dynamodb
-        .get_item()
-        .table_name(table)
-        .key(PK, s(job_pk(id)))
-        .key(SK, s("JOB"))
-        .consistent_read(true)
-        .send()
-        .await
-        .map_err(dynamodb_error)?;
-    output.item.as_ref().map(|item| job_from_item(id, item)).transpose()
+    let found = get_item(clients, table, job_pk(id), "JOB", true).await?;
+    found.as_ref().map(|item| job_from_item(id, item)).transpose()
 }
 
 /// Whether the symbol already has an outcome in the job (a redelivered message). 1 GetItem,
-/// strongly consistent, projecting the key only (1 RCU).
+/// strongly consistent (1 RCU: an outcome item is tiny).
 pub async fn outcome_exists(clients: &AwsClients, table: &str, id: &JobId, symbol: &Symbol) -> Result<bool, StorageError> {
-    let output = clients
-        .dynamodb
-        .get_item()
-        .table_name(table)
-        .key(PK, s(job_pk(id)))
-        .key(SK, s(format!("SYMBOL#{symbol}")))
-        .consistent_read(true)
-        .projection_expression("#pk")
-        .expression_attribute_names("#pk", PK)
-        .send()
-        .await
-        .map_err(dynamodb_error)?;
-    Ok(output.item.is_some())
+    let found = get_item(clients, table, job_pk(id), format!("SYMBOL#{symbol}"), true).await?;
+    Ok(found.is_some())
 }
 
 /// Whether an outcome was counted by this call.

@@ -14,10 +14,10 @@
 //! transaction), so a symbol with thousands of closed signals makes its writes dearer; the
 //! per-symbol bound in `bourse_domain::journal` keeps the item under DynamoDB's 400 KB.
 
-use crate::attr::s;
+use crate::attr::{self, corrupt, decimal as n, s};
 use crate::clients::AwsClients;
 use crate::error::{StorageError, dynamodb_error};
-use crate::query::{Item, Partition, SortKeys, query_all};
+use crate::query::{Item, Partition, SortKeys, query_all, get_item};
 use crate::schema::{PK, SK, app};
 use aws_sdk_dynamodb::types::{AttributeValue, Delete, KeysAndAttributes, Put, TransactWriteItem, Update};
 use bourse_domain::Symbol;
@@ -95,31 +95,12 @@ fn by_status_key(user: &str, status: Status) -> String {
     format!("J#{user}#ST#{}", status.as_str())
 }
 
-/// Decimals travel as exact text: `normalize` drops trailing zeros, never digits.
-fn n(value: Decimal) -> AttributeValue {
-    AttributeValue::N(value.normalize().to_string())
-}
-
-fn corrupt(item: &Item, field: &str) -> StorageError {
-    let key = |name: &str| match item.get(name) {
-        Some(AttributeValue::S(v)) => v.clone(),
-        _ => String::new(),
-    };
-    StorageError::Corrupt { key: format!("{}/{}", key(PK), key(SK)), reason: format!("field {field}") }
-}
-
 fn text<'a>(item: &'a Item, name: &str) -> Result<&'a str, StorageError> {
-    match item.get(name) {
-        Some(AttributeValue::S(v)) => Ok(v),
-        _ => Err(corrupt(item, name)),
-    }
+    attr::text(item, name).ok_or_else(|| corrupt(item, name))
 }
 
 fn optional_text(item: &Item, name: &str) -> Option<String> {
-    match item.get(name) {
-        Some(AttributeValue::S(v)) => Some(v.clone()),
-        _ => None,
-    }
+    attr::text(item, name).map(str::to_owned)
 }
 
 fn number(value: Option<&AttributeValue>) -> Option<Decimal> {
@@ -189,31 +170,16 @@ fn stats_from(item: &Item) -> Result<VersionedStats, StorageError> {
     })
 }
 
-/// One item of the user's journal partition, strongly consistent.
-async fn consistent_get(clients: &AwsClients, table: &str, user: &str, sort_key: String) -> Result<Option<Item>, StorageError> {
-    let output = clients
-        .dynamodb
-        .get_item()
-        .table_name(table)
-        .key(PK, s(journal_pk(user)))
-        .key(SK, s(sort_key))
-        .consistent_read(true)
-        .send()
-        .await
-        .map_err(dynamodb_error)?;
-    Ok(output.item)
-}
-
 /// One signal, strongly consistent (the base of a close or delete, and `GET`). 1 GetItem
 /// `pk = J#<user>, sk = SIG#<id>` (1 RCU).
 pub async fn get_signal(clients: &AwsClients, table: &str, user: &str, id: &SignalId) -> Result<Option<SignalRecord>, StorageError> {
-    consistent_get(clients, table, user, signal_sk(id)).await?.as_ref().map(signal_from).transpose()
+    get_item(clients, table, journal_pk(user), signal_sk(id), true).await?.as_ref().map(signal_from).transpose()
 }
 
 /// One symbol's statistics, strongly consistent (the base of a write). 1 GetItem
 /// `pk = J#<user>, sk = STATS#<symbol>` (1 RCU per 4 KB).
 pub async fn get_stats(clients: &AwsClients, table: &str, user: &str, symbol: &Symbol) -> Result<VersionedStats, StorageError> {
-    Ok(consistent_get(clients, table, user, stats_sk(symbol)).await?.as_ref().map(stats_from).transpose()?.unwrap_or_default())
+    Ok(get_item(clients, table, journal_pk(user), stats_sk(symbol), true).await?.as_ref().map(stats_from).transpose()?.unwrap_or_default())
 }
 
 /// Several symbols' statistics, strongly consistent (the base of a bulk create). 1 BatchGetItem

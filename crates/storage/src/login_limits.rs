@@ -13,6 +13,7 @@ use crate::attr::n;
 use crate::error::dynamodb_error;
 use crate::clients::AwsClients;
 use crate::error::StorageError;
+use crate::query::get_item;
 use crate::schema::{PK, SK, TTL};
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
 use bourse_domain::login_throttle::AccountThrottle;
@@ -24,17 +25,7 @@ fn account_pk(account_key: &str) -> String {
 
 /// The stored state of an account (default when none). 1 GetItem, strongly consistent (1 RCU).
 pub async fn account_state(clients: &AwsClients, table: &str, account_key: &str) -> Result<Option<AccountThrottle>, StorageError> {
-    let output = clients
-        .dynamodb
-        .get_item()
-        .table_name(table)
-        .key(PK, AttributeValue::S(account_pk(account_key)))
-        .key(SK, AttributeValue::S("LIMIT".into()))
-        .consistent_read(true)
-        .send()
-        .await
-        .map_err(dynamodb_error)?;
-    let Some(item) = output.item else { return Ok(None) };
+    let Some(item) = get_item(clients, table, account_pk(account_key), "LIMIT", true).await? else { return Ok(None) };
     let number = |name: &str| match item.get(name) {
         Some(AttributeValue::N(v)) => v.parse::<i64>().unwrap_or(0),
         _ => 0,

@@ -15,7 +15,7 @@ use crate::attr::s;
 use crate::error::dynamodb_error;
 use crate::clients::AwsClients;
 use crate::error::StorageError;
-use crate::query::{Partition, SortKeys, query_all};
+use crate::query::{Partition, SortKeys, query_all, get_item};
 use crate::schema::{PK, SK, TTL, market};
 use aws_sdk_dynamodb::primitives::Blob;
 use aws_sdk_dynamodb::types::{AttributeValue, PutRequest, WriteRequest};
@@ -176,17 +176,8 @@ pub async fn query_history(clients: &AwsClients, table: &str, symbol: &str, from
 
 /// The current universe version (0 when none was published). 1 GetItem, strongly consistent (1 RCU).
 pub async fn universe_version(clients: &AwsClients, table: &str) -> Result<u64, StorageError> {
-    let output = clients
-        .dynamodb
-        .get_item()
-        .table_name(table)
-        .key(PK, s("UNIVERSE"))
-        .key(SK, s("VERSION"))
-        .consistent_read(true)
-        .send()
-        .await
-        .map_err(dynamodb_error)?;
-    match output.item.as_ref().and_then(|i| i.get("version")) {
+    let found = get_item(clients, table, "UNIVERSE", "VERSION", true).await?;
+    match found.as_ref().and_then(|i| i.get("version")) {
         None => Ok(0),
         Some(AttributeValue::N(n)) => n.parse().map_err(|_| StorageError::Corrupt { key: "UNIVERSE".into(), reason: format!("version {n}") }),
         Some(_) => Err(StorageError::Corrupt { key: "UNIVERSE".into(), reason: "version is not a number".into() }),

@@ -10,11 +10,11 @@
 //!   ledger in trade order, to re-derive it);
 //! - import: `pk = P#<user>#<id>`, `sk = IMPORT#<sha-256 of the file>` (a file already imported).
 
-use crate::attr::s;
+use crate::attr::{corrupt, decimal as n, s, text};
 use crate::error::dynamodb_error;
 use crate::clients::AwsClients;
 use crate::error::StorageError;
-use crate::query::{Partition, SortKeys, query_all};
+use crate::query::{Partition, SortKeys, query_all, get_item};
 use crate::schema::{PK, SK, app};
 use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, TransactWriteItem, Update};
 use bourse_domain::Symbol;
@@ -27,19 +27,8 @@ use std::str::FromStr;
 pub use crate::query::Item;
 
 
-fn n(value: Decimal) -> AttributeValue {
-    AttributeValue::N(value.normalize().to_string())
-}
-
 pub fn portfolio_pk(user: &str, portfolio: &str) -> String {
     format!("P#{user}#{portfolio}")
-}
-
-fn text<'a>(item: &'a Item, name: &str) -> Option<&'a str> {
-    match item.get(name) {
-        Some(AttributeValue::S(v)) => Some(v),
-        _ => None,
-    }
 }
 
 fn decimal(item: &Item, name: &str) -> Result<Decimal, StorageError> {
@@ -50,9 +39,6 @@ fn decimal(item: &Item, name: &str) -> Result<Decimal, StorageError> {
     }
 }
 
-fn corrupt(item: &Item, field: &str) -> StorageError {
-    StorageError::Corrupt { key: format!("{:?}/{:?}", text(item, PK), text(item, SK)), reason: format!("field {field}") }
-}
 
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -189,16 +175,8 @@ pub async fn list_portfolios(clients: &AwsClients, table: &str, user: &str) -> R
 /// One portfolio of a user (`None` when it does not exist or is someone else's).
 /// 1 GetItem `pk = USER#<user>, sk = PORTFOLIO#<id>` (0.5 RCU).
 pub async fn get_portfolio(clients: &AwsClients, table: &str, user: &str, id: &str) -> Result<Option<PortfolioRecord>, StorageError> {
-    let output = clients
-        .dynamodb
-        .get_item()
-        .table_name(table)
-        .key(PK, s(format!("USER#{user}")))
-        .key(SK, s(format!("PORTFOLIO#{id}")))
-        .send()
-        .await
-        .map_err(dynamodb_error)?;
-    output.item.as_ref().map(portfolio_from).transpose()
+    let found = get_item(clients, table, format!("USER#{user}"), format!("PORTFOLIO#{id}"), false).await?;
+    found.as_ref().map(portfolio_from).transpose()
 }
 
 /// Renames a portfolio; `false` when it does not exist. 1 UpdateItem with `attribute_exists(pk)`.
@@ -321,17 +299,8 @@ fn holding_from(item: &Item) -> Result<VersionedHolding, StorageError> {
 
 /// One holding, strongly consistent (the base of a read-modify-write). 1 GetItem (1 RCU).
 pub async fn get_holding(clients: &AwsClients, table: &str, user: &str, portfolio: &str, symbol: &Symbol) -> Result<VersionedHolding, StorageError> {
-    let output = clients
-        .dynamodb
-        .get_item()
-        .table_name(table)
-        .key(PK, s(portfolio_pk(user, portfolio)))
-        .key(SK, s(format!("HOLDING#{symbol}")))
-        .consistent_read(true)
-        .send()
-        .await
-        .map_err(dynamodb_error)?;
-    match output.item {
+    let found = get_item(clients, table, portfolio_pk(user, portfolio), format!("HOLDING#{symbol}"), true).await?;
+    match found {
         Some(item) => holding_from(&item),
         None => Ok(VersionedHolding { holding: Holding::new(symbol.clone()), version: 0, ledger: LedgerDigest::default(), latest_trade_date: String::new() }),
     }
@@ -533,17 +502,8 @@ pub async fn ledger(clients: &AwsClients, table: &str, user: &str, portfolio: &s
 
 /// One transaction by its sort key. 1 GetItem, strongly consistent.
 pub async fn get_transaction(clients: &AwsClients, table: &str, user: &str, portfolio: &str, sort_key: &str) -> Result<Option<TransactionRecord>, StorageError> {
-    let output = clients
-        .dynamodb
-        .get_item()
-        .table_name(table)
-        .key(PK, s(portfolio_pk(user, portfolio)))
-        .key(SK, s(sort_key))
-        .consistent_read(true)
-        .send()
-        .await
-        .map_err(dynamodb_error)?;
-    output.item.as_ref().map(transaction_from).transpose()
+    let found = get_item(clients, table, portfolio_pk(user, portfolio), sort_key, true).await?;
+    found.as_ref().map(transaction_from).transpose()
 }
 
 /// Latest quotes (price, change, sector) for up to any number of symbols from the market table:
@@ -604,17 +564,8 @@ pub struct ImportRecord {
 /// An earlier import of the same file. 1 GetItem `pk = P#<user>#<id>, sk = IMPORT#<sha-256>`,
 /// strongly consistent (1 RCU).
 pub async fn get_import(clients: &AwsClients, table: &str, user: &str, portfolio: &str, file_sha256: &str) -> Result<Option<ImportRecord>, StorageError> {
-    let output = clients
-        .dynamodb
-        .get_item()
-        .table_name(table)
-        .key(PK, s(portfolio_pk(user, portfolio)))
-        .key(SK, s(format!("IMPORT#{file_sha256}")))
-        .consistent_read(true)
-        .send()
-        .await
-        .map_err(dynamodb_error)?;
-    Ok(output.item.map(|item| ImportRecord {
+    let found = get_item(clients, table, portfolio_pk(user, portfolio), format!("IMPORT#{file_sha256}"), true).await?;
+    Ok(found.map(|item| ImportRecord {
         file_sha256: file_sha256.to_owned(),
         imported_at: text(&item, "importedAt").unwrap_or_default().to_owned(),
         result: text(&item, "result").unwrap_or("{}").to_owned(),

@@ -45,6 +45,22 @@ impl<'a> Partition<'a> {
     }
 }
 
+/// The item at (`pk`, `sk`) of the base table, if any: 1 GetItem — strongly consistent (1 RCU
+/// per 4 KB) when `consistent`, else eventually consistent (0.5 RCU).
+pub async fn get_item(clients: &AwsClients, table: &str, pk: impl Into<String>, sk: impl Into<String>, consistent: bool) -> Result<Option<Item>, StorageError> {
+    let output = clients
+        .dynamodb
+        .get_item()
+        .table_name(table)
+        .key(PK, s(pk))
+        .key(SK, s(sk))
+        .consistent_read(consistent)
+        .send()
+        .await
+        .map_err(dynamodb_error)?;
+    Ok(output.item)
+}
+
 /// Every item of `partition` in ascending sort-key order.
 pub async fn query_all(clients: &AwsClients, partition: Partition<'_>, sort_keys: SortKeys<'_>, projection: Option<&str>) -> Result<Vec<Item>, StorageError> {
     let (index, pk_name, sk_name) = match partition.index {

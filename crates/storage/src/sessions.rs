@@ -11,12 +11,13 @@
 //! presented token, not revoked, not expired). Two concurrent refreshes with one token: exactly
 //! one transaction commits.
 
-use crate::attr::{s, n};
+use crate::attr::{n, put_if_absent, s};
 use crate::error::dynamodb_error;
 use crate::clients::AwsClients;
 use crate::error::StorageError;
+use crate::query::get_item;
 use crate::schema::{PK, SK, TTL};
-use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem, Update};
+use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem, Update};
 use std::collections::HashMap;
 
 pub fn family_pk(family_id: &str) -> String {
@@ -56,17 +57,6 @@ fn refresh_item(token_hash: &str, family_id: &str, user_id: &str, plan: &str, ex
     ])
 }
 
-fn put_new(table: &str, item: HashMap<String, AttributeValue>) -> Result<TransactWriteItem, StorageError> {
-    let put = Put::builder()
-        .table_name(table)
-        .set_item(Some(item))
-        .condition_expression("attribute_not_exists(#pk)")
-        .expression_attribute_names("#pk", PK)
-        .build()
-        .map_err(|e| corrupt("session", e))?;
-    Ok(TransactWriteItem::builder().put(put).build())
-}
-
 /// Starts a family at login with its first refresh token. 1 TransactWriteItems of 2 Puts (4 WCU).
 pub async fn start_family(
     clients: &AwsClients,
@@ -90,8 +80,8 @@ pub async fn start_family(
     clients
         .dynamodb
         .transact_write_items()
-        .transact_items(put_new(table, family)?)
-        .transact_items(put_new(table, refresh_item(token_hash, family_id, user_id, plan, expires_at))?)
+        .transact_items(put_if_absent(table, family)?)
+        .transact_items(put_if_absent(table, refresh_item(token_hash, family_id, user_id, plan, expires_at))?)
         .send()
         .await
         .map(|_| ())
@@ -101,17 +91,7 @@ pub async fn start_family(
 /// The record of a presented refresh token. 1 GetItem, strongly consistent (1 RCU).
 pub async fn refresh_record(clients: &AwsClients, table: &str, token_hash: &str) -> Result<Option<RefreshRecord>, StorageError> {
     let key = refresh_pk(token_hash);
-    let output = clients
-        .dynamodb
-        .get_item()
-        .table_name(table)
-        .key(PK, s(&key))
-        .key(SK, s("REFRESH"))
-        .consistent_read(true)
-        .send()
-        .await
-        .map_err(dynamodb_error)?;
-    let Some(item) = output.item else { return Ok(None) };
+    let Some(item) = get_item(clients, table, &key, "REFRESH", true).await? else { return Ok(None) };
     let text = |name: &str| match item.get(name) {
         Some(AttributeValue::S(v)) => Ok(v.clone()),
         _ => Err(corrupt(&key, format!("{name} missing"))),
@@ -177,7 +157,7 @@ pub async fn rotate(
         .dynamodb
         .transact_write_items()
         .transact_items(TransactWriteItem::builder().update(mark_used).build())
-        .transact_items(put_new(table, refresh_item(new_hash, &record.family_id, &record.user_id, &record.plan, record.expires_at))?)
+        .transact_items(put_if_absent(table, refresh_item(new_hash, &record.family_id, &record.user_id, &record.plan, record.expires_at))?)
         .transact_items(TransactWriteItem::builder().update(move_family).build())
         .send()
         .await;

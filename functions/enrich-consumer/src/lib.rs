@@ -23,7 +23,7 @@
 
 use aws_lambda_events::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent, SqsMessage};
 use bourse_domain::Symbol;
-use bourse_domain::jobs::{JobId, JobProgress};
+use bourse_domain::jobs::JobId;
 use bourse_domain::market_data::apply;
 use bourse_domain::messages::{QueueMessage, ScheduledTask};
 use bourse_domain::signals::history_signals;
@@ -299,18 +299,7 @@ impl Consumer {
         let version = bourse_storage::market::universe_version(aws, market).await?;
         let symbols: Vec<Symbol> =
             if version == 0 { Vec::new() } else { bourse_storage::market::load_universe(aws, market, version).await?.into_iter().map(|s| s.symbol).collect() };
-        let job = JobRecord {
-            id: id.clone(),
-            owner: "system".into(),
-            kind: name.into(),
-            symbols: symbols.iter().map(Symbol::to_string).collect(),
-            progress: JobProgress { total: symbols.len() as u64, done: 0, failed: 0 },
-            created_at: rfc3339(now),
-            updated_at: rfc3339(now),
-            enqueue_failed: false,
-            enqueued: false,
-            completed_at: None,
-        };
+        let job = JobRecord::new(id.clone(), "system", name, symbols.iter().map(Symbol::to_string).collect(), &rfc3339(now));
         match bourse_storage::jobs::create_job(aws, app, &job, now.unix_timestamp() as u64).await {
             Ok(()) => {}
             Err(bourse_storage::StorageError::Conflict(_)) => {

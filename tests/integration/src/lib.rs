@@ -63,3 +63,23 @@ pub fn json_body(response: &lambda_http::Response<lambda_http::Body>) -> serde_j
     };
     serde_json::from_slice(&bytes).expect("JSON body")
 }
+
+fn redis_standin(action: &str) {
+    let status = std::process::Command::new("bash").arg(repo_root().join("dev/standins.sh")).args([action, "redis", "test"]).status().expect("standins.sh runs");
+    assert!(status.success(), "standins.sh {action} redis test failed");
+}
+
+/// Redis of the test profile, stopped until this guard drops (even when an assertion fails).
+pub struct RedisStopped(());
+
+/// Stops the test profile's Redis; it starts again when the returned guard drops.
+pub fn stop_redis() -> RedisStopped {
+    redis_standin("stop-one");
+    RedisStopped(())
+}
+
+impl Drop for RedisStopped {
+    fn drop(&mut self) {
+        redis_standin("start-one");
+    }
+}

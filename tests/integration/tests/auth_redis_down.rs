@@ -5,22 +5,8 @@ mod auth_support;
 
 use auth_support::*;
 use bourse_domain::ManualClock;
-use bourse_integration_tests::{repo_root, require_stack};
-use std::process::Command;
+use bourse_integration_tests::{require_stack, stop_redis};
 use std::sync::Arc;
-
-fn standins(action: &str) {
-    let status = Command::new("bash").arg(repo_root().join("dev/standins.sh")).args([action, "redis", "test"]).status().expect("standins.sh runs");
-    assert!(status.success(), "standins.sh {action} redis test failed");
-}
-
-struct RestartRedis;
-
-impl Drop for RestartRedis {
-    fn drop(&mut self) {
-        standins("start-one");
-    }
-}
 
 #[tokio::test]
 async fn login_limits_hold_with_redis_stopped() {
@@ -28,8 +14,7 @@ async fn login_limits_hold_with_redis_stopped() {
     let app = app_with_clock(Arc::new(ManualClock::new(now()))).await;
     let email = format!("{}@example.com", unique("down"));
     assert_eq!(register(&app, &email).await.status(), 201);
-    standins("stop-one");
-    let _restart = RestartRedis;
+    let _redis = stop_redis();
     for _ in 0..5 {
         assert_problem(&login(&app, &email, "wrong-password-guess", &random_ip()).await, 401);
     }

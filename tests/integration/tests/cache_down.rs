@@ -1,26 +1,7 @@
 //! With the real Redis stopped, every function keeps serving and health reports the cache down.
 //! Alone in its own test binary because it stops the shared test Redis (and restarts it).
 
-use bourse_integration_tests::{ensure_resources, json_body, platform, repo_root, request, require_stack};
-use std::process::Command;
-
-fn standins(action: &str) {
-    let status = Command::new("bash")
-        .arg(repo_root().join("dev/standins.sh"))
-        .args([action, "redis", "test"])
-        .status()
-        .expect("standins.sh runs");
-    assert!(status.success(), "standins.sh {action} redis test failed");
-}
-
-/// Restarts Redis even when an assertion fails.
-struct RestartRedis;
-
-impl Drop for RestartRedis {
-    fn drop(&mut self) {
-        standins("start-one");
-    }
-}
+use bourse_integration_tests::{ensure_resources, json_body, platform, request, require_stack, stop_redis};
 
 #[tokio::test]
 async fn functions_keep_serving_with_redis_stopped() {
@@ -29,8 +10,7 @@ async fn functions_keep_serving_with_redis_stopped() {
     let apps_up = screener_fn::app(platform("screener")).unwrap();
     assert_eq!(json_body(&apps_up.serve(request("screener/health.json")).await)["dependencies"]["cache"]["status"], "up");
 
-    standins("stop-one");
-    let _restart = RestartRedis;
+    let _redis = stop_redis();
     for (service, response) in [
         ("auth", auth_fn::app(platform("auth")).expect("auth starts").serve(request("auth/health.json")).await),
         ("portfolio", portfolio_fn::app(platform("portfolio")).unwrap().serve(request("portfolio/health.json")).await),

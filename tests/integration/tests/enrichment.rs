@@ -27,27 +27,8 @@ use std::time::{Duration, Instant};
 /// database, and the bundled universe published in its market table (profiles only). So no
 /// other test's messages, universe versions or cached answers mix in. Returns (platform, DLQ URL).
 async fn isolated_stack(redis_db: u8) -> (Platform, String) {
-    let base = platform("enrich-consumer");
-    let stack = format!("e2e{}", &bourse_http::random_id()[..8]);
-    let template = bourse_devtools::template::Template::load(&repo_root().join("template.yaml"), &stack).unwrap();
-    let urls = bourse_devtools::resources::create_all(&base.aws, &template, Some(1)).await.unwrap();
-    let mut config = (*base.config).clone();
-    config.app_table = Some(format!("{stack}-app"));
-    config.market_table = Some(format!("{stack}-market"));
-    config.enrich_queue_url = Some(urls["EnrichQueue"].clone());
-    let cache = config.cache_url.as_ref().unwrap().as_str().trim_end_matches('/').to_owned();
-    config.cache_url = Some(bourse_config::CacheUrl::parse("CACHE_URL", &format!("{cache}/{redis_db}")).unwrap());
-    let platform = Platform::new(config).unwrap();
-    let cache = platform.cache.as_ref().unwrap();
-    cache.delete(&[bourse_cache::UNIVERSE_VERSION_KEY.to_owned()]).await.unwrap();
-    let read = |name: &str| std::fs::read_to_string(repo_root().join("data").join(name)).unwrap();
-    let records = bourse_domain::universe::load_universe(&read("sp500-constituents.csv"), &read("sp500-financials.csv")).unwrap();
-    let today = time::OffsetDateTime::now_utc().date();
-    let stocks: Vec<_> = records.iter().map(|r| bourse_domain::history::stock_from_record(r, today).0).collect();
-    let market = platform.config.require_market_table().unwrap();
-    bourse_storage::market::put_stocks(&platform.aws, market, &stocks).await.unwrap();
-    bourse_storage::market::publish_universe(&platform.aws, market, &stocks, auth_support::now() as u64).await.unwrap();
-    (platform, urls["EnrichDLQ"].clone())
+    let stack = bourse_devtools::stack::isolated_stack(&platform("enrich-consumer"), &repo_root(), "e2e", redis_db, Some(1)).await.unwrap();
+    (stack.platform, stack.queue_urls["EnrichDLQ"].clone())
 }
 
 /// Both real clients against stubs whose prices are 1000 above anything in the seed data.
@@ -84,15 +65,7 @@ async fn poll_once(platform: &Platform, consumer: &Consumer, queue: &str) -> Sqs
         .await
         .unwrap();
     let messages = received.messages.unwrap_or_default();
-    let mut batch = SqsEvent::default();
-    for m in &messages {
-        let mut record = SqsMessage::default();
-        record.message_id = m.message_id.clone();
-        record.receipt_handle = m.receipt_handle.clone();
-        record.body = m.body.clone();
-        record.attributes = m.attributes.iter().flatten().map(|(k, v)| (k.as_str().to_owned(), v.clone())).collect();
-        batch.records.push(record);
-    }
+    let batch = bourse_devtools::poller::sqs_event(&messages);
     if batch.records.is_empty() {
         return batch;
     }
@@ -245,18 +218,7 @@ async fn provider_failures_fall_back_and_never_crash_the_batch() {
     let table = platform.config.require_app_table().unwrap();
     let id = JobId::parse(&format!("j{}", &bourse_http::random_id()[..24])).unwrap();
     let symbols = ["MMM", "ZZTRUNC", "ZZBAD", "ZZNONE", "ZZFAIL"];
-    let job = bourse_storage::jobs::JobRecord {
-        id: id.clone(),
-        owner: "test".into(),
-        kind: "symbols".into(),
-        symbols: symbols.iter().map(|s| s.to_string()).collect(),
-        progress: JobProgress { total: symbols.len() as u64, done: 0, failed: 0 },
-        created_at: "now".into(),
-        updated_at: "now".into(),
-        enqueue_failed: false,
-        enqueued: true,
-        completed_at: None,
-    };
+    let job = bourse_storage::jobs::JobRecord { enqueued: true, ..bourse_storage::jobs::JobRecord::new(id.clone(), "test", "symbols", symbols.iter().map(|s| s.to_string()).collect(), "now") };
     bourse_storage::jobs::create_job(&platform.aws, table, &job, auth_support::now() as u64).await.unwrap();
     let batch = |receives: u32| {
         let mut batch = SqsEvent::default();
@@ -313,18 +275,7 @@ async fn two_consumers_sharing_a_rate_limit_never_exceed_it_together() {
         let (first, second) = (make(), make());
         let id = JobId::parse(&format!("j{}", &bourse_http::random_id()[..24])).unwrap();
         let symbols: Vec<String> = records.iter().take(30).map(|r| r.symbol.to_string()).collect();
-        let job = bourse_storage::jobs::JobRecord {
-            id: id.clone(),
-            owner: "test".into(),
-            kind: "symbols".into(),
-            symbols: symbols.clone(),
-            progress: JobProgress { total: 30, done: 0, failed: 0 },
-            created_at: "now".into(),
-            updated_at: "now".into(),
-            enqueue_failed: false,
-            enqueued: true,
-            completed_at: None,
-        };
+        let job = bourse_storage::jobs::JobRecord { enqueued: true, ..bourse_storage::jobs::JobRecord::new(id.clone(), "test", "symbols", symbols.clone(), "now") };
         bourse_storage::jobs::create_job(&platform.aws, &table, &job, auth_support::now() as u64).await.unwrap();
         let batch = |part: &[String]| {
             let mut batch = SqsEvent::default();
