@@ -1,6 +1,9 @@
 //! The screener against DynamoDB Local and Redis, on the universe seeded from `data/` by
 //! `dev/test.sh` (`bourse-dev seed`). Expected answers are computed here, independently of the
 //! screener's own filter code.
+// The screener's whole request future is nested inside `all_pages`: its layout needs more than
+// the default query depth in a clean build.
+#![recursion_limit = "256"]
 
 use bourse_integration_tests::{ensure_resources, json_body, platform, repo_root};
 use rust_decimal::Decimal;
