@@ -23,5 +23,5 @@ trap 'bash "$DEV_DIR/standins.sh" stop test >/dev/null || true' EXIT
 echo "bourse: building release binaries"
 cargo build --release --bins --quiet
 bash "$DEV_DIR/standins.sh" start test >/dev/null
-target/release/bourse-dev resources --template template.yaml --stack bourse >/dev/null
+target/release/bourse-dev resources --template template.yaml --stack bourse --signing-key-file "$BOURSE_RUN_DIR/jwt/signing.pem" >/dev/null
 target/release/bourse-dev init-bench --bin-dir target/release --rounds "$rounds" --events events

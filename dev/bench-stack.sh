@@ -27,6 +27,6 @@ case "$build" in
 esac
 dev_tool="target/$build/bourse-dev"
 bash "$DEV_DIR/standins.sh" start test >/dev/null
-"$dev_tool" resources --template template.yaml --stack bourse >/dev/null
+"$dev_tool" resources --template template.yaml --stack bourse --signing-key-file "$BOURSE_RUN_DIR/jwt/signing.pem" >/dev/null
 "$dev_tool" seed --data data
 RUST_LOG=error "$dev_tool" "$@" | grep -v '^{"'

@@ -81,7 +81,12 @@ bourse_profile() {
     export AWS_EC2_METADATA_DISABLED=true
     export AWS_ENDPOINT_URL_DYNAMODB="http://127.0.0.1:$DYNAMODB_PORT"
     export AWS_ENDPOINT_URL_SQS="http://127.0.0.1:$SQS_PORT"
-    export CACHE_URL="redis://127.0.0.1:$REDIS_PORT"
+    # TLS, as ElastiCache requires: the profile's Redis listens with a throwaway CA's certificate
+    # (made by dev/tls-material.sh when dev/standins.sh starts it), which the cache trusts.
+    export CACHE_URL="rediss://127.0.0.1:$REDIS_PORT"
+    export CACHE_CA_FILE="$BOURSE_RUN_DIR/tls/ca.pem"
+    # Secrets Manager is served by the same stand-in as SQS.
+    export AWS_ENDPOINT_URL_SECRETS_MANAGER="http://127.0.0.1:$SQS_PORT"
     # A loaded 2-core machine running debug builds and parallel tests can take longer than the
     # production 50 ms to answer; locally the cache gets a second so tests that count cache hits
     # stay deterministic. A stopped Redis still fails at once (connection refused).
@@ -96,7 +101,9 @@ bourse_profile() {
 }
 
 # A development Ed25519 key pair for access tokens, made locally on first use and kept in the
-# profile's run dir (never committed): JWT_SIGNING_KEY is the PKCS#8 private key (base64 DER),
+# profile's run dir (never committed). As deployed, the auth function reads the private key at
+# init from Secrets Manager (the stand-in's secret JWT_SIGNING_KEY_SECRET, which
+# `bourse-dev resources --signing-key-file` fills from $BOURSE_RUN_DIR/jwt/signing.pem);
 # JWT_PUBLIC_KEYS maps its key id to the raw public key (base64).
 _bourse_jwt_keys() {
     local dir="$BOURSE_RUN_DIR/jwt"
@@ -107,9 +114,9 @@ _bourse_jwt_keys() {
             return 1
         }
     fi
+    unset JWT_SIGNING_KEY
     export JWT_SIGNING_KID="dev-1"
-    JWT_SIGNING_KEY="$(openssl pkey -in "$dir/signing.pem" -outform DER | base64 -w0)"
-    export JWT_SIGNING_KEY
+    export JWT_SIGNING_KEY_SECRET="bourse/jwt-signing-key"
     JWT_PUBLIC_KEYS="{\"dev-1\": \"$(openssl pkey -in "$dir/signing.pem" -pubout -outform DER | tail -c 32 | base64 -w0)\"}"
     export JWT_PUBLIC_KEYS
 }

@@ -2,8 +2,10 @@
 # Starts, stops and reports Bourse's local AWS stand-ins, each bound to 127.0.0.1 only:
 #   dynamodb  DynamoDB Local 1.25.1 through the loopback launcher (in memory for test,
 #             -dbPath $BOURSE_RUN_DIR/dynamodb for dev so data survives restarts)
-#   redis     redis-server, no persistence, protected mode on
-#   sqs       ministack serving SQS only (AWS JSON 1.0 protocol, like the Rust aws-sdk-sqs)
+#   redis     redis-server speaking TLS only (like ElastiCache with transit encryption), with a
+#             throwaway CA and server certificate in $BOURSE_RUN_DIR/tls (dev/tls-material.sh);
+#             no persistence, protected mode on
+#   sqs       ministack serving SQS and Secrets Manager (AWS JSON 1.x protocols, like the Rust SDK)
 # and the two processes of the local API itself, started by dev/up.sh and dev/test.sh:
 #   lambda    `cargo lambda watch` on 127.0.0.1:$LAMBDA_PORT (every function over HTTP)
 #   poller    `bourse-dev poll`: the SQS event-source mapping, queue -> enrich-consumer
@@ -87,17 +89,22 @@ svc_command() {
             ;;
         redis)
             mkdir -p "$BOURSE_RUN_DIR/redis"
-            SVC_CMD=(redis-server --bind 127.0.0.1 --port "$REDIS_PORT" --protected-mode yes
-                --save '' --appendonly no --daemonize no
+            bash "$DEV_DIR/tls-material.sh" "$BOURSE_RUN_DIR/tls" || return 1
+            # --port 0: no plain-text listener at all, as on ElastiCache with TLS required.
+            SVC_CMD=(redis-server --bind 127.0.0.1 --port 0 --tls-port "$REDIS_PORT"
+                --tls-cert-file "$BOURSE_RUN_DIR/tls/server.pem" --tls-key-file "$BOURSE_RUN_DIR/tls/server.key"
+                --tls-ca-cert-file "$BOURSE_RUN_DIR/tls/ca.pem" --tls-auth-clients no
+                --protected-mode yes --save '' --appendonly no --daemonize no
                 --dir "$BOURSE_RUN_DIR/redis" --logfile '')
             ;;
         sqs)
-            # ministack: SERVICES=sqs serves SQS only; BIND_HOST keeps it on loopback; the IoT mTLS
+            # ministack: SERVICES limits it to SQS and Secrets Manager (the signing key the auth
+            # function reads at init, as deployed); BIND_HOST keeps it on loopback; the IoT mTLS
             # listener (port 8883, all interfaces) and SFTP are switched off; TMPDIR holds its own
             # pid file, so two profiles never share one; no state is persisted.
             mkdir -p "$BOURSE_RUN_DIR/sqs-tmp"
             SVC_CMD=(env -u LOCALSTACK_PERSISTENCE
-                BIND_HOST=127.0.0.1 GATEWAY_PORT="$SQS_PORT" SERVICES=sqs
+                BIND_HOST=127.0.0.1 GATEWAY_PORT="$SQS_PORT" SERVICES=sqs,secretsmanager
                 IOT_MTLS_ENABLED=0 SFTP_ENABLED=0 PERSIST_STATE=0 MINISTACK_REGION="$AWS_REGION"
                 TMPDIR="$BOURSE_RUN_DIR/sqs-tmp" PYTHONUNBUFFERED=1 LOG_LEVEL=INFO
                 "$BOURSE_TOOLS_DIR/venv/bin/ministack")
@@ -142,7 +149,7 @@ svc_answers() {
                 -d '{}' 2>/dev/null | grep -q '"TableNames"'
             ;;
         redis)
-            [ "$(timeout 2 redis-cli -h 127.0.0.1 -p "$port" ping 2>/dev/null)" = PONG ]
+            [ "$(timeout 2 redis-cli --tls --cacert "$BOURSE_RUN_DIR/tls/ca.pem" -h 127.0.0.1 -p "$port" ping 2>/dev/null)" = PONG ]
             ;;
         sqs)
             curl -sf --max-time 2 -X POST "http://127.0.0.1:$port/" \

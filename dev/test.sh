@@ -52,7 +52,7 @@ cargo build --workspace --bins --tests --quiet
 
 echo "== stand-ins"
 bash "$DEV_DIR/standins.sh" start test
-target/debug/bourse-dev resources --template template.yaml --stack bourse
+target/debug/bourse-dev resources --template template.yaml --stack bourse --signing-key-file "$BOURSE_RUN_DIR/jwt/signing.pem"
 target/debug/bourse-dev seed --data data
 
 echo "== unit and integration tests"

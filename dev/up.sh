@@ -20,7 +20,7 @@ bourse_profile dev
 bash "$DEV_DIR/standins.sh" start dev
 echo "bourse: building the functions and tools (debug)"
 cargo build --workspace --bins --quiet
-target/debug/bourse-dev resources --template template.yaml --stack bourse
+target/debug/bourse-dev resources --template template.yaml --stack bourse --signing-key-file "$BOURSE_RUN_DIR/jwt/signing.pem"
 target/debug/bourse-dev seed --data data
 
 bash "$DEV_DIR/standins.sh" start-one lambda dev

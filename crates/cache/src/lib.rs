@@ -1,13 +1,18 @@
 //! The cache (ElastiCache, Redis protocol). Never the system of record: every read may miss, and
 //! every failure is swallowed into a miss so callers fall back to DynamoDB.
 //!
-//! A dead or slow cache must cost milliseconds, not seconds: every connect and command is bounded
-//! by the configured timeout, and after a failure a circuit breaker skips the cache entirely for
-//! [`BREAKER_COOLDOWN`] before one request tries it again. The connection is opened on first use
-//! and shared (multiplexed) by concurrent requests.
+//! A dead or slow cache must cost milliseconds, not seconds: the connect, the (TLS and Redis)
+//! handshake and every command are bounded by their own timeouts, and after a failure a circuit
+//! breaker skips the cache entirely for [`BREAKER_COOLDOWN`] before one request tries it again.
+//! The connection is opened on first use and shared (multiplexed) by concurrent requests.
 
-use bourse_config::CacheUrl;
+mod connect;
+
+pub use connect::CacheTrust;
+
+use bourse_config::{CacheTimeouts, CacheUrl, Config};
 use bourse_telemetry::{CacheOutcome, record_cache};
+use connect::Connector;
 use redis::AsyncCommands;
 use redis::aio::MultiplexedConnection;
 use std::sync::Mutex;
@@ -21,10 +26,12 @@ pub const BREAKER_COOLDOWN: Duration = Duration::from_secs(1);
 
 #[derive(Debug, thiserror::Error)]
 pub enum CacheError {
-    #[error("cache URL is invalid: {0}")]
-    InvalidUrl(String),
-    #[error("cache did not answer within {0} ms")]
-    Timeout(u128),
+    #[error("cache {step} took longer than {millis} ms")]
+    Timeout { step: &'static str, millis: u128 },
+    #[error("cache connect failed: {0}")]
+    Connect(std::io::Error),
+    #[error("cache TLS failed: {0}")]
+    Tls(String),
     #[error("cache skipped for a moment after a failure")]
     CircuitOpen,
     #[error("cache failed: {0}")]
@@ -32,23 +39,28 @@ pub enum CacheError {
 }
 
 pub struct Cache {
-    client: redis::Client,
-    timeout: Duration,
+    connector: Connector,
     connection: tokio::sync::Mutex<Option<MultiplexedConnection>>,
     skip_until: Mutex<Option<Instant>>,
 }
 
 impl std::fmt::Debug for Cache {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Cache").field("timeout", &self.timeout).finish_non_exhaustive()
+        f.debug_struct("Cache").field("timeouts", &self.connector.timeouts()).finish_non_exhaustive()
     }
 }
 
 impl Cache {
-    /// Parses the URL; does not connect.
-    pub fn new(url: &CacheUrl, timeout: Duration) -> Result<Self, CacheError> {
-        let client = redis::Client::open(url.as_str()).map_err(|e| CacheError::InvalidUrl(e.to_string()))?;
-        Ok(Cache { client, timeout, connection: tokio::sync::Mutex::new(None), skip_until: Mutex::new(None) })
+    /// A cache at `url`; does not connect (no I/O until the first command).
+    pub fn new(url: &CacheUrl, timeouts: CacheTimeouts, trust: CacheTrust) -> Self {
+        Cache { connector: Connector::new(url.clone(), timeouts, trust), connection: tokio::sync::Mutex::new(None), skip_until: Mutex::new(None) }
+    }
+
+    /// The cache the configuration names (`CACHE_URL`, its timeouts and trust), or `None` when
+    /// `CACHE_URL` is unset.
+    pub fn from_config(config: &Config) -> Option<Self> {
+        let trust = CacheTrust { bundle: config.ca_bundle.clone(), extra_ca_file: config.cache_ca_file.clone() };
+        config.cache_url.as_ref().map(|url| Cache::new(url, config.cache_timeouts, trust))
     }
 
     /// The value at `key`, or `None` on a miss or any failure (counted as hit, miss or error).
@@ -170,7 +182,7 @@ impl Cache {
         if let Some(connection) = slot.as_ref() {
             return Ok(connection.clone());
         }
-        let connected = self.bounded(self.client.get_multiplexed_async_connection()).await;
+        let connected = self.connector.connect().await;
         match connected {
             Ok(connection) => {
                 *slot = Some(connection.clone());
@@ -185,9 +197,10 @@ impl Cache {
     }
 
     async fn bounded<T>(&self, work: impl Future<Output = redis::RedisResult<T>>) -> Result<T, CacheError> {
-        match tokio::time::timeout(self.timeout, work).await {
+        let limit = self.connector.timeouts().command;
+        match tokio::time::timeout(limit, work).await {
             Ok(result) => result.map_err(CacheError::from),
-            Err(_) => Err(CacheError::Timeout(self.timeout.as_millis())),
+            Err(_) => Err(CacheError::Timeout { step: "command", millis: limit.as_millis() }),
         }
     }
 
@@ -243,8 +256,40 @@ mod tests {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let port = listener.local_addr().unwrap().port();
         drop(listener);
-        let url = CacheUrl::parse("CACHE_URL", &format!("redis://127.0.0.1:{port}")).unwrap();
-        Cache::new(&url, Duration::from_millis(50)).unwrap()
+        let url = CacheUrl::parse("CACHE_URL", &format!("rediss://127.0.0.1:{port}")).unwrap();
+        Cache::new(&url, TIMEOUTS, CacheTrust::default())
+    }
+
+    const TIMEOUTS: CacheTimeouts =
+        CacheTimeouts { connect: Duration::from_millis(50), handshake: Duration::from_millis(200), command: Duration::from_millis(50) };
+
+    /// A server that accepts TCP connections and never answers: the handshake must time out.
+    #[tokio::test(flavor = "current_thread")]
+    async fn a_silent_server_costs_the_handshake_timeout_not_more() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let _held = tokio::spawn(async move {
+            let mut held = Vec::new();
+            while let Ok((socket, _)) = listener.accept().await {
+                held.push(socket);
+            }
+        });
+        for scheme in ["rediss", "redis"] {
+            let url = CacheUrl::parse("CACHE_URL", &format!("{scheme}://127.0.0.1:{port}")).unwrap();
+            let cache = Cache::new(&url, TIMEOUTS, CacheTrust::default());
+            let started = Instant::now();
+            let err = cache.ping().await.unwrap_err();
+            assert!(matches!(err, CacheError::Timeout { step: "handshake", .. }), "{scheme}: {err}");
+            assert!(started.elapsed() < Duration::from_millis(1000), "{scheme}: took {:?}", started.elapsed());
+        }
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn an_unreadable_ca_file_is_named() {
+        let url = CacheUrl::parse("CACHE_URL", "rediss://127.0.0.1:1").unwrap();
+        let trust = CacheTrust { extra_ca_file: Some("/nonexistent/ca.pem".into()), ..CacheTrust::default() };
+        let err = connect::Connector::new(url, TIMEOUTS, trust).tls_error_for_tests();
+        assert!(err.contains("CACHE_CA_FILE /nonexistent/ca.pem"), "{err}");
     }
 
     #[test]

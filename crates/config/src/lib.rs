@@ -66,18 +66,176 @@ impl EndpointUrl {
     }
 }
 
-/// The cache's `redis://` or `rediss://` (TLS) URL.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CacheUrl(EndpointUrl);
+/// The cache's URL: `rediss://[[user]:password@]host[:port][/db]` (TLS, which ElastiCache with
+/// transit encryption requires, and what every profile uses) or `redis://…` (plain, only when set
+/// explicitly). The password is never printed.
+#[derive(Clone, PartialEq, Eq)]
+pub struct CacheUrl {
+    url: EndpointUrl,
+    tls: bool,
+    port: u16,
+    db: i64,
+    username: Option<String>,
+    password: Option<Secret>,
+}
 
 impl CacheUrl {
     pub fn parse(name: &'static str, value: &str) -> Result<Self, ConfigError> {
-        parse_url(name, value, &["redis", "rediss"]).map(CacheUrl)
+        let url = parse_url(name, value, &["redis", "rediss"])?;
+        let malformed = |reason: &str| ConfigError::Malformed { name, reason: reason.to_owned() };
+        let (scheme, rest) = value.split_once("://").unwrap_or_default();
+        let (authority, path) = rest.split_once('/').unwrap_or((rest, ""));
+        let path = path.split(['?', '#']).next().unwrap_or_default();
+        let (userinfo, host_port) = authority.rsplit_once('@').map_or((None, authority), |(u, h)| (Some(u), h));
+        let (username, password) = match userinfo {
+            None => (None, None),
+            Some(info) => {
+                let (user, password) = info.split_once(':').map_or((info, None), |(u, p)| (u, Some(p)));
+                let user = percent_decode(user).ok_or_else(|| malformed("user name is not valid percent-encoded UTF-8"))?;
+                let password = password
+                    .map(|p| percent_decode(p).ok_or_else(|| malformed("password is not valid percent-encoded UTF-8")))
+                    .transpose()?;
+                (Some(user).filter(|u| !u.is_empty()), password.filter(|p| !p.is_empty()).map(Secret::new))
+            }
+        };
+        let port = match host_port.rsplit_once(':').filter(|_| !host_port.ends_with(']')) {
+            Some((_, port)) => port.parse::<u16>().ok().filter(|p| *p > 0).ok_or_else(|| malformed("port is not a number from 1 to 65535"))?,
+            None => 6379,
+        };
+        let db = match path.trim_matches('/') {
+            "" => 0,
+            db => db.parse::<i64>().ok().filter(|d| (0..=15).contains(d)).ok_or_else(|| malformed("database must be a number from 0 to 15"))?,
+        };
+        Ok(CacheUrl { url, tls: scheme == "rediss", port, db, username, password })
     }
 
+    /// The URL as configured (it may hold a password: log [`CacheUrl`]'s `Debug` instead).
     pub fn as_str(&self) -> &str {
-        self.0.as_str()
+        self.url.as_str()
     }
+
+    /// True for `rediss://`.
+    pub fn tls(&self) -> bool {
+        self.tls
+    }
+
+    /// The host name or IP address (without brackets), also the name the server's certificate
+    /// must carry.
+    pub fn host(&self) -> &str {
+        self.url.host()
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    pub fn db(&self) -> i64 {
+        self.db
+    }
+
+    pub fn username(&self) -> Option<&str> {
+        self.username.as_deref()
+    }
+
+    pub fn password(&self) -> Option<&Secret> {
+        self.password.as_ref()
+    }
+
+    /// The same server with another database (tests and benchmarks isolate themselves so).
+    pub fn with_db(&self, db: i64) -> Self {
+        CacheUrl { db, ..self.clone() }
+    }
+}
+
+impl fmt::Debug for CacheUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let scheme = if self.tls { "rediss" } else { "redis" };
+        let auth = if self.password.is_some() { "<redacted>@" } else { "" };
+        let host = if self.host().contains(':') { format!("[{}]", self.host()) } else { self.host().to_owned() };
+        write!(f, "CacheUrl({scheme}://{auth}{host}:{}/{})", self.port, self.db)
+    }
+}
+
+/// `%XX` escapes decoded; `None` for a bad escape or invalid UTF-8.
+fn percent_decode(text: &str) -> Option<String> {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' {
+            let hex = text.get(i + 1..i + 3)?;
+            out.push(u8::from_str_radix(hex, 16).ok()?);
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).ok()
+}
+
+/// Timeouts of the cache, bounded separately because they differ by orders of magnitude: a TCP
+/// connect inside the VPC takes a millisecond, a TLS handshake on a small function tens, a
+/// command well under one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CacheTimeouts {
+    /// `CACHE_CONNECT_TIMEOUT_MS` (default 250): the TCP connection.
+    pub connect: Duration,
+    /// `CACHE_HANDSHAKE_TIMEOUT_MS` (default 1000): the TLS handshake and the Redis `HELLO`.
+    pub handshake: Duration,
+    /// `CACHE_TIMEOUT_MS` (default 50): each command.
+    pub command: Duration,
+}
+
+/// The certificate authorities TLS connections trust (the SDK's HTTPS and the cache's `rediss://`):
+/// the file named by `SSL_CERT_FILE`, else the system bundle. Read once per process, on first
+/// use, and shared: reading the whole certificate directory instead was most of a cold start.
+#[derive(Clone, Default)]
+pub struct CaBundle {
+    file: Option<String>,
+    pem: std::sync::Arc<std::sync::OnceLock<Option<std::sync::Arc<[u8]>>>>,
+}
+
+/// System CA bundles, in the order they are looked for when `SSL_CERT_FILE` is unset: Debian and
+/// Ubuntu, then Amazon Linux 2023 (the Lambda `provided.al2023` runtime) and Fedora.
+const SYSTEM_CA_BUNDLES: &[&str] = &["/etc/ssl/certs/ca-certificates.crt", "/etc/pki/tls/certs/ca-bundle.crt"];
+
+impl CaBundle {
+    /// The bundle at `SSL_CERT_FILE` when set, else the system's.
+    pub fn new(ssl_cert_file: Option<String>) -> Self {
+        CaBundle { file: ssl_cert_file, pem: Default::default() }
+    }
+
+    /// The PEM text of the bundle, or `None` when no bundle file could be read.
+    pub fn pem(&self) -> Option<std::sync::Arc<[u8]>> {
+        self.pem
+            .get_or_init(|| {
+                self.file
+                    .iter()
+                    .map(String::as_str)
+                    .chain(SYSTEM_CA_BUNDLES.iter().copied())
+                    .find_map(|path| std::fs::read(path).ok())
+                    .map(std::sync::Arc::from)
+            })
+            .clone()
+    }
+}
+
+impl fmt::Debug for CaBundle {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CaBundle").field("file", &self.file).finish_non_exhaustive()
+    }
+}
+
+/// Where a secret comes from. Deployed stages read every secret from Secrets Manager at init
+/// (never from an environment variable, which `GetFunctionConfiguration` shows in clear); the
+/// local and test stages may also give it inline.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SecretSource {
+    /// The value itself (`local` and `test` stages only).
+    Inline(Secret),
+    /// A Secrets Manager secret whose `SecretString` is a JSON object holding the value under `json_key`.
+    SecretsManager { secret_id: String, json_key: &'static str },
 }
 
 fn parse_url(name: &'static str, value: &str, schemes: &[&str]) -> Result<EndpointUrl, ConfigError> {
@@ -115,6 +273,7 @@ pub struct AwsConfig {
     pub region: String,
     pub dynamodb_endpoint: Option<EndpointUrl>,
     pub sqs_endpoint: Option<EndpointUrl>,
+    pub secrets_endpoint: Option<EndpointUrl>,
 }
 
 /// Everything a function may need. Each function asks for the parts it uses through the
@@ -128,8 +287,13 @@ pub struct Config {
     pub market_table: Option<String>,
     pub enrich_queue_url: Option<String>,
     pub cache_url: Option<CacheUrl>,
-    /// Connect and command timeout of the cache: a dead cache must cost milliseconds.
-    pub cache_timeout: Duration,
+    /// Connect, handshake and command timeouts of the cache: a dead cache must cost milliseconds.
+    pub cache_timeouts: CacheTimeouts,
+    /// `CACHE_CA_FILE`: a PEM file of extra certificate authorities the cache's TLS trusts
+    /// besides [`Config::ca_bundle`] (a private CA).
+    pub cache_ca_file: Option<String>,
+    /// The certificate authorities every TLS connection trusts (`SSL_CERT_FILE` or the system's).
+    pub ca_bundle: CaBundle,
     /// Timeout of one dependency check on the health endpoint.
     pub health_timeout: Duration,
     pub cors_allowed_origins: Vec<String>,
@@ -137,15 +301,19 @@ pub struct Config {
     /// `JWT_PUBLIC_KEYS`: JSON object of key id → Ed25519 public key, used to verify access
     /// tokens (parsed by `bourse-tokens`).
     pub jwt_public_keys: Option<String>,
-    /// `JWT_SIGNING_KEY` (auth only): the Ed25519 private key. Redacted in `Debug`.
-    pub jwt_signing_key: Option<Secret>,
+    /// The auth function's Ed25519 private key (PKCS#8, PEM or base64 DER): the Secrets Manager
+    /// secret `JWT_SIGNING_KEY_SECRET` (JSON key `privateKey`), or inline `JWT_SIGNING_KEY`
+    /// outside deployed stages. Redacted in `Debug`.
+    pub jwt_signing_key: Option<SecretSource>,
     /// `JWT_SIGNING_KID` (auth only): the key id of the signing key.
     pub jwt_signing_kid: Option<String>,
     /// `MARKET_PROVIDERS` (enrich-consumer): the market-data providers in order of preference,
     /// `kind|requests per second|base URL` separated by commas, e.g.
     /// `yahoo-chart|20|https://chart.example,alpha-vantage|5|https://av.example`; `offline` needs
     /// no URL. Default: `offline` (the bundled data), so nothing reaches the internet unless a
-    /// deployment says so. API keys: `PROVIDER_API_KEY_<KIND>` (upper case, `-` → `_`).
+    /// deployment says so. API keys: the Secrets Manager secret `PROVIDER_API_KEY_SECRET_<KIND>`
+    /// (JSON key `apiKey`), or inline `PROVIDER_API_KEY_<KIND>` outside deployed stages (kind in
+    /// upper case, `-` → `_`).
     pub market_providers: Vec<ProviderSetting>,
     /// `ENRICH_MAX_CONCURRENCY`: the event-source mapping's maximum concurrency, by which each
     /// instance divides a provider's limit when the shared limiter (Redis) is down. Default 10.
@@ -158,12 +326,17 @@ pub struct ProviderSetting {
     pub kind: String,
     pub requests_per_second: u32,
     pub base_url: Option<EndpointUrl>,
-    pub api_key: Option<Secret>,
+    pub api_key: Option<SecretSource>,
 }
 
 impl ProviderSetting {
     /// Parses `MARKET_PROVIDERS` (see [`Config::market_providers`]); `keys` looks up API keys.
     pub fn parse_list(value: &str, keys: impl Fn(&str) -> Option<String>) -> Result<Vec<ProviderSetting>, ConfigError> {
+        Self::parse_list_with_secrets(value, |kind| Ok(keys(&format!("PROVIDER_API_KEY_{kind}")).map(|v| SecretSource::Inline(Secret::new(v)))))
+    }
+
+    /// As [`ProviderSetting::parse_list`]; `keys` finds the API key of a kind (`ALPHA_VANTAGE`).
+    fn parse_list_with_secrets(value: &str, keys: impl Fn(&str) -> Result<Option<SecretSource>, ConfigError>) -> Result<Vec<ProviderSetting>, ConfigError> {
         let malformed = |reason: String| ConfigError::Malformed { name: "MARKET_PROVIDERS", reason };
         let mut out = Vec::new();
         for entry in value.split(',').map(str::trim).filter(|e| !e.is_empty()) {
@@ -181,8 +354,8 @@ impl ProviderSetting {
                 None if kind == "offline" => None,
                 None => return Err(malformed(format!("{kind} needs a base URL"))),
             };
-            let key_name = format!("PROVIDER_API_KEY_{}", kind.to_ascii_uppercase().replace('-', "_"));
-            out.push(ProviderSetting { api_key: keys(&key_name).map(Secret::new), kind, requests_per_second: rate, base_url });
+            let key_name = kind.to_ascii_uppercase().replace('-', "_");
+            out.push(ProviderSetting { api_key: keys(&key_name)?, kind, requests_per_second: rate, base_url });
         }
         if out.is_empty() {
             return Err(malformed("name at least one provider".into()));
@@ -244,7 +417,9 @@ impl Config {
             region,
             dynamodb_endpoint: endpoint("AWS_ENDPOINT_URL_DYNAMODB")?,
             sqs_endpoint: endpoint("AWS_ENDPOINT_URL_SQS")?,
+            secrets_endpoint: endpoint("AWS_ENDPOINT_URL_SECRETS_MANAGER")?,
         };
+        let deployed = stage == Stage::Prod;
         let cache_url = env.optional("CACHE_URL").map(|v| CacheUrl::parse("CACHE_URL", v)).transpose()?;
         let config = Config {
             stage,
@@ -254,7 +429,13 @@ impl Config {
             market_table: env.optional("MARKET_TABLE").map(str::to_owned),
             enrich_queue_url: env.optional("ENRICH_QUEUE_URL").map(str::to_owned),
             cache_url,
-            cache_timeout: env.millis("CACHE_TIMEOUT_MS", 50)?,
+            cache_timeouts: CacheTimeouts {
+                connect: env.millis("CACHE_CONNECT_TIMEOUT_MS", 250)?,
+                handshake: env.millis("CACHE_HANDSHAKE_TIMEOUT_MS", 1000)?,
+                command: env.millis("CACHE_TIMEOUT_MS", 50)?,
+            },
+            cache_ca_file: env.optional("CACHE_CA_FILE").map(str::to_owned),
+            ca_bundle: CaBundle::new(env.optional("SSL_CERT_FILE").map(str::to_owned)),
             health_timeout: env.millis("HEALTH_TIMEOUT_MS", 500)?,
             cors_allowed_origins: env
                 .optional("CORS_ALLOWED_ORIGINS")
@@ -262,10 +443,11 @@ impl Config {
                 .unwrap_or_default(),
             max_body_bytes: env.number("MAX_BODY_BYTES", 256 * 1024)?,
             jwt_public_keys: env.optional("JWT_PUBLIC_KEYS").map(str::to_owned),
-            jwt_signing_key: env.optional("JWT_SIGNING_KEY").map(Secret::new),
+            jwt_signing_key: env.secret(deployed, "JWT_SIGNING_KEY_SECRET", "JWT_SIGNING_KEY", "JWT_SIGNING_KEY", "privateKey")?,
             jwt_signing_kid: env.optional("JWT_SIGNING_KID").map(str::to_owned),
-            market_providers: ProviderSetting::parse_list(env.optional("MARKET_PROVIDERS").unwrap_or("offline"), |name| {
-                env.optional(name).map(str::to_owned)
+            market_providers: ProviderSetting::parse_list_with_secrets(env.optional("MARKET_PROVIDERS").unwrap_or("offline"), |kind| {
+                let (secret_var, inline_var) = (format!("PROVIDER_API_KEY_SECRET_{kind}"), format!("PROVIDER_API_KEY_{kind}"));
+                env.secret(deployed, &secret_var, &inline_var, "PROVIDER_API_KEY_<KIND>", "apiKey")
             })?,
             enrich_max_concurrency: env.number("ENRICH_MAX_CONCURRENCY", 10)?.clamp(1, 1000) as u32,
         };
@@ -288,8 +470,18 @@ impl Config {
                 return Err(ConfigError::NotLoopback { name, stage: self.stage, value: url.as_str().to_owned() });
             }
         }
+        let uses_secrets_manager = std::iter::once(&self.jwt_signing_key)
+            .chain(self.market_providers.iter().map(|p| &p.api_key))
+            .any(|source| matches!(source, Some(SecretSource::SecretsManager { .. })));
+        if uses_secrets_manager {
+            let name = "AWS_ENDPOINT_URL_SECRETS_MANAGER";
+            let url = self.aws.secrets_endpoint.as_ref().ok_or(ConfigError::Missing(name))?;
+            if !url.is_loopback() {
+                return Err(ConfigError::NotLoopback { name, stage: self.stage, value: url.as_str().to_owned() });
+            }
+        }
         if let Some(cache) = &self.cache_url {
-            if !cache.0.is_loopback() {
+            if !cache.url.is_loopback() {
                 return Err(ConfigError::NotLoopback { name: "CACHE_URL", stage: self.stage, value: cache.as_str().to_owned() });
             }
         }
@@ -323,9 +515,9 @@ impl Config {
         self.jwt_public_keys.as_deref().ok_or(ConfigError::Missing("JWT_PUBLIC_KEYS"))
     }
 
-    /// The signing key and its id (auth only).
-    pub fn require_jwt_signing_key(&self) -> Result<(&str, &Secret), ConfigError> {
-        let key = self.jwt_signing_key.as_ref().ok_or(ConfigError::Missing("JWT_SIGNING_KEY"))?;
+    /// Where the signing key comes from, and its id (auth only).
+    pub fn require_jwt_signing_key(&self) -> Result<(&str, &SecretSource), ConfigError> {
+        let key = self.jwt_signing_key.as_ref().ok_or(ConfigError::Missing("JWT_SIGNING_KEY_SECRET"))?;
         let kid = self.jwt_signing_kid.as_deref().ok_or(ConfigError::Missing("JWT_SIGNING_KID"))?;
         Ok((kid, key))
     }
@@ -354,6 +546,20 @@ impl Env {
         }
     }
 
+    /// A secret from Secrets Manager (`secret_var` names the secret) or inline (`inline_var`);
+    /// a deployed stage refuses inline secrets (`error_name` is the setting errors name).
+    fn secret(&self, deployed: bool, secret_var: &str, inline_var: &str, error_name: &'static str, json_key: &'static str) -> Result<Option<SecretSource>, ConfigError> {
+        match (self.optional(secret_var), self.optional(inline_var)) {
+            (Some(id), _) => Ok(Some(SecretSource::SecretsManager { secret_id: id.to_owned(), json_key })),
+            (None, Some(_)) if deployed => Err(ConfigError::Malformed {
+                name: error_name,
+                reason: format!("a deployed stage reads {inline_var} from Secrets Manager (set {secret_var}), never from the environment"),
+            }),
+            (None, Some(value)) => Ok(Some(SecretSource::Inline(Secret::new(value)))),
+            (None, None) => Ok(None),
+        }
+    }
+
     fn millis(&self, name: &'static str, default: u64) -> Result<Duration, ConfigError> {
         let ms = self.number(name, default as usize)?;
         if ms == 0 {
@@ -377,7 +583,7 @@ mod tests {
             ("AWS_REGION", "us-east-1"),
             ("AWS_ENDPOINT_URL_DYNAMODB", "http://127.0.0.1:18000"),
             ("AWS_ENDPOINT_URL_SQS", "http://localhost:14566"),
-            ("CACHE_URL", "redis://127.0.0.1:16379"),
+            ("CACHE_URL", "rediss://127.0.0.1:16379"),
             ("APP_TABLE", "bourse-app"),
         ]
     }
@@ -387,7 +593,8 @@ mod tests {
         let config = Config::from_vars("auth", vars(&local())).unwrap();
         assert_eq!(config.stage, Stage::Local);
         assert_eq!(config.require_app_table().unwrap(), "bourse-app");
-        assert_eq!(config.cache_timeout, Duration::from_millis(50));
+        assert_eq!(config.cache_timeouts.command, Duration::from_millis(50));
+        assert_eq!(config.cache_timeouts.handshake, Duration::from_millis(1000));
         assert_eq!(config.require_market_table(), Err(ConfigError::Missing("MARKET_TABLE")));
     }
 
@@ -402,7 +609,7 @@ mod tests {
         let config = Config::from_vars("enrich-consumer", vars(&v)).unwrap();
         let p = &config.market_providers;
         assert_eq!((p[0].kind.as_str(), p[0].requests_per_second, p[0].api_key.is_none()), ("yahoo-chart", 20, true));
-        assert_eq!(p[1].api_key.as_ref().unwrap().expose(), "k123");
+        assert_eq!(p[1].api_key, Some(SecretSource::Inline(Secret::new("k123"))));
         assert!(!format!("{config:?}").contains("k123"), "keys are redacted");
         let mut v = local();
         v.push(("MARKET_PROVIDERS", "yahoo-chart|20|https://chart.example"));
@@ -475,6 +682,61 @@ mod tests {
         assert!(!format!("{config:?}").contains("PrivateKeyMaterial"));
         assert_eq!(config.require_jwt_signing_key().unwrap().0, "k1");
         assert_eq!(config.require_jwt_public_keys(), Err(ConfigError::Missing("JWT_PUBLIC_KEYS")));
+    }
+
+    #[test]
+    fn cache_urls_carry_tls_port_database_and_credentials() {
+        let url = CacheUrl::parse("CACHE_URL", "rediss://app:p%40ss@cache.internal:6380/5").unwrap();
+        assert!(url.tls());
+        assert_eq!((url.host(), url.port(), url.db(), url.username()), ("cache.internal", 6380, 5, Some("app")));
+        assert_eq!(url.password().unwrap().expose(), "p@ss");
+        assert!(!format!("{url:?}").contains("p@ss") && !format!("{url:?}").contains("p%40ss"), "{url:?}");
+        let plain = CacheUrl::parse("CACHE_URL", "redis://[::1]").unwrap();
+        assert!(!plain.tls());
+        assert_eq!((plain.host(), plain.port(), plain.db(), plain.username()), ("::1", 6379, 0, None));
+        assert_eq!(url.with_db(3).db(), 3);
+        for bad in ["rediss://h:0", "rediss://h/16", "rediss://h/x", "rediss://u:%zz@h", "https://h"] {
+            assert!(CacheUrl::parse("CACHE_URL", bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn cache_timeouts_are_set_separately() {
+        let mut v = local();
+        v.extend([("CACHE_CONNECT_TIMEOUT_MS", "100"), ("CACHE_HANDSHAKE_TIMEOUT_MS", "2000"), ("CACHE_TIMEOUT_MS", "20"), ("CACHE_CA_FILE", "/tmp/ca.pem")]);
+        let config = Config::from_vars("auth", vars(&v)).unwrap();
+        let t = config.cache_timeouts;
+        assert_eq!((t.connect, t.handshake, t.command), (Duration::from_millis(100), Duration::from_secs(2), Duration::from_millis(20)));
+        assert_eq!(config.cache_ca_file.as_deref(), Some("/tmp/ca.pem"));
+    }
+
+    #[test]
+    fn secrets_come_from_secrets_manager_and_a_deployed_stage_refuses_them_inline() {
+        let prod = [("BOURSE_STAGE", "prod"), ("AWS_REGION", "eu-west-1")];
+        let mut v = prod.to_vec();
+        v.extend([("JWT_SIGNING_KEY_SECRET", "bourse/jwt-signing-key"), ("JWT_SIGNING_KID", "k1")]);
+        v.extend([("MARKET_PROVIDERS", "alpha-vantage|5|https://av.example"), ("PROVIDER_API_KEY_SECRET_ALPHA_VANTAGE", "bourse/av")]);
+        let config = Config::from_vars("auth", vars(&v)).unwrap();
+        let wanted = SecretSource::SecretsManager { secret_id: "bourse/jwt-signing-key".into(), json_key: "privateKey" };
+        assert_eq!(config.require_jwt_signing_key().unwrap(), ("k1", &wanted));
+        let wanted = SecretSource::SecretsManager { secret_id: "bourse/av".into(), json_key: "apiKey" };
+        assert_eq!(config.market_providers[0].api_key.as_ref(), Some(&wanted));
+
+        let mut v = prod.to_vec();
+        v.push(("JWT_SIGNING_KEY", "MC4CAQAwBQYDK2VwBCIEIPrivateKeyMaterial"));
+        let err = Config::from_vars("auth", vars(&v)).unwrap_err();
+        assert!(matches!(err, ConfigError::Malformed { name: "JWT_SIGNING_KEY", .. }), "{err}");
+        assert!(!err.to_string().contains("PrivateKeyMaterial"));
+        let mut v = prod.to_vec();
+        v.extend([("MARKET_PROVIDERS", "alpha-vantage|5|https://av.example"), ("PROVIDER_API_KEY_ALPHA_VANTAGE", "k")]);
+        assert!(matches!(Config::from_vars("x", vars(&v)).unwrap_err(), ConfigError::Malformed { name: "PROVIDER_API_KEY_<KIND>", .. }));
+
+        // Outside production, Secrets Manager must be a loopback stand-in.
+        let mut v = local();
+        v.push(("JWT_SIGNING_KEY_SECRET", "bourse/jwt-signing-key"));
+        assert_eq!(Config::from_vars("auth", vars(&v)).unwrap_err(), ConfigError::Missing("AWS_ENDPOINT_URL_SECRETS_MANAGER"));
+        v.push(("AWS_ENDPOINT_URL_SECRETS_MANAGER", "https://secretsmanager.us-east-1.amazonaws.com"));
+        assert!(matches!(Config::from_vars("auth", vars(&v)).unwrap_err(), ConfigError::NotLoopback { name: "AWS_ENDPOINT_URL_SECRETS_MANAGER", .. }));
     }
 
     #[test]

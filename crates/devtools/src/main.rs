@@ -3,6 +3,7 @@
 //!
 //! ```text
 //! bourse-dev resources [--template template.yaml] [--stack bourse] [--queue-visibility-timeout S]
+//!                      [--signing-key-file PEM]   (stored as the secret JWT_SIGNING_KEY_SECRET names)
 //! bourse-dev seed [--data data]
 //! bourse-dev poll --queue-url URL --invoke-url URL
 //! bourse-dev pipeline-check --queue-url URL [--timeout-seconds 30]
@@ -39,6 +40,11 @@ async fn run(args: Vec<String>) -> Result<(), DynError> {
             let visibility = get("queue-visibility-timeout").map(str::parse::<u64>).transpose()?;
             let clients = clients()?;
             resources::create_all(&clients, &template, visibility).await?;
+            if let Some(path) = get("signing-key-file") {
+                let secret_id = std::env::var("JWT_SIGNING_KEY_SECRET").map_err(|_| "--signing-key-file needs JWT_SIGNING_KEY_SECRET")?;
+                let pem = std::fs::read_to_string(path).map_err(|e| format!("{path}: {e}"))?;
+                resources::put_secret(&clients, &secret_id, "privateKey", pem.trim()).await?;
+            }
         }
         "seed" => seed(Path::new(get("data").unwrap_or("data"))).await?,
         "poll" => {
@@ -89,7 +95,7 @@ fn parse_options(args: &[String]) -> Result<HashMap<String, String>, DynError> {
 
 fn clients() -> Result<bourse_storage::AwsClients, DynError> {
     let config = Config::from_env("devtools")?;
-    Ok(bourse_storage::build_clients(&config.aws)?)
+    Ok(bourse_storage::build_clients(&config.aws, &config.ca_bundle)?)
 }
 
 async fn queue_arn(clients: &bourse_storage::AwsClients, queue_url: &str) -> Result<String, DynError> {
@@ -105,7 +111,7 @@ async fn seed(data: &Path) -> Result<(), DynError> {
     let read = |name: &str| std::fs::read_to_string(data.join(name)).map_err(|e| format!("{}: {e}", data.join(name).display()));
     let records = bourse_domain::universe::load_universe(&read("sp500-constituents.csv")?, &read("sp500-financials.csv")?)?;
     let config = Config::from_env("devtools")?;
-    let clients = bourse_storage::build_clients(&config.aws)?;
+    let clients = bourse_storage::build_clients(&config.aws, &config.ca_bundle)?;
     let table = config.require_market_table()?;
     let started = Instant::now();
     let now = time::OffsetDateTime::now_utc();
@@ -118,8 +124,7 @@ async fn seed(data: &Path) -> Result<(), DynError> {
     bourse_storage::market::put_stocks(&clients, table, &stocks).await?;
     let version = bourse_storage::market::publish_universe(&clients, table, &stocks, now.unix_timestamp() as u64).await?;
     // Tell warm functions at once; without a cache they find the version in DynamoDB.
-    if let Some(url) = &config.cache_url {
-        let cache = bourse_cache::Cache::new(url, Duration::from_secs(1))?;
+    if let Some(cache) = bourse_cache::Cache::from_config(&config) {
         cache.set(bourse_cache::UNIVERSE_VERSION_KEY, version.to_string().as_bytes(), Duration::from_secs(60)).await;
     }
     println!(
@@ -133,7 +138,7 @@ async fn seed(data: &Path) -> Result<(), DynError> {
 /// Sends a ping through the queue and waits until the consumer has recorded it.
 async fn pipeline_check(queue_url: &str, timeout: Duration) -> Result<(), DynError> {
     let config = Config::from_env("devtools")?;
-    let clients = bourse_storage::build_clients(&config.aws)?;
+    let clients = bourse_storage::build_clients(&config.aws, &config.ca_bundle)?;
     let table = config.require_app_table()?;
     let id = format!("check-{}", std::process::id());
     let body = serde_json::to_string(&bourse_domain_ping(&id))?;

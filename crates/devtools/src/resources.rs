@@ -144,3 +144,19 @@ async fn ensure_table(clients: &AwsClients, table: &TableDef) -> Result<(), DynE
     println!("table {} created", table.name);
     Ok(())
 }
+
+/// Stores `value` as the secret `secret_id` (`SecretString` = `{"<json_key>": value}`), creating
+/// it or replacing its value: how an operator's key reaches Secrets Manager, here for the local
+/// stand-in (`dev/keys.sh` does the same against a real account).
+pub async fn put_secret(clients: &AwsClients, secret_id: &str, json_key: &str, value: &str) -> Result<(), DynError> {
+    use aws_sdk_secretsmanager::error::ProvideErrorMetadata;
+    let body = serde_json::json!({ json_key: value }).to_string();
+    match clients.secrets.create_secret().name(secret_id).secret_string(&body).send().await {
+        Ok(_) => Ok(()),
+        Err(err) if err.code() == Some("ResourceExistsException") => {
+            clients.secrets.put_secret_value().secret_id(secret_id).secret_string(&body).send().await?;
+            Ok(())
+        }
+        Err(err) => Err(format!("cannot create secret {secret_id}: {}", err.message().unwrap_or(&err.to_string())).into()),
+    }
+}

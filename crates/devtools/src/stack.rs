@@ -28,8 +28,7 @@ pub async fn isolated_stack(base: &Platform, repo: &Path, prefix: &str, redis_db
     config.app_table = Some(format!("{stack}-app"));
     config.market_table = Some(format!("{stack}-market"));
     config.enrich_queue_url = Some(queue_urls.get("EnrichQueue").ok_or("template has no EnrichQueue")?.clone());
-    let cache_url = config.cache_url.as_ref().ok_or("CACHE_URL is not set")?.as_str().trim_end_matches('/').to_owned();
-    config.cache_url = Some(bourse_config::CacheUrl::parse("CACHE_URL", &format!("{cache_url}/{redis_db}"))?);
+    config.cache_url = Some(config.cache_url.as_ref().ok_or("CACHE_URL is not set")?.with_db(i64::from(redis_db)));
     let platform = Platform::new(config)?;
     let cache = platform.cache.as_ref().ok_or("no cache")?;
     cache.delete(&[bourse_cache::UNIVERSE_VERSION_KEY.to_owned()]).await?;

@@ -108,7 +108,13 @@ pub fn from_settings(settings: &[bourse_config::ProviderSetting], cache: Option<
             ("offline", _) => Arc::new(offline::Offline::bundled()),
             ("yahoo-chart", Some(base)) => Arc::new(yahoo::YahooChart::new(http.clone(), base)),
             ("alpha-vantage", Some(base)) => {
-                let key = setting.api_key.as_ref().map(|k| k.expose().to_owned()).ok_or("alpha-vantage needs PROVIDER_API_KEY_ALPHA_VANTAGE")?;
+                let key = match &setting.api_key {
+                    Some(bourse_config::SecretSource::Inline(key)) => key.expose().to_owned(),
+                    Some(bourse_config::SecretSource::SecretsManager { secret_id, .. }) => {
+                        return Err(format!("the API key in secret {secret_id} must be read before the providers are built"));
+                    }
+                    None => return Err("alpha-vantage needs an API key (PROVIDER_API_KEY_SECRET_ALPHA_VANTAGE)".into()),
+                };
                 Arc::new(alpha_vantage::AlphaVantage::new(http.clone(), base, key))
             }
             (kind, _) => return Err(format!("unknown market-data provider {kind:?}")),

@@ -5,8 +5,9 @@ pub mod access;
 pub mod idempotency;
 pub mod jobs;
 pub mod retry;
+pub mod secrets;
 
-use bourse_cache::{Cache, CacheError};
+use bourse_cache::Cache;
 use bourse_domain::clock::{Clock, SystemClock};
 use bourse_config::{Config, ConfigError};
 use bourse_http::{ApiError, Cors, DependencyCheck, HttpSettings, Reply};
@@ -19,7 +20,7 @@ pub enum StartupError {
     #[error(transparent)]
     Config(#[from] ConfigError),
     #[error(transparent)]
-    Cache(#[from] CacheError),
+    Secret(#[from] bourse_storage::secrets::SecretError),
     #[error(transparent)]
     Keys(#[from] bourse_tokens::KeyError),
     #[error("start-up failed: {0}")]
@@ -44,11 +45,8 @@ impl Platform {
     }
 
     pub fn new(config: Config) -> Result<Self, StartupError> {
-        let aws = build_clients(&config.aws)?;
-        let cache = match &config.cache_url {
-            Some(url) => Some(Arc::new(Cache::new(url, config.cache_timeout)?)),
-            None => None,
-        };
+        let aws = build_clients(&config.aws, &config.ca_bundle)?;
+        let cache = Cache::from_config(&config).map(Arc::new);
         Ok(Platform { config: Arc::new(config), aws, cache, clock: Arc::new(SystemClock) })
     }
 

@@ -6,10 +6,11 @@
 //! Every attempt is counted into the per-request telemetry, which is how tests assert request
 //! budgets and the absence of Scan.
 //!
-//! Both clients share one HTTP client. The SDK's default one reads the system's whole certificate
+//! All clients share one HTTP client. The SDK's default one reads the system's whole certificate
 //! directory (hundreds of files) when it is built, once per client: that was most of our cold
-//! start. Ours loads a single CA bundle file (`SSL_CERT_FILE`, or the system bundle), and when
-//! every endpoint is plain `http://` (the local stand-ins) it needs no TLS at all.
+//! start. Ours loads a single CA bundle file ([`CaBundle`]: `SSL_CERT_FILE`, or the system
+//! bundle — the same one the cache's TLS trusts), and when every endpoint is plain `http://`
+//! (the local stand-ins) it needs no TLS at all.
 
 use aws_credential_types::Credentials;
 use aws_credential_types::provider::SharedCredentialsProvider;
@@ -27,7 +28,7 @@ use aws_smithy_http_client::tls::rustls_provider::CryptoMode;
 use aws_smithy_http_client::tls::{Provider, TlsContext, TrustStore};
 use aws_smithy_runtime_api::client::http::SharedHttpClient;
 use aws_types::region::Region;
-use bourse_config::{AwsConfig, ConfigError};
+use bourse_config::{AwsConfig, CaBundle, ConfigError};
 use std::time::Duration;
 
 /// The AWS clients a function uses. Cheap to clone (the SDK clients are reference-counted).
@@ -35,15 +36,17 @@ use std::time::Duration;
 pub struct AwsClients {
     pub dynamodb: aws_sdk_dynamodb::Client,
     pub sqs: aws_sdk_sqs::Client,
+    /// Read at init only (secrets are fetched once per instance).
+    pub secrets: aws_sdk_secretsmanager::Client,
 }
 
-/// Builds both clients. No I/O happens here: connections open on first use.
-pub fn build_clients(config: &AwsConfig) -> Result<AwsClients, ConfigError> {
-    build_clients_from(config, |name| std::env::var(name).ok())
+/// Builds the clients. No I/O happens here: connections open on first use.
+pub fn build_clients(config: &AwsConfig, ca_bundle: &CaBundle) -> Result<AwsClients, ConfigError> {
+    build_clients_from(config, ca_bundle, |name| std::env::var(name).ok())
 }
 
 /// As [`build_clients`], with the credential variables read through `var` (tests).
-pub fn build_clients_from(config: &AwsConfig, var: impl Fn(&str) -> Option<String>) -> Result<AwsClients, ConfigError> {
+pub fn build_clients_from(config: &AwsConfig, ca_bundle: &CaBundle, var: impl Fn(&str) -> Option<String>) -> Result<AwsClients, ConfigError> {
     let credentials = credentials(&var)?;
     let region = Region::new(config.region.clone());
     // Short timeouts: a request path never waits seconds on a dependency. DynamoDB answers in
@@ -54,7 +57,7 @@ pub fn build_clients_from(config: &AwsConfig, var: impl Fn(&str) -> Option<Strin
         .operation_timeout(Duration::from_millis(5000))
         .build();
     let retry = RetryConfig::standard().with_max_attempts(3);
-    let http_client = http_client(config, &var);
+    let http_client = http_client(config, ca_bundle);
 
     let mut dynamodb = aws_sdk_dynamodb::Config::builder()
         .behavior_version(aws_sdk_dynamodb::config::BehaviorVersion::latest())
@@ -74,38 +77,41 @@ pub fn build_clients_from(config: &AwsConfig, var: impl Fn(&str) -> Option<Strin
         .build();
     let mut sqs = aws_sdk_sqs::Config::builder()
         .behavior_version(aws_sdk_sqs::config::BehaviorVersion::latest())
-        .region(region)
-        .credentials_provider(credentials)
-        .http_client(http_client)
+        .region(region.clone())
+        .credentials_provider(credentials.clone())
+        .http_client(http_client.clone())
         .timeout_config(sqs_timeouts)
-        .retry_config(retry)
+        .retry_config(retry.clone())
         .interceptor(CountRequests { service: Service::Sqs });
     if let Some(endpoint) = &config.sqs_endpoint {
         sqs = sqs.endpoint_url(endpoint.as_str());
     }
+    let mut secrets = aws_sdk_secretsmanager::Config::builder()
+        .behavior_version(aws_sdk_secretsmanager::config::BehaviorVersion::latest())
+        .region(region)
+        .credentials_provider(credentials)
+        .http_client(http_client)
+        .timeout_config(timeouts)
+        .retry_config(retry);
+    if let Some(endpoint) = &config.secrets_endpoint {
+        secrets = secrets.endpoint_url(endpoint.as_str());
+    }
     Ok(AwsClients {
         dynamodb: aws_sdk_dynamodb::Client::from_conf(dynamodb.build()),
         sqs: aws_sdk_sqs::Client::from_conf(sqs.build()),
+        secrets: aws_sdk_secretsmanager::Client::from_conf(secrets.build()),
     })
 }
 
-/// System CA bundles, in the order they are looked for when `SSL_CERT_FILE` is unset: Debian and
-/// Ubuntu, then Amazon Linux 2023 (the Lambda `provided.al2023` runtime) and Fedora.
-const CA_BUNDLES: &[&str] = &["/etc/ssl/certs/ca-certificates.crt", "/etc/pki/tls/certs/ca-bundle.crt"];
-
 /// One HTTP client for every SDK client; see the module docs for why.
-fn http_client(config: &AwsConfig, var: &impl Fn(&str) -> Option<String>) -> SharedHttpClient {
-    let endpoints = [&config.dynamodb_endpoint, &config.sqs_endpoint];
+fn http_client(config: &AwsConfig, ca_bundle: &CaBundle) -> SharedHttpClient {
+    let endpoints = [&config.dynamodb_endpoint, &config.sqs_endpoint, &config.secrets_endpoint];
     let all_plain_http = endpoints.iter().all(|e| e.as_ref().is_some_and(|url| url.as_str().starts_with("http://")));
     if all_plain_http {
         return aws_smithy_http_client::Builder::new().build_http();
     }
-    let bundle = var("SSL_CERT_FILE")
-        .into_iter()
-        .chain(CA_BUNDLES.iter().map(|p| (*p).to_owned()))
-        .find_map(|path| std::fs::read(path).ok());
-    let trust = match bundle {
-        Some(pem) => TrustStore::empty().with_native_roots(false).with_pem_certificate(pem),
+    let trust = match ca_bundle.pem() {
+        Some(pem) => TrustStore::empty().with_native_roots(false).with_pem_certificate(pem.to_vec()),
         // No known bundle: let the platform's certificate discovery find one.
         None => TrustStore::default(),
     };
@@ -202,10 +208,11 @@ mod tests {
 
     #[test]
     fn missing_credentials_are_named() {
-        let aws = AwsConfig { region: "us-east-1".into(), dynamodb_endpoint: None, sqs_endpoint: None };
-        let err = build_clients_from(&aws, |_| None).unwrap_err();
+        let aws = AwsConfig { region: "us-east-1".into(), dynamodb_endpoint: None, sqs_endpoint: None, secrets_endpoint: None };
+        let ca = CaBundle::default();
+        let err = build_clients_from(&aws, &ca, |_| None).unwrap_err();
         assert_eq!(err, ConfigError::Missing("AWS_ACCESS_KEY_ID"));
-        let err = build_clients_from(&aws, |n| (n == "AWS_ACCESS_KEY_ID").then(|| "k".to_string())).unwrap_err();
+        let err = build_clients_from(&aws, &ca, |n| (n == "AWS_ACCESS_KEY_ID").then(|| "k".to_string())).unwrap_err();
         assert_eq!(err, ConfigError::Missing("AWS_SECRET_ACCESS_KEY"));
     }
 }

@@ -12,6 +12,7 @@ pub mod clients;
 pub mod error;
 pub mod health;
 pub mod schema;
+pub mod secrets;
 
 pub use clients::{AwsClients, build_clients};
 pub use error::StorageError;

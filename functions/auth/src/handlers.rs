@@ -12,8 +12,9 @@ use bourse_http::{ApiError, ApiRequest, FieldError, Reply};
 use bourse_storage::accounts::{self, NewAccount, Registered};
 use bourse_storage::sessions::{self, Rotated};
 use bourse_storage::{login_limits, usage};
-use bourse_tokens::{REFRESH_FAMILY_TTL_SECONDS, looks_like_refresh_token, new_refresh_token, refresh_token_hash};
+use bourse_tokens::{REFRESH_FAMILY_TTL_SECONDS, TokenSigner, looks_like_refresh_token, new_refresh_token, refresh_token_hash};
 use serde::{Deserialize, Serialize};
+use std::sync::Arc;
 use std::time::Duration;
 
 pub(crate) fn random_bytes<const N: usize>() -> [u8; N] {
@@ -86,6 +87,8 @@ impl Auth {
         let email = Email::parse(&body.email).map_err(|e| ApiError::field("body.email", e.to_string()))?;
         let password = Password::presented(&body.password).map_err(password_problem)?;
         let now = self.now();
+        // The key first: with it unavailable nothing is written and the client may retry.
+        let signer = self.signer().await?;
         self.admit_attempt(request, &email, now).await?;
         let stored = accounts::credentials_by_email(&self.platform.aws, &self.table, email.as_str()).await.map_err(AuthError::from)?;
         let matches = verify_or_burn(&password, stored.as_ref().map(|c| c.password_hash.as_str()));
@@ -99,7 +102,7 @@ impl Auth {
         sessions::start_family(&self.platform.aws, &self.table, &family_id, &account.user_id, &account.plan, &refresh_token_hash(&refresh), expires_at)
             .await
             .map_err(AuthError::from)?;
-        self.token_pair(&account.user_id, &family_id, &account.plan, refresh, expires_at, now)
+        token_pair(&signer, &account.user_id, &family_id, &account.plan, refresh, expires_at, now)
     }
 
     /// Counts the attempt against the address and the account before any password work; refuses
@@ -127,15 +130,9 @@ impl Auth {
         }
     }
 
-    fn token_pair(&self, user_id: &str, family_id: &str, plan: &str, refresh: String, refresh_expires: i64, now: i64) -> Result<Reply, ApiError> {
-        let (access, claims) = self.signer.issue(user_id, family_id, plan, now).map_err(|e| ApiError::Internal(e.to_string()))?;
-        Reply::ok(&TokenPair {
-            token_type: "Bearer",
-            access_token: access,
-            expires_in: claims.exp - now,
-            refresh_token: refresh,
-            refresh_expires_at: rfc3339(refresh_expires),
-        })
+    /// The signing key, fetched from Secrets Manager once per instance (see `InstanceSecret`).
+    async fn signer(&self) -> Result<Arc<TokenSigner>, ApiError> {
+        self.signer.get().await.map_err(|_| ApiError::Unavailable("signing in is unavailable for a moment; retry shortly".into()))
     }
 
     /// `POST /v1/auth/refresh` → a new pair; the presented token is spent. A spent token presented
@@ -146,6 +143,7 @@ impl Auth {
             return Err(ApiError::field("body.refreshToken", "is not a refresh token"));
         }
         let now = self.now();
+        let signer = self.signer().await?;
         let aws = &self.platform.aws;
         let old_hash = refresh_token_hash(&body.refresh_token);
         let Some(record) = sessions::refresh_record(aws, &self.table, &old_hash).await.map_err(AuthError::from)? else {
@@ -162,7 +160,7 @@ impl Auth {
         }
         let new_token = new_refresh_token();
         match sessions::rotate(aws, &self.table, &old_hash, &refresh_token_hash(&new_token), &record, now).await.map_err(AuthError::from)? {
-            Rotated::Done => self.token_pair(&record.user_id, &record.family_id, &record.plan, new_token, record.expires_at, now),
+            Rotated::Done => token_pair(&signer, &record.user_id, &record.family_id, &record.plan, new_token, record.expires_at, now),
             // Lost a race with a concurrent refresh of the same token, or the family was revoked.
             Rotated::Refused => Err(AuthError::BadRefreshToken.into()),
         }
@@ -243,4 +241,15 @@ impl Auth {
 fn account_key(email: &Email) -> String {
     use sha2::{Digest, Sha256};
     Sha256::digest(email.as_str().as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn token_pair(signer: &TokenSigner, user_id: &str, family_id: &str, plan: &str, refresh: String, refresh_expires: i64, now: i64) -> Result<Reply, ApiError> {
+    let (access, claims) = signer.issue(user_id, family_id, plan, now).map_err(|e| ApiError::Internal(e.to_string()))?;
+    Reply::ok(&TokenPair {
+        token_type: "Bearer",
+        access_token: access,
+        expires_in: claims.exp - now,
+        refresh_token: refresh,
+        refresh_expires_at: rfc3339(refresh_expires),
+    })
 }

@@ -7,6 +7,7 @@ mod handlers;
 
 use bourse_http::{ApiError, ApiRequest, Handler, HttpApp, Reply, Route};
 use bourse_runtime::access::Sessions;
+use bourse_runtime::secrets::InstanceSecret;
 use bourse_runtime::{Dependency, Platform, StartupError};
 use bourse_tokens::TokenSigner;
 use std::time::Duration;
@@ -82,7 +83,7 @@ impl From<AuthError> for ApiError {
 pub struct Auth {
     platform: Platform,
     table: String,
-    signer: TokenSigner,
+    signer: InstanceSecret<TokenSigner>,
     sessions: Sessions,
 }
 
@@ -100,11 +101,13 @@ impl Handler<AuthRoute> for Auth {
     }
 }
 
-/// The function, ready to serve: needs `APP_TABLE`, `JWT_PUBLIC_KEYS`, `JWT_SIGNING_KEY` and
-/// `JWT_SIGNING_KID` (whose public key must be among `JWT_PUBLIC_KEYS`).
+/// The function, ready to serve: needs `APP_TABLE`, `JWT_PUBLIC_KEYS`, `JWT_SIGNING_KID` (whose
+/// public key must be among `JWT_PUBLIC_KEYS`) and the signing key (`JWT_SIGNING_KEY_SECRET`, read
+/// from Secrets Manager in the background from now on; see `InstanceSecret`).
 pub fn app(platform: Platform) -> Result<HttpApp<AuthRoute, Auth>, StartupError> {
     let (kid, key) = platform.config.require_jwt_signing_key()?;
-    let signer = TokenSigner::new(kid, key.expose())?;
+    let signing_kid = kid.to_owned();
+    let signer = InstanceSecret::prefetch(&platform, key.clone(), move |key| TokenSigner::new(&signing_kid, key.expose()).map_err(|e| e.to_string()));
     let verifier = bourse_tokens::TokenVerifier::from_json(platform.config.require_jwt_public_keys()?)?;
     if !verifier.knows(kid) {
         return Err(bourse_tokens::KeyError::SigningKidUnknown(kid.to_owned()).into());

@@ -92,10 +92,19 @@ pub struct Consumer {
 }
 
 impl Consumer {
-    /// The consumer with the configured providers (`MARKET_PROVIDERS`; default offline).
-    pub fn new(platform: Platform) -> Result<Self, StartupError> {
+    /// The consumer with the configured providers (`MARKET_PROVIDERS`; default offline). Their
+    /// API keys are read from Secrets Manager here, at init: one `GetSecretValue` per keyed
+    /// provider (none for the default), off any user's request path.
+    pub async fn new(platform: Platform) -> Result<Self, StartupError> {
+        let mut settings = platform.config.market_providers.clone();
+        for setting in &mut settings {
+            if let Some(source) = &setting.api_key {
+                let key = bourse_storage::secrets::resolve(&platform.aws, source).await?;
+                setting.api_key = Some(bourse_config::SecretSource::Inline(key));
+            }
+        }
         let (providers, limiter) = bourse_providers::from_settings(
-            &platform.config.market_providers,
+            &settings,
             platform.cache.clone(),
             platform.config.enrich_max_concurrency,
         )

@@ -7,7 +7,7 @@ use std::sync::Arc;
 async fn main() -> Result<(), lambda_runtime::Error> {
     bourse_telemetry::init_logging(SERVICE);
     let platform = bourse_runtime::Platform::from_env(SERVICE)?;
-    let consumer = Arc::new(Consumer::new(platform)?);
+    let consumer = Arc::new(Consumer::new(platform).await?);
     lambda_runtime::run(lambda_runtime::service_fn(move |event| {
         let consumer = Arc::clone(&consumer);
         async move { consumer.handle(event).await }

@@ -24,6 +24,14 @@ pub fn platform(service: &'static str) -> Platform {
     Platform::from_env(service).expect("test environment is complete")
 }
 
+/// The test profile's signing key (PEM), which `dev/test.sh` stored as the Secrets Manager secret
+/// the auth function reads: tests sign tokens with it directly.
+pub fn signing_key_pem() -> String {
+    require_stack();
+    let run_dir = std::env::var("BOURSE_RUN_DIR").expect("BOURSE_RUN_DIR is set by the test profile");
+    std::fs::read_to_string(PathBuf::from(run_dir).join("jwt/signing.pem")).expect("the test profile's signing key")
+}
+
 /// Creates the template's resources once per test process (idempotent).
 pub async fn ensure_resources() {
     static DONE: OnceLock<()> = OnceLock::new();

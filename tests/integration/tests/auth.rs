@@ -34,7 +34,7 @@ async fn every_token_attack_is_refused_with_401() {
     assert_eq!(me(&app, &access).await.status(), 200);
     let t = clock.now_for_tests();
     let good: AccessClaims = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(access.split('.').nth(1).unwrap()).unwrap()).unwrap();
-    let signer = TokenSigner::new(&std::env::var("JWT_SIGNING_KID").unwrap(), &std::env::var("JWT_SIGNING_KEY").unwrap()).unwrap();
+    let signer = TokenSigner::new(&std::env::var("JWT_SIGNING_KID").unwrap(), &bourse_integration_tests::signing_key_pem()).unwrap();
     let (other_key, _) = bourse_tokens::generate_keypair().unwrap();
     let b64 = |v: serde_json::Value| URL_SAFE_NO_PAD.encode(v.to_string());
     let kid = std::env::var("JWT_SIGNING_KID").unwrap();
@@ -214,7 +214,7 @@ async fn an_exhausted_quota_answers_429_and_resets_the_next_utc_day() {
     // Next UTC day (the token is re-issued: access tokens live 15 minutes).
     let midnight = bourse_domain::clock::next_utc_midnight(bourse_domain::Clock::now(clock.as_ref()));
     clock.set(midnight + 1);
-    let signer = TokenSigner::new(&std::env::var("JWT_SIGNING_KID").unwrap(), &std::env::var("JWT_SIGNING_KEY").unwrap()).unwrap();
+    let signer = TokenSigner::new(&std::env::var("JWT_SIGNING_KID").unwrap(), &bourse_integration_tests::signing_key_pem()).unwrap();
     let (tomorrow_token, _) = signer.issue(&user.sub, &user.sid, "free", midnight + 1).unwrap();
     let next_day = me(&app, &tomorrow_token).await;
     assert_eq!(next_day.status(), 200, "{}", json_body(&next_day));

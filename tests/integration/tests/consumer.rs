@@ -13,7 +13,7 @@ fn unique(prefix: &str) -> String {
 async fn a_poison_message_fails_alone_and_the_rest_of_the_batch_completes() {
     ensure_resources().await;
     let platform = platform("enrich-consumer");
-    let consumer = Consumer::new(platform.clone()).unwrap();
+    let consumer = Consumer::new(platform.clone()).await.unwrap();
     let id = unique("ping");
     let mut batch: SqsEvent = serde_json::from_str(&event("enrich-consumer/sqs-batch.json")).unwrap();
     batch.records[0].body = Some(format!(r#"{{"kind":"ping","id":"{id}"}}"#));
@@ -35,7 +35,7 @@ async fn a_poison_message_fails_alone_and_the_rest_of_the_batch_completes() {
 #[tokio::test]
 async fn both_shapes_of_the_scheduled_trigger_are_accepted_and_others_refused() {
     ensure_resources().await;
-    let consumer = Consumer::new(platform("enrich-consumer")).unwrap();
+    let consumer = Consumer::new(platform("enrich-consumer")).await.unwrap();
     for sample in ["enrich-consumer/scheduled-refresh.json", "enrich-consumer/eventbridge-scheduled-event.json"] {
         let payload: serde_json::Value = serde_json::from_str(&event(sample)).unwrap();
         let out = consumer.handle(lambda_runtime::LambdaEvent::new(payload, Default::default())).await.unwrap();

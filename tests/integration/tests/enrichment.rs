@@ -261,7 +261,7 @@ async fn two_consumers_sharing_a_rate_limit_never_exceed_it_together() {
     let table = platform.config.require_app_table().unwrap().to_owned();
     let read = |name: &str| std::fs::read_to_string(repo_root().join("data").join(name)).unwrap();
     let records = bourse_domain::universe::load_universe(&read("sp500-constituents.csv"), &read("sp500-financials.csv")).unwrap();
-    for (round, cache) in [("shared", platform.cache.clone()), ("redis down", Some(Arc::new(bourse_cache::Cache::new(&bourse_config::CacheUrl::parse("CACHE_URL", "redis://127.0.0.1:1").unwrap(), Duration::from_millis(50)).unwrap())))] {
+    for (round, cache) in [("shared", platform.cache.clone()), ("redis down", Some(Arc::new(dead_cache())))] {
         let mut config = StubConfig::new(StubFormat::YahooChart);
         config.rate_per_second = Some(10);
         config.latency = Duration::from_millis(20);
@@ -303,4 +303,11 @@ async fn two_consumers_sharing_a_rate_limit_never_exceed_it_together() {
         let progress = bourse_storage::jobs::get_job(&platform.aws, &table, &id).await.unwrap().unwrap().progress;
         assert_eq!(progress, JobProgress { total: 30, done: 30, failed: 0 }, "{round}");
     }
+}
+
+/// A cache on a port nothing listens on: every command fails at once.
+fn dead_cache() -> bourse_cache::Cache {
+    let url = bourse_config::CacheUrl::parse("CACHE_URL", "rediss://127.0.0.1:1").unwrap();
+    let timeouts = bourse_config::CacheTimeouts { connect: Duration::from_millis(50), handshake: Duration::from_millis(200), command: Duration::from_millis(50) };
+    bourse_cache::Cache::new(&url, timeouts, bourse_cache::CacheTrust::default())
 }

@@ -216,7 +216,7 @@ async fn the_snapshot_fan_out_reaches_every_portfolio_of_a_shard_through_the_que
     let me = json_body(&auth.serve(event("GET", "/v1/me", "", None, Some(&c.token), &random_ip())).await);
     let user = me["userId"].as_str().unwrap().to_owned();
     let shard: u32 = bourse_storage::portfolios::active_shard_key(&user, &id).trim_start_matches("ACTIVE#").parse().unwrap();
-    let consumer = enrich_consumer_fn::Consumer::new(platform("enrich-consumer")).unwrap();
+    let consumer = enrich_consumer_fn::Consumer::new(platform("enrich-consumer")).await.unwrap();
     let date = "2026-05-04";
     let record = |body: String| {
         let mut m = aws_lambda_events::sqs::SqsMessage::default();
