@@ -108,3 +108,108 @@ fn gateway_paths_cover_router_paths() {
     assert!(gateway_path_covers("/v1/jobs/{id}", "/v1/jobs/{id}"));
     assert!(!gateway_path_covers("/v1/jobs/x", "/v1/jobs/{id}"));
 }
+
+fn repo_file(path: &str) -> String {
+    std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").join(path)).unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
+/// `CACHE_URL` values set anywhere a stack is configured: ElastiCache requires TLS, and every
+/// local and test profile runs Redis with TLS, so each must be `rediss://`.
+#[test]
+fn every_cache_url_the_template_or_the_scripts_set_is_rediss() {
+    let mut found = Vec::new();
+    let template = repo_file("template.yaml");
+    for line in template.lines().filter(|l| l.trim_start().starts_with("CACHE_URL:")) {
+        found.push(("template.yaml".to_owned(), line.split_once(':').unwrap().1.trim().trim_start_matches("!Sub").trim().trim_matches('"').to_owned()));
+    }
+    let dev = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../dev");
+    let mut scripts: Vec<_> = std::fs::read_dir(&dev).unwrap().map(|e| e.unwrap().path()).filter(|p| p.extension().is_some_and(|e| e == "sh")).collect();
+    scripts.push(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../.ci/run"));
+    for script in scripts {
+        let text = std::fs::read_to_string(&script).unwrap_or_default();
+        for (at, _) in text.match_indices("CACHE_URL=") {
+            let value: String = text[at + "CACHE_URL=".len()..].chars().take_while(|c| !c.is_whitespace()).collect();
+            found.push((script.display().to_string(), value.trim_matches(['"', '\'']).to_owned()));
+        }
+    }
+    assert!(found.iter().any(|(file, _)| file == "template.yaml"), "the template sets CACHE_URL");
+    assert!(found.iter().any(|(file, _)| file.ends_with("env.sh")), "the profiles set CACHE_URL");
+    for (file, value) in &found {
+        assert!(value.starts_with("rediss://"), "{file} sets CACHE_URL={value}: the cache is reached over TLS");
+    }
+}
+
+/// One row of `docs/capacity.md`: route key (or "default"), expected rate, limit, burst.
+fn capacity_table() -> Vec<(String, u64, u64, u64)> {
+    let doc = repo_file("docs/capacity.md");
+    doc.lines()
+        .filter(|l| l.starts_with("| `") || l.starts_with("| default"))
+        .map(|line| {
+            let cells: Vec<&str> = line.trim_matches('|').split('|').map(str::trim).collect();
+            let route = if cells[0].starts_with("default") { "default".to_owned() } else { cells[0].trim_matches('`').to_owned() };
+            let number = |i: usize| cells[i].parse::<u64>().unwrap_or_else(|_| panic!("{line}: column {i} is not a number"));
+            (route, number(2), number(3), number(4))
+        })
+        .collect()
+}
+
+#[test]
+fn gateway_throttles_come_from_the_capacity_table() {
+    let template = template();
+    let table = capacity_table();
+    assert_eq!(table.iter().map(|r| r.1).sum::<u64>(), 10_000, "expected rates add up to the target of 10,000 requests/s");
+    let settings = |v: &Value| (v.get("ThrottlingRateLimit").and_then(Value::as_u64).unwrap(), v.get("ThrottlingBurstLimit").and_then(Value::as_u64).unwrap());
+    let default = template.at(&["Resources", "HttpApi", "Properties", "DefaultRouteSettings"]).map(settings).expect("DefaultRouteSettings");
+    let routes = template.at(&["Resources", "HttpApi", "Properties", "RouteSettings"]).and_then(Value::as_mapping).expect("RouteSettings");
+    let gateway: Vec<String> = template.api_routes().iter().map(|r| format!("{} {}", r.method, r.path)).collect();
+    for (route, expected, rate, burst) in &table {
+        let configured = if route == "default" {
+            default
+        } else {
+            assert!(gateway.contains(route), "{route} in docs/capacity.md is not a gateway route");
+            assert!(rate > expected, "{route}: the limit {rate}/s leaves no head room over {expected}/s");
+            routes.get(route.as_str()).map(settings).unwrap_or_else(|| panic!("{route} has no RouteSettings in template.yaml"))
+        };
+        assert_eq!(configured, (*rate, *burst), "{route}: template.yaml and docs/capacity.md disagree");
+        assert!(burst <= rate || route == "default", "{route}: burst above the rate");
+    }
+    for route in &gateway {
+        assert!(table.iter().any(|r| &r.0 == route), "gateway route {route} is missing from docs/capacity.md");
+    }
+    assert_eq!(routes.len(), table.len() - 1, "RouteSettings names a route docs/capacity.md does not");
+    for cheap_to_abuse in ["POST /v1/auth/register", "POST /v1/auth/login"] {
+        let (_, _, rate, _) = table.iter().find(|r| r.0 == cheap_to_abuse).unwrap();
+        assert!(*rate <= 50, "{cheap_to_abuse} keeps a low limit");
+    }
+}
+
+#[test]
+fn secrets_are_read_at_init_never_placed_in_environment_variables() {
+    let text = repo_file("template.yaml");
+    assert!(!text.contains("resolve:secretsmanager"), "a dynamic reference would put the secret's value into an environment variable");
+    for line in text.lines().map(str::trim) {
+        let name = line.split(':').next().unwrap_or_default();
+        let inline_secret = name == "JWT_SIGNING_KEY" || (name.starts_with("PROVIDER_API_KEY_") && !name.starts_with("PROVIDER_API_KEY_SECRET_"));
+        assert!(!inline_secret, "template.yaml sets {name}: secrets are read from Secrets Manager (…_SECRET names the secret)");
+    }
+    let template = template();
+    let auth = template.at(&["Resources", "AuthFunction", "Properties"]).unwrap();
+    assert!(auth.get("Environment").and_then(|e| e.get("Variables")).and_then(|v| v.get("JWT_SIGNING_KEY_SECRET")).is_some());
+    let statements = auth.get("Policies").and_then(Value::as_sequence).unwrap().iter().flat_map(|p| p.get("Statement").and_then(Value::as_sequence).cloned().unwrap_or_default());
+    let read: Vec<Value> = statements.filter(|s| s.get("Action").and_then(Value::as_str) == Some("secretsmanager:GetSecretValue")).collect();
+    assert_eq!(read.len(), 1, "auth may read its signing key");
+    assert!(format!("{:?}", read[0].get("Resource")).contains("JwtSigningKeySecret"), "scoped to the signing key's secret, not *");
+}
+
+#[test]
+fn no_required_parameter_has_an_empty_default() {
+    let template = template();
+    let parameters = template.at(&["Parameters"]).and_then(Value::as_mapping).unwrap();
+    assert!(parameters.get("JwtPublicKeys").unwrap().get("Default").is_none(), "JwtPublicKeys is required: the deploy fails without it, not the functions' init");
+    for (name, parameter) in parameters {
+        if parameter.get("Default").and_then(Value::as_str) == Some("") {
+            let description = parameter.get("Description").and_then(Value::as_str).unwrap_or_default();
+            assert!(description.starts_with("Optional"), "{name:?} defaults to empty but is not described as optional");
+        }
+    }
+}
