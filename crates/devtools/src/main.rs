@@ -197,5 +197,22 @@ fn init_bench(bin_dir: &Path, rounds: usize, events: &Path) -> Result<(), DynErr
             result.errors
         );
     }
+    // Every function's deployment package must stay within 5 MB (the zip holds the deflated
+    // bootstrap and a few bytes of headers): small packages load faster at a cold start.
+    let mut over = Vec::new();
+    for subject in subjects.iter().skip(1) {
+        let (_, zipped) = initbench::sizes(&subject.binary)?;
+        let verdict = if zipped <= MAX_PACKAGE_BYTES { "ok  " } else { "FAIL" };
+        println!("{verdict} {} package {:.2} MB (limit {:.0} MB)", subject.name, zipped as f64 / 1e6, MAX_PACKAGE_BYTES as f64 / 1e6);
+        if zipped > MAX_PACKAGE_BYTES {
+            over.push(subject.name.clone());
+        }
+    }
+    if !over.is_empty() {
+        return Err(format!("deployment packages over 5 MB: {}", over.join(", ")).into());
+    }
     Ok(())
 }
+
+/// The largest deployment package a function may have, in bytes (deflated bootstrap).
+const MAX_PACKAGE_BYTES: u64 = 5_000_000;
