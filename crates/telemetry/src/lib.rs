@@ -9,13 +9,14 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-/// Installs the JSON log subscriber once. Level from `RUST_LOG` (default `info`).
+/// Installs the JSON log subscriber once. Level from `RUST_LOG`: one of `error`, `warn`, `info`,
+/// `debug`, `trace`, `off` (default and fallback `info`). A plain level rather than per-module
+/// directives: the directive parser brings a regex engine, which is a fifth of a package.
 pub fn init_logging(service: &'static str) {
-    use tracing_subscriber::EnvFilter;
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let level = log_level(std::env::var("RUST_LOG").ok().as_deref());
     let installed = tracing_subscriber::fmt()
         .json()
-        .with_env_filter(filter)
+        .with_max_level(level)
         .with_current_span(true)
         .with_span_list(false)
         .with_target(false)
@@ -25,6 +26,11 @@ pub fn init_logging(service: &'static str) {
     if installed {
         tracing::info!(service, "init");
     }
+}
+
+/// The level `RUST_LOG` names; `info` when unset or not a level.
+fn log_level(value: Option<&str>) -> tracing_subscriber::filter::LevelFilter {
+    value.map(str::trim).filter(|v| !v.is_empty()).and_then(|v| v.parse().ok()).unwrap_or(tracing_subscriber::filter::LevelFilter::INFO)
 }
 
 static SERVED_ONE: AtomicBool = AtomicBool::new(false);
@@ -204,6 +210,17 @@ impl RequestMetrics<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_log_level_is_a_plain_level_and_info_otherwise() {
+        use tracing_subscriber::filter::LevelFilter;
+        assert_eq!(log_level(Some("debug")), LevelFilter::DEBUG);
+        assert_eq!(log_level(Some(" WARN ")), LevelFilter::WARN);
+        assert_eq!(log_level(Some("off")), LevelFilter::OFF);
+        for fallback in [None, Some(""), Some("bourse=debug"), Some("loud")] {
+            assert_eq!(log_level(fallback), LevelFilter::INFO, "{fallback:?}");
+        }
+    }
 
     #[tokio::test(flavor = "current_thread")]
     async fn counters_are_scoped_to_the_measured_block() {
