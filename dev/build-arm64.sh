@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# Builds the stack as shipped: `sam build` on template.yaml, unchanged — every function for arm64
+# (Graviton) on provided.al2023 through cargo-lambda (BuildMethod rust-cargolambda), which
+# cross-compiles with zig (installed with cargo-lambda by dev/install.sh). Installs the aarch64
+# standard library with rustup when it is missing. Prints each function's bootstrap (checked to
+# be an aarch64 ELF) with its size raw and zipped, and the time the build took.
+#
+#   bash dev/build-arm64.sh          # artefacts in .aws-sam/build/<Function>/bootstrap
+set -euo pipefail
+
+DEV_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+# shellcheck source=dev/env.sh
+source "$DEV_DIR/env.sh"
+cd "$BOURSE_REPO_DIR"
+
+bash "$DEV_DIR/install.sh"
+if ! rustup target list --installed | grep -qx aarch64-unknown-linux-gnu; then
+    echo "bourse: installing the aarch64-unknown-linux-gnu standard library (rustup)"
+    rustup target add aarch64-unknown-linux-gnu || {
+        echo "bourse: cannot build for arm64: rustup could not install the aarch64-unknown-linux-gnu standard library" >&2
+        exit 1
+    }
+fi
+
+started="$(date +%s)"
+# SAM's Rust builder is a beta feature: without the flag sam refuses BuildMethod rust-cargolambda.
+SAM_CLI_BETA_RUST_CARGO_LAMBDA=1 sam build --template template.yaml --build-dir .aws-sam/build --beta-features
+elapsed=$(($(date +%s) - started))
+
+# Each bootstrap must be an aarch64 ELF (e_machine 183); sizes raw and deflated (what a zip holds).
+python3 - <<'PY'
+import struct, sys, zlib
+status = 0
+for fn in ["AuthFunction", "PortfolioFunction", "ScreenerFunction", "EnrichConsumerFunction"]:
+    path = f".aws-sam/build/{fn}/bootstrap"
+    try:
+        data = open(path, "rb").read()
+    except OSError as err:
+        print(f"FAIL {fn}: {err}"); status = 1; continue
+    if data[:4] != b"\x7fELF" or struct.unpack_from("<H", data, 18)[0] != 183:
+        print(f"FAIL {fn}: {path} is not an aarch64 ELF executable"); status = 1; continue
+    zipped = len(zlib.compress(data, 9))
+    print(f"ok   {fn:<24} aarch64  {len(data) / 1e6:5.1f} MB raw  {zipped / 1e6:4.1f} MB zipped")
+sys.exit(status)
+PY
+echo "sam build (arm64): ${elapsed} s"
