@@ -12,9 +12,8 @@ use crate::CacheError;
 use bourse_config::{CaBundle, CacheTimeouts, CacheUrl};
 use redis::aio::MultiplexedConnection;
 use redis::{AsyncConnectionConfig, RedisConnectionInfo};
-use rustls::pki_types::pem::PemObject;
-use rustls::pki_types::{CertificateDer, ServerName};
-use std::sync::{Arc, OnceLock};
+use rustls::pki_types::ServerName;
+use std::sync::OnceLock;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
 use tokio::time::{Instant, timeout, timeout_at};
@@ -92,37 +91,12 @@ impl Connector {
     }
 
     fn tls_connector(&self) -> Result<tokio_rustls::TlsConnector, CacheError> {
-        self.tls.get_or_init(|| build_tls(&self.trust)).clone().map_err(CacheError::Tls)
+        self.tls
+            .get_or_init(|| {
+                let extra = self.trust.extra_ca_file.as_deref().map(|path| ("CACHE_CA_FILE", path));
+                bourse_config::trust::client_config(&self.trust.bundle, extra).map(tokio_rustls::TlsConnector::from)
+            })
+            .clone()
+            .map_err(CacheError::Tls)
     }
-}
-
-/// A TLS client trusting the bundle and the extra CA file, on the aws-lc provider.
-fn build_tls(trust: &CacheTrust) -> Result<tokio_rustls::TlsConnector, String> {
-    let mut roots = rustls::RootCertStore::empty();
-    if let Some(pem) = trust.bundle.pem() {
-        // A system bundle may hold a certificate webpki cannot use; skip those, as browsers do.
-        roots.add_parsable_certificates(CertificateDer::pem_slice_iter(&pem).filter_map(Result::ok));
-    }
-    if let Some(path) = &trust.extra_ca_file {
-        let pem = std::fs::read(path).map_err(|e| format!("cannot read CACHE_CA_FILE {path}: {e}"))?;
-        let certs = CertificateDer::pem_slice_iter(&pem)
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| format!("CACHE_CA_FILE {path} is not PEM certificates: {e}"))?;
-        if certs.is_empty() {
-            return Err(format!("CACHE_CA_FILE {path} holds no certificate"));
-        }
-        let (_, refused) = roots.add_parsable_certificates(certs);
-        if refused > 0 {
-            return Err(format!("CACHE_CA_FILE {path}: {refused} certificate(s) are not usable trust anchors"));
-        }
-    }
-    if roots.is_empty() {
-        return Err("no trusted certificate authority: set SSL_CERT_FILE or CACHE_CA_FILE".into());
-    }
-    let config = rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::aws_lc_rs::default_provider()))
-        .with_safe_default_protocol_versions()
-        .map_err(|e| e.to_string())?
-        .with_root_certificates(roots)
-        .with_no_client_auth();
-    Ok(tokio_rustls::TlsConnector::from(Arc::new(config)))
 }

@@ -5,6 +5,8 @@
 //! to the local stand-ins or to AWS. Outside production every endpoint must be set and must point at
 //! a loopback address: a local stack or a test can never reach real AWS by accident.
 
+pub mod trust;
+
 use std::collections::HashMap;
 use std::fmt;
 use std::time::Duration;
@@ -156,8 +158,9 @@ impl fmt::Debug for CacheUrl {
     }
 }
 
-/// `%XX` escapes decoded; `None` for a bad escape or invalid UTF-8.
-fn percent_decode(text: &str) -> Option<String> {
+/// `%XX` escapes decoded; `None` for a bad escape or invalid UTF-8 (URLs in settings, and the
+/// HTTP router's path segments).
+pub fn percent_decode(text: &str) -> Option<String> {
     let bytes = text.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;

@@ -1,6 +1,7 @@
 //! A small HTTP/1.1 GET client on hyper with rustls (aws-lc, already compiled for the AWS SDK).
-//! Root certificates are read only when a provider uses `https`, so the local stack and the tests
-//! (plain HTTP to 127.0.0.1) never touch the certificate store.
+//! Root certificates (the process's one CA bundle, shared with the SDK and the cache) are read
+//! only when a provider uses `https`, so the local stack and the tests (plain HTTP to 127.0.0.1)
+//! never touch the certificate store.
 
 use crate::ProviderError;
 use bytes::Bytes;
@@ -28,26 +29,24 @@ pub struct HttpClient {
 }
 
 impl HttpClient {
-    /// `tls`: load the system's root certificates (only when some provider is `https`).
-    pub fn new(tls: bool) -> Result<Self, String> {
-        let mut roots = rustls::RootCertStore::empty();
-        if tls {
-            let found = rustls_native_certs::load_native_certs();
-            let (added, _) = roots.add_parsable_certificates(found.certs);
-            if added == 0 {
-                return Err("no usable root certificates for https providers".into());
-            }
-        }
-        let config = rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::aws_lc_rs::default_provider()))
-            .with_safe_default_protocol_versions()
-            .map_err(|e| e.to_string())?
-            .with_root_certificates(roots)
-            .with_no_client_auth();
+    /// `trust`: the CA bundle for `https` providers (`None` when every provider is plain
+    /// `http`, as in the local stack and the tests, which then never read a certificate).
+    pub fn new(trust: Option<&bourse_config::CaBundle>) -> Result<Self, String> {
+        let config = match trust {
+            Some(bundle) => bourse_config::trust::client_config(bundle, None)?,
+            None => Arc::new(
+                rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::aws_lc_rs::default_provider()))
+                    .with_safe_default_protocol_versions()
+                    .map_err(|e| e.to_string())?
+                    .with_root_certificates(rustls::RootCertStore::empty())
+                    .with_no_client_auth(),
+            ),
+        };
         let mut http = HttpConnector::new();
         http.enforce_http(false);
         http.set_connect_timeout(Some(Duration::from_secs(2)));
         http.set_nodelay(true);
-        let connector = hyper_rustls::HttpsConnectorBuilder::new().with_tls_config(config).https_or_http().enable_http1().wrap_connector(http);
+        let connector = hyper_rustls::HttpsConnectorBuilder::new().with_tls_config(Arc::unwrap_or_clone(config)).https_or_http().enable_http1().wrap_connector(http);
         let client = Client::builder(TokioExecutor::new()).pool_idle_timeout(Duration::from_secs(30)).build(connector);
         Ok(HttpClient { client })
     }

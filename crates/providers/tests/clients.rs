@@ -26,7 +26,7 @@ fn sym(s: &str) -> Symbol {
 async fn stubs() -> (StubServer, StubServer, Arc<dyn Provider>, Arc<dyn Provider>) {
     let yahoo = StubServer::start(StubConfig::new(StubFormat::YahooChart)).await.unwrap();
     let av = StubServer::start(StubConfig::new(StubFormat::AlphaVantage)).await.unwrap();
-    let http = HttpClient::new(false).unwrap();
+    let http = HttpClient::new(None).unwrap();
     let y: Arc<dyn Provider> = Arc::new(YahooChart::new(http.clone(), yahoo.base_url.clone()).with_timeout(Duration::from_millis(500)));
     let a: Arc<dyn Provider> = Arc::new(AlphaVantage::new(http, av.base_url.clone(), "test-key".into()).with_timeout(Duration::from_millis(500)));
     (yahoo, av, y, a)
@@ -69,7 +69,7 @@ async fn every_failure_mode_is_typed() {
         );
     }
     // A wrong API key is refused, not mistaken for data.
-    let http = HttpClient::new(false).unwrap();
+    let http = HttpClient::new(None).unwrap();
     let wrong = AlphaVantage::new(http, _as.base_url.clone(), "nope".into());
     assert!(wrong.fetch(&sym("AAPL"), &ctx).await.is_err());
 }
@@ -86,7 +86,7 @@ async fn retries_honour_retry_after_and_fallback_picks_the_best_answer() {
     assert_eq!(quality, 100, "history and fundamentals: {:?}", data.source);
     assert_eq!(data.source, "alpha-vantage", "the complete answer wins; the chart adds nothing it lacks");
     // One provider down: the other answers (fallback), and the batch goes on.
-    let dead: Arc<dyn Provider> = Arc::new(YahooChart::new(HttpClient::new(false).unwrap(), "http://127.0.0.1:9".into()));
+    let dead: Arc<dyn Provider> = Arc::new(YahooChart::new(HttpClient::new(None).unwrap(), "http://127.0.0.1:9".into()));
     let FetchOutcome::Found { data, failures, .. } = fetch_best(&[dead, av.clone()], &sym("MSFT"), &context(3), today()).await else { panic!() };
     assert_eq!(data.source, "alpha-vantage");
     assert_eq!(failures.len(), 1);

@@ -105,6 +105,7 @@ impl Consumer {
         }
         let (providers, limiter) = bourse_providers::from_settings(
             &settings,
+            &platform.config.ca_bundle,
             platform.cache.clone(),
             platform.config.enrich_max_concurrency,
         )

@@ -37,7 +37,7 @@ async fn stub_providers() -> (Vec<StubServer>, Vec<Arc<dyn Provider>>, StubConfi
     config.price_bump = Decimal::from(1000);
     let yahoo = StubServer::start(config.clone()).await.unwrap();
     let av = StubServer::start(StubConfig { format: StubFormat::AlphaVantage, ..config.clone() }).await.unwrap();
-    let http = HttpClient::new(false).unwrap();
+    let http = HttpClient::new(None).unwrap();
     let providers: Vec<Arc<dyn Provider>> = vec![
         Arc::new(bourse_providers::yahoo::YahooChart::new(http.clone(), yahoo.base_url.clone()).with_timeout(Duration::from_millis(800))),
         Arc::new(bourse_providers::alpha_vantage::AlphaVantage::new(http, av.base_url.clone(), "test-key".into()).with_timeout(Duration::from_millis(800))),
@@ -213,7 +213,7 @@ async fn provider_failures_fall_back_and_never_crash_the_batch() {
     let (platform, _) = isolated_stack(4).await;
     let (stubs, mut providers, _) = stub_providers().await;
     // The chart provider is down (nothing listens there): every symbol falls back to the other.
-    providers[0] = Arc::new(bourse_providers::yahoo::YahooChart::new(HttpClient::new(false).unwrap(), "http://127.0.0.1:9".into()));
+    providers[0] = Arc::new(bourse_providers::yahoo::YahooChart::new(HttpClient::new(None).unwrap(), "http://127.0.0.1:9".into()));
     let consumer = consumer(&platform, providers);
     let table = platform.config.require_app_table().unwrap();
     let id = JobId::parse(&format!("j{}", &bourse_http::random_id()[..24])).unwrap();
@@ -268,7 +268,7 @@ async fn two_consumers_sharing_a_rate_limit_never_exceed_it_together() {
         let stub = StubServer::start(config).await.unwrap();
         let make = || {
             let provider: Arc<dyn Provider> =
-                Arc::new(bourse_providers::yahoo::YahooChart::new(HttpClient::new(false).unwrap(), stub.base_url.clone()).with_timeout(Duration::from_secs(2)));
+                Arc::new(bourse_providers::yahoo::YahooChart::new(HttpClient::new(None).unwrap(), stub.base_url.clone()).with_timeout(Duration::from_secs(2)));
             let limiter = Arc::new(RateLimiter::new(cache.clone(), &[("yahoo-chart".to_owned(), 10)], 2));
             Consumer::with_providers(platform.clone(), vec![provider], limiter).unwrap()
         };
