@@ -24,7 +24,9 @@ fi
 
 started="$(date +%s)"
 # SAM's Rust builder is a beta feature: without the flag sam refuses BuildMethod rust-cargolambda.
-SAM_CLI_BETA_RUST_CARGO_LAMBDA=1 sam build --template template.yaml --build-dir .aws-sam/build --beta-features
+# --no-cached: sam's cache would checksum the whole code directory (CodeUri is the workspace,
+# target/ included: gigabytes) before each function; cargo's own incremental build is the cache.
+SAM_CLI_BETA_RUST_CARGO_LAMBDA=1 sam build --template template.yaml --build-dir .aws-sam/build --beta-features --no-cached
 elapsed=$(($(date +%s) - started))
 
 # Each bootstrap must be an aarch64 ELF (e_machine 183); sizes raw and deflated (what a zip holds).
