@@ -26,7 +26,11 @@ VENV="$TOOLS/venv"
 # Pinned together: this is the set pip resolves as a whole (newer aws-sam-cli pins a boto3 that
 # ministack 1.5.33 rejects). Change a pin here and a new venv is built.
 PY_REQUIREMENTS=(
-    "ministack==1.5.33"     # SQS stand-in (AWS JSON 1.0 protocol, long polling, redrive)
+    # SQS stand-in (AWS JSON 1.0 protocol, long polling, redrive) and, for dev/deploy-emulator.sh,
+    # the AWS emulator. `full` is its extra that carries aws-sam-translator, which its
+    # CloudFormation needs to apply the AWS::Serverless-2016-10-31 transform (it has no smaller
+    # SAM extra); aws-sam-cli below pins the same aws-sam-translator 1.113.0.
+    "ministack[full]==1.5.33"
     "cargo-lambda==1.9.2"   # cargo lambda build/watch/invoke
     "cfn-lint==1.53.3"      # template checks
     "aws-sam-cli==1.167.0"  # sam validate --lint

@@ -6,7 +6,9 @@
 #   3. cfn-lint and `sam validate --lint` on template.yaml;
 #   4. `cargo lambda invoke --data-file` of every file in events/, checked against
 #      events/expected.json; a message through the real queue to enrich-consumer; and the API
-#      keeps serving with Redis stopped.
+#      keeps serving with Redis stopped;
+#   5. template.yaml, unchanged, deployed into the AWS emulator with the release binaries, and a
+#      smoke journey through the deployed functions (dev/deploy-emulator.sh).
 set -euo pipefail
 
 DEV_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -84,6 +86,10 @@ sys.exit(0 if ok else 1)' "$fn" || return 1
 bash "$DEV_DIR/standins.sh" stop-one redis test >/dev/null
 check "every function serves with Redis stopped and reports the cache down" health_with_cache_down
 bash "$DEV_DIR/standins.sh" start-one redis test >/dev/null
+bash "$DEV_DIR/standins.sh" stop test >/dev/null
+
+echo "== the template deployed into the emulator"
+check "template.yaml deployed into the emulator passes the smoke journey" bash "$DEV_DIR/deploy-emulator.sh"
 
 echo "checks: $checks_passed passed, $checks_failed failed"
 [ "$checks_failed" -eq 0 ]

@@ -1,0 +1,167 @@
+"""Starts ministack (foreground, in this process) after registering CloudFormation resource
+providers for the four resource types `template.yaml` uses that ministack 1.5.33 does not provision:
+
+    AWS::EC2::EIP, AWS::EC2::NatGateway, AWS::EC2::SecurityGroupEgress, AWS::EC2::SecurityGroupIngress
+
+Without them ministack refuses the whole template ("Unrecognized resource types"), before creating
+anything. Each provider does what CloudFormation's own does, through ministack's EC2 emulation (the
+same action handlers its EC2 API serves: AllocateAddress/ReleaseAddress, CreateNatGateway/
+DeleteNatGateway, Authorize/RevokeSecurityGroupEgress/Ingress), so the stack holds every resource of
+the template, `Ref`/`Fn::GetAtt` return what AWS documents, and `ec2 describe-*` shows them. A type
+ministack learns to provision itself is left alone (registration is skipped), so an upgrade that
+closes the gap needs no change here.
+
+It also corrects one rule of ministack's IAM evaluation (AUTH=true) to AWS's: SQS authorizes the
+batch actions SendMessageBatch, DeleteMessageBatch and ChangeMessageVisibilityBatch with the
+permission of the single action (sqs:SendMessage, sqs:DeleteMessage, sqs:ChangeMessageVisibility;
+"You cannot set permissions explicitly for SendMessageBatch ...", Amazon SQS developer guide, batch
+actions), while ministack 1.5.33 evaluates them as actions of their own, so a role allowed
+sqs:SendMessage is refused SendMessageBatch.
+
+Used by dev/deploy-emulator.sh only; configured, like ministack, by environment variables.
+"""
+
+import re
+import sys
+
+from ministack.core import iam_actions
+from ministack.services import ec2
+from ministack.services.cloudformation import provisioners
+
+
+def _call(action, params: dict) -> str:
+    """Runs an EC2 query-API action handler with `params` and returns its XML answer."""
+    status, _headers, body = action({k: [str(v)] for k, v in params.items() if v is not None})
+    text = body.decode("utf-8") if isinstance(body, bytes) else str(body)
+    if status >= 400:
+        raise ValueError(f"{action.__name__.lstrip('_')} failed: {text}")
+    return text
+
+
+def _field(xml: str, name: str) -> str:
+    match = re.search(rf"<{name}>([^<]*)</{name}>", xml)
+    if not match:
+        raise ValueError(f"no <{name}> in the EC2 answer: {xml[:200]}")
+    return match.group(1)
+
+
+def _tag_specs(resource_type: str, props: dict) -> dict:
+    params = {}
+    for j, tag in enumerate(props.get("Tags") or [], start=1):
+        params["TagSpecification.1.ResourceType"] = resource_type
+        params[f"TagSpecification.1.Tag.{j}.Key"] = tag.get("Key")
+        params[f"TagSpecification.1.Tag.{j}.Value"] = tag.get("Value", "")
+    return params
+
+
+# AWS::EC2::EIP: Ref is the public IP; GetAtt AllocationId and PublicIp.
+def _eip_create(logical_id, props, stack_name):
+    xml = _call(ec2._allocate_address, {"Domain": props.get("Domain", "vpc"), **_tag_specs("elastic-ip", props)})
+    public_ip, allocation_id = _field(xml, "publicIp"), _field(xml, "allocationId")
+    return public_ip, {"AllocationId": allocation_id, "PublicIp": public_ip}
+
+
+def _eip_delete(physical_id, props):
+    for allocation_id, record in list(ec2._addresses.items()):
+        if record.get("PublicIp") == physical_id:
+            _call(ec2._release_address, {"AllocationId": allocation_id})
+
+
+# AWS::EC2::NatGateway: Ref is the gateway id.
+def _nat_create(logical_id, props, stack_name):
+    xml = _call(ec2._create_nat_gateway, {
+        "SubnetId": props.get("SubnetId"),
+        "AllocationId": props.get("AllocationId"),
+        "ConnectivityType": props.get("ConnectivityType", "public"),
+        **_tag_specs("natgateway", props),
+    })
+    nat_id = _field(xml, "natGatewayId")
+    return nat_id, {"NatGatewayId": nat_id}
+
+
+def _nat_delete(physical_id, props):
+    if physical_id in ec2._nat_gateways:
+        _call(ec2._delete_nat_gateway, {"NatGatewayId": physical_id})
+
+
+# AWS::EC2::SecurityGroupEgress / SecurityGroupIngress: Ref is the security group rule id.
+def _rule_params(props: dict, peer_key: str) -> dict:
+    params = {
+        "GroupId": props.get("GroupId"),
+        "IpPermissions.1.IpProtocol": props.get("IpProtocol"),
+        "IpPermissions.1.FromPort": props.get("FromPort"),
+        "IpPermissions.1.ToPort": props.get("ToPort"),
+    }
+    description = props.get("Description")
+    if props.get("CidrIp"):
+        params["IpPermissions.1.IpRanges.1.CidrIp"] = props["CidrIp"]
+        params["IpPermissions.1.IpRanges.1.Description"] = description
+    if props.get("CidrIpv6"):
+        params["IpPermissions.1.Ipv6Ranges.1.CidrIpv6"] = props["CidrIpv6"]
+        params["IpPermissions.1.Ipv6Ranges.1.Description"] = description
+    if props.get(peer_key):
+        params["IpPermissions.1.Groups.1.GroupId"] = props[peer_key]
+        params["IpPermissions.1.Groups.1.Description"] = description
+    return params
+
+
+def _rule_provider(action, revoke, peer_key):
+    def create(logical_id, props, stack_name):
+        if not props.get("GroupId"):
+            raise ValueError(f"{logical_id}: GroupId is required (a VPC security group)")
+        rule_id = _field(_call(action, _rule_params(props, peer_key)), "securityGroupRuleId")
+        return rule_id, {"Id": rule_id}
+
+    def delete(physical_id, props):
+        if props.get("GroupId") in ec2._security_groups:
+            _call(revoke, {"GroupId": props["GroupId"], "SecurityGroupRuleId.1": physical_id})
+
+    return {"create": create, "delete": delete}
+
+
+PROVIDERS = {
+    "AWS::EC2::EIP": {"create": _eip_create, "delete": _eip_delete},
+    "AWS::EC2::NatGateway": {"create": _nat_create, "delete": _nat_delete},
+    "AWS::EC2::SecurityGroupEgress": _rule_provider(ec2._authorize_sg_egress, ec2._revoke_sg_egress, "DestinationSecurityGroupId"),
+    "AWS::EC2::SecurityGroupIngress": _rule_provider(ec2._authorize_sg_ingress, ec2._revoke_sg_ingress, "SourceSecurityGroupId"),
+}
+
+
+# The IAM action AWS evaluates for each SQS batch API action.
+SQS_BATCH_PERMISSIONS = {
+    "sqs:SendMessageBatch": "sqs:SendMessage",
+    "sqs:DeleteMessageBatch": "sqs:DeleteMessage",
+    "sqs:ChangeMessageVisibilityBatch": "sqs:ChangeMessageVisibility",
+}
+
+
+def patch_sqs_batch_permissions() -> None:
+    # ministack imports extract_iam_action from the module at each request, so replacing the
+    # module's attribute is enough.
+    original = iam_actions.extract_iam_action
+
+    def extract_iam_action(*args, **kwargs):
+        action = original(*args, **kwargs)
+        return SQS_BATCH_PERMISSIONS.get(action, action)
+
+    iam_actions.extract_iam_action = extract_iam_action
+
+
+def register() -> list[str]:
+    registered = []
+    for resource_type, handler in PROVIDERS.items():
+        if resource_type not in provisioners._RESOURCE_HANDLERS:
+            provisioners._RESOURCE_HANDLERS[resource_type] = handler
+            registered.append(resource_type)
+    return registered
+
+
+if __name__ == "__main__":
+    added = register()
+    print("bourse: CloudFormation providers added to ministack: " + (", ".join(added) or "none needed"), flush=True)
+    patch_sqs_batch_permissions()
+    print("bourse: IAM: SQS batch actions authorized by their single action's permission, as in AWS", flush=True)
+    from ministack.app import main
+
+    sys.argv = ["ministack"]
+    main()
