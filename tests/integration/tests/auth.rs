@@ -265,3 +265,32 @@ async fn malformed_input_to_every_endpoint_is_a_4xx_problem() {
     assert_eq!(response.status(), 400);
     assert!(json_body(&response)["detail"].as_str().unwrap().contains("at most 128"));
 }
+
+/// The signing key is read from Secrets Manager (the stand-in's), as deployed. While it cannot
+/// be read, login answers 503 (before anything is written); once the secret exists the same
+/// instance fetches it again and signs in.
+#[tokio::test]
+async fn login_waits_for_the_signing_key_from_secrets_manager_and_retries_a_failed_read() {
+    bourse_integration_tests::ensure_resources().await;
+    let secret_id = unique("bourse/test-signing-key");
+    let mut config = platform("auth").config.as_ref().clone();
+    let kid = config.jwt_signing_kid.clone().unwrap();
+    config.jwt_signing_key = Some(bourse_config::SecretSource::SecretsManager { secret_id: secret_id.clone(), json_key: "privateKey" });
+    let platform = bourse_runtime::Platform::new(config).unwrap();
+    let aws = platform.aws.clone();
+    let app = auth_fn::app(platform).expect("auth starts without the key: it is fetched in the background");
+
+    let email = format!("{}@example.com", unique("secret"));
+    assert_eq!(register(&app, &email).await.status(), 201, "registering needs no signing key");
+    let ip = random_ip();
+    let refused = login(&app, &email, PASSWORD, &ip).await;
+    assert_problem(&refused, 503);
+
+    bourse_devtools::resources::put_secret(&aws, &secret_id, "privateKey", &bourse_integration_tests::signing_key_pem()).await.unwrap();
+    let response = login(&app, &email, PASSWORD, &ip).await;
+    let body = json_body(&response);
+    assert_eq!(response.status(), 200, "{body}");
+    let header: serde_json::Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(body["accessToken"].as_str().unwrap().split('.').next().unwrap()).unwrap()).unwrap();
+    assert_eq!(header["kid"], kid.as_str());
+    assert_eq!(me(&app, body["accessToken"].as_str().unwrap()).await.status(), 200);
+}
