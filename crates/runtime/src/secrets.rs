@@ -1,8 +1,8 @@
 //! Secrets read from Secrets Manager once per instance, without lengthening init.
 //!
-//! The fetch starts during init, in the background, so its round trip overlaps the runtime's
-//! wait for the first event instead of adding to the cold start; the first request that needs
-//! the secret awaits the fetch already under way. A failed fetch is logged and retried by the
+//! The fetch starts in the background right after init (once the runtime has asked for its
+//! first event), so its round trip overlaps the wait for that event instead of adding to the cold
+//! start; the first request that needs the secret awaits the fetch already under way, or starts it. A failed fetch is logged and retried by the
 //! next request that needs the secret; a fetched one is kept for the life of the instance.
 
 use crate::Platform;
@@ -11,6 +11,9 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 use tokio::sync::OnceCell;
+
+/// How long after init the background fetch starts.
+const PREFETCH_DELAY: std::time::Duration = std::time::Duration::from_millis(2);
 
 type Load<T> = Arc<dyn Fn() -> Pin<Box<dyn Future<Output = Result<T, String>> + Send>> + Send + Sync>;
 
@@ -43,6 +46,10 @@ impl<T: Send + Sync + 'static> InstanceSecret<T> {
         if let Ok(runtime) = tokio::runtime::Handle::try_current() {
             let early = secret.clone();
             runtime.spawn(async move {
+                // Let the runtime send its first request for work before spending CPU on this
+                // one (signing, TLS): on one thread the fetch would otherwise run first and add
+                // itself to the init time. A request that needs the secret sooner fetches it itself.
+                tokio::time::sleep(PREFETCH_DELAY).await;
                 let _ = early.get().await;
             });
         }
