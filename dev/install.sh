@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs every prerequisite of Bourse's local stand-ins, idempotently:
-#   - redis-server / redis-cli, Java (java + javac), curl, npm, python3-venv  (Debian packages)
+#   - redis-server / redis-cli, Java (java + javac), curl, npm, python3-venv, openssl, iproute2,
+#     util-linux  (Debian packages)
 #   - DynamoDB Local 1.25.1, taken from the npm package amplify-dynamodb-simulator@2.9.30
 #   - the loopback-only DynamoDB Local launcher (dev/dynamodb-local/LoopbackDynamoDbLocal.java)
 #   - a Python venv with the SQS stand-in (ministack), cargo-lambda, cfn-lint and aws-sam-cli
@@ -81,6 +82,9 @@ need_pkg redis-server redis-server
 need_pkg redis-cli redis-tools
 need_pkg curl curl
 need_pkg npm npm
+need_pkg openssl openssl # the local CA and keys (dev/tls-material.sh, dev/keys.sh)
+need_pkg ss iproute2     # dev/deploy-emulator.sh: ports and loopback-only checks, network namespace
+need_pkg unshare util-linux
 if ! host_python >/dev/null; then apt_packages+=(python3); fi
 # javac too: the launcher is compiled here. The JDK package brings the JRE with it.
 if ! command -v java >/dev/null 2>&1 || ! command -v javac >/dev/null 2>&1; then
@@ -110,7 +114,7 @@ if [ "${#apt_packages[@]}" -gt 0 ]; then
     changed=1
 fi
 host_python >/dev/null || die python3 "still not on PATH after installing its package"
-for cmd in redis-server redis-cli java javac curl npm; do
+for cmd in redis-server redis-cli java javac curl npm openssl ss unshare; do
     command -v "$cmd" >/dev/null 2>&1 || die "$cmd" "still not on PATH after installing its package"
 done
 
