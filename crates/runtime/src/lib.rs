@@ -117,7 +117,8 @@ pub enum Dependency {
 }
 
 /// The one mapping of storage failures to client answers: throttling and outages are 503 with
-/// `Retry-After` (the client may retry), a lost race is 409, a corrupt item is a bug (500).
+/// `Retry-After` (the client may retry), a lost race is 409, a corrupt item or a request the
+/// store refuses as invalid is a bug (500, logged loudly; never "busy, retry").
 pub fn storage_problem(err: StorageError) -> ApiError {
     match err {
         StorageError::Throttled { .. } | StorageError::Unavailable { .. } => {
@@ -126,5 +127,9 @@ pub fn storage_problem(err: StorageError) -> ApiError {
         }
         StorageError::Conflict(_) => ApiError::Conflict("the resource was changed by another request; retry".into()),
         StorageError::Corrupt { .. } => ApiError::Internal(err.to_string()),
+        StorageError::Invalid { .. } => {
+            tracing::error!(error = %err, "the data store refused a request as invalid");
+            ApiError::Internal(err.to_string())
+        }
     }
 }

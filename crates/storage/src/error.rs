@@ -16,6 +16,11 @@ pub enum StorageError {
     /// A stored item did not have the expected shape: a bug or a manual edit.
     #[error("corrupt item {key}: {reason}")]
     Corrupt { key: String, reason: String },
+    /// The service refused the request itself (`ValidationException`: a key over its size limit,
+    /// an item over 400 KB, a malformed expression). Retrying cannot help, so this is never
+    /// reported as "busy": a bug, or input that should have been refused at the edge.
+    #[error("{service} refused the request: {message}")]
+    Invalid { service: &'static str, message: String },
 }
 
 const THROTTLING_CODES: &[&str] = &[
@@ -41,6 +46,8 @@ impl StorageError {
             StorageError::Throttled { service, message }
         } else if code == "ConditionalCheckFailedException" || code == "TransactionCanceledException" {
             StorageError::Conflict(message)
+        } else if code == "ValidationException" {
+            StorageError::Invalid { service, message }
         } else {
             StorageError::Unavailable { service, message }
         }

@@ -70,7 +70,7 @@ fn csv_charset(request: &ApiRequest) -> Result<Option<String>, ApiError> {
 impl Portfolio {
     pub(crate) async fn import(&self, request: &ApiRequest, user: &str) -> Result<Reply, ApiError> {
         request.only_query(&[])?;
-        let id = request.param("id")?.to_owned();
+        let id = crate::portfolio_id(request)?.to_owned();
         let charset = csv_charset(request)?;
         let portfolio = self.owned(user, &id).await?;
         let text = import::decode(request.body(), charset.as_deref()).map_err(rejected)?;

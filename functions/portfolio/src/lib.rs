@@ -183,7 +183,7 @@ impl Portfolio {
     /// Adds a transaction and updates its holding in one transaction, retrying on a concurrent
     /// writer (optimistic concurrency on the holding's version).
     async fn add_transaction(&self, request: &ApiRequest, user: &str) -> Result<Reply, ApiError> {
-        let id = request.param("id")?.to_owned();
+        let id = portfolio_id(request)?.to_owned();
         let body: bourse_domain::transaction::RawTransaction = request.json()?;
         let parsed = input::transaction(&body, now().date())?;
         let portfolio = self.owned(user, &id).await?;
@@ -210,10 +210,10 @@ impl Portfolio {
     }
 
     async fn delete_transaction(&self, request: &ApiRequest, user: &str) -> Result<Reply, ApiError> {
-        let id = request.param("id")?.to_owned();
-        let tx_id = request.param("txId")?;
+        let id = portfolio_id(request)?.to_owned();
+        let tx_id = transaction_id(request)?;
         // Ids are `<trade date>-<random>`, so the key is known without a lookup.
-        let date = tx_id.get(..10).filter(|d| input::parse_date("path.txId", d).is_ok()).ok_or_else(|| ApiError::NotFound(format!("no transaction {tx_id}")))?;
+        let date = tx_id.get(..10).filter(|d| input::parse_date("path.txId", d).is_ok()).ok_or_else(|| ApiError::NotFound("no such transaction".into()))?;
         let sort_key = format!("TX#{date}#{tx_id}");
         let (aws, table) = (&self.platform.aws, &self.app_table);
         let record = store::get_transaction(aws, table, user, &id, &sort_key).await.map_err(storage_problem)?.ok_or_else(|| ApiError::NotFound(format!("no transaction {tx_id}")))?;
@@ -229,7 +229,7 @@ impl Portfolio {
 
     async fn list_transactions(&self, request: &ApiRequest, user: &str) -> Result<Reply, ApiError> {
         request.only_query(&["from", "to", "limit", "cursor"])?;
-        let id = request.param("id")?.to_owned();
+        let id = portfolio_id(request)?.to_owned();
         self.owned(user, &id).await?;
         let date = |name: &str, default: &str| -> Result<String, ApiError> {
             match request.query(name)? {
@@ -282,7 +282,7 @@ impl Portfolio {
 
     async fn holdings(&self, request: &ApiRequest, user: &str) -> Result<Reply, ApiError> {
         request.only_query(&[])?;
-        let id = request.param("id")?;
+        let id = portfolio_id(request)?;
         self.cached_view(user, id, "holdings", || async {
             // The holdings Query itself proves ownership (keys include the user); an empty answer
             // for an unknown id would leak nothing, but answer 404 like every other route.
@@ -298,7 +298,7 @@ impl Portfolio {
 
     async fn summary(&self, request: &ApiRequest, user: &str) -> Result<Reply, ApiError> {
         request.only_query(&[])?;
-        let id = request.param("id")?;
+        let id = portfolio_id(request)?;
         self.cached_view(user, id, "summary", || async {
             let portfolio = self.owned(user, id).await?;
             let (holdings, quotes) = self.priced_holdings(user, id).await?;
@@ -311,7 +311,7 @@ impl Portfolio {
     /// [`MAX_HISTORY_DAYS`] days; default the last 90 days.
     async fn history(&self, request: &ApiRequest, user: &str) -> Result<Reply, ApiError> {
         request.only_query(&["from", "to"])?;
-        let id = request.param("id")?;
+        let id = portfolio_id(request)?;
         let today = now().date();
         let date = |name: &str| -> Result<Option<time::Date>, ApiError> {
             request.query(name)?.map(|raw| input::parse_date(&format!("query.{name}"), raw).map_err(|e| ApiError::Validation(vec![e]))).transpose()
@@ -335,7 +335,7 @@ impl Portfolio {
 
     async fn analysis(&self, request: &ApiRequest, user: &str) -> Result<Reply, ApiError> {
         request.only_query(&[])?;
-        let id = request.param("id")?;
+        let id = portfolio_id(request)?;
         self.owned(user, id).await?;
         let (holdings, quotes) = self.priced_holdings(user, id).await?;
         let positions = valued(&holdings, &quotes);
@@ -419,11 +419,11 @@ impl Handler<PortfolioRoute> for Portfolio {
                 let items = store::list_portfolios(aws, table, &user()?).await.map_err(storage_problem)?;
                 Reply::ok(&json!({"items": items.iter().map(portfolio_json).collect::<Vec<_>>()}))
             }
-            PortfolioRoute::Get => Reply::ok(&portfolio_json(&self.owned(&user()?, request.param("id")?).await?)),
+            PortfolioRoute::Get => Reply::ok(&portfolio_json(&self.owned(&user()?, portfolio_id(&request)?).await?)),
             PortfolioRoute::Rename => {
                 let body: input::Rename = request.json()?;
                 let name = input::portfolio_name(&body.name)?;
-                let (user, id) = (user()?, request.param("id")?);
+                let (user, id) = (user()?, portfolio_id(&request)?);
                 if !store::rename_portfolio(aws, table, &user, id, &name).await.map_err(storage_problem)? {
                     return Err(not_found(id));
                 }
@@ -431,7 +431,7 @@ impl Handler<PortfolioRoute> for Portfolio {
                 Reply::ok(&portfolio_json(&self.owned(&user, id).await?))
             }
             PortfolioRoute::Delete => {
-                let (user, id) = (user()?, request.param("id")?);
+                let (user, id) = (user()?, portfolio_id(&request)?);
                 if !store::delete_portfolio(aws, table, &user, id).await.map_err(storage_problem)? {
                     return Err(not_found(id));
                 }
@@ -462,4 +462,25 @@ pub fn app(platform: Platform) -> Result<HttpApp<PortfolioRoute, Portfolio>, Sta
     let access = platform.access_control()?;
     let settings = platform.http_settings(VERSION);
     Ok(HttpApp::new(settings, ROUTES, Portfolio::new(platform)?).with_access(access))
+}
+
+/// The `{id}` of a portfolio route. Only ids this service mints (32 lowercase hex digits) can name
+/// a portfolio; anything else is 404 before it reaches a key (DynamoDB refuses a key over 1 KB,
+/// which must never surface as an error of ours).
+pub(crate) fn portfolio_id(request: &ApiRequest) -> Result<&str, ApiError> {
+    let id = request.param("id")?;
+    let minted = id.len() == 32 && id.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+    if minted { Ok(id) } else { Err(ApiError::NotFound("no such portfolio".into())) }
+}
+
+/// The `{txId}` of a transaction route: `<YYYY-MM-DD>-<16 lowercase hex digits>`, what the API and
+/// the CSV import mint; anything else is 404.
+fn transaction_id(request: &ApiRequest) -> Result<&str, ApiError> {
+    let id = request.param("txId")?;
+    let hex = |s: &str| s.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+    let minted = id.len() == 27
+        && id.as_bytes()[10] == b'-'
+        && id[..10].bytes().enumerate().all(|(i, b)| if i == 4 || i == 7 { b == b'-' } else { b.is_ascii_digit() })
+        && hex(&id[11..]);
+    if minted { Ok(id) } else { Err(ApiError::NotFound("no such transaction".into())) }
 }

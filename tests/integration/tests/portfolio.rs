@@ -39,6 +39,44 @@ async fn another_users_ids_answer_404_everywhere() {
     assert!(json_body(&mallory.call("GET", "/v1/portfolios", None).await)["items"].as_array().unwrap().is_empty());
 }
 
+/// Ids the service never mints (too long for a DynamoDB key, wrong alphabet) name nothing: 404,
+/// never the 503 "busy, retry" a refused key used to become.
+#[tokio::test]
+async fn ids_the_service_never_mints_answer_404_not_503() {
+    let auth = auth().await;
+    let c = client(&auth).await;
+    let id = new_portfolio(&c).await;
+    let long = "a".repeat(2000);
+    let paths = [
+        ("GET", format!("/v1/portfolios/{long}"), None),
+        ("PATCH", format!("/v1/portfolios/{long}"), Some(json!({"name": "x"}))),
+        ("DELETE", format!("/v1/portfolios/{long}"), None),
+        ("GET", format!("/v1/portfolios/{long}/transactions"), None),
+        ("POST", format!("/v1/portfolios/{long}/transactions"), Some(buy("MSFT", "1", "1", "0"))),
+        ("GET", format!("/v1/portfolios/{long}/summary"), None),
+        ("GET", format!("/v1/portfolios/{}/holdings", id.to_uppercase()), None),
+        ("DELETE", format!("/v1/portfolios/{id}/transactions/2026-01-15-{long}"), None),
+        ("DELETE", format!("/v1/portfolios/{id}/transactions/2026-01-15-ABCDEF0123456789"), None),
+    ];
+    for (method, path, body) in paths {
+        let response = c.call(method, &path, body).await;
+        assert_eq!(response.status(), 404, "{method} {}…: {}", &path[..path.len().min(60)], json_body(&response));
+    }
+}
+
+/// A request the store refuses as invalid (here a key over DynamoDB's 1 KB limit) is a typed
+/// `Invalid` error, which the one mapping answers 500, never 503.
+#[tokio::test]
+async fn a_request_dynamodb_refuses_as_invalid_is_never_reported_busy() {
+    bourse_integration_tests::ensure_resources().await;
+    let platform = platform("portfolio");
+    let table = platform.config.require_app_table().unwrap();
+    let err = bourse_storage::portfolios::get_portfolio(&platform.aws, table, "u", &"a".repeat(2000)).await.unwrap_err();
+    assert!(matches!(err, bourse_storage::StorageError::Invalid { .. }), "{err}");
+    let problem = bourse_runtime::storage_problem(err);
+    assert!(matches!(problem, bourse_http::ApiError::Internal(_)), "{problem:?}");
+}
+
 #[tokio::test]
 async fn transactions_drive_holdings_with_exact_decimal_maths() {
     let auth = auth().await;
