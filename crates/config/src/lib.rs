@@ -48,6 +48,7 @@ impl fmt::Display for Stage {
 pub struct EndpointUrl {
     url: String,
     host: String,
+    port: Option<u16>,
 }
 
 impl EndpointUrl {
@@ -88,7 +89,7 @@ impl CacheUrl {
         let (scheme, rest) = value.split_once("://").unwrap_or_default();
         let (authority, path) = rest.split_once('/').unwrap_or((rest, ""));
         let path = path.split(['?', '#']).next().unwrap_or_default();
-        let (userinfo, host_port) = authority.rsplit_once('@').map_or((None, authority), |(u, h)| (Some(u), h));
+        let userinfo = authority.rsplit_once('@').map(|(u, _)| u);
         let (username, password) = match userinfo {
             None => (None, None),
             Some(info) => {
@@ -100,10 +101,10 @@ impl CacheUrl {
                 (Some(user).filter(|u| !u.is_empty()), password.filter(|p| !p.is_empty()).map(Secret::new))
             }
         };
-        let port = match host_port.rsplit_once(':').filter(|_| !host_port.ends_with(']')) {
-            Some((_, port)) => port.parse::<u16>().ok().filter(|p| *p > 0).ok_or_else(|| malformed("port is not a number from 1 to 65535"))?,
-            None => 6379,
-        };
+        let port = url.port.unwrap_or(6379);
+        if port == 0 {
+            return Err(malformed("port is not a number from 1 to 65535"));
+        }
         let db = match path.trim_matches('/') {
             "" => 0,
             db => db.parse::<i64>().ok().filter(|d| (0..=15).contains(d)).ok_or_else(|| malformed("database must be a number from 0 to 15"))?,
@@ -257,10 +258,11 @@ fn parse_url(name: &'static str, value: &str, schemes: &[&str]) -> Result<Endpoi
     if host.is_empty() {
         return Err(malformed("host is empty"));
     }
-    if let Some((_, port)) = authority.rsplit_once(':').filter(|_| !authority.ends_with(']')) {
-        port.parse::<u16>().map_err(|_| malformed("port is not a number from 0 to 65535"))?;
-    }
-    Ok(EndpointUrl { url: value.to_owned(), host: host.to_ascii_lowercase() })
+    let port = match authority.rsplit_once(':').filter(|_| !authority.ends_with(']')) {
+        Some((_, port)) => Some(port.parse::<u16>().map_err(|_| malformed("port is not a number from 0 to 65535"))?),
+        None => None,
+    };
+    Ok(EndpointUrl { url: value.to_owned(), host: host.to_ascii_lowercase(), port })
 }
 
 fn is_loopback_host(host: &str) -> bool {
@@ -485,7 +487,8 @@ impl Config {
         }
         if let Some(cache) = &self.cache_url {
             if !cache.url.is_loopback() {
-                return Err(ConfigError::NotLoopback { name: "CACHE_URL", stage: self.stage, value: cache.as_str().to_owned() });
+                // Debug form: the URL may hold a password.
+                return Err(ConfigError::NotLoopback { name: "CACHE_URL", stage: self.stage, value: format!("{cache:?}") });
             }
         }
         for provider in &self.market_providers {

@@ -32,6 +32,12 @@ pub fn client_config(bundle: &CaBundle, extra_ca_file: Option<(&str, &str)>) -> 
     if roots.is_empty() {
         return Err("no trusted certificate authority: no CA bundle could be read (set SSL_CERT_FILE)".into());
     }
+    trusting(roots)
+}
+
+/// A client configuration on aws-lc trusting exactly `roots` (empty for a client that only ever
+/// speaks plain HTTP).
+pub fn trusting(roots: rustls::RootCertStore) -> Result<Arc<rustls::ClientConfig>, String> {
     let config = rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::aws_lc_rs::default_provider()))
         .with_safe_default_protocol_versions()
         .map_err(|e| e.to_string())?

@@ -34,13 +34,7 @@ impl HttpClient {
     pub fn new(trust: Option<&bourse_config::CaBundle>) -> Result<Self, String> {
         let config = match trust {
             Some(bundle) => bourse_config::trust::client_config(bundle, None)?,
-            None => Arc::new(
-                rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::aws_lc_rs::default_provider()))
-                    .with_safe_default_protocol_versions()
-                    .map_err(|e| e.to_string())?
-                    .with_root_certificates(rustls::RootCertStore::empty())
-                    .with_no_client_auth(),
-            ),
+            None => bourse_config::trust::trusting(rustls::RootCertStore::empty())?,
         };
         let mut http = HttpConnector::new();
         http.enforce_http(false);
