@@ -8,6 +8,10 @@
 //! - DIVIDEND a: dividends += a (income, part of the total return, not of the cost basis).
 //! - FEE f (a charge on the position): fees += f; realised P&L −= f.
 //! - SPLIT n:d: quantity ·= n/d; the cost basis is unchanged, so the average cost scales by d/n.
+//!
+//! Every step is checked arithmetic within the documented [`bounds`]: a transaction that would
+//! take a holding outside them is refused (the API answers 422), so no input can overflow a
+//! `Decimal` here or later (valuation, snapshots).
 
 use crate::money::{Amount, Quantity};
 use crate::symbol::Symbol;
@@ -33,6 +37,52 @@ pub enum PortfolioError {
     /// A stored transaction that no longer makes a trade (corrupt data, never user input).
     #[error("a stored transaction cannot be read")]
     UnreadableTransaction,
+    #[error("{0}")]
+    OutOfBounds(Bound),
+}
+
+/// Which documented bound a transaction would cross.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum Bound {
+    #[error("the shares held would exceed {} (at most 10^12 after splits)", bounds::MAX_QUANTITY)]
+    Quantity,
+    #[error("the trade's value (quantity × price) would exceed {}", bounds::MAX_VALUE)]
+    TradeValue,
+    #[error("the position's cost basis, fees, dividends or realised P&L would exceed {} in magnitude", bounds::MAX_VALUE)]
+    PositionValue,
+}
+
+/// The bounds of a holding. Chosen so that the largest product the average-cost method forms
+/// (cost basis × quantity sold ≤ 10^15 · 10^12) stays 50 times inside `Decimal`'s range
+/// (≈ 7.9 · 10^28), far above any real retail position.
+pub mod bounds {
+    /// Shares held in one position, after any number of splits.
+    pub const MAX_QUANTITY: i64 = 1_000_000_000_000;
+    /// One trade's value (quantity × price), and the magnitude of a position's cost basis, fees,
+    /// dividends and realised P&L.
+    pub const MAX_VALUE: i64 = 1_000_000_000_000_000;
+    /// The largest market price per share used in a valuation (the dearest listed share trades
+    /// below 10^6).
+    pub const MAX_PRICE: i64 = 1_000_000_000;
+}
+
+fn within(value: Option<Decimal>, limit: i64, bound: Bound) -> Result<Decimal, PortfolioError> {
+    match value {
+        Some(v) if v.abs() <= Decimal::from(limit) => Ok(v),
+        _ => Err(PortfolioError::OutOfBounds(bound)),
+    }
+}
+
+fn quantity(value: Option<Decimal>) -> Result<Decimal, PortfolioError> {
+    within(value, bounds::MAX_QUANTITY, Bound::Quantity)
+}
+
+fn money(value: Option<Decimal>) -> Result<Decimal, PortfolioError> {
+    within(value, bounds::MAX_VALUE, Bound::PositionValue)
+}
+
+fn trade_value(quantity: Quantity, price: Amount) -> Result<Decimal, PortfolioError> {
+    within(quantity.value().checked_mul(price.value()), bounds::MAX_VALUE, Bound::TradeValue)
 }
 
 /// A position, as derived from its transactions in trade order.
@@ -66,43 +116,52 @@ impl Holding {
 
     /// Applies one transaction; on error the holding is unchanged.
     pub fn apply(&mut self, trade: &Trade) -> Result<(), PortfolioError> {
+        let mut next = self.clone();
         match *trade {
-            Trade::Buy { quantity, price, fees } => {
-                self.quantity += quantity.value();
-                self.cost_basis += quantity.value() * price.value() + fees.value();
-                self.fees += fees.value();
+            Trade::Buy { quantity: q, price, fees } => {
+                let value = trade_value(q, price)?;
+                next.quantity = quantity(next.quantity.checked_add(q.value()))?;
+                next.cost_basis = money(next.cost_basis.checked_add(value).and_then(|c| c.checked_add(fees.value())))?;
+                next.fees = money(next.fees.checked_add(fees.value()))?;
             }
-            Trade::Sell { quantity, price, fees } => {
-                let q = quantity.value();
-                if q > self.quantity {
-                    return Err(PortfolioError::InsufficientQuantity { symbol: self.symbol.to_string(), wanted: q, held: self.quantity });
+            Trade::Sell { quantity: q, price, fees } => {
+                let (q, value) = (q.value(), trade_value(q, price)?);
+                if q > next.quantity {
+                    return Err(PortfolioError::InsufficientQuantity { symbol: next.symbol.to_string(), wanted: q, held: next.quantity });
                 }
                 // The cost leaving with the shares, to 8 places (money never carries more); what
                 // stays is the exact remainder, so cost in = cost out + cost held, always.
-                let removed = if q == self.quantity { self.cost_basis } else { (self.cost_basis * q / self.quantity).round_dp(crate::money::Amount::MAX_SCALE) };
-                self.realised_pnl += q * price.value() - fees.value() - removed;
-                self.cost_basis -= removed;
-                self.quantity -= q;
-                self.fees += fees.value();
-                if self.quantity.is_zero() {
-                    self.cost_basis = Decimal::ZERO;
+                let removed = if q == next.quantity {
+                    next.cost_basis
+                } else {
+                    money(next.cost_basis.checked_mul(q).and_then(|c| c.checked_div(next.quantity)))?.round_dp(Amount::MAX_SCALE)
+                };
+                let gain = value.checked_sub(fees.value()).and_then(|v| v.checked_sub(removed));
+                next.realised_pnl = money(gain.and_then(|g| next.realised_pnl.checked_add(g)))?;
+                next.cost_basis = money(next.cost_basis.checked_sub(removed))?;
+                next.quantity = quantity(next.quantity.checked_sub(q))?;
+                next.fees = money(next.fees.checked_add(fees.value()))?;
+                if next.quantity.is_zero() {
+                    next.cost_basis = Decimal::ZERO;
                 }
             }
-            Trade::Dividend { amount } => self.dividends += amount.value(),
+            Trade::Dividend { amount } => next.dividends = money(next.dividends.checked_add(amount.value()))?,
             Trade::Fee { amount } => {
-                self.fees += amount.value();
-                self.realised_pnl -= amount.value();
+                next.fees = money(next.fees.checked_add(amount.value()))?;
+                next.realised_pnl = money(next.realised_pnl.checked_sub(amount.value()))?;
             }
             Trade::Split { numerator, denominator } => {
                 if numerator == 0 || denominator == 0 {
                     return Err(PortfolioError::BadSplit);
                 }
-                self.quantity = self.quantity * Decimal::from(numerator) / Decimal::from(denominator);
+                let split = next.quantity.checked_mul(Decimal::from(numerator)).and_then(|q| q.checked_div(Decimal::from(denominator)));
+                next.quantity = quantity(split)?;
             }
         }
-        self.quantity = self.quantity.normalize();
-        self.cost_basis = self.cost_basis.normalize();
-        self.realised_pnl = self.realised_pnl.normalize();
+        next.quantity = next.quantity.normalize();
+        next.cost_basis = next.cost_basis.normalize();
+        next.realised_pnl = next.realised_pnl.normalize();
+        *self = next;
         Ok(())
     }
 
@@ -115,10 +174,13 @@ impl Holding {
         Ok(holding)
     }
 
-    /// Market value and unrealised P&L at `price`.
+    /// Market value and unrealised P&L at `price`. A price outside `0..=`[`bounds::MAX_PRICE`]
+    /// (nonsense from a provider) leaves the position unpriced, so a value is at most 10^21 and
+    /// sums over any portfolio stay far inside `Decimal`'s range.
     pub fn valuation(&self, price: Option<Decimal>) -> (Option<Decimal>, Option<Decimal>) {
-        let value = price.map(|p| (p * self.quantity).normalize());
-        (value, value.map(|v| (v - self.cost_basis).normalize()))
+        let sane = |p: &Decimal| !p.is_sign_negative() && *p <= Decimal::from(bounds::MAX_PRICE);
+        let value = price.filter(sane).and_then(|p| p.checked_mul(self.quantity)).map(|v| v.normalize());
+        (value, value.and_then(|v| v.checked_sub(self.cost_basis)).map(|v| v.normalize()))
     }
 }
 
@@ -256,6 +318,62 @@ mod tests {
     }
     fn sym() -> Symbol {
         Symbol::parse("AAPL").unwrap()
+    }
+
+    #[test]
+    fn a_huge_buy_then_a_partial_sell_is_refused_by_bound_not_by_a_panic() {
+        // 10^12 shares at 10^5: a value of 10^17, beyond the 10^15 bound; the holding is unchanged.
+        let mut h = Holding::new(sym());
+        assert_eq!(h.apply(&buy("1000000000000", "100000", "0")), Err(PortfolioError::OutOfBounds(Bound::TradeValue)));
+        assert_eq!(h, Holding::new(sym()));
+        // At the bounds exactly (10^12 shares for 10^15), a partial sell works and keeps the books.
+        h.apply(&buy("1000000000000", "1000", "0")).unwrap();
+        h.apply(&sell("333333333333.33333333", "1000", "0")).unwrap();
+        assert_eq!(h.quantity, d("666666666666.66666667"));
+        assert_eq!(h.cost_basis, d("666666666666666.66667"));
+        assert_eq!(h.realised_pnl, d("0"));
+        // One more share would cross the quantity bound.
+        assert_eq!(h.apply(&buy("333333333334", "0.00000001", "0")), Err(PortfolioError::OutOfBounds(Bound::Quantity)));
+    }
+
+    #[test]
+    fn splits_beyond_the_quantity_bound_are_refused_and_change_nothing() {
+        let split = Trade::Split { numerator: 1000, denominator: 1 };
+        let mut h = Holding::derive(sym(), &[buy("1", "10", "0"), split, split, split, split]).unwrap();
+        assert_eq!(h.quantity, d("1000000000000"));
+        let before = h.clone();
+        assert_eq!(h.apply(&split), Err(PortfolioError::OutOfBounds(Bound::Quantity)));
+        assert_eq!(h, before);
+        // The largest ratio on the smallest holding: u32::MAX:1 on 10^-8 shares is fine.
+        let tiny = Holding::derive(sym(), &[buy("0.00000001", "1", "0"), Trade::Split { numerator: u32::MAX, denominator: 1 }]).unwrap();
+        assert_eq!(tiny.quantity, d("42.94967295"));
+    }
+
+    #[test]
+    fn money_bounds_hold_for_fees_dividends_and_losses() {
+        let big = "1000000000000"; // 10^12, the most one amount may be
+        let mut h = Holding::new(sym());
+        for _ in 0..1000 {
+            h.apply(&Trade::Dividend { amount: Amount::parse(big).unwrap() }).unwrap();
+        }
+        assert_eq!(h.dividends, d("1000000000000000"));
+        assert_eq!(h.apply(&Trade::Dividend { amount: Amount::parse("0.01").unwrap() }), Err(PortfolioError::OutOfBounds(Bound::PositionValue)));
+        let mut h = Holding::new(sym());
+        for _ in 0..1000 {
+            h.apply(&Trade::Fee { amount: Amount::parse(big).unwrap() }).unwrap();
+        }
+        assert_eq!(h.realised_pnl, d("-1000000000000000"));
+        assert_eq!(h.apply(&Trade::Fee { amount: Amount::parse("1").unwrap() }), Err(PortfolioError::OutOfBounds(Bound::PositionValue)));
+    }
+
+    #[test]
+    fn a_nonsense_price_leaves_a_position_unpriced() {
+        let h = Holding::derive(sym(), &[buy("1000000000000", "1", "0")]).unwrap();
+        assert_eq!(h.valuation(Some(Decimal::MAX)), (None, None));
+        assert_eq!(h.valuation(Some(d("-1"))), (None, None));
+        assert_eq!(h.valuation(Some(d("1000000000"))).0, Some(d("1000000000000000000000")));
+        let snapshot = daily_snapshot(&[h.clone(), h], |_| Some(Decimal::MAX));
+        assert_eq!(snapshot.unpriced_positions, 2);
     }
 
     #[test]

@@ -67,8 +67,15 @@ pub enum ApiError {
 }
 
 impl ApiError {
+    /// 400: the field is malformed.
     pub fn field(field: impl Into<String>, reason: impl Into<String>) -> Self {
         ApiError::Validation(vec![FieldError::new(field, reason)])
+    }
+
+    /// 422: the field is well formed but the request cannot be carried out with it.
+    pub fn unprocessable(field: impl Into<String>, reason: impl Into<String>) -> Self {
+        let reason = reason.into();
+        ApiError::Unprocessable { detail: reason.clone(), errors: vec![FieldError::new(field, reason)] }
     }
 
     pub fn status(&self) -> StatusCode {

@@ -134,7 +134,7 @@ fn path_id(request: &ApiRequest) -> Result<SignalId, ApiError> {
 /// The one mapping of journal rule failures on a write to responses.
 fn problem(err: JournalError) -> ApiError {
     match err {
-        JournalError::TooManyClosed { .. } => ApiError::Unprocessable { detail: err.to_string(), errors: vec![FieldError::new("path.signalId", err.to_string())] },
+        JournalError::TooManyClosed { .. } => ApiError::unprocessable("path.signalId", err.to_string()),
         JournalError::NotCounted => ApiError::Internal("the journal statistics do not count a stored signal".into()),
         other => ApiError::Unprocessable { detail: other.to_string(), errors: vec![] },
     }

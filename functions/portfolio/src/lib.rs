@@ -10,7 +10,7 @@ mod input;
 mod ledger;
 mod journal;
 
-use bourse_domain::portfolio::{Holding, PortfolioError, Valued, allocation, analyse};
+use bourse_domain::portfolio::{Bound, Holding, PortfolioError, Valued, allocation, analyse};
 use ledger::ChangeError;
 use bourse_domain::Symbol;
 use bourse_http::{ApiError, ApiRequest, Handler, HttpApp, Reply, Route};
@@ -96,9 +96,17 @@ pub struct Portfolio {
 /// The one mapping of portfolio failures to responses.
 fn problem(err: PortfolioError) -> ApiError {
     match err {
-        PortfolioError::InsufficientQuantity { .. } => ApiError::Unprocessable { detail: err.to_string(), errors: vec![bourse_http::FieldError::new("body.quantity", err.to_string())] },
+        PortfolioError::InsufficientQuantity { .. } => ApiError::unprocessable("body.quantity", err.to_string()),
         PortfolioError::BadSplit => ApiError::field("body.ratio", err.to_string()),
         PortfolioError::UnreadableTransaction => ApiError::Internal(err.to_string()),
+        PortfolioError::OutOfBounds(bound) => {
+            let field = match bound {
+                Bound::Quantity => "body.quantity",
+                Bound::TradeValue => "body.price",
+                Bound::PositionValue => "body",
+            };
+            ApiError::unprocessable(field, err.to_string())
+        }
     }
 }
 

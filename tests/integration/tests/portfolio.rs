@@ -126,6 +126,39 @@ async fn transactions_drive_holdings_with_exact_decimal_maths() {
     assert_eq!(holding["realisedPnl"], "0");
 }
 
+/// Amounts that would take the books past the documented bounds answer 422 naming the field,
+/// never a panic; the holding keeps its last good state and the daily snapshot still writes.
+#[tokio::test]
+async fn trades_beyond_the_documented_bounds_answer_422_and_the_books_stay_whole() {
+    let auth = auth().await;
+    let c = client(&auth).await;
+    let id = new_portfolio(&c).await;
+    let path = format!("/v1/portfolios/{id}/transactions");
+    let refused = |response: &lambda_http::Response<lambda_http::Body>, field: &str| {
+        let body = json_body(response);
+        assert_eq!(response.status(), 422, "{body}");
+        assert_eq!(body["errors"][0]["field"], field, "{body}");
+    };
+    refused(&c.call("POST", &path, Some(buy("MSFT", "1000000000000", "100000", "0"))).await, "body.price");
+    assert_eq!(c.call("POST", &path, Some(buy("MSFT", "1000000000000", "1000", "0"))).await.status(), 201, "exactly at the bounds");
+    let sell = json!({"type": "SELL", "symbol": "MSFT", "tradeDate": "2026-02-01", "quantity": "999999999999", "price": "1000", "fees": "0"});
+    assert_eq!(c.call("POST", &path, Some(sell)).await.status(), 201, "a partial sale of a maximal position");
+    for _ in 0..4 {
+        let split = json!({"type": "SPLIT", "symbol": "MSFT", "tradeDate": "2026-03-01", "ratio": "1000:1"});
+        assert_eq!(c.call("POST", &path, Some(split)).await.status(), 201);
+    }
+    let split = json!({"type": "SPLIT", "symbol": "MSFT", "tradeDate": "2026-03-01", "ratio": "1000:1"});
+    refused(&c.call("POST", &path, Some(split)).await, "body.quantity");
+    let holding = c.holding(&id, "MSFT").await;
+    assert_eq!(holding["quantity"], "1000000000000", "1 share after four 1000:1 splits: {holding}");
+    assert_eq!(holding["costBasis"], "1000");
+    let user = json_body(&auth.serve(event("GET", "/v1/me", "", None, Some(&c.token), &random_ip())).await)["userId"].as_str().unwrap().to_owned();
+    let p = platform("portfolio");
+    let (app, market) = (p.config.require_app_table().unwrap(), p.config.require_market_table().unwrap());
+    let snapshot = bourse_storage::portfolios::write_daily_snapshot(&p.aws, app, market, &user, &id, "2026-03-02").await.unwrap();
+    assert_eq!(snapshot.cost, rust_decimal::Decimal::from(1000));
+}
+
 #[tokio::test]
 async fn fifty_concurrent_buys_of_one_share_make_exactly_fifty() {
     let auth = auth().await;
