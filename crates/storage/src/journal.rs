@@ -19,7 +19,8 @@ use crate::clients::AwsClients;
 use crate::error::{StorageError, dynamodb_error};
 use crate::query::{Item, Partition, SortKeys, query_all, get_item};
 use crate::schema::{PK, SK, app};
-use aws_sdk_dynamodb::types::{AttributeValue, Delete, KeysAndAttributes, Put, TransactWriteItem, Update};
+use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, TransactWriteItem, Update};
+use crate::batch::build_error;
 use bourse_domain::Symbol;
 use bourse_domain::journal::{Confidence, Direction, Outcome, SignalId, Status, SymbolStats};
 use rust_decimal::Decimal;
@@ -118,10 +119,6 @@ fn count(item: &Item, name: &str) -> Result<u64, StorageError> {
     decimal(item, name)?.try_into().map_err(|_| corrupt(item, name))
 }
 
-fn build_error(key: &str) -> impl Fn(aws_sdk_dynamodb::error::BuildError) -> StorageError + '_ {
-    move |e| StorageError::Corrupt { key: key.to_owned(), reason: e.to_string() }
-}
-
 fn signal_from(item: &Item) -> Result<SignalRecord, StorageError> {
     let close = match text(item, "status")? {
         "OPEN" => None,
@@ -187,33 +184,10 @@ pub async fn get_stats(clients: &AwsClients, table: &str, user: &str, symbol: &S
 pub async fn get_stats_of(clients: &AwsClients, table: &str, user: &str, symbols: &[Symbol]) -> Result<HashMap<Symbol, VersionedStats>, StorageError> {
     let pk = journal_pk(user);
     let mut out: HashMap<Symbol, VersionedStats> = symbols.iter().map(|s| (s.clone(), VersionedStats::default())).collect();
-    let mut distinct: Vec<Symbol> = out.keys().cloned().collect();
-    distinct.sort();
-    for chunk in distinct.chunks(100) {
-        let keys: Vec<Item> = chunk.iter().map(|sym| HashMap::from([(PK.to_owned(), s(pk.clone())), (SK.to_owned(), s(stats_sk(sym)))])).collect();
-        let mut pending = KeysAndAttributes::builder().set_keys(Some(keys)).consistent_read(true).build().map_err(build_error(&pk))?;
-        let mut found = Vec::new();
-        for attempt in 0..8 {
-            let output = clients.dynamodb.batch_get_item().request_items(table, pending.clone()).send().await.map_err(dynamodb_error)?;
-            found.extend(output.responses.and_then(|mut r| r.remove(table)).unwrap_or_default());
-            match output.unprocessed_keys.and_then(|mut u| u.remove(table)) {
-                Some(rest) if !rest.keys.is_empty() => {
-                    pending = rest;
-                    tokio::time::sleep(std::time::Duration::from_millis(20 << attempt)).await;
-                }
-                _ => {
-                    pending = KeysAndAttributes::builder().set_keys(Some(Vec::new())).build().map_err(build_error(&pk))?;
-                    break;
-                }
-            }
-        }
-        if !pending.keys.is_empty() {
-            return Err(StorageError::Throttled { service: "dynamodb", message: "journal statistics read left unprocessed keys".into() });
-        }
-        for item in &found {
-            let symbol = Symbol::parse(text(item, "symbol")?).map_err(|_| corrupt(item, "symbol"))?;
-            out.insert(symbol, stats_from(item)?);
-        }
+    let keys = out.keys().map(|sym| HashMap::from([(PK.to_owned(), s(pk.clone())), (SK.to_owned(), s(stats_sk(sym)))])).collect();
+    for item in &crate::batch::get_all(clients, table, keys, None, true).await? {
+        let symbol = Symbol::parse(text(item, "symbol")?).map_err(|_| corrupt(item, "symbol"))?;
+        out.insert(symbol, stats_from(item)?);
     }
     Ok(out)
 }

@@ -8,6 +8,7 @@
 //!   condition and request cost (see `docs/table-design.md`).
 
 mod attr;
+pub mod batch;
 pub mod clients;
 pub mod error;
 pub mod health;

@@ -18,7 +18,7 @@ use crate::error::StorageError;
 use crate::query::{Partition, SortKeys, query_all, get_item};
 use crate::schema::{PK, SK, TTL, market};
 use aws_sdk_dynamodb::primitives::Blob;
-use aws_sdk_dynamodb::types::{AttributeValue, PutRequest, WriteRequest};
+use aws_sdk_dynamodb::types::AttributeValue;
 use bourse_domain::history::PricePoint;
 use bourse_domain::stock::{Metric, Stock};
 use rust_decimal::Decimal;
@@ -27,10 +27,6 @@ use std::io::{Read, Write};
 use std::str::FromStr;
 use time::Date;
 
-/// DynamoDB's limit of items per BatchWriteItem.
-const BATCH_WRITE_LIMIT: usize = 25;
-/// How often unprocessed items are sent again before giving up.
-const MAX_BATCH_RETRIES: u32 = 8;
 /// Uncompressed JSON per snapshot chunk; compressed it stays far below the 400 KB item limit.
 const CHUNK_BYTES: usize = 1_500_000;
 /// How long a superseded snapshot stays readable for functions still loading it.
@@ -44,12 +40,6 @@ pub fn stock_pk(symbol: &str) -> String {
 pub fn market_cap_sort_key(market_cap: Option<Decimal>, symbol: &str) -> String {
     let dollars = market_cap.map(|c| c.trunc().max(Decimal::ZERO).to_string()).unwrap_or_default();
     format!("{dollars:0>20}#{symbol}")
-}
-
-
-fn dynamo(err: impl Into<aws_sdk_dynamodb::Error>) -> StorageError {
-    let err: aws_sdk_dynamodb::Error = err.into();
-    StorageError::Unavailable { service: "dynamodb", message: err.to_string() }
 }
 
 fn stock_item(stock: &Stock) -> HashMap<String, AttributeValue> {
@@ -77,40 +67,9 @@ fn stock_item(stock: &Stock) -> HashMap<String, AttributeValue> {
     item
 }
 
-/// Writes items with BatchWriteItem: ⌈N/25⌉ requests, plus one per round of unprocessed items,
-/// which are retried with exponential backoff.
+/// Writes items with BatchWriteItem: ⌈N/25⌉ requests, plus one per round of unprocessed items.
 async fn batch_put(clients: &AwsClients, table: &str, items: Vec<HashMap<String, AttributeValue>>) -> Result<(), StorageError> {
-    let mut items = items.into_iter().peekable();
-    while items.peek().is_some() {
-        let mut pending: Vec<WriteRequest> = Vec::with_capacity(BATCH_WRITE_LIMIT);
-        for item in items.by_ref().take(BATCH_WRITE_LIMIT) {
-            let put = PutRequest::builder().set_item(Some(item)).build().map_err(dynamo)?;
-            pending.push(WriteRequest::builder().put_request(put).build());
-        }
-        let mut attempt = 0;
-        while !pending.is_empty() {
-            let output = clients
-                .dynamodb
-                .batch_write_item()
-                .request_items(table, pending)
-                .send()
-                .await
-                .map_err(dynamodb_error)?;
-            pending = output.unprocessed_items.and_then(|mut u| u.remove(table)).unwrap_or_default();
-            if pending.is_empty() {
-                break;
-            }
-            attempt += 1;
-            if attempt > MAX_BATCH_RETRIES {
-                return Err(StorageError::Throttled {
-                    service: "dynamodb",
-                    message: format!("{} items still unprocessed after {MAX_BATCH_RETRIES} retries", pending.len()),
-                });
-            }
-            backoff(attempt).await;
-        }
-    }
-    Ok(())
+    crate::batch::write_all(clients, table, items.into_iter().map(crate::batch::Write::Put).collect()).await
 }
 
 /// Writes stock profiles: ⌈N/25⌉ BatchWriteItem (1 WCU per item under 1 KB).
@@ -327,8 +286,6 @@ fn decode_chunk(bytes: &[u8]) -> Result<Vec<Stock>, String> {
 
 /// How long a day's market signals are kept.
 const SIGNAL_DAYS: u64 = 30;
-/// DynamoDB's limit of keys per BatchGetItem.
-const BATCH_GET_LIMIT: usize = 100;
 
 /// A market signal of a day, as stored.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -413,35 +370,8 @@ pub fn stock_from_item(item: &HashMap<String, AttributeValue>) -> Result<Stock, 
 /// Stock profiles by symbol: ⌈N/100⌉ BatchGetItem (0.5 RCU per profile, eventually consistent),
 /// plus one request per round of unprocessed keys. Unknown symbols are simply absent.
 pub async fn get_stocks(clients: &AwsClients, table: &str, symbols: &[String]) -> Result<Vec<Stock>, StorageError> {
-    use aws_sdk_dynamodb::types::KeysAndAttributes;
-    let mut stocks = Vec::with_capacity(symbols.len());
-    for chunk in symbols.chunks(BATCH_GET_LIMIT) {
-        let keys: Vec<HashMap<String, AttributeValue>> =
-            chunk.iter().map(|symbol| HashMap::from([(PK.to_owned(), s(stock_pk(symbol))), (SK.to_owned(), s("PROFILE"))])).collect();
-        let mut pending = Some(KeysAndAttributes::builder().set_keys(Some(keys)).build().map_err(dynamo)?);
-        let mut attempt = 0;
-        while let Some(request) = pending.take() {
-            let output = clients
-                .dynamodb
-                .batch_get_item()
-                .request_items(table, request)
-                .send()
-                .await
-                .map_err(dynamodb_error)?;
-            for item in output.responses.and_then(|mut r| r.remove(table)).unwrap_or_default() {
-                stocks.push(stock_from_item(&item)?);
-            }
-            pending = output.unprocessed_keys.and_then(|mut u| u.remove(table)).filter(|k| !k.keys().is_empty());
-            if pending.is_some() {
-                attempt += 1;
-                if attempt > MAX_BATCH_RETRIES {
-                    return Err(StorageError::Throttled { service: "dynamodb", message: "keys still unprocessed".into() });
-                }
-                backoff(attempt).await;
-            }
-        }
-    }
-    Ok(stocks)
+    let keys = symbols.iter().map(|symbol| HashMap::from([(PK.to_owned(), s(stock_pk(symbol))), (SK.to_owned(), s("PROFILE"))])).collect();
+    crate::batch::get_all(clients, table, keys, None, false).await?.iter().map(stock_from_item).collect()
 }
 
 /// Publishes a new universe version in which `updated` replace the stocks of the same symbol
@@ -466,17 +396,11 @@ pub async fn republish_with(clients: &AwsClients, table: &str, updated: &[Stock]
             Err(StorageError::Conflict(message)) if round < 80 => {
                 round += 1;
                 tracing::info!(round, message, "another publisher holds the lease or won; merging onto its snapshot");
-                backoff(round.min(3)).await;
+                crate::batch::backoff(round.min(3)).await;
             }
             Err(err) => return Err(err),
         }
     }
-}
-
-/// Exponential backoff for unprocessed batch items: 100 ms, 200 ms, … capped at 2 s.
-async fn backoff(attempt: u32) {
-    let millis = (50u64 << attempt.min(6)).min(2000);
-    tokio::time::sleep(std::time::Duration::from_millis(millis)).await;
 }
 
 #[cfg(test)]

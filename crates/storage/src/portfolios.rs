@@ -209,26 +209,7 @@ pub async fn delete_portfolio(clients: &AwsClients, table: &str, user: &str, id:
     }
     let pk = portfolio_pk(user, id);
     let keys = query_all(clients, Partition::of(table, &pk), SortKeys::All, Some("pk, sk")).await?;
-    for chunk in keys.chunks(25) {
-        let mut pending: Vec<aws_sdk_dynamodb::types::WriteRequest> = chunk
-            .iter()
-            .map(|key| {
-                let delete = aws_sdk_dynamodb::types::DeleteRequest::builder().set_key(Some(key.clone())).build().map_err(|e| StorageError::Corrupt { key: pk.clone(), reason: e.to_string() })?;
-                Ok(aws_sdk_dynamodb::types::WriteRequest::builder().delete_request(delete).build())
-            })
-            .collect::<Result<_, StorageError>>()?;
-        for _ in 0..8 {
-            let out = clients.dynamodb.batch_write_item().request_items(table, pending).send().await.map_err(dynamodb_error)?;
-            pending = out.unprocessed_items.and_then(|mut u| u.remove(table)).unwrap_or_default();
-            if pending.is_empty() {
-                break;
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-        }
-        if !pending.is_empty() {
-            return Err(StorageError::Throttled { service: "dynamodb", message: "portfolio delete left unprocessed items".into() });
-        }
-    }
+    crate::batch::write_all(clients, table, keys.into_iter().map(crate::batch::Write::Delete).collect()).await?;
     clients
         .dynamodb
         .delete_item()
@@ -506,42 +487,24 @@ pub async fn get_transaction(clients: &AwsClients, table: &str, user: &str, port
     found.as_ref().map(transaction_from).transpose()
 }
 
-/// Latest quotes (price, change, sector) for up to any number of symbols from the market table:
+/// Latest quotes (price, change, sector) for any number of symbols from the market table:
 /// ⌈N/100⌉ BatchGetItem sent concurrently (0.5 RCU per stock), unprocessed keys retried — never
-/// one read per symbol.
+/// one read per symbol. Keys still unprocessed after the retries are an error (503, nothing
+/// cached), never positions shown unpriced.
 pub async fn quotes(clients: &AwsClients, market_table: &str, symbols: &[Symbol]) -> Result<HashMap<String, Quote>, StorageError> {
-    let batches = futures_util::future::try_join_all(symbols.chunks(100).map(|chunk| quote_batch(clients, market_table, chunk))).await?;
-    Ok(batches.into_iter().flatten().collect())
-}
-
-/// One BatchGetItem of up to 100 quotes, retrying `UnprocessedKeys` with backoff.
-async fn quote_batch(clients: &AwsClients, market_table: &str, chunk: &[Symbol]) -> Result<Vec<(String, Quote)>, StorageError> {
-    let mut out = Vec::with_capacity(chunk.len());
-    let keys: Vec<Item> = chunk.iter().map(|sym| HashMap::from([(PK.to_owned(), s(format!("STOCK#{sym}"))), (SK.to_owned(), s("PROFILE"))])).collect();
-    let mut pending = aws_sdk_dynamodb::types::KeysAndAttributes::builder()
-        .set_keys(Some(keys))
-        .projection_expression("symbol, price, change, change_pct, sector")
-        .build()
-        .map_err(|e| StorageError::Corrupt { key: "quotes".into(), reason: e.to_string() })?;
-    for attempt in 0..8 {
-        let output = clients.dynamodb.batch_get_item().request_items(market_table, pending.clone()).send().await.map_err(dynamodb_error)?;
-        for item in output.responses.and_then(|mut r| r.remove(market_table)).unwrap_or_default() {
-            let number = |name: &str| match item.get(name) {
-                Some(AttributeValue::N(v)) => Decimal::from_str(v).ok(),
-                _ => None,
-            };
-            let quote = Quote { price: number("price"), change: number("change"), change_pct: number("change_pct"), sector: text(&item, "sector").map(str::to_owned) };
-            out.push((text(&item, "symbol").unwrap_or_default().to_owned(), quote));
-        }
-        match output.unprocessed_keys.and_then(|mut u| u.remove(market_table)) {
-            Some(rest) if !rest.keys.is_empty() => {
-                pending = rest;
-                tokio::time::sleep(std::time::Duration::from_millis(50 << attempt.min(5))).await;
-            }
-            _ => break,
-        }
-    }
-    Ok(out)
+    let keys = symbols.iter().map(|sym| HashMap::from([(PK.to_owned(), s(format!("STOCK#{sym}"))), (SK.to_owned(), s("PROFILE"))])).collect();
+    let items = crate::batch::get_all(clients, market_table, keys, Some("symbol, price, change, change_pct, sector"), false).await?;
+    let number = |item: &Item, name: &str| match item.get(name) {
+        Some(AttributeValue::N(v)) => Decimal::from_str(v).ok(),
+        _ => None,
+    };
+    Ok(items
+        .iter()
+        .map(|item| {
+            let quote = Quote { price: number(item, "price"), change: number(item, "change"), change_pct: number(item, "change_pct"), sector: text(item, "sector").map(str::to_owned) };
+            (text(item, "symbol").unwrap_or_default().to_owned(), quote)
+        })
+        .collect())
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Default)]

@@ -91,3 +91,4 @@ impl Drop for RedisStopped {
         redis_standin("start-one");
     }
 }
+pub mod faults;
