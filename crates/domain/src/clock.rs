@@ -7,6 +7,11 @@ use std::time::{SystemTime, UNIX_EPOCH};
 /// The current time as Unix epoch seconds (UTC).
 pub trait Clock: std::fmt::Debug + Send + Sync {
     fn now(&self) -> i64;
+
+    /// The current time as Unix epoch milliseconds.
+    fn now_ms(&self) -> i64 {
+        self.now().saturating_mul(1000)
+    }
 }
 
 /// The system clock.
@@ -16,6 +21,10 @@ pub struct SystemClock;
 impl Clock for SystemClock {
     fn now(&self) -> i64 {
         SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0)
+    }
+
+    fn now_ms(&self) -> i64 {
+        SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
     }
 }
 

@@ -2,22 +2,58 @@
 //! request answers the stored response with no second effect; the same key with another request
 //! is 422; a request still in progress with that key is 409 (the NextAction pattern of
 //! `bourse_storage::idempotency`).
+//!
+//! The work runs as an [`Attempt`]: the ids it mints derive from the user and the key, and its
+//! time is when the key was first claimed, so an attempt after a failure (a lost response, a
+//! crash, a failed `complete`) mints the same ids and finds what had been written, rather than
+//! writing it twice.
 
 use crate::{Platform, storage_problem};
 use bourse_http::{ApiError, ApiRequest, Reply};
 use bourse_storage::idempotency::{self, NextAction};
 use http::StatusCode;
 use serde_json::Value;
+use time::OffsetDateTime;
+
+/// One attempt at a request's work.
+#[derive(Debug, Clone)]
+pub struct Attempt {
+    /// When the request was first made: now, or when its Idempotency-Key was first claimed.
+    pub started: OffsetDateTime,
+    /// SHA-256 of the user and the Idempotency-Key; `None` without a key.
+    seed: Option<[u8; 32]>,
+}
+
+impl Attempt {
+    /// An attempt of a request without an Idempotency-Key: random ids, now.
+    pub fn unkeyed() -> Self {
+        Attempt { started: OffsetDateTime::now_utc(), seed: None }
+    }
+
+    /// Whether the request has an Idempotency-Key (so an earlier attempt may have written).
+    pub fn is_keyed(&self) -> bool {
+        self.seed.is_some()
+    }
+
+    /// The id (32 lowercase hex) of the `n`th `kind` of thing this request creates: the same on
+    /// every attempt of a keyed request, random otherwise.
+    pub fn id(&self, kind: &str, n: usize) -> String {
+        let Some(seed) = self.seed else { return bourse_http::random_id() };
+        use sha2::Digest;
+        let digest = sha2::Sha256::digest([&seed[..], kind.as_bytes(), b"\n", n.to_string().as_bytes()].concat());
+        digest[..16].iter().map(|b| format!("{b:02x}")).collect()
+    }
+}
 
 /// Runs `work` under the request's `Idempotency-Key` (if it has one) for `user`. A created
 /// resource whose body names its URL in `links.self` also gets a `Location` header.
 pub async fn idempotent<F, Fut>(platform: &Platform, request: &ApiRequest, user: &str, work: F) -> Result<Reply, ApiError>
 where
-    F: FnOnce() -> Fut,
+    F: FnOnce(Attempt) -> Fut,
     Fut: Future<Output = Result<(StatusCode, Value), ApiError>>,
 {
     let Some(key) = request.header("idempotency-key").map(str::to_owned) else {
-        let (status, body) = work().await?;
+        let (status, body) = work(Attempt::unkeyed()).await?;
         return respond(status, body.to_string(), false);
     };
     if key.is_empty() || key.len() > 128 || !key.bytes().all(|b| b.is_ascii_graphic()) {
@@ -30,22 +66,34 @@ where
         .map(|b| format!("{b:02x}"))
         .collect();
     let aws = &platform.aws;
-    let now = time::OffsetDateTime::now_utc().unix_timestamp();
-    match idempotency::begin(aws, table, user, &key, &hash, now).await.map_err(storage_problem)? {
+    // The platform's clock, so tests can move past a lease without waiting for it.
+    let now_ms = platform.clock.now_ms();
+    match idempotency::begin(aws, table, user, &key, &hash, &bourse_http::random_id(), now_ms).await.map_err(storage_problem)? {
         NextAction::Replay { status, body } => respond(StatusCode::from_u16(status).unwrap_or(StatusCode::OK), body, true),
         NextAction::Mismatch => Err(ApiError::Unprocessable { detail: "this Idempotency-Key was used with a different request".into(), errors: vec![] }),
         NextAction::InProgress => Err(ApiError::Conflict("a request with this Idempotency-Key is still being processed".into())),
-        NextAction::Process => match work().await {
-            Ok((status, body)) => {
-                let text = body.to_string();
-                idempotency::complete(aws, table, user, &key, status.as_u16(), &text).await.map_err(storage_problem)?;
-                respond(status, text, false)
+        NextAction::Process { started_ms } => {
+            let started = OffsetDateTime::from_unix_timestamp_nanos(i128::from(started_ms) * 1_000_000).unwrap_or_else(|_| OffsetDateTime::now_utc());
+            let seed: [u8; 32] = sha2::Sha256::digest([user.as_bytes(), b"\n", key.as_bytes()].concat()).into();
+            match work(Attempt { started, seed: Some(seed) }).await {
+                Ok((status, body)) => {
+                    let text = body.to_string();
+                    // The work is committed: answer it even when the response cannot be stored.
+                    // The key then stays pending until its lease ends, and a retry after that
+                    // finds the work by its derived ids.
+                    if let Err(err) = idempotency::complete(aws, table, user, &key, status.as_u16(), &text).await {
+                        tracing::error!(error = %err, "the response of a committed request could not be stored under its Idempotency-Key");
+                    }
+                    respond(status, text, false)
+                }
+                Err(err) => {
+                    if let Err(release) = idempotency::release(aws, table, user, &key).await {
+                        tracing::warn!(error = %release, "a failed request's Idempotency-Key stays leased until its lease ends");
+                    }
+                    Err(err)
+                }
             }
-            Err(err) => {
-                let _ = idempotency::release(aws, table, user, &key).await;
-                Err(err)
-            }
-        },
+        }
     }
 }
 

@@ -1,6 +1,11 @@
 //! Idempotency records for retried POSTs (`Idempotency-Key`): `pk = IDEMP#<user>#<key>`,
 //! `sk = IDEMP`, holding a hash of the request, its state and, once done, the stored response;
 //! `ttl` = 24 h, also checked on read because TTL deletion is lazy.
+//!
+//! A `pending` claim holds a lease (`leaseUntil`): a request that crashed or timed out blocks its
+//! key only until the lease ends, then the next request with the same key and body reclaims it.
+//! The claim keeps the time the key was first claimed (`startedAt`), so every attempt derives the
+//! same ids from it and finds what an earlier attempt had already written.
 
 use crate::error::dynamodb_error;
 use crate::clients::AwsClients;
@@ -10,12 +15,16 @@ use aws_sdk_dynamodb::types::AttributeValue;
 
 /// How long a key is remembered.
 pub const RETENTION_SECONDS: i64 = 24 * 60 * 60;
+/// How long a pending claim blocks its key: longer than any function's timeout (29 s), so a
+/// request still running is never reclaimed under it.
+pub const LEASE_SECONDS: i64 = 60;
 
 /// What to do with a request carrying an idempotency key.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum NextAction {
-    /// First time (or the old record expired): process it, then [`complete`].
-    Process,
+    /// First time, the old record expired, or an earlier attempt's lease ended: process it, then
+    /// [`complete`]. `started_ms` is when the key was first claimed (epoch milliseconds).
+    Process { started_ms: i64 },
     /// Done before with the same request: answer this stored response.
     Replay { status: u16, body: String },
     /// Another request with this key is being processed right now.
@@ -29,8 +38,12 @@ fn key(user: &str, idempotency_key: &str) -> [(&'static str, AttributeValue); 2]
 }
 
 /// Claims the key: 1 conditional PutItem (`attribute_not_exists(pk) OR ttl < now`), and on a
-/// taken key 1 GetItem (strongly consistent) to decide between replay, in-progress and mismatch.
-pub async fn begin(clients: &AwsClients, table: &str, user: &str, idempotency_key: &str, request_hash: &str, now: i64) -> Result<NextAction, StorageError> {
+/// taken key 1 GetItem (strongly consistent) to decide between replay, in-progress, mismatch and
+/// reclaiming an ended lease (then 1 conditional UpdateItem: only one reclaimer wins).
+/// `claim_id` is unique to this call: when the SDK retries the claim after losing its answer, the
+/// claim it finds is its own and is processed, not refused as in progress.
+pub async fn begin(clients: &AwsClients, table: &str, user: &str, idempotency_key: &str, request_hash: &str, claim_id: &str, now_ms: i64) -> Result<NextAction, StorageError> {
+    let now = now_ms.div_euclid(1000);
     let [(pk_name, pk), (sk_name, sk)] = key(user, idempotency_key);
     let claimed = clients
         .dynamodb
@@ -40,6 +53,9 @@ pub async fn begin(clients: &AwsClients, table: &str, user: &str, idempotency_ke
         .item(sk_name, sk.clone())
         .item("requestHash", AttributeValue::S(request_hash.to_owned()))
         .item("state", AttributeValue::S("pending".into()))
+        .item("startedAt", AttributeValue::N(now_ms.to_string()))
+        .item("claimId", AttributeValue::S(claim_id.to_owned()))
+        .item("leaseUntil", AttributeValue::N((now + LEASE_SECONDS).to_string()))
         .item(TTL, AttributeValue::N((now + RETENTION_SECONDS).to_string()))
         .condition_expression("attribute_not_exists(#pk) OR #ttl < :now")
         .expression_attribute_names("#pk", PK)
@@ -48,7 +64,7 @@ pub async fn begin(clients: &AwsClients, table: &str, user: &str, idempotency_ke
         .send()
         .await;
     match claimed {
-        Ok(_) => return Ok(NextAction::Process),
+        Ok(_) => return Ok(NextAction::Process { started_ms: now_ms }),
         Err(e) if e.as_service_error().is_some_and(|e| e.is_conditional_check_failed_exception()) => {}
         Err(e) => return Err(StorageError::from_sdk("dynamodb", e)),
     }
@@ -56,8 +72,8 @@ pub async fn begin(clients: &AwsClients, table: &str, user: &str, idempotency_ke
         .dynamodb
         .get_item()
         .table_name(table)
-        .key(pk_name, pk)
-        .key(sk_name, sk)
+        .key(pk_name, pk.clone())
+        .key(sk_name, sk.clone())
         .consistent_read(true)
         .send()
         .await
@@ -68,17 +84,47 @@ pub async fn begin(clients: &AwsClients, table: &str, user: &str, idempotency_ke
         Some(AttributeValue::S(v)) => v.clone(),
         _ => String::new(),
     };
+    let number = |name: &str| match existing.get(name) {
+        Some(AttributeValue::N(n)) => n.parse::<i64>().ok(),
+        _ => None,
+    };
     if text("requestHash") != request_hash {
         return Ok(NextAction::Mismatch);
     }
-    if text("state") != "done" {
+    if text("state") == "done" {
+        let status = number("status").and_then(|s| u16::try_from(s).ok()).unwrap_or(200);
+        return Ok(NextAction::Replay { status, body: text("body") });
+    }
+    let lease = number("leaseUntil").unwrap_or(0);
+    if text("claimId") == claim_id {
+        return Ok(NextAction::Process { started_ms: number("startedAt").unwrap_or(now_ms) });
+    }
+    if lease >= now {
         return Ok(NextAction::InProgress);
     }
-    let status = match existing.get("status") {
-        Some(AttributeValue::N(n)) => n.parse().unwrap_or(200),
-        _ => 200,
-    };
-    Ok(NextAction::Replay { status, body: text("body") })
+    // The lease ended: the attempt holding it crashed, timed out or failed. Take it over, unless
+    // another request just did (the lease we saw is no longer there).
+    let reclaimed = clients
+        .dynamodb
+        .update_item()
+        .table_name(table)
+        .key(pk_name, pk)
+        .key(sk_name, sk)
+        .update_expression("SET #lease = :next, claimId = :claim")
+        .condition_expression("#state = :pending AND #lease = :seen")
+        .expression_attribute_names("#lease", "leaseUntil")
+        .expression_attribute_names("#state", "state")
+        .expression_attribute_values(":next", AttributeValue::N((now + LEASE_SECONDS).to_string()))
+        .expression_attribute_values(":claim", AttributeValue::S(claim_id.to_owned()))
+        .expression_attribute_values(":seen", AttributeValue::N(lease.to_string()))
+        .expression_attribute_values(":pending", AttributeValue::S("pending".into()))
+        .send()
+        .await;
+    match reclaimed {
+        Ok(_) => Ok(NextAction::Process { started_ms: number("startedAt").unwrap_or(now_ms) }),
+        Err(e) if e.as_service_error().is_some_and(|e| e.is_conditional_check_failed_exception()) => Ok(NextAction::InProgress),
+        Err(e) => Err(StorageError::from_sdk("dynamodb", e)),
+    }
 }
 
 /// Stores the response of a processed request. 1 UpdateItem.
@@ -103,17 +149,23 @@ pub async fn complete(clients: &AwsClients, table: &str, user: &str, idempotency
         .map_err(dynamodb_error)
 }
 
-/// Forgets a claim whose processing failed, so the client can retry with the same key. 1 DeleteItem.
+/// Ends the lease of a claim whose processing failed, so the client can retry with the same key
+/// and body at once (and the retry, starting from the same `startedAt`, finds whatever the failed
+/// attempt had written). The claim itself stays: another body under this key is still a mismatch.
+/// 1 UpdateItem.
 pub async fn release(clients: &AwsClients, table: &str, user: &str, idempotency_key: &str) -> Result<(), StorageError> {
     let [(pk_name, pk), (sk_name, sk)] = key(user, idempotency_key);
     clients
         .dynamodb
-        .delete_item()
+        .update_item()
         .table_name(table)
         .key(pk_name, pk)
         .key(sk_name, sk)
+        .update_expression("SET #lease = :ended")
         .condition_expression("#state = :pending")
+        .expression_attribute_names("#lease", "leaseUntil")
         .expression_attribute_names("#state", "state")
+        .expression_attribute_values(":ended", AttributeValue::N("0".into()))
         .expression_attribute_values(":pending", AttributeValue::S("pending".into()))
         .send()
         .await

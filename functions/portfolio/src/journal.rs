@@ -116,9 +116,9 @@ impl NewSignal {
     }
 }
 
-fn new_id(now: OffsetDateTime) -> Result<SignalId, ApiError> {
+fn new_id(now: OffsetDateTime, hex: &str) -> Result<SignalId, ApiError> {
     let millis = i64::try_from(now.unix_timestamp_nanos() / 1_000_000).unwrap_or(0);
-    SignalId::new(millis, &bourse_http::random_id()).map_err(|e| ApiError::Internal(e.to_string()))
+    SignalId::new(millis, hex).map_err(|e| ApiError::Internal(e.to_string()))
 }
 
 fn not_found(id: &str) -> ApiError {
@@ -214,8 +214,11 @@ impl Portfolio {
     pub(crate) async fn create_signal(&self, request: &ApiRequest, user: &str) -> Result<Reply, ApiError> {
         let body: NewSignal = request.json()?;
         let now = now();
-        let signal = body.parse("body", new_id(now)?, now).map_err(ApiError::Validation)?;
-        self.idempotent(request, user, || async move {
+        body.parse("body", new_id(now, &bourse_http::random_id())?, now).map_err(ApiError::Validation)?;
+        self.idempotent(request, user, |attempt| async move {
+            // Parsed again with the attempt's id and time: the same on every attempt of a keyed
+            // request, so a retry finds what an earlier attempt wrote.
+            let signal = body.parse("body", new_id(attempt.started, &attempt.id("signal", 0))?, attempt.started).map_err(ApiError::Validation)?;
             self.store_new_signals(user, std::slice::from_ref(&signal)).await?;
             Ok((StatusCode::CREATED, signal_json(&signal)))
         })
@@ -228,19 +231,22 @@ impl Portfolio {
         if body.signals.is_empty() || body.signals.len() > MAX_BULK {
             return Err(ApiError::field("body.signals", format!("1 to {MAX_BULK} signals")));
         }
-        let now = now();
-        let mut signals = Vec::with_capacity(body.signals.len());
-        let mut errors = Vec::new();
-        for (i, entry) in body.signals.iter().enumerate() {
-            match entry.parse(&format!("body.signals[{i}]"), new_id(now)?, now) {
-                Ok(signal) => signals.push(signal),
-                Err(mut e) => errors.append(&mut e),
+        let parse_all = |at: OffsetDateTime, id: &dyn Fn(usize) -> String| -> Result<Vec<SignalRecord>, ApiError> {
+            let mut signals = Vec::with_capacity(body.signals.len());
+            let mut errors = Vec::new();
+            for (i, entry) in body.signals.iter().enumerate() {
+                match entry.parse(&format!("body.signals[{i}]"), new_id(at, &id(i))?, at) {
+                    Ok(signal) => signals.push(signal),
+                    Err(mut e) => errors.append(&mut e),
+                }
             }
-        }
-        if !errors.is_empty() {
-            return Err(ApiError::Validation(errors));
-        }
-        self.idempotent(request, user, || async move {
+            if errors.is_empty() { Ok(signals) } else { Err(ApiError::Validation(errors)) }
+        };
+        parse_all(now(), &|_| bourse_http::random_id())?;
+        self.idempotent(request, user, |attempt| async move {
+            // The ids derive from the Idempotency-Key: a retry after a failed later chunk finds
+            // the chunks already written and writes only the rest.
+            let signals = parse_all(attempt.started, &|i| attempt.id("signal", i))?;
             self.store_new_signals(user, &signals).await?;
             Ok((StatusCode::CREATED, json!({"items": signals.iter().map(signal_json).collect::<Vec<_>>()})))
         })
@@ -280,6 +286,12 @@ impl Portfolio {
                         break;
                     }
                     Err(StorageError::Conflict(_)) => {
+                        // Chunks are atomic: when its first signal exists, an earlier attempt of
+                        // this request wrote the chunk and only its answer was lost.
+                        if store::get_signal(aws, table, user, &part[0].id).await.map_err(storage_problem)?.is_some() {
+                            written = true;
+                            break;
+                        }
                         backoff(attempt).await;
                         let chunk_symbols: Vec<Symbol> = next.iter().map(|(s, _, _)| s.clone()).collect();
                         current.extend(store::get_stats_of(aws, table, user, &chunk_symbols).await.map_err(storage_problem)?);
@@ -310,8 +322,8 @@ impl Portfolio {
         let mut errors = Vec::new();
         let exit = check(&mut errors, "body", "exitPrice", Price::parse(&body.exit_price));
         let closed_at = match body.closed_at.as_deref() {
-            None => Some(now),
-            Some(raw) => utc_time("body", "closedAt", raw, now).map_err(|e| errors.push(e)).ok(),
+            None => Some(None),
+            Some(raw) => utc_time("body", "closedAt", raw, now).map_err(|e| errors.push(e)).ok().map(Some),
         };
         let note = body.note.as_deref().and_then(|n| check(&mut errors, "body", "note", rules::note(n))).flatten();
         let (Some(exit), Some(closed_at)) = (exit, closed_at) else {
@@ -320,11 +332,16 @@ impl Portfolio {
         if !errors.is_empty() {
             return Err(ApiError::Validation(errors));
         }
-        self.idempotent(request, user, || async move {
+        self.idempotent(request, user, |run| async move {
             let (aws, table) = (&self.platform.aws, &self.app_table);
+            let closed_at = closed_at.unwrap_or(run.started);
             for attempt in 0..WRITE_ATTEMPTS {
                 let mut signal = store::get_signal(aws, table, user, &id).await.map_err(storage_problem)?.ok_or_else(|| not_found(id.as_str()))?;
-                if signal.close.is_some() {
+                if let Some(closed) = &signal.close {
+                    // Closed exactly as asked: an earlier attempt of this request did it.
+                    if run.is_keyed() && closed.exit_price == exit.value() && closed.closed_at == rfc3339(closed_at) {
+                        return Ok((StatusCode::OK, signal_json(&signal)));
+                    }
                     return Err(ApiError::Conflict(format!("signal {id} is already closed")));
                 }
                 let opened_at = OffsetDateTime::parse(&signal.opened_at, &Rfc3339).map_err(|e| ApiError::Internal(format!("stored openedAt of {id}: {e}")))?;

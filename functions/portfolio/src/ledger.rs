@@ -59,12 +59,15 @@ impl Portfolio {
         mut known: Option<VersionedHolding>,
     ) -> Result<VersionedHolding, ChangeError> {
         let (aws, table) = (&self.platform.aws, self.app_table.as_str());
+        // After a lost race the ledger is read: an addition already there (written by an earlier
+        // attempt whose answer was lost) is then found, instead of failing every retry.
+        let mut check_ledger = false;
         for attempt in 0..WRITE_ATTEMPTS {
             let current = match known.take() {
                 Some(holding) => holding,
                 None => store::get_holding(aws, table, user, portfolio, symbol).await.map_err(storage_problem)?,
             };
-            let appends = removed.is_empty() && added.iter().all(|r| r.trade_date >= current.latest_trade_date);
+            let appends = !check_ledger && removed.is_empty() && added.iter().all(|r| r.trade_date >= current.latest_trade_date);
             let (adding, next) = if appends {
                 let mut next = current.holding.clone();
                 for record in added {
@@ -83,12 +86,18 @@ impl Portfolio {
                 };
                 let adding: Vec<TransactionRecord> = added.iter().filter(|a| !ledger.iter().any(|r| r.id == a.id)).cloned().collect();
                 let kept = ledger.iter().filter(|r| !removed.iter().any(|x| x.id == r.id));
+                if adding.is_empty() && removed.is_empty() {
+                    return Ok(current);
+                }
                 let next = derive(symbol, kept.chain(&adding).collect()).map_err(|u| ChangeError::Underivable { transaction_id: u.record.id.clone(), error: u.error })?;
                 (adding, next)
             };
             match store::write_ledger_change(aws, table, user, portfolio, &adding, removed, &current, &next).await {
                 Ok(after) => return Ok(after),
-                Err(StorageError::Conflict(_)) => backoff(attempt).await,
+                Err(StorageError::Conflict(_)) => {
+                    check_ledger = true;
+                    backoff(attempt).await;
+                }
                 Err(err) => return Err(storage_problem(err).into()),
             }
         }

@@ -14,7 +14,9 @@ use bourse_domain::portfolio::{Bound, Holding, PortfolioError, Valued, allocatio
 use ledger::ChangeError;
 use bourse_domain::Symbol;
 use bourse_http::{ApiError, ApiRequest, Handler, HttpApp, Reply, Route};
+use bourse_runtime::idempotency::Attempt;
 use bourse_runtime::{Dependency, Platform, StartupError, storage_problem};
+use bourse_storage::StorageError;
 use bourse_storage::portfolios::{self as store, PortfolioRecord, Quote, TransactionRecord};
 use http::StatusCode;
 use rust_decimal::Decimal;
@@ -170,7 +172,7 @@ impl Portfolio {
 
     async fn idempotent<F, Fut>(&self, request: &ApiRequest, user: &str, work: F) -> Result<Reply, ApiError>
     where
-        F: FnOnce() -> Fut,
+        F: FnOnce(Attempt) -> Fut,
         Fut: Future<Output = Result<(StatusCode, Value), ApiError>>,
     {
         bourse_runtime::idempotency::idempotent(&self.platform, request, user, work).await
@@ -180,10 +182,18 @@ impl Portfolio {
         let body: input::NewPortfolio = request.json()?;
         let name = input::portfolio_name(&body.name)?;
         let currency = input::currency(body.currency.as_deref())?;
-        self.idempotent(request, user, || async move {
-            let record = PortfolioRecord { id: bourse_http::random_id(), name, currency, created_at: rfc3339(now()) };
-            store::create_portfolio(&self.platform.aws, &self.app_table, user, &record).await.map_err(storage_problem)?;
-            Ok((StatusCode::CREATED, portfolio_json(&record)))
+        self.idempotent(request, user, |attempt| async move {
+            let record = PortfolioRecord { id: attempt.id("portfolio", 0), name, currency, created_at: rfc3339(attempt.started) };
+            match store::create_portfolio(&self.platform.aws, &self.app_table, user, &record).await {
+                Ok(()) => Ok((StatusCode::CREATED, portfolio_json(&record))),
+                // An earlier attempt of this keyed request created it (its answer was lost).
+                Err(StorageError::Conflict(_)) => {
+                    let created = store::get_portfolio(&self.platform.aws, &self.app_table, user, &record.id).await.map_err(storage_problem)?;
+                    let created = created.ok_or_else(|| ApiError::Conflict("the portfolio this request created was deleted since".into()))?;
+                    Ok((StatusCode::CREATED, portfolio_json(&created)))
+                }
+                Err(err) => Err(storage_problem(err)),
+            }
         })
         .await
     }
@@ -191,7 +201,7 @@ impl Portfolio {
     /// Adds a transaction and updates its holding in one transaction, retrying on a concurrent
     /// writer (optimistic concurrency on the holding's version).
     async fn add_transaction(&self, request: &ApiRequest, user: &str) -> Result<Reply, ApiError> {
-        let id = portfolio_id(request)?.to_owned();
+        let id = portfolio_id(request)?;
         let body: bourse_domain::transaction::RawTransaction = request.json()?;
         let parsed = input::transaction(&body, now().date())?;
         let portfolio = self.owned(user, &id).await?;
@@ -202,10 +212,11 @@ impl Portfolio {
             });
         }
         let reply = self
-            .idempotent(request, user, || async {
-                let tx_id = format!("{}-{}", parsed.trade_date, &bourse_http::random_id()[..16]);
-                let record = TransactionRecord { id: tx_id, symbol: parsed.symbol.clone(), trade_date: parsed.trade_date.to_string(), seq: ledger_seq(now(), 0), fields: parsed.fields() };
-                let holding = match self.change_ledger(user, &id, &parsed.symbol, std::slice::from_ref(&record), &[], None).await {
+            .idempotent(request, user, |attempt| async move {
+                // Id and order from the attempt: the same on every attempt of a keyed request.
+                let tx_id = format!("{}-{}", parsed.trade_date, &attempt.id("transaction", 0)[..16]);
+                let record = TransactionRecord { id: tx_id, symbol: parsed.symbol.clone(), trade_date: parsed.trade_date.to_string(), seq: ledger_seq(attempt.started, 0), fields: parsed.fields() };
+                let holding = match self.change_ledger(user, id, &parsed.symbol, std::slice::from_ref(&record), &[], None).await {
                     Ok(stored) => stored.holding,
                     Err(ChangeError::Underivable { error, .. }) => return Err(problem(error)),
                     Err(ChangeError::Api(err)) => return Err(err),

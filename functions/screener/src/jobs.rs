@@ -20,7 +20,7 @@ pub async fn create(platform: &Platform, request: &ApiRequest, universe: impl As
         JobScope::Universe => ("universe", universe().await?),
     };
     let owner = principal.user_id.clone();
-    bourse_runtime::idempotency::idempotent(platform, request, &owner, || async {
+    bourse_runtime::idempotency::idempotent(platform, request, &owner, |_| async {
         let job = bourse_runtime::jobs::start_enrichment_job(platform, &owner, kind, &symbols).await?;
         let (id, created_at) = (job.id, job.created_at);
         let location = format!("/v1/jobs/{id}");

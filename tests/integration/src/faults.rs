@@ -29,6 +29,8 @@ struct Armed {
     /// The `X-Amz-Target` operation, e.g. `TransactWriteItems`.
     operation: &'static str,
     fault: Fault,
+    /// Matching requests still let through before the fault applies.
+    skip: u32,
     remaining: u32,
 }
 
@@ -81,7 +83,12 @@ impl DynamoFaults {
 
     /// Applies `fault` to the next `times` requests of `operation`.
     pub fn arm(&self, operation: &'static str, fault: Fault, times: u32) {
-        self.state.armed.lock().expect("fault list").push(Armed { operation, fault, remaining: times });
+        self.arm_after(operation, 0, fault, times);
+    }
+
+    /// Lets `skip` requests of `operation` through, then applies `fault` to the next `times`.
+    pub fn arm_after(&self, operation: &'static str, skip: u32, fault: Fault, times: u32) {
+        self.state.armed.lock().expect("fault list").push(Armed { operation, fault, skip, remaining: times });
     }
 
     /// Stops every fault still armed.
@@ -112,7 +119,8 @@ impl DynamoFaults {
     }
 }
 
-/// Reads one HTTP/1.1 message (head + `Content-Length` body) from `stream`; `None` at EOF.
+/// Reads one HTTP/1.1 message (head + `Content-Length` or chunked body) from `stream`; `None` at
+/// EOF. A chunked body is returned decoded.
 async fn read_message(stream: &mut TcpStream, buffer: &mut Vec<u8>) -> std::io::Result<Option<(String, Vec<u8>)>> {
     let mut chunk = [0u8; 8192];
     let head_end = loop {
@@ -126,6 +134,37 @@ async fn read_message(stream: &mut TcpStream, buffer: &mut Vec<u8>) -> std::io::
         buffer.extend_from_slice(&chunk[..n]);
     };
     let head = String::from_utf8_lossy(&buffer[..head_end]).into_owned();
+    if header(&head, "transfer-encoding").is_some_and(|v| v.eq_ignore_ascii_case("chunked")) {
+        buffer.drain(..head_end);
+        let mut body = Vec::new();
+        loop {
+            let line_end = loop {
+                if let Some(at) = buffer.windows(2).position(|w| w == b"\r\n") {
+                    break at;
+                }
+                let n = stream.read(&mut chunk).await?;
+                if n == 0 {
+                    return Ok(None);
+                }
+                buffer.extend_from_slice(&chunk[..n]);
+            };
+            let size_text = String::from_utf8_lossy(&buffer[..line_end]).into_owned();
+            let size = usize::from_str_radix(size_text.split(';').next().unwrap_or("").trim(), 16).map_err(std::io::Error::other)?;
+            while buffer.len() < line_end + 2 + size + 2 {
+                let n = stream.read(&mut chunk).await?;
+                if n == 0 {
+                    return Ok(None);
+                }
+                buffer.extend_from_slice(&chunk[..n]);
+            }
+            body.extend_from_slice(&buffer[line_end + 2..line_end + 2 + size]);
+            buffer.drain(..line_end + 2 + size + 2);
+            if size == 0 {
+                let head = head.lines().filter(|l| !l.to_ascii_lowercase().starts_with("transfer-encoding")).collect::<Vec<_>>().join("\r\n");
+                return Ok(Some((head, body)));
+            }
+        }
+    }
     let length = header(&head, "content-length").and_then(|v| v.parse::<usize>().ok()).unwrap_or(0);
     while buffer.len() < head_end + length {
         let n = stream.read(&mut chunk).await?;
@@ -153,9 +192,13 @@ async fn serve(mut client: TcpStream, upstream: &str, state: &State) -> std::io:
         state.seen.lock().expect("seen list").push(operation.clone());
         let fault = {
             let mut armed = state.armed.lock().expect("fault list");
-            let found = armed.iter_mut().find(|a| a.operation == operation && a.remaining > 0).map(|a| {
+            let found = armed.iter_mut().find(|a| a.operation == operation && a.remaining > 0).and_then(|a| {
+                if a.skip > 0 {
+                    a.skip -= 1;
+                    return None;
+                }
                 a.remaining -= 1;
-                a.fault
+                Some(a.fault)
             });
             armed.retain(|a| a.remaining > 0);
             found
