@@ -4,6 +4,7 @@
 mod app;
 pub mod auth;
 pub mod cors;
+pub mod cursor;
 pub mod encoding;
 pub mod health;
 pub mod problem;

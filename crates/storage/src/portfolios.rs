@@ -311,7 +311,12 @@ pub struct TransactionRecord {
 impl TransactionRecord {
     /// The base-table sort key.
     pub fn sort_key(&self) -> String {
-        format!("TX#{}#{}", self.trade_date, self.id)
+        Self::sort_key_of(&self.trade_date, &self.id)
+    }
+
+    /// The sort key of transaction `id` traded on `trade_date`.
+    pub fn sort_key_of(trade_date: &str, id: &str) -> String {
+        format!("TX#{trade_date}#{id}")
     }
 
     /// Position in a holding's ledger: trade date, then the order recorded.
@@ -431,8 +436,8 @@ fn transaction_from(item: &Item) -> Result<TransactionRecord, StorageError> {
 }
 
 /// A page of transactions with trade dates in `[from, to]`, newest first.
-/// 1 Query `pk = P#<user>#<id> AND sk BETWEEN TX#<from> AND TX#<to>~` with `Limit`; the cursor is
-/// the last key.
+/// 1 Query `pk = P#<user>#<id> AND sk BETWEEN TX#<from> AND TX#<to>~` with `Limit`, starting after
+/// the sort key `after`; also returns the last record when more may follow.
 pub async fn list_transactions(
     clients: &AwsClients,
     table: &str,
@@ -442,7 +447,7 @@ pub async fn list_transactions(
     to: &str,
     limit: i32,
     after: Option<&str>,
-) -> Result<(Vec<TransactionRecord>, Option<String>), StorageError> {
+) -> Result<(Vec<TransactionRecord>, Option<TransactionRecord>), StorageError> {
     let pk = portfolio_pk(user, portfolio);
     let start = after.map(|sk| HashMap::from([(PK.to_owned(), s(pk.clone())), (SK.to_owned(), s(sk))]));
     let output = clients
@@ -462,7 +467,7 @@ pub async fn list_transactions(
         .await
         .map_err(dynamodb_error)?;
     let records = output.items.unwrap_or_default().iter().map(transaction_from).collect::<Result<Vec<_>, _>>()?;
-    let next = output.last_evaluated_key.and_then(|k| text(&k, SK).map(str::to_owned));
+    let next = if output.last_evaluated_key.is_some() { records.last().cloned() } else { None };
     Ok((records, next))
 }
 

@@ -147,18 +147,13 @@ fn contribution(signal: &SignalRecord) -> Contribution {
     }
 }
 
-/// Cursors are opaque to clients: the hex of the id to continue after.
+/// Cursors are opaque to clients: the id to continue after.
 fn encode_cursor(id: &SignalId) -> String {
-    id.as_str().bytes().map(|b| format!("{b:02x}")).collect()
+    bourse_http::cursor::encode(id.as_str())
 }
 
 fn decode_cursor(raw: &str) -> Result<SignalId, ApiError> {
-    let bad = || ApiError::field("query.cursor", "not a cursor of this list");
-    if !raw.len().is_multiple_of(2) || raw.len() > 64 {
-        return Err(bad());
-    }
-    let bytes: Vec<u8> = (0..raw.len()).step_by(2).map(|i| raw.get(i..i + 2).and_then(|h| u8::from_str_radix(h, 16).ok())).collect::<Option<_>>().ok_or_else(bad)?;
-    String::from_utf8(bytes).ok().and_then(|text| SignalId::parse(&text).ok()).ok_or_else(bad)
+    bourse_http::cursor::decode(raw).and_then(|text| SignalId::parse(&text).ok()).ok_or_else(|| ApiError::field("query.cursor", "not a cursor of this list"))
 }
 
 fn optional_dec(value: Option<rust_decimal::Decimal>) -> Value {

@@ -261,13 +261,21 @@ impl Portfolio {
             None => 50,
             Some(raw) => raw.parse::<i32>().ok().filter(|n| (1..=100).contains(n)).ok_or_else(|| ApiError::field("query.limit", "a whole number from 1 to 100"))?,
         };
-        let cursor = request.query("cursor")?;
-        if let Some(c) = cursor {
-            if !c.starts_with("TX#") || c.len() > 80 {
-                return Err(ApiError::field("query.cursor", "not a cursor of this list"));
+        // The cursor is the id of the last transaction listed: one the service mints, dated within
+        // the range asked for (a page of one range never continues another).
+        let after = match request.query("cursor")? {
+            None => None,
+            Some(raw) => {
+                let bad = || ApiError::field("query.cursor", "not a cursor of this list and range");
+                let tx = bourse_http::cursor::decode(raw).filter(|id| is_minted_transaction_id(id)).ok_or_else(bad)?;
+                if tx[..10] < *from || tx[..10] > *to {
+                    return Err(bad());
+                }
+                Some(TransactionRecord::sort_key_of(&tx[..10], &tx))
             }
-        }
-        let (items, next) = store::list_transactions(&self.platform.aws, &self.app_table, user, &id, &from, &to, limit, cursor).await.map_err(storage_problem)?;
+        };
+        let (items, next) = store::list_transactions(&self.platform.aws, &self.app_table, user, &id, &from, &to, limit, after.as_deref()).await.map_err(storage_problem)?;
+        let next = next.map(|last| bourse_http::cursor::encode(&last.id));
         Reply::ok(&json!({"items": items.iter().map(transaction_json).collect::<Vec<_>>(), "nextCursor": next}))
     }
 
@@ -496,10 +504,14 @@ pub(crate) fn portfolio_id(request: &ApiRequest) -> Result<&str, ApiError> {
 /// the CSV import mint; anything else is 404.
 fn transaction_id(request: &ApiRequest) -> Result<&str, ApiError> {
     let id = request.param("txId")?;
+    if is_minted_transaction_id(id) { Ok(id) } else { Err(ApiError::NotFound("no such transaction".into())) }
+}
+
+/// `YYYY-MM-DD-<16 lowercase hex>`: the shape of every transaction id the service mints.
+fn is_minted_transaction_id(id: &str) -> bool {
     let hex = |s: &str| s.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
-    let minted = id.len() == 27
+    id.len() == 27
         && id.as_bytes()[10] == b'-'
         && id[..10].bytes().enumerate().all(|(i, b)| if i == 4 || i == 7 { b == b'-' } else { b.is_ascii_digit() })
-        && hex(&id[11..]);
-    if minted { Ok(id) } else { Err(ApiError::NotFound("no such transaction".into())) }
+        && hex(&id[11..])
 }

@@ -159,6 +159,55 @@ async fn trades_beyond_the_documented_bounds_answer_422_and_the_books_stay_whole
     assert_eq!(snapshot.cost, rust_decimal::Decimal::from(1000));
 }
 
+/// Transactions page newest first within `from`..`to`, behind opaque cursors: a cursor is checked
+/// (minted shape, inside the range asked for) and anything else is 400, never a store error.
+#[tokio::test]
+async fn transactions_page_by_date_range_with_checked_opaque_cursors() {
+    let auth = auth().await;
+    let c = client(&auth).await;
+    let id = new_portfolio(&c).await;
+    let path = format!("/v1/portfolios/{id}/transactions");
+    for day in 1..=9 {
+        let buy = json!({"type": "BUY", "symbol": "MSFT", "tradeDate": format!("2026-03-0{day}"), "quantity": "1", "price": "10", "fees": "0"});
+        assert_eq!(c.call("POST", &path, Some(buy)).await.status(), 201);
+    }
+    let page = |query: String| {
+        let c = &c;
+        let path = path.clone();
+        async move {
+            let response = c.call_with("GET", &path, &query, None, &[]).await;
+            (response.status().as_u16(), json_body(&response))
+        }
+    };
+    let mut dates = Vec::new();
+    let mut query = "from=2026-03-02&to=2026-03-08&limit=3".to_owned();
+    loop {
+        let (status, body) = page(query.clone()).await;
+        assert_eq!(status, 200, "{body}");
+        dates.extend(body["items"].as_array().unwrap().iter().map(|t| t["tradeDate"].as_str().unwrap().to_owned()));
+        let Some(next) = body["nextCursor"].as_str() else { break };
+        assert!(!next.contains("TX#") && !next.contains(&id), "opaque: {next}");
+        query = format!("from=2026-03-02&to=2026-03-08&limit=3&cursor={next}");
+    }
+    let expected: Vec<String> = (2..=8).rev().map(|d| format!("2026-03-0{d}")).collect();
+    assert_eq!(dates, expected, "the range, newest first, each once");
+
+    let (_, first) = page("from=2026-03-02&to=2026-03-08&limit=3".into()).await;
+    let cursor = first["nextCursor"].as_str().unwrap().to_owned();
+    let hex = |s: &str| s.bytes().map(|b| format!("{b:02x}")).collect::<String>();
+    for bad in [
+        format!("from=2026-03-07&to=2026-03-08&cursor={cursor}"), // a cursor (2026-03-06) outside this range
+        "cursor=TX%232026-03-05%232026-03-05-0000000000000000".to_owned(), // a raw sort key
+        format!("cursor={}", hex("2026-03-05-ZZZZ")),
+        format!("cursor={}", hex(&"9".repeat(2000))),
+        "cursor=zz".to_owned(),
+    ] {
+        let (status, body) = page(bad.clone()).await;
+        assert_eq!(status, 400, "{bad}: {body}");
+        assert_eq!(body["errors"][0]["field"], "query.cursor", "{body}");
+    }
+}
+
 #[tokio::test]
 async fn fifty_concurrent_buys_of_one_share_make_exactly_fifty() {
     let auth = auth().await;
