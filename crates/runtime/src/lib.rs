@@ -118,7 +118,8 @@ pub enum Dependency {
 
 /// The one mapping of storage failures to client answers: throttling and outages are 503 with
 /// `Retry-After` (the client may retry), a lost race is 409, a corrupt item or a request the
-/// store refuses as invalid is a bug (500, logged loudly; never "busy, retry").
+/// store refuses as invalid is a bug (500, logged loudly; never "busy, retry"); an item over the
+/// store's size limit is 422 with the reason.
 pub fn storage_problem(err: StorageError) -> ApiError {
     match err {
         StorageError::Throttled { .. } | StorageError::Unavailable { .. } => {
@@ -130,6 +131,10 @@ pub fn storage_problem(err: StorageError) -> ApiError {
         StorageError::Invalid { .. } => {
             tracing::error!(error = %err, "the data store refused a request as invalid");
             ApiError::Internal(err.to_string())
+        }
+        StorageError::TooLarge { .. } => {
+            tracing::warn!(error = %err, "an item over the store's size limit");
+            ApiError::Unprocessable { detail: "the request would store more than one item may hold (400 KB); send less at once".into(), errors: vec![] }
         }
     }
 }

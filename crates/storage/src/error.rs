@@ -21,6 +21,10 @@ pub enum StorageError {
     /// reported as "busy": a bug, or input that should have been refused at the edge.
     #[error("{service} refused the request: {message}")]
     Invalid { service: &'static str, message: String },
+    /// An item (or a message) over the service's size limit (DynamoDB: 400 KB per item): the
+    /// request asked for more than one item may hold, so retrying the same cannot help.
+    #[error("{service} refused an item as too large: {message}")]
+    TooLarge { service: &'static str, message: String },
 }
 
 const THROTTLING_CODES: &[&str] = &[
@@ -46,6 +50,8 @@ impl StorageError {
             StorageError::Throttled { service, message }
         } else if code == "ConditionalCheckFailedException" || code == "TransactionCanceledException" {
             StorageError::Conflict(message)
+        } else if code == "ValidationException" && message.to_ascii_lowercase().contains("item size") {
+            StorageError::TooLarge { service, message }
         } else if code == "ValidationException" {
             StorageError::Invalid { service, message }
         } else {

@@ -13,6 +13,10 @@ use crate::error::StorageError;
 use crate::schema::{PK, SK, TTL};
 use aws_sdk_dynamodb::types::AttributeValue;
 
+/// Answers longer than this are stored gzip-compressed (`bodyGz`), so that a large answer (an
+/// import's report, a bulk's items) still fits the 400 KB item and can be replayed.
+pub const COMPRESS_ABOVE_BYTES: usize = 16 * 1024;
+
 /// How long a key is remembered.
 pub const RETENTION_SECONDS: i64 = 24 * 60 * 60;
 /// How long a pending claim blocks its key: longer than any function's timeout (29 s), so a
@@ -93,7 +97,11 @@ pub async fn begin(clients: &AwsClients, table: &str, user: &str, idempotency_ke
     }
     if text("state") == "done" {
         let status = number("status").and_then(|s| u16::try_from(s).ok()).unwrap_or(200);
-        return Ok(NextAction::Replay { status, body: text("body") });
+        let body = match existing.get("bodyGz") {
+            Some(AttributeValue::B(gz)) => gunzip(gz.as_ref()).ok_or_else(|| StorageError::Corrupt { key: format!("IDEMP#{user}#{idempotency_key}"), reason: "bodyGz".into() })?,
+            _ => text("body"),
+        };
+        return Ok(NextAction::Replay { status, body });
     }
     let lease = number("leaseUntil").unwrap_or(0);
     if text("claimId") == claim_id {
@@ -127,9 +135,28 @@ pub async fn begin(clients: &AwsClients, table: &str, user: &str, idempotency_ke
     }
 }
 
-/// Stores the response of a processed request. 1 UpdateItem.
+fn gzip(text: &str) -> Option<Vec<u8>> {
+    use std::io::Write;
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::new(6));
+    encoder.write_all(text.as_bytes()).ok()?;
+    encoder.finish().ok()
+}
+
+fn gunzip(bytes: &[u8]) -> Option<String> {
+    use std::io::Read;
+    let mut text = String::new();
+    flate2::read::GzDecoder::new(bytes).read_to_string(&mut text).ok()?;
+    Some(text)
+}
+
+/// Stores the response of a processed request (compressed above [`COMPRESS_ABOVE_BYTES`]).
+/// 1 UpdateItem; an answer that does not fit even compressed is [`StorageError::TooLarge`].
 pub async fn complete(clients: &AwsClients, table: &str, user: &str, idempotency_key: &str, status: u16, body: &str) -> Result<(), StorageError> {
     let [(pk_name, pk), (sk_name, sk)] = key(user, idempotency_key);
+    let (field, value) = match (body.len() > COMPRESS_ABOVE_BYTES).then(|| gzip(body)).flatten() {
+        Some(gz) => ("bodyGz", AttributeValue::B(aws_sdk_dynamodb::primitives::Blob::new(gz))),
+        None => ("body", AttributeValue::S(body.to_owned())),
+    };
     clients
         .dynamodb
         .update_item()
@@ -139,10 +166,10 @@ pub async fn complete(clients: &AwsClients, table: &str, user: &str, idempotency
         .update_expression("SET #state = :done, #status = :status, #body = :body")
         .expression_attribute_names("#state", "state")
         .expression_attribute_names("#status", "status")
-        .expression_attribute_names("#body", "body")
+        .expression_attribute_names("#body", field)
         .expression_attribute_values(":done", AttributeValue::S("done".into()))
         .expression_attribute_values(":status", AttributeValue::N(status.to_string()))
-        .expression_attribute_values(":body", AttributeValue::S(body.to_owned()))
+        .expression_attribute_values(":body", value)
         .send()
         .await
         .map(|_| ())

@@ -77,6 +77,39 @@ async fn a_request_dynamodb_refuses_as_invalid_is_never_reported_busy() {
     assert!(matches!(problem, bourse_http::ApiError::Internal(_)), "{problem:?}");
 }
 
+/// An item over DynamoDB's 400 KB is a typed `TooLarge` error answered 422 with its reason, never
+/// 503; an Idempotency-Key's stored answer is compressed, so a large answer still replays.
+#[tokio::test]
+async fn an_item_over_400_kb_is_422_with_a_reason_and_large_answers_still_replay() {
+    bourse_integration_tests::ensure_resources().await;
+    let platform = platform("portfolio");
+    let table = platform.config.require_app_table().unwrap();
+    let user = format!("u-{}", bourse_http::random_id());
+    let idem = |key: &'static str, hash: &'static str| bourse_storage::idempotency::begin(&platform.aws, table, &user, key, hash, "claim", 1_796_000_000_000);
+    // 1 MB of hex noise (a hash chain) gzips to about half: over the limit even compressed.
+    let mut noise = String::new();
+    let mut digest = [0u8; 32];
+    while noise.len() < 1_000_000 {
+        use sha2::Digest;
+        digest = sha2::Sha256::digest(digest).into();
+        noise.extend(digest.iter().map(|b| format!("{b:02x}")));
+    }
+    idem("big", "h").await.unwrap();
+    let err = bourse_storage::idempotency::complete(&platform.aws, table, &user, "big", 200, &noise).await.unwrap_err();
+    assert!(matches!(err, bourse_storage::StorageError::TooLarge { .. }), "{err}");
+    let problem = bourse_runtime::storage_problem(err);
+    assert_eq!(problem.status(), 422, "{problem:?}");
+    // 1 MB of JSON (a big report) is stored compressed and replayed exactly.
+    let report = serde_json::to_string(&vec![json!({"row": 1, "status": "imported", "symbol": "MSFT"}); 20_000]).unwrap();
+    assert!(report.len() > 800_000);
+    idem("report", "h").await.unwrap();
+    bourse_storage::idempotency::complete(&platform.aws, table, &user, "report", 201, &report).await.unwrap();
+    match idem("report", "h").await.unwrap() {
+        bourse_storage::idempotency::NextAction::Replay { status, body } => assert_eq!((status, body == report), (201, true)),
+        other => panic!("expected a replay, got {other:?}"),
+    }
+}
+
 #[tokio::test]
 async fn transactions_drive_holdings_with_exact_decimal_maths() {
     let auth = auth().await;
