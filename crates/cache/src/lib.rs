@@ -127,6 +127,88 @@ impl Cache {
         Ok(value)
     }
 
+    /// [`Cache::get_or_compute`] for an entry whose writers invalidate it with
+    /// [`Cache::invalidate_guarded`]. The guard (a generation counter every write bumps) is read
+    /// with the entry, in one MGET, before computing; the computed value is stored only if the
+    /// guard is unchanged (one EVAL, atomic). So a reader that computed before a write — or read
+    /// what the write replaced — can never put the old value back after the write's invalidation.
+    /// `key` and `guard` must share a hash tag (`{…}`) so the script touches one slot.
+    pub async fn get_or_compute_guarded<E, Fut>(&self, key: &str, guard: &str, ttl: Duration, compute: impl FnOnce() -> Fut) -> Result<Vec<u8>, E>
+    where
+        Fut: Future<Output = Result<Vec<u8>, E>>,
+    {
+        let now = epoch_millis();
+        let read: Result<(Option<Vec<u8>>, Option<String>), CacheError> = self
+            .run(|mut c| async move { redis::cmd("MGET").arg(key).arg(guard).query_async(&mut c).await })
+            .await;
+        let generation = match read {
+            Ok((entry, generation)) => {
+                record_cache(if entry.is_some() { CacheOutcome::Hit } else { CacheOutcome::Miss });
+                if let Some((fresh_until, payload)) = entry.as_deref().and_then(open_envelope) {
+                    if fresh_until > now || !self.try_lock(key).await {
+                        return Ok(payload.to_vec());
+                    }
+                }
+                Some(generation.unwrap_or_default())
+            }
+            Err(err) => {
+                record_cache(CacheOutcome::Error);
+                tracing::warn!(error = %err, key, "cache read failed; serving from the system of record");
+                None
+            }
+        };
+        let value = compute().await?;
+        // Nothing is stored when the guard could not be read: the write it might have missed is
+        // unknown.
+        if let Some(generation) = generation {
+            let envelope = seal_envelope(now + ttl.as_millis() as u64, &value);
+            let stored: Result<i64, CacheError> = self
+                .run(|mut c| async move {
+                    redis::cmd("EVAL")
+                        .arg(SET_IF_GENERATION)
+                        .arg(2)
+                        .arg(key)
+                        .arg(guard)
+                        .arg(&envelope)
+                        .arg((ttl * 2).as_millis() as u64)
+                        .arg(&generation)
+                        .query_async(&mut c)
+                        .await
+                })
+                .await;
+            match stored {
+                Ok(0) => tracing::info!(key, "a write invalidated the entry while it was computed; not stored"),
+                Ok(_) => {}
+                Err(err) => tracing::warn!(error = %err, key, "cache write failed"),
+            }
+            let _ = self.delete(&[lock_key(key)]).await;
+        }
+        Ok(value)
+    }
+
+    /// Invalidates entries read with [`Cache::get_or_compute_guarded`]: bumps their guard and
+    /// deletes them, atomically (one EVAL). The guard lives [`GUARD_TTL`], far longer than any
+    /// entry or computation.
+    pub async fn invalidate_guarded(&self, guard: &str, keys: &[String]) -> Result<(), CacheError> {
+        self.run(|mut c| async move {
+            let mut command = redis::cmd("EVAL");
+            command.arg(BUMP_AND_DELETE).arg(1 + keys.len()).arg(guard).arg(keys).arg(GUARD_TTL.as_millis() as u64);
+            command.query_async::<i64>(&mut c).await.map(|_| ())
+        })
+        .await
+    }
+
+    /// Stores `value` only when `key` holds nothing (`SET NX`): for an entry that a concurrent
+    /// writer's value must win over (a stale "active" never overwrites "revoked").
+    pub async fn set_if_absent(&self, key: &str, value: &[u8], ttl: Duration) {
+        let millis = ttl.as_millis().max(1) as u64;
+        let result: Result<Option<String>, CacheError> =
+            self.run(|mut c| async move { redis::cmd("SET").arg(key).arg(value).arg("NX").arg("PX").arg(millis).query_async(&mut c).await }).await;
+        if let Err(err) = result {
+            tracing::warn!(error = %err, key, "cache write failed");
+        }
+    }
+
     /// A short lock so one caller refreshes a stale key. False when another holds it or the cache
     /// failed (then the stale value is served).
     async fn try_lock(&self, key: &str) -> bool {
@@ -222,6 +304,24 @@ impl Cache {
         *self.connection.lock().await = None;
     }
 }
+
+/// How long a guard (generation counter) lives after its last bump.
+pub const GUARD_TTL: Duration = Duration::from_secs(24 * 60 * 60);
+
+/// KEYS: entry, guard. ARGV: envelope, TTL in ms, the generation read before computing ("" when
+/// there was none). Stores the entry only if the guard still holds that generation.
+const SET_IF_GENERATION: &str = r"
+local current = redis.call('GET', KEYS[2]) or ''
+if current ~= ARGV[3] then return 0 end
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+return 1";
+
+/// KEYS: guard, then the entries. ARGV: the guard's TTL in ms. Bumps the guard, deletes the entries.
+const BUMP_AND_DELETE: &str = r"
+redis.call('INCR', KEYS[1])
+redis.call('PEXPIRE', KEYS[1], ARGV[1])
+for i = 2, #KEYS do redis.call('DEL', KEYS[i]) end
+return 1";
 
 /// How long a refresh lock lives if its holder dies before releasing it.
 const LOCK_MILLIS: u64 = 10_000;

@@ -61,12 +61,12 @@ impl Sessions {
             .await
             .map_err(crate::storage_problem)?;
         if let Some(cache) = &self.cache {
-            let (value, ttl): (&[u8], u64) = if active {
-                (b"active", ACTIVE_CACHE_SECONDS)
+            if active {
+                // NX: a logout that cached "revoked" after this read must win over it.
+                cache.set_if_absent(&key, b"active", Duration::from_secs(ACTIVE_CACHE_SECONDS)).await;
             } else {
-                (b"revoked", bourse_tokens::MAX_ACCESS_TTL_SECONDS as u64 + 60)
-            };
-            cache.set(&key, value, Duration::from_secs(ttl)).await;
+                cache.set(&key, b"revoked", Duration::from_secs(bourse_tokens::MAX_ACCESS_TTL_SECONDS as u64 + 60)).await;
+            }
         }
         Ok(active)
     }

@@ -173,9 +173,10 @@ pub async fn list_portfolios(clients: &AwsClients, table: &str, user: &str) -> R
 }
 
 /// One portfolio of a user (`None` when it does not exist or is someone else's).
-/// 1 GetItem `pk = USER#<user>, sk = PORTFOLIO#<id>` (0.5 RCU).
+/// 1 GetItem `pk = USER#<user>, sk = PORTFOLIO#<id>`, strongly consistent (1 RCU): a rename or
+/// delete is seen at once, including by the views cached from it.
 pub async fn get_portfolio(clients: &AwsClients, table: &str, user: &str, id: &str) -> Result<Option<PortfolioRecord>, StorageError> {
-    let found = get_item(clients, table, format!("USER#{user}"), format!("PORTFOLIO#{id}"), false).await?;
+    let found = get_item(clients, table, format!("USER#{user}"), format!("PORTFOLIO#{id}"), true).await?;
     found.as_ref().map(portfolio_from).transpose()
 }
 
@@ -287,11 +288,12 @@ pub async fn get_holding(clients: &AwsClients, table: &str, user: &str, portfoli
     }
 }
 
-/// Every holding of a portfolio. 1 Query `pk = P#<user>#<id> AND begins_with(sk, HOLDING#)`
-/// (one page up to 1 MB ≈ 5,000 holdings; further pages followed).
+/// Every holding of a portfolio. 1 Query `pk = P#<user>#<id> AND begins_with(sk, HOLDING#)`,
+/// strongly consistent (1 RCU per 4 KB: what the cached views are computed from must include
+/// every write before it); one page up to 1 MB ≈ 5,000 holdings, further pages followed.
 pub async fn list_holdings(clients: &AwsClients, table: &str, user: &str, portfolio: &str) -> Result<Vec<Holding>, StorageError> {
     let pk = portfolio_pk(user, portfolio);
-    let items = query_all(clients, Partition::of(table, &pk), SortKeys::BeginsWith("HOLDING#"), None).await?;
+    let items = query_all(clients, Partition::of(table, &pk).consistent(), SortKeys::BeginsWith("HOLDING#"), None).await?;
     items.iter().map(|item| holding_from(item).map(|h| h.holding)).collect()
 }
 

@@ -125,9 +125,15 @@ fn rfc3339(at: time::OffsetDateTime) -> String {
 }
 
 /// Cache key of a portfolio's cached `view` (`summary`, `holdings`); private data, so it names
-/// the user.
+/// the user. The braces are a hash tag: a portfolio's views and their guard share one slot.
 pub fn cache_key(user: &str, portfolio: &str, view: &str) -> String {
-    format!("bourse:portfolio:{user}:{portfolio}:{view}")
+    format!("bourse:portfolio:{{{user}:{portfolio}}}:{view}")
+}
+
+/// The generation every write to the portfolio bumps: a view computed before a write is never
+/// stored after it (`Cache::get_or_compute_guarded`).
+pub fn cache_guard(user: &str, portfolio: &str) -> String {
+    cache_key(user, portfolio, "generation")
 }
 
 /// The cached views of a portfolio; every write deletes them all.
@@ -164,7 +170,7 @@ impl Portfolio {
 
     async fn invalidate(&self, user: &str, portfolio: &str) {
         if let Some(cache) = &self.platform.cache {
-            if let Err(err) = cache.delete(&CACHED_VIEWS.map(|view| cache_key(user, portfolio, view))).await {
+            if let Err(err) = cache.invalidate_guarded(&cache_guard(user, portfolio), &CACHED_VIEWS.map(|view| cache_key(user, portfolio, view))).await {
                 tracing::warn!(error = %err, "cache invalidation failed; the TTL bounds staleness");
             }
         }
@@ -292,8 +298,10 @@ impl Portfolio {
         Ok((holdings, quotes))
     }
 
-    /// Cache-aside for a portfolio view: the cached body, or `compute` stored for [`VIEW_TTL`].
-    /// With the cache down, computed every time.
+    /// Cache-aside for a portfolio view: the cached body, or `compute` stored for [`VIEW_TTL`]
+    /// unless a write bumped the portfolio's guard meanwhile. `compute` reads strongly consistent,
+    /// so what it stores never predates a write it follows. With the cache down, computed every
+    /// time.
     async fn cached_view<F, Fut>(&self, user: &str, id: &str, view: &str, compute: F) -> Result<Reply, ApiError>
     where
         F: FnOnce() -> Fut,
@@ -301,7 +309,7 @@ impl Portfolio {
     {
         let bytes = || async { serde_json::to_vec(&compute().await?).map_err(|e| ApiError::Internal(e.to_string())) };
         let body = match &self.platform.cache {
-            Some(cache) => cache.get_or_compute(&cache_key(user, id, view), VIEW_TTL, bytes).await?,
+            Some(cache) => cache.get_or_compute_guarded(&cache_key(user, id, view), &cache_guard(user, id), VIEW_TTL, bytes).await?,
             None => bytes().await?,
         };
         Ok(Reply::json_bytes(StatusCode::OK, body))
