@@ -177,10 +177,11 @@ class Smoke:
             detail = scheduler.get_schedule(Name=summary["Name"], GroupName=summary.get("GroupName", "default"))
             if detail["Target"]["Arn"] == arn:
                 schedules.append(detail)
-        payload = schedules[0]["Target"].get("Input") if schedules else None
-        self.check("the daily schedule targets enrich-consumer with its Input",
-                   len(schedules) == 1 and payload is not None,
-                   f"{schedules[0]['ScheduleExpression']} {payload}" if schedules else "no schedule targets the consumer")
+        inputs = sorted(s["Target"].get("Input") or "" for s in schedules)
+        self.check("the daily refresh and the job sweep target enrich-consumer with their Inputs",
+                   inputs == ['{"kind":"scheduled-refresh"}', '{"kind":"sweep-jobs"}'],
+                   f"{[(s['ScheduleExpression'], s['Target'].get('Input')) for s in schedules]}")
+        payload = next((i for i in inputs if "scheduled-refresh" in i), None)
         payload = payload or '{"kind":"scheduled-refresh"}'
         answer = lambdas.invoke(FunctionName=consumer, Payload=payload.encode())
         result = answer["Payload"].read().decode("utf-8", "replace")

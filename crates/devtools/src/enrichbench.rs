@@ -51,8 +51,8 @@ pub async fn run(settings: Settings) -> Result<(), DynError> {
 
     let symbols = stack.symbols;
     let id = JobId::parse(&format!("j{}", &bourse_http::random_id()[..24]))?;
-    let job = bourse_storage::jobs::JobRecord::new(id.clone(), "bench", "universe", symbols.iter().map(|s| s.to_string()).collect(), "bench");
-    bourse_storage::jobs::create_job(&platform.aws, &app, &job, now).await?;
+    let job = bourse_storage::jobs::JobRecord::new(id.clone(), "bench", "universe", symbols.len(), "bench");
+    bourse_storage::jobs::create_job(&platform.aws, &app, &job, &symbols, now).await?;
     println!(
         "enrich-bench: {} symbols, stub provider {} req/s (burst 2) with {} ms latency, {} concurrent consumers, shared GCRA in Redis",
         symbols.len(),

@@ -29,6 +29,9 @@ pub enum QueueMessage {
 pub enum ScheduledTask {
     /// The daily refresh after the US close.
     ScheduledRefresh,
+    /// Every quarter of an hour: finish jobs that stopped making progress (a message lost to
+    /// the dead-letter queue never records its symbol's outcome).
+    SweepJobs,
 }
 
 fn is_date(text: &str) -> bool {

@@ -9,9 +9,20 @@ use bourse_storage::jobs::JobRecord;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
-/// A fresh random job id.
-pub fn new_job_id() -> JobId {
-    let hex = bourse_http::random_id();
+/// The job id of a request's attempt: derived from its Idempotency-Key when it has one (so a
+/// retry finds the job its first attempt created), random otherwise.
+pub fn job_id(attempt: &crate::idempotency::Attempt) -> JobId {
+    job_id_from_hex(&attempt.id("job", 0))
+}
+
+/// The job id derived from `parts` (SHA-256): the same parts, the same job.
+pub fn job_id_of(parts: &[&str]) -> JobId {
+    use sha2::Digest;
+    let digest = sha2::Sha256::digest(parts.join("\n").as_bytes());
+    job_id_from_hex(&digest.iter().map(|b| format!("{b:02x}")).collect::<String>())
+}
+
+fn job_id_from_hex(hex: &str) -> JobId {
     let mut bytes = [0u8; 12];
     for (i, byte) in bytes.iter_mut().enumerate() {
         *byte = u8::from_str_radix(&hex[i * 2..i * 2 + 2], 16).unwrap_or(0);
@@ -19,16 +30,30 @@ pub fn new_job_id() -> JobId {
     JobId::from_random(bytes)
 }
 
-/// Records a job of `owner` over `symbols` and queues it: 1 PutItem, ⌈N/10⌉ SendMessageBatch,
-/// 1 UpdateItem. A queue failure marks the job failed and answers 503 (the client may retry).
-pub async fn start_enrichment_job(platform: &Platform, owner: &str, kind: &str, symbols: &[Symbol]) -> Result<JobRecord, ApiError> {
+/// Records job `id` of `owner` over `symbols` and queues it: 1 TransactWriteItems, ⌈N/10⌉
+/// SendMessageBatch, 1 UpdateItem. When the job exists already (an earlier attempt of the same
+/// keyed request) it is answered as it is, and queued again if that attempt did not finish
+/// queuing (symbols already counted cost their consumers one GetItem each). A queue failure marks
+/// the job failed and answers 503 (the client may retry).
+pub async fn start_enrichment_job(platform: &Platform, id: JobId, owner: &str, kind: &str, symbols: &[Symbol]) -> Result<JobRecord, ApiError> {
     let internal = |e: bourse_config::ConfigError| ApiError::Internal(e.to_string());
     let table = platform.config.require_app_table().map_err(internal)?;
     let queue = platform.config.require_enrich_queue_url().map_err(internal)?;
     let now = OffsetDateTime::now_utc();
     let created_at = now.format(&Rfc3339).unwrap_or_default();
-    let mut job = JobRecord::new(new_job_id(), owner, kind, symbols.iter().map(Symbol::to_string).collect(), &created_at);
-    bourse_storage::jobs::create_job(&platform.aws, table, &job, now.unix_timestamp() as u64).await.map_err(storage_problem)?;
+    let mut job = JobRecord::new(id, owner, kind, symbols.len(), &created_at);
+    match bourse_storage::jobs::create_job(&platform.aws, table, &job, symbols, now.unix_timestamp() as u64).await {
+        Ok(()) => {}
+        Err(bourse_storage::StorageError::Conflict(_)) => {
+            let existing = bourse_storage::jobs::get_job(&platform.aws, table, &job.id).await.map_err(storage_problem)?;
+            let existing = existing.filter(|j| j.owner == owner).ok_or_else(|| ApiError::Conflict("a job with this id exists".into()))?;
+            if existing.enqueued && !existing.enqueue_failed {
+                return Ok(existing);
+            }
+            job = existing;
+        }
+        Err(err) => return Err(storage_problem(err)),
+    }
     if let Err(err) = bourse_storage::jobs::enqueue_symbols(&platform.aws, queue, &job.id, symbols).await {
         tracing::warn!(job = %job.id, error = %err, "job could not be queued completely");
         let _ = bourse_storage::jobs::mark_enqueue_failed(&platform.aws, table, &job.id, &created_at).await;

@@ -1,18 +1,23 @@
 //! Enrichment jobs in the app table, and sending their messages to the queue.
 //!
-//! Keys:
-//! - the job: `pk = JOB#<id>`, `sk = JOB`: owner, kind, `total`, `done`, `failed`, the symbols,
-//!   `createdAt`, `updatedAt`, optionally `enqueueFailed`, `completedAt`; `ttl` = creation + 30 days;
-//! - one outcome per symbol: `pk = JOB#<id>`, `sk = SYMBOL#<symbol>`: `ok`, `error`, `quality`.
-//!   Its conditional creation is what makes a symbol count once, however often its message is
-//!   delivered.
+//! Keys (partition `pk = JOB#<id>`):
+//! - `sk = JOB`, the job's small header and counters: owner, kind, `total`, `done`, `failed`,
+//!   `createdAt`, `updatedAt`, optionally `enqueuedAt`, `enqueueFailed`, `completedAt`; while open
+//!   it is in the sparse index of open jobs (`gsi1pk = JOBS#OPEN`, `gsi1sk = <createdAt>#<id>`),
+//!   which the sweep reads. Each outcome rewrites only this item (≈ 200 bytes: 1 WCU), whatever
+//!   the job's size;
+//! - `sk = SYMBOLS#<nnnn>`: the job's symbols, in chunks of [`SYMBOLS_PER_CHUNK`], written once;
+//! - `sk = SYMBOL#<symbol>`, one outcome per symbol: `ok`, `error`, `quality`. Its conditional
+//!   creation is what makes a symbol count once, however often its message is delivered.
+//!
+//! Everything has `ttl` = creation + 30 days.
 
 use crate::attr::{s, n};
 use crate::error::dynamodb_error;
 use crate::clients::AwsClients;
 use crate::error::StorageError;
 use crate::query::{Partition, SortKeys, query_all, get_item};
-use crate::schema::{PK, SK, TTL};
+use crate::schema::{PK, SK, TTL, app};
 use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem, Update};
 use bourse_domain::jobs::{JobId, JobProgress};
 use bourse_domain::messages::QueueMessage;
@@ -21,8 +26,13 @@ use std::collections::HashMap;
 
 /// How long a job and its outcomes are kept.
 pub const JOB_TTL_SECONDS: u64 = 30 * 86_400;
-
-
+/// Symbols per `SYMBOLS#` item (≈ 12 KB).
+pub const SYMBOLS_PER_CHUNK: usize = 1_500;
+/// The index partition of open jobs.
+const OPEN_JOBS: &str = "JOBS#OPEN";
+/// How often recording an outcome is retried when it loses a race for the job's counters
+/// (`TransactionConflict`) before the message is left to SQS.
+const CONFLICT_RETRIES: u32 = 12;
 
 fn job_pk(id: &JobId) -> String {
     format!("JOB#{id}")
@@ -36,7 +46,6 @@ pub struct JobRecord {
     pub owner: String,
     /// `symbols`, `universe`, `scheduled-refresh` or `csv-import`.
     pub kind: String,
-    pub symbols: Vec<String>,
     pub progress: JobProgress,
     pub created_at: String,
     pub updated_at: String,
@@ -47,14 +56,14 @@ pub struct JobRecord {
 }
 
 impl JobRecord {
-    /// A new job over `symbols`, nothing done and nothing sent yet, created at `now` (RFC 3339).
-    pub fn new(id: JobId, owner: &str, kind: &str, symbols: Vec<String>, now: &str) -> Self {
+    /// A new job over `total` symbols, nothing done and nothing sent yet, created at `now`
+    /// (RFC 3339).
+    pub fn new(id: JobId, owner: &str, kind: &str, total: usize, now: &str) -> Self {
         JobRecord {
             id,
             owner: owner.to_owned(),
             kind: kind.to_owned(),
-            progress: JobProgress { total: symbols.len() as u64, done: 0, failed: 0 },
-            symbols,
+            progress: JobProgress { total: total as u64, done: 0, failed: 0 },
             created_at: now.to_owned(),
             updated_at: now.to_owned(),
             enqueue_failed: false,
@@ -72,30 +81,91 @@ pub struct SymbolOutcome {
     pub error: Option<String>,
 }
 
-/// Records a new job (state queued). 1 PutItem if `pk` does not exist (≈ 1 WCU per KB: a
-/// 503-symbol job is ≈ 3 KB). An existing id answers `Conflict`.
-pub async fn create_job(clients: &AwsClients, table: &str, job: &JobRecord, now_epoch: u64) -> Result<(), StorageError> {
-    clients
-        .dynamodb
-        .put_item()
+/// Records a new job over `symbols` (state queued): 1 TransactWriteItems of the header (if `pk`
+/// does not exist) and ⌈N/1,500⌉ symbol chunks (≈ 1 WCU per KB: 10 KB for 1,000 symbols). An
+/// existing id answers `Conflict`.
+pub async fn create_job(clients: &AwsClients, table: &str, job: &JobRecord, symbols: &[Symbol], now_epoch: u64) -> Result<(), StorageError> {
+    let build = |e: aws_sdk_dynamodb::error::BuildError| StorageError::Corrupt { key: job_pk(&job.id), reason: e.to_string() };
+    let expires = n(now_epoch + JOB_TTL_SECONDS);
+    let header = Put::builder()
         .table_name(table)
         .item(PK, s(job_pk(&job.id)))
         .item(SK, s("JOB"))
         .item("owner", s(job.owner.clone()))
         .item("kind", s(job.kind.clone()))
-        .item("symbols", AttributeValue::L(job.symbols.iter().map(|x| s(x.clone())).collect()))
         .item("total", n(job.progress.total))
         .item("done", n(0))
         .item("failed", n(0))
         .item("createdAt", s(job.created_at.clone()))
         .item("updatedAt", s(job.created_at.clone()))
-        .item(TTL, n(now_epoch + JOB_TTL_SECONDS))
+        .item(app::GSI1_PK, s(OPEN_JOBS))
+        .item(app::GSI1_SK, s(format!("{}#{}", job.created_at, job.id)))
+        .item(TTL, expires.clone())
         .condition_expression("attribute_not_exists(#pk)")
         .expression_attribute_names("#pk", PK)
+        .build()
+        .map_err(build)?;
+    let mut items = vec![TransactWriteItem::builder().put(header).build()];
+    for (i, chunk) in symbols.chunks(SYMBOLS_PER_CHUNK).enumerate() {
+        let put = Put::builder()
+            .table_name(table)
+            .item(PK, s(job_pk(&job.id)))
+            .item(SK, s(format!("SYMBOLS#{i:04}")))
+            .item("symbols", AttributeValue::L(chunk.iter().map(|x| s(x.as_str())).collect()))
+            .item(TTL, expires.clone())
+            .build()
+            .map_err(build)?;
+        items.push(TransactWriteItem::builder().put(put).build());
+    }
+    clients.dynamodb.transact_write_items().set_transact_items(Some(items)).send().await.map(|_| ()).map_err(dynamodb_error)
+}
+
+/// The job's symbols, in the order given. 1 Query `pk = JOB#<id> AND begins_with(sk, SYMBOLS#)`,
+/// strongly consistent (≈ 1 RCU per 4 KB: 3 RCU for 1,000 symbols).
+pub async fn job_symbols(clients: &AwsClients, table: &str, id: &JobId) -> Result<Vec<Symbol>, StorageError> {
+    let pk = job_pk(id);
+    let mut symbols = Vec::new();
+    for item in query_all(clients, Partition::of(table, &pk).consistent(), SortKeys::BeginsWith("SYMBOLS#"), None).await? {
+        let Some(AttributeValue::L(list)) = item.get("symbols") else { return Err(StorageError::Corrupt { key: pk, reason: "symbols".into() }) };
+        for value in list {
+            let symbol = value.as_s().ok().and_then(|t| Symbol::parse(t).ok()).ok_or_else(|| StorageError::Corrupt { key: pk.clone(), reason: "a symbol".into() })?;
+            symbols.push(symbol);
+        }
+    }
+    Ok(symbols)
+}
+
+/// Open jobs created before `created_before` (RFC 3339), oldest first: 1 Query on the sparse
+/// index of open jobs (`gsi1pk = JOBS#OPEN AND gsi1sk < <created_before>`), at most `limit`.
+pub async fn open_jobs_before(clients: &AwsClients, table: &str, created_before: &str, limit: i32) -> Result<Vec<JobId>, StorageError> {
+    let output = clients
+        .dynamodb
+        .query()
+        .table_name(table)
+        .index_name(app::GSI1)
+        .key_condition_expression("#pk = :open AND #sk < :before")
+        .expression_attribute_names("#pk", app::GSI1_PK)
+        .expression_attribute_names("#sk", app::GSI1_SK)
+        .expression_attribute_values(":open", s(OPEN_JOBS))
+        .expression_attribute_values(":before", s(created_before))
+        .limit(limit)
         .send()
         .await
-        .map(|_| ())
-        .map_err(dynamodb_error)
+        .map_err(dynamodb_error)?;
+    Ok(output
+        .items
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|item| crate::attr::text(item, app::GSI1_SK).and_then(|k| k.rsplit('#').next()).and_then(|id| JobId::parse(id).ok()))
+        .collect())
+}
+
+/// The symbols of the job that have an outcome. 1 Query `pk = JOB#<id> AND begins_with(sk,
+/// SYMBOL#)`, strongly consistent, keys only (≈ 1 RCU per 4 KB).
+pub async fn symbols_with_outcome(clients: &AwsClients, table: &str, id: &JobId) -> Result<std::collections::HashSet<String>, StorageError> {
+    let pk = job_pk(id);
+    let items = query_all(clients, Partition::of(table, &pk).consistent(), SortKeys::BeginsWith("SYMBOL#"), Some("sk")).await?;
+    Ok(items.iter().filter_map(|i| crate::attr::text(i, SK)).map(|sk| sk["SYMBOL#".len()..].to_owned()).collect())
 }
 
 fn job_from_item(id: &JobId, item: &HashMap<String, AttributeValue>) -> Result<JobRecord, StorageError> {
@@ -109,15 +179,10 @@ fn job_from_item(id: &JobId, item: &HashMap<String, AttributeValue>) -> Result<J
         None => Ok(0),
         Some(_) => Err(corrupt(name)),
     };
-    let symbols = match item.get("symbols") {
-        Some(AttributeValue::L(list)) => list.iter().filter_map(|v| v.as_s().ok().cloned()).collect(),
-        _ => Vec::new(),
-    };
     Ok(JobRecord {
         id: id.clone(),
         owner: text("owner").ok_or_else(|| corrupt("owner"))?,
         kind: text("kind").unwrap_or_default(),
-        symbols,
         progress: JobProgress { total: number("total")?, done: number("done")?, failed: number("failed")? },
         created_at: text("createdAt").unwrap_or_default(),
         updated_at: text("updatedAt").unwrap_or_default(),
@@ -128,8 +193,8 @@ fn job_from_item(id: &JobId, item: &HashMap<String, AttributeValue>) -> Result<J
 }
 
 /// The job and its failed symbols (`GET /v1/jobs/{id}`). 1 Query on `pk = JOB#<id>`, strongly
-/// consistent (one page up to 1 MB: ≈ 1 RCU per 4 KB;
-/// a 503-symbol job reads ≈ 40 KB, 10 RCU). `None` when there is no such job.
+/// consistent (one page up to 1 MB: ≈ 1 RCU per 4 KB; a 503-symbol job reads ≈ 40 KB, 10 RCU).
+/// `None` when there is no such job.
 pub async fn job_with_errors(clients: &AwsClients, table: &str, id: &JobId) -> Result<Option<(JobRecord, Vec<SymbolOutcome>)>, StorageError> {
     let mut job = None;
     let mut errors = Vec::new();
@@ -152,7 +217,7 @@ pub async fn job_with_errors(clients: &AwsClients, table: &str, id: &JobId) -> R
     Ok(job.map(|j| (j, errors)))
 }
 
-/// The job item alone. 1 GetItem, strongly consistent (1 RCU per 4 KB).
+/// The job's header alone. 1 GetItem, strongly consistent (1 RCU: the header is ≈ 200 bytes).
 pub async fn get_job(clients: &AwsClients, table: &str, id: &JobId) -> Result<Option<JobRecord>, StorageError> {
     let found = get_item(clients, table, job_pk(id), "JOB", true).await?;
     found.as_ref().map(|item| job_from_item(id, item)).transpose()
@@ -177,9 +242,12 @@ pub enum Recorded {
 }
 
 /// Records a symbol's outcome and counts it, exactly once: one TransactWriteItems of
-/// Put `pk = JOB#<id>, sk = SYMBOL#<symbol>` if it does not exist + Update of the job
-/// `ADD done :1` (or `failed :1`), `SET updatedAt` if the job exists (2 items, ≈ 4 WCU). A
+/// Put `pk = JOB#<id>, sk = SYMBOL#<symbol>` if it does not exist + Update of the job's header
+/// `ADD done :1` (or `failed :1`), `SET updatedAt` if the job exists (2 small items, ≈ 4 WCU). A
 /// redelivered message finds its outcome and cancels the transaction, so the counters move once.
+/// Outcomes of one job recorded at the same moment race for the header (`TransactionConflict`):
+/// the loser tries again after a jittered backoff, up to [`CONFLICT_RETRIES`] times — a race is
+/// never reported as the message's failure.
 pub async fn record_outcome(
     clients: &AwsClients,
     table: &str,
@@ -217,34 +285,49 @@ pub async fn record_outcome(
         .expression_attribute_values(":now", s(now))
         .build()
         .map_err(build)?;
-    let result = clients
-        .dynamodb
-        .transact_write_items()
-        .transact_items(TransactWriteItem::builder().put(put.build().map_err(build)?).build())
-        .transact_items(TransactWriteItem::builder().update(update).build())
-        .send()
-        .await;
-    match result {
-        Ok(_) => Ok(Recorded::Counted),
-        Err(err) => {
-            if let Some(aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError::TransactionCanceledException(cancel)) =
-                err.as_service_error()
-            {
-                let failed = |i: usize| cancel.cancellation_reasons().get(i).and_then(|r| r.code()) == Some("ConditionalCheckFailed");
-                if failed(0) {
-                    return Ok(Recorded::AlreadyCounted);
-                }
-                if failed(1) {
-                    return Ok(Recorded::NoSuchJob);
-                }
+    let put = put.build().map_err(build)?;
+    let mut round = 0;
+    loop {
+        let result = clients
+            .dynamodb
+            .transact_write_items()
+            .transact_items(TransactWriteItem::builder().put(put.clone()).build())
+            .transact_items(TransactWriteItem::builder().update(update.clone()).build())
+            .send()
+            .await;
+        let err = match result {
+            Ok(_) => return Ok(Recorded::Counted),
+            Err(err) => err,
+        };
+        if let Some(aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError::TransactionCanceledException(cancel)) = err.as_service_error() {
+            let reason = |i: usize| cancel.cancellation_reasons().get(i).and_then(|r| r.code());
+            if reason(0) == Some("ConditionalCheckFailed") {
+                return Ok(Recorded::AlreadyCounted);
             }
-            Err(StorageError::from_sdk("dynamodb", err))
+            if reason(1) == Some("ConditionalCheckFailed") {
+                return Ok(Recorded::NoSuchJob);
+            }
+            let raced = (0..2).any(|i| reason(i) == Some("TransactionConflict"));
+            if raced && round < CONFLICT_RETRIES {
+                round += 1;
+                jittered(round).await;
+                continue;
+            }
         }
+        return Err(StorageError::from_sdk("dynamodb", err));
     }
 }
 
-/// Marks the job completed, once: UpdateItem `SET completedAt` if it is not set (1 WCU). True
-/// for the caller that set it.
+/// 10–40 ms, doubling per round up to about a second, with full jitter.
+async fn jittered(round: u32) {
+    let cap = (20u64 << round.min(6)).min(1000);
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.subsec_nanos()).unwrap_or(0);
+    let wait = 10 + u64::from(nanos) % cap;
+    tokio::time::sleep(std::time::Duration::from_millis(wait)).await;
+}
+
+/// Marks the job completed, once: UpdateItem `SET completedAt` if it is not set, and takes it out
+/// of the open jobs (1 WCU). True for the caller that set it.
 pub async fn mark_completed(clients: &AwsClients, table: &str, id: &JobId, now: &str) -> Result<bool, StorageError> {
     let result = clients
         .dynamodb
@@ -252,10 +335,12 @@ pub async fn mark_completed(clients: &AwsClients, table: &str, id: &JobId, now: 
         .table_name(table)
         .key(PK, s(job_pk(id)))
         .key(SK, s("JOB"))
-        .update_expression("SET #c = :now")
+        .update_expression("SET #c = :now REMOVE #gpk, #gsk")
         .condition_expression("attribute_exists(#pk) AND attribute_not_exists(#c)")
         .expression_attribute_names("#c", "completedAt")
         .expression_attribute_names("#pk", PK)
+        .expression_attribute_names("#gpk", app::GSI1_PK)
+        .expression_attribute_names("#gsk", app::GSI1_SK)
         .expression_attribute_values(":now", s(now))
         .send()
         .await;
@@ -291,7 +376,7 @@ pub async fn mark_enqueued(clients: &AwsClients, table: &str, id: &JobId, now: &
         .table_name(table)
         .key(PK, s(job_pk(id)))
         .key(SK, s("JOB"))
-        .update_expression("SET enqueuedAt = :now")
+        .update_expression("SET enqueuedAt = :now REMOVE enqueueFailed")
         .expression_attribute_values(":now", s(now))
         .send()
         .await

@@ -137,9 +137,17 @@ impl Consumer {
         } else {
             serde_json::from_value(payload).map_err(|e| ConsumerError::UnknownEvent(e.to_string()))?
         };
-        let job = self.run_scheduled(task).await?;
-        tracing::info!(job = %job, "scheduled task done");
-        Ok(serde_json::json!({"status": "done"}))
+        match task {
+            ScheduledTask::ScheduledRefresh => {
+                let job = self.run_scheduled().await?;
+                tracing::info!(job = %job, "scheduled refresh fanned out");
+                Ok(serde_json::json!({"status": "done"}))
+            }
+            ScheduledTask::SweepJobs => {
+                let swept = self.sweep_stalled_jobs(OffsetDateTime::now_utc()).await?;
+                Ok(serde_json::json!({"status": "done", "swept": swept}))
+            }
+        }
     }
 
     /// Processes a batch with the default time budget.
@@ -272,7 +280,8 @@ impl Consumer {
         }
         let now = OffsetDateTime::now_utc();
         if job.progress.done > 0 {
-            let stocks = bourse_storage::market::get_stocks(aws, market, &job.symbols).await?;
+            let symbols: Vec<String> = bourse_storage::jobs::job_symbols(aws, app, job_id).await?.iter().map(Symbol::to_string).collect();
+            let stocks = bourse_storage::market::get_stocks(aws, market, &symbols).await?;
             let version = bourse_storage::market::republish_with(aws, market, &stocks, now.unix_timestamp() as u64).await?;
             if let Some(cache) = &self.platform.cache {
                 cache.set(bourse_cache::UNIVERSE_VERSION_KEY, version.to_string().as_bytes(), VERSION_TTL).await;
@@ -297,20 +306,18 @@ impl Consumer {
     /// The daily refresh: a job over the whole published universe, id `refresh-<date>` so a
     /// repeated trigger finds it, fanned out as one message per symbol (⌈N/10⌉ SendMessageBatch).
     /// The work itself happens in the consumers, in parallel, under the shared rate limits.
-    async fn run_scheduled(&self, task: ScheduledTask) -> Result<JobId, ConsumerError> {
+    async fn run_scheduled(&self) -> Result<JobId, ConsumerError> {
         let (aws, app, market) = (&self.platform.aws, self.app_table.as_str(), self.market_table.as_str());
         let now = OffsetDateTime::now_utc();
-        let name = match task {
-            ScheduledTask::ScheduledRefresh => "scheduled-refresh",
-        };
+        let name = "scheduled-refresh";
         let date = now.date().to_string();
         bourse_storage::diagnostics::record_scheduled_run(aws, app, name, &date, &rfc3339(now), now.unix_timestamp() as u64).await?;
         let id = JobId::scheduled(&date).map_err(ConsumerError::UnknownEvent)?;
         let version = bourse_storage::market::universe_version(aws, market).await?;
         let symbols: Vec<Symbol> =
             if version == 0 { Vec::new() } else { bourse_storage::market::load_universe(aws, market, version).await?.into_iter().map(|s| s.symbol).collect() };
-        let job = JobRecord::new(id.clone(), "system", name, symbols.iter().map(Symbol::to_string).collect(), &rfc3339(now));
-        match bourse_storage::jobs::create_job(aws, app, &job, now.unix_timestamp() as u64).await {
+        let job = JobRecord::new(id.clone(), "system", name, symbols.len(), &rfc3339(now));
+        match bourse_storage::jobs::create_job(aws, app, &job, &symbols, now.unix_timestamp() as u64).await {
             Ok(()) => {}
             Err(bourse_storage::StorageError::Conflict(_)) => {
                 // A repeated trigger: when the first one sent everything there is nothing to do;
@@ -332,6 +339,45 @@ impl Consumer {
         bourse_storage::jobs::mark_enqueued(aws, app, &id, &rfc3339(now)).await?;
         tracing::info!(task = name, date, job = %id, sent, "scheduled refresh fanned out");
         Ok(id)
+    }
+}
+
+/// A job with no outcome recorded for this long is stalled: the sweep records its missing symbols
+/// as failed and completes it. Far above a provider's rate-limit deferrals (seconds to minutes).
+pub const STALL_AFTER: Duration = Duration::from_secs(3600);
+/// Open jobs one sweep looks at (oldest first); the next sweep takes the rest.
+const SWEEP_BATCH: i32 = 100;
+
+impl Consumer {
+    /// Finishes jobs that stopped making progress: an open job created and last updated more
+    /// than [`STALL_AFTER`] ago gets every symbol without an outcome recorded as failed (each
+    /// counted once, as a consumer would) and is completed. Cost per open job looked at: 1
+    /// GetItem; per stalled job 2 Queries (symbols, outcomes) and one transaction per missing
+    /// symbol. Returns the stalled jobs finished.
+    pub async fn sweep_stalled_jobs(&self, now: OffsetDateTime) -> Result<usize, ConsumerError> {
+        let (aws, app) = (&self.platform.aws, self.app_table.as_str());
+        let cutoff = now - STALL_AFTER;
+        let cutoff_text = rfc3339(cutoff);
+        let mut swept = 0;
+        for id in bourse_storage::jobs::open_jobs_before(aws, app, &cutoff_text, SWEEP_BATCH).await? {
+            let Some(job) = bourse_storage::jobs::get_job(aws, app, &id).await? else { continue };
+            if job.completed_at.is_some() || job.updated_at.as_str() > cutoff_text.as_str() {
+                continue;
+            }
+            let have = bourse_storage::jobs::symbols_with_outcome(aws, app, &id).await?;
+            let missing: Vec<Symbol> = bourse_storage::jobs::job_symbols(aws, app, &id).await?.into_iter().filter(|s| !have.contains(s.as_str())).collect();
+            let reason = if job.enqueued { "no outcome within an hour: its message was dead-lettered or lost" } else { "never queued: the job could not be sent" };
+            for symbol in &missing {
+                bourse_storage::jobs::record_outcome(aws, app, &id, symbol, Err(reason), &rfc3339(now), now.unix_timestamp() as u64).await?;
+            }
+            if let Err(err) = self.complete_if_done(&id).await {
+                tracing::warn!(job = %id, error = %err, "a swept job could not be completed; the next sweep tries again");
+                continue;
+            }
+            tracing::warn!(job = %id, missing = missing.len(), "stalled job swept: missing symbols recorded as failed");
+            swept += 1;
+        }
+        Ok(swept)
     }
 }
 

@@ -129,7 +129,9 @@ impl Portfolio {
             Value::Null
         } else {
             // The import itself is durable by now: a queue failure is reported, not fatal.
-            match bourse_runtime::jobs::start_enrichment_job(&self.platform, user, "csv-import", &unknown).await {
+            // One job per user and file: an upload retried after a failure finds it.
+            let id = bourse_runtime::jobs::job_id_of(&[user, "csv-import", &file_sha256]);
+            match bourse_runtime::jobs::start_enrichment_job(&self.platform, id, user, "csv-import", &unknown).await {
                 Ok(job) => json!({"jobId": job.id.as_str(), "state": "queued", "links": {"self": format!("/v1/jobs/{}", job.id)}}),
                 Err(err) => {
                     tracing::warn!(error = %err, "enrichment of imported symbols could not be queued");

@@ -20,8 +20,9 @@ pub async fn create(platform: &Platform, request: &ApiRequest, universe: impl As
         JobScope::Universe => ("universe", universe().await?),
     };
     let owner = principal.user_id.clone();
-    bourse_runtime::idempotency::idempotent(platform, request, &owner, |_| async {
-        let job = bourse_runtime::jobs::start_enrichment_job(platform, &owner, kind, &symbols).await?;
+    let (owner, symbols) = (owner.as_str(), symbols.as_slice());
+    bourse_runtime::idempotency::idempotent(platform, request, owner, |attempt| async move {
+        let job = bourse_runtime::jobs::start_enrichment_job(platform, bourse_runtime::jobs::job_id(&attempt), owner, kind, symbols).await?;
         let (id, created_at) = (job.id, job.created_at);
         let location = format!("/v1/jobs/{id}");
         let body = json!({"jobId": id.as_str(), "kind": kind, "state": "queued", "total": symbols.len(), "createdAt": created_at, "links": {"self": location}});

@@ -22,6 +22,9 @@ pub enum Fault {
     /// The request is executed by DynamoDB Local, then the connection is closed without an
     /// answer: the caller cannot tell a commit from a failure.
     DropResponseAfterCommit,
+    /// TransactWriteItems: cancelled because another transaction was writing one of its items
+    /// (`TransactionConflict` on its last item), nothing is executed.
+    TransactionConflict,
 }
 
 #[derive(Debug)]
@@ -217,6 +220,18 @@ async fn serve(mut client: TcpStream, upstream: &str, state: &State) -> std::io:
                     .to_string()
                     .into_bytes(),
             ),
+            Some(Fault::TransactionConflict) => {
+                let request: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+                let items = request["TransactItems"].as_array().map_or(1, Vec::len);
+                let mut reasons: Vec<Value> = vec![json!({"Code": "None"}); items.saturating_sub(1)];
+                reasons.push(json!({"Code": "TransactionConflict", "Message": "Transaction is ongoing for the item"}));
+                let answer = json!({
+                    "__type": "com.amazonaws.dynamodb.v20120810#TransactionCanceledException",
+                    "message": "Transaction cancelled, please refer cancellation reasons for specific reasons",
+                    "CancellationReasons": reasons,
+                });
+                (400, answer.to_string().into_bytes())
+            }
             Some(Fault::DropResponseAfterCommit) => {
                 forward(upstream, &head, &body).await?;
                 // The write is committed; the caller hears nothing.

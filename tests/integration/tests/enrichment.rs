@@ -218,8 +218,9 @@ async fn provider_failures_fall_back_and_never_crash_the_batch() {
     let table = platform.config.require_app_table().unwrap();
     let id = JobId::parse(&format!("j{}", &bourse_http::random_id()[..24])).unwrap();
     let symbols = ["MMM", "ZZTRUNC", "ZZBAD", "ZZNONE", "ZZFAIL"];
-    let job = bourse_storage::jobs::JobRecord { enqueued: true, ..bourse_storage::jobs::JobRecord::new(id.clone(), "test", "symbols", symbols.iter().map(|s| s.to_string()).collect(), "now") };
-    bourse_storage::jobs::create_job(&platform.aws, table, &job, auth_support::now() as u64).await.unwrap();
+    let job = bourse_storage::jobs::JobRecord { enqueued: true, ..bourse_storage::jobs::JobRecord::new(id.clone(), "test", "symbols", symbols.len(), "now") };
+    let parsed: Vec<bourse_domain::Symbol> = symbols.iter().map(|s| bourse_domain::Symbol::parse(s).unwrap()).collect();
+    bourse_storage::jobs::create_job(&platform.aws, table, &job, &parsed, auth_support::now() as u64).await.unwrap();
     let batch = |receives: u32| {
         let mut batch = SqsEvent::default();
         for (i, symbol) in symbols.iter().enumerate() {
@@ -275,8 +276,9 @@ async fn two_consumers_sharing_a_rate_limit_never_exceed_it_together() {
         let (first, second) = (make(), make());
         let id = JobId::parse(&format!("j{}", &bourse_http::random_id()[..24])).unwrap();
         let symbols: Vec<String> = records.iter().take(30).map(|r| r.symbol.to_string()).collect();
-        let job = bourse_storage::jobs::JobRecord { enqueued: true, ..bourse_storage::jobs::JobRecord::new(id.clone(), "test", "symbols", symbols.clone(), "now") };
-        bourse_storage::jobs::create_job(&platform.aws, &table, &job, auth_support::now() as u64).await.unwrap();
+        let job = bourse_storage::jobs::JobRecord { enqueued: true, ..bourse_storage::jobs::JobRecord::new(id.clone(), "test", "symbols", symbols.len(), "now") };
+        let parsed: Vec<bourse_domain::Symbol> = symbols.iter().map(|s| bourse_domain::Symbol::parse(s).unwrap()).collect();
+        bourse_storage::jobs::create_job(&platform.aws, &table, &job, &parsed, auth_support::now() as u64).await.unwrap();
         let batch = |part: &[String]| {
             let mut batch = SqsEvent::default();
             for symbol in part {

@@ -71,8 +71,11 @@ async fn a_schwab_export_imports_trades_skips_the_rest_and_queues_unknown_symbol
     // The unknown symbol went to the jobs mechanism: a csv-import job of this user, queued.
     let job_id = bourse_domain::jobs::JobId::parse(body["enrichmentJob"]["jobId"].as_str().unwrap()).unwrap();
     let p = platform("portfolio");
-    let job = bourse_storage::jobs::get_job(&p.aws, p.config.require_app_table().unwrap(), &job_id).await.unwrap().unwrap();
-    assert_eq!((job.kind.as_str(), job.symbols.clone(), job.enqueued), ("csv-import", vec!["ZZZZ".to_owned()], true));
+    let table = p.config.require_app_table().unwrap();
+    let job = bourse_storage::jobs::get_job(&p.aws, table, &job_id).await.unwrap().unwrap();
+    let symbols = bourse_storage::jobs::job_symbols(&p.aws, table, &job_id).await.unwrap();
+    assert_eq!((job.kind.as_str(), job.progress.total, job.enqueued), ("csv-import", 1, true));
+    assert_eq!(symbols, vec![bourse_domain::Symbol::parse("ZZZZ").unwrap()]);
 }
 
 #[tokio::test]

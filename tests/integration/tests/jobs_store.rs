@@ -1,0 +1,128 @@
+//! Enrichment jobs at scale and under faults, against DynamoDB Local: outcomes recorded at the
+//! same moment each count exactly once (a lost race for the job's counters is retried, never a
+//! failed message), the item every outcome rewrites stays small whatever the job's size, and a
+//! job whose messages were lost is swept to completion.
+
+mod auth_support;
+
+use bourse_domain::Symbol;
+use bourse_domain::jobs::JobId;
+use bourse_integration_tests::{ensure_resources, platform, repo_root};
+use bourse_providers::RateLimiter;
+use bourse_runtime::Platform;
+use bourse_storage::jobs::{self, JobRecord, Recorded};
+use enrich_consumer_fn::Consumer;
+use std::sync::Arc;
+
+async fn isolated(redis_db: u8) -> Platform {
+    ensure_resources().await;
+    bourse_devtools::stack::isolated_stack(&platform("enrich-consumer"), &repo_root(), "jobs", redis_db, Some(1)).await.unwrap().platform
+}
+
+fn new_id() -> JobId {
+    JobId::parse(&format!("j{}", &bourse_http::random_id()[..24])).unwrap()
+}
+
+/// `n` distinct valid symbols (`AAAA`, `AAAB`, …).
+fn symbols(n: usize) -> Vec<Symbol> {
+    (0..n)
+        .map(|i| {
+            let letters: String = (0..4).rev().map(|d| char::from(b'A' + ((i / 26usize.pow(d)) % 26) as u8)).collect();
+            Symbol::parse(&letters).unwrap()
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn outcomes_recorded_at_once_are_each_counted_once_and_the_header_stays_small() {
+    let platform = isolated(5).await;
+    let (aws, table) = (&platform.aws, platform.config.require_app_table().unwrap());
+    let id = new_id();
+    let all = symbols(3000);
+    let job = JobRecord { enqueued: true, ..JobRecord::new(id.clone(), "test", "symbols", all.len(), "2026-12-01T00:00:00Z") };
+    jobs::create_job(aws, table, &job, &all, auth_support::now() as u64).await.unwrap();
+    assert_eq!(jobs::job_symbols(aws, table, &id).await.unwrap(), all, "every symbol kept, in order, across chunks");
+
+    // 300 outcomes at once (the consumers of a batch do this), then all of them again (a redelivery).
+    let id = &id;
+    let record = |symbol: Symbol, ok: bool| async move {
+        let outcome = if ok { Ok(90) } else { Err("provider said no") };
+        jobs::record_outcome(aws, table, id, &symbol, outcome, "2026-12-01T00:00:01Z", auth_support::now() as u64).await
+    };
+    let first = futures_util::future::join_all(all[..300].iter().enumerate().map(|(i, s)| record(s.clone(), i % 3 != 0))).await;
+    assert!(first.iter().all(|r| matches!(r, Ok(Recorded::Counted))), "{:?}", first.iter().find(|r| !matches!(r, Ok(Recorded::Counted))));
+    let again = futures_util::future::join_all(all[..300].iter().map(|s| record(s.clone(), true))).await;
+    assert!(again.iter().all(|r| matches!(r, Ok(Recorded::AlreadyCounted))));
+    let header = jobs::get_job(aws, table, &id).await.unwrap().unwrap();
+    assert_eq!((header.progress.done, header.progress.failed, header.progress.total), (200, 100, 3000));
+
+    // What each outcome rewrites is the header: small, whatever the job's size.
+    let item = aws.dynamodb.get_item().table_name(table).key("pk", attr(&format!("JOB#{id}"))).key("sk", attr("JOB")).consistent_read(true).send().await.unwrap().item.unwrap();
+    let bytes: usize = item.iter().map(|(k, v)| k.len() + v.as_s().map(String::len).or_else(|_| v.as_n().map(String::len)).unwrap_or(8)).sum();
+    assert!(bytes < 512, "the job header is {bytes} bytes");
+    assert!(!item.contains_key("symbols"));
+}
+
+/// Outcomes of one job racing for its counters lose with `TransactionConflict`; the loser tries
+/// again and is counted — the race never fails the message (which would send it towards the DLQ).
+#[tokio::test]
+async fn a_lost_race_for_the_counters_is_retried_not_failed() {
+    let platform = isolated(7).await;
+    let table = platform.config.require_app_table().unwrap().to_owned();
+    let proxy = bourse_integration_tests::faults::DynamoFaults::in_front_of_the_stand_in().await;
+    let mut config = (*platform.config).clone();
+    config.aws.dynamodb_endpoint = Some(bourse_config::EndpointUrl::parse("AWS_ENDPOINT_URL_DYNAMODB", &proxy.endpoint).unwrap());
+    let through = Platform::new(config).unwrap();
+    let id = new_id();
+    let three = symbols(3);
+    let job = JobRecord { enqueued: true, ..JobRecord::new(id.clone(), "test", "symbols", 3, "2026-12-01T00:00:00Z") };
+    jobs::create_job(&through.aws, &table, &job, &three, auth_support::now() as u64).await.unwrap();
+    proxy.arm("TransactWriteItems", bourse_integration_tests::faults::Fault::TransactionConflict, 4);
+    let recorded = jobs::record_outcome(&through.aws, &table, &id, &three[0], Ok(90), "2026-12-01T00:00:01Z", auth_support::now() as u64).await.unwrap();
+    assert_eq!(recorded, Recorded::Counted);
+    assert_eq!(proxy.injected(), 4, "four lost races, then counted");
+    assert_eq!(jobs::get_job(&platform.aws, &table, &id).await.unwrap().unwrap().progress.done, 1);
+}
+
+fn attr(text: &str) -> aws_sdk_dynamodb::types::AttributeValue {
+    aws_sdk_dynamodb::types::AttributeValue::S(text.to_owned())
+}
+
+#[tokio::test]
+async fn a_stalled_job_is_swept_to_completion_and_a_moving_one_is_left_alone() {
+    let platform = isolated(6).await;
+    let (aws, table) = (&platform.aws, platform.config.require_app_table().unwrap().to_owned());
+    let limiter = Arc::new(RateLimiter::new(platform.cache.clone(), &[], 1));
+    let consumer = Consumer::with_providers(platform.clone(), vec![], limiter).unwrap();
+    let now = time::OffsetDateTime::now_utc();
+    let at = |t: time::OffsetDateTime| t.format(&time::format_description::well_known::Rfc3339).unwrap();
+    // Five universe symbols; three got an outcome, two messages were lost (dead-lettered).
+    let five: Vec<Symbol> = ["MMM", "AOS", "ABT", "ABBV", "ACN"].iter().map(|s| Symbol::parse(s).unwrap()).collect();
+    let stalled = new_id();
+    let job = JobRecord { enqueued: true, ..JobRecord::new(stalled.clone(), "test", "symbols", 5, &at(now)) };
+    jobs::create_job(aws, &table, &job, &five, now.unix_timestamp() as u64).await.unwrap();
+    jobs::mark_enqueued(aws, &table, &stalled, &at(now)).await.unwrap();
+    for symbol in &five[..3] {
+        jobs::record_outcome(aws, &table, &stalled, symbol, Ok(90), &at(now), now.unix_timestamp() as u64).await.unwrap();
+    }
+    // Not yet stalled: nothing happens.
+    assert_eq!(consumer.sweep_stalled_jobs(now + time::Duration::minutes(30)).await.unwrap(), 0);
+    assert!(jobs::get_job(aws, &table, &stalled).await.unwrap().unwrap().completed_at.is_none());
+    // Two hours without progress: swept.
+    let later = now + time::Duration::hours(2);
+    let moving = new_id();
+    let recent = JobRecord { enqueued: true, ..JobRecord::new(moving.clone(), "test", "symbols", 2, &at(now)) };
+    jobs::create_job(aws, &table, &recent, &five[..2], now.unix_timestamp() as u64).await.unwrap();
+    jobs::record_outcome(aws, &table, &moving, &five[0], Ok(90), &at(later), later.unix_timestamp() as u64).await.unwrap();
+    assert_eq!(consumer.sweep_stalled_jobs(later).await.unwrap(), 1, "only the stalled job");
+    let (done, errors) = jobs::job_with_errors(aws, &table, &stalled).await.unwrap().unwrap();
+    assert_eq!((done.progress.done, done.progress.failed), (3, 2));
+    assert!(done.completed_at.is_some());
+    let mut failed: Vec<String> = errors.iter().map(|e| e.symbol.clone()).collect();
+    failed.sort();
+    assert_eq!(failed, vec!["ABBV", "ACN"]);
+    assert!(errors.iter().all(|e| e.error.as_deref().unwrap_or_default().contains("dead-lettered")));
+    assert!(jobs::get_job(aws, &table, &moving).await.unwrap().unwrap().completed_at.is_none(), "the job that moved within the hour is left alone");
+    // Completed jobs leave the open-jobs index: a second sweep finds nothing to do.
+    assert_eq!(consumer.sweep_stalled_jobs(later).await.unwrap(), 0);
+}
