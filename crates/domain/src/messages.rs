@@ -16,9 +16,17 @@ pub enum QueueMessage {
         job_id: crate::jobs::JobId,
         symbol: crate::symbol::Symbol,
     },
-    /// Fan out the day's value snapshots of one shard of the active-portfolio index: the consumer
-    /// lists the shard and sends one `snapshot-portfolio` message per portfolio.
-    SnapshotShard { shard: u32, date: String },
+    /// Fan out the day's value snapshots of one shard of the active-portfolio index, one page at a
+    /// time: the consumer reads the page after `after` (the index position of the last portfolio
+    /// already fanned out), sends one `snapshot-portfolio` message per portfolio, and — when the
+    /// shard has more — one `snapshot-shard` message to continue after this page. So any number
+    /// of portfolios is covered, each message in bounded time.
+    SnapshotShard {
+        shard: u32,
+        date: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        after: Option<String>,
+    },
     /// Write one portfolio's value snapshot for `date` (idempotent: the day overwrites itself).
     SnapshotPortfolio { user: String, portfolio: String, date: String },
 }
@@ -63,6 +71,9 @@ impl QueueMessage {
             QueueMessage::SnapshotPortfolio { user, portfolio, .. } if !is_key_part(user) || !is_key_part(portfolio) => {
                 Err("snapshot user and portfolio must be 1 to 64 letters, digits or dashes".into())
             }
+            QueueMessage::SnapshotShard { after: Some(after), .. } if !after.split_once('#').is_some_and(|(u, p)| is_key_part(u) && is_key_part(p)) => {
+                Err("a shard continuation names the last <user>#<portfolio> fanned out".into())
+            }
             _ => Ok(message),
         }
     }
@@ -78,8 +89,12 @@ mod tests {
         let text = serde_json::to_string(&ping).unwrap();
         assert_eq!(text, r#"{"kind":"ping","id":"abc-1"}"#);
         assert_eq!(QueueMessage::parse(&text).unwrap(), ping);
-        let shard = QueueMessage::SnapshotShard { shard: 7, date: "2026-11-25".into() };
+        let shard = QueueMessage::SnapshotShard { shard: 7, date: "2026-11-25".into(), after: None };
+        assert_eq!(serde_json::to_string(&shard).unwrap(), r#"{"kind":"snapshot-shard","shard":7,"date":"2026-11-25"}"#);
         assert_eq!(QueueMessage::parse(&serde_json::to_string(&shard).unwrap()).unwrap(), shard);
+        let next = QueueMessage::SnapshotShard { shard: 7, date: "2026-11-25".into(), after: Some("u1#p1".into()) };
+        assert_eq!(QueueMessage::parse(&serde_json::to_string(&next).unwrap()).unwrap(), next);
+        assert!(QueueMessage::parse(r#"{"kind":"snapshot-shard","shard":1,"date":"2026-11-25","after":"no-separator"}"#).is_err());
         assert!(QueueMessage::parse(r#"{"kind":"snapshot-shard","shard":1,"date":"25/11/2026"}"#).is_err());
         assert!(QueueMessage::parse(r#"{"kind":"snapshot-portfolio","user":"a#b","portfolio":"p","date":"2026-11-25"}"#).is_err());
         let task: ScheduledTask = serde_json::from_str(r#"{"kind":"scheduled-refresh"}"#).unwrap();

@@ -91,8 +91,8 @@ pub fn active_shard_key(user: &str, portfolio: &str) -> String {
     format!("ACTIVE#{}", hash % u64::from(ACTIVE_SHARDS))
 }
 
-/// The (user, portfolio) pairs of one shard of the active-portfolio index, for the daily snapshot
-/// fan-out. 1 Query per 1 MB on `gsi1`: `gsi1pk = ACTIVE#<shard>` (keys only projected).
+/// The (user, portfolio) pairs of one shard of the active-portfolio index (a test's view of it).
+/// 1 Query per 1 MB on `gsi1`: `gsi1pk = ACTIVE#<shard>`.
 pub async fn active_portfolios(clients: &AwsClients, table: &str, shard: u32) -> Result<Vec<(String, String)>, StorageError> {
     let key = format!("ACTIVE#{shard}");
     let items = query_all(clients, Partition::on_index(table, app::GSI1, app::GSI1_PK, app::GSI1_SK, &key), SortKeys::All, None).await?;
@@ -100,6 +100,32 @@ pub async fn active_portfolios(clients: &AwsClients, table: &str, shard: u32) ->
         .iter()
         .filter_map(|item| text(item, app::GSI1_SK)?.split_once('#').map(|(u, p)| (u.to_owned(), p.to_owned())))
         .collect())
+}
+
+/// One page of a shard of the active-portfolio index, for the daily snapshot fan-out: up to
+/// `limit` (user, portfolio) pairs after the index position `after` (`<user>#<portfolio>`), and
+/// the position to continue after when the shard has more. 1 Query on `gsi1`
+/// (`gsi1pk = ACTIVE#<shard> AND gsi1sk > :after`, `Limit`), projecting `gsi1sk` only.
+pub async fn active_portfolios_page(clients: &AwsClients, table: &str, shard: u32, after: Option<&str>, limit: i32) -> Result<(Vec<(String, String)>, Option<String>), StorageError> {
+    let mut query = clients
+        .dynamodb
+        .query()
+        .table_name(table)
+        .index_name(app::GSI1)
+        .expression_attribute_names("#pk", app::GSI1_PK)
+        .expression_attribute_names("#sk", app::GSI1_SK)
+        .expression_attribute_values(":pk", s(format!("ACTIVE#{shard}")))
+        .projection_expression("#sk")
+        .limit(limit);
+    query = match after {
+        Some(after) => query.key_condition_expression("#pk = :pk AND #sk > :after").expression_attribute_values(":after", s(after)),
+        None => query.key_condition_expression("#pk = :pk"),
+    };
+    let output = query.send().await.map_err(dynamodb_error)?;
+    let positions: Vec<&str> = output.items().iter().filter_map(|item| text(item, app::GSI1_SK)).collect();
+    let pairs = positions.iter().filter_map(|p| p.split_once('#').map(|(u, p)| (u.to_owned(), p.to_owned()))).collect();
+    let next = output.last_evaluated_key.is_some().then(|| positions.last().map(|p| (*p).to_owned())).flatten();
+    Ok((pairs, next))
 }
 
 /// Stores a day's snapshot: 1 PutItem `pk = P#<user>#<id>, sk = SNAP#<date>` (idempotent: the same

@@ -39,6 +39,8 @@ use std::time::{Duration, Instant};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
+pub mod fanout;
+
 pub const SERVICE: &str = "enrich-consumer";
 /// The receive on which a symbol whose providers keep failing is recorded as failed (below the
 /// queue's `maxReceiveCount` of 5, so it is counted rather than lost to the DLQ).
@@ -183,16 +185,12 @@ impl Consumer {
                     .await?;
                 Ok(())
             }
-            QueueMessage::SnapshotShard { shard, date } => {
-                let (aws, app) = (&self.platform.aws, self.app_table.as_str());
-                let queue = self.queue_url.as_deref().ok_or_else(|| MessageError::Poison("ENRICH_QUEUE_URL is not set".into()))?;
-                let portfolios = bourse_storage::portfolios::active_portfolios(aws, app, shard).await?;
-                let messages: Vec<QueueMessage> = portfolios
-                    .into_iter()
-                    .map(|(user, portfolio)| QueueMessage::SnapshotPortfolio { user, portfolio, date: date.clone() })
-                    .collect();
-                let sent = bourse_storage::queue::send_messages(aws, queue, &messages, None).await?;
-                tracing::info!(shard, date, sent, "snapshot shard fanned out");
+            QueueMessage::SnapshotShard { shard, date, after } => {
+                let queue_url = self.queue_url.as_deref().ok_or_else(|| MessageError::Poison("ENRICH_QUEUE_URL is not set".into()))?;
+                let source = fanout::IndexSource { platform: &self.platform, table: &self.app_table };
+                let outbox = fanout::QueueOutbox { platform: &self.platform, queue_url };
+                let step = fanout::fan_out_page(&source, &outbox, shard, &date, after.as_deref(), fanout::PAGE).await?;
+                tracing::info!(shard, date, sent = step.fanned_out, more = step.continued_after.is_some(), "snapshot shard page fanned out");
                 Ok(())
             }
             QueueMessage::SnapshotPortfolio { user, portfolio, date } => {
@@ -334,7 +332,8 @@ impl Consumer {
         // The day's portfolio snapshots: one message per shard of the active-portfolio index,
         // held back so the refresh has written the new quotes first. Each shard message fans out
         // again, one message per portfolio: no invocation walks every user.
-        let shards: Vec<QueueMessage> = (0..bourse_storage::portfolios::ACTIVE_SHARDS).map(|shard| QueueMessage::SnapshotShard { shard, date: date.clone() }).collect();
+        let shards: Vec<QueueMessage> =
+            (0..bourse_storage::portfolios::ACTIVE_SHARDS).map(|shard| QueueMessage::SnapshotShard { shard, date: date.clone(), after: None }).collect();
         bourse_storage::queue::send_messages(aws, queue, &shards, Some(SNAPSHOT_DELAY_SECONDS)).await?;
         bourse_storage::jobs::mark_enqueued(aws, app, &id, &rfc3339(now)).await?;
         tracing::info!(task = name, date, job = %id, sent, "scheduled refresh fanned out");

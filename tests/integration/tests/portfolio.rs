@@ -360,54 +360,70 @@ async fn history_serves_the_daily_snapshots_the_writer_stores() {
     assert_eq!(bad.status(), 400);
 }
 
+/// The fan-out against the real index and queue, on a stack of this test alone (its own tables
+/// and queue, so no other test's messages mix in and nothing is searched for): a shard of more
+/// portfolios than a page is covered page by page through continuation messages, each portfolio
+/// once, and consuming a portfolio's message writes its snapshot.
 #[tokio::test]
-async fn the_snapshot_fan_out_reaches_every_portfolio_of_a_shard_through_the_queue() {
-    let auth = auth().await;
-    let c = client(&auth).await;
-    let id = new_portfolio(&c).await;
-    assert_eq!(c.call("POST", &format!("/v1/portfolios/{id}/transactions"), Some(buy("AAPL", "3", "100", "0"))).await.status(), 201);
-    let me = json_body(&auth.serve(event("GET", "/v1/me", "", None, Some(&c.token), &random_ip())).await);
-    let user = me["userId"].as_str().unwrap().to_owned();
-    let shard: u32 = bourse_storage::portfolios::active_shard_key(&user, &id).trim_start_matches("ACTIVE#").parse().unwrap();
-    let consumer = enrich_consumer_fn::Consumer::new(platform("enrich-consumer")).await.unwrap();
+async fn the_snapshot_fan_out_covers_a_shard_page_by_page_through_the_queue() {
+    bourse_integration_tests::ensure_resources().await;
+    let stack = bourse_devtools::stack::isolated_stack(&platform("enrich-consumer"), &repo_root(), "fan", 8, Some(30)).await.unwrap();
+    let p = &stack.platform;
+    let (app, queue) = (p.config.require_app_table().unwrap(), stack.queue_urls["EnrichQueue"].clone());
+    // 40 portfolios of 20 users: about 2.5 per shard; shard of the first, with a page of 1, so the
+    // shard needs several continuations.
+    for i in 0..40 {
+        let record = bourse_storage::portfolios::PortfolioRecord { id: format!("{:032x}", i), name: "P".into(), currency: bourse_domain::money::Currency::parse("USD").unwrap(), created_at: "2026-12-01T00:00:00Z".into() };
+        bourse_storage::portfolios::create_portfolio(&p.aws, app, &format!("user-{}", i % 20), &record).await.unwrap();
+    }
+    let shard: u32 = bourse_storage::portfolios::active_shard_key("user-0", &format!("{:032x}", 0)).trim_start_matches("ACTIVE#").parse().unwrap();
+    let expected = bourse_storage::portfolios::active_portfolios(&p.aws, app, shard).await.unwrap();
+    assert!(expected.len() >= 2, "a shard with several portfolios: {expected:?}");
     let date = "2026-05-04";
-    let record = |body: String| {
-        let mut m = aws_lambda_events::sqs::SqsMessage::default();
-        m.message_id = Some(format!("m-{}", bourse_http::random_id()));
-        m.body = Some(body);
-        m
-    };
-    // The shard message sends one snapshot message per portfolio of the shard to the queue.
-    let shard_message = serde_json::json!({"kind": "snapshot-shard", "shard": shard, "date": date}).to_string();
-    let mut batch = aws_lambda_events::sqs::SqsEvent::default();
-    batch.records = vec![record(shard_message)];
-    assert!(consumer.consume(batch).await.batch_item_failures.is_empty());
-    let p = platform("enrich-consumer");
-    let queue = p.config.require_enrich_queue_url().unwrap().to_owned();
-    let wanted = serde_json::json!({"kind": "snapshot-portfolio", "user": user, "portfolio": id, "date": date});
-    let mut found = None;
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
-    while found.is_none() && std::time::Instant::now() < deadline {
-        let received = p.aws.sqs.receive_message().queue_url(&queue).max_number_of_messages(10).wait_time_seconds(1).send().await.unwrap();
-        for m in received.messages.unwrap_or_default() {
-            let body: Value = serde_json::from_str(m.body.as_deref().unwrap_or("null")).unwrap_or(Value::Null);
-            if let Some(handle) = m.receipt_handle.as_deref() {
-                if body == wanted {
-                    p.aws.sqs.delete_message().queue_url(&queue).receipt_handle(handle).send().await.unwrap();
-                    found = Some(body.to_string());
-                } else {
-                    // Someone else's message: give it back at once.
-                    p.aws.sqs.change_message_visibility().queue_url(&queue).receipt_handle(handle).visibility_timeout(0).send().await.unwrap();
-                }
+    let source = enrich_consumer_fn::fanout::IndexSource { platform: p, table: app };
+    let outbox = enrich_consumer_fn::fanout::QueueOutbox { platform: p, queue_url: &queue };
+    let mut after: Option<String> = None;
+    let (mut fanned, mut steps) = (Vec::new(), 0);
+    loop {
+        let step = enrich_consumer_fn::fanout::fan_out_page(&source, &outbox, shard, date, after.as_deref(), 1).await.unwrap();
+        steps += 1;
+        // What the step sent is on this queue alone: receive it all.
+        let mut got = Vec::new();
+        while got.len() < step.fanned_out + usize::from(step.continued_after.is_some()) {
+            let received = p.aws.sqs.receive_message().queue_url(&queue).max_number_of_messages(10).wait_time_seconds(1).send().await.unwrap();
+            for m in received.messages.unwrap_or_default() {
+                p.aws.sqs.delete_message().queue_url(&queue).receipt_handle(m.receipt_handle.unwrap()).send().await.unwrap();
+                got.push(bourse_domain::messages::QueueMessage::parse(m.body.as_deref().unwrap()).unwrap());
             }
         }
+        let mut next = None;
+        for message in got {
+            match message {
+                bourse_domain::messages::QueueMessage::SnapshotPortfolio { user, portfolio, .. } => fanned.push((user, portfolio)),
+                bourse_domain::messages::QueueMessage::SnapshotShard { after, .. } => next = after,
+                other => panic!("unexpected {other:?}"),
+            }
+        }
+        assert_eq!(next, step.continued_after, "the continuation names the page's last position");
+        match next {
+            Some(position) => after = Some(position),
+            None => break,
+        }
     }
-    let body = found.expect("the portfolio's snapshot message was sent");
-    // Consuming it writes the snapshot, which the history endpoint then serves.
+    fanned.sort();
+    let mut want = expected.clone();
+    want.sort();
+    assert_eq!(fanned, want, "each portfolio of the shard once");
+    assert_eq!(steps, expected.len() + 1, "pages of one, then an empty last page");
+    // Consuming a portfolio's message writes its snapshot.
+    let consumer = enrich_consumer_fn::Consumer::new(p.clone()).await.unwrap();
+    let (user, portfolio) = &expected[0];
+    let mut message = aws_lambda_events::sqs::SqsMessage::default();
+    message.message_id = Some("m-1".into());
+    message.body = Some(serde_json::json!({"kind": "snapshot-portfolio", "user": user, "portfolio": portfolio, "date": date}).to_string());
     let mut batch = aws_lambda_events::sqs::SqsEvent::default();
-    batch.records = vec![record(body)];
+    batch.records = vec![message];
     assert!(consumer.consume(batch).await.batch_item_failures.is_empty());
-    let history = json_body(&c.call_with("GET", &format!("/v1/portfolios/{id}/history"), "from=2026-05-01&to=2026-05-31", None, &[]).await);
-    assert_eq!(history["points"][0]["date"], date, "{history}");
-    assert_eq!(history["points"][0]["cost"], "300");
+    let written = bourse_storage::portfolios::snapshots_between(&p.aws, app, user, portfolio, date, date).await.unwrap();
+    assert_eq!(written.len(), 1);
 }
