@@ -8,7 +8,12 @@
 //! - **schwab**, Charles Schwab's brokerage "Transaction History" CSV export: `Date`, `Action`,
 //!   `Symbol`, `Description`, `Quantity`, `Price`, `Fees & Comm`, `Amount`, with the optional title
 //!   line (`"Transactions  for account …"`) and `Transactions Total` trailer of older exports.
-//!   Cash movements, options, short sales and corporate actions are listed as skipped, with why.
+//!   Cash movements, options, short sales, corporate actions, reversed dividends and refunded fees
+//!   are listed as skipped, with why.
+//!
+//! Nothing in a file is dropped silently: a value beyond the header's columns, a value running
+//! over several lines (a stray quote) or an amount that is not one (`1,23`) is a row error, and a
+//! quote never closed refuses the file. Rows are numbered by line whatever the line endings.
 //!
 //! Each accepted row gets a fingerprint: the hash of its canonical transaction and of how many
 //! identical rows came before it in the file. Re-uploading a file (or an overlapping export) gives
@@ -145,14 +150,85 @@ pub fn decode(bytes: &[u8], charset: Option<&str>) -> Result<String, FileRejecti
         Some("windows-1252" | "cp1252") => bytes
             .iter()
             .enumerate()
-            .map(|(i, &b)| windows_1252(b).ok_or(FileRejection::Encoding { encoding: "Windows-1252", line: line_of(&bytes[..i]), byte: b }))
+            .map(|(i, &b)| windows_1252(b).ok_or_else(|| FileRejection::Encoding { encoding: "Windows-1252", line: line_of(&bytes[..i]), byte: b }))
             .collect(),
         Some(other) => Err(FileRejection::Charset(other.to_owned())),
     }
 }
 
 fn line_of(before: &[u8]) -> usize {
-    before.iter().filter(|&&b| b == b'\n').count() + 1
+    let mut lines = Lines { bytes: before, at: 0, line: 1 };
+    lines.line_at(before.len())
+}
+
+/// Line numbers as an editor shows them: `\n`, `\r\n` and a lone `\r` (old Mac exports) each end a
+/// line. csv's own positions count `\n` only, and a record's starts before the blank lines it
+/// follows, so neither can name a row.
+struct Lines<'t> {
+    bytes: &'t [u8],
+    at: usize,
+    line: usize,
+}
+
+impl Lines<'_> {
+    /// The line of byte `offset`; offsets are asked in increasing order (one pass over the text).
+    fn line_at(&mut self, offset: usize) -> usize {
+        let end = offset.min(self.bytes.len());
+        while self.at < end {
+            match self.bytes[self.at] {
+                b'\n' => self.line += 1,
+                b'\r' if self.bytes.get(self.at + 1) != Some(&b'\n') => self.line += 1,
+                _ => {}
+            }
+            self.at += 1;
+        }
+        self.line
+    }
+
+    /// The line a record starting at `offset` is on: past the blank lines before it.
+    fn record(&mut self, offset: usize) -> usize {
+        let skipped = self.bytes.get(offset..).map_or(0, |rest| rest.iter().take_while(|&&b| b == b'\r' || b == b'\n').count());
+        self.line_at(offset + skipped)
+    }
+}
+
+/// Where a quoted value that is never closed opens, read as the csv reader reads (a quote opens a
+/// value only at its start; `""` inside it is one quote). The reader takes everything after such
+/// a quote, every following row included, as that one value, and says nothing.
+fn unclosed_quote(text: &str) -> Option<usize> {
+    #[derive(Clone, Copy)]
+    enum State {
+        FieldStart,
+        Unquoted,
+        Quoted(usize),
+        QuoteInQuoted(usize),
+    }
+    let mut state = State::FieldStart;
+    for (i, &b) in text.as_bytes().iter().enumerate() {
+        state = match (state, b) {
+            (State::FieldStart, b'"') => State::Quoted(i),
+            (State::Quoted(at), b'"') => State::QuoteInQuoted(at),
+            (State::Quoted(at), _) => State::Quoted(at),
+            (State::QuoteInQuoted(at), b'"') => State::Quoted(at),
+            (_, b',' | b'\r' | b'\n') => State::FieldStart,
+            _ => State::Unquoted,
+        };
+    }
+    match state {
+        State::Quoted(at) => Some(at),
+        _ => None,
+    }
+}
+
+/// Longest cell text repeated in a message: a hostile file could otherwise have a megabyte echoed
+/// into the error of each of its rows.
+const SHOWN: usize = 60;
+
+fn shown(text: &str) -> String {
+    match text.char_indices().nth(SHOWN) {
+        Some((end, _)) => format!("{}…", &text[..end]),
+        None => text.to_owned(),
+    }
 }
 
 fn utf16(bytes: &[u8], unit: fn([u8; 2]) -> u16) -> Result<String, FileRejection> {
@@ -207,7 +283,7 @@ impl Columns {
         self.index.get(&usual.to_ascii_lowercase()).and_then(|&i| self.header.get(i)).cloned().unwrap_or_else(|| usual.to_owned())
     }
 
-    fn read(&self, record: &csv::StringRecord) -> Result<RowOutcome, RowError> {
+    fn read(&self, row: usize, record: &csv::StringRecord) -> Result<RowOutcome, RowError> {
         match self.layout {
             Layout::Generic => Ok(RowOutcome::Transaction(RawTransaction {
                 kind: self.cell(record, "type").unwrap_or_default().to_owned(),
@@ -220,21 +296,25 @@ impl Columns {
                 ratio: self.cell(record, "ratio").map(str::to_owned),
                 currency: self.cell(record, "currency").map(str::to_owned),
             })),
-            Layout::Schwab => self.read_schwab(record),
+            Layout::Schwab => self.read_schwab(row, record),
         }
     }
 
-    fn read_schwab(&self, record: &csv::StringRecord) -> Result<RowOutcome, RowError> {
-        let row = record.position().map_or(0, |p| p.line() as usize);
-        let date = self.cell(record, "date").unwrap_or_default();
-        if date.to_ascii_lowercase().starts_with("transactions total") {
+    /// The `Transactions Total` line of an older Schwab export.
+    fn is_summary(&self, record: &csv::StringRecord) -> bool {
+        self.layout == Layout::Schwab && self.cell(record, "date").is_some_and(|date| date.to_ascii_lowercase().starts_with("transactions total"))
+    }
+
+    fn read_schwab(&self, row: usize, record: &csv::StringRecord) -> Result<RowOutcome, RowError> {
+        if self.is_summary(record) {
             return Ok(RowOutcome::Ignored);
         }
+        let date = self.cell(record, "date").unwrap_or_default();
         let action = self.cell(record, "action").unwrap_or_default().to_ascii_lowercase();
         let symbol = self.cell(record, "symbol").unwrap_or_default();
         let skip = |reason: String| Ok(RowOutcome::Skipped(reason));
         if symbol.is_empty() {
-            return skip(format!("{action:?} is a cash movement, not a trade"));
+            return skip(format!("{:?} is a cash movement, not a trade", shown(&action)));
         }
         let kind = match action.as_str() {
             "buy" | "reinvest shares" => "BUY",
@@ -244,23 +324,31 @@ impl Columns {
             }
             "sell short" | "buy to cover" => return skip("short positions are not supported".into()),
             a if a.contains("split") || a.contains("stock div") || a.contains("merger") || a.contains("spin") || a.contains("lieu") || a.contains("name change") || a.contains("conversion") => {
-                return skip(format!("{action:?} is a corporate action: the export lists shares, not a ratio; record it as a SPLIT with its ratio"));
+                return skip(format!("{:?} is a corporate action: the export lists shares, not a ratio; record it as a SPLIT with its ratio", shown(&action)));
             }
             a if a.contains("div") => "DIVIDEND",
             a if a.contains("fee") || a.contains("foreign tax") => "FEE",
-            _ => return skip(format!("{action:?} is not a transaction Bourse records")),
+            _ => return skip(format!("{:?} is not a transaction Bourse records", shown(&action))),
         };
         let trade_date = schwab_date(date).ok_or_else(|| RowError { row, column: self.column_of(TxField::TradeDate), reason: "expected MM/DD/YYYY, optionally followed by \"as of MM/DD/YYYY\"".into() })?;
         let number = |name: &str| self.cell(record, name).map(schwab_number);
+        let magnitude = |name: &str| number(name).map(|n| n.map_or_else(str::to_owned, |(_, magnitude)| magnitude));
         let is_trade = matches!(kind, "BUY" | "SELL");
+        // The sign of a trade's cells only says which way the cash went; a dividend is a credit
+        // and a fee a debit, so the other sign is a reversal or a refund, not one of them.
+        match (kind, number("amount")) {
+            ("DIVIDEND", Some(Ok((true, m)))) if !is_zero(&m) => return skip("a negative dividend (a reversal or an adjustment) is not imported; correct the dividend it reverses by hand".into()),
+            ("FEE", Some(Ok((false, m)))) if !is_zero(&m) => return skip("a credited fee or tax (a refund) is not imported; correct the fee it refunds by hand".into()),
+            _ => {}
+        }
         Ok(RowOutcome::Transaction(RawTransaction {
             kind: kind.into(),
             symbol: symbol.replace('/', "."),
             trade_date,
-            quantity: number("quantity").filter(|_| is_trade),
-            price: number("price").filter(|_| is_trade),
-            fees: number("fees & comm").filter(|_| is_trade),
-            amount: number("amount").filter(|_| !is_trade),
+            quantity: magnitude("quantity").filter(|_| is_trade),
+            price: magnitude("price").filter(|_| is_trade),
+            fees: magnitude("fees & comm").filter(|_| is_trade),
+            amount: magnitude("amount").filter(|_| !is_trade),
             ratio: None,
             currency: Some(Currency::USD.to_string()),
         }))
@@ -279,9 +367,38 @@ fn schwab_date(raw: &str) -> Option<String> {
     Some(format!("{year}-{month:02}-{day:02}"))
 }
 
-/// `$1,234.50`, `-$12.00`, `($3.10)` → magnitude as plain decimal text (the kind says the sign).
-fn schwab_number(raw: &str) -> String {
-    raw.chars().filter(|c| !matches!(c, '$' | ',' | '(' | ')' | '-' | '+' | ' ')).collect()
+/// `$1,234.50`, `-$12.00`, `($3.10)`, `1,000` → whether negative, and the magnitude as plain
+/// decimal text. Anything else is handed on as written (`Err`), to be refused as not a number:
+/// never guessed at (`1,23` is not 123, `1-2` not 12).
+fn schwab_number(raw: &str) -> Result<(bool, String), &str> {
+    let mut rest = raw.trim();
+    let parenthesised = rest.len() >= 2 && rest.starts_with('(') && rest.ends_with(')');
+    if parenthesised {
+        rest = rest[1..rest.len() - 1].trim();
+    }
+    // A sign before or after the dollar sign: `-$12.00`, `$-12.00`.
+    let mut sign = None;
+    let mut dollar = false;
+    while let Some(c @ ('-' | '+' | '$')) = rest.chars().next() {
+        if c == '$' && std::mem::replace(&mut dollar, true) || c != '$' && sign.replace(c).is_some() {
+            return Err(raw);
+        }
+        rest = rest[1..].trim_start();
+    }
+    let (whole, fraction) = rest.split_once('.').unwrap_or((rest, ""));
+    let digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
+    let mut groups = whole.split(',');
+    let first = groups.next().unwrap_or("");
+    let grouped = if whole.contains(',') { (1..=3).contains(&first.len()) && digits(first) && groups.all(|g| g.len() == 3 && digits(g)) } else { digits(whole) };
+    if !grouped || !digits(fraction) || whole.len() + fraction.len() == 0 || (parenthesised && sign.is_some()) {
+        return Err(raw);
+    }
+    let plain = if rest.contains('.') { format!("{}.{fraction}", whole.replace(',', "")) } else { whole.replace(',', "") };
+    Ok((parenthesised || sign == Some('-'), plain))
+}
+
+fn is_zero(plain: &str) -> bool {
+    plain.bytes().all(|b| b == b'0' || b == b'.')
 }
 
 const GENERIC_COLUMNS: &[&str] = &["date", "type", "symbol", "quantity", "price", "fees", "amount", "ratio", "currency"];
@@ -302,12 +419,14 @@ fn columns(header: &csv::StringRecord) -> Result<Columns, FileRejection> {
         other => other.to_owned(),
     };
     if !["date", "type", "symbol"].iter().all(|c| lower.iter().any(|h| canonical(h) == *c)) {
-        return Err(FileRejection::UnknownLayout { header: names.join(",").chars().take(200).collect() });
+        return Err(FileRejection::UnknownLayout { header: names.iter().map(|n| shown(n)).collect::<Vec<_>>().join(",").chars().take(200).collect() });
     }
     for (i, (name, low)) in names.iter().zip(&lower).enumerate() {
         let key = canonical(low);
-        if !GENERIC_COLUMNS.contains(&key.as_str()) {
-            return Err(FileRejection::UnknownColumn { column: name.chars().take(60).collect() });
+        // Spaces and underscores are ignored, but a name that long is no spelling of a column
+        // (and it would be repeated in the error of every row).
+        if !GENERIC_COLUMNS.contains(&key.as_str()) || name.len() > SHOWN {
+            return Err(FileRejection::UnknownColumn { column: shown(name) });
         }
         if index.insert(key, i).is_some() {
             return Err(FileRejection::DuplicateColumn { column: name.clone() });
@@ -321,34 +440,58 @@ fn columns(header: &csv::StringRecord) -> Result<Columns, FileRejection> {
 /// Transactions in another currency than `base` (the portfolio's) are row errors: FX is not
 /// supported yet.
 pub fn parse(text: &str, today: Date, base: Currency) -> Result<ParsedImport, FileRejection> {
+    let mut lines = Lines { bytes: text.as_bytes(), at: 0, line: 1 };
+    if let Some(at) = unclosed_quote(text) {
+        let reason = "a quoted value opens on this line and is never closed, so every row after it would be read as part of it; a quote inside a quoted value is written twice (\"\")";
+        return Err(FileRejection::Malformed { line: line_of(&text.as_bytes()[..at]), reason: reason.into() });
+    }
     let mut reader = csv::ReaderBuilder::new().has_headers(false).flexible(true).from_reader(text.as_bytes());
+    // (row, record) of the rows that hold something; past the limit they are only counted, so a
+    // refusal says how many there are.
     let mut records = Vec::new();
+    let mut count = 0;
     for record in reader.records() {
-        let record = record.map_err(|e| FileRejection::Malformed { line: e.position().map_or(0, |p| p.line() as usize), reason: e.to_string() })?;
+        let record = record.map_err(|e| FileRejection::Malformed { line: e.position().map_or(0, |p| lines.record(p.byte() as usize)), reason: e.to_string() })?;
         if record.iter().any(|cell| !cell.trim().is_empty()) {
-            records.push(record);
-        }
-        if records.len() > MAX_ROWS + 2 {
-            break;
+            count += 1;
+            if records.len() <= MAX_ROWS + 2 {
+                records.push((lines.record(record.position().map_or(0, |p| p.byte() as usize)), record));
+            }
         }
     }
     let mut records = records.into_iter().peekable();
     // Older Schwab exports open with a title line before the header.
-    let is_title = |r: &csv::StringRecord| r.get(0).is_some_and(|c| c.trim_start().starts_with("Transactions ")) && r.iter().skip(1).all(|c| c.trim().is_empty());
+    let is_title = |(_, r): &(usize, csv::StringRecord)| r.get(0).is_some_and(|c| c.trim_start().starts_with("Transactions ")) && r.iter().skip(1).all(|c| c.trim().is_empty());
     if records.peek().is_some_and(is_title) {
         records.next();
+        count -= 1;
     }
-    let header = records.next().ok_or(FileRejection::Empty)?;
+    let (_, header) = records.next().ok_or(FileRejection::Empty)?;
     let columns = columns(&header)?;
-    let data: Vec<csv::StringRecord> = records.collect();
-    if data.len() > MAX_ROWS {
-        return Err(FileRejection::TooManyRows { rows: data.len() });
+    let data: Vec<(usize, csv::StringRecord)> = records.collect();
+    // A full Schwab export is 10,000 records and its total line.
+    let rows = count - 1 - data.iter().filter(|(_, record)| columns.is_summary(record)).count();
+    if rows > MAX_ROWS {
+        return Err(FileRejection::TooManyRows { rows });
     }
     let mut parsed = ParsedImport { layout: columns.layout, rows: Vec::new(), skipped: Vec::new(), errors: Vec::new() };
     let mut seen: HashMap<String, usize> = HashMap::new();
-    for record in &data {
-        let row = record.position().map_or(0, |p| p.line() as usize);
-        let raw = match columns.read(record) {
+    for &(row, ref record) in &data {
+        // flexible() lets a row be longer than the header; what lies beyond would be dropped
+        // (`150,25` read as 150): refused instead. Empty trailing cells are fine.
+        if let Some(extra) = record.iter().skip(columns.header.len()).position(|cell| !cell.trim().is_empty()) {
+            let reason = format!("the header names {} columns and this row has a value beyond them; a value holding a comma (a decimal comma, a thousands separator) must be quoted", columns.header.len());
+            parsed.errors.push(RowError { row, column: format!("column {}", columns.header.len() + extra + 1), reason });
+            continue;
+        }
+        // A value over several lines is a quote opened and closed on a later line: the rows in
+        // between were read into it (and the cells after it taken from the last of them).
+        if let Some(i) = record.iter().position(|cell| cell.contains(['\r', '\n'])) {
+            let column = columns.header.get(i).map_or_else(|| format!("column {}", i + 1), |name| shown(name));
+            parsed.errors.push(RowError { row, column, reason: "the value runs over several lines: a quote opened in it is closed only on a later line, so the rows between were read into it; a quote inside a quoted value is written twice (\"\")".into() });
+            continue;
+        }
+        let raw = match columns.read(row, record) {
             Ok(RowOutcome::Transaction(raw)) => raw,
             Ok(RowOutcome::Skipped(reason)) => {
                 parsed.skipped.push(SkippedRow { row, reason });
@@ -382,6 +525,11 @@ pub fn parse(text: &str, today: Date, base: Currency) -> Result<ParsedImport, Fi
     }
     Ok(parsed)
 }
+
+#[cfg(test)]
+pub(crate) mod property;
+#[cfg(test)]
+mod proptests;
 
 #[cfg(test)]
 mod tests {
@@ -492,4 +640,96 @@ mod tests {
         assert_eq!(decode(&no_bom, None), Err(FileRejection::Utf16WithoutBom));
         assert_eq!(decode(b"x", Some("shift_jis")), Err(FileRejection::Charset("shift_jis".into())));
     }
+
+    // Regressions of defects found while writing the property tests (import/proptests.rs).
+
+    fn error_rows(text: &str) -> Vec<(usize, String)> {
+        parse(text, today(), Currency::USD).unwrap().errors.into_iter().map(|e| (e.row, e.column)).collect()
+    }
+
+    #[test]
+    fn rows_are_numbered_by_their_line_after_blank_lines_and_with_any_line_ending() {
+        // csv's positions point before the blank lines a record follows, and count `\n` only.
+        assert_eq!(error_rows("date,type,symbol,amount\n\n\n2026-01-02,FEE,A,x\n\r\n\n2026-01-02,FEE,A,y\n"), [(4, "amount".into()), (7, "amount".into())]);
+        assert_eq!(error_rows("date,type,symbol,amount\r2026-01-02,FEE,A,x\r\r2026-01-02,FEE,A,y\r"), [(2, "amount".into()), (4, "amount".into())]);
+        assert_eq!(error_rows("date,type,symbol,amount\r\n2026-01-02,FEE,A,\"x\r\nx\"\r\n2026-01-02,FEE,A,y"), [(2, "amount".into()), (4, "amount".into())]);
+    }
+
+    #[test]
+    fn an_unclosed_quote_refuses_the_file_instead_of_swallowing_the_rows_after_it() {
+        // The ratio of a BUY is not read: the rows after the stray quote vanished into it.
+        let text = "date,type,symbol,quantity,price,ratio\n2026-01-02,BUY,AAPL,1,1,\"\n2026-01-02,BUY,AAPL,1,1\n2026-01-02,BUY,AAPL,1,1\n";
+        assert!(matches!(parse(text, today(), Currency::USD), Err(FileRejection::Malformed { line: 2, .. })));
+        assert!(parse("date,type,symbol,amount\n2026-01-02,FEE,\"A\"\"\",\"1\"\n", today(), Currency::USD).is_ok(), "doubled quotes close");
+    }
+
+    #[test]
+    fn values_beyond_the_header_are_row_errors_not_dropped() {
+        // An unquoted decimal comma: `150,25` read as 150 and 25, and the 25 ignored.
+        assert_eq!(error_rows("date,type,symbol,quantity,price\n2026-01-02,BUY,AAPL,1,150,25\n"), [(2, "column 6".into())]);
+        // Empty cells beyond the header (trailing commas) are fine.
+        assert!(error_rows("date,type,symbol,amount\n2026-01-02,FEE,A,1,,\n").is_empty());
+    }
+
+    #[test]
+    fn a_value_over_several_lines_is_a_row_error() {
+        // A quote closed on the next line merged two rows into one of the right width: A bought
+        // at B's quantity and price, and B gone.
+        let schwab = "Date,Action,Symbol,Description,Quantity,Price,Fees & Comm,Amount\n01/02/2026,Buy,A,\"x,1,$1,,-$1\n01/02/2026,Buy,B,\"y\",2,$2,,-$2\n";
+        let parsed = parse(schwab, today(), Currency::USD).unwrap();
+        assert!(parsed.rows.is_empty());
+        assert_eq!(parsed.errors.iter().map(|e| (e.row, e.column.as_str())).collect::<Vec<_>>(), [(2, "Description")]);
+    }
+
+    #[test]
+    fn long_cells_are_not_echoed_whole_into_every_error() {
+        // A 100 KB header naming `date` was repeated into the error of every row.
+        let header = format!("date{},type,symbol", "_".repeat(100_000));
+        let rejected = parse(&format!("{header}\nx,FEE,A\n"), today(), Currency::USD);
+        assert!(matches!(&rejected, Err(FileRejection::UnknownColumn { column }) if column.len() < 100));
+        let schwab = format!("Date,Action,Symbol,Description,Quantity,Price,Fees & Comm,Amount\n01/02/2026,{},A,,,,,\n", "x".repeat(100_000));
+        let skipped = parse(&schwab, today(), Currency::USD).unwrap().skipped;
+        assert!(skipped[0].reason.len() < 200, "{}", skipped[0].reason.len());
+    }
+
+    #[test]
+    fn a_file_of_too_many_rows_is_refused_with_its_real_count() {
+        let many = format!("date,type,symbol,amount\n{}", "2026-01-02,FEE,A,1\n".repeat(3 * MAX_ROWS));
+        assert_eq!(parse(&many, today(), Currency::USD), Err(FileRejection::TooManyRows { rows: 3 * MAX_ROWS }));
+    }
+
+    #[test]
+    fn a_full_schwab_export_with_its_total_line_is_not_too_long() {
+        let rows = "\"01/02/2026\",\"Buy\",\"A\",\"\",\"1\",\"$1\",\"\",\"-$1\"\n".repeat(MAX_ROWS);
+        let text = format!("\"Transactions  for account ...123\"\n{}{rows}\"Transactions Total\",\"\",\"\",\"\",\"\",\"\",\"\",\"-$10,000.00\"\n", SCHWAB.lines().nth(1).unwrap().to_owned() + "\n");
+        assert_eq!(parse(&text, today(), Currency::USD).map(|p| p.rows.len()), Ok(MAX_ROWS));
+    }
+
+    #[test]
+    fn a_large_windows_1252_file_decodes_in_linear_time() {
+        // The error of each byte (with its line, counted from the start) was built eagerly: 264 KB
+        // took 96 s in a debug build, a 2 MiB upload hours.
+        let text = "date,type,symbol,amount\n2026-01-02,FEE,A,1\n".repeat(6_000);
+        let started = std::time::Instant::now();
+        assert_eq!(decode(text.as_bytes(), Some("windows-1252")).unwrap(), text);
+        assert!(started.elapsed() < std::time::Duration::from_secs(1), "{:?}", started.elapsed());
+    }
+
+    #[test]
+    fn schwab_amounts_are_read_as_written_or_refused() {
+        let row = |action: &str, quantity: &str, amount: &str| {
+            let text = format!("Date,Action,Symbol,Description,Quantity,Price,Fees & Comm,Amount\n01/02/2026,{action},A,,\"{quantity}\",$2.50,,\"{amount}\"\n");
+            let parsed = parse(&text, today(), Currency::USD).unwrap();
+            (parsed.rows.first().map(|r| r.transaction.canonical()), parsed.errors.first().map(|e| e.column.clone()), parsed.skipped.len())
+        };
+        assert_eq!(row("Buy", "1,000.5", "-$2,501.25").0.unwrap(), "2026-01-02|A|kind=BUY|quantity=1000.5|price=2.5|fees=0|currency=USD");
+        // A European decimal comma, a dash or a space inside digits were dropped: 1,23 became 123.
+        for garbled in ["1,23", "1-2", "1 000", "12,3456", "(5", "$$5", "1,000,00"] {
+            assert_eq!(row("Buy", garbled, "").1.as_deref(), Some("Quantity"), "{garbled}");
+        }
+        assert!(row("Qualified Dividend", "", "($3.75)").0.is_none() && row("Qualified Dividend", "", "($3.75)").2 == 1, "a reversed dividend is not income");
+        assert!(row("Foreign Tax Paid", "", "$0.53").0.is_none() && row("Foreign Tax Paid", "", "$0.53").2 == 1, "a refunded tax is not a fee");
+        assert_eq!(row("Foreign Tax Paid", "", "-$0.53").0.unwrap(), "2026-01-02|A|kind=FEE|amount=0.53|currency=USD");
+    }
 }
+
