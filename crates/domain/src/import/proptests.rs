@@ -637,7 +637,7 @@ fn check_parse(text: &str, parsed: &ParsedImport, base: Currency) {
 
 #[test]
 fn valid_files_in_either_layout_give_back_exactly_their_transactions() {
-    check("valid_files_in_either_layout_give_back_exactly_their_transactions", SEEDS, 1500, Duration::from_secs(3), |rng| {
+    check("valid_files_in_either_layout_give_back_exactly_their_transactions", SEEDS, 1000, Duration::from_secs(3), |rng| {
         let schwab = rng.one_in(2);
         let base = if !schwab && rng.one_in(4) { eur() } else { Currency::USD };
         let txs = transactions(rng, if schwab { SCHWAB_KINDS } else { GENERIC_KINDS }, 40);
@@ -755,8 +755,8 @@ fn hostile(rng: &mut Rng) -> (Vec<u8>, Option<&'static str>) {
             let rows: Vec<String> = (0..rng.size(30)).map(|_| (0..rng.size(12)).map(|_| *rng.pick(JUNK)).collect::<Vec<_>>().join(",")).collect();
             format!("{header}\n{}", rows.join("\n")).into_bytes()
         }
-        3 if rng.one_in(8) => {
-            // Around the row limit.
+        3 if rng.one_in(50) => {
+            // Around the row limit (rare: a case of its own costs as much as a hundred others).
             let mut text = String::from("date,type,symbol,amount\n");
             for _ in 0..MAX_ROWS - 2 + rng.index(5) {
                 text.push_str(if rng.one_in(1000) { "x,FEE,A,1\n" } else { "2026-01-02,FEE,A,1\n" });
