@@ -77,48 +77,154 @@ pub enum Expr {
 }
 
 // ---- printing: the canonical form, which parses back to the same tree ----
+//
+// Parentheses only where the grammar needs them, so the text nests no deeper than any text the
+// tree was parsed from. Readable spacing while that fits in MAX_LEN; past it (numbers written out
+// and spaces added can make it longer than what was parsed), the compact form: no optional space
+// and each number in its shortest notation, never longer than the text parsed.
 
 fn quote(text: &str) -> String {
     if text.contains('\'') { format!("\"{text}\"") } else { format!("'{text}'") }
 }
 
-impl fmt::Display for Comparison {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let list = |values: Vec<String>| values.join(", ");
+/// The shortest text the lexer reads as exactly `value` (`1%`, `5e-9`, `.25`, `2T`).
+fn shortest(value: Decimal) -> String {
+    let value = value.normalize();
+    let plain = value.to_string();
+    let mut digits = value.mantissa().unsigned_abs().to_string();
+    let mut exponent = -(value.scale() as i32);
+    while digits.len() > 1 && digits.ends_with('0') {
+        digits.pop();
+        exponent += 1;
+    }
+    let sign = if value.is_sign_negative() && !value.is_zero() { "-" } else { "" };
+    let mut best = plain;
+    for (suffix, power) in [("", 0), ("%", -2), ("K", 3), ("M", 6), ("B", 9), ("T", 12)] {
+        let at = exponent - power;
+        let places = at.unsigned_abs() as usize;
+        let body = if at >= 0 {
+            format!("{digits}{}", "0".repeat(places))
+        } else if places < digits.len() {
+            format!("{}.{}", &digits[..digits.len() - places], &digits[digits.len() - places..])
+        } else {
+            format!(".{}{digits}", "0".repeat(places - digits.len()))
+        };
+        for body in [body, format!("{digits}e{at}")] {
+            let candidate = format!("{sign}{body}{suffix}");
+            let exact = || matches!(lex(&candidate).as_deref(), Ok([(Token::Number(n), _), (Token::End, _)]) if *n == value);
+            if candidate.len() < best.len() && exact() {
+                best = candidate;
+            }
+        }
+    }
+    best
+}
+
+/// Printed tokens joined: a space where two words would run together (`pe`, `in`, `3%`, `1.5`),
+/// and in the readable form everywhere but inside parentheses and before commas.
+fn join(pieces: &[String], compact: bool) -> String {
+    let mut out = String::new();
+    for (i, text) in pieces.iter().enumerate() {
+        if i > 0 {
+            let word = |c: char| c.is_ascii_alphanumeric() || matches!(c, '_' | '%' | '.');
+            let needed = out.ends_with(word) && text.starts_with(|c: char| c.is_ascii_alphanumeric() || c == '_');
+            let readable = !out.ends_with('(') && !matches!(text.as_str(), ")" | ",");
+            if needed || (!compact && readable) {
+                out.push(' ');
+            }
+        }
+        out.push_str(text);
+    }
+    out
+}
+
+impl Comparison {
+    fn pieces(&self, out: &mut Vec<String>, compact: bool) {
+        let number = |v: &Decimal| if compact { shortest(*v) } else { v.normalize().to_string() };
+        let name = |m: &Metric| m.info().name.to_owned();
+        let list = |out: &mut Vec<String>, items: Vec<String>| {
+            out.push("in".to_owned());
+            out.push("(".to_owned());
+            for (i, item) in items.into_iter().enumerate() {
+                if i > 0 {
+                    out.push(",".to_owned());
+                }
+                out.push(item);
+            }
+            out.push(")".to_owned());
+        };
         match self {
             Comparison::Compare { metric, op, rhs } => {
-                let rhs = match rhs {
-                    Operand::Value(v) => v.normalize().to_string(),
-                    Operand::Metric(m) => m.info().name.to_owned(),
-                };
-                write!(f, "{} {} {rhs}", metric.info().name, op.symbol())
+                out.extend([name(metric), op.symbol().to_owned()]);
+                out.push(match rhs {
+                    Operand::Value(v) => number(v),
+                    Operand::Metric(m) => name(m),
+                });
             }
-            Comparison::Between { metric, low, high } => {
-                write!(f, "{} between {} and {}", metric.info().name, low.normalize(), high.normalize())
-            }
+            Comparison::Between { metric, low, high } => out.extend([name(metric), "between".to_owned(), number(low), "and".to_owned(), number(high)]),
             Comparison::In { metric, values } => {
-                write!(f, "{} in ({})", metric.info().name, list(values.iter().map(|v| v.normalize().to_string()).collect()))
+                out.push(name(metric));
+                list(out, values.iter().map(number).collect());
             }
-            Comparison::Text { field, op, value } => {
-                let op = if *op == TextOp::Eq { "=" } else { "!=" };
-                write!(f, "{} {op} {}", field.name(), quote(value))
-            }
+            Comparison::Text { field, op, value } => out.extend([field.name().to_owned(), (if *op == TextOp::Eq { "=" } else { "!=" }).to_owned(), quote(value)]),
             Comparison::TextIn { field, values } => {
-                write!(f, "{} in ({})", field.name(), list(values.iter().map(|v| quote(v)).collect()))
+                out.push(field.name().to_owned());
+                list(out, values.iter().map(|v| quote(v)).collect());
             }
         }
     }
 }
 
+impl Expr {
+    fn pieces(&self, out: &mut Vec<String>, compact: bool) {
+        // `a and b or c` is (a and b) or c, and `not` binds tighter than both: only an `or`
+        // inside an `or`, and an `and`/`or` inside an `and` or a `not`, need parentheses.
+        let part = |out: &mut Vec<String>, part: &Expr, parenthesised: bool| {
+            if parenthesised {
+                out.push("(".to_owned());
+            }
+            part.pieces(out, compact);
+            if parenthesised {
+                out.push(")".to_owned());
+            }
+        };
+        match self {
+            Expr::Or(parts) | Expr::And(parts) => {
+                let or = matches!(self, Expr::Or(_));
+                for (i, p) in parts.iter().enumerate() {
+                    if i > 0 {
+                        out.push((if or { "or" } else { "and" }).to_owned());
+                    }
+                    part(out, p, matches!(p, Expr::Or(_)) || (!or && matches!(p, Expr::And(_))));
+                }
+            }
+            Expr::Not(inner) => {
+                out.push("not".to_owned());
+                part(out, inner, matches!(**inner, Expr::And(_) | Expr::Or(_)));
+            }
+            Expr::Cmp(c) => c.pieces(out, compact),
+        }
+    }
+
+    fn printed(&self, compact: bool) -> String {
+        let mut pieces = Vec::new();
+        self.pieces(&mut pieces, compact);
+        join(&pieces, compact)
+    }
+}
+
+impl fmt::Display for Comparison {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut pieces = Vec::new();
+        self.pieces(&mut pieces, false);
+        f.write_str(&join(&pieces, false))
+    }
+}
+
 impl fmt::Display for Expr {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let joined = |parts: &[Expr], sep: &str| parts.iter().map(|p| format!("({p})")).collect::<Vec<_>>().join(sep);
-        match self {
-            Expr::And(parts) => f.write_str(&joined(parts, " and ")),
-            Expr::Or(parts) => f.write_str(&joined(parts, " or ")),
-            Expr::Not(inner) => write!(f, "not ({inner})"),
-            Expr::Cmp(c) => write!(f, "{c}"),
-        }
+        let readable = self.printed(false);
+        if readable.len() <= MAX_LEN { f.write_str(&readable) } else { f.write_str(&self.printed(true)) }
     }
 }
 
@@ -209,23 +315,28 @@ fn lex(input: &str) -> Result<Vec<(Token, usize)>, FilterError> {
                 let mut value = Decimal::from_str(text)
                     .or_else(|_| Decimal::from_scientific(text))
                     .map_err(|_| FilterError { position: start, message: format!("{text:?} is not a number") })?;
+                let mut power = 0;
                 if let Some(&suffix) = bytes.get(end) {
                     let factor = match suffix {
-                        b'%' => Some(Decimal::new(1, 2)),
-                        b'K' | b'k' => Some(Decimal::from(1_000)),
-                        b'M' => Some(Decimal::from(1_000_000)),
-                        b'B' | b'b' => Some(Decimal::from(1_000_000_000u64)),
-                        b'T' | b't' => Some(Decimal::from(1_000_000_000_000u64)),
+                        b'%' => Some((Decimal::new(1, 2), -2)),
+                        b'K' | b'k' => Some((Decimal::from(1_000), 3)),
+                        b'M' => Some((Decimal::from(1_000_000), 6)),
+                        b'B' | b'b' => Some((Decimal::from(1_000_000_000u64), 9)),
+                        b'T' | b't' => Some((Decimal::from(1_000_000_000_000u64), 12)),
                         _ => None,
                     };
                     let ends_word = !bytes.get(end + 1).is_some_and(|b| b.is_ascii_alphanumeric() || *b == b'_');
-                    if let Some(factor) = factor.filter(|_| ends_word) {
+                    if let Some((factor, digits)) = factor.filter(|_| ends_word) {
                         value = value.checked_mul(factor).ok_or(FilterError { position: start, message: "number too large".into() })?;
+                        power = digits;
                         end += 1;
                     }
                 }
                 if bytes.get(end).is_some_and(|b| b.is_ascii_alphanumeric() || *b == b'_') {
                     return error(start, format!("{:?} is not a number", &input[start..=end]));
+                }
+                if significant(text, power) != significant(&value.normalize().to_string(), 0) {
+                    return error(start, format!("{:?} has more digits than a filter number holds exactly (28 decimal places, 28 significant digits)", &input[start..end]));
                 }
                 tokens.push((Token::Number(value), start));
                 i = end;
@@ -249,6 +360,25 @@ fn lex(input: &str) -> Result<Vec<(Token, usize)>, FilterError> {
     }
     tokens.push((Token::End, input.len()));
     Ok(tokens)
+}
+
+/// A number's sign, significant digits and power of ten, worked out on its text (`-1.50e3` with
+/// `power` 0 → (true, "15", 2)). Decimal rounds what it cannot hold (`1e-30`, 30 digits) instead
+/// of refusing it: comparing this before and after says whether it did.
+fn significant(text: &str, power: i64) -> Option<(bool, String, i64)> {
+    let (negative, body) = text.strip_prefix('-').map_or((false, text), |b| (true, b));
+    let (mantissa, exponent) = match body.split_once(['e', 'E']) {
+        Some((m, e)) => (m, e.parse::<i64>().ok()?),
+        None => (body, 0),
+    };
+    let (whole, fraction) = mantissa.split_once('.').unwrap_or((mantissa, ""));
+    let mut digits = format!("{whole}{fraction}").trim_start_matches('0').to_owned();
+    let mut power = power + exponent - fraction.len() as i64;
+    while digits.ends_with('0') {
+        digits.pop();
+        power += 1;
+    }
+    Some(if digits.is_empty() { (false, digits, 0) } else { (negative, digits, power) })
 }
 
 // ---- parsing ----
@@ -484,6 +614,41 @@ mod tests {
         let nots = format!("{}pe > 1", "not ".repeat(MAX_DEPTH + 2));
         assert!(parse_filter(&nots).is_err());
         assert!(parse_filter(&"x".repeat(MAX_LEN + 1)).is_err());
+    }
+
+    #[test]
+    fn what_parses_prints_within_the_limits_it_was_parsed_within() {
+        // Found by the property tests (fuzz.rs): printing wrapped every part and every negation in
+        // parentheses, so a filter nested 12 deep printed 22 deep; and spelled numbers out with
+        // spaces, so a list of 1% values under 2000 characters printed past them.
+        let deep = [
+            format!("{}pe > 1", "not ".repeat(MAX_DEPTH)),
+            "not not not (not not not not (not not not (not ((pe > 1)))))".to_owned(),
+            format!("{}pe > 1 and pe < 2{}", "(pe > 0 or ".repeat(MAX_DEPTH), ")".repeat(MAX_DEPTH)),
+            format!("{}pe > 1 or pe < 2{}", "not (".repeat(MAX_DEPTH / 2), ")".repeat(MAX_DEPTH / 2)),
+            format!("pe in({}1%)", "1%,".repeat((MAX_LEN - 12) / 3)),
+            format!("{}pe>1T", "market_cap<=1e9 and ".repeat(MAX_CLAUSES - 1)),
+        ];
+        for text in deep {
+            let parsed = parse_filter(&text).unwrap_or_else(|e| panic!("{e}: {text}"));
+            let printed = parsed.to_string();
+            assert_eq!(parse_filter(&printed).as_ref(), Ok(&parsed), "{text} -> {printed}");
+        }
+        // Readable where it fits.
+        assert_eq!(parse_filter("pe<15 AND (dividend_yield>=3% OR NOT sector in('Energy'))").unwrap().to_string(), "pe < 15 and (dividend_yield >= 0.03 or not sector in ('Energy'))");
+    }
+
+    #[test]
+    fn numbers_mean_exactly_what_is_written_or_are_refused() {
+        // Found by the property tests (fuzz.rs): Decimal rounded what it cannot hold, so
+        // `pe >= 1.00000000000000000000000000001` was `pe >= 1` and `pe = 1e-30%` was `pe = 0`.
+        for text in ["1.00000000000000000000000000001", "1e-28%", ".572826725e-28%", "0.00000000000000000000000000001", "7922816251426433759354395033.55"] {
+            let error = parse_filter(&format!("pe >= {text}")).unwrap_err();
+            assert!(error.position == 6 && error.message.contains("more digits"), "{text}: {error}");
+        }
+        for (text, value) in [("1.000000000000000000000000000000", Decimal::ONE), ("1e-28", Decimal::new(1, 28)), ("0.01e2%", Decimal::new(1, 2)), ("79228162514264337593543950335", Decimal::MAX), ("-0", Decimal::ZERO)] {
+            assert_eq!(parse_filter(&format!("pe >= {text}")), Ok(Expr::Cmp(Comparison::Compare { metric: Metric::Pe, op: CmpOp::Ge, rhs: Operand::Value(value) })), "{text}");
+        }
     }
 
     #[test]
