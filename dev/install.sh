@@ -4,7 +4,8 @@
 #     util-linux  (Debian packages)
 #   - DynamoDB Local 1.25.1, taken from the npm package amplify-dynamodb-simulator@2.9.30
 #   - the loopback-only DynamoDB Local launcher (dev/dynamodb-local/LoopbackDynamoDbLocal.java)
-#   - a Python venv with the SQS stand-in (ministack), cargo-lambda, cfn-lint and aws-sam-cli
+#   - a Python venv with the SQS stand-in (ministack), cargo-lambda, cfn-lint, aws-sam-cli and
+#     schemathesis (the API fuzzer of dev/fuzz-api.sh)
 # into ${BOURSE_TOOLS_DIR:-$HOME/.cache/bourse-tools}, shared by every clone and by CI.
 #
 # Each part writes a stamp describing what it installed; a re-run compares stamps and does
@@ -35,6 +36,10 @@ PY_REQUIREMENTS=(
     "cargo-lambda==1.9.2"   # cargo lambda build/watch/invoke
     "cfn-lint==1.53.3"      # template checks
     "aws-sam-cli==1.167.0"  # sam validate --lint
+    # dev/fuzz-api.sh: property-based requests generated from openapi.yaml against the local
+    # functions. It resolves alongside the pins above without changing any of them, reads the
+    # document from the file and sends nothing anywhere but the base URL it is given.
+    "schemathesis==4.32.5"
 )
 
 # env.sh put our venv first on PATH; the venv is built by, and checked against, the machine's
@@ -186,6 +191,7 @@ if [ "$(readlink "$VENV" 2>/dev/null)" != "$py_target" ] || [ ! -f "$py_dir/.bou
         "$py_dir/bin/cargo-lambda" lambda --version >/dev/null 2>&1 || die "cargo-lambda" "installed but 'cargo-lambda lambda --version' fails"
         "$py_dir/bin/cfn-lint" --version >/dev/null 2>&1 || die "cfn-lint" "installed but 'cfn-lint --version' fails"
         "$py_dir/bin/sam" --version >/dev/null 2>&1 || die "aws-sam-cli" "installed but 'sam --version' fails"
+        "$py_dir/bin/schemathesis" --version >/dev/null 2>&1 || die "schemathesis" "installed but 'schemathesis --version' fails"
         printf '%s\n' "${PY_REQUIREMENTS[@]}" >"$py_dir/.bourse-complete"
     fi
     previous="$(readlink "$VENV" 2>/dev/null || true)"
