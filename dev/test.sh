@@ -7,7 +7,10 @@
 #   4. `cargo lambda invoke --data-file` of every file in events/, checked against
 #      events/expected.json; a message through the real queue to enrich-consumer; and the API
 #      keeps serving with Redis stopped;
-#   5. template.yaml, unchanged, deployed into the AWS emulator with the release binaries, and a
+#   5. API fuzzing (dev/fuzz-api.sh): schemathesis generates requests from openapi.yaml for every
+#      operation of every HTTP function, on stand-ins of its own; any 5xx, a status, content type
+#      or body the document does not describe fails the run;
+#   6. template.yaml, unchanged, deployed into the AWS emulator with the release binaries, and a
 #      smoke journey through the deployed functions (dev/deploy-emulator.sh).
 set -euo pipefail
 
@@ -87,6 +90,11 @@ bash "$DEV_DIR/standins.sh" stop-one redis test >/dev/null
 check "every function serves with Redis stopped and reports the cache down" health_with_cache_down
 bash "$DEV_DIR/standins.sh" start-one redis test >/dev/null
 bash "$DEV_DIR/standins.sh" stop test >/dev/null
+
+echo "== API fuzzing against openapi.yaml"
+# It starts (fresh) and stops the test stand-ins itself; this run already holds the lock.
+check "every HTTP function fuzzed against openapi.yaml: no 5xx, only documented statuses, content types and bodies" \
+    env BOURSE_TEST_RUN_LOCKED=1 bash "$DEV_DIR/fuzz-api.sh"
 
 echo "== the template deployed into the emulator"
 check "template.yaml deployed into the emulator passes the smoke journey" bash "$DEV_DIR/deploy-emulator.sh"
