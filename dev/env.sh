@@ -97,6 +97,9 @@ bourse_profile() {
     export ENRICH_QUEUE_URL="http://127.0.0.1:$SQS_PORT/000000000000/bourse-enrich"
     export ENRICH_DLQ_URL="http://127.0.0.1:$SQS_PORT/000000000000/bourse-enrich-dlq"
     export BOURSE_STAGE=local
+    # Completed jobs reach the screener's universe together, at most once per interval (60 s as
+    # deployed); locally a second, so a job's data shows up at once.
+    export UNIVERSE_PUBLISH_INTERVAL_SECONDS="${UNIVERSE_PUBLISH_INTERVAL_SECONDS:-1}"
     _bourse_jwt_keys || return 1
 }
 

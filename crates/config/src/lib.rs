@@ -323,6 +323,9 @@ pub struct Config {
     /// `ENRICH_MAX_CONCURRENCY`: the event-source mapping's maximum concurrency, by which each
     /// instance divides a provider's limit when the shared limiter (Redis) is down. Default 10.
     pub enrich_max_concurrency: u32,
+    /// `UNIVERSE_PUBLISH_INTERVAL_SECONDS` (default 60, at most 900: SQS's longest delay): jobs
+    /// completing within this interval are published to the universe together, once.
+    pub universe_publish_interval_seconds: u32,
 }
 
 /// One market-data provider the consumer may query.
@@ -455,6 +458,7 @@ impl Config {
                 env.secret(deployed, &secret_var, &inline_var, "PROVIDER_API_KEY_<KIND>", "apiKey")
             })?,
             enrich_max_concurrency: env.number("ENRICH_MAX_CONCURRENCY", 10)?.clamp(1, 1000) as u32,
+            universe_publish_interval_seconds: env.number("UNIVERSE_PUBLISH_INTERVAL_SECONDS", 60)?.min(900) as u32,
         };
         config.check_isolation()?;
         Ok(config)

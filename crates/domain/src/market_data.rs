@@ -47,6 +47,16 @@ impl MarketData {
     }
 }
 
+/// The data quality a symbol new to the universe needs to join it: a price and most of a year of
+/// history, or a price with fundamentals. A symbol the providers barely know (a bare quote) never
+/// enters the public universe.
+pub const MIN_QUALITY_TO_JOIN: u8 = 60;
+
+/// Whether a stock not yet in the universe may join it (see [`MIN_QUALITY_TO_JOIN`]).
+pub fn may_join_universe(stock: &crate::stock::Stock) -> bool {
+    stock.metric(crate::stock::Metric::DataQuality).is_some_and(|q| q >= Decimal::from(MIN_QUALITY_TO_JOIN))
+}
+
 /// A data-quality score from 0 to 100 for an answer, on `today`:
 /// - 30 for a positive price;
 /// - up to 30 for the history, in proportion to a year of trading days (0 if it is not sane);
@@ -240,4 +250,19 @@ mod tests {
         assert!(!stock.history_generated);
         assert_eq!(stock.enriched_at.as_deref(), Some("2026-11-25T21:00:00Z"));
     }
+
+    #[test]
+    fn only_stocks_a_provider_knows_well_may_join_the_universe() {
+        let mut stock = Stock::new(Symbol::parse("ZZ").unwrap(), "ZZ".into());
+        assert!(!may_join_universe(&stock), "no quality at all");
+        for (quality, joins) in [(59, false), (60, true), (100, true)] {
+            stock.set(Metric::DataQuality, Some(Decimal::from(quality)));
+            assert_eq!(may_join_universe(&stock), joins, "quality {quality}");
+        }
+        // A bare quote (a price, nothing else) is not enough; a full answer is.
+        let quote = MarketData { price: Some(Decimal::from(5)), as_of: Some(TODAY), ..Default::default() };
+        assert!(quality_score(&quote, TODAY) < MIN_QUALITY_TO_JOIN);
+        assert!(quality_score(&full("a"), TODAY) >= MIN_QUALITY_TO_JOIN);
+    }
+
 }

@@ -29,6 +29,9 @@ pub enum QueueMessage {
     },
     /// Write one portfolio's value snapshot for `date` (idempotent: the day overwrites itself).
     SnapshotPortfolio { user: String, portfolio: String, date: String },
+    /// Publish the symbols that completed jobs left pending into the universe: one publish for
+    /// every job completed within the interval, sent delayed by the interval.
+    PublishUniverse,
 }
 
 /// The payload the EventBridge schedule sends (its `Input` in `template.yaml`).

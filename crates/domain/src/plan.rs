@@ -26,6 +26,20 @@ impl Plan {
         }
     }
 
+    /// Most symbols one enrichment job of this plan may name (each costs provider requests).
+    pub fn max_job_symbols(self) -> usize {
+        match self {
+            Plan::Free => 25,
+            Plan::Pro => crate::jobs::MAX_JOB_SYMBOLS,
+        }
+    }
+
+    /// Whether the plan may refresh the whole universe (`universe: true`: ≈ 500 provider requests
+    /// shared by every user, so not for free accounts).
+    pub fn may_refresh_universe(self) -> bool {
+        matches!(self, Plan::Pro)
+    }
+
     /// Authenticated requests allowed per UTC day.
     pub fn daily_quota(self) -> u64 {
         match self {

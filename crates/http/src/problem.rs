@@ -46,6 +46,9 @@ pub enum ApiError {
     UnsupportedMediaType(String),
     #[error("unauthorized: {0}")]
     Unauthorized(String),
+    /// Authenticated, but the user's plan does not allow this (the detail says which plan does).
+    #[error("forbidden: {0}")]
+    Forbidden(String),
     #[error("not found: {0}")]
     NotFound(String),
     #[error("method not allowed")]
@@ -83,6 +86,7 @@ impl ApiError {
             ApiError::Validation(_) | ApiError::MalformedJson(_) => StatusCode::BAD_REQUEST,
             ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::Conflict(_) => StatusCode::CONFLICT,
@@ -101,6 +105,7 @@ impl ApiError {
             ApiError::MalformedJson(_) => "malformed-json",
             ApiError::UnsupportedMediaType(_) => "unsupported-media-type",
             ApiError::Unauthorized(_) => "unauthorized",
+            ApiError::Forbidden(_) => "forbidden",
             ApiError::NotFound(_) => "not-found",
             ApiError::MethodNotAllowed { .. } => "method-not-allowed",
             ApiError::Conflict(_) => "conflict",
@@ -125,6 +130,7 @@ impl ApiError {
             ApiError::MalformedJson(detail)
             | ApiError::UnsupportedMediaType(detail)
             | ApiError::Unauthorized(detail)
+            | ApiError::Forbidden(detail)
             | ApiError::NotFound(detail)
             | ApiError::Conflict(detail)
             | ApiError::Unavailable(detail) => detail.clone(),

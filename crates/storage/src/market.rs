@@ -11,7 +11,7 @@
 //! - universe version: `pk = UNIVERSE`, `sk = VERSION`, bumped (conditionally) whenever a new
 //!   snapshot is published; caches revalidate against it.
 
-use crate::attr::s;
+use crate::attr::{n, s};
 use crate::error::dynamodb_error;
 use crate::clients::AwsClients;
 use crate::error::StorageError;
@@ -374,12 +374,13 @@ pub async fn get_stocks(clients: &AwsClients, table: &str, symbols: &[String]) -
     crate::batch::get_all(clients, table, keys, None, false).await?.iter().map(stock_from_item).collect()
 }
 
-/// Publishes a new universe version in which `updated` replace the stocks of the same symbol
-/// (new symbols are added): 1 GetItem (version) + 1 Query (the current snapshot) + the cost of
+/// Publishes a new universe version in which `updated` replace the stocks of the same symbol;
+/// a symbol not in the universe yet joins it only if `admit` accepts it (the caller's check that
+/// a provider knows it). 1 GetItem (version) + 1 Query (the current snapshot) + the cost of
 /// [`publish_universe`]. Two publishers racing: the loser re-reads the winner's snapshot and
 /// applies its stocks on top (retrying for up to ≈ 80 × 400 ms, longer than the publishing lease), so
 /// neither update is lost.
-pub async fn republish_with(clients: &AwsClients, table: &str, updated: &[Stock], now_epoch: u64) -> Result<u64, StorageError> {
+pub async fn republish_with(clients: &AwsClients, table: &str, updated: &[Stock], admit: impl Fn(&Stock) -> bool, now_epoch: u64) -> Result<u64, StorageError> {
     let mut round = 0;
     loop {
         let version = universe_version(clients, table).await?;
@@ -388,7 +389,8 @@ pub async fn republish_with(clients: &AwsClients, table: &str, updated: &[Stock]
         for stock in updated {
             match index.get(stock.symbol.as_str()) {
                 Some(i) => stocks[*i] = stock.clone(),
-                None => stocks.push(stock.clone()),
+                None if admit(stock) => stocks.push(stock.clone()),
+                None => tracing::info!(symbol = %stock.symbol, "not admitted to the universe"),
             }
         }
         match publish_universe(clients, table, &stocks, now_epoch).await {
@@ -400,6 +402,79 @@ pub async fn republish_with(clients: &AwsClients, table: &str, updated: &[Stock]
             }
             Err(err) => return Err(err),
         }
+    }
+}
+
+/// Symbols waiting for the next coalesced publish: `pk = UNIVERSE, sk = PENDING`, a string set
+/// `symbols` and `scheduledAt` while a publish message is on its way.
+fn pending_key() -> [(&'static str, AttributeValue); 2] {
+    [(PK, s("UNIVERSE")), (SK, s("PENDING"))]
+}
+
+/// Adds symbols to the next publish: 1 UpdateItem `ADD symbols :set SET scheduledAt =
+/// if_not_exists(scheduledAt, :now)`. True when this call scheduled it (no publish was on its way):
+/// the caller then sends the one publish message.
+pub async fn add_pending_publish(clients: &AwsClients, table: &str, symbols: &[String], now_epoch: u64) -> Result<bool, StorageError> {
+    if symbols.is_empty() {
+        return Ok(false);
+    }
+    let [(pk_name, pk), (sk_name, sk)] = pending_key();
+    let output = clients
+        .dynamodb
+        .update_item()
+        .table_name(table)
+        .key(pk_name, pk)
+        .key(sk_name, sk)
+        .update_expression("ADD symbols :symbols SET scheduledAt = if_not_exists(scheduledAt, :now)")
+        .expression_attribute_values(":symbols", AttributeValue::Ss(symbols.to_vec()))
+        .expression_attribute_values(":now", n(now_epoch))
+        .return_values(aws_sdk_dynamodb::types::ReturnValue::UpdatedOld)
+        .send()
+        .await
+        .map_err(dynamodb_error)?;
+    Ok(!output.attributes.unwrap_or_default().contains_key("scheduledAt"))
+}
+
+/// The symbols waiting for a publish. 1 GetItem, strongly consistent.
+pub async fn pending_publish(clients: &AwsClients, table: &str) -> Result<Vec<String>, StorageError> {
+    let item = get_item(clients, table, "UNIVERSE", "PENDING", true).await?;
+    Ok(match item.as_ref().and_then(|i| i.get("symbols")) {
+        Some(AttributeValue::Ss(symbols)) => symbols.clone(),
+        _ => Vec::new(),
+    })
+}
+
+/// After a publish of `published`: removes them from the pending set and ends the schedule, then —
+/// when symbols were added meanwhile — schedules the next publish. 1 UpdateItem (`DELETE symbols
+/// :published REMOVE scheduledAt`), plus 1 conditional UpdateItem when some remain. True when
+/// this call scheduled the next publish (the caller sends its message).
+pub async fn finish_pending_publish(clients: &AwsClients, table: &str, published: &[String], now_epoch: u64) -> Result<bool, StorageError> {
+    let [(pk_name, pk), (sk_name, sk)] = pending_key();
+    let mut update = clients.dynamodb.update_item().table_name(table).key(pk_name, pk.clone()).key(sk_name, sk.clone()).return_values(aws_sdk_dynamodb::types::ReturnValue::AllNew);
+    update = if published.is_empty() {
+        update.update_expression("REMOVE scheduledAt")
+    } else {
+        update.update_expression("DELETE symbols :published REMOVE scheduledAt").expression_attribute_values(":published", AttributeValue::Ss(published.to_vec()))
+    };
+    let after = update.send().await.map_err(dynamodb_error)?.attributes.unwrap_or_default();
+    if !matches!(after.get("symbols"), Some(AttributeValue::Ss(rest)) if !rest.is_empty()) {
+        return Ok(false);
+    }
+    let scheduled = clients
+        .dynamodb
+        .update_item()
+        .table_name(table)
+        .key(pk_name, pk)
+        .key(sk_name, sk)
+        .update_expression("SET scheduledAt = :now")
+        .condition_expression("attribute_not_exists(scheduledAt)")
+        .expression_attribute_values(":now", n(now_epoch))
+        .send()
+        .await;
+    match scheduled.map_err(dynamodb_error) {
+        Ok(_) => Ok(true),
+        Err(StorageError::Conflict(_)) => Ok(false),
+        Err(err) => Err(err),
     }
 }
 

@@ -193,6 +193,7 @@ impl Consumer {
                 tracing::info!(shard, date, sent = step.fanned_out, more = step.continued_after.is_some(), "snapshot shard page fanned out");
                 Ok(())
             }
+            QueueMessage::PublishUniverse => self.publish_pending().await,
             QueueMessage::SnapshotPortfolio { user, portfolio, date } => {
                 let (aws, app, market) = (&self.platform.aws, self.app_table.as_str(), self.market_table.as_str());
                 bourse_storage::portfolios::write_daily_snapshot(aws, app, market, &user, &portfolio, &date).await?;
@@ -266,10 +267,12 @@ impl Consumer {
         }
     }
 
-    /// When every symbol of the job has an outcome and the job is not marked completed yet:
-    /// republish the universe with the job's stocks, publish the new version to the cache, mark
-    /// the job completed. Several callers may get here for one job; republishing twice is
-    /// harmless, and a failure is retried by the message's redelivery.
+    /// When every symbol of the job has an outcome and the job is not marked completed yet: add
+    /// the job's symbols to the next universe publish (coalesced: the first job completing after a
+    /// publish schedules the next one, [`Config::universe_publish_interval_seconds`] later, and
+    /// every job completing meanwhile rides on it), then mark the job completed. Several callers
+    /// may get here for one job; adding twice is harmless, and a failure is retried by the
+    /// message's redelivery.
     async fn complete_if_done(&self, job_id: &JobId) -> Result<(), MessageError> {
         let (aws, app, market) = (&self.platform.aws, self.app_table.as_str(), self.market_table.as_str());
         let Some(job) = bourse_storage::jobs::get_job(aws, app, job_id).await? else { return Ok(()) };
@@ -279,14 +282,43 @@ impl Consumer {
         let now = OffsetDateTime::now_utc();
         if job.progress.done > 0 {
             let symbols: Vec<String> = bourse_storage::jobs::job_symbols(aws, app, job_id).await?.iter().map(Symbol::to_string).collect();
-            let stocks = bourse_storage::market::get_stocks(aws, market, &symbols).await?;
-            let version = bourse_storage::market::republish_with(aws, market, &stocks, now.unix_timestamp() as u64).await?;
+            if bourse_storage::market::add_pending_publish(aws, market, &symbols, now.unix_timestamp() as u64).await? {
+                self.schedule_publish().await?;
+            }
+            tracing::info!(job = %job_id, symbols = symbols.len(), "job complete; its stocks join the next universe publish");
+        }
+        bourse_storage::jobs::mark_completed(aws, app, job_id, &rfc3339(now)).await?;
+        Ok(())
+    }
+
+    /// Sends the one publish message, delayed by the publish interval.
+    async fn schedule_publish(&self) -> Result<(), MessageError> {
+        let queue = self.queue_url.as_deref().ok_or_else(|| MessageError::Poison("ENRICH_QUEUE_URL is not set".into()))?;
+        let delay = i32::try_from(self.platform.config.universe_publish_interval_seconds).unwrap_or(900);
+        bourse_storage::queue::send_messages(&self.platform.aws, queue, &[QueueMessage::PublishUniverse], Some(delay)).await?;
+        Ok(())
+    }
+
+    /// The coalesced publish: every pending symbol's stock (a symbol new to the universe only if
+    /// `market_data::may_join_universe`: a provider knows it well) in one new universe version,
+    /// the version to the cache, the published symbols off the pending set — and the next publish
+    /// scheduled if jobs completed meanwhile. 1 GetItem + ⌈N/100⌉ BatchGetItem + the republish +
+    /// 1–2 UpdateItem.
+    async fn publish_pending(&self) -> Result<(), MessageError> {
+        let (aws, market) = (&self.platform.aws, self.market_table.as_str());
+        let now = OffsetDateTime::now_utc().unix_timestamp() as u64;
+        let pending = bourse_storage::market::pending_publish(aws, market).await?;
+        if !pending.is_empty() {
+            let stocks = bourse_storage::market::get_stocks(aws, market, &pending).await?;
+            let version = bourse_storage::market::republish_with(aws, market, &stocks, bourse_domain::market_data::may_join_universe, now).await?;
             if let Some(cache) = &self.platform.cache {
                 cache.set(bourse_cache::UNIVERSE_VERSION_KEY, version.to_string().as_bytes(), VERSION_TTL).await;
             }
-            tracing::info!(job = %job_id, version, stocks = stocks.len(), "job complete; universe republished");
+            tracing::info!(version, stocks = stocks.len(), "universe published");
         }
-        bourse_storage::jobs::mark_completed(aws, app, job_id, &rfc3339(now)).await?;
+        if bourse_storage::market::finish_pending_publish(aws, market, &pending, now).await? {
+            self.schedule_publish().await?;
+        }
         Ok(())
     }
 

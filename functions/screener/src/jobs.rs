@@ -15,8 +15,20 @@ pub async fn create(platform: &Platform, request: &ApiRequest, universe: impl As
     let principal = request.principal()?;
     let body: JobRequest = request.json()?;
     let scope = body.validate().map_err(|errors| ApiError::Validation(errors.into_iter().map(|(f, r)| FieldError::new(f, r)).collect()))?;
+    let plan = bourse_domain::plan::Plan::parse(&principal.plan);
     let (kind, symbols) = match scope {
+        JobScope::Symbols(symbols) if symbols.len() > plan.max_job_symbols() => {
+            return Err(ApiError::Forbidden(format!(
+                "the {} plan enriches at most {} symbols per job; the pro plan up to {}",
+                plan.as_str(),
+                plan.max_job_symbols(),
+                bourse_domain::plan::Plan::Pro.max_job_symbols()
+            )));
+        }
         JobScope::Symbols(symbols) => ("symbols", symbols),
+        JobScope::Universe if !plan.may_refresh_universe() => {
+            return Err(ApiError::Forbidden(format!("refreshing the whole universe needs the pro plan; the {} plan names its symbols", plan.as_str())));
+        }
         JobScope::Universe => ("universe", universe().await?),
     };
     let owner = principal.user_id.clone();

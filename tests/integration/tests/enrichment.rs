@@ -100,6 +100,8 @@ async fn a_job_goes_through_the_queue_and_the_screener_serves_its_data() {
     let screener = screener_fn::app(platform.clone()).unwrap();
     let ip = random_ip();
 
+    let market = platform.config.require_market_table().unwrap();
+    let version_before = bourse_storage::market::universe_version(&platform.aws, market).await.unwrap();
     // A cached answer from before the job.
     let before = screener.serve(event("GET", "/v1/stocks/AAPL", "", None, None, &ip)).await;
     assert_eq!(before.status(), 200);
@@ -138,7 +140,10 @@ async fn a_job_goes_through_the_queue_and_the_screener_serves_its_data() {
         }
         dead.extend(dlq_bodies(&platform, &dlq).await);
         let state = json_body(&screener.serve(event("GET", &path, "", None, Some(&token), &ip)).await);
-        if state["state"] != "queued" && state["state"] != "running" && !state["completedAt"].is_null() && !dead.is_empty() {
+        // Done when the job completed, the poison message is dead, and the coalesced publish of
+        // the job's stocks (a message delayed by the publish interval) has run.
+        let published = bourse_storage::market::universe_version(&platform.aws, market).await.unwrap() > version_before;
+        if state["state"] != "queued" && state["state"] != "running" && !state["completedAt"].is_null() && !dead.is_empty() && published {
             break;
         }
         assert!(Instant::now() < deadline, "job not done within 60 s: {state}, dead letters {dead:?}");
@@ -166,8 +171,8 @@ async fn a_job_goes_through_the_queue_and_the_screener_serves_its_data() {
     let history = json_body(&screener.serve(event("GET", "/v1/stocks/AAPL/history", "", None, None, &ip)).await);
     assert_eq!(history["generated"], false, "observed history replaces the generated one");
 
+    assert_eq!(bourse_storage::market::universe_version(&platform.aws, market).await.unwrap(), version_before + 1, "one publish for the job");
     // The day's signals found in each symbol's history are stored, and served as market events.
-    let market = platform.config.require_market_table().unwrap();
     let today = time::OffsetDateTime::now_utc().date().to_string();
     let mut expected: Vec<(String, String)> = Vec::new();
     for (symbol, remote) in [("AAPL", "AAPL"), ("MSFT", "MSFT"), ("BRK.B", "BRK-B"), ("JNJ", "JNJ"), ("XOM", "XOM")] {

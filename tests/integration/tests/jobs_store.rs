@@ -126,3 +126,64 @@ async fn a_stalled_job_is_swept_to_completion_and_a_moving_one_is_left_alone() {
     // Completed jobs leave the open-jobs index: a second sweep finds nothing to do.
     assert_eq!(consumer.sweep_stalled_jobs(later).await.unwrap(), 0);
 }
+
+/// Jobs completing within the publish interval reach the universe in one publish, not one each;
+/// a symbol new to the universe joins only with data a provider really knows (quality ≥ 60).
+#[tokio::test]
+async fn jobs_completing_together_publish_the_universe_once_and_only_known_symbols_join() {
+    use bourse_domain::stock::{Metric, Stock};
+    let platform = isolated(9).await;
+    let (aws, app, market) = (&platform.aws, platform.config.require_app_table().unwrap().to_owned(), platform.config.require_market_table().unwrap().to_owned());
+    let queue = platform.config.require_enrich_queue_url().unwrap().to_owned();
+    let limiter = Arc::new(RateLimiter::new(platform.cache.clone(), &[], 1));
+    let consumer = Consumer::with_providers(platform.clone(), vec![], limiter).unwrap();
+    let mut known = Stock::new(Symbol::parse("ZZNEW").unwrap(), "A new listing".into());
+    known.set(Metric::DataQuality, Some(rust_decimal::Decimal::from(85)));
+    let mut unknown = Stock::new(Symbol::parse("ZZLOW").unwrap(), "ZZLOW".into());
+    unknown.set(Metric::DataQuality, Some(rust_decimal::Decimal::from(20)));
+    bourse_storage::market::put_stocks(aws, &market, &[known, unknown]).await.unwrap();
+    let before = bourse_storage::market::universe_version(aws, &market).await.unwrap();
+    let now = time::OffsetDateTime::now_utc();
+    let at = now.format(&time::format_description::well_known::Rfc3339).unwrap();
+    for name in ["MMM", "AOS", "ABT", "ABBV", "ZZNEW", "ZZLOW"] {
+        let symbol = Symbol::parse(name).unwrap();
+        let id = new_id();
+        let job = JobRecord { enqueued: true, ..JobRecord::new(id.clone(), "test", "symbols", 1, &at) };
+        jobs::create_job(aws, &app, &job, std::slice::from_ref(&symbol), now.unix_timestamp() as u64).await.unwrap();
+        jobs::record_outcome(aws, &app, &id, &symbol, Ok(90), &at, now.unix_timestamp() as u64).await.unwrap();
+        // The symbol's message arrives (again): the job completes.
+        let mut message = aws_lambda_events::sqs::SqsMessage::default();
+        message.message_id = Some(format!("m-{name}"));
+        message.body = Some(serde_json::json!({"kind": "enrich", "jobId": id.as_str(), "symbol": name}).to_string());
+        let mut batch = aws_lambda_events::sqs::SqsEvent::default();
+        batch.records = vec![message];
+        assert!(consumer.consume(batch).await.batch_item_failures.is_empty());
+        assert!(jobs::get_job(aws, &app, &id).await.unwrap().unwrap().completed_at.is_some());
+    }
+    assert_eq!(bourse_storage::market::universe_version(aws, &market).await.unwrap(), before, "nothing published yet: the publish waits for the interval");
+    // The one publish message (delayed by the interval) is all the queue holds.
+    let mut bodies = Vec::new();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while bodies.is_empty() && std::time::Instant::now() < deadline {
+        let received = aws.sqs.receive_message().queue_url(&queue).max_number_of_messages(10).wait_time_seconds(1).send().await.unwrap();
+        for m in received.messages.unwrap_or_default() {
+            aws.sqs.delete_message().queue_url(&queue).receipt_handle(m.receipt_handle.unwrap()).send().await.unwrap();
+            bodies.push(m.body.unwrap());
+        }
+    }
+    assert_eq!(bodies, vec![r#"{"kind":"publish-universe"}"#.to_owned()], "one publish for six jobs");
+    let mut message = aws_lambda_events::sqs::SqsMessage::default();
+    message.message_id = Some("publish".into());
+    message.body = Some(bodies[0].clone());
+    let mut batch = aws_lambda_events::sqs::SqsEvent::default();
+    batch.records = vec![message];
+    assert!(consumer.consume(batch).await.batch_item_failures.is_empty());
+    let after = bourse_storage::market::universe_version(aws, &market).await.unwrap();
+    assert_eq!(after, before + 1, "one new version");
+    let universe: Vec<String> = bourse_storage::market::load_universe(aws, &market, after).await.unwrap().into_iter().map(|s| s.symbol.to_string()).collect();
+    assert!(universe.contains(&"ZZNEW".to_owned()), "a symbol a provider knows well joins");
+    assert!(!universe.contains(&"ZZLOW".to_owned()), "a symbol it barely knows does not");
+    assert!(bourse_storage::market::pending_publish(aws, &market).await.unwrap().is_empty());
+    let received = aws.sqs.receive_message().queue_url(&queue).max_number_of_messages(10).wait_time_seconds(2).send().await.unwrap();
+    assert!(received.messages.unwrap_or_default().is_empty(), "nothing left pending, so no further publish is scheduled");
+}
