@@ -46,6 +46,8 @@ pub struct StubConfig {
     pub today: time::Date,
     /// The API key Alpha Vantage requests must carry.
     pub api_key: String,
+    /// Every n-th request is answered 503 (a storm of upstream failures); `None` = never.
+    pub fail_every: Option<u64>,
 }
 
 impl StubConfig {
@@ -58,6 +60,7 @@ impl StubConfig {
             history_days: 300,
             today: time::OffsetDateTime::now_utc().date(),
             api_key: "test-key".into(),
+            fail_every: None,
         }
     }
 }
@@ -148,7 +151,7 @@ async fn serve(mut stream: TcpStream, state: &State) -> std::io::Result<()> {
         buffer.extend_from_slice(&chunk[..n]);
     }
     let arrived = Instant::now();
-    state.stats.requests.fetch_add(1, Ordering::SeqCst);
+    let number = state.stats.requests.fetch_add(1, Ordering::SeqCst) + 1;
     if let Ok(mut arrivals) = state.stats.arrivals.lock() {
         arrivals.push(arrived);
     }
@@ -158,7 +161,10 @@ async fn serve(mut stream: TcpStream, state: &State) -> std::io::Result<()> {
         .limit
         .as_ref()
         .is_some_and(|l| matches!(l.reserve(arrived.duration_since(state.origin).as_micros() as i64, 0), Reservation::Deferred { .. }));
-    let (status, extra, body) = if over_limit {
+    let storm = state.config.fail_every.is_some_and(|n| n > 0 && number.is_multiple_of(n));
+    let (status, extra, body) = if storm {
+        (503, "", b"{\"message\":\"upstream unavailable (storm)\"}".to_vec())
+    } else if over_limit {
         state.stats.throttled.fetch_add(1, Ordering::SeqCst);
         (429, "Retry-After: 1\r\n", br#"{"error":"too many requests"}"#.to_vec())
     } else {

@@ -39,6 +39,8 @@ struct Armed {
 
 #[derive(Default)]
 struct State {
+    /// While set, every connection is dropped unanswered: DynamoDB is down.
+    down: std::sync::atomic::AtomicBool,
     armed: Mutex<Vec<Armed>>,
     /// Operations seen, in order (name only).
     seen: Mutex<Vec<String>>,
@@ -92,6 +94,11 @@ impl DynamoFaults {
     /// Lets `skip` requests of `operation` through, then applies `fault` to the next `times`.
     pub fn arm_after(&self, operation: &'static str, skip: u32, fault: Fault, times: u32) {
         self.state.armed.lock().expect("fault list").push(Armed { operation, fault, skip, remaining: times });
+    }
+
+    /// Takes DynamoDB down (every request's connection dropped unanswered) or brings it back.
+    pub fn set_down(&self, down: bool) {
+        self.state.down.store(down, Ordering::SeqCst);
     }
 
     /// Stops every fault still armed.
@@ -191,6 +198,10 @@ fn header<'a>(head: &'a str, name: &str) -> Option<&'a str> {
 async fn serve(mut client: TcpStream, upstream: &str, state: &State) -> std::io::Result<()> {
     let mut buffer = Vec::new();
     while let Some((head, body)) = read_message(&mut client, &mut buffer).await? {
+        if state.down.load(Ordering::SeqCst) {
+            state.injected.fetch_add(1, Ordering::SeqCst);
+            return Ok(());
+        }
         let operation = header(&head, "x-amz-target").and_then(|t| t.rsplit('.').next()).unwrap_or_default().to_owned();
         state.seen.lock().expect("seen list").push(operation.clone());
         let fault = {
