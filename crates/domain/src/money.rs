@@ -74,6 +74,12 @@ fn parse_decimal(text: &str, max_scale: u32) -> Result<Decimal, MoneyError> {
     if !plain {
         return Err(MoneyError::NotANumber);
     }
+    // Count the places as written: `Decimal` rounds text beyond 28 digits, which would turn
+    // `0.000…01` into 0 or `1.000…01` into 1 before the scale check could see it.
+    let written_places = digits.split_once('.').map_or(0, |(_, fraction)| fraction.trim_end_matches('0').len());
+    if written_places > max_scale as usize {
+        return Err(MoneyError::TooPrecise(max_scale));
+    }
     let value = Decimal::from_str(text).map_err(|_| MoneyError::NotANumber)?;
     if value.abs() > Decimal::from(LIMIT) {
         return Err(MoneyError::TooLarge);
@@ -138,6 +144,10 @@ mod tests {
         assert_eq!(Amount::parse("1e3"), Err(MoneyError::NotANumber));
         assert_eq!(Amount::parse("NaN"), Err(MoneyError::NotANumber));
         assert_eq!(Amount::parse("0.000000001"), Err(MoneyError::TooPrecise(8)));
+        // More places than a Decimal holds are refused, not rounded into range first.
+        assert_eq!(Amount::parse("1.00000000000000000000000000001"), Err(MoneyError::TooPrecise(8)));
+        assert_eq!(Quantity::parse(&format!("0.{}1", "0".repeat(30))), Err(MoneyError::TooPrecise(8)));
+        assert_eq!(Amount::parse("1.50000000000000000000000000000000").unwrap().value(), Decimal::from_str("1.5").unwrap());
         assert_eq!(Amount::parse("10000000000000"), Err(MoneyError::TooLarge));
         assert_eq!(Quantity::parse("0"), Err(MoneyError::NotPositive));
         assert_eq!(Quantity::parse("0.5").unwrap().value(), Decimal::from_str("0.5").unwrap());

@@ -78,8 +78,12 @@ pub struct ParsedTransaction {
 }
 
 pub fn parse_date(raw: &str) -> Result<Date, String> {
+    // Exactly four digits of year (no sign, no sixth digit): the date starts the transaction's id
+    // and key, which must stay `YYYY-MM-DD-…` for the transaction to be found again.
+    let raw = raw.trim();
+    let shaped = raw.len() == 10 && raw.bytes().enumerate().all(|(i, b)| if i == 4 || i == 7 { b == b'-' } else { b.is_ascii_digit() });
     let format = time::macros::format_description!("[year]-[month]-[day]");
-    Date::parse(raw.trim(), &format).map_err(|_| "expected a date as YYYY-MM-DD".to_owned())
+    shaped.then(|| Date::parse(raw, &format).ok()).flatten().ok_or_else(|| "expected a date as YYYY-MM-DD".to_owned())
 }
 
 /// The trimmed text of an optional field; blank counts as absent.
@@ -238,6 +242,15 @@ mod tests {
 
     fn raw(kind: &str) -> RawTransaction {
         RawTransaction { kind: kind.into(), symbol: "aapl".into(), trade_date: "2026-01-15".into(), ..Default::default() }
+    }
+
+    #[test]
+    fn dates_are_four_digit_years_only() {
+        assert_eq!(parse_date(" 2026-01-15 ").unwrap().to_string(), "2026-01-15");
+        // A signed or six-digit year would start an id the service could never find again.
+        for bad in ["-0001-01-01", "+2026-01-02", "+02026-01-02", "02026-01-02", "2026-1-02", "2026-02-30", "2026/01/15"] {
+            assert!(parse_date(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]
