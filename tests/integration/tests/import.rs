@@ -162,9 +162,13 @@ async fn a_long_history_of_one_symbol_is_written_in_steps_and_holdings_follow_tr
     }
     let (response, counted) = bourse_telemetry::measured(c.upload(&id, CSV, file.as_bytes())).await;
     assert_eq!(json_body(&response)["added"], 250);
-    let writes = counted.dynamodb_operations.iter().filter(|o| *o == "TransactWriteItems").count();
-    assert_eq!(writes, 3, "{counted:?}");
-    assert!(!counted.dynamodb_operations.iter().any(|o| o == "Scan"));
+    let count = |op: &str| counted.dynamodb_operations.iter().filter(|o| *o == op).count();
+    // docs/table-design.md: the ownership GetItem + the file's GetItem + the holding's GetItem,
+    // ⌈250/99⌉ = 3 TransactWriteItems, 1 BatchGetItem (which symbols are known), 1 PutItem (the
+    // file), and the usage meter's UpdateItem — nothing else, no Query (the holding was new).
+    let counts = ["GetItem", "TransactWriteItems", "BatchGetItem", "PutItem", "UpdateItem", "Query"].map(count);
+    assert_eq!(counts, [3, 3, 1, 1, 1, 0], "{:?}", counted.dynamodb_operations);
+    assert_eq!(counted.dynamodb_operations.len(), 9, "{:?}", counted.dynamodb_operations);
     assert_eq!(c.holding(&id, "KO").await["quantity"], "250");
 
     // A back-dated transaction re-derives the holding in trade order: realised P&L is that of
