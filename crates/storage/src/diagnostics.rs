@@ -13,9 +13,9 @@ const DAY_SECONDS: u64 = 24 * 60 * 60;
 
 
 
-/// Records a ping. 1 PutItem (1 WCU); a redelivery overwrites the same item, so it is idempotent.
+/// Records a ping's first delivery. 1 conditional PutItem (1 WCU); a redelivery finds it and changes nothing.
 pub async fn record_ping(clients: &AwsClients, table: &str, id: &str, received_at: &str, now_epoch: u64) -> Result<(), StorageError> {
-    clients
+    let put = clients
         .dynamodb
         .put_item()
         .table_name(table)
@@ -23,10 +23,15 @@ pub async fn record_ping(clients: &AwsClients, table: &str, id: &str, received_a
         .item(SK, s("PING"))
         .item("receivedAt", s(received_at))
         .item(TTL, n(now_epoch + DAY_SECONDS))
+        // The first delivery is the one recorded: a redelivery changes nothing.
+        .condition_expression("attribute_not_exists(#pk)")
+        .expression_attribute_names("#pk", PK)
         .send()
-        .await
-        .map(|_| ())
-        .map_err(dynamodb_error)
+        .await;
+    match put.map_err(dynamodb_error) {
+        Ok(_) | Err(StorageError::Conflict(_)) => Ok(()),
+        Err(err) => Err(err),
+    }
 }
 
 /// When a ping was received, if it was. 1 GetItem, strongly consistent (1 RCU).
