@@ -70,13 +70,29 @@ impl Universe {
 pub struct UniverseCache {
     current: tokio::sync::RwLock<Option<Arc<Universe>>>,
     checked_at: Mutex<Option<Instant>>,
+    /// The published version as last read, and when: read again at most once per
+    /// [`REVALIDATE_EVERY`], whatever the number of requests.
+    version_read: Mutex<Option<(Instant, u64)>>,
     /// One reload at a time per instance (stampede protection for the snapshot Query).
     loading: tokio::sync::Mutex<()>,
 }
 
 impl UniverseCache {
-    /// The published version: cache first, DynamoDB when the cache misses or is down.
+    /// The published version, read at most once per [`REVALIDATE_EVERY`] per instance (cache
+    /// first, DynamoDB when the cache misses or is down); in between, the version last read.
     pub async fn published_version(&self, platform: &Platform, table: &str) -> Result<u64, ApiError> {
+        let recent = self.version_read.lock().ok().and_then(|r| r.filter(|(at, _)| at.elapsed() < REVALIDATE_EVERY).map(|(_, v)| v));
+        if let Some(version) = recent {
+            return Ok(version);
+        }
+        let version = self.read_published_version(platform, table).await?;
+        if let Ok(mut read) = self.version_read.lock() {
+            *read = Some((Instant::now(), version));
+        }
+        Ok(version)
+    }
+
+    async fn read_published_version(&self, platform: &Platform, table: &str) -> Result<u64, ApiError> {
         if let Some(cache) = &platform.cache {
             if let Some(bytes) = cache.get(VERSION_KEY).await {
                 if let Some(version) = std::str::from_utf8(&bytes).ok().and_then(|t| t.parse().ok()) {
