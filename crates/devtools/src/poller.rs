@@ -56,6 +56,8 @@ impl Poller {
             .wait_time_seconds(wait_seconds)
             .message_system_attribute_names(MessageSystemAttributeName::All)
             .message_attribute_names("All")
+            .customize()
+            .config_override(bourse_storage::clients::long_poll(wait_seconds))
             .send()
             .await?;
         let messages = received.messages.unwrap_or_default();

@@ -40,6 +40,13 @@ pub struct AwsClients {
     pub secrets: aws_sdk_secretsmanager::Client,
 }
 
+/// The per-call SQS configuration of a ReceiveMessage that waits up to `wait_seconds` (≤ 20).
+pub fn long_poll(wait_seconds: i32) -> aws_sdk_sqs::config::Builder {
+    let wait = Duration::from_secs(u64::try_from(wait_seconds.clamp(0, 20)).unwrap_or(20));
+    let timeouts = TimeoutConfig::builder().operation_attempt_timeout(wait + Duration::from_secs(5)).operation_timeout(wait + Duration::from_secs(15)).build();
+    aws_sdk_sqs::config::Builder::default().timeout_config(timeouts)
+}
+
 /// Builds the clients. No I/O happens here: connections open on first use.
 pub fn build_clients(config: &AwsConfig, ca_bundle: &CaBundle) -> Result<AwsClients, ConfigError> {
     build_clients_from(config, ca_bundle, |name| std::env::var(name).ok())
@@ -70,10 +77,13 @@ pub fn build_clients_from(config: &AwsConfig, ca_bundle: &CaBundle, var: impl Fn
     if let Some(endpoint) = &config.dynamodb_endpoint {
         dynamodb = dynamodb.endpoint_url(endpoint.as_str());
     }
-    // SQS long polls need more than the default attempt timeout.
+    // The functions only send to SQS (SendMessageBatch, ChangeMessageVisibility), which answers
+    // in milliseconds: 3 s per attempt and 8 s per operation keep a stuck queue inside an HTTP
+    // function's 10 s. A long poll (the local poller) raises them per call (`long_poll`).
     let sqs_timeouts = TimeoutConfig::builder()
         .connect_timeout(Duration::from_millis(1000))
-        .operation_attempt_timeout(Duration::from_secs(25))
+        .operation_attempt_timeout(Duration::from_millis(3000))
+        .operation_timeout(Duration::from_millis(8000))
         .build();
     let mut sqs = aws_sdk_sqs::Config::builder()
         .behavior_version(aws_sdk_sqs::config::BehaviorVersion::latest())
