@@ -256,10 +256,13 @@ async fn provider_failures_fall_back_and_never_crash_the_batch() {
     assert!(stubs[1].stats.requests() > 0);
 }
 
-/// Two consumer instances (each with its own limiter object, like two Lambda instances) share
-/// one provider limit through Redis; the stub provider enforces the limit itself (burst 2) and
-/// counts the 429s it had to send. Then the same with Redis unreachable: each instance falls back
-/// to half the limit (the limit ÷ the maximum concurrency of 2), so together they still keep it.
+/// Two consumer instances (each with its own limiter object, like two Lambda instances) with
+/// unequal work (25 and 5 symbols) share one provider limit of 10/s through Redis; the stub
+/// provider enforces the limit itself (burst 2) and counts the 429s it had to send. Shared, the 30
+/// requests go at the common 10/s, so the busy instance is done in about 3 s — which only a
+/// shared budget allows — and the budget's key is in Redis. Then with Redis unreachable: each
+/// instance falls back to 80 % of the limit ÷ the maximum concurrency of 2 (4/s), so together
+/// they still keep the limit, and the busy one's 25 requests take about 6 s.
 #[tokio::test]
 async fn two_consumers_sharing_a_rate_limit_never_exceed_it_together() {
     ensure_resources().await;
@@ -295,7 +298,10 @@ async fn two_consumers_sharing_a_rate_limit_never_exceed_it_together() {
             batch
         };
         let started = Instant::now();
-        let (a, b) = tokio::join!(first.consume(batch(&symbols[..15])), second.consume(batch(&symbols[15..])));
+        if let Some(cache) = &cache {
+            let _ = cache.delete(&[format!("{}yahoo-chart", bourse_providers::limiter::KEY_PREFIX)]).await;
+        }
+        let (a, b) = tokio::join!(first.consume(batch(&symbols[..25])), second.consume(batch(&symbols[25..])));
         let elapsed = started.elapsed();
         assert!(a.batch_item_failures.is_empty() && b.batch_item_failures.is_empty(), "{round}");
         let arrivals = {
@@ -306,7 +312,14 @@ async fn two_consumers_sharing_a_rate_limit_never_exceed_it_together() {
         assert_eq!(stub.stats.throttled(), 0, "{round}: the provider never had to refuse us; arrivals (ms) {arrivals:?}");
         assert_eq!(stub.stats.requests(), 30, "{round}");
         assert!(stub.stats.max_in_window(Duration::from_secs(1)) <= 11, "{round}: {} in one second", stub.stats.max_in_window(Duration::from_secs(1)));
-        assert!(elapsed >= Duration::from_millis(2500), "{round}: 30 requests at 10/s take ≥ 2.9 s, took {elapsed:?}");
+        if round == "shared" {
+            assert!(elapsed >= Duration::from_millis(2500), "{round}: 30 requests at 10/s take ≥ 2.9 s, took {elapsed:?}");
+            assert!(elapsed < Duration::from_millis(4500), "{round}: the busy instance used the idle one's share, took {elapsed:?}");
+            let key = format!("{}yahoo-chart", bourse_providers::limiter::KEY_PREFIX);
+            assert!(platform.cache.as_ref().unwrap().get(&key).await.is_some(), "{round}: the shared budget is in Redis under {key}");
+        } else {
+            assert!(elapsed >= Duration::from_millis(5500), "{round}: 25 requests at 4/s take ≥ 6 s, took {elapsed:?}");
+        }
         let progress = bourse_storage::jobs::get_job(&platform.aws, &table, &id).await.unwrap().unwrap().progress;
         assert_eq!(progress, JobProgress { total: 30, done: 30, failed: 0 }, "{round}");
     }
