@@ -241,6 +241,99 @@ async fn transactions_page_by_date_range_with_checked_opaque_cursors() {
     }
 }
 
+/// The summary against values computed by hand from quotes the test controls: value, cost,
+/// unrealised P&L (priced positions only), day change, allocation by position and sector, top
+/// movers by absolute change, and the unpriced position named.
+#[tokio::test]
+async fn the_summary_matches_a_hand_computation() {
+    use bourse_domain::stock::{Metric, Stock};
+    let auth = auth().await;
+    let c = client(&auth).await;
+    let p = platform("portfolio");
+    let market = p.config.require_market_table().unwrap();
+    let quote = |symbol: &str, price: Option<&str>, change: &str, pct: &str, sector: &str| {
+        let mut stock = Stock::new(bourse_domain::Symbol::parse(symbol).unwrap(), symbol.into());
+        stock.sector = Some(sector.into());
+        stock.set(Metric::Price, price.map(|v| rust_decimal::Decimal::from_str_exact(v).unwrap()));
+        stock.set(Metric::Change, Some(rust_decimal::Decimal::from_str_exact(change).unwrap()));
+        stock.set(Metric::ChangePct, Some(rust_decimal::Decimal::from_str_exact(pct).unwrap()));
+        stock
+    };
+    let stocks = [quote("ZQA", Some("50"), "1", "0.02", "Energy"), quote("ZQB", Some("20"), "-0.5", "-0.025", "Utilities"), quote("ZQC", None, "0", "0", "Energy")];
+    bourse_storage::market::put_stocks(&p.aws, market, &stocks).await.unwrap();
+    let id = new_portfolio(&c).await;
+    let path = format!("/v1/portfolios/{id}/transactions");
+    for (symbol, quantity, price, fees) in [("ZQA", "10", "40", "1"), ("ZQB", "5", "30", "0"), ("ZQC", "2", "10", "0")] {
+        assert_eq!(c.call("POST", &path, Some(buy(symbol, quantity, price, fees))).await.status(), 201);
+    }
+    let summary = json_body(&c.call("GET", &format!("/v1/portfolios/{id}/summary"), None).await);
+    // value = 10 × 50 + 5 × 20 = 600; cost = 401 + 150 + 20 = 571; unrealised = 600 − (401 + 150) = 49;
+    // day change = 10 × 1 + 5 × (−0.5) = 7.5.
+    let field = |name: &str| summary[name].as_str().unwrap_or_default().to_owned();
+    assert_eq!((field("value"), field("cost"), field("unrealisedPnl"), field("dayChange")), ("600".into(), "571".into(), "49".into(), "7.5".into()), "{summary}");
+    assert_eq!(summary["allocationByPosition"], json!([{"name": "ZQA", "value": "500", "weight": "0.833333"}, {"name": "ZQB", "value": "100", "weight": "0.166667"}]));
+    assert_eq!(summary["allocationBySector"], json!([{"name": "Energy", "value": "500", "weight": "0.833333"}, {"name": "Utilities", "value": "100", "weight": "0.166667"}]));
+    // |−2.5 %| > |2 %| > |0 %|
+    assert_eq!(summary["topMovers"], json!([{"symbol": "ZQB", "changePct": "-0.025"}, {"symbol": "ZQA", "changePct": "0.02"}, {"symbol": "ZQC", "changePct": "0"}]));
+    assert_eq!(summary["unpricedSymbols"], json!(["ZQC"]));
+}
+
+/// The owner's own rename and delete: renamed everywhere it is shown; deleted with everything in
+/// it (transactions, holdings), after which its id names nothing.
+#[tokio::test]
+async fn the_owner_renames_and_deletes_a_portfolio() {
+    let auth = auth().await;
+    let c = client(&auth).await;
+    let id = new_portfolio(&c).await;
+    assert_eq!(c.call("POST", &format!("/v1/portfolios/{id}/transactions"), Some(buy("MSFT", "1", "10", "0"))).await.status(), 201);
+    json_body(&c.call("GET", &format!("/v1/portfolios/{id}/summary"), None).await); // cached
+    let renamed = c.call("PATCH", &format!("/v1/portfolios/{id}"), Some(json!({"name": "Retirement"}))).await;
+    assert_eq!(renamed.status(), 200, "{}", json_body(&renamed));
+    assert_eq!(json_body(&c.call("GET", &format!("/v1/portfolios/{id}"), None).await)["name"], "Retirement");
+    assert_eq!(json_body(&c.call("GET", &format!("/v1/portfolios/{id}/summary"), None).await)["portfolio"]["name"], "Retirement", "the cached summary follows");
+    let listed = json_body(&c.call("GET", "/v1/portfolios", None).await);
+    assert!(listed["items"].as_array().unwrap().iter().any(|p| p["id"] == id.as_str() && p["name"] == "Retirement"), "{listed}");
+    assert_eq!(c.call("PATCH", &format!("/v1/portfolios/{id}"), Some(json!({"name": ""}))).await.status(), 400);
+    assert_eq!(c.call("DELETE", &format!("/v1/portfolios/{id}"), None).await.status(), 204);
+    for path in [format!("/v1/portfolios/{id}"), format!("/v1/portfolios/{id}/holdings"), format!("/v1/portfolios/{id}/transactions")] {
+        assert_eq!(c.call("GET", &path, None).await.status(), 404, "{path}");
+    }
+    assert_eq!(c.call("DELETE", &format!("/v1/portfolios/{id}"), None).await.status(), 404);
+    let p = platform("portfolio");
+    let user = json_body(&auth.serve(event("GET", "/v1/me", "", None, Some(&c.token), &random_ip())).await)["userId"].as_str().unwrap().to_owned();
+    let left = bourse_storage::portfolios::list_holdings(&p.aws, p.config.require_app_table().unwrap(), &user, &id).await.unwrap();
+    assert!(left.is_empty(), "nothing of it is left in the table");
+}
+
+/// On a real function: a body over the default limit is 413 before anything else, and CORS
+/// follows CORS_ALLOWED_ORIGINS (an allowed origin gets its preflight; another gets none).
+#[tokio::test]
+async fn the_default_body_limit_and_cors_hold_on_a_real_function() {
+    let auth = auth().await;
+    let c0 = client(&auth).await;
+    let mut config = (*platform("portfolio").config).clone();
+    config.cors_allowed_origins = vec!["https://app.example.com".into()];
+    let app = portfolio_fn::app(bourse_runtime::Platform::new(config.clone()).unwrap()).unwrap();
+    let c = portfolio_support::Client { app, token: c0.token.clone() };
+    let huge = json!({"name": "x".repeat(config.max_body_bytes + 1), "currency": "USD"});
+    let response = c.call("POST", "/v1/portfolios", Some(huge)).await;
+    let body = json_body(&response);
+    assert_eq!(response.status(), 413, "{body}");
+    assert_eq!(body["type"], "urn:bourse:problem:payload-too-large");
+    let preflight = |origin: &str| {
+        let request = event("OPTIONS", "/v1/portfolios", "", None, None, &random_ip());
+        auth_support::with_headers(request, &[("origin", origin), ("access-control-request-method", "POST"), ("access-control-request-headers", "authorization,content-type")])
+    };
+    let allowed = c.app.serve(preflight("https://app.example.com")).await;
+    assert_eq!(allowed.headers().get("access-control-allow-origin").map(|v| v.to_str().unwrap()), Some("https://app.example.com"));
+    let other = c.app.serve(preflight("https://evil.example.net")).await;
+    assert!(other.headers().get("access-control-allow-origin").is_none(), "another origin gets no CORS grant");
+    let get = auth_support::with_headers(event("GET", "/v1/portfolios", "", None, Some(&c.token), &random_ip()), &[("origin", "https://app.example.com")]);
+    let response = c.app.serve(get).await;
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.headers().get("access-control-allow-origin").map(|v| v.to_str().unwrap()), Some("https://app.example.com"));
+}
+
 #[tokio::test]
 async fn fifty_concurrent_buys_of_one_share_make_exactly_fifty() {
     let auth = auth().await;
