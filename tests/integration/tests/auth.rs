@@ -170,6 +170,39 @@ async fn failed_logins_are_limited_per_account_with_retry_after() {
     assert_eq!(json_body(&unknown)["detail"], "wrong email or password");
 }
 
+/// Through the API, on a clock the test moves: the lock-out ends when it says it does (the right
+/// password works again after it, not before), and a wrong guess right after a lock-out locks the
+/// account again for twice as long.
+#[tokio::test]
+async fn a_lockout_expires_when_it_says_and_a_guess_after_it_doubles_the_next() {
+    let clock = clock();
+    let app = app_with_clock(Arc::clone(&clock)).await;
+    let email = format!("{}@example.com", unique("lock"));
+    assert_eq!(register(&app, &email).await.status(), 201);
+    for _ in 0..5 {
+        assert_problem(&login(&app, &email, "wrong-password-guess", &random_ip()).await, 401);
+    }
+    let locked = login(&app, &email, PASSWORD, &random_ip()).await;
+    assert_problem(&locked, 429);
+    let first: i64 = locked.headers()["retry-after"].to_str().unwrap().parse().unwrap();
+    assert_eq!(first, 15 * 60, "the 5th failure locks for 15 minutes");
+    clock.advance(first - 1);
+    assert_problem(&login(&app, &email, PASSWORD, &random_ip()).await, 429);
+    clock.advance(1);
+    // The lock is over: one more wrong guess, within the streak, locks again, for 30 minutes.
+    assert_problem(&login(&app, &email, "wrong-password-guess", &random_ip()).await, 401);
+    let again = login(&app, &email, PASSWORD, &random_ip()).await;
+    assert_problem(&again, 429);
+    let second: i64 = again.headers()["retry-after"].to_str().unwrap().parse().unwrap();
+    assert_eq!(second, 2 * first, "the next lock-out doubles");
+    clock.advance(second);
+    let back = login(&app, &email, PASSWORD, &random_ip()).await;
+    assert_eq!(back.status(), 200, "the right password works once the lock-out is over: {}", json_body(&back));
+    // A success clears the streak: the next single failure is just a 401.
+    assert_problem(&login(&app, &email, "wrong-password-guess", &random_ip()).await, 401);
+    assert_eq!(login(&app, &email, PASSWORD, &random_ip()).await.status(), 200);
+}
+
 #[tokio::test]
 async fn failed_logins_are_limited_per_source_address() {
     let app = app_with_clock(clock()).await;
