@@ -488,3 +488,30 @@ async fn request_costs_per_route() {
     }
     eprintln!("journal request costs (besides the usage meter):\n  {}", costs.join("\n  "));
 }
+
+/// Through the API: a symbol whose statistics already hold the most closed signals they may
+/// (20,000, planted directly — closing that many through the API would take minutes) refuses to
+/// close one more with 422 naming the signal, and the signal stays open and counted as before.
+#[tokio::test]
+async fn closing_beyond_the_closed_signal_cap_is_422_and_changes_nothing() {
+    let auth = auth().await;
+    let c = journal(&auth).await;
+    let created = c.create(signal("CAPX", "LONG", "10", 50)).await;
+    let id = created["id"].as_str().unwrap().to_owned();
+    let user = json_body(&auth.serve(event("GET", "/v1/me", "", None, Some(&c.token), &random_ip())).await)["userId"].as_str().unwrap().to_owned();
+    let p = platform("portfolio");
+    let table = p.config.require_app_table().unwrap();
+    let symbol = bourse_domain::Symbol::parse("CAPX").unwrap();
+    let current = bourse_storage::journal::get_stats(&p.aws, table, &user, &symbol).await.unwrap();
+    let cap = bourse_domain::journal::MAX_CLOSED_PER_SYMBOL;
+    let full = bourse_domain::journal::SymbolStats { open: 1, closed: cap, wins: cap, sum_returns: Decimal::from(cap), returns: vec![Decimal::ONE; cap as usize], ..Default::default() };
+    bourse_storage::journal::create_signals(&p.aws, table, &user, &[], &[(&symbol, &full, current.version)]).await.unwrap();
+    let refused = c.send("POST", &format!("{SIGNALS}/{id}/close"), "", Some(json!({"exitPrice": "11"})), &[]).await;
+    let problem = json_body(&refused);
+    assert_eq!(refused.status(), 422, "{problem}");
+    assert_eq!(problem["errors"][0]["field"], "path.signalId", "{problem}");
+    assert!(problem["detail"].as_str().unwrap().contains("20000"), "{problem}");
+    assert_eq!(c.expect(200, "GET", &format!("{SIGNALS}/{id}"), "", None).await["status"], "OPEN");
+    let stats = bourse_storage::journal::get_stats(&p.aws, table, &user, &symbol).await.unwrap();
+    assert_eq!((stats.stats.open, stats.stats.closed), (1, cap), "the statistics are as they were");
+}
