@@ -187,3 +187,69 @@ async fn jobs_completing_together_publish_the_universe_once_and_only_known_symbo
     let received = aws.sqs.receive_message().queue_url(&queue).max_number_of_messages(10).wait_time_seconds(2).send().await.unwrap();
     assert!(received.messages.unwrap_or_default().is_empty(), "nothing left pending, so no further publish is scheduled");
 }
+
+/// A message whose provider budget has no room before the invocation must end is deferred: it is
+/// reported failed (so SQS keeps it), hidden for the wait (ChangeMessageVisibility), and nothing of
+/// it is recorded; the messages that had room are done.
+#[tokio::test]
+async fn a_rate_limited_message_is_deferred_and_reported_failed() {
+    use bourse_providers::stub::{StubConfig, StubFormat, StubServer};
+    let platform = isolated(13).await;
+    let (aws, app) = (&platform.aws, platform.config.require_app_table().unwrap().to_owned());
+    let queue = platform.config.require_enrich_queue_url().unwrap().to_owned();
+    let stub = StubServer::start(StubConfig::new(StubFormat::YahooChart)).await.unwrap();
+    let provider: Arc<dyn bourse_providers::Provider> = Arc::new(bourse_providers::yahoo::YahooChart::new(bourse_providers::http_client::HttpClient::new(None).unwrap(), stub.base_url.clone()));
+    // One request a second, and an invocation with about 1.5 s of provider time left: the first
+    // message or two go at once, the rest would have to wait longer than that.
+    let limiter = Arc::new(RateLimiter::new(platform.cache.clone(), &[("yahoo-chart".to_owned(), 1)], 1));
+    let _ = platform.cache.as_ref().unwrap().delete(&[format!("{}yahoo-chart", bourse_providers::limiter::KEY_PREFIX)]).await;
+    let consumer = Consumer::with_providers(platform.clone(), vec![provider], limiter).unwrap();
+    let four: Vec<Symbol> = ["MMM", "AOS", "ABT", "ABBV"].iter().map(|s| Symbol::parse(s).unwrap()).collect();
+    let id = new_id();
+    let job = JobRecord { enqueued: true, ..JobRecord::new(id.clone(), "test", "symbols", 4, "2026-12-01T00:00:00Z") };
+    jobs::create_job(aws, &app, &job, &four, auth_support::now() as u64).await.unwrap();
+    jobs::enqueue_symbols(aws, &queue, &id, &four).await.unwrap();
+    let mut messages = Vec::new();
+    while messages.len() < 4 {
+        let received = aws.sqs.receive_message().queue_url(&queue).max_number_of_messages(10).wait_time_seconds(1).visibility_timeout(30)
+            .message_system_attribute_names(aws_sdk_sqs::types::MessageSystemAttributeName::All).send().await.unwrap();
+        messages.extend(received.messages.unwrap_or_default());
+    }
+    let batch = bourse_devtools::poller::sqs_event(&messages);
+    let deadline = std::time::Instant::now() + enrich_consumer_fn::WRITE_MARGIN + std::time::Duration::from_millis(1500);
+    let response = consumer.consume_until(batch, deadline).await;
+    let deferred = response.batch_item_failures.len();
+    assert!((1..4).contains(&deferred), "some messages had room, the rest were deferred: {deferred} failed");
+    let progress = jobs::get_job(aws, &app, &id).await.unwrap().unwrap().progress;
+    assert_eq!((progress.done + progress.failed) as usize, 4 - deferred, "only the messages that ran were counted");
+    assert_eq!(stub.stats.requests() as usize, 4 - deferred, "a deferred message sends no request");
+    // Hidden for the wait: they are not delivered again right away.
+    let again = aws.sqs.receive_message().queue_url(&queue).max_number_of_messages(10).wait_time_seconds(0).visibility_timeout(0).send().await.unwrap();
+    assert!(again.messages.unwrap_or_default().is_empty(), "the deferred messages are hidden, not back at once");
+}
+
+/// A message that keeps failing reaches the dead-letter queue after exactly maxReceiveCount (5)
+/// receives, not before.
+#[tokio::test]
+async fn a_message_reaches_the_dlq_after_exactly_five_receives() {
+    ensure_resources().await;
+    let stack = bourse_devtools::stack::isolated_stack(&platform("enrich-consumer"), &repo_root(), "dlq", 14, Some(1)).await.unwrap();
+    let (sqs, queue, dlq) = (&stack.platform.aws.sqs, stack.queue_urls["EnrichQueue"].clone(), stack.queue_urls["EnrichDLQ"].clone());
+    sqs.send_message().queue_url(&queue).message_body(r#"{"kind":"enrich","jobId":"x"}"#).send().await.unwrap();
+    let mut receives = 0;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let received = sqs.receive_message().queue_url(&queue).max_number_of_messages(1).wait_time_seconds(2).send().await.unwrap();
+        match received.messages.unwrap_or_default().pop() {
+            Some(_) => receives += 1, // not deleted: it fails, and returns after the 1 s visibility
+            None => {
+                let dead = sqs.receive_message().queue_url(&dlq).max_number_of_messages(1).wait_time_seconds(0).send().await.unwrap();
+                if dead.messages.unwrap_or_default().pop().is_some() {
+                    break;
+                }
+            }
+        }
+        assert!(std::time::Instant::now() < deadline, "not dead-lettered after {receives} receives");
+    }
+    assert_eq!(receives, 5, "maxReceiveCount");
+}
