@@ -152,6 +152,33 @@ async fn logout_makes_the_access_token_fail_on_another_function() {
     assert_problem(&refresh(&app, &refresh_token).await, 401);
 }
 
+/// The documented bound when the logout cannot write its "revoked" entry to the cache (the auth
+/// function's cache is unreachable): another function that cached "active" keeps accepting the
+/// token only while that entry lives — at most ACTIVE_CACHE_SECONDS — and refuses it as soon as
+/// the entry is gone (DynamoDB says revoked).
+#[tokio::test]
+async fn a_logout_that_cannot_reach_the_cache_is_bounded_by_the_active_entrys_life() {
+    let mut config = (*platform("auth").config).clone();
+    config.cache_url = Some(bourse_config::CacheUrl::parse("CACHE_URL", "rediss://127.0.0.1:1").unwrap());
+    let auth = auth_fn::app(bourse_runtime::Platform::new(config).unwrap().with_clock(clock())).expect("auth starts");
+    let other_platform = platform("portfolio");
+    let cache = other_platform.cache.clone().unwrap();
+    let other = portfolio_fn::app(other_platform).unwrap();
+    let (_, access, _) = signed_in(&auth).await;
+    let probe = || other.serve(event("GET", "/v1/portfolios", "", None, Some(&access), &random_ip()));
+    assert_eq!(probe().await.status(), 200, "the other function caches the session as active");
+    let claims: bourse_tokens::AccessClaims = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(access.split('.').nth(1).unwrap()).unwrap()).unwrap();
+    let key = format!("auth:session:{}", claims.sid);
+    let ttl = cache.eval_integers("return {redis.call('PTTL', KEYS[1])}", &[&key], &[]).await.unwrap()[0];
+    assert!(ttl > 0 && ttl <= 1000 * bourse_runtime::access::ACTIVE_CACHE_SECONDS as i64, "the active entry lives at most the bound: {ttl} ms");
+    assert_eq!(auth.serve(event("POST", "/v1/auth/logout", "", None, Some(&access), &random_ip())).await.status(), 204, "the logout itself succeeds");
+    assert_eq!(probe().await.status(), 200, "within the bound, the cached active entry still answers");
+    // The entry's life ends (deleted here rather than waited for): DynamoDB's "revoked" rules.
+    cache.delete(std::slice::from_ref(&key)).await.unwrap();
+    assert_problem(&probe().await, 401);
+    assert_eq!(cache.get(&key).await.as_deref(), Some(&b"revoked"[..]), "and the revocation is cached from then on");
+}
+
 #[tokio::test]
 async fn failed_logins_are_limited_per_account_with_retry_after() {
     let app = app_with_clock(clock()).await;
