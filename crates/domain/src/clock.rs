@@ -138,10 +138,15 @@ mod tests {
         }
     }
 
+    /// Milliseconds and seconds of one clock agree (the idempotency lease reads one, the rest of
+    /// the platform the other).
     #[test]
-    fn a_manual_clock_moves_only_when_told() {
-        let clock = ManualClock::new(10);
-        clock.advance(DAY);
-        assert_eq!(clock.now(), 10 + DAY);
+    fn both_clocks_give_milliseconds_that_agree_with_their_seconds() {
+        let system = SystemClock;
+        let (seconds, millis) = (system.now(), system.now_ms());
+        assert!(millis / 1000 - seconds <= 1 && millis / 1000 >= seconds, "{seconds} s vs {millis} ms");
+        let manual = ManualClock::new(1_795_642_200);
+        manual.advance(61);
+        assert_eq!(manual.now_ms(), (1_795_642_200 + 61) * 1000);
     }
 }

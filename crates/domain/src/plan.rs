@@ -94,7 +94,10 @@ mod tests {
         assert!(full.exhausted());
         assert_eq!(full.remaining(), 0);
         assert_eq!(full.reset_in(now), 9_000);
-        assert!(Plan::Pro.daily_quota() > Plan::Free.daily_quota());
-        assert_eq!(Plan::parse("enterprise?"), Plan::Free);
+        // A name from an old or forged token never grants more than the smallest plan.
+        for (name, plan) in [("pro", Plan::Pro), ("free", Plan::Free), ("enterprise?", Plan::Free), ("PRO", Plan::Free), ("", Plan::Free)] {
+            assert_eq!(Plan::parse(name), plan, "{name:?}");
+            assert_eq!(Plan::parse(plan.as_str()), plan);
+        }
     }
 }

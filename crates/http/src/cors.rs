@@ -65,11 +65,32 @@ const EXPOSE_HEADERS_VALUE: &str =
 mod tests {
     use super::*;
 
+    /// What a browser reads from the answers: every method and request header the API takes is
+    /// granted by the preflight, and every response header a client needs is exposed.
     #[test]
-    fn header_values_match_the_lists() {
-        assert_eq!(ALLOW_METHODS_VALUE, ALLOW_METHODS.join(", "));
-        assert_eq!(ALLOW_HEADERS_VALUE, ALLOW_HEADERS.join(", "));
-        assert_eq!(EXPOSE_HEADERS_VALUE, EXPOSE_HEADERS.join(", "));
+    fn answers_grant_every_method_and_header_the_api_uses() {
+        let cors = Cors::new(vec!["*".into()]);
+        let mut request = HeaderMap::new();
+        request.insert(header::ORIGIN, HeaderValue::from_static("https://any.example"));
+        let (mut preflight, mut actual) = (HeaderMap::new(), HeaderMap::new());
+        cors.preflight(&request, &mut preflight);
+        cors.apply(&request, &mut actual);
+        let listed = |map: &HeaderMap, name: header::HeaderName| -> Vec<String> {
+            map[name].to_str().unwrap().split(',').map(|v| v.trim().to_ascii_lowercase()).collect()
+        };
+        for method in ["get", "post", "patch", "delete", "options"] {
+            assert!(listed(&preflight, header::ACCESS_CONTROL_ALLOW_METHODS).contains(&method.to_owned()), "{method}");
+        }
+        for name in ["authorization", "content-type", "idempotency-key", "if-none-match"] {
+            assert!(listed(&preflight, header::ACCESS_CONTROL_ALLOW_HEADERS).contains(&name.to_owned()), "{name}");
+        }
+        for name in ["etag", "retry-after", "ratelimit-limit", "ratelimit-remaining", "ratelimit-reset", "x-request-id"] {
+            assert!(listed(&actual, header::ACCESS_CONTROL_EXPOSE_HEADERS).contains(&name.to_owned()), "{name}");
+        }
+        // The same lists the template's CorsConfiguration is checked against.
+        assert_eq!(listed(&preflight, header::ACCESS_CONTROL_ALLOW_METHODS), ALLOW_METHODS.iter().map(|m| m.to_ascii_lowercase()).collect::<Vec<_>>());
+        assert_eq!(listed(&actual, header::ACCESS_CONTROL_EXPOSE_HEADERS), EXPOSE_HEADERS.to_vec());
+        assert_eq!(listed(&preflight, header::ACCESS_CONTROL_ALLOW_HEADERS), ALLOW_HEADERS.to_vec());
     }
 
     #[test]
