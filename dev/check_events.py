@@ -78,8 +78,10 @@ def check(name):
     if response.get("statusCode") != want["statusCode"]:
         return f"status {response.get('statusCode')}, want {want['statusCode']}: {body_text(response)[:300]}"
     text = body_text(response)
-    if want.get("bodyContains") and want["bodyContains"] not in text:
-        return f"body lacks {want['bodyContains']!r}: {text[:300]}"
+    contains = want.get("bodyContains") or []
+    for needle in [contains] if isinstance(contains, str) else contains:
+        if needle not in text:
+            return f"body lacks {needle!r}: {text[:300]}"
     return verify(want)
 
 

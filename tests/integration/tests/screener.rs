@@ -252,3 +252,32 @@ async fn history_presets_equal_an_independent_evaluation_of_the_served_metrics()
         assert_eq!(got, expected, "preset {name}");
     }
 }
+
+/// The sample event `screener/query.json` answers exactly what an independent reading of the
+/// bundled data gives: the stocks with 0 < P/E < 15 and a dividend yield of at least 3 %, by
+/// dividend yield descending (ties by symbol), the first 10, and how many match in all.
+#[tokio::test]
+async fn the_sample_query_answers_an_independent_computation() {
+    ensure_resources().await;
+    let mut reader = csv::Reader::from_path(repo_root().join("data/sp500-financials.csv")).unwrap();
+    let headers = reader.headers().unwrap().clone();
+    let column = |name: &str| headers.iter().position(|h| h == name).unwrap();
+    let (symbol, pe, yield_) = (column("Symbol"), column("Price/Earnings"), column("Dividend Yield"));
+    let mut matching: Vec<(Decimal, String)> = reader
+        .records()
+        .map(Result::unwrap)
+        .filter_map(|r| {
+            let pe = Decimal::from_str(r.get(pe)?.trim()).ok()?;
+            let dy = Decimal::from_str(r.get(yield_)?.trim()).ok()?;
+            (pe > Decimal::ZERO && pe < Decimal::from(15) && dy >= Decimal::from_str("0.03").unwrap()).then(|| (dy, r.get(symbol).unwrap().to_owned()))
+        })
+        .collect();
+    matching.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.cmp(&b.1)));
+    let response = app().serve(bourse_integration_tests::request("screener/query.json")).await;
+    let body = json_body(&response);
+    assert_eq!(response.status(), 200, "{body}");
+    let symbols: Vec<String> = body["items"].as_array().unwrap().iter().map(|s| s["symbol"].as_str().unwrap().to_owned()).collect();
+    let expected: Vec<String> = matching.iter().take(10).map(|(_, s)| s.clone()).collect();
+    assert_eq!(symbols, expected);
+    assert_eq!(body["total"].as_u64(), Some(matching.len() as u64), "{body}");
+}
