@@ -281,3 +281,53 @@ async fn the_sample_query_answers_an_independent_computation() {
     assert_eq!(symbols, expected);
     assert_eq!(body["total"].as_u64(), Some(matching.len() as u64), "{body}");
 }
+
+/// Paging while the universe changes (a new version published between pages, moving one stock's
+/// sort value and adding a symbol): the keyset cursor still visits every stock that existed
+/// throughout exactly once, in order. On a stack of its own, so no other test sees the change.
+#[tokio::test]
+async fn paging_while_the_universe_changes_visits_every_stock_once() {
+    use bourse_domain::stock::{Metric, Stock};
+    ensure_resources().await;
+    let stack = bourse_devtools::stack::isolated_stack(&platform("screener"), &repo_root(), "page", 15, None).await.unwrap();
+    let p = stack.platform.clone();
+    let market = p.config.require_market_table().unwrap().to_owned();
+    let app = screener_fn::app(p.clone()).unwrap();
+    let before: Vec<String> = symbols(&all_pages(&app, "/v1/stocks", "sort=symbol&order=asc&limit=100").await);
+    let mut seen = Vec::new();
+    let mut cursor: Option<String> = None;
+    let mut page = 0;
+    loop {
+        let q = match &cursor {
+            Some(c) => format!("sort=symbol&order=asc&limit=100&cursor={c}"),
+            None => "sort=symbol&order=asc&limit=100".to_owned(),
+        };
+        let body = json_body(&app.serve(event("GET", "/v1/stocks", &q, None, json!({}))).await);
+        seen.extend(symbols(body["items"].as_array().unwrap()));
+        page += 1;
+        if page == 2 {
+            // A new version: a new symbol sorting before the cursor and one after it.
+            let version = bourse_storage::market::universe_version(&p.aws, &market).await.unwrap();
+            let mut stocks = bourse_storage::market::load_universe(&p.aws, &market, version).await.unwrap();
+            for name in ["AAAA", "ZZZZZ"] {
+                let mut added = Stock::new(bourse_domain::Symbol::parse(name).unwrap(), name.into());
+                added.set(Metric::Price, Some(Decimal::ONE));
+                stocks.push(added);
+            }
+            bourse_storage::market::publish_universe(&p.aws, &market, &stocks, time::OffsetDateTime::now_utc().unix_timestamp() as u64).await.unwrap();
+            p.cache.as_ref().unwrap().delete(&[bourse_cache::UNIVERSE_VERSION_KEY.to_owned()]).await.unwrap();
+            tokio::time::sleep(screener_fn::universe::REVALIDATE_EVERY).await;
+        }
+        match body["nextCursor"].as_str() {
+            Some(next) => cursor = Some(next.to_owned()),
+            None => break,
+        }
+    }
+    let unique: BTreeSet<&String> = seen.iter().collect();
+    assert_eq!(unique.len(), seen.len(), "no stock twice");
+    let mut sorted = seen.clone();
+    sorted.sort();
+    assert_eq!(seen, sorted, "in order");
+    assert!(before.iter().all(|s| unique.contains(s)), "every stock that existed throughout is visited");
+    assert!(seen.contains(&"ZZZZZ".to_owned()) && !seen.contains(&"AAAA".to_owned()), "a new stock after the cursor is seen, one before it is not");
+}
