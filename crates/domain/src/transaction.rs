@@ -78,12 +78,17 @@ pub struct ParsedTransaction {
 }
 
 pub fn parse_date(raw: &str) -> Result<Date, String> {
-    // Exactly four digits of year (no sign, no sixth digit): the date starts the transaction's id
-    // and key, which must stay `YYYY-MM-DD-…` for the transaction to be found again.
+    // Exactly four digits of year (no sign, no sixth digit), from 1900: a date starts keys and ids
+    // that must stay `YYYY-MM-DD…` to sort and be found again, and date arithmetic on it (a range
+    // of a year back) never leaves the representable range.
     let raw = raw.trim();
     let shaped = raw.len() == 10 && raw.bytes().enumerate().all(|(i, b)| if i == 4 || i == 7 { b == b'-' } else { b.is_ascii_digit() });
     let format = time::macros::format_description!("[year]-[month]-[day]");
-    shaped.then(|| Date::parse(raw, &format).ok()).flatten().ok_or_else(|| "expected a date as YYYY-MM-DD".to_owned())
+    let date = shaped.then(|| Date::parse(raw, &format).ok()).flatten().ok_or_else(|| "expected a date as YYYY-MM-DD".to_owned())?;
+    if date.year() < 1900 {
+        return Err("dates start at 1900-01-01".to_owned());
+    }
+    Ok(date)
 }
 
 /// The trimmed text of an optional field; blank counts as absent.
@@ -248,7 +253,7 @@ mod tests {
     fn dates_are_four_digit_years_only() {
         assert_eq!(parse_date(" 2026-01-15 ").unwrap().to_string(), "2026-01-15");
         // A signed or six-digit year would start an id the service could never find again.
-        for bad in ["-0001-01-01", "+2026-01-02", "+02026-01-02", "02026-01-02", "2026-1-02", "2026-02-30", "2026/01/15"] {
+        for bad in ["-0001-01-01", "+2026-01-02", "+02026-01-02", "02026-01-02", "2026-1-02", "2026-02-30", "2026/01/15", "0000-01-01", "1899-12-31"] {
             assert!(parse_date(bad).is_err(), "{bad}");
         }
     }

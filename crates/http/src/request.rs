@@ -63,8 +63,14 @@ impl ApiRequest {
         self.principal.as_ref().ok_or_else(|| ApiError::Unauthorized("a bearer token is required".into()))
     }
 
+    /// The header's value when it is visible ASCII text (`None` when absent or not).
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    /// Whether the request carries the header at all, readable or not.
+    pub fn has_header(&self, name: &str) -> bool {
+        self.headers.contains_key(name)
     }
 
     pub fn body(&self) -> &[u8] {

@@ -52,6 +52,9 @@ where
     F: FnOnce(Attempt) -> Fut,
     Fut: Future<Output = Result<(StatusCode, Value), ApiError>>,
 {
+    if request.has_header("idempotency-key") && request.header("idempotency-key").is_none() {
+        return Err(ApiError::field("header.idempotency-key", "1 to 128 visible ASCII characters"));
+    }
     let Some(key) = request.header("idempotency-key").map(str::to_owned) else {
         let (status, body) = work(Attempt::unkeyed()).await?;
         return respond(status, body.to_string(), false);

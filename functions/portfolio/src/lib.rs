@@ -263,6 +263,9 @@ impl Portfolio {
             }
         };
         let (from, to) = (date("from", "0000-01-01")?, date("to", "9999-12-31")?);
+        if from > to {
+            return Err(ApiError::field("query.from", "must not be after to"));
+        }
         let limit = match request.query("limit")? {
             None => 50,
             Some(raw) => raw.parse::<i32>().ok().filter(|n| (1..=100).contains(n)).ok_or_else(|| ApiError::field("query.limit", "a whole number from 1 to 100"))?,

@@ -408,11 +408,7 @@ fn path_symbol(request: &ApiRequest) -> Result<Symbol, ApiError> {
 }
 
 fn date_param(request: &ApiRequest, name: &str) -> Result<Option<time::Date>, ApiError> {
-    let format = time::macros::format_description!("[year]-[month]-[day]");
-    request
-        .query(name)?
-        .map(|text| time::Date::parse(text, &format).map_err(|_| ApiError::field(format!("query.{name}"), "expected a date as YYYY-MM-DD")))
-        .transpose()
+    request.query(name)?.map(|text| bourse_domain::transaction::parse_date(text).map_err(|reason| ApiError::field(format!("query.{name}"), reason))).transpose()
 }
 
 /// Per sector (unknown sectors grouped as `Unknown`): count, median P/E of the stocks that have

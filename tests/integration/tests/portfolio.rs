@@ -225,6 +225,12 @@ async fn transactions_page_by_date_range_with_checked_opaque_cursors() {
     let expected: Vec<String> = (2..=8).rev().map(|d| format!("2026-03-0{d}")).collect();
     assert_eq!(dates, expected, "the range, newest first, each once");
 
+    let (status, reversed) = page("from=2026-03-08&to=2026-03-02".into()).await;
+    assert_eq!((status, reversed["errors"][0]["field"].as_str()), (400, Some("query.from")), "{reversed}");
+    for (query, field) in [("to=-0001-01-01", "query.to"), ("from=1899-12-31", "query.from"), ("to=%2B2026-01-01", "query.to")] {
+        let (status, body) = page(query.into()).await;
+        assert_eq!((status, body["errors"][0]["field"].as_str()), (400, Some(field)), "{query}: {body}");
+    }
     let (_, first) = page("from=2026-03-02&to=2026-03-08&limit=3".into()).await;
     let cursor = first["nextCursor"].as_str().unwrap().to_owned();
     let hex = |s: &str| s.bytes().map(|b| format!("{b:02x}")).collect::<String>();
@@ -367,6 +373,14 @@ async fn a_retried_post_with_the_same_idempotency_key_has_no_second_effect() {
     assert_eq!(other.status(), 422);
     let holding = json_body(&c.call("GET", &format!("/v1/portfolios/{id}/holdings"), None).await)["items"][0].clone();
     assert_eq!(holding["quantity"], "2");
+    // A key that is not visible ASCII is refused, never silently ignored (which would let the
+    // retry create a second portfolio).
+    let mut request = event("POST", "/v1/portfolios", "", Some(&json!({"name": "Twice?", "currency": "USD"}).to_string()), Some(&c.token), &random_ip());
+    request.headers_mut().insert("idempotency-key", http::HeaderValue::from_bytes("café".as_bytes()).unwrap());
+    let refused = c.app.serve(request).await;
+    let problem = json_body(&refused);
+    assert_eq!(refused.status(), 400, "{problem}");
+    assert_eq!(problem["errors"][0]["field"], "header.idempotency-key");
 }
 
 #[tokio::test]

@@ -331,3 +331,19 @@ async fn paging_while_the_universe_changes_visits_every_stock_once() {
     assert!(before.iter().all(|s| unique.contains(s)), "every stock that existed throughout is visited");
     assert!(seen.contains(&"ZZZZZ".to_owned()) && !seen.contains(&"AAAA".to_owned()), "a new stock after the cursor is seen, one before it is not");
 }
+
+/// Dates on the history routes are plain four-digit years from 1900: a signed or tiny year is 400,
+/// never a crash in date arithmetic or a 500 from the store.
+#[tokio::test]
+async fn history_dates_out_of_shape_or_range_are_400() {
+    ensure_resources().await;
+    let app = app();
+    for (query, field) in [("to=-9999-01-01", "query.to"), ("to=-0001-01-01", "query.to"), ("from=0000-01-01", "query.from"), ("to=%2B2026-11-30", "query.to")] {
+        let response = app.serve(event("GET", "/v1/stocks/AAPL/history", query, None, json!({}))).await;
+        let body = json_body(&response);
+        assert_eq!(response.status(), 400, "{query}: {body}");
+        assert_eq!(body["errors"][0]["field"], field, "{query}: {body}");
+    }
+    let ok = app.serve(event("GET", "/v1/stocks/AAPL/history", "from=1900-01-01&to=1900-06-01", None, json!({}))).await;
+    assert_eq!(ok.status(), 200, "{}", json_body(&ok));
+}
