@@ -93,7 +93,7 @@ fn symbol(rng: &mut Rng) -> String {
 
 fn date(rng: &mut Rng) -> Date {
     let last = today().to_julian_day();
-    let first = if rng.one_in(10) { Date::from_calendar_date(1, Month::January, 1).unwrap() } else { Date::from_calendar_date(1990, Month::January, 1).unwrap() };
+    let first = if rng.one_in(10) { Date::from_calendar_date(1900, Month::January, 1).unwrap() } else { Date::from_calendar_date(1990, Month::January, 1).unwrap() };
     if rng.one_in(10) { today() } else { Date::from_julian_day(rng.range(first.to_julian_day().into(), last.into()) as i32).unwrap() }
 }
 
