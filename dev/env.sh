@@ -123,3 +123,17 @@ _bourse_jwt_keys() {
     JWT_PUBLIC_KEYS="{\"dev-1\": \"$(openssl pkey -in "$dir/signing.pem" -pubout -outform DER | tail -c 32 | base64 -w0)\"}"
     export JWT_PUBLIC_KEYS
 }
+
+# One test run at a time on this machine (the test ports are machine-wide, so the lock lives in
+# the shared tools dir, not in a clone): a second run waits instead of colliding. Held on file
+# descriptor 8 until the calling script exits; a script started by one that holds it (with
+# BOURSE_TEST_RUN_LOCKED=1) does not wait for itself.
+bourse_test_lock() {
+    [ "${BOURSE_TEST_RUN_LOCKED:-}" = 1 ] && return 0
+    mkdir -p "$BOURSE_TOOLS_DIR"
+    exec 8>"$BOURSE_TOOLS_DIR/test-run.lock"
+    if ! flock -n 8; then
+        echo "bourse: another test run holds $BOURSE_TOOLS_DIR/test-run.lock; waiting for it"
+        flock -w 1800 8 || { echo "bourse: gave up waiting for the other test run" >&2; return 1; }
+    fi
+}

@@ -27,14 +27,8 @@ cd "$BOURSE_REPO_DIR"
 bash "$DEV_DIR/install.sh" >/dev/null
 bourse_profile test
 
-mkdir -p "$BOURSE_RUN_DIR" "$BOURSE_TOOLS_DIR"
-if [ "${BOURSE_TEST_RUN_LOCKED:-}" != 1 ]; then
-    exec 8>"$BOURSE_TOOLS_DIR/test-run.lock"
-    if ! flock -n 8; then
-        echo "bourse: another test run holds $BOURSE_TOOLS_DIR/test-run.lock; waiting for it"
-        flock -w 1800 8 || { echo "bourse: gave up waiting for the other test run" >&2; exit 1; }
-    fi
-fi
+mkdir -p "$BOURSE_RUN_DIR"
+bourse_test_lock || exit 1
 
 stop_all() { bash "$DEV_DIR/standins.sh" stop test >/dev/null || true; }
 trap stop_all EXIT

@@ -22,14 +22,8 @@ cd "$BOURSE_REPO_DIR"
 bash "$DEV_DIR/install.sh"
 bourse_profile test
 
-# One test run at a time on this machine (the test ports are machine-wide, so the lock lives in
-# the shared tools dir, not in this clone): a second run waits instead of colliding.
-mkdir -p "$BOURSE_RUN_DIR" "$BOURSE_TOOLS_DIR"
-exec 8>"$BOURSE_TOOLS_DIR/test-run.lock"
-if ! flock -n 8; then
-    echo "bourse: another test run holds $BOURSE_TOOLS_DIR/test-run.lock; waiting for it"
-    flock -w 1800 8 || { echo "bourse: gave up waiting for the other test run" >&2; exit 1; }
-fi
+mkdir -p "$BOURSE_RUN_DIR"
+bourse_test_lock || exit 1
 
 stop_all() { bash "$DEV_DIR/standins.sh" stop test >/dev/null || true; }
 trap stop_all EXIT

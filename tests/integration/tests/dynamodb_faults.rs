@@ -12,9 +12,24 @@ use portfolio_support::{Client, auth, client, new_portfolio};
 use serde_json::json;
 use std::sync::Arc;
 
-/// The same user's portfolio function, with its DynamoDB requests going through `proxy`.
-fn through(proxy: &DynamoFaults, c: &Client) -> Client {
-    Client { app: portfolio_fn::app(proxy.platform("portfolio")).unwrap(), token: c.token.clone() }
+/// A signed-in user with a portfolio, and the same user's portfolio function with its DynamoDB
+/// requests going through a fault proxy, on a clock the test moves.
+struct Setup {
+    proxy: DynamoFaults,
+    direct: Client,
+    id: String,
+    c: Client,
+    clock: Arc<ManualClock>,
+}
+
+async fn setup() -> Setup {
+    let proxy = DynamoFaults::in_front_of_the_stand_in().await;
+    let direct = client(&auth().await).await;
+    let id = new_portfolio(&direct).await;
+    let clock = Arc::new(ManualClock::new(auth_support::now()));
+    let platform = proxy.platform("portfolio").with_clock(clock.clone());
+    let c = Client { app: portfolio_fn::app(platform).unwrap(), token: direct.token.clone() };
+    Setup { proxy, direct, id, c, clock }
 }
 
 /// Quotes a throttled partition leaves unprocessed after every retry are an error (503 with
@@ -22,13 +37,9 @@ fn through(proxy: &DynamoFaults, c: &Client) -> Client {
 /// has the prices.
 #[tokio::test]
 async fn quotes_left_unprocessed_answer_503_and_nothing_unpriced_is_cached() {
-    let proxy = DynamoFaults::in_front_of_the_stand_in().await;
-    let auth = auth().await;
-    let direct = client(&auth).await;
-    let id = new_portfolio(&direct).await;
+    let Setup { proxy, direct, id, c, .. } = setup().await;
     let buy = json!({"type": "BUY", "symbol": "MSFT", "tradeDate": "2026-01-15", "quantity": "2", "price": "100", "fees": "0"});
     assert_eq!(direct.call("POST", &format!("/v1/portfolios/{id}/transactions"), Some(buy)).await.status(), 201);
-    let c = through(&proxy, &direct);
     for view in ["holdings", "summary"] {
         let sent_before = proxy.count("BatchGetItem");
         proxy.arm("BatchGetItem", Fault::AllKeysUnprocessed, 100);
@@ -52,11 +63,7 @@ async fn quotes_left_unprocessed_answer_503_and_nothing_unpriced_is_cached() {
 /// succeeds once the throttling stops.
 #[tokio::test]
 async fn throttling_answers_503_with_retry_after_then_recovers() {
-    let proxy = DynamoFaults::in_front_of_the_stand_in().await;
-    let auth = auth().await;
-    let direct = client(&auth).await;
-    let id = new_portfolio(&direct).await;
-    let c = through(&proxy, &direct);
+    let Setup { proxy, id, c, .. } = setup().await;
     proxy.arm("GetItem", Fault::Throttle, 3);
     let response = c.call("GET", &format!("/v1/portfolios/{id}"), None).await;
     let body = json_body(&response);
@@ -72,11 +79,7 @@ async fn throttling_answers_503_with_retry_after_then_recovers() {
 /// fail its condition (409 while the write exists) nor write a second transaction.
 #[tokio::test]
 async fn a_commit_whose_response_is_lost_is_neither_doubled_nor_reported_failed() {
-    let proxy = DynamoFaults::in_front_of_the_stand_in().await;
-    let auth = auth().await;
-    let direct = client(&auth).await;
-    let id = new_portfolio(&direct).await;
-    let c = through(&proxy, &direct);
+    let Setup { proxy, direct, id, c, .. } = setup().await;
     let path = format!("/v1/portfolios/{id}/transactions");
     let buy = json!({"type": "BUY", "symbol": "AAPL", "tradeDate": "2026-01-15", "quantity": "1", "price": "100", "fees": "0"});
     proxy.arm("TransactWriteItems", Fault::DropResponseAfterCommit, 1);
@@ -91,11 +94,7 @@ async fn a_commit_whose_response_is_lost_is_neither_doubled_nor_reported_failed(
 /// the client's retry with the same Idempotency-Key finds the write instead of doubling it.
 #[tokio::test]
 async fn a_retry_after_a_failure_that_had_committed_finds_the_write_instead_of_doubling_it() {
-    let proxy = DynamoFaults::in_front_of_the_stand_in().await;
-    let auth = auth().await;
-    let direct = client(&auth).await;
-    let id = new_portfolio(&direct).await;
-    let c = through(&proxy, &direct);
+    let Setup { proxy, direct, id, c, .. } = setup().await;
     let path = format!("/v1/portfolios/{id}/transactions");
     let buy = json!({"type": "BUY", "symbol": "AAPL", "tradeDate": "2026-01-15", "quantity": "1", "price": "100", "fees": "0"});
     proxy.arm("TransactWriteItems", Fault::DropResponseAfterCommit, 3);
@@ -111,22 +110,11 @@ async fn a_retry_after_a_failure_that_had_committed_finds_the_write_instead_of_d
     assert_eq!(json_body(&again), body, "then replayed");
 }
 
-/// The same user's portfolio function through `proxy`, on a clock the test moves.
-fn through_with_clock(proxy: &DynamoFaults, c: &Client) -> (Client, Arc<ManualClock>) {
-    let clock = Arc::new(ManualClock::new(auth_support::now()));
-    let platform = proxy.platform("portfolio").with_clock(clock.clone());
-    (Client { app: portfolio_fn::app(platform).unwrap(), token: c.token.clone() }, clock)
-}
-
 /// A request that died holding its key (its work failed, and so did releasing the key) blocks
 /// the key only for the lease: 409 "in progress" until it ends, then the same request runs.
 #[tokio::test]
 async fn a_key_left_pending_by_a_dead_request_is_in_progress_until_its_lease_ends() {
-    let proxy = DynamoFaults::in_front_of_the_stand_in().await;
-    let auth = auth().await;
-    let direct = client(&auth).await;
-    let id = new_portfolio(&direct).await;
-    let (c, clock) = through_with_clock(&proxy, &direct);
+    let Setup { proxy, direct, id, c, clock } = setup().await;
     let path = format!("/v1/portfolios/{id}/transactions");
     let buy = json!({"type": "BUY", "symbol": "AAPL", "tradeDate": "2026-01-15", "quantity": "1", "price": "100", "fees": "0"});
     let key = [("idempotency-key", "dead-1")];
@@ -149,11 +137,7 @@ async fn a_key_left_pending_by_a_dead_request_is_in_progress_until_its_lease_end
 /// a retry once the lease has ended finds the write (same derived id) instead of doubling it.
 #[tokio::test]
 async fn a_committed_request_whose_answer_cannot_be_stored_is_still_done_once() {
-    let proxy = DynamoFaults::in_front_of_the_stand_in().await;
-    let auth = auth().await;
-    let direct = client(&auth).await;
-    let id = new_portfolio(&direct).await;
-    let (c, clock) = through_with_clock(&proxy, &direct);
+    let Setup { proxy, direct, id, c, clock } = setup().await;
     let path = format!("/v1/portfolios/{id}/transactions");
     let buy = json!({"type": "BUY", "symbol": "AAPL", "tradeDate": "2026-01-15", "quantity": "1", "price": "100", "fees": "0"});
     let key = [("idempotency-key", "complete-fails-1")];
@@ -176,29 +160,23 @@ async fn a_committed_request_whose_answer_cannot_be_stored_is_still_done_once() 
 /// after they committed creates one portfolio and answers it.
 #[tokio::test]
 async fn a_created_portfolio_whose_answer_was_lost_exists_once() {
-    let proxy = DynamoFaults::in_front_of_the_stand_in().await;
-    let auth = auth().await;
-    let direct = client(&auth).await;
-    let c = through(&proxy, &direct);
+    let Setup { proxy, direct, c, .. } = setup().await;
     proxy.arm("PutItem", Fault::DropResponseAfterCommit, 2);
     let created = c.call_with("POST", "/v1/portfolios", "", Some(json!({"name": "Lost", "currency": "USD"})), &[("idempotency-key", "create-lost-1")]).await;
     let body = json_body(&created);
     assert_eq!(created.status(), 201, "{body}");
     assert_eq!(proxy.injected(), 2);
     let list = json_body(&direct.call("GET", "/v1/portfolios", None).await);
-    let items = list["items"].as_array().unwrap();
-    assert_eq!(items.len(), 1, "{list}");
-    assert_eq!(items[0]["id"], body["id"]);
+    let lost: Vec<&serde_json::Value> = list["items"].as_array().unwrap().iter().filter(|p| p["name"] == "Lost").collect();
+    assert_eq!(lost.len(), 1, "{list}");
+    assert_eq!(lost[0]["id"], body["id"]);
 }
 
 /// A keyed bulk of signals written in two atomic chunks, whose second chunk fails: the retry with
 /// the same key finds the first chunk (same derived ids) and writes only the second.
 #[tokio::test]
 async fn a_keyed_bulk_whose_later_chunk_failed_is_finished_by_its_retry_without_doubles() {
-    let proxy = DynamoFaults::in_front_of_the_stand_in().await;
-    let auth = auth().await;
-    let direct = client(&auth).await;
-    let c = through(&proxy, &direct);
+    let Setup { proxy, direct, c, .. } = setup().await;
     // 100 signals over 10 symbols: 110 items, so two transactions.
     let signals: Vec<_> = (0..100)
         .map(|i| json!({"symbol": format!("SYM{}", i % 10), "direction": "LONG", "entryPrice": "10", "confidence": 50, "openedAt": "2026-01-05T14:30:00Z"}))
