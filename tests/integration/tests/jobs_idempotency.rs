@@ -60,5 +60,16 @@ async fn job_sizes_and_universe_refreshes_follow_the_plan() {
     assert_eq!(post(&free, names(26)).await.status(), 403);
     assert_eq!(post(&pro, names(26)).await.status(), 202);
     let refresh = post(&pro, r#"{"universe":true}"#.into()).await;
-    assert_eq!(refresh.status(), 202, "{}", json_body(&refresh));
+    let body = json_body(&refresh);
+    assert_eq!(refresh.status(), 202, "{body}");
+    // A universe job covers every published stock, once.
+    let p = platform("screener");
+    let market = p.config.require_market_table().unwrap();
+    let universe = bourse_storage::market::load_universe(&p.aws, market, bourse_storage::market::universe_version(&p.aws, market).await.unwrap()).await.unwrap();
+    assert_eq!(body["kind"], "universe");
+    assert_eq!(body["total"].as_u64(), Some(universe.len() as u64));
+    let id = bourse_domain::jobs::JobId::parse(body["jobId"].as_str().unwrap()).unwrap();
+    let symbols = bourse_storage::jobs::job_symbols(&p.aws, p.config.require_app_table().unwrap(), &id).await.unwrap();
+    let expected: Vec<_> = universe.iter().map(|s| s.symbol.clone()).collect();
+    assert_eq!(symbols, expected);
 }
