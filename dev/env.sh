@@ -96,6 +96,7 @@ bourse_profile() {
     # The SQS stand-in names queues http://<host the client used>/<account 000000000000>/<name>.
     export ENRICH_QUEUE_URL="http://127.0.0.1:$SQS_PORT/000000000000/bourse-enrich"
     export ENRICH_DLQ_URL="http://127.0.0.1:$SQS_PORT/000000000000/bourse-enrich-dlq"
+    export SCHEDULED_QUEUE_URL="http://127.0.0.1:$SQS_PORT/000000000000/bourse-scheduled"
     export BOURSE_STAGE=local
     # Completed jobs reach the screener's universe together, at most once per interval (60 s as
     # deployed); locally a second, so a job's data shows up at once.

@@ -119,7 +119,7 @@ svc_command() {
                 --disable-cors "${reload[@]}")
             ;;
         poller)
-            SVC_CMD=("$BOURSE_REPO_DIR/target/debug/bourse-dev" poll --queue-url "$ENRICH_QUEUE_URL"
+            SVC_CMD=("$BOURSE_REPO_DIR/target/debug/bourse-dev" poll --queue-url "$ENRICH_QUEUE_URL,$SCHEDULED_QUEUE_URL"
                 --invoke-url "http://127.0.0.1:$LAMBDA_PORT/2015-03-31/functions/enrich-consumer/invocations")
             ;;
     esac

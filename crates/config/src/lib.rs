@@ -326,6 +326,9 @@ pub struct Config {
     /// `UNIVERSE_PUBLISH_INTERVAL_SECONDS` (default 60, at most 900: SQS's longest delay): jobs
     /// completing within this interval are published to the universe together, once.
     pub universe_publish_interval_seconds: u32,
+    /// `SCHEDULED_QUEUE_URL`: the queue of scheduled work (the consumer); `ENRICH_QUEUE_URL` when
+    /// unset.
+    pub scheduled_queue_url: Option<String>,
 }
 
 /// One market-data provider the consumer may query.
@@ -459,6 +462,7 @@ impl Config {
             })?,
             enrich_max_concurrency: env.number("ENRICH_MAX_CONCURRENCY", 10)?.clamp(1, 1000) as u32,
             universe_publish_interval_seconds: env.number("UNIVERSE_PUBLISH_INTERVAL_SECONDS", 60)?.min(900) as u32,
+            scheduled_queue_url: env.optional("SCHEDULED_QUEUE_URL").map(str::to_owned),
         };
         config.check_isolation()?;
         Ok(config)

@@ -5,7 +5,7 @@
 //! bourse-dev resources [--template template.yaml] [--stack bourse] [--queue-visibility-timeout S]
 //!                      [--signing-key-file PEM]   (stored as the secret JWT_SIGNING_KEY_SECRET names)
 //! bourse-dev seed [--data data]
-//! bourse-dev poll --queue-url URL --invoke-url URL
+//! bourse-dev poll --queue-url URL[,URL…] --invoke-url URL
 //! bourse-dev pipeline-check --queue-url URL [--timeout-seconds 30]
 //! bourse-dev init-bench --bin-dir DIR [--rounds 20] [--events events]
 //! bourse-dev screener-bench [--runs 200]
@@ -48,18 +48,21 @@ async fn run(args: Vec<String>) -> Result<(), DynError> {
         }
         "seed" => seed(Path::new(get("data").unwrap_or("data"))).await?,
         "poll" => {
+            // One poller per queue (comma-separated), as one event-source mapping per queue.
             let clients = clients()?;
-            let queue_url = need("queue-url")?.to_owned();
-            let queue_arn = queue_arn(&clients, &queue_url).await?;
-            let poller = poller::Poller {
-                clients,
-                queue_url,
-                queue_arn,
-                region: std::env::var("AWS_REGION").unwrap_or_else(|_| "us-east-1".into()),
-                invoke_url: need("invoke-url")?.to_owned(),
-                batch_size: 10,
-            };
-            poller.run().await?;
+            let mut pollers = Vec::new();
+            for queue_url in need("queue-url")?.split(',').filter(|u| !u.is_empty()) {
+                let queue_arn = queue_arn(&clients, queue_url).await?;
+                pollers.push(poller::Poller {
+                    clients: clients.clone(),
+                    queue_url: queue_url.to_owned(),
+                    queue_arn,
+                    region: std::env::var("AWS_REGION").unwrap_or_else(|_| "us-east-1".into()),
+                    invoke_url: need("invoke-url")?.to_owned(),
+                    batch_size: 10,
+                });
+            }
+            futures_util::future::try_join_all(pollers.iter().map(|p| p.run())).await?;
         }
         "pipeline-check" => {
             let timeout = Duration::from_secs(get("timeout-seconds").unwrap_or("30").parse()?);

@@ -28,6 +28,7 @@ pub async fn isolated_stack(base: &Platform, repo: &Path, prefix: &str, redis_db
     config.app_table = Some(format!("{stack}-app"));
     config.market_table = Some(format!("{stack}-market"));
     config.enrich_queue_url = Some(queue_urls.get("EnrichQueue").ok_or("template has no EnrichQueue")?.clone());
+    config.scheduled_queue_url = Some(queue_urls.get("ScheduledQueue").ok_or("template has no ScheduledQueue")?.clone());
     config.cache_url = Some(config.cache_url.as_ref().ok_or("CACHE_URL is not set")?.with_db(i64::from(redis_db)));
     let platform = Platform::new(config)?;
     let cache = platform.cache.as_ref().ok_or("no cache")?;

@@ -143,22 +143,27 @@ fn no_function_may_scan_and_the_queue_fits_the_consumer() {
         .and_then(Value::as_u64)
         .unwrap();
     let queues = template.queues().unwrap();
-    let queue = queues.iter().find(|q| q.logical_id == "EnrichQueue").unwrap();
-    assert!(queue.visibility_timeout.unwrap() >= 6 * consumer_timeout);
-    let (dlq, max_receive) = queue.redrive.clone().unwrap();
-    assert_eq!(dlq, "EnrichDLQ");
-    // As documented: a poison message reaches the DLQ on its 5th receive, after the consumer's
-    // last provider attempt (which records the symbol failed rather than losing it).
-    assert_eq!(max_receive, 5, "README: poison messages reach the DLQ after 5 receives");
-    assert!(u64::from(enrich_consumer_fn::FINAL_ATTEMPT) < max_receive);
+    for (name, dead_letters) in [("EnrichQueue", "EnrichDLQ"), ("ScheduledQueue", "ScheduledDLQ")] {
+        let queue = queues.iter().find(|q| q.logical_id == name).unwrap();
+        assert!(queue.visibility_timeout.unwrap() >= 6 * consumer_timeout, "{name}");
+        let (dlq, max_receive) = queue.redrive.clone().unwrap();
+        assert_eq!(dlq, dead_letters);
+        // As documented: a poison message reaches the DLQ on its 5th receive, after the consumer's
+        // last provider attempt (which records the symbol failed rather than losing it).
+        assert_eq!(max_receive, 5, "README: poison messages reach the DLQ after 5 receives");
+        assert!(u64::from(enrich_consumer_fn::FINAL_ATTEMPT) < max_receive);
+    }
     let sqs_event = template
         .at(&["Resources", "EnrichConsumerFunction", "Properties", "Events"])
         .and_then(Value::as_mapping)
         .unwrap()
         .values()
-        .find(|e| e.get("Type").and_then(Value::as_str) == Some("SQS"))
-        .expect("consumer has an SQS event");
-    assert_eq!(strings(sqs_event.get("Properties").and_then(|p| p.get("FunctionResponseTypes"))), ["ReportBatchItemFailures"]);
+        .filter(|e| e.get("Type").and_then(Value::as_str) == Some("SQS"))
+        .collect::<Vec<_>>();
+    assert_eq!(sqs_event.len(), 2, "one event source per queue");
+    for event in sqs_event {
+        assert_eq!(strings(event.get("Properties").and_then(|p| p.get("FunctionResponseTypes"))), ["ReportBatchItemFailures"]);
+    }
 }
 
 #[test]

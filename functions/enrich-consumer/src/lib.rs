@@ -89,6 +89,9 @@ pub struct Consumer {
     app_table: String,
     market_table: String,
     queue_url: Option<String>,
+    /// Where scheduled work goes (the refresh's symbols, the snapshot fan-out, the universe
+    /// publish): its own queue, so user jobs cannot starve it.
+    scheduled_queue_url: Option<String>,
     providers: Vec<Arc<dyn Provider>>,
     limiter: Arc<RateLimiter>,
 }
@@ -120,7 +123,8 @@ impl Consumer {
         let app_table = platform.config.require_app_table()?.to_owned();
         let market_table = platform.config.require_market_table()?.to_owned();
         let queue_url = platform.config.enrich_queue_url.clone();
-        Ok(Consumer { platform, app_table, market_table, queue_url, providers, limiter })
+        let scheduled_queue_url = platform.config.scheduled_queue_url.clone().or_else(|| queue_url.clone());
+        Ok(Consumer { platform, app_table, market_table, queue_url, scheduled_queue_url, providers, limiter })
     }
 
     /// Dispatches on the event's shape.
@@ -186,7 +190,7 @@ impl Consumer {
                 Ok(())
             }
             QueueMessage::SnapshotShard { shard, date, after } => {
-                let queue_url = self.queue_url.as_deref().ok_or_else(|| MessageError::Poison("ENRICH_QUEUE_URL is not set".into()))?;
+                let queue_url = self.scheduled_queue_url.as_deref().ok_or_else(|| MessageError::Poison("SCHEDULED_QUEUE_URL is not set".into()))?;
                 let source = fanout::IndexSource { platform: &self.platform, table: &self.app_table };
                 let outbox = fanout::QueueOutbox { platform: &self.platform, queue_url };
                 let step = fanout::fan_out_page(&source, &outbox, shard, &date, after.as_deref(), fanout::PAGE).await?;
@@ -293,7 +297,7 @@ impl Consumer {
 
     /// Sends the one publish message, delayed by the publish interval.
     async fn schedule_publish(&self) -> Result<(), MessageError> {
-        let queue = self.queue_url.as_deref().ok_or_else(|| MessageError::Poison("ENRICH_QUEUE_URL is not set".into()))?;
+        let queue = self.scheduled_queue_url.as_deref().ok_or_else(|| MessageError::Poison("SCHEDULED_QUEUE_URL is not set".into()))?;
         let delay = i32::try_from(self.platform.config.universe_publish_interval_seconds).unwrap_or(900);
         bourse_storage::queue::send_messages(&self.platform.aws, queue, &[QueueMessage::PublishUniverse], Some(delay)).await?;
         Ok(())
@@ -322,10 +326,17 @@ impl Consumer {
         Ok(())
     }
 
+    /// The URL of the queue `message` came from (by its source ARN's queue name).
+    fn queue_of(&self, message: &SqsMessage) -> Option<&str> {
+        let name = message.event_source_arn.as_deref().and_then(|arn| arn.rsplit(':').next());
+        let scheduled = self.scheduled_queue_url.as_deref().filter(|url| name.is_some_and(|n| url.rsplit('/').next() == Some(n)));
+        scheduled.or(self.queue_url.as_deref())
+    }
+
     /// Hides a deferred message until the rate limit has room (the visibility change is best
     /// effort: without it SQS redelivers after the queue's visibility timeout).
     async fn defer(&self, message: &SqsMessage, wait: Duration) {
-        let (Some(queue), Some(receipt)) = (&self.queue_url, &message.receipt_handle) else { return };
+        let (Some(queue), Some(receipt)) = (self.queue_of(message), &message.receipt_handle) else { return };
         let seconds = wait.as_secs().saturating_add(1).min(43_200) as i32;
         if let Err(err) = self.platform.aws.sqs.change_message_visibility().queue_url(queue).receipt_handle(receipt).visibility_timeout(seconds).send().await
         {
@@ -359,7 +370,7 @@ impl Consumer {
             }
             Err(err) => return Err(err.into()),
         }
-        let queue = self.queue_url.as_deref().ok_or(ConsumerError::UnknownEvent("ENRICH_QUEUE_URL is not set".into()))?;
+        let queue = self.scheduled_queue_url.as_deref().ok_or(ConsumerError::UnknownEvent("SCHEDULED_QUEUE_URL is not set".into()))?;
         let sent = bourse_storage::jobs::enqueue_symbols(aws, queue, &id, &symbols).await?;
         // The day's portfolio snapshots: one message per shard of the active-portfolio index,
         // held back so the refresh has written the new quotes first. Each shard message fans out

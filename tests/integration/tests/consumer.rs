@@ -41,7 +41,8 @@ async fn the_scheduled_refresh_creates_the_days_job_and_fans_it_out() {
     ensure_resources().await;
     let stack = bourse_devtools::stack::isolated_stack(&platform("enrich-consumer"), &bourse_integration_tests::repo_root(), "sched", 12, Some(30)).await.unwrap();
     let p = &stack.platform;
-    let (app, market, queue) = (p.config.require_app_table().unwrap(), p.config.require_market_table().unwrap(), stack.queue_urls["EnrichQueue"].clone());
+    // Scheduled work goes to its own queue, never to the users' EnrichQueue.
+    let (app, market, queue) = (p.config.require_app_table().unwrap(), p.config.require_market_table().unwrap(), stack.queue_urls["ScheduledQueue"].clone());
     let consumer = Consumer::new(p.clone()).await.unwrap();
     let out = consumer.handle(lambda_runtime::LambdaEvent::new(serde_json::json!({"kind": "scheduled-refresh"}), Default::default())).await.unwrap();
     assert_eq!(out, serde_json::json!({"status": "done"}));
@@ -78,6 +79,8 @@ async fn the_scheduled_refresh_creates_the_days_job_and_fans_it_out() {
     consumer.handle(lambda_runtime::LambdaEvent::new(serde_json::json!({"kind": "scheduled-refresh"}), Default::default())).await.unwrap();
     let received = p.aws.sqs.receive_message().queue_url(&queue).max_number_of_messages(10).wait_time_seconds(1).send().await.unwrap();
     assert!(received.messages.unwrap_or_default().is_empty(), "nothing sent twice");
+    let users = p.aws.sqs.receive_message().queue_url(&stack.queue_urls["EnrichQueue"]).max_number_of_messages(10).wait_time_seconds(0).send().await.unwrap();
+    assert!(users.messages.unwrap_or_default().is_empty(), "nothing of the refresh on the users' queue");
 }
 
 #[tokio::test]

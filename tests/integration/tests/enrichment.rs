@@ -92,6 +92,7 @@ async fn a_job_goes_through_the_queue_and_the_screener_serves_its_data() {
     ensure_resources().await;
     let (platform, dlq) = isolated_stack(2).await;
     let queue = platform.config.enrich_queue_url.clone().unwrap();
+    let scheduled = platform.config.scheduled_queue_url.clone().unwrap();
     let (_stubs, providers, stub_config) = stub_providers().await;
     let consumer = consumer(&platform, providers);
     let auth = auth_fn::app(platform.clone().with_clock(Arc::new(ManualClock::new(auth_support::now())))).unwrap();
@@ -138,6 +139,8 @@ async fn a_job_goes_through_the_queue_and_the_screener_serves_its_data() {
         if !batch.records.is_empty() {
             batches.push(batch);
         }
+        // The scheduled work's own queue: the coalesced universe publish arrives there.
+        poll_once(&platform, &consumer, &scheduled).await;
         dead.extend(dlq_bodies(&platform, &dlq).await);
         let state = json_body(&screener.serve(event("GET", &path, "", None, Some(&token), &ip)).await);
         // Done when the job completed, the poison message is dead, and the coalesced publish of

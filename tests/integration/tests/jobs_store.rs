@@ -134,7 +134,8 @@ async fn jobs_completing_together_publish_the_universe_once_and_only_known_symbo
     use bourse_domain::stock::{Metric, Stock};
     let platform = isolated(9).await;
     let (aws, app, market) = (&platform.aws, platform.config.require_app_table().unwrap().to_owned(), platform.config.require_market_table().unwrap().to_owned());
-    let queue = platform.config.require_enrich_queue_url().unwrap().to_owned();
+    // The publish is scheduled work: it goes to the scheduled queue.
+    let queue = platform.config.scheduled_queue_url.clone().unwrap();
     let limiter = Arc::new(RateLimiter::new(platform.cache.clone(), &[], 1));
     let consumer = Consumer::with_providers(platform.clone(), vec![], limiter).unwrap();
     let mut known = Stock::new(Symbol::parse("ZZNEW").unwrap(), "A new listing".into());
