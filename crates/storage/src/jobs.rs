@@ -85,7 +85,8 @@ pub struct SymbolOutcome {
 /// does not exist) and ⌈N/1,500⌉ symbol chunks (≈ 1 WCU per KB: 10 KB for 1,000 symbols). An
 /// existing id answers `Conflict`.
 pub async fn create_job(clients: &AwsClients, table: &str, job: &JobRecord, symbols: &[Symbol], now_epoch: u64) -> Result<(), StorageError> {
-    let build = |e: aws_sdk_dynamodb::error::BuildError| StorageError::Corrupt { key: job_pk(&job.id), reason: e.to_string() };
+    let pk = job_pk(&job.id);
+    let build = crate::batch::build_error(&pk);
     let expires = n(now_epoch + JOB_TTL_SECONDS);
     let header = Put::builder()
         .table_name(table)
@@ -104,7 +105,7 @@ pub async fn create_job(clients: &AwsClients, table: &str, job: &JobRecord, symb
         .condition_expression("attribute_not_exists(#pk)")
         .expression_attribute_names("#pk", PK)
         .build()
-        .map_err(build)?;
+        .map_err(&build)?;
     let mut items = vec![TransactWriteItem::builder().put(header).build()];
     for (i, chunk) in symbols.chunks(SYMBOLS_PER_CHUNK).enumerate() {
         let put = Put::builder()
@@ -114,7 +115,7 @@ pub async fn create_job(clients: &AwsClients, table: &str, job: &JobRecord, symb
             .item("symbols", AttributeValue::L(chunk.iter().map(|x| s(x.as_str())).collect()))
             .item(TTL, expires.clone())
             .build()
-            .map_err(build)?;
+            .map_err(&build)?;
         items.push(TransactWriteItem::builder().put(put).build());
     }
     clients.dynamodb.transact_write_items().set_transact_items(Some(items)).send().await.map(|_| ()).map_err(dynamodb_error)
@@ -257,7 +258,8 @@ pub async fn record_outcome(
     now: &str,
     now_epoch: u64,
 ) -> Result<Recorded, StorageError> {
-    let build = |e: aws_sdk_dynamodb::error::BuildError| StorageError::Corrupt { key: job_pk(id), reason: e.to_string() };
+    let pk = job_pk(id);
+    let build = crate::batch::build_error(&pk);
     let mut put = Put::builder()
         .table_name(table)
         .item(PK, s(job_pk(id)))
@@ -284,8 +286,8 @@ pub async fn record_outcome(
         .expression_attribute_values(":one", n(1))
         .expression_attribute_values(":now", s(now))
         .build()
-        .map_err(build)?;
-    let put = put.build().map_err(build)?;
+        .map_err(&build)?;
+    let put = put.build().map_err(&build)?;
     let mut round = 0;
     loop {
         let result = clients

@@ -71,6 +71,14 @@ impl From<ConsumerError> for lambda_runtime::Diagnostic {
     }
 }
 
+/// The answer to a scheduled task: `{"status":"done"}`, with the jobs a sweep finished.
+#[derive(Debug, serde::Serialize)]
+struct TaskDone {
+    status: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    swept: Option<usize>,
+}
+
 /// Why one message failed; it is reported so that only it is redelivered.
 #[derive(Debug, thiserror::Error)]
 enum MessageError {
@@ -143,17 +151,15 @@ impl Consumer {
         } else {
             serde_json::from_value(payload).map_err(|e| ConsumerError::UnknownEvent(e.to_string()))?
         };
-        match task {
+        let done = match task {
             ScheduledTask::ScheduledRefresh => {
                 let job = self.run_scheduled().await?;
                 tracing::info!(job = %job, "scheduled refresh fanned out");
-                Ok(serde_json::json!({"status": "done"}))
+                TaskDone { status: "done", swept: None }
             }
-            ScheduledTask::SweepJobs => {
-                let swept = self.sweep_stalled_jobs(OffsetDateTime::now_utc()).await?;
-                Ok(serde_json::json!({"status": "done", "swept": swept}))
-            }
-        }
+            ScheduledTask::SweepJobs => TaskDone { status: "done", swept: Some(self.sweep_stalled_jobs(OffsetDateTime::now_utc()).await?) },
+        };
+        serde_json::to_value(done).map_err(|e| ConsumerError::UnknownEvent(e.to_string()))
     }
 
     /// Processes a batch with the default time budget.

@@ -69,7 +69,6 @@ impl Universe {
 #[derive(Default)]
 pub struct UniverseCache {
     current: tokio::sync::RwLock<Option<Arc<Universe>>>,
-    checked_at: Mutex<Option<Instant>>,
     /// The published version as last read, and when: read again at most once per
     /// [`REVALIDATE_EVERY`], whatever the number of requests.
     version_read: Mutex<Option<(Instant, u64)>>,
@@ -107,14 +106,9 @@ impl UniverseCache {
         Ok(version)
     }
 
-    /// The universe, revalidated at most once per [`REVALIDATE_EVERY`].
+    /// The universe, revalidated at most once per [`REVALIDATE_EVERY`] (the version read is
+    /// remembered that long).
     pub async fn get(&self, platform: &Platform, table: &str) -> Result<Arc<Universe>, ApiError> {
-        let recently_checked = self.checked_at.lock().map(|t| t.is_some_and(|t| t.elapsed() < REVALIDATE_EVERY)).unwrap_or(false);
-        if recently_checked {
-            if let Some(universe) = self.current.read().await.clone() {
-                return Ok(universe);
-            }
-        }
         let version = self.published_version(platform, table).await?;
         self.at_version(platform, table, version).await
     }
@@ -122,7 +116,6 @@ impl UniverseCache {
     /// The universe at `version` (loading it if this instance holds another one).
     pub async fn at_version(&self, platform: &Platform, table: &str, version: u64) -> Result<Arc<Universe>, ApiError> {
         if let Some(universe) = self.current.read().await.clone().filter(|u| u.version == version) {
-            self.mark_checked();
             return Ok(universe);
         }
         let _loading = self.loading.lock().await;
@@ -136,14 +129,7 @@ impl UniverseCache {
         tracing::info!(version, stocks = stocks.len(), "universe loaded");
         let universe = Arc::new(Universe::new(version, stocks));
         *self.current.write().await = Some(universe.clone());
-        self.mark_checked();
         Ok(universe)
-    }
-
-    fn mark_checked(&self) {
-        if let Ok(mut at) = self.checked_at.lock() {
-            *at = Some(Instant::now());
-        }
     }
 }
 

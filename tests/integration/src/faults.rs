@@ -49,7 +49,6 @@ struct State {
 
 pub struct DynamoFaults {
     pub endpoint: String,
-    upstream: String,
     state: Arc<State>,
     task: tokio::task::JoinHandle<()>,
 }
@@ -75,7 +74,7 @@ impl DynamoFaults {
                 });
             }
         });
-        DynamoFaults { endpoint, upstream: upstream.to_owned(), state, task }
+        DynamoFaults { endpoint, state, task }
     }
 
     /// A proxy in front of the test profile's DynamoDB Local.
@@ -118,14 +117,14 @@ impl DynamoFaults {
 
     /// A platform for `service` whose DynamoDB requests go through this proxy.
     pub fn platform(&self, service: &'static str) -> Platform {
-        crate::require_stack();
-        let mut config = bourse_config::Config::from_env(service).expect("test environment is complete");
-        config.aws.dynamodb_endpoint = Some(bourse_config::EndpointUrl::parse("AWS_ENDPOINT_URL_DYNAMODB", &self.endpoint).expect("proxy endpoint"));
-        Platform::new(config).expect("platform through the proxy")
+        self.route(&crate::platform(service))
     }
 
-    pub fn upstream(&self) -> &str {
-        &self.upstream
+    /// `base` (its tables, queues, cache) with its DynamoDB requests going through this proxy.
+    pub fn route(&self, base: &Platform) -> Platform {
+        let mut config = (*base.config).clone();
+        config.aws.dynamodb_endpoint = Some(bourse_config::EndpointUrl::parse("AWS_ENDPOINT_URL_DYNAMODB", &self.endpoint).expect("proxy endpoint"));
+        Platform::new(config).expect("platform through the proxy")
     }
 }
 

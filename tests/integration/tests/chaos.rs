@@ -18,7 +18,6 @@ use bourse_integration_tests::faults::DynamoFaults;
 use bourse_integration_tests::{ensure_resources, json_body, platform, repo_root, stop_redis};
 use bourse_providers::stub::{StubConfig, StubFormat, StubServer};
 use bourse_providers::{Provider, RateLimiter};
-use bourse_runtime::Platform;
 use enrich_consumer_fn::Consumer;
 use rust_decimal::Decimal;
 use serde_json::{Value, json};
@@ -93,9 +92,7 @@ async fn journeys_under_faults_lose_nothing_and_double_nothing() {
     let direct = stack.platform.clone();
     let queue = stack.queue_urls["EnrichQueue"].clone();
     let proxy = DynamoFaults::in_front_of_the_stand_in().await;
-    let mut config = (*direct.config).clone();
-    config.aws.dynamodb_endpoint = Some(bourse_config::EndpointUrl::parse("AWS_ENDPOINT_URL_DYNAMODB", &proxy.endpoint).unwrap());
-    let through = Platform::new(config).unwrap();
+    let through = proxy.route(&direct);
     let clock = Arc::new(ManualClock::new(auth_support::now()));
     let auth = auth_fn::app(through.clone().with_clock(clock.clone())).unwrap();
     let portfolios = portfolio_fn::app(through.clone()).unwrap();

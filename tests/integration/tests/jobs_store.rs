@@ -70,9 +70,7 @@ async fn a_lost_race_for_the_counters_is_retried_not_failed() {
     let platform = isolated(7).await;
     let table = platform.config.require_app_table().unwrap().to_owned();
     let proxy = bourse_integration_tests::faults::DynamoFaults::in_front_of_the_stand_in().await;
-    let mut config = (*platform.config).clone();
-    config.aws.dynamodb_endpoint = Some(bourse_config::EndpointUrl::parse("AWS_ENDPOINT_URL_DYNAMODB", &proxy.endpoint).unwrap());
-    let through = Platform::new(config).unwrap();
+    let through = proxy.route(&platform);
     let id = new_id();
     let three = symbols(3);
     let job = JobRecord { enqueued: true, ..JobRecord::new(id.clone(), "test", "symbols", 3, "2026-12-01T00:00:00Z") };
