@@ -62,7 +62,8 @@ impl Connector {
         let handshake_timeout = || CacheError::Timeout { step: "handshake", millis: self.timeouts.handshake.as_millis() };
         let stream: Box<dyn Stream> = if self.url.tls() {
             let connector = self.tls_connector()?;
-            let name = ServerName::try_from(host.to_owned()).map_err(|e| CacheError::Tls(format!("{host:?} is not a valid server name: {e}")))?;
+            let name =
+                ServerName::try_from(host.to_owned()).map_err(|e| CacheError::Tls(format!("{host:?} is not a valid server name: {e}")))?;
             let tls = timeout_at(handshake_deadline, connector.connect(name, tcp))
                 .await
                 .map_err(|_| handshake_timeout())?
@@ -78,9 +79,10 @@ impl Connector {
             password: self.url.password().map(|p| p.expose().to_owned()),
             ..RedisConnectionInfo::default()
         };
-        let (connection, driver) = timeout_at(handshake_deadline, MultiplexedConnection::new_with_config(&info, stream, AsyncConnectionConfig::new()))
-            .await
-            .map_err(|_| handshake_timeout())??;
+        let (connection, driver) =
+            timeout_at(handshake_deadline, MultiplexedConnection::new_with_config(&info, stream, AsyncConnectionConfig::new()))
+                .await
+                .map_err(|_| handshake_timeout())??;
         tokio::spawn(driver);
         Ok(connection)
     }

@@ -53,7 +53,11 @@ impl std::fmt::Debug for Cache {
 impl Cache {
     /// A cache at `url`; does not connect (no I/O until the first command).
     pub fn new(url: &CacheUrl, timeouts: CacheTimeouts, trust: CacheTrust) -> Self {
-        Cache { connector: Connector::new(url.clone(), timeouts, trust), connection: tokio::sync::Mutex::new(None), skip_until: Mutex::new(None) }
+        Cache {
+            connector: Connector::new(url.clone(), timeouts, trust),
+            connection: tokio::sync::Mutex::new(None),
+            skip_until: Mutex::new(None),
+        }
     }
 
     /// The cache the configuration names (`CACHE_URL`, its timeouts and trust), or `None` when
@@ -133,14 +137,19 @@ impl Cache {
     /// guard is unchanged (one EVAL, atomic). So a reader that computed before a write — or read
     /// what the write replaced — can never put the old value back after the write's invalidation.
     /// `key` and `guard` must share a hash tag (`{…}`) so the script touches one slot.
-    pub async fn get_or_compute_guarded<E, Fut>(&self, key: &str, guard: &str, ttl: Duration, compute: impl FnOnce() -> Fut) -> Result<Vec<u8>, E>
+    pub async fn get_or_compute_guarded<E, Fut>(
+        &self,
+        key: &str,
+        guard: &str,
+        ttl: Duration,
+        compute: impl FnOnce() -> Fut,
+    ) -> Result<Vec<u8>, E>
     where
         Fut: Future<Output = Result<Vec<u8>, E>>,
     {
         let now = epoch_millis();
-        let read: Result<(Option<Vec<u8>>, Option<String>), CacheError> = self
-            .run(|mut c| async move { redis::cmd("MGET").arg(key).arg(guard).query_async(&mut c).await })
-            .await;
+        let read: Result<(Option<Vec<u8>>, Option<String>), CacheError> =
+            self.run(|mut c| async move { redis::cmd("MGET").arg(key).arg(guard).query_async(&mut c).await }).await;
         let generation = match read {
             Ok((entry, generation)) => {
                 record_cache(if entry.is_some() { CacheOutcome::Hit } else { CacheOutcome::Miss });
@@ -202,8 +211,9 @@ impl Cache {
     /// writer's value must win over (a stale "active" never overwrites "revoked").
     pub async fn set_if_absent(&self, key: &str, value: &[u8], ttl: Duration) {
         let millis = ttl.as_millis().max(1) as u64;
-        let result: Result<Option<String>, CacheError> =
-            self.run(|mut c| async move { redis::cmd("SET").arg(key).arg(value).arg("NX").arg("PX").arg(millis).query_async(&mut c).await }).await;
+        let result: Result<Option<String>, CacheError> = self
+            .run(|mut c| async move { redis::cmd("SET").arg(key).arg(value).arg("NX").arg("PX").arg(millis).query_async(&mut c).await })
+            .await;
         if let Err(err) = result {
             tracing::warn!(error = %err, key, "cache write failed");
         }
@@ -214,9 +224,7 @@ impl Cache {
     async fn try_lock(&self, key: &str) -> bool {
         let lock = lock_key(key);
         let acquired: Result<Option<String>, CacheError> = self
-            .run(|mut c| async move {
-                redis::cmd("SET").arg(&lock).arg(1).arg("NX").arg("PX").arg(LOCK_MILLIS).query_async(&mut c).await
-            })
+            .run(|mut c| async move { redis::cmd("SET").arg(&lock).arg(1).arg("NX").arg("PX").arg(LOCK_MILLIS).query_async(&mut c).await })
             .await;
         matches!(acquired, Ok(Some(_)))
     }

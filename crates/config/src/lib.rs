@@ -107,7 +107,11 @@ impl CacheUrl {
         }
         let db = match path.trim_matches('/') {
             "" => 0,
-            db => db.parse::<i64>().ok().filter(|d| (0..=15).contains(d)).ok_or_else(|| malformed("database must be a number from 0 to 15"))?,
+            db => db
+                .parse::<i64>()
+                .ok()
+                .filter(|d| (0..=15).contains(d))
+                .ok_or_else(|| malformed("database must be a number from 0 to 15"))?,
         };
         Ok(CacheUrl { url, tls: scheme == "rediss", port, db, username, password })
     }
@@ -266,9 +270,7 @@ fn parse_url(name: &'static str, value: &str, schemes: &[&str]) -> Result<Endpoi
 }
 
 fn is_loopback_host(host: &str) -> bool {
-    host == "localhost"
-        || host == "::1"
-        || host.parse::<std::net::Ipv4Addr>().is_ok_and(|ip| ip.is_loopback())
+    host == "localhost" || host == "::1" || host.parse::<std::net::Ipv4Addr>().is_ok_and(|ip| ip.is_loopback())
 }
 
 /// AWS settings shared by the SDK clients. Credentials are read by the storage crate from the
@@ -343,11 +345,16 @@ pub struct ProviderSetting {
 impl ProviderSetting {
     /// Parses `MARKET_PROVIDERS` (see [`Config::market_providers`]); `keys` looks up API keys.
     pub fn parse_list(value: &str, keys: impl Fn(&str) -> Option<String>) -> Result<Vec<ProviderSetting>, ConfigError> {
-        Self::parse_list_with_secrets(value, |kind| Ok(keys(&format!("PROVIDER_API_KEY_{kind}")).map(|v| SecretSource::Inline(Secret::new(v)))))
+        Self::parse_list_with_secrets(value, |kind| {
+            Ok(keys(&format!("PROVIDER_API_KEY_{kind}")).map(|v| SecretSource::Inline(Secret::new(v))))
+        })
     }
 
     /// As [`ProviderSetting::parse_list`]; `keys` finds the API key of a kind (`ALPHA_VANTAGE`).
-    fn parse_list_with_secrets(value: &str, keys: impl Fn(&str) -> Result<Option<SecretSource>, ConfigError>) -> Result<Vec<ProviderSetting>, ConfigError> {
+    fn parse_list_with_secrets(
+        value: &str,
+        keys: impl Fn(&str) -> Result<Option<SecretSource>, ConfigError>,
+    ) -> Result<Vec<ProviderSetting>, ConfigError> {
         let malformed = |reason: String| ConfigError::Malformed { name: "MARKET_PROVIDERS", reason };
         let mut out = Vec::new();
         for entry in value.split(',').map(str::trim).filter(|e| !e.is_empty()) {
@@ -358,7 +365,11 @@ impl ProviderSetting {
             }
             let rate = match parts.next().map(str::trim) {
                 None | Some("") => 1000,
-                Some(text) => text.parse::<u32>().ok().filter(|r| *r > 0).ok_or_else(|| malformed(format!("{kind}: rate {text:?} is not a positive whole number")))?,
+                Some(text) => text
+                    .parse::<u32>()
+                    .ok()
+                    .filter(|r| *r > 0)
+                    .ok_or_else(|| malformed(format!("{kind}: rate {text:?} is not a positive whole number")))?,
             };
             let base_url = match parts.next().map(str::trim).filter(|u| !u.is_empty()) {
                 Some(url) => Some(EndpointUrl::parse("MARKET_PROVIDERS", url)?),
@@ -473,10 +484,8 @@ impl Config {
         if self.stage == Stage::Prod {
             return Ok(());
         }
-        let endpoints = [
-            ("AWS_ENDPOINT_URL_DYNAMODB", self.aws.dynamodb_endpoint.as_ref()),
-            ("AWS_ENDPOINT_URL_SQS", self.aws.sqs_endpoint.as_ref()),
-        ];
+        let endpoints =
+            [("AWS_ENDPOINT_URL_DYNAMODB", self.aws.dynamodb_endpoint.as_ref()), ("AWS_ENDPOINT_URL_SQS", self.aws.sqs_endpoint.as_ref())];
         for (name, url) in endpoints {
             let url = url.ok_or(ConfigError::Missing(name))?;
             if !url.is_loopback() {
@@ -562,7 +571,14 @@ impl Env {
 
     /// A secret from Secrets Manager (`secret_var` names the secret) or inline (`inline_var`);
     /// a deployed stage refuses inline secrets (`error_name` is the setting errors name).
-    fn secret(&self, deployed: bool, secret_var: &str, inline_var: &str, error_name: &'static str, json_key: &'static str) -> Result<Option<SecretSource>, ConfigError> {
+    fn secret(
+        &self,
+        deployed: bool,
+        secret_var: &str,
+        inline_var: &str,
+        error_name: &'static str,
+        json_key: &'static str,
+    ) -> Result<Option<SecretSource>, ConfigError> {
         match (self.optional(secret_var), self.optional(inline_var)) {
             (Some(id), _) => Ok(Some(SecretSource::SecretsManager { secret_id: id.to_owned(), json_key })),
             (None, Some(_)) if deployed => Err(ConfigError::Malformed {
@@ -717,7 +733,12 @@ mod tests {
     #[test]
     fn cache_timeouts_are_set_separately() {
         let mut v = local();
-        v.extend([("CACHE_CONNECT_TIMEOUT_MS", "100"), ("CACHE_HANDSHAKE_TIMEOUT_MS", "2000"), ("CACHE_TIMEOUT_MS", "20"), ("CACHE_CA_FILE", "/tmp/ca.pem")]);
+        v.extend([
+            ("CACHE_CONNECT_TIMEOUT_MS", "100"),
+            ("CACHE_HANDSHAKE_TIMEOUT_MS", "2000"),
+            ("CACHE_TIMEOUT_MS", "20"),
+            ("CACHE_CA_FILE", "/tmp/ca.pem"),
+        ]);
         let config = Config::from_vars("auth", vars(&v)).unwrap();
         let t = config.cache_timeouts;
         assert_eq!((t.connect, t.handshake, t.command), (Duration::from_millis(100), Duration::from_secs(2), Duration::from_millis(20)));
@@ -750,7 +771,10 @@ mod tests {
         v.push(("JWT_SIGNING_KEY_SECRET", "bourse/jwt-signing-key"));
         assert_eq!(Config::from_vars("auth", vars(&v)).unwrap_err(), ConfigError::Missing("AWS_ENDPOINT_URL_SECRETS_MANAGER"));
         v.push(("AWS_ENDPOINT_URL_SECRETS_MANAGER", "https://secretsmanager.us-east-1.amazonaws.com"));
-        assert!(matches!(Config::from_vars("auth", vars(&v)).unwrap_err(), ConfigError::NotLoopback { name: "AWS_ENDPOINT_URL_SECRETS_MANAGER", .. }));
+        assert!(matches!(
+            Config::from_vars("auth", vars(&v)).unwrap_err(),
+            ConfigError::NotLoopback { name: "AWS_ENDPOINT_URL_SECRETS_MANAGER", .. }
+        ));
     }
 
     #[test]

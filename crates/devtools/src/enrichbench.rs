@@ -44,7 +44,11 @@ pub async fn run(settings: Settings) -> Result<(), DynError> {
     stub_config.latency = settings.latency;
     let stub = StubServer::start(stub_config).await?;
     let provider: Arc<dyn Provider> = Arc::new(bourse_providers::yahoo::YahooChart::new(HttpClient::new(None)?, stub.base_url.clone()));
-    let limiter = Arc::new(RateLimiter::new(Some(cache.clone()), &[("yahoo-chart".to_owned(), settings.rate_per_second)], settings.concurrency as u32));
+    let limiter = Arc::new(RateLimiter::new(
+        Some(cache.clone()),
+        &[("yahoo-chart".to_owned(), settings.rate_per_second)],
+        settings.concurrency as u32,
+    ));
     let consumers: Vec<Consumer> = (0..settings.concurrency)
         .map(|_| Consumer::with_providers(platform.clone(), vec![provider.clone()], limiter.clone()))
         .collect::<Result<_, _>>()?;

@@ -30,13 +30,16 @@ async fn main() {
 }
 
 async fn run(args: Vec<String>) -> Result<(), DynError> {
-    let (command, options) = args.split_first().ok_or("usage: bourse-dev <resources|seed|poll|pipeline-check|init-bench|screener-bench|portfolio-bench|enrich-bench> [options]")?;
+    let (command, options) = args
+        .split_first()
+        .ok_or("usage: bourse-dev <resources|seed|poll|pipeline-check|init-bench|screener-bench|portfolio-bench|enrich-bench> [options]")?;
     let options = parse_options(options)?;
     let get = |name: &str| options.get(name).map(String::as_str);
     let need = |name: &str| get(name).ok_or_else(|| format!("{command} needs --{name}"));
     match command.as_str() {
         "resources" => {
-            let template = template::Template::load(Path::new(get("template").unwrap_or("template.yaml")), get("stack").unwrap_or("bourse"))?;
+            let template =
+                template::Template::load(Path::new(get("template").unwrap_or("template.yaml")), get("stack").unwrap_or("bourse"))?;
             let visibility = get("queue-visibility-timeout").map(str::parse::<u64>).transpose()?;
             let clients = clients()?;
             resources::create_all(&clients, &template, visibility).await?;
@@ -79,7 +82,9 @@ async fn run(args: Vec<String>) -> Result<(), DynError> {
         }
         "screener-bench" => bourse_devtools::screenerbench::run(get("runs").unwrap_or("200").parse()?).await?,
         "portfolio-bench" => bourse_devtools::portfoliobench::run(get("runs").unwrap_or("50").parse()?).await?,
-        "init-bench" => init_bench(Path::new(need("bin-dir")?), get("rounds").unwrap_or("20").parse()?, Path::new(get("events").unwrap_or("events")))?,
+        "init-bench" => {
+            init_bench(Path::new(need("bin-dir")?), get("rounds").unwrap_or("20").parse()?, Path::new(get("events").unwrap_or("events")))?
+        }
         other => return Err(format!("unknown command {other}").into()),
     }
     Ok(())
@@ -168,7 +173,11 @@ fn init_bench(bin_dir: &Path, rounds: usize, events: &Path) -> Result<(), DynErr
     let subjects = vec![
         initbench::Subject { name: "hello-lambda".into(), binary: bin_dir.join("hello-lambda"), event: "{}".into() },
         initbench::Subject { name: "auth".into(), binary: bin_dir.join("auth"), event: read(events.join("auth/health.json"))? },
-        initbench::Subject { name: "portfolio".into(), binary: bin_dir.join("portfolio"), event: read(events.join("portfolio/health.json"))? },
+        initbench::Subject {
+            name: "portfolio".into(),
+            binary: bin_dir.join("portfolio"),
+            event: read(events.join("portfolio/health.json"))?,
+        },
         initbench::Subject { name: "screener".into(), binary: bin_dir.join("screener"), event: read(events.join("screener/health.json"))? },
         initbench::Subject {
             name: "enrich-consumer".into(),

@@ -67,12 +67,8 @@ impl Poller {
         let records: Vec<serde_json::Value> = messages
             .iter()
             .map(|m| {
-                let attributes: serde_json::Map<String, serde_json::Value> = m
-                    .attributes
-                    .iter()
-                    .flatten()
-                    .map(|(k, v)| (k.as_str().to_owned(), serde_json::Value::String(v.clone())))
-                    .collect();
+                let attributes: serde_json::Map<String, serde_json::Value> =
+                    m.attributes.iter().flatten().map(|(k, v)| (k.as_str().to_owned(), serde_json::Value::String(v.clone()))).collect();
                 serde_json::json!({
                     "messageId": m.message_id,
                     "receiptHandle": m.receipt_handle,

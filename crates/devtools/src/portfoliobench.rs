@@ -33,7 +33,8 @@ pub async fn run(runs: usize) -> Result<(), DynError> {
     let platform = Platform::from_env("portfolio")?;
     let market = platform.config.require_market_table()?.to_owned();
     let version = bourse_storage::market::universe_version(&platform.aws, &market).await?;
-    let symbols: Vec<String> = bourse_storage::market::load_universe(&platform.aws, &market, version).await?.iter().map(|s| s.symbol.to_string()).collect();
+    let symbols: Vec<String> =
+        bourse_storage::market::load_universe(&platform.aws, &market, version).await?.iter().map(|s| s.symbol.to_string()).collect();
     let token = access_token().await?;
     let bearer = format!("Bearer {token}");
     let auth = [("authorization", bearer.as_str())];
@@ -42,10 +43,16 @@ pub async fn run(runs: usize) -> Result<(), DynError> {
     // The caller's id, for the cache keys.
     let user = user_of(&token)?;
 
-    println!("portfolio benchmark ({runs} runs per figure, medians; in-process handler time incl. the HTTP pipeline, token check and usage meter)");
-    println!("{:>9}  {:<9} {:>12} {:>10}  {:<58} {:>8}", "positions", "route", "cache absent", "cached", "DynamoDB requests (cache absent)", "capacity");
+    println!(
+        "portfolio benchmark ({runs} runs per figure, medians; in-process handler time incl. the HTTP pipeline, token check and usage meter)"
+    );
+    println!(
+        "{:>9}  {:<9} {:>12} {:>10}  {:<58} {:>8}",
+        "positions", "route", "cache absent", "cached", "DynamoDB requests (cache absent)", "capacity"
+    );
     for positions in [10usize, 100, 500] {
-        let created = app.serve(event("POST", "/v1/portfolios", "", Some(json!({"name": format!("bench {positions}")}).to_string()), &auth)).await;
+        let created =
+            app.serve(event("POST", "/v1/portfolios", "", Some(json!({"name": format!("bench {positions}")}).to_string()), &auth)).await;
         let id = body(&created)["id"].as_str().ok_or("create portfolio")?.to_owned();
         let mut csv = String::from("date,type,symbol,quantity,price,fees\n");
         for symbol in symbols.iter().cycle().take(positions) {

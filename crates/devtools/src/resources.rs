@@ -4,8 +4,8 @@
 
 use crate::template::{TableDef, Template};
 use aws_sdk_dynamodb::types::{
-    AttributeDefinition, BillingMode, CreateGlobalSecondaryIndexAction, GlobalSecondaryIndex, GlobalSecondaryIndexUpdate, KeySchemaElement, KeyType, Projection, ProjectionType,
-    ScalarAttributeType, TimeToLiveSpecification,
+    AttributeDefinition, BillingMode, CreateGlobalSecondaryIndexAction, GlobalSecondaryIndex, GlobalSecondaryIndexUpdate, KeySchemaElement,
+    KeyType, Projection, ProjectionType, ScalarAttributeType, TimeToLiveSpecification,
 };
 use aws_sdk_sqs::types::QueueAttributeName;
 use bourse_storage::AwsClients;
@@ -14,7 +14,11 @@ use std::collections::HashMap;
 pub type DynError = Box<dyn std::error::Error + Send + Sync>;
 
 /// Queue URLs by logical id, for the caller to print or export.
-pub async fn create_all(clients: &AwsClients, template: &Template, queue_visibility_override: Option<u64>) -> Result<HashMap<String, String>, DynError> {
+pub async fn create_all(
+    clients: &AwsClients,
+    template: &Template,
+    queue_visibility_override: Option<u64>,
+) -> Result<HashMap<String, String>, DynError> {
     for table in template.tables()? {
         ensure_table(clients, &table).await?;
     }
@@ -38,17 +42,8 @@ pub async fn create_all(clients: &AwsClients, template: &Template, queue_visibil
             request = request.attributes(QueueAttributeName::RedrivePolicy, policy.to_string());
         }
         let url = request.send().await?.queue_url.ok_or("CreateQueue returned no URL")?;
-        let attributes = clients
-            .sqs
-            .get_queue_attributes()
-            .queue_url(&url)
-            .attribute_names(QueueAttributeName::QueueArn)
-            .send()
-            .await?;
-        let arn = attributes
-            .attributes
-            .and_then(|a| a.get(&QueueAttributeName::QueueArn).cloned())
-            .ok_or("queue has no ARN")?;
+        let attributes = clients.sqs.get_queue_attributes().queue_url(&url).attribute_names(QueueAttributeName::QueueArn).send().await?;
+        let arn = attributes.attributes.and_then(|a| a.get(&QueueAttributeName::QueueArn).cloned()).ok_or("queue has no ARN")?;
         println!("queue {} ready: {url}", queue.name);
         arns.insert(queue.logical_id.clone(), arn);
         urls.insert(queue.logical_id.clone(), url);
@@ -69,7 +64,9 @@ fn attribute_definitions(table: &TableDef) -> Result<Vec<AttributeDefinition>, D
     table
         .attributes
         .iter()
-        .map(|(name, kind)| Ok(AttributeDefinition::builder().attribute_name(name).attribute_type(ScalarAttributeType::from(kind.as_str())).build()?))
+        .map(|(name, kind)| {
+            Ok(AttributeDefinition::builder().attribute_name(name).attribute_type(ScalarAttributeType::from(kind.as_str())).build()?)
+        })
         .collect()
 }
 
@@ -77,12 +74,8 @@ async fn ensure_table(clients: &AwsClients, table: &TableDef) -> Result<(), DynE
     match clients.dynamodb.describe_table().table_name(&table.name).send().await {
         Ok(existing) => {
             let existing = existing.table.ok_or("DescribeTable returned no table")?;
-            let index_names: Vec<String> = existing
-                .global_secondary_indexes
-                .unwrap_or_default()
-                .into_iter()
-                .filter_map(|i| i.index_name)
-                .collect();
+            let index_names: Vec<String> =
+                existing.global_secondary_indexes.unwrap_or_default().into_iter().filter_map(|i| i.index_name).collect();
             let unknown: Vec<&String> = index_names.iter().filter(|have| !table.indexes.iter().any(|i| &i.name == *have)).collect();
             if !unknown.is_empty() {
                 return Err(format!(

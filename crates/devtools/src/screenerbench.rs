@@ -3,8 +3,8 @@
 //! reads, and DynamoDB requests per route. Runs against the local stand-ins.
 
 use crate::resources::DynError;
-use bourse_domain::stock::{Metric, Stock};
 use bourse_domain::Symbol;
+use bourse_domain::stock::{Metric, Stock};
 use bourse_runtime::Platform;
 use rust_decimal::Decimal;
 use serde_json::{Value, json};
@@ -57,7 +57,16 @@ pub async fn run(runs: usize) -> Result<(), DynError> {
     let table = platform.config.require_market_table()?.to_owned();
     let version = bourse_storage::market::universe_version(&platform.aws, &table).await?;
     let real = bourse_storage::market::load_universe(&platform.aws, &table, version).await?;
-    let screen = || event("POST", "/v1/screener/query", "", Some(json!({"filter": "pe > 0 and pe < 25 and dividend_yield >= 2% and price > sma_200", "sort": "dividend_yield", "limit": 50})));
+    let screen = || {
+        event(
+            "POST",
+            "/v1/screener/query",
+            "",
+            Some(
+                json!({"filter": "pe > 0 and pe < 25 and dividend_yield >= 2% and price > sma_200", "sort": "dividend_yield", "limit": 50}),
+            ),
+        )
+    };
 
     println!("screener benchmark ({runs} runs per figure, medians; handler time in-process incl. the HTTP pipeline)");
     let app = new_app()?;
@@ -71,7 +80,15 @@ pub async fn run(runs: usize) -> Result<(), DynError> {
     let routes: Vec<(&str, lambda_http::Request)> = vec![
         ("GET /v1/stocks", event("GET", "/v1/stocks", "limit=50", None)),
         ("GET /v1/stocks/search", event("GET", "/v1/stocks/search", "q=app", None)),
-        ("POST /v1/stocks/batch (100)", event("POST", "/v1/stocks/batch", "", Some(json!({"symbols": real.iter().take(100).map(|s| s.symbol.to_string()).collect::<Vec<_>>()})))),
+        (
+            "POST /v1/stocks/batch (100)",
+            event(
+                "POST",
+                "/v1/stocks/batch",
+                "",
+                Some(json!({"symbols": real.iter().take(100).map(|s| s.symbol.to_string()).collect::<Vec<_>>()})),
+            ),
+        ),
         ("GET /v1/stocks/{symbol}", event("GET", "/v1/stocks/MSFT", "", None)),
         ("GET /v1/stocks/{symbol}/history", event("GET", "/v1/stocks/MSFT/history", "from=2026-01-01&to=2026-03-31", None)),
         ("GET /v1/sectors", event("GET", "/v1/sectors", "", None)),
@@ -81,7 +98,13 @@ pub async fn run(runs: usize) -> Result<(), DynError> {
     ];
     for (name, request) in routes {
         let (_, counted) = bourse_telemetry::measured(app.serve(request)).await;
-        println!("  {name:<34} {} DynamoDB ({:?}), cache hits {} misses {}", counted.dynamodb_requests(), counted.dynamodb_operations, counted.cache_hits, counted.cache_misses);
+        println!(
+            "  {name:<34} {} DynamoDB ({:?}), cache hits {} misses {}",
+            counted.dynamodb_requests(),
+            counted.dynamodb_operations,
+            counted.cache_hits,
+            counted.cache_misses
+        );
     }
 
     // Cached vs uncached: a fresh instance (cold universe) answering a list from DynamoDB, against

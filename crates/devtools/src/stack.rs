@@ -20,7 +20,13 @@ pub struct IsolatedStack {
 /// Creates stack `<prefix><random>` from `<repo>/template.yaml` next to `base`'s, with Redis
 /// database `redis_db` (its universe version key cleared) and the universe from `<repo>/data`.
 /// `queue_visibility` overrides the queues' visibility timeout in seconds (tests of redelivery).
-pub async fn isolated_stack(base: &Platform, repo: &Path, prefix: &str, redis_db: u8, queue_visibility: Option<u64>) -> Result<IsolatedStack, DynError> {
+pub async fn isolated_stack(
+    base: &Platform,
+    repo: &Path,
+    prefix: &str,
+    redis_db: u8,
+    queue_visibility: Option<u64>,
+) -> Result<IsolatedStack, DynError> {
     let stack = format!("{prefix}{}", &bourse_http::random_id()[..8]);
     let template = crate::template::Template::load(&repo.join("template.yaml"), &stack)?;
     let queue_urls = crate::resources::create_all(&base.aws, &template, queue_visibility).await?;

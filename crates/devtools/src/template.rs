@@ -64,8 +64,7 @@ pub struct ApiRoute {
 
 impl Template {
     pub fn load(path: &Path, stack_name: &str) -> Result<Self, TemplateError> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|source| TemplateError::Read { path: path.display().to_string(), source })?;
+        let text = std::fs::read_to_string(path).map_err(|source| TemplateError::Read { path: path.display().to_string(), source })?;
         Self::parse(&text, stack_name)
     }
 
@@ -133,12 +132,8 @@ impl Template {
             .map(|gsi| {
                 let name = gsi.get("IndexName").and_then(Value::as_str).ok_or_else(|| shape("index without IndexName"))?;
                 let keys = key_schema(gsi.get("KeySchema")).ok_or_else(|| shape("index with bad KeySchema"))?;
-                let projection = gsi
-                    .get("Projection")
-                    .and_then(|p| p.get("ProjectionType"))
-                    .and_then(Value::as_str)
-                    .unwrap_or("ALL")
-                    .to_owned();
+                let projection =
+                    gsi.get("Projection").and_then(|p| p.get("ProjectionType")).and_then(Value::as_str).unwrap_or("ALL").to_owned();
                 Ok(Index { name: name.to_owned(), keys, projection })
             })
             .collect::<Result<Vec<_>, TemplateError>>()?;
@@ -148,14 +143,7 @@ impl Template {
             .and_then(|t| t.get("AttributeName"))
             .and_then(Value::as_str)
             .map(str::to_owned);
-        Ok(TableDef {
-            logical_id: id.to_owned(),
-            name: self.name(id, props.get("TableName"))?,
-            attributes,
-            keys,
-            indexes,
-            ttl_attribute,
-        })
+        Ok(TableDef { logical_id: id.to_owned(), name: self.name(id, props.get("TableName"))?, attributes, keys, indexes, ttl_attribute })
     }
 
     pub fn queues(&self) -> Result<Vec<QueueDef>, TemplateError> {

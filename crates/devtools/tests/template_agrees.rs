@@ -20,7 +20,9 @@ fn every_key_schema_the_code_uses_is_in_the_template() {
         let table = tables.iter().find(|t| t.logical_id == *logical_id).unwrap_or_else(|| panic!("no table {logical_id}"));
         let keys = match index {
             None => table.keys.clone(),
-            Some(name) => table.indexes.iter().find(|i| i.name == *name).unwrap_or_else(|| panic!("{logical_id} has no index {name}")).keys.clone(),
+            Some(name) => {
+                table.indexes.iter().find(|i| i.name == *name).unwrap_or_else(|| panic!("{logical_id} has no index {name}")).keys.clone()
+            }
         };
         assert_eq!(keys.hash, *hash, "{logical_id} {index:?} hash key");
         assert_eq!(keys.range.as_deref(), Some(*range), "{logical_id} {index:?} range key");
@@ -61,10 +63,8 @@ fn every_routed_path_reaches_its_function_through_the_gateway() {
     for (function, routes) in functions {
         for (method, path) in routes {
             // The most specific gateway route wins, so it must belong to this function.
-            let covering: Vec<_> = api
-                .iter()
-                .filter(|r| (r.method == "ANY" || r.method == method) && gateway_path_covers(&r.path, path))
-                .collect();
+            let covering: Vec<_> =
+                api.iter().filter(|r| (r.method == "ANY" || r.method == method) && gateway_path_covers(&r.path, path)).collect();
             let best = covering
                 .iter()
                 .max_by_key(|r| (r.path.matches('/').count(), !r.path.contains('{'), r.method != "ANY"))
@@ -103,7 +103,9 @@ fn actions_and_policy_templates(value: &Value, actions: &mut Vec<String>, templa
                     Some("Policies") => {
                         for policy in inner.as_sequence().into_iter().flatten() {
                             templates.extend(policy.as_str().map(str::to_owned));
-                            templates.extend(policy.as_mapping().into_iter().flat_map(|m| m.keys()).filter_map(|k| k.as_str().map(str::to_owned)));
+                            templates.extend(
+                                policy.as_mapping().into_iter().flat_map(|m| m.keys()).filter_map(|k| k.as_str().map(str::to_owned)),
+                            );
                         }
                     }
                     _ => {}
@@ -138,10 +140,7 @@ fn no_function_may_scan_and_the_queue_fits_the_consumer() {
     // SAM's DynamoDB policy templates grant Scan.
     let broad: Vec<&String> = policy_templates.iter().filter(|t| t.starts_with("DynamoDB") && !t.starts_with("DynamoDBStream")).collect();
     assert!(broad.is_empty(), "SAM DynamoDB policy templates grant Scan: {broad:?}");
-    let consumer_timeout = template
-        .at(&["Resources", "EnrichConsumerFunction", "Properties", "Timeout"])
-        .and_then(Value::as_u64)
-        .unwrap();
+    let consumer_timeout = template.at(&["Resources", "EnrichConsumerFunction", "Properties", "Timeout"]).and_then(Value::as_u64).unwrap();
     let queues = template.queues().unwrap();
     for (name, dead_letters) in [("EnrichQueue", "EnrichDLQ"), ("ScheduledQueue", "ScheduledDLQ")] {
         let queue = queues.iter().find(|q| q.logical_id == name).unwrap();
@@ -187,10 +186,14 @@ fn every_cache_url_the_template_or_the_scripts_set_is_rediss() {
     let mut found = Vec::new();
     let template = repo_file("template.yaml");
     for line in template.lines().filter(|l| l.trim_start().starts_with("CACHE_URL:")) {
-        found.push(("template.yaml".to_owned(), line.split_once(':').unwrap().1.trim().trim_start_matches("!Sub").trim().trim_matches('"').to_owned()));
+        found.push((
+            "template.yaml".to_owned(),
+            line.split_once(':').unwrap().1.trim().trim_start_matches("!Sub").trim().trim_matches('"').to_owned(),
+        ));
     }
     let dev = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../dev");
-    let mut scripts: Vec<_> = std::fs::read_dir(&dev).unwrap().map(|e| e.unwrap().path()).filter(|p| p.extension().is_some_and(|e| e == "sh")).collect();
+    let mut scripts: Vec<_> =
+        std::fs::read_dir(&dev).unwrap().map(|e| e.unwrap().path()).filter(|p| p.extension().is_some_and(|e| e == "sh")).collect();
     scripts.push(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../.ci/run"));
     for script in scripts {
         let text = std::fs::read_to_string(&script).unwrap_or_default();
@@ -225,7 +228,9 @@ fn gateway_throttles_come_from_the_capacity_table() {
     let template = template();
     let table = capacity_table();
     assert_eq!(table.iter().map(|r| r.1).sum::<u64>(), 10_000, "expected rates add up to the target of 10,000 requests/s");
-    let settings = |v: &Value| (v.get("ThrottlingRateLimit").and_then(Value::as_u64).unwrap(), v.get("ThrottlingBurstLimit").and_then(Value::as_u64).unwrap());
+    let settings = |v: &Value| {
+        (v.get("ThrottlingRateLimit").and_then(Value::as_u64).unwrap(), v.get("ThrottlingBurstLimit").and_then(Value::as_u64).unwrap())
+    };
     let default = template.at(&["Resources", "HttpApi", "Properties", "DefaultRouteSettings"]).map(settings).expect("DefaultRouteSettings");
     let routes = template.at(&["Resources", "HttpApi", "Properties", "RouteSettings"]).and_then(Value::as_mapping).expect("RouteSettings");
     let gateway: Vec<String> = template.api_routes().iter().map(|r| format!("{} {}", r.method, r.path)).collect();
@@ -256,14 +261,21 @@ fn secrets_are_read_at_init_never_placed_in_environment_variables() {
     assert!(!text.contains("resolve:secretsmanager"), "a dynamic reference would put the secret's value into an environment variable");
     for line in text.lines().map(str::trim) {
         let name = line.split(':').next().unwrap_or_default();
-        let inline_secret = name == "JWT_SIGNING_KEY" || (name.starts_with("PROVIDER_API_KEY_") && !name.starts_with("PROVIDER_API_KEY_SECRET_"));
+        let inline_secret =
+            name == "JWT_SIGNING_KEY" || (name.starts_with("PROVIDER_API_KEY_") && !name.starts_with("PROVIDER_API_KEY_SECRET_"));
         assert!(!inline_secret, "template.yaml sets {name}: secrets are read from Secrets Manager (…_SECRET names the secret)");
     }
     let template = template();
     let auth = template.at(&["Resources", "AuthFunction", "Properties"]).unwrap();
     assert!(auth.get("Environment").and_then(|e| e.get("Variables")).and_then(|v| v.get("JWT_SIGNING_KEY_SECRET")).is_some());
-    let statements = auth.get("Policies").and_then(Value::as_sequence).unwrap().iter().flat_map(|p| p.get("Statement").and_then(Value::as_sequence).cloned().unwrap_or_default());
-    let read: Vec<Value> = statements.filter(|s| s.get("Action").and_then(Value::as_str) == Some("secretsmanager:GetSecretValue")).collect();
+    let statements = auth
+        .get("Policies")
+        .and_then(Value::as_sequence)
+        .unwrap()
+        .iter()
+        .flat_map(|p| p.get("Statement").and_then(Value::as_sequence).cloned().unwrap_or_default());
+    let read: Vec<Value> =
+        statements.filter(|s| s.get("Action").and_then(Value::as_str) == Some("secretsmanager:GetSecretValue")).collect();
     assert_eq!(read.len(), 1, "auth may read its signing key");
     assert!(format!("{:?}", read[0].get("Resource")).contains("JwtSigningKeySecret"), "scoped to the signing key's secret, not *");
 }
@@ -272,7 +284,10 @@ fn secrets_are_read_at_init_never_placed_in_environment_variables() {
 fn no_required_parameter_has_an_empty_default() {
     let template = template();
     let parameters = template.at(&["Parameters"]).and_then(Value::as_mapping).unwrap();
-    assert!(parameters.get("JwtPublicKeys").unwrap().get("Default").is_none(), "JwtPublicKeys is required: the deploy fails without it, not the functions' init");
+    assert!(
+        parameters.get("JwtPublicKeys").unwrap().get("Default").is_none(),
+        "JwtPublicKeys is required: the deploy fails without it, not the functions' init"
+    );
     for (name, parameter) in parameters {
         if parameter.get("Default").and_then(Value::as_str) == Some("") {
             let description = parameter.get("Description").and_then(Value::as_str).unwrap_or_default();

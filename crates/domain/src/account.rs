@@ -26,7 +26,9 @@ impl Email {
             return Err(EmailError::TooLong);
         }
         let (local, domain) = value.split_once('@').ok_or(EmailError::Invalid)?;
-        let bad_char = |c: char| c.is_whitespace() || c.is_control() || matches!(c, '@' | '<' | '>' | '(' | ')' | ',' | ';' | ':' | '\\' | '"' | '[' | ']');
+        let bad_char = |c: char| {
+            c.is_whitespace() || c.is_control() || matches!(c, '@' | '<' | '>' | '(' | ')' | ',' | ';' | ':' | '\\' | '"' | '[' | ']')
+        };
         let domain_ok = domain.contains('.')
             && domain.split('.').all(|label| !label.is_empty() && !label.starts_with('-') && !label.ends_with('-'))
             && !domain.chars().any(bad_char);
@@ -94,10 +96,7 @@ impl Password {
         }
         let estimate = zxcvbn::zxcvbn(raw, user_inputs);
         if u8::from(estimate.score()) < PASSWORD_MIN_SCORE {
-            let hint = estimate
-                .feedback()
-                .and_then(|f| f.warning().map(|w| format!(": {w}")))
-                .unwrap_or_default();
+            let hint = estimate.feedback().and_then(|f| f.warning().map(|w| format!(": {w}"))).unwrap_or_default();
             return Err(PasswordError::Weak(hint));
         }
         Ok(Password(raw.to_owned()))
@@ -169,7 +168,9 @@ mod tests {
 
     #[test]
     fn malformed_emails_are_refused() {
-        for bad in ["", "plain", "@example.com", "a@", "a@localhost", "a b@example.com", "a@@example.com", "a@-x.com", "a@x..com", "a\u{0}@x.com"] {
+        for bad in
+            ["", "plain", "@example.com", "a@", "a@localhost", "a b@example.com", "a@@example.com", "a@-x.com", "a@x..com", "a\u{0}@x.com"]
+        {
             assert!(Email::parse(bad).is_err(), "{bad:?}");
         }
         let long = format!("{}@example.com", "a".repeat(250));

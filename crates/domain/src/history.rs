@@ -39,10 +39,7 @@ pub fn derive_metrics(stock: &mut Stock, closes: &[Decimal]) {
     let previous = closes.len().checked_sub(2).and_then(|i| closes.get(i)).copied();
     let change = last.zip(previous).map(|(l, p)| l - p);
     stock.set(Metric::Change, change);
-    stock.set(
-        Metric::ChangePct,
-        change.zip(previous).filter(|(_, p)| !p.is_zero()).map(|(c, p)| (c / p).round_dp(6).normalize()),
-    );
+    stock.set(Metric::ChangePct, change.zip(previous).filter(|(_, p)| !p.is_zero()).map(|(c, p)| (c / p).round_dp(6).normalize()));
     stock.set(Metric::Sma50, sma(closes, 50));
     stock.set(Metric::Sma200, sma(closes, 200));
     stock.set(Metric::Rsi14, rsi(closes, 14));

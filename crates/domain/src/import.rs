@@ -31,7 +31,9 @@ pub const MAX_ROWS: usize = 10_000;
 /// A file refused as a whole: nothing of it is written.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum FileRejection {
-    #[error("the file is not valid {encoding} text: line {line} holds the byte 0x{byte:02X}; export it as UTF-8, or declare its charset (e.g. Content-Type: text/csv; charset=windows-1252)")]
+    #[error(
+        "the file is not valid {encoding} text: line {line} holds the byte 0x{byte:02X}; export it as UTF-8, or declare its charset (e.g. Content-Type: text/csv; charset=windows-1252)"
+    )]
     Encoding { encoding: &'static str, line: usize, byte: u8 },
     #[error("the file holds NUL bytes, as UTF-16 text without a byte-order mark does; export it as UTF-8")]
     Utf16WithoutBom,
@@ -41,9 +43,13 @@ pub enum FileRejection {
     Empty,
     #[error("line {line} is not well-formed CSV: {reason}")]
     Malformed { line: usize, reason: String },
-    #[error("the header {header:?} matches no known layout: the generic layout needs date, type and symbol columns; a Schwab export starts with Date, Action, Symbol, Description, Quantity, Price, Fees & Comm, Amount")]
+    #[error(
+        "the header {header:?} matches no known layout: the generic layout needs date, type and symbol columns; a Schwab export starts with Date, Action, Symbol, Description, Quantity, Price, Fees & Comm, Amount"
+    )]
     UnknownLayout { header: String },
-    #[error("the column {column:?} is not part of the generic layout, which knows date, type, symbol, quantity, price, fees, amount, ratio, currency")]
+    #[error(
+        "the column {column:?} is not part of the generic layout, which knows date, type, symbol, quantity, price, fees, amount, ratio, currency"
+    )]
     UnknownColumn { column: String },
     #[error("the column {column:?} appears twice")]
     DuplicateColumn { column: String },
@@ -150,7 +156,9 @@ pub fn decode(bytes: &[u8], charset: Option<&str>) -> Result<String, FileRejecti
         Some("windows-1252" | "cp1252") => bytes
             .iter()
             .enumerate()
-            .map(|(i, &b)| windows_1252(b).ok_or_else(|| FileRejection::Encoding { encoding: "Windows-1252", line: line_of(&bytes[..i]), byte: b }))
+            .map(|(i, &b)| {
+                windows_1252(b).ok_or_else(|| FileRejection::Encoding { encoding: "Windows-1252", line: line_of(&bytes[..i]), byte: b })
+            })
             .collect(),
         Some(other) => Err(FileRejection::Charset(other.to_owned())),
     }
@@ -237,7 +245,13 @@ fn utf16(bytes: &[u8], unit: fn([u8; 2]) -> u16) -> Result<String, FileRejection
     for (i, decoded) in char::decode_utf16(units.map(|u| u.unwrap_or(0xDC00))).enumerate() {
         match decoded {
             Ok(c) => text.push(c),
-            Err(_) => return Err(FileRejection::Encoding { encoding: "UTF-16", line: text.matches('\n').count() + 1, byte: bytes.get(i * 2).copied().unwrap_or(0) }),
+            Err(_) => {
+                return Err(FileRejection::Encoding {
+                    encoding: "UTF-16",
+                    line: text.matches('\n').count() + 1,
+                    byte: bytes.get(i * 2).copied().unwrap_or(0),
+                });
+            }
         }
     }
     Ok(text)
@@ -246,8 +260,8 @@ fn utf16(bytes: &[u8], unit: fn([u8; 2]) -> u16) -> Result<String, FileRejection
 /// Windows-1252 to Unicode; `None` for its five unassigned bytes.
 fn windows_1252(b: u8) -> Option<char> {
     const HIGH: [u16; 32] = [
-        0x20AC, 0, 0x201A, 0x0192, 0x201E, 0x2026, 0x2020, 0x2021, 0x02C6, 0x2030, 0x0160, 0x2039, 0x0152, 0, 0x017D, 0, 0, 0x2018, 0x2019, 0x201C, 0x201D, 0x2022, 0x2013,
-        0x2014, 0x02DC, 0x2122, 0x0161, 0x203A, 0x0153, 0, 0x017E, 0x0178,
+        0x20AC, 0, 0x201A, 0x0192, 0x201E, 0x2026, 0x2020, 0x2021, 0x02C6, 0x2030, 0x0160, 0x2039, 0x0152, 0, 0x017D, 0, 0, 0x2018, 0x2019,
+        0x201C, 0x201D, 0x2022, 0x2013, 0x2014, 0x02DC, 0x2122, 0x0161, 0x203A, 0x0153, 0, 0x017E, 0x0178,
     ];
     match b {
         0x80..=0x9F => char::from_u32(u32::from(HIGH[usize::from(b - 0x80)])).filter(|&c| c != '\0'),
@@ -302,7 +316,8 @@ impl Columns {
 
     /// The `Transactions Total` line of an older Schwab export.
     fn is_summary(&self, record: &csv::StringRecord) -> bool {
-        self.layout == Layout::Schwab && self.cell(record, "date").is_some_and(|date| date.to_ascii_lowercase().starts_with("transactions total"))
+        self.layout == Layout::Schwab
+            && self.cell(record, "date").is_some_and(|date| date.to_ascii_lowercase().starts_with("transactions total"))
     }
 
     fn read_schwab(&self, row: usize, record: &csv::StringRecord) -> Result<RowOutcome, RowError> {
@@ -323,22 +338,42 @@ impl Columns {
                 return skip("options are not supported".into());
             }
             "sell short" | "buy to cover" => return skip("short positions are not supported".into()),
-            a if a.contains("split") || a.contains("stock div") || a.contains("merger") || a.contains("spin") || a.contains("lieu") || a.contains("name change") || a.contains("conversion") => {
-                return skip(format!("{:?} is a corporate action: the export lists shares, not a ratio; record it as a SPLIT with its ratio", shown(&action)));
+            a if a.contains("split")
+                || a.contains("stock div")
+                || a.contains("merger")
+                || a.contains("spin")
+                || a.contains("lieu")
+                || a.contains("name change")
+                || a.contains("conversion") =>
+            {
+                return skip(format!(
+                    "{:?} is a corporate action: the export lists shares, not a ratio; record it as a SPLIT with its ratio",
+                    shown(&action)
+                ));
             }
             a if a.contains("div") => "DIVIDEND",
             a if a.contains("fee") || a.contains("foreign tax") => "FEE",
             _ => return skip(format!("{:?} is not a transaction Bourse records", shown(&action))),
         };
-        let trade_date = schwab_date(date).ok_or_else(|| RowError { row, column: self.column_of(TxField::TradeDate), reason: "expected MM/DD/YYYY, optionally followed by \"as of MM/DD/YYYY\"".into() })?;
+        let trade_date = schwab_date(date).ok_or_else(|| RowError {
+            row,
+            column: self.column_of(TxField::TradeDate),
+            reason: "expected MM/DD/YYYY, optionally followed by \"as of MM/DD/YYYY\"".into(),
+        })?;
         let number = |name: &str| self.cell(record, name).map(schwab_number);
         let magnitude = |name: &str| number(name).map(|n| n.map_or_else(str::to_owned, |(_, magnitude)| magnitude));
         let is_trade = matches!(kind, "BUY" | "SELL");
         // The sign of a trade's cells only says which way the cash went; a dividend is a credit
         // and a fee a debit, so the other sign is a reversal or a refund, not one of them.
         match (kind, number("amount")) {
-            ("DIVIDEND", Some(Ok((true, m)))) if !is_zero(&m) => return skip("a negative dividend (a reversal or an adjustment) is not imported; correct the dividend it reverses by hand".into()),
-            ("FEE", Some(Ok((false, m)))) if !is_zero(&m) => return skip("a credited fee or tax (a refund) is not imported; correct the fee it refunds by hand".into()),
+            ("DIVIDEND", Some(Ok((true, m)))) if !is_zero(&m) => {
+                return skip(
+                    "a negative dividend (a reversal or an adjustment) is not imported; correct the dividend it reverses by hand".into(),
+                );
+            }
+            ("FEE", Some(Ok((false, m)))) if !is_zero(&m) => {
+                return skip("a credited fee or tax (a refund) is not imported; correct the fee it refunds by hand".into());
+            }
             _ => {}
         }
         Ok(RowOutcome::Transaction(RawTransaction {
@@ -389,7 +424,11 @@ fn schwab_number(raw: &str) -> Result<(bool, String), &str> {
     let digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
     let mut groups = whole.split(',');
     let first = groups.next().unwrap_or("");
-    let grouped = if whole.contains(',') { (1..=3).contains(&first.len()) && digits(first) && groups.all(|g| g.len() == 3 && digits(g)) } else { digits(whole) };
+    let grouped = if whole.contains(',') {
+        (1..=3).contains(&first.len()) && digits(first) && groups.all(|g| g.len() == 3 && digits(g))
+    } else {
+        digits(whole)
+    };
     if !grouped || !digits(fraction) || whole.len() + fraction.len() == 0 || (parenthesised && sign.is_some()) {
         return Err(raw);
     }
@@ -419,7 +458,9 @@ fn columns(header: &csv::StringRecord) -> Result<Columns, FileRejection> {
         other => other.to_owned(),
     };
     if !["date", "type", "symbol"].iter().all(|c| lower.iter().any(|h| canonical(h) == *c)) {
-        return Err(FileRejection::UnknownLayout { header: names.iter().map(|n| shown(n)).collect::<Vec<_>>().join(",").chars().take(200).collect() });
+        return Err(FileRejection::UnknownLayout {
+            header: names.iter().map(|n| shown(n)).collect::<Vec<_>>().join(",").chars().take(200).collect(),
+        });
     }
     for (i, (name, low)) in names.iter().zip(&lower).enumerate() {
         let key = canonical(low);
@@ -451,7 +492,10 @@ pub fn parse(text: &str, today: Date, base: Currency) -> Result<ParsedImport, Fi
     let mut records = Vec::new();
     let mut count = 0;
     for record in reader.records() {
-        let record = record.map_err(|e| FileRejection::Malformed { line: e.position().map_or(0, |p| lines.record(p.byte() as usize)), reason: e.to_string() })?;
+        let record = record.map_err(|e| FileRejection::Malformed {
+            line: e.position().map_or(0, |p| lines.record(p.byte() as usize)),
+            reason: e.to_string(),
+        })?;
         if record.iter().any(|cell| !cell.trim().is_empty()) {
             count += 1;
             if records.len() <= MAX_ROWS + 2 {
@@ -461,7 +505,9 @@ pub fn parse(text: &str, today: Date, base: Currency) -> Result<ParsedImport, Fi
     }
     let mut records = records.into_iter().peekable();
     // Older Schwab exports open with a title line before the header.
-    let is_title = |(_, r): &(usize, csv::StringRecord)| r.get(0).is_some_and(|c| c.trim_start().starts_with("Transactions ")) && r.iter().skip(1).all(|c| c.trim().is_empty());
+    let is_title = |(_, r): &(usize, csv::StringRecord)| {
+        r.get(0).is_some_and(|c| c.trim_start().starts_with("Transactions ")) && r.iter().skip(1).all(|c| c.trim().is_empty())
+    };
     if records.peek().is_some_and(is_title) {
         records.next();
         count -= 1;
@@ -480,7 +526,10 @@ pub fn parse(text: &str, today: Date, base: Currency) -> Result<ParsedImport, Fi
         // flexible() lets a row be longer than the header; what lies beyond would be dropped
         // (`150,25` read as 150): refused instead. Empty trailing cells are fine.
         if let Some(extra) = record.iter().skip(columns.header.len()).position(|cell| !cell.trim().is_empty()) {
-            let reason = format!("the header names {} columns and this row has a value beyond them; a value holding a comma (a decimal comma, a thousands separator) must be quoted", columns.header.len());
+            let reason = format!(
+                "the header names {} columns and this row has a value beyond them; a value holding a comma (a decimal comma, a thousands separator) must be quoted",
+                columns.header.len()
+            );
             parsed.errors.push(RowError { row, column: format!("column {}", columns.header.len() + extra + 1), reason });
             continue;
         }
@@ -507,7 +556,10 @@ pub fn parse(text: &str, today: Date, base: Currency) -> Result<ParsedImport, Fi
             Ok(transaction) if transaction.currency != base => parsed.errors.push(RowError {
                 row,
                 column: columns.column_of(TxField::Currency),
-                reason: format!("{} is not the portfolio's currency {base}; other currencies need FX, which is not supported yet", transaction.currency),
+                reason: format!(
+                    "{} is not the portfolio's currency {base}; other currencies need FX, which is not supported yet",
+                    transaction.currency
+                ),
             }),
             Ok(transaction) => {
                 let canonical = transaction.canonical();
@@ -517,7 +569,9 @@ pub fn parse(text: &str, today: Date, base: Currency) -> Result<ParsedImport, Fi
                 let fingerprint = digest.iter().map(|b| format!("{b:02x}")).collect();
                 parsed.rows.push(ImportRow { row, transaction, fingerprint });
             }
-            Err(errors) => parsed.errors.extend(errors.into_iter().map(|e| RowError { row, column: columns.column_of(e.field), reason: e.reason })),
+            Err(errors) => {
+                parsed.errors.extend(errors.into_iter().map(|e| RowError { row, column: columns.column_of(e.field), reason: e.reason }))
+            }
         }
     }
     if parsed.rows.is_empty() && parsed.errors.is_empty() && parsed.skipped.is_empty() {
@@ -560,7 +614,8 @@ mod tests {
         assert_eq!(parsed.rows[3].transaction.trade, Trade::Split { numerator: 2, denominator: 1 });
         assert_eq!(parsed.rows[0].transaction_id().len(), "2026-01-02-".len() + 16);
         // The same file, columns reordered and spelled differently, gives the same fingerprints.
-        let reordered = "Symbol,Trade Date,Type,Price,Quantity,Fees\nAAPL,2026-01-02,buy,150.250,10,1.00\nAAPL,2026-01-02,buy,150.25,10,1\n";
+        let reordered =
+            "Symbol,Trade Date,Type,Price,Quantity,Fees\nAAPL,2026-01-02,buy,150.250,10,1.00\nAAPL,2026-01-02,buy,150.25,10,1\n";
         let again = parse(reordered, today(), Currency::USD).unwrap();
         assert_eq!(again.rows[0].fingerprint, parsed.rows[0].fingerprint);
         assert_eq!(again.rows[1].fingerprint, parsed.rows[1].fingerprint);
@@ -579,7 +634,9 @@ mod tests {
     fn files_that_are_not_one_of_the_layouts_are_rejected_whole() {
         assert_eq!(parse("", today(), Currency::USD), Err(FileRejection::Empty));
         assert!(matches!(parse("when,what\n1,2\n", today(), Currency::USD), Err(FileRejection::UnknownLayout { .. })));
-        assert!(matches!(parse("date,type,symbol,colour\n", today(), Currency::USD), Err(FileRejection::UnknownColumn { column }) if column == "colour"));
+        assert!(
+            matches!(parse("date,type,symbol,colour\n", today(), Currency::USD), Err(FileRejection::UnknownColumn { column }) if column == "colour")
+        );
         assert!(matches!(parse("date,type,symbol,Symbol\n", today(), Currency::USD), Err(FileRejection::DuplicateColumn { .. })));
         assert_eq!(parse("date,type,symbol\n", today(), Currency::USD), Err(FileRejection::NoTransactions));
         let many = format!("date,type,symbol,amount\n{}", "2026-01-02,FEE,A,1\n".repeat(MAX_ROWS + 1));
@@ -602,8 +659,11 @@ mod tests {
         let parsed = parse(SCHWAB, today(), Currency::USD).unwrap();
         assert_eq!(parsed.layout, Layout::Schwab);
         assert!(parsed.errors.is_empty(), "{:?}", parsed.errors);
-        let kinds: Vec<(usize, &str, &str, String)> =
-            parsed.rows.iter().map(|r| (r.row, r.transaction.kind(), r.transaction.symbol.as_str(), r.transaction.trade_date.to_string())).collect();
+        let kinds: Vec<(usize, &str, &str, String)> = parsed
+            .rows
+            .iter()
+            .map(|r| (r.row, r.transaction.kind(), r.transaction.symbol.as_str(), r.transaction.trade_date.to_string()))
+            .collect();
         assert_eq!(
             kinds,
             [
@@ -623,7 +683,10 @@ mod tests {
     fn a_bad_schwab_date_names_the_date_column() {
         let text = "\"Date\",\"Action\",\"Symbol\",\"Description\",\"Quantity\",\"Price\",\"Fees & Comm\",\"Amount\"\n\"2026-03-14\",\"Buy\",\"MSFT\",\"M\",\"1\",\"$1\",\"\",\"-$1\"\n";
         let parsed = parse(text, today(), Currency::USD).unwrap();
-        assert_eq!(parsed.errors, [RowError { row: 2, column: "Date".into(), reason: "expected MM/DD/YYYY, optionally followed by \"as of MM/DD/YYYY\"".into() }]);
+        assert_eq!(
+            parsed.errors,
+            [RowError { row: 2, column: "Date".into(), reason: "expected MM/DD/YYYY, optionally followed by \"as of MM/DD/YYYY\"".into() }]
+        );
     }
 
     #[test]
@@ -650,9 +713,18 @@ mod tests {
     #[test]
     fn rows_are_numbered_by_their_line_after_blank_lines_and_with_any_line_ending() {
         // csv's positions point before the blank lines a record follows, and count `\n` only.
-        assert_eq!(error_rows("date,type,symbol,amount\n\n\n2026-01-02,FEE,A,x\n\r\n\n2026-01-02,FEE,A,y\n"), [(4, "amount".into()), (7, "amount".into())]);
-        assert_eq!(error_rows("date,type,symbol,amount\r2026-01-02,FEE,A,x\r\r2026-01-02,FEE,A,y\r"), [(2, "amount".into()), (4, "amount".into())]);
-        assert_eq!(error_rows("date,type,symbol,amount\r\n2026-01-02,FEE,A,\"x\r\nx\"\r\n2026-01-02,FEE,A,y"), [(2, "amount".into()), (4, "amount".into())]);
+        assert_eq!(
+            error_rows("date,type,symbol,amount\n\n\n2026-01-02,FEE,A,x\n\r\n\n2026-01-02,FEE,A,y\n"),
+            [(4, "amount".into()), (7, "amount".into())]
+        );
+        assert_eq!(
+            error_rows("date,type,symbol,amount\r2026-01-02,FEE,A,x\r\r2026-01-02,FEE,A,y\r"),
+            [(2, "amount".into()), (4, "amount".into())]
+        );
+        assert_eq!(
+            error_rows("date,type,symbol,amount\r\n2026-01-02,FEE,A,\"x\r\nx\"\r\n2026-01-02,FEE,A,y"),
+            [(2, "amount".into()), (4, "amount".into())]
+        );
     }
 
     #[test]
@@ -687,7 +759,8 @@ mod tests {
         let header = format!("date{},type,symbol", "_".repeat(100_000));
         let rejected = parse(&format!("{header}\nx,FEE,A\n"), today(), Currency::USD);
         assert!(matches!(&rejected, Err(FileRejection::UnknownColumn { column }) if column.len() < 100));
-        let schwab = format!("Date,Action,Symbol,Description,Quantity,Price,Fees & Comm,Amount\n01/02/2026,{},A,,,,,\n", "x".repeat(100_000));
+        let schwab =
+            format!("Date,Action,Symbol,Description,Quantity,Price,Fees & Comm,Amount\n01/02/2026,{},A,,,,,\n", "x".repeat(100_000));
         let skipped = parse(&schwab, today(), Currency::USD).unwrap().skipped;
         assert!(skipped[0].reason.len() < 200, "{}", skipped[0].reason.len());
     }
@@ -701,7 +774,10 @@ mod tests {
     #[test]
     fn a_full_schwab_export_with_its_total_line_is_not_too_long() {
         let rows = "\"01/02/2026\",\"Buy\",\"A\",\"\",\"1\",\"$1\",\"\",\"-$1\"\n".repeat(MAX_ROWS);
-        let text = format!("\"Transactions  for account ...123\"\n{}{rows}\"Transactions Total\",\"\",\"\",\"\",\"\",\"\",\"\",\"-$10,000.00\"\n", SCHWAB.lines().nth(1).unwrap().to_owned() + "\n");
+        let text = format!(
+            "\"Transactions  for account ...123\"\n{}{rows}\"Transactions Total\",\"\",\"\",\"\",\"\",\"\",\"\",\"-$10,000.00\"\n",
+            SCHWAB.lines().nth(1).unwrap().to_owned() + "\n"
+        );
         assert_eq!(parse(&text, today(), Currency::USD).map(|p| p.rows.len()), Ok(MAX_ROWS));
     }
 
@@ -718,7 +794,9 @@ mod tests {
     #[test]
     fn schwab_amounts_are_read_as_written_or_refused() {
         let row = |action: &str, quantity: &str, amount: &str| {
-            let text = format!("Date,Action,Symbol,Description,Quantity,Price,Fees & Comm,Amount\n01/02/2026,{action},A,,\"{quantity}\",$2.50,,\"{amount}\"\n");
+            let text = format!(
+                "Date,Action,Symbol,Description,Quantity,Price,Fees & Comm,Amount\n01/02/2026,{action},A,,\"{quantity}\",$2.50,,\"{amount}\"\n"
+            );
             let parsed = parse(&text, today(), Currency::USD).unwrap();
             (parsed.rows.first().map(|r| r.transaction.canonical()), parsed.errors.first().map(|e| e.column.clone()), parsed.skipped.len())
         };
@@ -727,9 +805,14 @@ mod tests {
         for garbled in ["1,23", "1-2", "1 000", "12,3456", "(5", "$$5", "1,000,00"] {
             assert_eq!(row("Buy", garbled, "").1.as_deref(), Some("Quantity"), "{garbled}");
         }
-        assert!(row("Qualified Dividend", "", "($3.75)").0.is_none() && row("Qualified Dividend", "", "($3.75)").2 == 1, "a reversed dividend is not income");
-        assert!(row("Foreign Tax Paid", "", "$0.53").0.is_none() && row("Foreign Tax Paid", "", "$0.53").2 == 1, "a refunded tax is not a fee");
+        assert!(
+            row("Qualified Dividend", "", "($3.75)").0.is_none() && row("Qualified Dividend", "", "($3.75)").2 == 1,
+            "a reversed dividend is not income"
+        );
+        assert!(
+            row("Foreign Tax Paid", "", "$0.53").0.is_none() && row("Foreign Tax Paid", "", "$0.53").2 == 1,
+            "a refunded tax is not a fee"
+        );
         assert_eq!(row("Foreign Tax Paid", "", "-$0.53").0.unwrap(), "2026-01-02|A|kind=FEE|amount=0.53|currency=USD");
     }
 }
-

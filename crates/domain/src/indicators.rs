@@ -20,9 +20,9 @@ pub fn rsi(closes: &[Decimal], period: usize) -> Option<Decimal> {
     }
     let changes: Vec<Decimal> = closes.windows(2).map(|w| w[1] - w[0]).collect();
     let p = Decimal::from(period);
-    let (mut gain, mut loss) = changes[..period].iter().fold((Decimal::ZERO, Decimal::ZERO), |(g, l), c| {
-        if c.is_sign_positive() { (g + c, l) } else { (g, l - c) }
-    });
+    let (mut gain, mut loss) = changes[..period]
+        .iter()
+        .fold((Decimal::ZERO, Decimal::ZERO), |(g, l), c| if c.is_sign_positive() { (g + c, l) } else { (g, l - c) });
     gain /= p;
     loss /= p;
     for change in &changes[period..] {

@@ -18,7 +18,8 @@ pub struct JobId(String);
 
 impl JobId {
     pub fn parse(text: &str) -> Result<Self, String> {
-        let random = text.len() == 25 && text.starts_with('j') && text[1..].bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+        let random =
+            text.len() == 25 && text.starts_with('j') && text[1..].bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
         let scheduled = text.len() == 18
             && text.starts_with("refresh-")
             && text[8..].bytes().enumerate().all(|(i, b)| if i == 4 || i == 7 { b == b'-' } else { b.is_ascii_digit() });
@@ -182,7 +183,9 @@ mod tests {
         assert_eq!(id.as_str(), "jabababababababababababab");
         assert_eq!(JobId::parse(id.as_str()).unwrap(), id);
         assert_eq!(JobId::scheduled("2026-11-25").unwrap().as_str(), "refresh-2026-11-25");
-        for bad in ["", "j123", "JABABABABABABABABABABABAB", "jzzzzzzzzzzzzzzzzzzzzzzzz", "refresh-2026-1125", "../etc", "refresh-2026-11-25x"] {
+        for bad in
+            ["", "j123", "JABABABABABABABABABABABAB", "jzzzzzzzzzzzzzzzzzzzzzzzz", "refresh-2026-1125", "../etc", "refresh-2026-11-25x"]
+        {
             assert!(JobId::parse(bad).is_err(), "{bad}");
         }
     }

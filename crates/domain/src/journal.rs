@@ -50,7 +50,9 @@ pub enum JournalError {
     Id,
     #[error("the return does not fit a decimal")]
     Overflow,
-    #[error("{symbol} already has {MAX_CLOSED_PER_SYMBOL} closed signals, the most the statistics hold; delete closed signals of {symbol} before closing more")]
+    #[error(
+        "{symbol} already has {MAX_CLOSED_PER_SYMBOL} closed signals, the most the statistics hold; delete closed signals of {symbol} before closing more"
+    )]
     TooManyClosed { symbol: String },
     #[error("the statistics do not count this signal")]
     NotCounted,
@@ -347,7 +349,8 @@ pub fn merge_sorted(lists: &[&[Decimal]]) -> Vec<Decimal> {
     use std::collections::BinaryHeap;
     let mut merged = Vec::with_capacity(lists.iter().map(|l| l.len()).sum());
     // (next value, list, position in the list), smallest first.
-    let mut heads: BinaryHeap<Reverse<(Decimal, usize, usize)>> = lists.iter().enumerate().filter_map(|(i, l)| l.first().map(|v| Reverse((*v, i, 0)))).collect();
+    let mut heads: BinaryHeap<Reverse<(Decimal, usize, usize)>> =
+        lists.iter().enumerate().filter_map(|(i, l)| l.first().map(|v| Reverse((*v, i, 0)))).collect();
     while let Some(Reverse((value, list, at))) = heads.pop() {
         merged.push(value);
         if let Some(next) = lists[list].get(at + 1) {
@@ -394,7 +397,8 @@ pub fn roll_up(per_symbol: &[(Symbol, SymbolStats)]) -> (Summary, Vec<(Symbol, S
     }
     let lists: Vec<&[Decimal]> = per_symbol.iter().map(|(_, s)| s.returns.as_slice()).collect();
     let merged = merge_sorted(&lists);
-    let mut symbols: Vec<(Symbol, Summary)> = per_symbol.iter().filter(|(_, s)| s.total() > 0).map(|(sym, s)| (sym.clone(), s.summary())).collect();
+    let mut symbols: Vec<(Symbol, Summary)> =
+        per_symbol.iter().filter(|(_, s)| s.total() > 0).map(|(sym, s)| (sym.clone(), s.summary())).collect();
     symbols.sort_by(|a, b| a.0.cmp(&b.0));
     (summarise(&all, &merged), symbols)
 }
@@ -403,7 +407,13 @@ pub fn roll_up(per_symbol: &[(Symbol, SymbolStats)]) -> (Summary, Vec<(Symbol, S
 /// transactions of at most `max_items` items, where a chunk's items are its signals plus one
 /// statistics item per distinct symbol in it, and its estimated size (`signal_bytes` per signal
 /// plus `stats_bytes(symbol)` per distinct symbol) stays within `max_bytes`.
-pub fn plan_chunks(symbols: &[Symbol], max_items: usize, max_bytes: usize, signal_bytes: usize, stats_bytes: impl Fn(&Symbol) -> usize) -> Vec<Range<usize>> {
+pub fn plan_chunks(
+    symbols: &[Symbol],
+    max_items: usize,
+    max_bytes: usize,
+    signal_bytes: usize,
+    stats_bytes: impl Fn(&Symbol) -> usize,
+) -> Vec<Range<usize>> {
     let mut chunks = Vec::new();
     let (mut start, mut distinct, mut bytes): (usize, Vec<&Symbol>, usize) = (0, Vec::new(), 0);
     for (i, symbol) in symbols.iter().enumerate() {
@@ -487,7 +497,15 @@ mod tests {
         assert_eq!(early.as_str(), "1795642200000-0123456789ab");
         assert!(early < late);
         assert_eq!(SignalId::parse(early.as_str()).unwrap(), early);
-        for bad in ["", "1795642200000_0123456789ab", "17956422000é-0123456789ab", "1795642200000-0123456789AB", "179564220000-0123456789abc", "../../etc", "1795642200000-0123456789a"] {
+        for bad in [
+            "",
+            "1795642200000_0123456789ab",
+            "17956422000é-0123456789ab",
+            "1795642200000-0123456789AB",
+            "179564220000-0123456789abc",
+            "../../etc",
+            "1795642200000-0123456789a",
+        ] {
             assert_eq!(SignalId::parse(bad), Err(JournalError::Id), "{bad}");
         }
     }
@@ -499,7 +517,10 @@ mod tests {
         assert_eq!(median(&[d("-3"), d("1"), d("10")]), Some(d("1")));
         // (1 + 2.0001) / 2 = 1.50005, exactly.
         assert_eq!(median(&[d("-3"), d("1"), d("2.0001"), d("10")]), Some(d("1.50005")));
-        assert_eq!(merge_sorted(&[&[d("1"), d("4")], &[d("-2"), d("3"), d("9")], &[], &[d("1"), d("10")]]), vec![d("-2"), d("1"), d("1"), d("3"), d("4"), d("9"), d("10")]);
+        assert_eq!(
+            merge_sorted(&[&[d("1"), d("4")], &[d("-2"), d("3"), d("9")], &[], &[d("1"), d("10")]]),
+            vec![d("-2"), d("1"), d("1"), d("3"), d("4"), d("9"), d("10")]
+        );
     }
 
     #[test]

@@ -34,7 +34,15 @@ pub struct MarketData {
 
 impl MarketData {
     fn scalars_mut(&mut self) -> [&mut Option<Decimal>; 7] {
-        [&mut self.price, &mut self.market_cap, &mut self.pe, &mut self.eps, &mut self.dividend_yield, &mut self.week52_high, &mut self.week52_low]
+        [
+            &mut self.price,
+            &mut self.market_cap,
+            &mut self.pe,
+            &mut self.eps,
+            &mut self.dividend_yield,
+            &mut self.week52_high,
+            &mut self.week52_low,
+        ]
     }
 
     fn scalars(&self) -> [Option<Decimal>; 7] {
@@ -264,5 +272,4 @@ mod tests {
         assert!(quality_score(&quote, TODAY) < MIN_QUALITY_TO_JOIN);
         assert!(quality_score(&full("a"), TODAY) >= MIN_QUALITY_TO_JOIN);
     }
-
 }

@@ -74,7 +74,9 @@ impl QueueMessage {
             QueueMessage::SnapshotPortfolio { user, portfolio, .. } if !is_key_part(user) || !is_key_part(portfolio) => {
                 Err("snapshot user and portfolio must be 1 to 64 letters, digits or dashes".into())
             }
-            QueueMessage::SnapshotShard { after: Some(after), .. } if !after.split_once('#').is_some_and(|(u, p)| is_key_part(u) && is_key_part(p)) => {
+            QueueMessage::SnapshotShard { after: Some(after), .. }
+                if !after.split_once('#').is_some_and(|(u, p)| is_key_part(u) && is_key_part(p)) =>
+            {
                 Err("a shard continuation names the last <user>#<portfolio> fanned out".into())
             }
             _ => Ok(message),

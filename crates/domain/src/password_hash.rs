@@ -26,10 +26,7 @@ fn argon2() -> Argon2<'static> {
 /// Hashes `password` with a 16-byte random `salt` supplied by the caller.
 pub fn hash_password(password: &Password, salt: [u8; 16]) -> Result<String, HashError> {
     let salt = SaltString::encode_b64(&salt).map_err(|e| HashError(e.to_string()))?;
-    argon2()
-        .hash_password(password.expose().as_bytes(), &salt)
-        .map(|h| h.to_string())
-        .map_err(|e| HashError(e.to_string()))
+    argon2().hash_password(password.expose().as_bytes(), &salt).map(|h| h.to_string()).map_err(|e| HashError(e.to_string()))
 }
 
 /// True when `password` matches the PHC string `stored`. A malformed stored hash is a mismatch

@@ -20,12 +20,27 @@ use serde::Serialize;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Trade {
-    Buy { quantity: Quantity, price: Amount, fees: Amount },
-    Sell { quantity: Quantity, price: Amount, fees: Amount },
-    Dividend { amount: Amount },
-    Fee { amount: Amount },
+    Buy {
+        quantity: Quantity,
+        price: Amount,
+        fees: Amount,
+    },
+    Sell {
+        quantity: Quantity,
+        price: Amount,
+        fees: Amount,
+    },
+    Dividend {
+        amount: Amount,
+    },
+    Fee {
+        amount: Amount,
+    },
     /// `numerator` new shares for every `denominator` old ones (2:1 doubles the quantity).
-    Split { numerator: u32, denominator: u32 },
+    Split {
+        numerator: u32,
+        denominator: u32,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -265,11 +280,8 @@ pub fn analyse(positions: &[Valued]) -> Analysis {
     let hhi = |ws: &[Weight]| ws.iter().map(|w| w.weight * w.weight).sum::<Decimal>().round_dp(6).normalize();
     let sector_hhi = hhi(&by_sector);
     let position_hhi = hhi(&by_position);
-    let diversification_score = if by_position.is_empty() {
-        Decimal::ZERO
-    } else {
-        ((Decimal::ONE - position_hhi) * Decimal::ONE_HUNDRED).round_dp(1).normalize()
-    };
+    let diversification_score =
+        if by_position.is_empty() { Decimal::ZERO } else { ((Decimal::ONE - position_hhi) * Decimal::ONE_HUNDRED).round_dp(1).normalize() };
     // Buy fees are part of the cost basis: the drag is fees over the money invested.
     let cost: Decimal = positions.iter().map(|p| p.holding.cost_basis).sum();
     let fees: Decimal = positions.iter().map(|p| p.holding.fees).sum();
@@ -288,7 +300,12 @@ pub fn analyse(positions: &[Valued]) -> Analysis {
         ));
     }
     for sector in by_sector.iter().filter(|w| w.weight > thresholds::max_sector_weight()) {
-        findings.push(format!("{} is {} of the portfolio, above the {} sector guideline.", sector.name, pct(sector.weight), pct(thresholds::max_sector_weight())));
+        findings.push(format!(
+            "{} is {} of the portfolio, above the {} sector guideline.",
+            sector.name,
+            pct(sector.weight),
+            pct(thresholds::max_sector_weight())
+        ));
     }
     if sector_hhi > thresholds::max_sector_hhi() {
         findings.push(format!("Sector concentration (HHI {sector_hhi}) is above {}: highly concentrated.", thresholds::max_sector_hhi()));
@@ -299,7 +316,14 @@ pub fn analyse(positions: &[Valued]) -> Analysis {
     if findings.is_empty() {
         findings.push("No position, sector or fee level crosses a guideline.".to_owned());
     }
-    Analysis { largest_position: by_position.first().cloned(), sector_weights: by_sector, sector_hhi, diversification_score, fee_drag, findings }
+    Analysis {
+        largest_position: by_position.first().cloned(),
+        sector_weights: by_sector,
+        sector_hhi,
+        diversification_score,
+        fee_drag,
+        findings,
+    }
 }
 
 #[cfg(test)]
@@ -357,7 +381,10 @@ mod tests {
             h.apply(&Trade::Dividend { amount: Amount::parse(big).unwrap() }).unwrap();
         }
         assert_eq!(h.dividends, d("1000000000000000"));
-        assert_eq!(h.apply(&Trade::Dividend { amount: Amount::parse("0.01").unwrap() }), Err(PortfolioError::OutOfBounds(Bound::PositionValue)));
+        assert_eq!(
+            h.apply(&Trade::Dividend { amount: Amount::parse("0.01").unwrap() }),
+            Err(PortfolioError::OutOfBounds(Bound::PositionValue))
+        );
         let mut h = Holding::new(sym());
         for _ in 0..1000 {
             h.apply(&Trade::Fee { amount: Amount::parse(big).unwrap() }).unwrap();
@@ -381,7 +408,11 @@ mod tests {
         // Buy 10 @ 100 (+1 fee) and 10 @ 120 (+1): 20 shares, cost 2202, average 110.1.
         // Sell 5 @ 130 (−1): removed 2202·5/20 = 550.5; realised = 650 − 1 − 550.5 = 98.5.
         // Split 2:1: 30 shares, cost 1651.5, average 55.05.
-        let h = Holding::derive(sym(), &[buy("10", "100", "1"), buy("10", "120", "1"), sell("5", "130", "1"), Trade::Split { numerator: 2, denominator: 1 }]).unwrap();
+        let h = Holding::derive(
+            sym(),
+            &[buy("10", "100", "1"), buy("10", "120", "1"), sell("5", "130", "1"), Trade::Split { numerator: 2, denominator: 1 }],
+        )
+        .unwrap();
         assert_eq!(h.quantity, d("30"));
         assert_eq!(h.cost_basis, d("1651.5"));
         assert_eq!(h.realised_pnl, d("98.5"));
@@ -423,7 +454,8 @@ mod tests {
             let mut trades = Vec::new();
             let (mut qty, mut cost, mut fees) = (Decimal::ZERO, Decimal::ZERO, Decimal::ZERO);
             for _ in 0..(1 + next(6)) {
-                let (q, p, f) = (Decimal::from(1 + next(50)), Decimal::new(100 + next(100_000) as i64, 2), Decimal::new(next(500) as i64, 2));
+                let (q, p, f) =
+                    (Decimal::from(1 + next(50)), Decimal::new(100 + next(100_000) as i64, 2), Decimal::new(next(500) as i64, 2));
                 trades.push(buy(&q.to_string(), &p.to_string(), &f.to_string()));
                 qty += q;
                 cost += q * p;
@@ -442,10 +474,8 @@ mod tests {
     fn analysis_flags_concentration_with_its_thresholds() {
         let a = Holding::derive(Symbol::parse("A").unwrap(), &[buy("10", "80", "0")]).unwrap();
         let b = Holding::derive(Symbol::parse("B").unwrap(), &[buy("10", "20", "5")]).unwrap();
-        let positions = [
-            Valued { holding: &a, sector: Some("Energy"), value: d("800") },
-            Valued { holding: &b, sector: None, value: d("200") },
-        ];
+        let positions =
+            [Valued { holding: &a, sector: Some("Energy"), value: d("800") }, Valued { holding: &b, sector: None, value: d("200") }];
         let analysis = analyse(&positions);
         assert_eq!(analysis.largest_position.as_ref().unwrap().weight, d("0.8"));
         assert_eq!(analysis.sector_hhi, d("0.68")); // 0.8² + 0.2²
@@ -472,7 +502,13 @@ pub struct DailySnapshot {
 
 /// The snapshot writer's arithmetic: holdings valued at `price_of` each symbol.
 pub fn daily_snapshot(holdings: &[Holding], price_of: impl Fn(&Symbol) -> Option<Decimal>) -> DailySnapshot {
-    let mut snapshot = DailySnapshot { value: Decimal::ZERO, cost: Decimal::ZERO, realised_pnl: Decimal::ZERO, dividends: Decimal::ZERO, unpriced_positions: 0 };
+    let mut snapshot = DailySnapshot {
+        value: Decimal::ZERO,
+        cost: Decimal::ZERO,
+        realised_pnl: Decimal::ZERO,
+        dividends: Decimal::ZERO,
+        unpriced_positions: 0,
+    };
     for h in holdings {
         snapshot.cost += h.cost_basis;
         snapshot.realised_pnl += h.realised_pnl;
@@ -498,7 +534,12 @@ mod snapshot_tests {
     #[test]
     fn snapshot_by_hand() {
         let mut a = Holding::new(Symbol::parse("A").unwrap());
-        a.apply(&Trade::Buy { quantity: Quantity::parse("3").unwrap(), price: Amount::parse("10").unwrap(), fees: Amount::parse("1").unwrap() }).unwrap();
+        a.apply(&Trade::Buy {
+            quantity: Quantity::parse("3").unwrap(),
+            price: Amount::parse("10").unwrap(),
+            fees: Amount::parse("1").unwrap(),
+        })
+        .unwrap();
         let mut b = Holding::new(Symbol::parse("B").unwrap());
         b.apply(&Trade::Buy { quantity: Quantity::parse("1").unwrap(), price: Amount::parse("5").unwrap(), fees: Amount::ZERO }).unwrap();
         b.apply(&Trade::Dividend { amount: Amount::parse("0.5").unwrap() }).unwrap();

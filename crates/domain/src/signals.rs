@@ -197,7 +197,14 @@ mod tests {
     #[test]
     fn signals_by_hand() {
         let mut s = Stock::new(Symbol::parse("X").unwrap(), "X".into());
-        for (metric, value) in [(Metric::Price, 120), (Metric::Week52High, 120), (Metric::Week52Low, 80), (Metric::Sma50, 110), (Metric::Sma200, 100), (Metric::Rsi14, 75)] {
+        for (metric, value) in [
+            (Metric::Price, 120),
+            (Metric::Week52High, 120),
+            (Metric::Week52Low, 80),
+            (Metric::Sma50, 110),
+            (Metric::Sma200, 100),
+            (Metric::Rsi14, 75),
+        ] {
             s.set(metric, Some(Decimal::from(value)));
         }
         let kinds: Vec<_> = stock_signals(&s).into_iter().map(|x| x.kind).collect();

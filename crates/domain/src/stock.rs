@@ -150,7 +150,15 @@ pub struct Stock {
 
 impl Stock {
     pub fn new(symbol: Symbol, name: String) -> Self {
-        Stock { symbol, name, sector: None, sub_industry: None, metrics: vec![None; Metric::COUNT], enriched_at: None, history_generated: false }
+        Stock {
+            symbol,
+            name,
+            sector: None,
+            sub_industry: None,
+            metrics: vec![None; Metric::COUNT],
+            enriched_at: None,
+            history_generated: false,
+        }
     }
 
     pub fn metric(&self, metric: Metric) -> Option<Decimal> {

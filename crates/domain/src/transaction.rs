@@ -118,7 +118,8 @@ impl RawTransaction {
             }
         };
         let symbol = Symbol::parse(&self.symbol).map_err(|e| e.to_string());
-        let trade_date = parse_date(&self.trade_date).and_then(|d| if d > today { Err("must not be in the future".to_owned()) } else { Ok(d) });
+        let trade_date =
+            parse_date(&self.trade_date).and_then(|d| if d > today { Err("must not be in the future".to_owned()) } else { Ok(d) });
         let currency = match self.currency.as_deref().map(str::trim).filter(|c| !c.is_empty()) {
             None => Ok(Currency::USD),
             Some(c) => Currency::parse(c).map_err(|e| e.to_string()),
@@ -134,7 +135,10 @@ impl RawTransaction {
                 .ok()
         };
         let amount = |field: TxField, value: &Option<String>, errors: &mut Vec<TxFieldError>| {
-            required(field, value).and_then(|a| Amount::parse(a).map_err(|e| TxFieldError::new(field, e.to_string()))).map_err(|e| errors.push(e)).ok()
+            required(field, value)
+                .and_then(|a| Amount::parse(a).map_err(|e| TxFieldError::new(field, e.to_string())))
+                .map_err(|e| errors.push(e))
+                .ok()
         };
         let fees = match present(&self.fees) {
             None => Some(Amount::ZERO),
@@ -155,7 +159,8 @@ impl RawTransaction {
                 if fees.is_some_and(|f| f != Amount::ZERO) {
                     errors.push(TxFieldError::new(TxField::Fees, "only BUY and SELL carry fees; record a separate FEE"));
                 }
-                amount(TxField::Amount, &self.amount, &mut errors).map(|amount| if kind == "DIVIDEND" { Trade::Dividend { amount } } else { Trade::Fee { amount } })
+                amount(TxField::Amount, &self.amount, &mut errors)
+                    .map(|amount| if kind == "DIVIDEND" { Trade::Dividend { amount } } else { Trade::Fee { amount } })
             }
             "SPLIT" => match present(&self.ratio) {
                 None => {
@@ -176,7 +181,9 @@ impl RawTransaction {
             }
         };
         match (symbol, trade_date, currency, trade) {
-            (Ok(symbol), Ok(trade_date), Ok(currency), Some(trade)) if errors.is_empty() => Ok(ParsedTransaction { symbol, trade_date, trade, currency }),
+            (Ok(symbol), Ok(trade_date), Ok(currency), Some(trade)) if errors.is_empty() => {
+                Ok(ParsedTransaction { symbol, trade_date, trade, currency })
+            }
             _ => Err(errors),
         }
     }
@@ -253,14 +260,26 @@ mod tests {
     fn dates_are_four_digit_years_only() {
         assert_eq!(parse_date(" 2026-01-15 ").unwrap().to_string(), "2026-01-15");
         // A signed or six-digit year would start an id the service could never find again.
-        for bad in ["-0001-01-01", "+2026-01-02", "+02026-01-02", "02026-01-02", "2026-1-02", "2026-02-30", "2026/01/15", "0000-01-01", "1899-12-31"] {
+        for bad in [
+            "-0001-01-01",
+            "+2026-01-02",
+            "+02026-01-02",
+            "02026-01-02",
+            "2026-1-02",
+            "2026-02-30",
+            "2026/01/15",
+            "0000-01-01",
+            "1899-12-31",
+        ] {
             assert!(parse_date(bad).is_err(), "{bad}");
         }
     }
 
     #[test]
     fn a_buy_parses_and_round_trips_through_its_stored_fields() {
-        let tx = RawTransaction { quantity: Some("10".into()), price: Some("1.50".into()), fees: Some("0.99".into()), ..raw("buy") }.parse(today()).unwrap();
+        let tx = RawTransaction { quantity: Some("10".into()), price: Some("1.50".into()), fees: Some("0.99".into()), ..raw("buy") }
+            .parse(today())
+            .unwrap();
         assert_eq!(tx.symbol.as_str(), "AAPL");
         assert_eq!(tx.kind(), "BUY");
         assert_eq!(stored_trade(&tx.fields()), Some(tx.trade.clone()));
@@ -269,14 +288,18 @@ mod tests {
 
     #[test]
     fn every_error_is_reported_at_once_with_its_field() {
-        let errors = RawTransaction { symbol: "no good!".into(), trade_date: "2026-13-01".into(), quantity: Some("-1".into()), ..raw("SELL") }.parse(today()).unwrap_err();
+        let errors =
+            RawTransaction { symbol: "no good!".into(), trade_date: "2026-13-01".into(), quantity: Some("-1".into()), ..raw("SELL") }
+                .parse(today())
+                .unwrap_err();
         let fields: Vec<TxField> = errors.iter().map(|e| e.field).collect();
         assert_eq!(fields, [TxField::Symbol, TxField::TradeDate, TxField::Quantity, TxField::Price]);
     }
 
     #[test]
     fn future_dates_unknown_types_and_fees_on_dividends_are_refused() {
-        let future = RawTransaction { trade_date: "2026-07-01".into(), amount: Some("1".into()), ..raw("DIVIDEND") }.parse(today()).unwrap_err();
+        let future =
+            RawTransaction { trade_date: "2026-07-01".into(), amount: Some("1".into()), ..raw("DIVIDEND") }.parse(today()).unwrap_err();
         assert_eq!(future[0].field, TxField::TradeDate);
         assert_eq!(raw("SHORT").parse(today()).unwrap_err()[0].field, TxField::Type);
         let fees = RawTransaction { amount: Some("1".into()), fees: Some("0.5".into()), ..raw("DIVIDEND") }.parse(today()).unwrap_err();
@@ -296,7 +319,16 @@ mod tests {
     #[test]
     fn canonical_text_ignores_spelling_differences() {
         let a = RawTransaction { quantity: Some("2.50".into()), price: Some("100".into()), ..raw("buy") }.parse(today()).unwrap();
-        let b = RawTransaction { symbol: " AAPL ".into(), quantity: Some("2.5".into()), price: Some("100.000".into()), fees: Some("0".into()), currency: Some("usd".into()), ..raw("BUY") }.parse(today()).unwrap();
+        let b = RawTransaction {
+            symbol: " AAPL ".into(),
+            quantity: Some("2.5".into()),
+            price: Some("100.000".into()),
+            fees: Some("0".into()),
+            currency: Some("usd".into()),
+            ..raw("BUY")
+        }
+        .parse(today())
+        .unwrap();
         assert_eq!(a.canonical(), b.canonical());
     }
 }

@@ -92,7 +92,8 @@ pub fn load_universe(constituents_csv: &str, financials_csv: &str) -> Result<Vec
 
     const CONSTITUENTS: &str = "sp500-constituents.csv";
     let mut reader = csv::Reader::from_reader(constituents_csv.as_bytes());
-    let headers = header_index(&mut reader, CONSTITUENTS, &["Symbol", "Security", "GICS Sector", "GICS Sub-Industry", "Headquarters Location"])?;
+    let headers =
+        header_index(&mut reader, CONSTITUENTS, &["Symbol", "Security", "GICS Sector", "GICS Sub-Industry", "Headquarters Location"])?;
     for (i, row) in reader.records().enumerate() {
         let row_no = i + 2; // 1-based, after the header
         let row = row.map_err(|e| UniverseError::Row { file: CONSTITUENTS, row: row_no, reason: e.to_string() })?;
@@ -109,8 +110,19 @@ pub fn load_universe(constituents_csv: &str, financials_csv: &str) -> Result<Vec
     const FINANCIALS: &str = "sp500-financials.csv";
     let mut reader = csv::Reader::from_reader(financials_csv.as_bytes());
     let columns = [
-        "Symbol", "Name", "Sector", "Price", "Price/Earnings", "Dividend Yield", "Earnings/Share", "52 Week Low",
-        "52 Week High", "Market Cap", "EBITDA", "Price/Sales", "Price/Book",
+        "Symbol",
+        "Name",
+        "Sector",
+        "Price",
+        "Price/Earnings",
+        "Dividend Yield",
+        "Earnings/Share",
+        "52 Week Low",
+        "52 Week High",
+        "Market Cap",
+        "EBITDA",
+        "Price/Sales",
+        "Price/Book",
     ];
     let headers = header_index(&mut reader, FINANCIALS, &columns)?;
     for (i, row) in reader.records().enumerate() {
@@ -153,11 +165,7 @@ pub fn load_universe(constituents_csv: &str, financials_csv: &str) -> Result<Vec
     Ok(stocks.into_values().collect())
 }
 
-fn header_index(
-    reader: &mut csv::Reader<&[u8]>,
-    file: &'static str,
-    required: &[&str],
-) -> Result<BTreeMap<String, usize>, UniverseError> {
+fn header_index(reader: &mut csv::Reader<&[u8]>, file: &'static str, required: &[&str]) -> Result<BTreeMap<String, usize>, UniverseError> {
     let headers = reader.headers().map_err(|e| UniverseError::File { file, reason: e.to_string() })?;
     let index: BTreeMap<String, usize> = headers.iter().enumerate().map(|(i, h)| (h.trim().to_owned(), i)).collect();
     for name in required {

@@ -197,11 +197,8 @@ where
                     tracing::info!(problem = err.slug(), "request refused");
                 }
                 let doc = err.to_problem(request_id, path);
-                let extra = err
-                    .headers()
-                    .into_iter()
-                    .filter_map(|(name, value)| HeaderValue::from_str(&value).ok().map(|v| (name, v)))
-                    .collect();
+                let extra =
+                    err.headers().into_iter().filter_map(|(name, value)| HeaderValue::from_str(&value).ok().map(|v| (name, v))).collect();
                 (err.status(), PROBLEM_CONTENT_TYPE, Some(doc.to_string().into_bytes()), CachePolicy::NoStore, extra)
             }
         };
@@ -255,10 +252,7 @@ where
 /// Compresses when worth it and accepted; otherwise sends text.
 fn encode(bytes: Vec<u8>, request_headers: &HeaderMap, headers: &mut HeaderMap) -> Body {
     headers.append(header::VARY, HeaderValue::from_static("accept-encoding"));
-    let accepted = request_headers
-        .get(header::ACCEPT_ENCODING)
-        .and_then(|v| v.to_str().ok())
-        .and_then(encoding::negotiate);
+    let accepted = request_headers.get(header::ACCEPT_ENCODING).and_then(|v| v.to_str().ok()).and_then(encoding::negotiate);
     if let Some(chosen) = accepted.filter(|_| bytes.len() >= MIN_COMPRESS_BYTES) {
         if let Ok(compressed) = encoding::compress(&bytes, chosen) {
             headers.insert(header::CONTENT_ENCODING, HeaderValue::from_static(chosen.token()));

@@ -6,15 +6,8 @@ use http::{HeaderMap, HeaderValue, header};
 
 pub const ALLOW_METHODS: &[&str] = &["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"];
 pub const ALLOW_HEADERS: &[&str] = &["authorization", "content-type", "idempotency-key", "if-none-match", "x-request-id"];
-pub const EXPOSE_HEADERS: &[&str] = &[
-    "etag",
-    "x-request-id",
-    "retry-after",
-    "ratelimit-limit",
-    "ratelimit-remaining",
-    "ratelimit-reset",
-    "content-encoding",
-];
+pub const EXPOSE_HEADERS: &[&str] =
+    &["etag", "x-request-id", "retry-after", "ratelimit-limit", "ratelimit-remaining", "ratelimit-reset", "content-encoding"];
 pub const MAX_AGE_SECONDS: u32 = 600;
 
 #[derive(Debug, Clone, Default)]
@@ -88,7 +81,10 @@ mod tests {
             assert!(listed(&actual, header::ACCESS_CONTROL_EXPOSE_HEADERS).contains(&name.to_owned()), "{name}");
         }
         // The same lists the template's CorsConfiguration is checked against.
-        assert_eq!(listed(&preflight, header::ACCESS_CONTROL_ALLOW_METHODS), ALLOW_METHODS.iter().map(|m| m.to_ascii_lowercase()).collect::<Vec<_>>());
+        assert_eq!(
+            listed(&preflight, header::ACCESS_CONTROL_ALLOW_METHODS),
+            ALLOW_METHODS.iter().map(|m| m.to_ascii_lowercase()).collect::<Vec<_>>()
+        );
         assert_eq!(listed(&actual, header::ACCESS_CONTROL_EXPOSE_HEADERS), EXPOSE_HEADERS.to_vec());
         assert_eq!(listed(&preflight, header::ACCESS_CONTROL_ALLOW_HEADERS), ALLOW_HEADERS.to_vec());
     }

@@ -15,7 +15,8 @@ pub fn decode(raw: &str) -> Option<String> {
     if raw.is_empty() || !raw.len().is_multiple_of(2) || raw.len() > 2 * MAX_CURSOR_BYTES {
         return None;
     }
-    let bytes: Vec<u8> = (0..raw.len()).step_by(2).map(|i| raw.get(i..i + 2).and_then(|h| u8::from_str_radix(h, 16).ok())).collect::<Option<_>>()?;
+    let bytes: Vec<u8> =
+        (0..raw.len()).step_by(2).map(|i| raw.get(i..i + 2).and_then(|h| u8::from_str_radix(h, 16).ok())).collect::<Option<_>>()?;
     String::from_utf8(bytes).ok()
 }
 

@@ -29,12 +29,7 @@ impl DependencyCheck {
 }
 
 /// Probes every dependency at once and builds the health answer.
-pub async fn health_reply(
-    service: &str,
-    version: &str,
-    checks: Vec<DependencyCheck>,
-    timeout: Duration,
-) -> Result<Reply, ApiError> {
+pub async fn health_reply(service: &str, version: &str, checks: Vec<DependencyCheck>, timeout: Duration) -> Result<Reply, ApiError> {
     let probes = checks.into_iter().map(|check| async move {
         let started = Instant::now();
         let outcome = match tokio::time::timeout(timeout, check.probe).await {
@@ -105,14 +100,10 @@ mod tests {
 
     #[tokio::test(flavor = "current_thread", start_paused = true)]
     async fn a_hung_critical_dependency_times_out_as_503() {
-        let reply = health_reply(
-            "auth",
-            "1.0.0",
-            vec![DependencyCheck::critical("dynamodb", std::future::pending())],
-            Duration::from_millis(100),
-        )
-        .await
-        .unwrap();
+        let reply =
+            health_reply("auth", "1.0.0", vec![DependencyCheck::critical("dynamodb", std::future::pending())], Duration::from_millis(100))
+                .await
+                .unwrap();
         assert_eq!(reply.status(), StatusCode::SERVICE_UNAVAILABLE);
         assert_eq!(body(&reply)["dependencies"]["dynamodb"]["error"], "no answer within 100 ms");
     }

@@ -40,7 +40,6 @@ impl<R> Route<R> {
         Route { method: Method::DELETE, path, id, access: Access::Public, max_body_bytes: None }
     }
 
-
     // Bearer routes: a valid access token is required, the handler receives the
     // [`crate::Principal`], and the request is metered against the caller's plan.
 
@@ -150,11 +149,8 @@ mod tests {
         Create,
     }
 
-    static ROUTES: &[Route<R>] = &[
-        Route::get("/v1/stocks", R::List),
-        Route::post("/v1/stocks", R::Create),
-        Route::get("/v1/stocks/{symbol}", R::Detail),
-    ];
+    static ROUTES: &[Route<R>] =
+        &[Route::get("/v1/stocks", R::List), Route::post("/v1/stocks", R::Create), Route::get("/v1/stocks/{symbol}", R::Detail)];
 
     #[test]
     fn matches_templates_and_decodes_parameters() {

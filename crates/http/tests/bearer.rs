@@ -1,7 +1,10 @@
 //! Bearer routes in the pipeline with a fake authenticator and meter: 401 with
 //! `WWW-Authenticate`, the principal reaches the handler, `RateLimit-*` headers, 429 over quota.
 
-use bourse_http::{AccessControl, ApiError, ApiRequest, Authenticator, Cors, Handler, HttpApp, HttpSettings, Principal, RateLimit, Reply, Route, UsageMeter};
+use bourse_http::{
+    AccessControl, ApiError, ApiRequest, Authenticator, Cors, Handler, HttpApp, HttpSettings, Principal, RateLimit, Reply, Route,
+    UsageMeter,
+};
 use futures_util::future::BoxFuture;
 use std::sync::Arc;
 
@@ -30,7 +33,13 @@ impl Authenticator for FakeAuth {
     fn authenticate<'a>(&'a self, token: &'a str) -> BoxFuture<'a, Result<Principal, ApiError>> {
         Box::pin(async move {
             match token {
-                "good" | "broke" => Ok(Principal { user_id: token.into(), plan: "free".into(), session_id: "s".into(), token_id: "t".into(), expires_at: 0 }),
+                "good" | "broke" => Ok(Principal {
+                    user_id: token.into(),
+                    plan: "free".into(),
+                    session_id: "s".into(),
+                    token_id: "t".into(),
+                    expires_at: 0,
+                }),
                 _ => Err(ApiError::Unauthorized("bad token".into())),
             }
         })

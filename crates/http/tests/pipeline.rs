@@ -48,12 +48,8 @@ impl Handler<R> for TestHandler {
 }
 
 fn app() -> HttpApp<R, TestHandler> {
-    let settings = HttpSettings {
-        service: "test",
-        version: "0.0.0",
-        cors: Cors::new(vec!["https://app.example".into()]),
-        max_body_bytes: 64,
-    };
+    let settings =
+        HttpSettings { service: "test", version: "0.0.0", cors: Cors::new(vec!["https://app.example".into()]), max_body_bytes: 64 };
     HttpApp::new(settings, ROUTES, TestHandler)
 }
 
@@ -127,7 +123,8 @@ async fn public_reads_have_an_etag_and_answer_304() {
 
 #[tokio::test]
 async fn private_answers_are_not_stored() {
-    let response = send(&v2_event("POST", "/v1/items", serde_json::json!({"content-type": "application/json"}), Some(r#"{"name":"x"}"#))).await;
+    let response =
+        send(&v2_event("POST", "/v1/items", serde_json::json!({"content-type": "application/json"}), Some(r#"{"name":"x"}"#))).await;
     assert_eq!(response.status(), 201);
     assert_eq!(response.headers()["cache-control"], "no-store");
     assert_eq!(response.headers()["location"], "/v1/items/1");

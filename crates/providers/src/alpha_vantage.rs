@@ -75,7 +75,9 @@ impl Provider for AlphaVantage {
             match self.query("OVERVIEW", &remote, "", context).await {
                 Ok(overview) => add_overview(&mut data, &overview),
                 Err(err @ ProviderError::Deferred(_)) => return Err(err),
-                Err(err) => tracing::info!(symbol = %symbol, error = %err, "alpha-vantage overview unavailable; fundamentals left to other providers"),
+                Err(err) => {
+                    tracing::info!(symbol = %symbol, error = %err, "alpha-vantage overview unavailable; fundamentals left to other providers")
+                }
             }
             Ok(data)
         })
@@ -97,7 +99,14 @@ pub fn parse_daily(symbol: &Symbol, body: &Value) -> Result<MarketData, Provider
     }
     history.sort_by_key(|p| p.date);
     let last = history.last().ok_or(ProviderError::UnknownSymbol)?;
-    Ok(MarketData { symbol: Some(symbol.clone()), source: NAME.into(), as_of: Some(last.date), price: Some(last.close), history, ..Default::default() })
+    Ok(MarketData {
+        symbol: Some(symbol.clone()),
+        source: NAME.into(),
+        as_of: Some(last.date),
+        price: Some(last.close),
+        history,
+        ..Default::default()
+    })
 }
 
 /// Adds `OVERVIEW`'s fundamentals.

@@ -40,7 +40,11 @@ impl HttpClient {
         http.enforce_http(false);
         http.set_connect_timeout(Some(Duration::from_secs(2)));
         http.set_nodelay(true);
-        let connector = hyper_rustls::HttpsConnectorBuilder::new().with_tls_config(Arc::unwrap_or_clone(config)).https_or_http().enable_http1().wrap_connector(http);
+        let connector = hyper_rustls::HttpsConnectorBuilder::new()
+            .with_tls_config(Arc::unwrap_or_clone(config))
+            .https_or_http()
+            .enable_http1()
+            .wrap_connector(http);
         let client = Client::builder(TokioExecutor::new()).pool_idle_timeout(Duration::from_secs(30)).build(connector);
         Ok(HttpClient { client })
     }

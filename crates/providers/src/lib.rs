@@ -60,7 +60,14 @@ pub enum ProviderError {
 impl ProviderError {
     /// Worth another attempt soon (within this invocation, if time allows).
     pub fn is_transient(&self) -> bool {
-        matches!(self, ProviderError::RateLimited { .. } | ProviderError::Server(_) | ProviderError::Timeout | ProviderError::Transport(_) | ProviderError::Malformed(_))
+        matches!(
+            self,
+            ProviderError::RateLimited { .. }
+                | ProviderError::Server(_)
+                | ProviderError::Timeout
+                | ProviderError::Transport(_)
+                | ProviderError::Malformed(_)
+        )
     }
 }
 
@@ -97,7 +104,12 @@ pub trait Provider: Send + Sync {
 pub type Configured = (Vec<Arc<dyn Provider>>, Arc<RateLimiter>);
 
 /// Builds the configured providers (in order of preference) and the rate limits they share.
-pub fn from_settings(settings: &[bourse_config::ProviderSetting], ca_bundle: &bourse_config::CaBundle, cache: Option<Arc<bourse_cache::Cache>>, max_concurrency: u32) -> Result<Configured, String> {
+pub fn from_settings(
+    settings: &[bourse_config::ProviderSetting],
+    ca_bundle: &bourse_config::CaBundle,
+    cache: Option<Arc<bourse_cache::Cache>>,
+    max_concurrency: u32,
+) -> Result<Configured, String> {
     let needs_tls = settings.iter().any(|s| s.base_url.as_ref().is_some_and(|u| u.as_str().starts_with("https://")));
     let http = http_client::HttpClient::new(needs_tls.then_some(ca_bundle))?;
     let mut limits = Vec::new();

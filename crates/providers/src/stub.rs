@@ -127,7 +127,8 @@ impl StubServer {
         let base_url = format!("http://{}", listener.local_addr()?);
         let stats = Arc::new(StubStats::default());
         let limit = config.rate_per_second.map(|r| LocalGcra::new(Rate::new(f64::from(r), 2)));
-        let state = Arc::new(State { config, stats: stats.clone(), limit, origin: Instant::now(), rate_limited_once: Mutex::new(HashSet::new()) });
+        let state =
+            Arc::new(State { config, stats: stats.clone(), limit, origin: Instant::now(), rate_limited_once: Mutex::new(HashSet::new()) });
         let task = tokio::spawn(async move {
             while let Ok((stream, _)) = listener.accept().await {
                 let state = state.clone();
@@ -179,7 +180,10 @@ async fn serve(mut stream: TcpStream, state: &State) -> std::io::Result<()> {
         429 => "Too Many Requests",
         _ => "Service Unavailable",
     };
-    let head = format!("HTTP/1.1 {status} {reason}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n{extra}Connection: close\r\n\r\n", body.len());
+    let head = format!(
+        "HTTP/1.1 {status} {reason}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n{extra}Connection: close\r\n\r\n",
+        body.len()
+    );
     stream.write_all(head.as_bytes()).await?;
     stream.write_all(&body).await?;
     stream.shutdown().await
@@ -241,7 +245,10 @@ fn number(value: Decimal) -> Value {
 
 fn yahoo_body(config: &StubConfig, symbol: &str) -> (u16, Value) {
     if symbol == "ZZNONE" {
-        return (404, json!({"chart": {"result": null, "error": {"code": "Not Found", "description": "No data found, symbol may be delisted"}}}));
+        return (
+            404,
+            json!({"chart": {"result": null, "error": {"code": "Not Found", "description": "No data found, symbol may be delisted"}}}),
+        );
     }
     let (dates, closes) = series(config, symbol);
     let stamp = |d: &time::Date| d.with_hms(14, 30, 0).map(|t| t.assume_utc().unix_timestamp()).unwrap_or_default();
@@ -277,22 +284,28 @@ fn alpha_vantage_body(config: &StubConfig, symbol: &str, function: &str) -> (u16
                 let c = close.to_string();
                 days.insert(date.to_string(), json!({"1. open": c, "2. high": c, "3. low": c, "4. close": c, "5. volume": "1000000"}));
             }
-            (200, json!({
-                "Meta Data": {"1. Information": "Daily Prices (open, high, low, close) and Volumes", "2. Symbol": symbol,
-                              "3. Last Refreshed": dates.last().map(|d| d.to_string()), "4. Output Size": "Full size", "5. Time Zone": "US/Eastern"},
-                "Time Series (Daily)": days
-            }))
+            (
+                200,
+                json!({
+                    "Meta Data": {"1. Information": "Daily Prices (open, high, low, close) and Volumes", "2. Symbol": symbol,
+                                  "3. Last Refreshed": dates.last().map(|d| d.to_string()), "4. Output Size": "Full size", "5. Time Zone": "US/Eastern"},
+                    "Time Series (Daily)": days
+                }),
+            )
         }
         "OVERVIEW" if unknown => (200, json!({})),
         "OVERVIEW" => {
             let (_, closes) = series(config, symbol);
             let price = *closes.last().unwrap_or(&Decimal::ONE);
-            (200, json!({
-                "Symbol": symbol, "AssetType": "Common Stock", "Name": format!("{symbol} Inc"),
-                "MarketCapitalization": (price * Decimal::from(1_000_000_000u64)).trunc().to_string(),
-                "PERatio": "21.5", "EPS": (price / Decimal::from(21)).round_dp(2).to_string(), "DividendYield": "0.0123",
-                "52WeekHigh": closes.iter().max().map(|d| d.to_string()), "52WeekLow": closes.iter().min().map(|d| d.to_string())
-            }))
+            (
+                200,
+                json!({
+                    "Symbol": symbol, "AssetType": "Common Stock", "Name": format!("{symbol} Inc"),
+                    "MarketCapitalization": (price * Decimal::from(1_000_000_000u64)).trunc().to_string(),
+                    "PERatio": "21.5", "EPS": (price / Decimal::from(21)).round_dp(2).to_string(), "DividendYield": "0.0123",
+                    "52WeekHigh": closes.iter().max().map(|d| d.to_string()), "52WeekLow": closes.iter().min().map(|d| d.to_string())
+                }),
+            )
         }
         _ => (200, json!({"Error Message": "This API function does not exist."})),
     }

@@ -64,7 +64,11 @@ pub fn parse_chart(symbol: &Symbol, status: u16, body: &Value) -> Result<MarketD
     let chart = body.get("chart").ok_or_else(|| ProviderError::Malformed("no chart".into()))?;
     if let Some(error) = chart.get("error").filter(|e| !e.is_null()) {
         let code = error.get("code").and_then(Value::as_str).unwrap_or_default();
-        return Err(if code == "Not Found" || status == 404 { ProviderError::UnknownSymbol } else { ProviderError::Malformed(format!("chart error {code}")) });
+        return Err(if code == "Not Found" || status == 404 {
+            ProviderError::UnknownSymbol
+        } else {
+            ProviderError::Malformed(format!("chart error {code}"))
+        });
     }
     if status != 200 {
         return Err(ProviderError::Malformed(format!("HTTP {status}")));
@@ -72,11 +76,7 @@ pub fn parse_chart(symbol: &Symbol, status: u16, body: &Value) -> Result<MarketD
     let result = chart.get("result").and_then(|r| r.get(0)).ok_or(ProviderError::UnknownSymbol)?;
     let meta = result.get("meta").ok_or_else(|| ProviderError::Malformed("no meta".into()))?;
     let timestamps = result.get("timestamp").and_then(Value::as_array).cloned().unwrap_or_default();
-    let closes = result
-        .pointer("/indicators/quote/0/close")
-        .and_then(Value::as_array)
-        .cloned()
-        .unwrap_or_default();
+    let closes = result.pointer("/indicators/quote/0/close").and_then(Value::as_array).cloned().unwrap_or_default();
     if timestamps.len() != closes.len() {
         return Err(ProviderError::Malformed(format!("{} timestamps for {} closes", timestamps.len(), closes.len())));
     }

@@ -28,7 +28,8 @@ async fn stubs() -> (StubServer, StubServer, Arc<dyn Provider>, Arc<dyn Provider
     let av = StubServer::start(StubConfig::new(StubFormat::AlphaVantage)).await.unwrap();
     let http = HttpClient::new(None).unwrap();
     let y: Arc<dyn Provider> = Arc::new(YahooChart::new(http.clone(), yahoo.base_url.clone()).with_timeout(Duration::from_millis(500)));
-    let a: Arc<dyn Provider> = Arc::new(AlphaVantage::new(http, av.base_url.clone(), "test-key".into()).with_timeout(Duration::from_millis(500)));
+    let a: Arc<dyn Provider> =
+        Arc::new(AlphaVantage::new(http, av.base_url.clone(), "test-key".into()).with_timeout(Duration::from_millis(500)));
     (yahoo, av, y, a)
 }
 
@@ -80,14 +81,18 @@ async fn retries_honour_retry_after_and_fallback_picks_the_best_answer() {
     let providers = vec![yahoo.clone(), av.clone()];
     // 429 then success: retried after Retry-After (1 s) by both providers.
     let started = Instant::now();
-    let FetchOutcome::Found { data, quality, failures } = fetch_best(&providers, &sym("ZZRATE"), &context(10), today()).await else { panic!() };
+    let FetchOutcome::Found { data, quality, failures } = fetch_best(&providers, &sym("ZZRATE"), &context(10), today()).await else {
+        panic!()
+    };
     assert!(started.elapsed() >= Duration::from_secs(1));
     assert!(failures.is_empty());
     assert_eq!(quality, 100, "history and fundamentals: {:?}", data.source);
     assert_eq!(data.source, "alpha-vantage", "the complete answer wins; the chart adds nothing it lacks");
     // One provider down: the other answers (fallback), and the batch goes on.
     let dead: Arc<dyn Provider> = Arc::new(YahooChart::new(HttpClient::new(None).unwrap(), "http://127.0.0.1:9".into()));
-    let FetchOutcome::Found { data, failures, .. } = fetch_best(&[dead, av.clone()], &sym("MSFT"), &context(3), today()).await else { panic!() };
+    let FetchOutcome::Found { data, failures, .. } = fetch_best(&[dead, av.clone()], &sym("MSFT"), &context(3), today()).await else {
+        panic!()
+    };
     assert_eq!(data.source, "alpha-vantage");
     assert_eq!(failures.len(), 1);
     // Unknown everywhere: permanent. Failing everywhere: transient, retried only while time allows.
@@ -102,7 +107,8 @@ async fn retries_honour_retry_after_and_fallback_picks_the_best_answer() {
 async fn a_rate_limit_wait_past_the_deadline_defers_instead_of_waiting() {
     let (_ys, _as, yahoo, _) = stubs().await;
     let limits = vec![("yahoo-chart".to_owned(), 1)];
-    let ctx = RequestContext { limiter: Arc::new(RateLimiter::new(None, &limits, 1)), deadline: Instant::now() + Duration::from_millis(900) };
+    let ctx =
+        RequestContext { limiter: Arc::new(RateLimiter::new(None, &limits, 1)), deadline: Instant::now() + Duration::from_millis(900) };
     assert!(yahoo.fetch(&sym("AAPL"), &ctx).await.is_ok());
     let started = Instant::now();
     assert!(matches!(yahoo.fetch(&sym("MSFT"), &ctx).await, Err(ProviderError::Deferred(w)) if w > Duration::from_millis(500)));

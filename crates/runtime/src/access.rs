@@ -57,9 +57,8 @@ impl Sessions {
                 _ => {}
             }
         }
-        let active = bourse_storage::sessions::family_active(&self.aws, &self.table, session_id, now)
-            .await
-            .map_err(crate::storage_problem)?;
+        let active =
+            bourse_storage::sessions::family_active(&self.aws, &self.table, session_id, now).await.map_err(crate::storage_problem)?;
         if let Some(cache) = &self.cache {
             if active {
                 // NX: a logout that cached "revoked" after this read must win over it.

@@ -73,10 +73,13 @@ where
     let now_ms = platform.clock.now_ms();
     match idempotency::begin(aws, table, user, &key, &hash, &bourse_http::random_id(), now_ms).await.map_err(storage_problem)? {
         NextAction::Replay { status, body } => respond(StatusCode::from_u16(status).unwrap_or(StatusCode::OK), body, true),
-        NextAction::Mismatch => Err(ApiError::Unprocessable { detail: "this Idempotency-Key was used with a different request".into(), errors: vec![] }),
+        NextAction::Mismatch => {
+            Err(ApiError::Unprocessable { detail: "this Idempotency-Key was used with a different request".into(), errors: vec![] })
+        }
         NextAction::InProgress => Err(ApiError::Conflict("a request with this Idempotency-Key is still being processed".into())),
         NextAction::Process { started_ms } => {
-            let started = OffsetDateTime::from_unix_timestamp_nanos(i128::from(started_ms) * 1_000_000).unwrap_or_else(|_| OffsetDateTime::now_utc());
+            let started =
+                OffsetDateTime::from_unix_timestamp_nanos(i128::from(started_ms) * 1_000_000).unwrap_or_else(|_| OffsetDateTime::now_utc());
             let seed: [u8; 32] = sha2::Sha256::digest([user.as_bytes(), b"\n", key.as_bytes()].concat()).into();
             match work(Attempt { started, seed: Some(seed) }).await {
                 Ok((status, body)) => {

@@ -35,7 +35,13 @@ fn job_id_from_hex(hex: &str) -> JobId {
 /// keyed request) it is answered as it is, and queued again if that attempt did not finish
 /// queuing (symbols already counted cost their consumers one GetItem each). A queue failure marks
 /// the job failed and answers 503 (the client may retry).
-pub async fn start_enrichment_job(platform: &Platform, id: JobId, owner: &str, kind: &str, symbols: &[Symbol]) -> Result<JobRecord, ApiError> {
+pub async fn start_enrichment_job(
+    platform: &Platform,
+    id: JobId,
+    owner: &str,
+    kind: &str,
+    symbols: &[Symbol],
+) -> Result<JobRecord, ApiError> {
     let internal = |e: bourse_config::ConfigError| ApiError::Internal(e.to_string());
     let table = platform.config.require_app_table().map_err(internal)?;
     let queue = platform.config.require_enrich_queue_url().map_err(internal)?;

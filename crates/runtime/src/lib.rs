@@ -8,8 +8,8 @@ pub mod retry;
 pub mod secrets;
 
 use bourse_cache::Cache;
-use bourse_domain::clock::{Clock, SystemClock};
 use bourse_config::{Config, ConfigError};
+use bourse_domain::clock::{Clock, SystemClock};
 use bourse_http::{ApiError, Cors, DependencyCheck, HttpSettings, Reply};
 use bourse_storage::{AwsClients, StorageError, build_clients};
 use std::sync::Arc;
@@ -134,7 +134,10 @@ pub fn storage_problem(err: StorageError) -> ApiError {
         }
         StorageError::TooLarge { .. } => {
             tracing::warn!(error = %err, "an item over the store's size limit");
-            ApiError::Unprocessable { detail: "the request would store more than one item may hold (400 KB); send less at once".into(), errors: vec![] }
+            ApiError::Unprocessable {
+                detail: "the request would store more than one item may hold (400 KB); send less at once".into(),
+                errors: vec![],
+            }
         }
     }
 }

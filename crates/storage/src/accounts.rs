@@ -8,9 +8,9 @@
 //!   both succeed (no read-then-write).
 
 use crate::attr::{put_if_absent, s};
-use crate::error::dynamodb_error;
 use crate::clients::AwsClients;
 use crate::error::StorageError;
+use crate::error::dynamodb_error;
 use crate::query::get_item;
 use crate::schema::{PK, SK};
 use aws_sdk_dynamodb::types::AttributeValue;
@@ -23,7 +23,6 @@ pub fn user_pk(user_id: &str) -> String {
 pub fn email_pk(email: &str) -> String {
     format!("EMAIL#{email}")
 }
-
 
 /// A new account as stored.
 #[derive(Debug, Clone)]

@@ -32,7 +32,10 @@ pub(crate) fn text<'a>(item: &'a Item, name: &str) -> Option<&'a str> {
 
 /// The error for an item whose `field` is missing or malformed, naming the item by its keys.
 pub(crate) fn corrupt(item: &Item, field: &str) -> StorageError {
-    StorageError::Corrupt { key: format!("{}/{}", text(item, PK).unwrap_or_default(), text(item, SK).unwrap_or_default()), reason: format!("field {field}") }
+    StorageError::Corrupt {
+        key: format!("{}/{}", text(item, PK).unwrap_or_default(), text(item, SK).unwrap_or_default()),
+        reason: format!("field {field}"),
+    }
 }
 
 /// A transaction item that puts `item` only if no item has its key (`attribute_not_exists(pk)`).

@@ -3,8 +3,8 @@
 //! again with backoff, and what is still left after [`MAX_RETRIES`] rounds is an error
 //! (`Throttled`, answered 503 with `Retry-After`), never a silently shorter answer.
 
-use crate::error::{StorageError, dynamodb_error};
 use crate::clients::AwsClients;
+use crate::error::{StorageError, dynamodb_error};
 use crate::query::Item;
 use aws_sdk_dynamodb::types::{DeleteRequest, KeysAndAttributes, PutRequest, WriteRequest};
 
@@ -31,15 +31,31 @@ pub(crate) fn build_error(key: &str) -> impl Fn(aws_sdk_dynamodb::error::BuildEr
 /// Every item of `keys` that exists: ⌈N/100⌉ BatchGetItem sent concurrently, plus one per round of
 /// unprocessed keys. Eventually consistent reads cost 0.5 RCU per 4 KB item, consistent ones 1.
 /// Items come back in no particular order.
-pub async fn get_all(clients: &AwsClients, table: &str, keys: Vec<Item>, projection: Option<&str>, consistent: bool) -> Result<Vec<Item>, StorageError> {
+pub async fn get_all(
+    clients: &AwsClients,
+    table: &str,
+    keys: Vec<Item>,
+    projection: Option<&str>,
+    consistent: bool,
+) -> Result<Vec<Item>, StorageError> {
     let chunks = keys.chunks(GET_LIMIT).map(|chunk| get_chunk(clients, table, chunk.to_vec(), projection, consistent));
     Ok(futures_util::future::try_join_all(chunks).await?.into_iter().flatten().collect())
 }
 
-async fn get_chunk(clients: &AwsClients, table: &str, keys: Vec<Item>, projection: Option<&str>, consistent: bool) -> Result<Vec<Item>, StorageError> {
+async fn get_chunk(
+    clients: &AwsClients,
+    table: &str,
+    keys: Vec<Item>,
+    projection: Option<&str>,
+    consistent: bool,
+) -> Result<Vec<Item>, StorageError> {
     let mut found = Vec::with_capacity(keys.len());
-    let mut pending =
-        KeysAndAttributes::builder().set_keys(Some(keys)).set_projection_expression(projection.map(str::to_owned)).consistent_read(consistent).build().map_err(build_error(table))?;
+    let mut pending = KeysAndAttributes::builder()
+        .set_keys(Some(keys))
+        .set_projection_expression(projection.map(str::to_owned))
+        .consistent_read(consistent)
+        .build()
+        .map_err(build_error(table))?;
     for round in 0..=MAX_RETRIES {
         if round > 0 {
             backoff(round).await;
@@ -51,7 +67,10 @@ async fn get_chunk(clients: &AwsClients, table: &str, keys: Vec<Item>, projectio
             None => return Ok(found),
         }
     }
-    Err(StorageError::Throttled { service: "dynamodb", message: format!("a BatchGetItem on {table} left keys unprocessed after {MAX_RETRIES} retries") })
+    Err(StorageError::Throttled {
+        service: "dynamodb",
+        message: format!("a BatchGetItem on {table} left keys unprocessed after {MAX_RETRIES} retries"),
+    })
 }
 
 /// One write of a batch.
@@ -68,8 +87,12 @@ pub async fn write_all(clients: &AwsClients, table: &str, writes: Vec<Write>) ->
         let mut pending = Vec::with_capacity(WRITE_LIMIT);
         for write in writes.by_ref().take(WRITE_LIMIT) {
             pending.push(match write {
-                Write::Put(item) => WriteRequest::builder().put_request(PutRequest::builder().set_item(Some(item)).build().map_err(build_error(table))?).build(),
-                Write::Delete(key) => WriteRequest::builder().delete_request(DeleteRequest::builder().set_key(Some(key)).build().map_err(build_error(table))?).build(),
+                Write::Put(item) => WriteRequest::builder()
+                    .put_request(PutRequest::builder().set_item(Some(item)).build().map_err(build_error(table))?)
+                    .build(),
+                Write::Delete(key) => WriteRequest::builder()
+                    .delete_request(DeleteRequest::builder().set_key(Some(key)).build().map_err(build_error(table))?)
+                    .build(),
             });
         }
         let mut round = 0;

@@ -14,7 +14,10 @@
 
 use aws_credential_types::Credentials;
 use aws_credential_types::provider::SharedCredentialsProvider;
+use aws_smithy_http_client::tls::rustls_provider::CryptoMode;
+use aws_smithy_http_client::tls::{Provider, TlsContext, TrustStore};
 use aws_smithy_runtime_api::box_error::BoxError;
+use aws_smithy_runtime_api::client::http::SharedHttpClient;
 use aws_smithy_runtime_api::client::interceptors::Intercept;
 use aws_smithy_runtime_api::client::interceptors::context::{
     AfterDeserializationInterceptorContextRef, BeforeTransmitInterceptorContextMut, BeforeTransmitInterceptorContextRef,
@@ -24,9 +27,6 @@ use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_types::config_bag::ConfigBag;
 use aws_smithy_types::retry::RetryConfig;
 use aws_smithy_types::timeout::TimeoutConfig;
-use aws_smithy_http_client::tls::rustls_provider::CryptoMode;
-use aws_smithy_http_client::tls::{Provider, TlsContext, TrustStore};
-use aws_smithy_runtime_api::client::http::SharedHttpClient;
 use aws_types::region::Region;
 use bourse_config::{AwsConfig, CaBundle, ConfigError};
 use std::time::Duration;
@@ -43,7 +43,10 @@ pub struct AwsClients {
 /// The per-call SQS configuration of a ReceiveMessage that waits up to `wait_seconds` (≤ 20).
 pub fn long_poll(wait_seconds: i32) -> aws_sdk_sqs::config::Builder {
     let wait = Duration::from_secs(u64::try_from(wait_seconds.clamp(0, 20)).unwrap_or(20));
-    let timeouts = TimeoutConfig::builder().operation_attempt_timeout(wait + Duration::from_secs(5)).operation_timeout(wait + Duration::from_secs(15)).build();
+    let timeouts = TimeoutConfig::builder()
+        .operation_attempt_timeout(wait + Duration::from_secs(5))
+        .operation_timeout(wait + Duration::from_secs(15))
+        .build();
     aws_sdk_sqs::config::Builder::default().timeout_config(timeouts)
 }
 
@@ -53,7 +56,11 @@ pub fn build_clients(config: &AwsConfig, ca_bundle: &CaBundle) -> Result<AwsClie
 }
 
 /// As [`build_clients`], with the credential variables read through `var` (tests).
-pub fn build_clients_from(config: &AwsConfig, ca_bundle: &CaBundle, var: impl Fn(&str) -> Option<String>) -> Result<AwsClients, ConfigError> {
+pub fn build_clients_from(
+    config: &AwsConfig,
+    ca_bundle: &CaBundle,
+    var: impl Fn(&str) -> Option<String>,
+) -> Result<AwsClients, ConfigError> {
     let credentials = credentials(&var)?;
     let region = Region::new(config.region.clone());
     // Short timeouts: a request path never waits seconds on a dependency. DynamoDB answers in
@@ -139,9 +146,7 @@ fn http_client(config: &AwsConfig, ca_bundle: &CaBundle) -> SharedHttpClient {
 /// lifetime of the execution environment.
 fn credentials(var: &impl Fn(&str) -> Option<String>) -> Result<SharedCredentialsProvider, ConfigError> {
     let key = var("AWS_ACCESS_KEY_ID").filter(|v| !v.is_empty()).ok_or(ConfigError::Missing("AWS_ACCESS_KEY_ID"))?;
-    let secret = var("AWS_SECRET_ACCESS_KEY")
-        .filter(|v| !v.is_empty())
-        .ok_or(ConfigError::Missing("AWS_SECRET_ACCESS_KEY"))?;
+    let secret = var("AWS_SECRET_ACCESS_KEY").filter(|v| !v.is_empty()).ok_or(ConfigError::Missing("AWS_SECRET_ACCESS_KEY"))?;
     let token = var("AWS_SESSION_TOKEN").filter(|v| !v.is_empty());
     Ok(SharedCredentialsProvider::new(Credentials::new(key, secret, token, None, "environment")))
 }
@@ -178,7 +183,12 @@ impl Intercept for CountRequests {
     }
 
     /// With capacity measuring on (benchmarks), ask DynamoDB to report consumed capacity.
-    fn modify_before_signing(&self, context: &mut BeforeTransmitInterceptorContextMut<'_>, _components: &RuntimeComponents, _cfg: &mut ConfigBag) -> Result<(), BoxError> {
+    fn modify_before_signing(
+        &self,
+        context: &mut BeforeTransmitInterceptorContextMut<'_>,
+        _components: &RuntimeComponents,
+        _cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
         if !matches!(self.service, Service::DynamoDb) || !bourse_telemetry::capacity_measured() {
             return Ok(());
         }
@@ -195,7 +205,12 @@ impl Intercept for CountRequests {
     }
 
     /// Records the `ConsumedCapacity` a response reports (an object, or a list per table).
-    fn read_after_deserialization(&self, context: &AfterDeserializationInterceptorContextRef<'_>, _components: &RuntimeComponents, _cfg: &mut ConfigBag) -> Result<(), BoxError> {
+    fn read_after_deserialization(
+        &self,
+        context: &AfterDeserializationInterceptorContextRef<'_>,
+        _components: &RuntimeComponents,
+        _cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
         if !matches!(self.service, Service::DynamoDb) || !bourse_telemetry::capacity_measured() {
             return Ok(());
         }

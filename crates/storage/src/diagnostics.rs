@@ -1,17 +1,15 @@
 //! Pipeline diagnostics in the app table: proof that a queue message or a scheduled trigger reached
 //! the consumer. Keys: `pk = PING#<id>`, `sk = PING`; `pk = SCHEDULE#<task>`, `sk = <UTC date>`.
 
-use crate::attr::{s, n};
-use crate::error::dynamodb_error;
+use crate::attr::{n, s};
 use crate::clients::AwsClients;
 use crate::error::StorageError;
+use crate::error::dynamodb_error;
 use crate::query::get_item;
 use crate::schema::{PK, SK, TTL};
 use aws_sdk_dynamodb::types::AttributeValue;
 
 const DAY_SECONDS: u64 = 24 * 60 * 60;
-
-
 
 /// Records a ping's first delivery. 1 conditional PutItem (1 WCU); a redelivery finds it and changes nothing.
 pub async fn record_ping(clients: &AwsClients, table: &str, id: &str, received_at: &str, now_epoch: u64) -> Result<(), StorageError> {

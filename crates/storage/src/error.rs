@@ -27,12 +27,7 @@ pub enum StorageError {
     TooLarge { service: &'static str, message: String },
 }
 
-const THROTTLING_CODES: &[&str] = &[
-    "ProvisionedThroughputExceededException",
-    "ThrottlingException",
-    "RequestLimitExceeded",
-    "Throttling",
-];
+const THROTTLING_CODES: &[&str] = &["ProvisionedThroughputExceededException", "ThrottlingException", "RequestLimitExceeded", "Throttling"];
 
 impl StorageError {
     /// Classifies any SDK error of `service`.

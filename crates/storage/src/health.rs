@@ -1,9 +1,9 @@
 //! Dependency probes for the health endpoints: the cheapest data-plane request that proves the
 //! function can reach the resource with its own permissions.
 
-use crate::error::dynamodb_error;
 use crate::clients::AwsClients;
 use crate::error::StorageError;
+use crate::error::dynamodb_error;
 use crate::schema::{HEALTH_KEY, PK, SK};
 use aws_sdk_dynamodb::types::AttributeValue;
 

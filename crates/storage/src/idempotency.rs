@@ -7,9 +7,9 @@
 //! The claim keeps the time the key was first claimed (`startedAt`), so every attempt derives the
 //! same ids from it and finds what an earlier attempt had already written.
 
-use crate::error::dynamodb_error;
 use crate::clients::AwsClients;
 use crate::error::StorageError;
+use crate::error::dynamodb_error;
 use crate::schema::{PK, SK, TTL};
 use aws_sdk_dynamodb::types::AttributeValue;
 
@@ -46,7 +46,15 @@ fn key(user: &str, idempotency_key: &str) -> [(&'static str, AttributeValue); 2]
 /// reclaiming an ended lease (then 1 conditional UpdateItem: only one reclaimer wins).
 /// `claim_id` is unique to this call: when the SDK retries the claim after losing its answer, the
 /// claim it finds is its own and is processed, not refused as in progress.
-pub async fn begin(clients: &AwsClients, table: &str, user: &str, idempotency_key: &str, request_hash: &str, claim_id: &str, now_ms: i64) -> Result<NextAction, StorageError> {
+pub async fn begin(
+    clients: &AwsClients,
+    table: &str,
+    user: &str,
+    idempotency_key: &str,
+    request_hash: &str,
+    claim_id: &str,
+    now_ms: i64,
+) -> Result<NextAction, StorageError> {
     let now = now_ms.div_euclid(1000);
     let [(pk_name, pk), (sk_name, sk)] = key(user, idempotency_key);
     let claimed = clients
@@ -98,7 +106,8 @@ pub async fn begin(clients: &AwsClients, table: &str, user: &str, idempotency_ke
     if text("state") == "done" {
         let status = number("status").and_then(|s| u16::try_from(s).ok()).unwrap_or(200);
         let body = match existing.get("bodyGz") {
-            Some(AttributeValue::B(gz)) => gunzip(gz.as_ref()).ok_or_else(|| StorageError::Corrupt { key: format!("IDEMP#{user}#{idempotency_key}"), reason: "bodyGz".into() })?,
+            Some(AttributeValue::B(gz)) => gunzip(gz.as_ref())
+                .ok_or_else(|| StorageError::Corrupt { key: format!("IDEMP#{user}#{idempotency_key}"), reason: "bodyGz".into() })?,
             _ => text("body"),
         };
         return Ok(NextAction::Replay { status, body });
@@ -151,7 +160,14 @@ fn gunzip(bytes: &[u8]) -> Option<String> {
 
 /// Stores the response of a processed request (compressed above [`COMPRESS_ABOVE_BYTES`]).
 /// 1 UpdateItem; an answer that does not fit even compressed is [`StorageError::TooLarge`].
-pub async fn complete(clients: &AwsClients, table: &str, user: &str, idempotency_key: &str, status: u16, body: &str) -> Result<(), StorageError> {
+pub async fn complete(
+    clients: &AwsClients,
+    table: &str,
+    user: &str,
+    idempotency_key: &str,
+    status: u16,
+    body: &str,
+) -> Result<(), StorageError> {
     let [(pk_name, pk), (sk_name, sk)] = key(user, idempotency_key);
     let (field, value) = match (body.len() > COMPRESS_ABOVE_BYTES).then(|| gzip(body)).flatten() {
         Some(gz) => ("bodyGz", AttributeValue::B(aws_sdk_dynamodb::primitives::Blob::new(gz))),
@@ -197,5 +213,11 @@ pub async fn release(clients: &AwsClients, table: &str, user: &str, idempotency_
         .send()
         .await
         .map(|_| ())
-        .or_else(|e| if e.as_service_error().is_some_and(|e| e.is_conditional_check_failed_exception()) { Ok(()) } else { Err(StorageError::from_sdk("dynamodb", e)) })
+        .or_else(|e| {
+            if e.as_service_error().is_some_and(|e| e.is_conditional_check_failed_exception()) {
+                Ok(())
+            } else {
+                Err(StorageError::from_sdk("dynamodb", e))
+            }
+        })
 }

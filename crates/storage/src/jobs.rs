@@ -12,16 +12,16 @@
 //!
 //! Everything has `ttl` = creation + 30 days.
 
-use crate::attr::{s, n};
-use crate::error::dynamodb_error;
+use crate::attr::{n, s};
 use crate::clients::AwsClients;
 use crate::error::StorageError;
-use crate::query::{Partition, SortKeys, query_all, get_item};
+use crate::error::dynamodb_error;
+use crate::query::{Partition, SortKeys, get_item, query_all};
 use crate::schema::{PK, SK, TTL, app};
 use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem, Update};
+use bourse_domain::Symbol;
 use bourse_domain::jobs::{JobId, JobProgress};
 use bourse_domain::messages::QueueMessage;
-use bourse_domain::Symbol;
 use std::collections::HashMap;
 
 /// How long a job and its outcomes are kept.
@@ -84,7 +84,13 @@ pub struct SymbolOutcome {
 /// Records a new job over `symbols` (state queued): 1 TransactWriteItems of the header (if `pk`
 /// does not exist) and ⌈N/1,500⌉ symbol chunks (≈ 1 WCU per KB: 10 KB for 1,000 symbols). An
 /// existing id answers `Conflict`.
-pub async fn create_job(clients: &AwsClients, table: &str, job: &JobRecord, symbols: &[Symbol], now_epoch: u64) -> Result<(), StorageError> {
+pub async fn create_job(
+    clients: &AwsClients,
+    table: &str,
+    job: &JobRecord,
+    symbols: &[Symbol],
+    now_epoch: u64,
+) -> Result<(), StorageError> {
     let pk = job_pk(&job.id);
     let build = crate::batch::build_error(&pk);
     let expires = n(now_epoch + JOB_TTL_SECONDS);
@@ -127,9 +133,15 @@ pub async fn job_symbols(clients: &AwsClients, table: &str, id: &JobId) -> Resul
     let pk = job_pk(id);
     let mut symbols = Vec::new();
     for item in query_all(clients, Partition::of(table, &pk).consistent(), SortKeys::BeginsWith("SYMBOLS#"), None).await? {
-        let Some(AttributeValue::L(list)) = item.get("symbols") else { return Err(StorageError::Corrupt { key: pk, reason: "symbols".into() }) };
+        let Some(AttributeValue::L(list)) = item.get("symbols") else {
+            return Err(StorageError::Corrupt { key: pk, reason: "symbols".into() });
+        };
         for value in list {
-            let symbol = value.as_s().ok().and_then(|t| Symbol::parse(t).ok()).ok_or_else(|| StorageError::Corrupt { key: pk.clone(), reason: "a symbol".into() })?;
+            let symbol = value
+                .as_s()
+                .ok()
+                .and_then(|t| Symbol::parse(t).ok())
+                .ok_or_else(|| StorageError::Corrupt { key: pk.clone(), reason: "a symbol".into() })?;
             symbols.push(symbol);
         }
     }
@@ -163,7 +175,11 @@ pub async fn open_jobs_before(clients: &AwsClients, table: &str, created_before:
 
 /// The symbols of the job that have an outcome. 1 Query `pk = JOB#<id> AND begins_with(sk,
 /// SYMBOL#)`, strongly consistent, keys only (≈ 1 RCU per 4 KB).
-pub async fn symbols_with_outcome(clients: &AwsClients, table: &str, id: &JobId) -> Result<std::collections::HashSet<String>, StorageError> {
+pub async fn symbols_with_outcome(
+    clients: &AwsClients,
+    table: &str,
+    id: &JobId,
+) -> Result<std::collections::HashSet<String>, StorageError> {
     let pk = job_pk(id);
     let items = query_all(clients, Partition::of(table, &pk).consistent(), SortKeys::BeginsWith("SYMBOL#"), Some("sk")).await?;
     Ok(items.iter().filter_map(|i| crate::attr::text(i, SK)).map(|sk| sk["SYMBOL#".len()..].to_owned()).collect())
@@ -196,7 +212,11 @@ fn job_from_item(id: &JobId, item: &HashMap<String, AttributeValue>) -> Result<J
 /// The job and its failed symbols (`GET /v1/jobs/{id}`). 1 Query on `pk = JOB#<id>`, strongly
 /// consistent (one page up to 1 MB: ≈ 1 RCU per 4 KB; a 503-symbol job reads ≈ 40 KB, 10 RCU).
 /// `None` when there is no such job.
-pub async fn job_with_errors(clients: &AwsClients, table: &str, id: &JobId) -> Result<Option<(JobRecord, Vec<SymbolOutcome>)>, StorageError> {
+pub async fn job_with_errors(
+    clients: &AwsClients,
+    table: &str,
+    id: &JobId,
+) -> Result<Option<(JobRecord, Vec<SymbolOutcome>)>, StorageError> {
     let mut job = None;
     let mut errors = Vec::new();
     let pk = job_pk(id);
@@ -301,7 +321,9 @@ pub async fn record_outcome(
             Ok(_) => return Ok(Recorded::Counted),
             Err(err) => err,
         };
-        if let Some(aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError::TransactionCanceledException(cancel)) = err.as_service_error() {
+        if let Some(aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError::TransactionCanceledException(cancel)) =
+            err.as_service_error()
+        {
             let reason = |i: usize| cancel.cancellation_reasons().get(i).and_then(|r| r.code());
             if reason(0) == Some("ConditionalCheckFailed") {
                 return Ok(Recorded::AlreadyCounted);
@@ -391,7 +413,8 @@ pub async fn mark_enqueued(clients: &AwsClients, table: &str, id: &JobId, now: &
 /// could still not be sent (the caller marks the job failed). Used by the jobs API, the CSV
 /// import and the scheduled refresh alike.
 pub async fn enqueue_symbols(clients: &AwsClients, queue_url: &str, id: &JobId, symbols: &[Symbol]) -> Result<usize, StorageError> {
-    let messages: Vec<QueueMessage> = symbols.iter().map(|symbol| QueueMessage::Enrich { job_id: id.clone(), symbol: symbol.clone() }).collect();
+    let messages: Vec<QueueMessage> =
+        symbols.iter().map(|symbol| QueueMessage::Enrich { job_id: id.clone(), symbol: symbol.clone() }).collect();
     crate::queue::send_messages(clients, queue_url, &messages, None).await.map_err(|e| match e {
         StorageError::Unavailable { service, message } => StorageError::Unavailable { service, message: format!("job {id}: {message}") },
         other => other,

@@ -15,12 +15,12 @@
 //! per-symbol bound in `bourse_domain::journal` keeps the item under DynamoDB's 400 KB.
 
 use crate::attr::{self, corrupt, decimal as n, s};
+use crate::batch::build_error;
 use crate::clients::AwsClients;
 use crate::error::{StorageError, dynamodb_error};
-use crate::query::{Item, Partition, SortKeys, query_all, get_item};
+use crate::query::{Item, Partition, SortKeys, get_item, query_all};
 use crate::schema::{PK, SK, app};
 use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, TransactWriteItem, Update};
-use crate::batch::build_error;
 use bourse_domain::Symbol;
 use bourse_domain::journal::{Confidence, Direction, Outcome, SignalId, Status, SymbolStats};
 use rust_decimal::Decimal;
@@ -150,7 +150,9 @@ fn signal_from(item: &Item) -> Result<SignalRecord, StorageError> {
 
 fn stats_from(item: &Item) -> Result<VersionedStats, StorageError> {
     let returns = match item.get("returns") {
-        Some(AttributeValue::L(values)) => values.iter().map(|v| number(Some(v)).ok_or_else(|| corrupt(item, "returns"))).collect::<Result<Vec<_>, _>>()?,
+        Some(AttributeValue::L(values)) => {
+            values.iter().map(|v| number(Some(v)).ok_or_else(|| corrupt(item, "returns"))).collect::<Result<Vec<_>, _>>()?
+        }
         _ => return Err(corrupt(item, "returns")),
     };
     Ok(VersionedStats {
@@ -181,7 +183,12 @@ pub async fn get_stats(clients: &AwsClients, table: &str, user: &str, symbol: &S
 
 /// Several symbols' statistics, strongly consistent (the base of a bulk create). 1 BatchGetItem
 /// per 100 symbols, unprocessed keys retried; a symbol without an item gets empty statistics.
-pub async fn get_stats_of(clients: &AwsClients, table: &str, user: &str, symbols: &[Symbol]) -> Result<HashMap<Symbol, VersionedStats>, StorageError> {
+pub async fn get_stats_of(
+    clients: &AwsClients,
+    table: &str,
+    user: &str,
+    symbols: &[Symbol],
+) -> Result<HashMap<Symbol, VersionedStats>, StorageError> {
     let pk = journal_pk(user);
     let mut out: HashMap<Symbol, VersionedStats> = symbols.iter().map(|s| (s.clone(), VersionedStats::default())).collect();
     let keys = out.keys().map(|sym| HashMap::from([(PK.to_owned(), s(pk.clone())), (SK.to_owned(), s(stats_sk(sym)))])).collect();
@@ -242,7 +249,13 @@ fn stats_writes(table: &str, user: &str, stats: &[StatsUpdate<'_>]) -> Result<Ve
 /// Creates signals (open) with their symbols' statistics in one TransactWriteItems: each signal a
 /// Put `attribute_not_exists(pk)`, each statistics item conditioned on its version. The caller
 /// keeps signals + statistics items ≤ 100 (DynamoDB's limit per transaction).
-pub async fn create_signals(clients: &AwsClients, table: &str, user: &str, signals: &[SignalRecord], stats: &[StatsUpdate<'_>]) -> Result<(), StorageError> {
+pub async fn create_signals(
+    clients: &AwsClients,
+    table: &str,
+    user: &str,
+    signals: &[SignalRecord],
+    stats: &[StatsUpdate<'_>],
+) -> Result<(), StorageError> {
     let pk = journal_pk(user);
     let mut items = Vec::with_capacity(signals.len() + stats.len());
     for signal in signals {
@@ -284,7 +297,14 @@ pub async fn create_signals(clients: &AwsClients, table: &str, user: &str, signa
 /// signal `SET status = CLOSED, gsi2pk = …#ST#CLOSED, exitPrice, closedAt, returnPct, outcome`
 /// if `status = OPEN`, and the statistics `version = :expected` (2 items, ≈ 4 WCU + 2 per KB of
 /// statistics).
-pub async fn close_signal(clients: &AwsClients, table: &str, user: &str, id: &SignalId, closing: &Closing, stats: StatsUpdate<'_>) -> Result<(), StorageError> {
+pub async fn close_signal(
+    clients: &AwsClients,
+    table: &str,
+    user: &str,
+    id: &SignalId,
+    closing: &Closing,
+    stats: StatsUpdate<'_>,
+) -> Result<(), StorageError> {
     let pk = journal_pk(user);
     let set = "SET #status = :closed, #g2 = :g2, exitPrice = :exit, closedAt = :at, returnPct = :r, outcome = :o";
     let mut update = Update::builder()
@@ -313,7 +333,14 @@ pub async fn close_signal(clients: &AwsClients, table: &str, user: &str, id: &Si
 /// Deletes a signal and removes it from its symbol's statistics in one TransactWriteItems: Delete
 /// if `attribute_exists(pk) AND status = :as_read` (a signal closed meanwhile is not deleted as
 /// open), and the statistics `version = :expected`.
-pub async fn delete_signal(clients: &AwsClients, table: &str, user: &str, id: &SignalId, status: Status, stats: StatsUpdate<'_>) -> Result<(), StorageError> {
+pub async fn delete_signal(
+    clients: &AwsClients,
+    table: &str,
+    user: &str,
+    id: &SignalId,
+    status: Status,
+    stats: StatsUpdate<'_>,
+) -> Result<(), StorageError> {
     let pk = journal_pk(user);
     let delete = Delete::builder()
         .table_name(table)
@@ -341,7 +368,14 @@ pub const MAX_LIST_PAGES: usize = 10;
 /// Queries descend with `Limit = limit` and are followed until `limit` signals or the end, at most
 /// [`MAX_LIST_PAGES`] requests. A filter costs the reads of the items it skips (1 RCU per 8 KB,
 /// eventually consistent). Answers the signals and the id to continue after, if there may be more.
-pub async fn list_signals(clients: &AwsClients, table: &str, user: &str, filter: &SignalFilter, limit: usize, after: Option<&SignalId>) -> Result<(Vec<SignalRecord>, Option<SignalId>), StorageError> {
+pub async fn list_signals(
+    clients: &AwsClients,
+    table: &str,
+    user: &str,
+    filter: &SignalFilter,
+    limit: usize,
+    after: Option<&SignalId>,
+) -> Result<(Vec<SignalRecord>, Option<SignalId>), StorageError> {
     let pk = journal_pk(user);
     let (index, hash_name, range_name, hash) = match (&filter.symbol, filter.status) {
         (Some(symbol), _) => (Some(app::GSI1), app::GSI1_PK, app::GSI1_SK, by_symbol_key(user, symbol)),

@@ -10,9 +10,9 @@
 //!   `ttl` = the minute + 2 minutes; counted with one `ADD`.
 
 use crate::attr::n;
-use crate::error::dynamodb_error;
 use crate::clients::AwsClients;
 use crate::error::StorageError;
+use crate::error::dynamodb_error;
 use crate::query::get_item;
 use crate::schema::{PK, SK, TTL};
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
@@ -21,7 +21,6 @@ use bourse_domain::login_throttle::AccountThrottle;
 fn account_pk(account_key: &str) -> String {
     format!("LOGINLIMIT#ACCOUNT#{account_key}")
 }
-
 
 /// The stored state of an account (default when none). 1 GetItem, strongly consistent (1 RCU).
 pub async fn account_state(clients: &AwsClients, table: &str, account_key: &str) -> Result<Option<AccountThrottle>, StorageError> {

@@ -12,10 +12,10 @@
 //!   snapshot is published; caches revalidate against it.
 
 use crate::attr::{n, s};
-use crate::error::dynamodb_error;
 use crate::clients::AwsClients;
 use crate::error::StorageError;
-use crate::query::{Partition, SortKeys, query_all, get_item};
+use crate::error::dynamodb_error;
+use crate::query::{Partition, SortKeys, get_item, query_all};
 use crate::schema::{PK, SK, TTL, market};
 use aws_sdk_dynamodb::primitives::Blob;
 use aws_sdk_dynamodb::types::AttributeValue;
@@ -79,7 +79,13 @@ pub async fn put_stocks(clients: &AwsClients, table: &str, stocks: &[Stock]) -> 
 
 /// Writes a symbol's daily closes, one item per calendar year (`generated` labels development
 /// data). ⌈years/25⌉ BatchWriteItem, ≈ 4 WCU per year.
-pub async fn put_history(clients: &AwsClients, table: &str, symbol: &str, points: &[PricePoint], generated: bool) -> Result<(), StorageError> {
+pub async fn put_history(
+    clients: &AwsClients,
+    table: &str,
+    symbol: &str,
+    points: &[PricePoint],
+    generated: bool,
+) -> Result<(), StorageError> {
     batch_put(clients, table, history_items(symbol, points, generated)).await
 }
 
@@ -112,7 +118,13 @@ fn history_items(symbol: &str, points: &[PricePoint], generated: bool) -> Vec<Ha
 /// A symbol's closes from `from` to `to` (inclusive), oldest first, and whether any is generated.
 /// 1 Query: `pk = STOCK#<symbol> AND sk BETWEEN HISTORY#<from year> AND HISTORY#<to year>`
 /// (≈ 1 RCU per year, eventually consistent).
-pub async fn query_history(clients: &AwsClients, table: &str, symbol: &str, from: Date, to: Date) -> Result<(Vec<PricePoint>, bool), StorageError> {
+pub async fn query_history(
+    clients: &AwsClients,
+    table: &str,
+    symbol: &str,
+    from: Date,
+    to: Date,
+) -> Result<(Vec<PricePoint>, bool), StorageError> {
     let (from_key, to_key) = (format!("HISTORY#{}", from.year()), format!("HISTORY#{}", to.year()));
     let items = query_all(clients, Partition::of(table, &stock_pk(symbol)), SortKeys::Between(&from_key, &to_key), None).await?;
     let mut points = Vec::new();
@@ -138,7 +150,9 @@ pub async fn universe_version(clients: &AwsClients, table: &str) -> Result<u64, 
     let found = get_item(clients, table, "UNIVERSE", "VERSION", true).await?;
     match found.as_ref().and_then(|i| i.get("version")) {
         None => Ok(0),
-        Some(AttributeValue::N(n)) => n.parse().map_err(|_| StorageError::Corrupt { key: "UNIVERSE".into(), reason: format!("version {n}") }),
+        Some(AttributeValue::N(n)) => {
+            n.parse().map_err(|_| StorageError::Corrupt { key: "UNIVERSE".into(), reason: format!("version {n}") })
+        }
         Some(_) => Err(StorageError::Corrupt { key: "UNIVERSE".into(), reason: "version is not a number".into() }),
     }
 }
@@ -173,9 +187,13 @@ pub async fn publish_universe(clients: &AwsClients, table: &str, stocks: &[Stock
         .expression_attribute_values(":now", AttributeValue::N(now_epoch.to_string()));
     let free = "(attribute_not_exists(#pu) OR #pu < :now)";
     lease = if current == 0 {
-        lease.condition_expression(format!("(attribute_not_exists(#v) OR #v = :zero) AND {free}")).expression_attribute_values(":zero", AttributeValue::N("0".into()))
+        lease
+            .condition_expression(format!("(attribute_not_exists(#v) OR #v = :zero) AND {free}"))
+            .expression_attribute_values(":zero", AttributeValue::N("0".into()))
     } else {
-        lease.condition_expression(format!("#v = :current AND {free}")).expression_attribute_values(":current", AttributeValue::N(current.to_string()))
+        lease
+            .condition_expression(format!("#v = :current AND {free}"))
+            .expression_attribute_values(":current", AttributeValue::N(current.to_string()))
     };
     lease.send().await.map_err(dynamodb_error)?;
     for (i, chunk) in chunks.iter().enumerate() {
@@ -361,7 +379,14 @@ pub fn stock_from_item(item: &HashMap<String, AttributeValue>) -> Result<Stock, 
     stock.history_generated = matches!(item.get("historyGenerated"), Some(AttributeValue::Bool(true)));
     for metric in Metric::ALL {
         if let Some(AttributeValue::N(n)) = item.get(metric.info().name) {
-            stock.set(metric, Some(Decimal::from_str(n).or_else(|_| Decimal::from_scientific(n)).map_err(|_| corrupt(format!("{} = {n}", metric.info().name)))?));
+            stock.set(
+                metric,
+                Some(
+                    Decimal::from_str(n)
+                        .or_else(|_| Decimal::from_scientific(n))
+                        .map_err(|_| corrupt(format!("{} = {n}", metric.info().name)))?,
+                ),
+            );
         }
     }
     Ok(stock)
@@ -380,7 +405,13 @@ pub async fn get_stocks(clients: &AwsClients, table: &str, symbols: &[String]) -
 /// [`publish_universe`]. Two publishers racing: the loser re-reads the winner's snapshot and
 /// applies its stocks on top (retrying for up to ≈ 80 × 400 ms, longer than the publishing lease), so
 /// neither update is lost.
-pub async fn republish_with(clients: &AwsClients, table: &str, updated: &[Stock], admit: impl Fn(&Stock) -> bool, now_epoch: u64) -> Result<u64, StorageError> {
+pub async fn republish_with(
+    clients: &AwsClients,
+    table: &str,
+    updated: &[Stock],
+    admit: impl Fn(&Stock) -> bool,
+    now_epoch: u64,
+) -> Result<u64, StorageError> {
     let mut round = 0;
     loop {
         let version = universe_version(clients, table).await?;
@@ -450,11 +481,19 @@ pub async fn pending_publish(clients: &AwsClients, table: &str) -> Result<Vec<St
 /// this call scheduled the next publish (the caller sends its message).
 pub async fn finish_pending_publish(clients: &AwsClients, table: &str, published: &[String], now_epoch: u64) -> Result<bool, StorageError> {
     let [(pk_name, pk), (sk_name, sk)] = pending_key();
-    let mut update = clients.dynamodb.update_item().table_name(table).key(pk_name, pk.clone()).key(sk_name, sk.clone()).return_values(aws_sdk_dynamodb::types::ReturnValue::AllNew);
+    let mut update = clients
+        .dynamodb
+        .update_item()
+        .table_name(table)
+        .key(pk_name, pk.clone())
+        .key(sk_name, sk.clone())
+        .return_values(aws_sdk_dynamodb::types::ReturnValue::AllNew);
     update = if published.is_empty() {
         update.update_expression("REMOVE scheduledAt")
     } else {
-        update.update_expression("DELETE symbols :published REMOVE scheduledAt").expression_attribute_values(":published", AttributeValue::Ss(published.to_vec()))
+        update
+            .update_expression("DELETE symbols :published REMOVE scheduledAt")
+            .expression_attribute_values(":published", AttributeValue::Ss(published.to_vec()))
     };
     let after = update.send().await.map_err(dynamodb_error)?.attributes.unwrap_or_default();
     if !matches!(after.get("symbols"), Some(AttributeValue::Ss(rest)) if !rest.is_empty()) {

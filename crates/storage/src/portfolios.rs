@@ -11,10 +11,10 @@
 //! - import: `pk = P#<user>#<id>`, `sk = IMPORT#<sha-256 of the file>` (a file already imported).
 
 use crate::attr::{corrupt, decimal as n, s, text};
-use crate::error::dynamodb_error;
 use crate::clients::AwsClients;
 use crate::error::StorageError;
-use crate::query::{Partition, SortKeys, query_all, get_item};
+use crate::error::dynamodb_error;
+use crate::query::{Partition, SortKeys, get_item, query_all};
 use crate::schema::{PK, SK, app};
 use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, TransactWriteItem, Update};
 use bourse_domain::Symbol;
@@ -25,7 +25,6 @@ use std::collections::HashMap;
 use std::str::FromStr;
 
 pub use crate::query::Item;
-
 
 pub fn portfolio_pk(user: &str, portfolio: &str) -> String {
     format!("P#{user}#{portfolio}")
@@ -38,8 +37,6 @@ fn decimal(item: &Item, name: &str) -> Result<Decimal, StorageError> {
         _ => Err(corrupt(item, name)),
     }
 }
-
-
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PortfolioRecord {
@@ -87,7 +84,11 @@ pub const ACTIVE_SHARDS: u32 = 16;
 
 /// `ACTIVE#<n>`, n = FNV-1a of user and portfolio modulo [`ACTIVE_SHARDS`].
 pub fn active_shard_key(user: &str, portfolio: &str) -> String {
-    let hash = user.bytes().chain([b'#']).chain(portfolio.bytes()).fold(0xcbf2_9ce4_8422_2325u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3));
+    let hash = user
+        .bytes()
+        .chain([b'#'])
+        .chain(portfolio.bytes())
+        .fold(0xcbf2_9ce4_8422_2325u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3));
     format!("ACTIVE#{}", hash % u64::from(ACTIVE_SHARDS))
 }
 
@@ -96,17 +97,20 @@ pub fn active_shard_key(user: &str, portfolio: &str) -> String {
 pub async fn active_portfolios(clients: &AwsClients, table: &str, shard: u32) -> Result<Vec<(String, String)>, StorageError> {
     let key = format!("ACTIVE#{shard}");
     let items = query_all(clients, Partition::on_index(table, app::GSI1, app::GSI1_PK, app::GSI1_SK, &key), SortKeys::All, None).await?;
-    Ok(items
-        .iter()
-        .filter_map(|item| text(item, app::GSI1_SK)?.split_once('#').map(|(u, p)| (u.to_owned(), p.to_owned())))
-        .collect())
+    Ok(items.iter().filter_map(|item| text(item, app::GSI1_SK)?.split_once('#').map(|(u, p)| (u.to_owned(), p.to_owned()))).collect())
 }
 
 /// One page of a shard of the active-portfolio index, for the daily snapshot fan-out: up to
 /// `limit` (user, portfolio) pairs after the index position `after` (`<user>#<portfolio>`), and
 /// the position to continue after when the shard has more. 1 Query on `gsi1`
 /// (`gsi1pk = ACTIVE#<shard> AND gsi1sk > :after`, `Limit`), projecting `gsi1sk` only.
-pub async fn active_portfolios_page(clients: &AwsClients, table: &str, shard: u32, after: Option<&str>, limit: i32) -> Result<(Vec<(String, String)>, Option<String>), StorageError> {
+pub async fn active_portfolios_page(
+    clients: &AwsClients,
+    table: &str,
+    shard: u32,
+    after: Option<&str>,
+    limit: i32,
+) -> Result<(Vec<(String, String)>, Option<String>), StorageError> {
     let mut query = clients
         .dynamodb
         .query()
@@ -130,7 +134,14 @@ pub async fn active_portfolios_page(clients: &AwsClients, table: &str, shard: u3
 
 /// Stores a day's snapshot: 1 PutItem `pk = P#<user>#<id>, sk = SNAP#<date>` (idempotent: the same
 /// day overwrites itself).
-pub async fn put_snapshot(clients: &AwsClients, table: &str, user: &str, portfolio: &str, date: &str, snapshot: &bourse_domain::portfolio::DailySnapshot) -> Result<(), StorageError> {
+pub async fn put_snapshot(
+    clients: &AwsClients,
+    table: &str,
+    user: &str,
+    portfolio: &str,
+    date: &str,
+    snapshot: &bourse_domain::portfolio::DailySnapshot,
+) -> Result<(), StorageError> {
     clients
         .dynamodb
         .put_item()
@@ -151,7 +162,14 @@ pub async fn put_snapshot(clients: &AwsClients, table: &str, user: &str, portfol
 
 /// Snapshots from `from` to `to` (dates inclusive), oldest first.
 /// 1 Query per 1 MB: `pk = P#<user>#<id> AND sk BETWEEN SNAP#<from> AND SNAP#<to>`.
-pub async fn snapshots_between(clients: &AwsClients, table: &str, user: &str, portfolio: &str, from: &str, to: &str) -> Result<Vec<(String, bourse_domain::portfolio::DailySnapshot)>, StorageError> {
+pub async fn snapshots_between(
+    clients: &AwsClients,
+    table: &str,
+    user: &str,
+    portfolio: &str,
+    from: &str,
+    to: &str,
+) -> Result<Vec<(String, bourse_domain::portfolio::DailySnapshot)>, StorageError> {
     let pk = portfolio_pk(user, portfolio);
     let (from, to) = (format!("SNAP#{from}"), format!("SNAP#{to}"));
     query_all(clients, Partition::of(table, &pk), SortKeys::Between(&from, &to), None)
@@ -172,7 +190,14 @@ pub async fn snapshots_between(clients: &AwsClients, table: &str, user: &str, po
 
 /// The snapshot writer: values a portfolio's holdings at the latest quotes and stores the day's
 /// snapshot. 1 Query (holdings) + ⌈N/100⌉ BatchGetItem (quotes) + 1 PutItem.
-pub async fn write_daily_snapshot(clients: &AwsClients, app_table: &str, market_table: &str, user: &str, portfolio: &str, date: &str) -> Result<bourse_domain::portfolio::DailySnapshot, StorageError> {
+pub async fn write_daily_snapshot(
+    clients: &AwsClients,
+    app_table: &str,
+    market_table: &str,
+    user: &str,
+    portfolio: &str,
+    date: &str,
+) -> Result<bourse_domain::portfolio::DailySnapshot, StorageError> {
     let holdings = list_holdings(clients, app_table, user, portfolio).await?;
     let symbols: Vec<Symbol> = holdings.iter().map(|h| h.symbol.clone()).collect();
     let prices = quotes(clients, market_table, &symbols).await?;
@@ -306,11 +331,22 @@ fn holding_from(item: &Item) -> Result<VersionedHolding, StorageError> {
 }
 
 /// One holding, strongly consistent (the base of a read-modify-write). 1 GetItem (1 RCU).
-pub async fn get_holding(clients: &AwsClients, table: &str, user: &str, portfolio: &str, symbol: &Symbol) -> Result<VersionedHolding, StorageError> {
+pub async fn get_holding(
+    clients: &AwsClients,
+    table: &str,
+    user: &str,
+    portfolio: &str,
+    symbol: &Symbol,
+) -> Result<VersionedHolding, StorageError> {
     let found = get_item(clients, table, portfolio_pk(user, portfolio), format!("HOLDING#{symbol}"), true).await?;
     match found {
         Some(item) => holding_from(&item),
-        None => Ok(VersionedHolding { holding: Holding::new(symbol.clone()), version: 0, ledger: LedgerDigest::default(), latest_trade_date: String::new() }),
+        None => Ok(VersionedHolding {
+            holding: Holding::new(symbol.clone()),
+            version: 0,
+            ledger: LedgerDigest::default(),
+            latest_trade_date: String::new(),
+        }),
     }
 }
 
@@ -374,9 +410,13 @@ fn holding_write(table: &str, pk: &str, current: &VersionedHolding, after: &Vers
     update = if current.version == 0 {
         update.condition_expression("attribute_not_exists(#v)")
     } else {
-        update.condition_expression("#v = :expected").expression_attribute_values(":expected", AttributeValue::N(current.version.to_string()))
+        update
+            .condition_expression("#v = :expected")
+            .expression_attribute_values(":expected", AttributeValue::N(current.version.to_string()))
     };
-    Ok(TransactWriteItem::builder().update(update.build().map_err(|e| StorageError::Corrupt { key: pk.to_owned(), reason: e.to_string() })?).build())
+    Ok(TransactWriteItem::builder()
+        .update(update.build().map_err(|e| StorageError::Corrupt { key: pk.to_owned(), reason: e.to_string() })?)
+        .build())
 }
 
 fn transaction_put(table: &str, pk: &str, record: &TransactionRecord) -> Result<TransactWriteItem, StorageError> {
@@ -395,7 +435,9 @@ fn transaction_put(table: &str, pk: &str, record: &TransactionRecord) -> Result<
     for (name, value) in &record.fields {
         put = put.item(name.clone(), s(value.clone()));
     }
-    Ok(TransactWriteItem::builder().put(put.build().map_err(|e| StorageError::Corrupt { key: pk.to_owned(), reason: e.to_string() })?).build())
+    Ok(TransactWriteItem::builder()
+        .put(put.build().map_err(|e| StorageError::Corrupt { key: pk.to_owned(), reason: e.to_string() })?)
+        .build())
 }
 
 /// Most transactions one [`write_ledger_change`] may add: DynamoDB's 100 items per transaction,
@@ -419,7 +461,10 @@ pub async fn write_ledger_change(
     next: &Holding,
 ) -> Result<VersionedHolding, StorageError> {
     if added.len() + removed.len() > MAX_LEDGER_CHANGE {
-        return Err(StorageError::Corrupt { key: next.symbol.to_string(), reason: format!("{} ledger changes in one transaction", added.len() + removed.len()) });
+        return Err(StorageError::Corrupt {
+            key: next.symbol.to_string(),
+            reason: format!("{} ledger changes in one transaction", added.len() + removed.len()),
+        });
     }
     let pk = portfolio_pk(user, portfolio);
     let mut items = Vec::with_capacity(added.len() + removed.len() + 1);
@@ -504,10 +549,17 @@ pub async fn list_transactions(
 /// `gsi1sk = <trade date>#<seq>#<tx id>`). The index is eventually consistent, so the ids are
 /// checked against the holding's digest: an index that has not caught up with `holding` gives
 /// [`StorageError::Conflict`], and the caller retries as for a concurrent writer.
-pub async fn ledger(clients: &AwsClients, table: &str, user: &str, portfolio: &str, holding: &VersionedHolding) -> Result<Vec<TransactionRecord>, StorageError> {
+pub async fn ledger(
+    clients: &AwsClients,
+    table: &str,
+    user: &str,
+    portfolio: &str,
+    holding: &VersionedHolding,
+) -> Result<Vec<TransactionRecord>, StorageError> {
     let key = format!("{}#{}", portfolio_pk(user, portfolio), holding.holding.symbol);
     let partition = Partition::on_index(table, app::GSI1, app::GSI1_PK, app::GSI1_SK, &key);
-    let records: Vec<TransactionRecord> = query_all(clients, partition, SortKeys::All, None).await?.iter().map(transaction_from).collect::<Result<_, _>>()?;
+    let records: Vec<TransactionRecord> =
+        query_all(clients, partition, SortKeys::All, None).await?.iter().map(transaction_from).collect::<Result<_, _>>()?;
     if LedgerDigest::of(records.iter().map(|r| r.id.as_str())) != holding.ledger {
         return Err(StorageError::Conflict(format!("the ledger index of {} has not caught up yet", holding.holding.symbol)));
     }
@@ -515,7 +567,13 @@ pub async fn ledger(clients: &AwsClients, table: &str, user: &str, portfolio: &s
 }
 
 /// One transaction by its sort key. 1 GetItem, strongly consistent.
-pub async fn get_transaction(clients: &AwsClients, table: &str, user: &str, portfolio: &str, sort_key: &str) -> Result<Option<TransactionRecord>, StorageError> {
+pub async fn get_transaction(
+    clients: &AwsClients,
+    table: &str,
+    user: &str,
+    portfolio: &str,
+    sort_key: &str,
+) -> Result<Option<TransactionRecord>, StorageError> {
     let found = get_item(clients, table, portfolio_pk(user, portfolio), sort_key, true).await?;
     found.as_ref().map(transaction_from).transpose()
 }
@@ -525,7 +583,8 @@ pub async fn get_transaction(clients: &AwsClients, table: &str, user: &str, port
 /// one read per symbol. Keys still unprocessed after the retries are an error (503, nothing
 /// cached), never positions shown unpriced.
 pub async fn quotes(clients: &AwsClients, market_table: &str, symbols: &[Symbol]) -> Result<HashMap<String, Quote>, StorageError> {
-    let keys = symbols.iter().map(|sym| HashMap::from([(PK.to_owned(), s(format!("STOCK#{sym}"))), (SK.to_owned(), s("PROFILE"))])).collect();
+    let keys =
+        symbols.iter().map(|sym| HashMap::from([(PK.to_owned(), s(format!("STOCK#{sym}"))), (SK.to_owned(), s("PROFILE"))])).collect();
     let items = crate::batch::get_all(clients, market_table, keys, Some("symbol, price, change, change_pct, sector"), false).await?;
     let number = |item: &Item, name: &str| match item.get(name) {
         Some(AttributeValue::N(v)) => Decimal::from_str(v).ok(),
@@ -534,7 +593,12 @@ pub async fn quotes(clients: &AwsClients, market_table: &str, symbols: &[Symbol]
     Ok(items
         .iter()
         .map(|item| {
-            let quote = Quote { price: number(item, "price"), change: number(item, "change"), change_pct: number(item, "change_pct"), sector: text(item, "sector").map(str::to_owned) };
+            let quote = Quote {
+                price: number(item, "price"),
+                change: number(item, "change"),
+                change_pct: number(item, "change_pct"),
+                sector: text(item, "sector").map(str::to_owned),
+            };
             (text(item, "symbol").unwrap_or_default().to_owned(), quote)
         })
         .collect())
@@ -559,7 +623,13 @@ pub struct ImportRecord {
 
 /// An earlier import of the same file. 1 GetItem `pk = P#<user>#<id>, sk = IMPORT#<sha-256>`,
 /// strongly consistent (1 RCU).
-pub async fn get_import(clients: &AwsClients, table: &str, user: &str, portfolio: &str, file_sha256: &str) -> Result<Option<ImportRecord>, StorageError> {
+pub async fn get_import(
+    clients: &AwsClients,
+    table: &str,
+    user: &str,
+    portfolio: &str,
+    file_sha256: &str,
+) -> Result<Option<ImportRecord>, StorageError> {
     let found = get_item(clients, table, portfolio_pk(user, portfolio), format!("IMPORT#{file_sha256}"), true).await?;
     Ok(found.map(|item| ImportRecord {
         file_sha256: file_sha256.to_owned(),

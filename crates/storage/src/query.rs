@@ -2,9 +2,9 @@
 //! projection), following pages. Each page is one Query request of up to 1 MB read.
 
 use crate::attr::s;
-use crate::error::dynamodb_error;
 use crate::clients::AwsClients;
 use crate::error::StorageError;
+use crate::error::dynamodb_error;
 use crate::schema::{PK, SK};
 use aws_sdk_dynamodb::types::AttributeValue;
 use std::collections::HashMap;
@@ -47,7 +47,13 @@ impl<'a> Partition<'a> {
 
 /// The item at (`pk`, `sk`) of the base table, if any: 1 GetItem — strongly consistent (1 RCU
 /// per 4 KB) when `consistent`, else eventually consistent (0.5 RCU).
-pub async fn get_item(clients: &AwsClients, table: &str, pk: impl Into<String>, sk: impl Into<String>, consistent: bool) -> Result<Option<Item>, StorageError> {
+pub async fn get_item(
+    clients: &AwsClients,
+    table: &str,
+    pk: impl Into<String>,
+    sk: impl Into<String>,
+    consistent: bool,
+) -> Result<Option<Item>, StorageError> {
     let output = clients
         .dynamodb
         .get_item()
@@ -62,7 +68,12 @@ pub async fn get_item(clients: &AwsClients, table: &str, pk: impl Into<String>, 
 }
 
 /// Every item of `partition` in ascending sort-key order.
-pub async fn query_all(clients: &AwsClients, partition: Partition<'_>, sort_keys: SortKeys<'_>, projection: Option<&str>) -> Result<Vec<Item>, StorageError> {
+pub async fn query_all(
+    clients: &AwsClients,
+    partition: Partition<'_>,
+    sort_keys: SortKeys<'_>,
+    projection: Option<&str>,
+) -> Result<Vec<Item>, StorageError> {
     let (index, pk_name, sk_name) = match partition.index {
         Some((name, pk, sk)) => (Some(name.to_owned()), pk, sk),
         None => (None, PK, SK),

@@ -8,12 +8,18 @@ use bourse_domain::messages::QueueMessage;
 /// Sends `messages` with SendMessageBatch, 10 per call (SQS's limit); entries SQS reports as
 /// failed are sent once more. `delay_seconds` (≤ 900) holds them back. Returns how many were sent;
 /// an error when some could still not be sent.
-pub async fn send_messages(clients: &AwsClients, queue_url: &str, messages: &[QueueMessage], delay_seconds: Option<i32>) -> Result<usize, StorageError> {
+pub async fn send_messages(
+    clients: &AwsClients,
+    queue_url: &str,
+    messages: &[QueueMessage],
+    delay_seconds: Option<i32>,
+) -> Result<usize, StorageError> {
     let mut sent = 0;
     for batch in messages.chunks(10) {
         let mut entries: Vec<SendMessageBatchRequestEntry> = Vec::with_capacity(batch.len());
         for (i, message) in batch.iter().enumerate() {
-            let body = serde_json::to_string(message).map_err(|e| StorageError::Corrupt { key: "queue message".into(), reason: e.to_string() })?;
+            let body =
+                serde_json::to_string(message).map_err(|e| StorageError::Corrupt { key: "queue message".into(), reason: e.to_string() })?;
             let entry = SendMessageBatchRequestEntry::builder()
                 .id(i.to_string())
                 .message_body(body)

@@ -12,9 +12,9 @@
 //! one transaction commits.
 
 use crate::attr::{n, put_if_absent, s};
-use crate::error::dynamodb_error;
 use crate::clients::AwsClients;
 use crate::error::StorageError;
+use crate::error::dynamodb_error;
 use crate::query::get_item;
 use crate::schema::{PK, SK, TTL};
 use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem, Update};
@@ -27,8 +27,6 @@ pub fn family_pk(family_id: &str) -> String {
 pub fn refresh_pk(token_hash: &str) -> String {
     format!("REFRESH#{token_hash}")
 }
-
-
 
 fn corrupt(key: &str, e: impl std::fmt::Display) -> StorageError {
     StorageError::Corrupt { key: key.to_owned(), reason: e.to_string() }

@@ -5,9 +5,9 @@
 //! Counting is one UpdateItem (`ADD`) conditional on `total < limit`, so the count and the quota
 //! check are one atomic write: concurrent requests never lose a count or overshoot the quota.
 
-use crate::error::dynamodb_error;
 use crate::clients::AwsClients;
 use crate::error::StorageError;
+use crate::error::dynamodb_error;
 use crate::query::{Partition, SortKeys, query_all};
 use crate::schema::{PK, SK, TTL};
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
@@ -94,10 +94,7 @@ pub async fn usage_between(clients: &AwsClients, table: &str, user_id: &str, fro
             _ => None,
         };
         let total = item.get("total").and_then(number).unwrap_or(0);
-        let routes = item
-            .iter()
-            .filter_map(|(name, value)| Some((name.strip_prefix("r:")?.to_owned(), number(value)?)))
-            .collect();
+        let routes = item.iter().filter_map(|(name, value)| Some((name.strip_prefix("r:")?.to_owned(), number(value)?))).collect();
         days.push(DayUsage { date, total, routes });
     }
     Ok(days)

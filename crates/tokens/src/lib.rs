@@ -180,8 +180,7 @@ impl TokenVerifier {
     /// From `JWT_PUBLIC_KEYS`: a JSON object `{"kid": "<public key>", ...}`, each key as PEM
     /// (SubjectPublicKeyInfo) or base64/base64url of the 32 raw bytes.
     pub fn from_json(json: &str) -> Result<Self, KeyError> {
-        let map: HashMap<String, String> =
-            serde_json::from_str(json).map_err(|e| KeyError::PublicKeysMalformed(e.to_string()))?;
+        let map: HashMap<String, String> = serde_json::from_str(json).map_err(|e| KeyError::PublicKeysMalformed(e.to_string()))?;
         let mut keys = HashMap::new();
         for (kid, text) in map {
             check_kid(&kid)?;
@@ -251,10 +250,7 @@ fn parse_public_key(text: &str) -> Option<DecodingKey> {
     if text.starts_with("-----BEGIN") {
         return DecodingKey::from_ed_pem(text.as_bytes()).ok();
     }
-    let raw = STANDARD
-        .decode(text)
-        .or_else(|_| URL_SAFE_NO_PAD.decode(text.trim_end_matches('=')))
-        .ok()?;
+    let raw = STANDARD.decode(text).or_else(|_| URL_SAFE_NO_PAD.decode(text.trim_end_matches('='))).ok()?;
     (raw.len() == 32).then(|| DecodingKey::from_ed_der(&raw))
 }
 

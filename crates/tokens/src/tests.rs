@@ -49,10 +49,15 @@ fn a_fresh_token_verifies_with_its_claims() {
 #[test]
 fn alg_none_is_refused() {
     let k = keys();
-    let unsigned = format!("{}.{}.", b64(&serde_json::json!({"alg": "none", "typ": "at+jwt", "kid": "k1"})), b64(&serde_json::to_value(claims()).unwrap()));
+    let unsigned = format!(
+        "{}.{}.",
+        b64(&serde_json::json!({"alg": "none", "typ": "at+jwt", "kid": "k1"})),
+        b64(&serde_json::to_value(claims()).unwrap())
+    );
     assert_eq!(k.verifier.verify(&unsigned, NOW), Err(TokenError::Malformed));
     let signed = k.signer.sign(&claims()).unwrap();
-    let stripped = format!("{}.{}.", b64(&serde_json::json!({"alg": "none", "typ": "at+jwt", "kid": "k1"})), signed.split('.').nth(1).unwrap());
+    let stripped =
+        format!("{}.{}.", b64(&serde_json::json!({"alg": "none", "typ": "at+jwt", "kid": "k1"})), signed.split('.').nth(1).unwrap());
     assert!(k.verifier.verify(&stripped, NOW).is_err());
 }
 

@@ -72,10 +72,9 @@ impl Auth {
             created_at: &created_at,
         };
         match accounts::create_account(&self.platform.aws, &self.table, &account).await.map_err(AuthError::from)? {
-            Registered::Created => Reply::created(
-                &serde_json::json!({"userId": user_id, "email": email, "plan": "free", "createdAt": created_at}),
-                "/v1/me",
-            ),
+            Registered::Created => {
+                Reply::created(&serde_json::json!({"userId": user_id, "email": email, "plan": "free", "createdAt": created_at}), "/v1/me")
+            }
             Registered::EmailTaken => Err(AuthError::EmailTaken.into()),
         }
     }
@@ -99,9 +98,17 @@ impl Auth {
         let family_id = bourse_tokens::random_token(16);
         let refresh = new_refresh_token();
         let expires_at = now + REFRESH_FAMILY_TTL_SECONDS;
-        sessions::start_family(&self.platform.aws, &self.table, &family_id, &account.user_id, &account.plan, &refresh_token_hash(&refresh), expires_at)
-            .await
-            .map_err(AuthError::from)?;
+        sessions::start_family(
+            &self.platform.aws,
+            &self.table,
+            &family_id,
+            &account.user_id,
+            &account.plan,
+            &refresh_token_hash(&refresh),
+            expires_at,
+        )
+        .await
+        .map_err(AuthError::from)?;
         token_pair(&signer, &account.user_id, &family_id, &account.plan, refresh, expires_at, now)
     }
 
@@ -118,7 +125,9 @@ impl Auth {
         let key = account_key(email);
         let previous = login_limits::account_state(aws, &self.table, &key).await.map_err(AuthError::from)?;
         match previous.unwrap_or_default().attempt(now) {
-            AttemptDecision::Locked { retry_after } => Err(AuthError::Throttled { retry_after: Duration::from_secs(retry_after as u64) }.into()),
+            AttemptDecision::Locked { retry_after } => {
+                Err(AuthError::Throttled { retry_after: Duration::from_secs(retry_after as u64) }.into())
+            }
             AttemptDecision::Allowed { next } => {
                 if login_limits::record_account_attempt(aws, &self.table, &key, previous, next).await.map_err(AuthError::from)? {
                     Ok(())
@@ -243,7 +252,15 @@ fn account_key(email: &Email) -> String {
     Sha256::digest(email.as_str().as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
 }
 
-fn token_pair(signer: &TokenSigner, user_id: &str, family_id: &str, plan: &str, refresh: String, refresh_expires: i64, now: i64) -> Result<Reply, ApiError> {
+fn token_pair(
+    signer: &TokenSigner,
+    user_id: &str,
+    family_id: &str,
+    plan: &str,
+    refresh: String,
+    refresh_expires: i64,
+    now: i64,
+) -> Result<Reply, ApiError> {
     let (access, claims) = signer.issue(user_id, family_id, plan, now).map_err(|e| ApiError::Internal(e.to_string()))?;
     Reply::ok(&TokenPair {
         token_type: "Bearer",

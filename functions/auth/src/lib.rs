@@ -64,10 +64,9 @@ impl AuthError {
             AuthError::EmailTaken => ApiError::Conflict("an account with this email already exists".into()),
             AuthError::BadCredentials => ApiError::Unauthorized("wrong email or password".into()),
             AuthError::BadRefreshToken => ApiError::Unauthorized("the refresh token is invalid, expired or revoked".into()),
-            AuthError::Throttled { retry_after } => ApiError::TooManyRequests {
-                detail: "too many login attempts; wait before trying again".into(),
-                retry_after,
-            },
+            AuthError::Throttled { retry_after } => {
+                ApiError::TooManyRequests { detail: "too many login attempts; wait before trying again".into(), retry_after }
+            }
             AuthError::Storage(err) => bourse_runtime::storage_problem(err),
             AuthError::Internal(detail) => ApiError::Internal(detail),
         }
@@ -107,7 +106,9 @@ impl Handler<AuthRoute> for Auth {
 pub fn app(platform: Platform) -> Result<HttpApp<AuthRoute, Auth>, StartupError> {
     let (kid, key) = platform.config.require_jwt_signing_key()?;
     let signing_kid = kid.to_owned();
-    let signer = InstanceSecret::prefetch(&platform, key.clone(), move |key| TokenSigner::new(&signing_kid, key.expose()).map_err(|e| e.to_string()));
+    let signer = InstanceSecret::prefetch(&platform, key.clone(), move |key| {
+        TokenSigner::new(&signing_kid, key.expose()).map_err(|e| e.to_string())
+    });
     let verifier = bourse_tokens::TokenVerifier::from_json(platform.config.require_jwt_public_keys()?)?;
     if !verifier.knows(kid) {
         return Err(bourse_tokens::KeyError::SigningKidUnknown(kid.to_owned()).into());

@@ -21,7 +21,12 @@ pub const PARALLEL_SENDS: usize = 16;
 /// Where the shard's portfolios come from.
 pub trait ActivePortfolios {
     /// Up to `limit` (user, portfolio) pairs after `after`, and the position to continue after.
-    fn page(&self, shard: u32, after: Option<&str>, limit: usize) -> impl Future<Output = Result<(Vec<(String, String)>, Option<String>), StorageError>> + Send;
+    fn page(
+        &self,
+        shard: u32,
+        after: Option<&str>,
+        limit: usize,
+    ) -> impl Future<Output = Result<(Vec<(String, String)>, Option<String>), StorageError>> + Send;
 }
 
 /// Where the messages go.
@@ -39,11 +44,22 @@ pub struct Step {
 }
 
 /// Fans out one page (of `page` portfolios; the consumer uses [`PAGE`]) of `shard` after `after`.
-pub async fn fan_out_page(source: &impl ActivePortfolios, outbox: &impl Outbox, shard: u32, date: &str, after: Option<&str>, page: usize) -> Result<Step, StorageError> {
+pub async fn fan_out_page(
+    source: &impl ActivePortfolios,
+    outbox: &impl Outbox,
+    shard: u32,
+    date: &str,
+    after: Option<&str>,
+    page: usize,
+) -> Result<Step, StorageError> {
     let (pairs, next) = source.page(shard, after, page).await?;
     let messages: Vec<QueueMessage> =
         pairs.into_iter().map(|(user, portfolio)| QueueMessage::SnapshotPortfolio { user, portfolio, date: date.to_owned() }).collect();
-    let sent: Vec<Result<usize, StorageError>> = futures_util::stream::iter(messages.chunks(10)).map(|batch| outbox.send_batch(batch)).buffer_unordered(PARALLEL_SENDS).collect().await;
+    let sent: Vec<Result<usize, StorageError>> = futures_util::stream::iter(messages.chunks(10))
+        .map(|batch| outbox.send_batch(batch))
+        .buffer_unordered(PARALLEL_SENDS)
+        .collect()
+        .await;
     let mut fanned_out = 0;
     for result in sent {
         fanned_out += result?;
@@ -64,7 +80,14 @@ pub struct IndexSource<'a> {
 
 impl ActivePortfolios for IndexSource<'_> {
     async fn page(&self, shard: u32, after: Option<&str>, limit: usize) -> Result<(Vec<(String, String)>, Option<String>), StorageError> {
-        bourse_storage::portfolios::active_portfolios_page(&self.platform.aws, self.table, shard, after, i32::try_from(limit).unwrap_or(i32::MAX)).await
+        bourse_storage::portfolios::active_portfolios_page(
+            &self.platform.aws,
+            self.table,
+            shard,
+            after,
+            i32::try_from(limit).unwrap_or(i32::MAX),
+        )
+        .await
     }
 }
 
@@ -94,7 +117,12 @@ mod tests {
     }
 
     impl ActivePortfolios for MemoryIndex {
-        async fn page(&self, shard: u32, after: Option<&str>, limit: usize) -> Result<(Vec<(String, String)>, Option<String>), StorageError> {
+        async fn page(
+            &self,
+            shard: u32,
+            after: Option<&str>,
+            limit: usize,
+        ) -> Result<(Vec<(String, String)>, Option<String>), StorageError> {
             self.reads.fetch_add(1, Ordering::SeqCst);
             let all = &self.shards[&shard];
             let start = after.map_or(0, |a| all.partition_point(|p| p.as_str() <= a));
@@ -135,7 +163,11 @@ mod tests {
         let index = MemoryIndex { shards, reads: AtomicUsize::new(0) };
         let queue = FakeQueue::default();
         // The scheduled refresh sends one message per shard; the consumer takes them in any order.
-        queue.messages.lock().unwrap().extend((0..16).map(|shard| QueueMessage::SnapshotShard { shard, date: "2026-12-01".into(), after: None }));
+        queue.messages.lock().unwrap().extend((0..16).map(|shard| QueueMessage::SnapshotShard {
+            shard,
+            date: "2026-12-01".into(),
+            after: None,
+        }));
         let (mut shard_messages, mut snapshots) = (0, std::collections::HashSet::new());
         let started = std::time::Instant::now();
         let mut slowest = std::time::Duration::ZERO;
@@ -152,14 +184,19 @@ mod tests {
                     assert_eq!(index.reads.load(Ordering::SeqCst) - reads, 1, "one page read per message");
                     assert!(queue.calls.load(Ordering::SeqCst) - calls <= PAGE / 10 + 1, "at most 101 sends per message");
                 }
-                QueueMessage::SnapshotPortfolio { user, portfolio, .. } => assert!(snapshots.insert(format!("{user}#{portfolio}")), "{user}#{portfolio} twice"),
+                QueueMessage::SnapshotPortfolio { user, portfolio, .. } => {
+                    assert!(snapshots.insert(format!("{user}#{portfolio}")), "{user}#{portfolio} twice")
+                }
                 other => panic!("unexpected {other:?}"),
             }
         }
         assert_eq!(snapshots.len(), PORTFOLIOS, "every portfolio exactly once");
         let expected_steps: usize = index.shards.values().map(|p| p.len().div_ceil(PAGE).max(1)).sum();
         assert_eq!(shard_messages, expected_steps);
-        println!("fan-out of {PORTFOLIOS} portfolios: {shard_messages} shard messages, slowest step {slowest:?}, all in {:?}", started.elapsed());
+        println!(
+            "fan-out of {PORTFOLIOS} portfolios: {shard_messages} shard messages, slowest step {slowest:?}, all in {:?}",
+            started.elapsed()
+        );
     }
 
     #[tokio::test(flavor = "current_thread")]

@@ -191,16 +191,29 @@ impl Consumer {
         match QueueMessage::parse(body).map_err(MessageError::Poison)? {
             QueueMessage::Ping { id } => {
                 let now = OffsetDateTime::now_utc();
-                bourse_storage::diagnostics::record_ping(&self.platform.aws, &self.app_table, &id, &rfc3339(now), now.unix_timestamp() as u64)
-                    .await?;
+                bourse_storage::diagnostics::record_ping(
+                    &self.platform.aws,
+                    &self.app_table,
+                    &id,
+                    &rfc3339(now),
+                    now.unix_timestamp() as u64,
+                )
+                .await?;
                 Ok(())
             }
             QueueMessage::SnapshotShard { shard, date, after } => {
-                let queue_url = self.scheduled_queue_url.as_deref().ok_or_else(|| MessageError::Poison("SCHEDULED_QUEUE_URL is not set".into()))?;
+                let queue_url =
+                    self.scheduled_queue_url.as_deref().ok_or_else(|| MessageError::Poison("SCHEDULED_QUEUE_URL is not set".into()))?;
                 let source = fanout::IndexSource { platform: &self.platform, table: &self.app_table };
                 let outbox = fanout::QueueOutbox { platform: &self.platform, queue_url };
                 let step = fanout::fan_out_page(&source, &outbox, shard, &date, after.as_deref(), fanout::PAGE).await?;
-                tracing::info!(shard, date, sent = step.fanned_out, more = step.continued_after.is_some(), "snapshot shard page fanned out");
+                tracing::info!(
+                    shard,
+                    date,
+                    sent = step.fanned_out,
+                    more = step.continued_after.is_some(),
+                    "snapshot shard page fanned out"
+                );
                 Ok(())
             }
             QueueMessage::PublishUniverse => self.publish_pending().await,
@@ -320,7 +333,8 @@ impl Consumer {
         let pending = bourse_storage::market::pending_publish(aws, market).await?;
         if !pending.is_empty() {
             let stocks = bourse_storage::market::get_stocks(aws, market, &pending).await?;
-            let version = bourse_storage::market::republish_with(aws, market, &stocks, bourse_domain::market_data::may_join_universe, now).await?;
+            let version =
+                bourse_storage::market::republish_with(aws, market, &stocks, bourse_domain::market_data::may_join_universe, now).await?;
             if let Some(cache) = &self.platform.cache {
                 cache.set(bourse_cache::UNIVERSE_VERSION_KEY, version.to_string().as_bytes(), VERSION_TTL).await;
             }
@@ -344,7 +358,16 @@ impl Consumer {
     async fn defer(&self, message: &SqsMessage, wait: Duration) {
         let (Some(queue), Some(receipt)) = (self.queue_of(message), &message.receipt_handle) else { return };
         let seconds = wait.as_secs().saturating_add(1).min(43_200) as i32;
-        if let Err(err) = self.platform.aws.sqs.change_message_visibility().queue_url(queue).receipt_handle(receipt).visibility_timeout(seconds).send().await
+        if let Err(err) = self
+            .platform
+            .aws
+            .sqs
+            .change_message_visibility()
+            .queue_url(queue)
+            .receipt_handle(receipt)
+            .visibility_timeout(seconds)
+            .send()
+            .await
         {
             tracing::warn!(error = %err, "could not defer the message; it returns after the visibility timeout");
         }
@@ -361,8 +384,11 @@ impl Consumer {
         bourse_storage::diagnostics::record_scheduled_run(aws, app, name, &date, &rfc3339(now), now.unix_timestamp() as u64).await?;
         let id = JobId::scheduled(&date).map_err(ConsumerError::UnknownEvent)?;
         let version = bourse_storage::market::universe_version(aws, market).await?;
-        let symbols: Vec<Symbol> =
-            if version == 0 { Vec::new() } else { bourse_storage::market::load_universe(aws, market, version).await?.into_iter().map(|s| s.symbol).collect() };
+        let symbols: Vec<Symbol> = if version == 0 {
+            Vec::new()
+        } else {
+            bourse_storage::market::load_universe(aws, market, version).await?.into_iter().map(|s| s.symbol).collect()
+        };
         let job = JobRecord::new(id.clone(), "system", name, symbols.len(), &rfc3339(now));
         match bourse_storage::jobs::create_job(aws, app, &job, &symbols, now.unix_timestamp() as u64).await {
             Ok(()) => {}
@@ -381,8 +407,9 @@ impl Consumer {
         // The day's portfolio snapshots: one message per shard of the active-portfolio index,
         // held back so the refresh has written the new quotes first. Each shard message fans out
         // again, one message per portfolio: no invocation walks every user.
-        let shards: Vec<QueueMessage> =
-            (0..bourse_storage::portfolios::ACTIVE_SHARDS).map(|shard| QueueMessage::SnapshotShard { shard, date: date.clone(), after: None }).collect();
+        let shards: Vec<QueueMessage> = (0..bourse_storage::portfolios::ACTIVE_SHARDS)
+            .map(|shard| QueueMessage::SnapshotShard { shard, date: date.clone(), after: None })
+            .collect();
         bourse_storage::queue::send_messages(aws, queue, &shards, Some(SNAPSHOT_DELAY_SECONDS)).await?;
         bourse_storage::jobs::mark_enqueued(aws, app, &id, &rfc3339(now)).await?;
         tracing::info!(task = name, date, job = %id, sent, "scheduled refresh fanned out");
@@ -413,10 +440,16 @@ impl Consumer {
                 continue;
             }
             let have = bourse_storage::jobs::symbols_with_outcome(aws, app, &id).await?;
-            let missing: Vec<Symbol> = bourse_storage::jobs::job_symbols(aws, app, &id).await?.into_iter().filter(|s| !have.contains(s.as_str())).collect();
-            let reason = if job.enqueued { "no outcome within an hour: its message was dead-lettered or lost" } else { "never queued: the job could not be sent" };
+            let missing: Vec<Symbol> =
+                bourse_storage::jobs::job_symbols(aws, app, &id).await?.into_iter().filter(|s| !have.contains(s.as_str())).collect();
+            let reason = if job.enqueued {
+                "no outcome within an hour: its message was dead-lettered or lost"
+            } else {
+                "never queued: the job could not be sent"
+            };
             for symbol in &missing {
-                bourse_storage::jobs::record_outcome(aws, app, &id, symbol, Err(reason), &rfc3339(now), now.unix_timestamp() as u64).await?;
+                bourse_storage::jobs::record_outcome(aws, app, &id, symbol, Err(reason), &rfc3339(now), now.unix_timestamp() as u64)
+                    .await?;
             }
             if let Err(err) = self.complete_if_done(&id).await {
                 tracing::warn!(job = %id, error = %err, "a swept job could not be completed; the next sweep tries again");

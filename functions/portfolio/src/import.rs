@@ -23,10 +23,10 @@ use bourse_http::{ApiError, ApiRequest, FieldError, Reply};
 use bourse_runtime::storage_problem;
 use bourse_storage::StorageError;
 use bourse_storage::portfolios::{self as store, ImportRecord, MAX_LEDGER_CHANGE, TransactionRecord, VersionedHolding};
+use futures_util::{StreamExt, stream};
 use http::StatusCode;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
-use futures_util::{StreamExt, stream};
 use std::collections::BTreeMap;
 
 /// Symbols planned or written concurrently by one import.
@@ -62,7 +62,10 @@ fn csv_charset(request: &ApiRequest) -> Result<Option<String>, ApiError> {
     let mut parts = content_type.split(';');
     let mime = parts.next().unwrap_or("").trim().to_ascii_lowercase();
     if !CSV_TYPES.contains(&mime.as_str()) {
-        return Err(ApiError::UnsupportedMediaType(format!("expected Content-Type text/csv, got {:?}", content_type.chars().take(100).collect::<String>())));
+        return Err(ApiError::UnsupportedMediaType(format!(
+            "expected Content-Type text/csv, got {:?}",
+            content_type.chars().take(100).collect::<String>()
+        )));
     }
     Ok(parts.filter_map(|p| p.split_once('=')).find(|(k, _)| k.trim().eq_ignore_ascii_case("charset")).map(|(_, v)| v.trim().to_owned()))
 }
@@ -84,7 +87,13 @@ impl Portfolio {
         Ok(reply)
     }
 
-    async fn import_parsed(&self, user: &str, id: &str, parsed: ParsedImport, file_sha256: String) -> Result<(StatusCode, Value), ApiError> {
+    async fn import_parsed(
+        &self,
+        user: &str,
+        id: &str,
+        parsed: ParsedImport,
+        file_sha256: String,
+    ) -> Result<(StatusCode, Value), ApiError> {
         let (aws, table) = (&self.platform.aws, self.app_table.as_str());
         if let Some(earlier) = store::get_import(aws, table, user, id, &file_sha256).await.map_err(storage_problem)? {
             let mut result: Value = serde_json::from_str(&earlier.result).unwrap_or_else(|_| json!({}));
@@ -102,7 +111,8 @@ impl Portfolio {
         // Symbols are independent holdings: plan them, then write them, a few at a time.
         // (Futures collected first: async fns only run when polled, and a stream holding no
         // closure keeps the handler's future Send.)
-        let planning: Vec<_> = by_symbol.iter().map(|(symbol, rows)| self.plan_symbol(user, id, symbol, rows, parsed.layout, started)).collect();
+        let planning: Vec<_> =
+            by_symbol.iter().map(|(symbol, rows)| self.plan_symbol(user, id, symbol, rows, parsed.layout, started)).collect();
         let planned: Vec<_> = stream::iter(planning).buffered(SYMBOLS_AT_ONCE).collect().await;
         let mut plans = Vec::with_capacity(planned.len());
         let mut errors = Vec::new();
@@ -183,7 +193,15 @@ impl Portfolio {
     /// Reads one symbol's holding (and its ledger when it has one), leaves out rows already
     /// imported, and checks that the holding derives after every write step. 1 GetItem, plus
     /// 1 Query when the holding has transactions.
-    async fn plan_symbol(&self, user: &str, id: &str, symbol: &Symbol, rows: &[&ImportRow], layout: Layout, started: time::OffsetDateTime) -> Result<Result<SymbolPlan, Vec<FieldError>>, ApiError> {
+    async fn plan_symbol(
+        &self,
+        user: &str,
+        id: &str,
+        symbol: &Symbol,
+        rows: &[&ImportRow],
+        layout: Layout,
+        started: time::OffsetDateTime,
+    ) -> Result<Result<SymbolPlan, Vec<FieldError>>, ApiError> {
         let (aws, table) = (&self.platform.aws, self.app_table.as_str());
         let mut attempt = 0;
         let (current, ledger) = loop {
@@ -207,7 +225,13 @@ impl Portfolio {
             }
             let mut fields = row.transaction.fields();
             fields.push(("source".into(), layout.name().into()));
-            let record = TransactionRecord { id, symbol: symbol.clone(), trade_date: row.transaction.trade_date.to_string(), seq: ledger_seq(started, row.row), fields };
+            let record = TransactionRecord {
+                id,
+                symbol: symbol.clone(),
+                trade_date: row.transaction.trade_date.to_string(),
+                seq: ledger_seq(started, row.row),
+                fields,
+            };
             new.push((row.row, record));
         }
         new.sort_by(|a, b| a.1.ledger_position().cmp(&b.1.ledger_position()));
@@ -221,7 +245,10 @@ impl Portfolio {
                 let row = new.iter().find(|(_, r)| r.id == fault.record.id).map(|(row, _)| *row);
                 let reason = match row {
                     Some(_) => fault.error.to_string(),
-                    None => format!("with this file's earlier rows, the existing transaction of {} on {} no longer fits: {}", symbol, fault.record.trade_date, fault.error),
+                    None => format!(
+                        "with this file's earlier rows, the existing transaction of {} on {} no longer fits: {}",
+                        symbol, fault.record.trade_date, fault.error
+                    ),
                 };
                 return Ok(Err(vec![FieldError::cell(row.unwrap_or(new[0].0), layout.column_name(TxField::Quantity), reason)]));
             }

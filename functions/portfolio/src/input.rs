@@ -30,12 +30,16 @@ pub fn portfolio_name(raw: &str) -> Result<String, ApiError> {
 }
 
 pub fn currency(raw: Option<&str>) -> Result<Currency, ApiError> {
-    raw.map(|c| Currency::parse(c).map_err(|e| ApiError::field("body.currency", e.to_string()))).transpose().map(|c| c.unwrap_or(Currency::USD))
+    raw.map(|c| Currency::parse(c).map_err(|e| ApiError::field("body.currency", e.to_string())))
+        .transpose()
+        .map(|c| c.unwrap_or(Currency::USD))
 }
 
 /// A posted transaction, or every invalid field as `body.<field>`.
 pub fn transaction(body: &RawTransaction, today: Date) -> Result<ParsedTransaction, ApiError> {
-    body.parse(today).map_err(|errors| ApiError::Validation(errors.into_iter().map(|e| FieldError::new(format!("body.{}", e.field.name()), e.reason)).collect()))
+    body.parse(today).map_err(|errors| {
+        ApiError::Validation(errors.into_iter().map(|e| FieldError::new(format!("body.{}", e.field.name()), e.reason)).collect())
+    })
 }
 
 pub fn parse_date(field: &str, raw: &str) -> Result<Date, FieldError> {

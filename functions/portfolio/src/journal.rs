@@ -8,7 +8,9 @@
 
 use super::{Portfolio, WRITE_ATTEMPTS, dec, now, rfc3339};
 use bourse_domain::Symbol;
-use bourse_domain::journal::{self as rules, Confidence, Contribution, Direction, JournalError, Outcome, Price, SignalId, Status, Summary, SymbolStats};
+use bourse_domain::journal::{
+    self as rules, Confidence, Contribution, Direction, JournalError, Outcome, Price, SignalId, Status, Summary, SymbolStats,
+};
 use bourse_http::{ApiError, ApiRequest, FieldError, Reply};
 use bourse_runtime::retry::backoff;
 use bourse_runtime::storage_problem;
@@ -64,7 +66,8 @@ fn field(path: &str, name: &str, err: impl ToString) -> FieldError {
 
 /// An RFC 3339 time in UTC, not after `now`.
 fn utc_time(path: &str, name: &str, raw: &str, now: OffsetDateTime) -> Result<OffsetDateTime, FieldError> {
-    let at = OffsetDateTime::parse(raw.trim(), &Rfc3339).map_err(|_| field(path, name, "expected an RFC 3339 time, e.g. 2026-11-25T21:30:00Z"))?;
+    let at = OffsetDateTime::parse(raw.trim(), &Rfc3339)
+        .map_err(|_| field(path, name, "expected an RFC 3339 time, e.g. 2026-11-25T21:30:00Z"))?;
     if !at.offset().is_utc() {
         return Err(field(path, name, "must be in UTC (Z or +00:00)"));
     }
@@ -153,7 +156,9 @@ fn encode_cursor(id: &SignalId) -> String {
 }
 
 fn decode_cursor(raw: &str) -> Result<SignalId, ApiError> {
-    bourse_http::cursor::decode(raw).and_then(|text| SignalId::parse(&text).ok()).ok_or_else(|| ApiError::field("query.cursor", "not a cursor of this list"))
+    bourse_http::cursor::decode(raw)
+        .and_then(|text| SignalId::parse(&text).ok())
+        .ok_or_else(|| ApiError::field("query.cursor", "not a cursor of this list"))
 }
 
 fn optional_dec(value: Option<rust_decimal::Decimal>) -> Value {
@@ -213,7 +218,8 @@ impl Portfolio {
         self.idempotent(request, user, |attempt| async move {
             // Parsed again with the attempt's id and time: the same on every attempt of a keyed
             // request, so a retry finds what an earlier attempt wrote.
-            let signal = body.parse("body", new_id(attempt.started, &attempt.id("signal", 0))?, attempt.started).map_err(ApiError::Validation)?;
+            let signal =
+                body.parse("body", new_id(attempt.started, &attempt.id("signal", 0))?, attempt.started).map_err(ApiError::Validation)?;
             self.store_new_signals(user, std::slice::from_ref(&signal)).await?;
             Ok((StatusCode::CREATED, signal_json(&signal)))
         })
@@ -255,7 +261,8 @@ impl Portfolio {
         let (aws, table) = (&self.platform.aws, &self.app_table);
         let symbols: Vec<Symbol> = signals.iter().map(|s| s.symbol.clone()).collect();
         let mut current = store::get_stats_of(aws, table, user, &symbols).await.map_err(storage_problem)?;
-        let chunks = rules::plan_chunks(&symbols, MAX_TRANSACTION_ITEMS, MAX_TRANSACTION_BYTES, SIGNAL_BYTES, |s| stats_bytes(current.get(s)));
+        let chunks =
+            rules::plan_chunks(&symbols, MAX_TRANSACTION_ITEMS, MAX_TRANSACTION_BYTES, SIGNAL_BYTES, |s| stats_bytes(current.get(s)));
         for chunk in chunks {
             let part = &signals[chunk.clone()];
             let mut written = false;
@@ -304,7 +311,10 @@ impl Portfolio {
     pub(crate) async fn get_signal(&self, request: &ApiRequest, user: &str) -> Result<Reply, ApiError> {
         request.only_query(&[])?;
         let id = path_id(request)?;
-        let signal = store::get_signal(&self.platform.aws, &self.app_table, user, &id).await.map_err(storage_problem)?.ok_or_else(|| not_found(id.as_str()))?;
+        let signal = store::get_signal(&self.platform.aws, &self.app_table, user, &id)
+            .await
+            .map_err(storage_problem)?
+            .ok_or_else(|| not_found(id.as_str()))?;
         Reply::ok(&signal_json(&signal))
     }
 
@@ -331,7 +341,8 @@ impl Portfolio {
             let (aws, table) = (&self.platform.aws, &self.app_table);
             let closed_at = closed_at.unwrap_or(run.started);
             for attempt in 0..WRITE_ATTEMPTS {
-                let mut signal = store::get_signal(aws, table, user, &id).await.map_err(storage_problem)?.ok_or_else(|| not_found(id.as_str()))?;
+                let mut signal =
+                    store::get_signal(aws, table, user, &id).await.map_err(storage_problem)?.ok_or_else(|| not_found(id.as_str()))?;
                 if let Some(closed) = &signal.close {
                     // Closed exactly as asked: an earlier attempt of this request did it.
                     if run.is_keyed() && closed.exit_price == exit.value() && closed.closed_at == rfc3339(closed_at) {
@@ -339,16 +350,26 @@ impl Portfolio {
                     }
                     return Err(ApiError::Conflict(format!("signal {id} is already closed")));
                 }
-                let opened_at = OffsetDateTime::parse(&signal.opened_at, &Rfc3339).map_err(|e| ApiError::Internal(format!("stored openedAt of {id}: {e}")))?;
+                let opened_at = OffsetDateTime::parse(&signal.opened_at, &Rfc3339)
+                    .map_err(|e| ApiError::Internal(format!("stored openedAt of {id}: {e}")))?;
                 if closed_at < opened_at {
-                    return Err(ApiError::field("body.closedAt", format!("must not be before the signal's openedAt ({})", signal.opened_at)));
+                    return Err(ApiError::field(
+                        "body.closedAt",
+                        format!("must not be before the signal's openedAt ({})", signal.opened_at),
+                    ));
                 }
                 let entry = Price::new(signal.entry_price).map_err(|e| ApiError::Internal(format!("stored entryPrice of {id}: {e}")))?;
                 let return_pct = rules::return_pct(signal.direction, entry, exit).map_err(problem)?;
                 let current = store::get_stats(aws, table, user, &signal.symbol).await.map_err(storage_problem)?;
                 let mut next = current.stats.clone();
                 next.close(&signal.symbol, return_pct).map_err(problem)?;
-                let closing = Closing { exit_price: exit.value(), closed_at: rfc3339(closed_at), note: note.clone(), return_pct, outcome: Outcome::of(return_pct) };
+                let closing = Closing {
+                    exit_price: exit.value(),
+                    closed_at: rfc3339(closed_at),
+                    note: note.clone(),
+                    return_pct,
+                    outcome: Outcome::of(return_pct),
+                };
                 match store::close_signal(aws, table, user, &id, &closing, (&signal.symbol, &next, current.version)).await {
                     Ok(()) => {
                         signal.close = Some(closing);
@@ -395,7 +416,12 @@ impl Portfolio {
             filter.symbol = check(&mut errors, "query", "symbol", Symbol::parse(raw));
         }
         if let Some(raw) = request.query("minConfidence")? {
-            filter.min_confidence = check(&mut errors, "query", "minConfidence", raw.parse::<i64>().map_err(|_| JournalError::Confidence).and_then(Confidence::new));
+            filter.min_confidence = check(
+                &mut errors,
+                "query",
+                "minConfidence",
+                raw.parse::<i64>().map_err(|_| JournalError::Confidence).and_then(Confidence::new),
+            );
         }
         let limit = match request.query("limit")? {
             None => 50,
@@ -411,7 +437,9 @@ impl Portfolio {
         if !errors.is_empty() {
             return Err(ApiError::Validation(errors));
         }
-        let (items, next) = store::list_signals(&self.platform.aws, &self.app_table, user, &filter, limit, after.as_ref()).await.map_err(storage_problem)?;
+        let (items, next) = store::list_signals(&self.platform.aws, &self.app_table, user, &filter, limit, after.as_ref())
+            .await
+            .map_err(storage_problem)?;
         let mut body = json!({"items": items.iter().map(signal_json).collect::<Vec<_>>()});
         if let Some(next) = next {
             body["nextCursor"] = json!(encode_cursor(&next));
@@ -474,8 +502,29 @@ mod tests {
         };
         let errors = bad.parse("body.signals[3]", id.clone(), now).err().unwrap();
         let fields: Vec<&str> = errors.iter().map(|e| e.field.as_str()).collect();
-        assert_eq!(fields, ["body.signals[3].symbol", "body.signals[3].direction", "body.signals[3].entryPrice", "body.signals[3].targetPrice", "body.signals[3].confidence", "body.signals[3].source", "body.signals[3].openedAt"]);
-        let not_utc = NewSignal { symbol: "AAPL".into(), direction: "LONG".into(), entry_price: "1".into(), target_price: None, stop_price: None, confidence: 5, source: None, note: None, opened_at: Some("2026-11-25T20:00:00+01:00".into()) };
+        assert_eq!(
+            fields,
+            [
+                "body.signals[3].symbol",
+                "body.signals[3].direction",
+                "body.signals[3].entryPrice",
+                "body.signals[3].targetPrice",
+                "body.signals[3].confidence",
+                "body.signals[3].source",
+                "body.signals[3].openedAt"
+            ]
+        );
+        let not_utc = NewSignal {
+            symbol: "AAPL".into(),
+            direction: "LONG".into(),
+            entry_price: "1".into(),
+            target_price: None,
+            stop_price: None,
+            confidence: 5,
+            source: None,
+            note: None,
+            opened_at: Some("2026-11-25T20:00:00+01:00".into()),
+        };
         assert_eq!(not_utc.parse("body", id, now).err().unwrap()[0].field, "body.openedAt");
     }
 }

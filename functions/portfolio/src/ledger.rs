@@ -3,11 +3,11 @@
 //! writer got there first, so concurrent writers never lose an update.
 
 use crate::{Portfolio, WRITE_ATTEMPTS};
-use bourse_runtime::retry::backoff;
 use bourse_domain::Symbol;
 use bourse_domain::portfolio::{Holding, PortfolioError};
 use bourse_domain::transaction::stored_trade;
 use bourse_http::ApiError;
+use bourse_runtime::retry::backoff;
 use bourse_runtime::storage_problem;
 use bourse_storage::StorageError;
 use bourse_storage::portfolios::{self as store, TransactionRecord, VersionedHolding};
@@ -33,7 +33,10 @@ pub fn derive<'a>(symbol: &Symbol, mut records: Vec<&'a TransactionRecord>) -> R
 /// What a ledger change refused.
 pub enum ChangeError {
     /// The change would leave the ledger underivable (e.g. a sale of more than is held then).
-    Underivable { transaction_id: String, error: PortfolioError },
+    Underivable {
+        transaction_id: String,
+        error: PortfolioError,
+    },
     Api(ApiError),
 }
 
@@ -71,7 +74,8 @@ impl Portfolio {
             let (adding, next) = if appends {
                 let mut next = current.holding.clone();
                 for record in added {
-                    let trade = stored_trade(&record.fields).ok_or_else(|| ApiError::Internal(format!("transaction {} has no trade", record.id)))?;
+                    let trade = stored_trade(&record.fields)
+                        .ok_or_else(|| ApiError::Internal(format!("transaction {} has no trade", record.id)))?;
                     next.apply(&trade).map_err(|error| ChangeError::Underivable { transaction_id: record.id.clone(), error })?;
                 }
                 (added.to_vec(), next)
@@ -89,7 +93,8 @@ impl Portfolio {
                 if adding.is_empty() && removed.is_empty() {
                     return Ok(current);
                 }
-                let next = derive(symbol, kept.chain(&adding).collect()).map_err(|u| ChangeError::Underivable { transaction_id: u.record.id.clone(), error: u.error })?;
+                let next = derive(symbol, kept.chain(&adding).collect())
+                    .map_err(|u| ChangeError::Underivable { transaction_id: u.record.id.clone(), error: u.error })?;
                 (adding, next)
             };
             match store::write_ledger_change(aws, table, user, portfolio, &adding, removed, &current, &next).await {

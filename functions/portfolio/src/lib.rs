@@ -7,18 +7,18 @@
 
 mod import;
 mod input;
-mod ledger;
 mod journal;
+mod ledger;
 
-use bourse_domain::portfolio::{Bound, Holding, PortfolioError, Valued, allocation, analyse};
-use ledger::ChangeError;
 use bourse_domain::Symbol;
+use bourse_domain::portfolio::{Bound, Holding, PortfolioError, Valued, allocation, analyse};
 use bourse_http::{ApiError, ApiRequest, Handler, HttpApp, Reply, Route};
 use bourse_runtime::idempotency::Attempt;
 use bourse_runtime::{Dependency, Platform, StartupError, storage_problem};
 use bourse_storage::StorageError;
 use bourse_storage::portfolios::{self as store, PortfolioRecord, Quote, TransactionRecord};
 use http::StatusCode;
+use ledger::ChangeError;
 use rust_decimal::Decimal;
 use serde_json::{Value, json};
 use std::collections::HashMap;
@@ -170,7 +170,9 @@ impl Portfolio {
 
     async fn invalidate(&self, user: &str, portfolio: &str) {
         if let Some(cache) = &self.platform.cache {
-            if let Err(err) = cache.invalidate_guarded(&cache_guard(user, portfolio), &CACHED_VIEWS.map(|view| cache_key(user, portfolio, view))).await {
+            if let Err(err) =
+                cache.invalidate_guarded(&cache_guard(user, portfolio), &CACHED_VIEWS.map(|view| cache_key(user, portfolio, view))).await
+            {
                 tracing::warn!(error = %err, "cache invalidation failed; the TTL bounds staleness");
             }
         }
@@ -194,8 +196,10 @@ impl Portfolio {
                 Ok(()) => Ok((StatusCode::CREATED, portfolio_json(&record))),
                 // An earlier attempt of this keyed request created it (its answer was lost).
                 Err(StorageError::Conflict(_)) => {
-                    let created = store::get_portfolio(&self.platform.aws, &self.app_table, user, &record.id).await.map_err(storage_problem)?;
-                    let created = created.ok_or_else(|| ApiError::Conflict("the portfolio this request created was deleted since".into()))?;
+                    let created =
+                        store::get_portfolio(&self.platform.aws, &self.app_table, user, &record.id).await.map_err(storage_problem)?;
+                    let created =
+                        created.ok_or_else(|| ApiError::Conflict("the portfolio this request created was deleted since".into()))?;
                     Ok((StatusCode::CREATED, portfolio_json(&created)))
                 }
                 Err(err) => Err(storage_problem(err)),
@@ -213,7 +217,10 @@ impl Portfolio {
         let portfolio = self.owned(user, &id).await?;
         if parsed.currency != portfolio.currency {
             return Err(ApiError::Unprocessable {
-                detail: format!("the portfolio is in {}; transactions in {} need FX, which is not supported yet", portfolio.currency, parsed.currency),
+                detail: format!(
+                    "the portfolio is in {}; transactions in {} need FX, which is not supported yet",
+                    portfolio.currency, parsed.currency
+                ),
                 errors: vec![bourse_http::FieldError::new("body.currency", format!("must be {}", portfolio.currency))],
             });
         }
@@ -221,7 +228,13 @@ impl Portfolio {
             .idempotent(request, user, |attempt| async move {
                 // Id and order from the attempt: the same on every attempt of a keyed request.
                 let tx_id = format!("{}-{}", parsed.trade_date, &attempt.id("transaction", 0)[..16]);
-                let record = TransactionRecord { id: tx_id, symbol: parsed.symbol.clone(), trade_date: parsed.trade_date.to_string(), seq: ledger_seq(attempt.started, 0), fields: parsed.fields() };
+                let record = TransactionRecord {
+                    id: tx_id,
+                    symbol: parsed.symbol.clone(),
+                    trade_date: parsed.trade_date.to_string(),
+                    seq: ledger_seq(attempt.started, 0),
+                    fields: parsed.fields(),
+                };
                 let holding = match self.change_ledger(user, id, &parsed.symbol, std::slice::from_ref(&record), &[], None).await {
                     Ok(stored) => stored.holding,
                     Err(ChangeError::Underivable { error, .. }) => return Err(problem(error)),
@@ -238,14 +251,25 @@ impl Portfolio {
         let id = portfolio_id(request)?.to_owned();
         let tx_id = transaction_id(request)?;
         // Ids are `<trade date>-<random>`, so the key is known without a lookup.
-        let date = tx_id.get(..10).filter(|d| input::parse_date("path.txId", d).is_ok()).ok_or_else(|| ApiError::NotFound("no such transaction".into()))?;
+        let date = tx_id
+            .get(..10)
+            .filter(|d| input::parse_date("path.txId", d).is_ok())
+            .ok_or_else(|| ApiError::NotFound("no such transaction".into()))?;
         let sort_key = format!("TX#{date}#{tx_id}");
         let (aws, table) = (&self.platform.aws, &self.app_table);
-        let record = store::get_transaction(aws, table, user, &id, &sort_key).await.map_err(storage_problem)?.ok_or_else(|| ApiError::NotFound(format!("no transaction {tx_id}")))?;
+        let record = store::get_transaction(aws, table, user, &id, &sort_key)
+            .await
+            .map_err(storage_problem)?
+            .ok_or_else(|| ApiError::NotFound(format!("no transaction {tx_id}")))?;
         match self.change_ledger(user, &id, &record.symbol, &[], std::slice::from_ref(&record), None).await {
             Ok(_) => {}
             // Removing a BUY that later SELLs depend on would leave a negative position.
-            Err(ChangeError::Underivable { error, .. }) => return Err(ApiError::Unprocessable { detail: format!("deleting this transaction would break later ones: {error}"), errors: vec![] }),
+            Err(ChangeError::Underivable { error, .. }) => {
+                return Err(ApiError::Unprocessable {
+                    detail: format!("deleting this transaction would break later ones: {error}"),
+                    errors: vec![],
+                });
+            }
             Err(ChangeError::Api(err)) => return Err(err),
         }
         self.invalidate(user, &id).await;
@@ -259,7 +283,9 @@ impl Portfolio {
         let date = |name: &str, default: &str| -> Result<String, ApiError> {
             match request.query(name)? {
                 None => Ok(default.to_owned()),
-                Some(raw) => input::parse_date(&format!("query.{name}"), raw).map(|d| d.to_string()).map_err(|e| ApiError::Validation(vec![e])),
+                Some(raw) => {
+                    input::parse_date(&format!("query.{name}"), raw).map(|d| d.to_string()).map_err(|e| ApiError::Validation(vec![e]))
+                }
             }
         };
         let (from, to) = (date("from", "0000-01-01")?, date("to", "9999-12-31")?);
@@ -268,7 +294,11 @@ impl Portfolio {
         }
         let limit = match request.query("limit")? {
             None => 50,
-            Some(raw) => raw.parse::<i32>().ok().filter(|n| (1..=100).contains(n)).ok_or_else(|| ApiError::field("query.limit", "a whole number from 1 to 100"))?,
+            Some(raw) => raw
+                .parse::<i32>()
+                .ok()
+                .filter(|n| (1..=100).contains(n))
+                .ok_or_else(|| ApiError::field("query.limit", "a whole number from 1 to 100"))?,
         };
         // The cursor is the id of the last transaction listed: one the service mints, dated within
         // the range asked for (a page of one range never continues another).
@@ -283,7 +313,9 @@ impl Portfolio {
                 Some(TransactionRecord::sort_key_of(&tx[..10], &tx))
             }
         };
-        let (items, next) = store::list_transactions(&self.platform.aws, &self.app_table, user, &id, &from, &to, limit, after.as_deref()).await.map_err(storage_problem)?;
+        let (items, next) = store::list_transactions(&self.platform.aws, &self.app_table, user, &id, &from, &to, limit, after.as_deref())
+            .await
+            .map_err(storage_problem)?;
         let next = next.map(|last| bourse_http::cursor::encode(&last.id));
         Reply::ok(&json!({"items": items.iter().map(transaction_json).collect::<Vec<_>>(), "nextCursor": next}))
     }
@@ -352,7 +384,10 @@ impl Portfolio {
         let id = portfolio_id(request)?;
         let today = now().date();
         let date = |name: &str| -> Result<Option<time::Date>, ApiError> {
-            request.query(name)?.map(|raw| input::parse_date(&format!("query.{name}"), raw).map_err(|e| ApiError::Validation(vec![e]))).transpose()
+            request
+                .query(name)?
+                .map(|raw| input::parse_date(&format!("query.{name}"), raw).map_err(|e| ApiError::Validation(vec![e])))
+                .transpose()
         };
         let to = date("to")?.unwrap_or(today);
         let from = date("from")?.unwrap_or(to - time::Duration::days(90));
@@ -363,7 +398,9 @@ impl Portfolio {
             return Err(ApiError::field("query.from", format!("a range is at most {MAX_HISTORY_DAYS} days")));
         }
         self.owned(user, id).await?;
-        let points = store::snapshots_between(&self.platform.aws, &self.app_table, user, id, &from.to_string(), &to.to_string()).await.map_err(storage_problem)?;
+        let points = store::snapshots_between(&self.platform.aws, &self.app_table, user, id, &from.to_string(), &to.to_string())
+            .await
+            .map_err(storage_problem)?;
         let points: Vec<Value> = points
             .into_iter()
             .map(|(date, s)| json!({"date": date, "value": dec(s.value), "cost": dec(s.cost), "realisedPnl": dec(s.realised_pnl), "dividends": dec(s.dividends), "unpricedPositions": s.unpriced_positions}))
@@ -420,9 +457,14 @@ fn summary_json(portfolio: &PortfolioRecord, holdings: &[Holding], quotes: &Hash
     let dividends: Decimal = holdings.iter().map(|h| h.dividends).sum();
     let priced_cost: Decimal = positions.iter().map(|p| p.holding.cost_basis).sum();
     let day_change: Decimal = holdings.iter().filter_map(|h| Some(quotes.get(h.symbol.as_str())?.change? * h.quantity)).sum();
-    let mut movers: Vec<(&Holding, Decimal)> = holdings.iter().filter_map(|h| Some((h, quotes.get(h.symbol.as_str())?.change_pct?))).collect();
+    let mut movers: Vec<(&Holding, Decimal)> =
+        holdings.iter().filter_map(|h| Some((h, quotes.get(h.symbol.as_str())?.change_pct?))).collect();
     movers.sort_by(|a, b| b.1.abs().cmp(&a.1.abs()).then_with(|| a.0.symbol.cmp(&b.0.symbol)));
-    let unpriced: Vec<&str> = holdings.iter().filter(|h| !h.quantity.is_zero() && quotes.get(h.symbol.as_str()).and_then(|q| q.price).is_none()).map(|h| h.symbol.as_str()).collect();
+    let unpriced: Vec<&str> = holdings
+        .iter()
+        .filter(|h| !h.quantity.is_zero() && quotes.get(h.symbol.as_str()).and_then(|q| q.price).is_none())
+        .map(|h| h.symbol.as_str())
+        .collect();
     json!({
         "portfolio": portfolio_json(portfolio),
         "value": dec(value),

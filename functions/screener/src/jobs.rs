@@ -10,7 +10,11 @@ use bourse_runtime::{Platform, storage_problem};
 use serde_json::json;
 
 /// Records and queues a job; `universe` gives the symbols of `universe: true`.
-pub async fn create(platform: &Platform, request: &ApiRequest, universe: impl AsyncFnOnce() -> Result<Vec<Symbol>, ApiError>) -> Result<Reply, ApiError> {
+pub async fn create(
+    platform: &Platform,
+    request: &ApiRequest,
+    universe: impl AsyncFnOnce() -> Result<Vec<Symbol>, ApiError>,
+) -> Result<Reply, ApiError> {
     request.only_query(&[])?;
     let principal = request.principal()?;
     let body: JobRequest = request.json()?;
@@ -27,7 +31,10 @@ pub async fn create(platform: &Platform, request: &ApiRequest, universe: impl As
         }
         JobScope::Symbols(symbols) => ("symbols", symbols),
         JobScope::Universe if !plan.may_refresh_universe() => {
-            return Err(ApiError::Forbidden(format!("refreshing the whole universe needs the pro plan; the {} plan names its symbols", plan.as_str())));
+            return Err(ApiError::Forbidden(format!(
+                "refreshing the whole universe needs the pro plan; the {} plan names its symbols",
+                plan.as_str()
+            )));
         }
         JobScope::Universe => ("universe", universe().await?),
     };
@@ -50,7 +57,8 @@ pub async fn get(platform: &Platform, request: &ApiRequest) -> Result<Reply, Api
     let not_found = || ApiError::NotFound("no such job".into());
     let id = JobId::parse(request.param("id")?).map_err(|_| not_found())?;
     let table = platform.config.require_app_table().map_err(|e| ApiError::Internal(e.to_string()))?;
-    let (job, errors) = bourse_storage::jobs::job_with_errors(&platform.aws, table, &id).await.map_err(storage_problem)?.ok_or_else(not_found)?;
+    let (job, errors) =
+        bourse_storage::jobs::job_with_errors(&platform.aws, table, &id).await.map_err(storage_problem)?.ok_or_else(not_found)?;
     if job.owner != principal.user_id {
         return Err(not_found());
     }
@@ -70,4 +78,3 @@ pub async fn get(platform: &Platform, request: &ApiRequest) -> Result<Reply, Api
         "completedAt": job.completed_at,
     }))
 }
-

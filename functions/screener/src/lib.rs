@@ -105,7 +105,8 @@ impl Screener {
         Fut: Future<Output = Result<Value, ApiError>>,
     {
         let version = self.universe.published_version(&self.platform, &self.market_table).await?;
-        let render = || async move { compute(version).await.and_then(|v| serde_json::to_vec(&v).map_err(|e| ApiError::Internal(e.to_string()))) };
+        let render =
+            || async move { compute(version).await.and_then(|v| serde_json::to_vec(&v).map_err(|e| ApiError::Internal(e.to_string()))) };
         let body = match &self.platform.cache {
             Some(cache) => {
                 let key = format!("bourse:screener:u{version}:{}", canonical(request));
@@ -207,8 +208,10 @@ impl Screener {
         }
         let (aws, table) = (&self.platform.aws, &self.market_table);
         self.cached(request, DETAIL_TTL, |_| async move {
-            let (points, generated) = bourse_storage::market::query_history(aws, table, symbol.as_str(), from, to).await.map_err(storage_problem)?;
-            let points: Vec<Value> = points.iter().map(|p| json!({"date": p.date.to_string(), "close": p.close.normalize().to_string()})).collect();
+            let (points, generated) =
+                bourse_storage::market::query_history(aws, table, symbol.as_str(), from, to).await.map_err(storage_problem)?;
+            let points: Vec<Value> =
+                points.iter().map(|p| json!({"date": p.date.to_string(), "close": p.close.normalize().to_string()})).collect();
             Ok(json!({"symbol": symbol.as_str(), "from": from.to_string(), "to": to.to_string(), "generated": generated, "points": points}))
         })
         .await
@@ -286,13 +289,20 @@ impl Screener {
             let items: Vec<Value> = universe
                 .stocks
                 .iter()
-                .flat_map(|s| stock_signals(s).into_iter().map(move |signal| json!({"symbol": s.symbol.as_str(), "kind": signal.kind, "detail": signal.detail})))
+                .flat_map(|s| {
+                    stock_signals(s)
+                        .into_iter()
+                        .map(move |signal| json!({"symbol": s.symbol.as_str(), "kind": signal.kind, "detail": signal.detail}))
+                })
                 .collect();
             // The day's events found in the history by the enrichment consumer (crosses, new
             // highs/lows): 1 Query, answered from the cache like the rest.
             let today = time::OffsetDateTime::now_utc().date().to_string();
-            let stored = bourse_storage::market::market_signals_of_day(&self.platform.aws, &self.market_table, &today).await.map_err(storage_problem)?;
-            let events: Vec<Value> = stored.into_iter().map(|s| json!({"symbol": s.symbol, "kind": s.kind, "detail": s.detail, "date": today})).collect();
+            let stored = bourse_storage::market::market_signals_of_day(&self.platform.aws, &self.market_table, &today)
+                .await
+                .map_err(storage_problem)?;
+            let events: Vec<Value> =
+                stored.into_iter().map(|s| json!({"symbol": s.symbol, "kind": s.kind, "detail": s.detail, "date": today})).collect();
             Ok(json!({"items": items, "events": events, "universeVersion": universe.version}))
         })
         .await
@@ -317,8 +327,10 @@ impl Handler<ScreenerRoute> for Screener {
             // Boxed: their futures (SDK calls) are large, and every route's future is as large as
             // the largest one; boxing keeps the read routes' futures small.
             ScreenerRoute::CreateJob => {
-                Box::pin(jobs::create(&self.platform, &request, async || Ok(self.universe().await?.stocks.iter().map(|s| s.symbol.clone()).collect())))
-                    .await
+                Box::pin(jobs::create(&self.platform, &request, async || {
+                    Ok(self.universe().await?.stocks.iter().map(|s| s.symbol.clone()).collect())
+                }))
+                .await
             }
             ScreenerRoute::GetJob => Box::pin(jobs::get(&self.platform, &request)).await,
         }
@@ -397,10 +409,7 @@ fn limit(request: &ApiRequest, default: usize) -> Result<usize, ApiError> {
 }
 
 fn cursor(request: &ApiRequest, sort: &SortSpec) -> Result<Option<Cursor>, ApiError> {
-    request
-        .query("cursor")?
-        .map(|c| Cursor::decode(c, sort).map_err(|e| ApiError::field("query.cursor", e.to_string())))
-        .transpose()
+    request.query("cursor")?.map(|c| Cursor::decode(c, sort).map_err(|e| ApiError::field("query.cursor", e.to_string()))).transpose()
 }
 
 fn path_symbol(request: &ApiRequest) -> Result<Symbol, ApiError> {
@@ -408,7 +417,10 @@ fn path_symbol(request: &ApiRequest) -> Result<Symbol, ApiError> {
 }
 
 fn date_param(request: &ApiRequest, name: &str) -> Result<Option<time::Date>, ApiError> {
-    request.query(name)?.map(|text| bourse_domain::transaction::parse_date(text).map_err(|reason| ApiError::field(format!("query.{name}"), reason))).transpose()
+    request
+        .query(name)?
+        .map(|text| bourse_domain::transaction::parse_date(text).map_err(|reason| ApiError::field(format!("query.{name}"), reason)))
+        .transpose()
 }
 
 /// Per sector (unknown sectors grouped as `Unknown`): count, median P/E of the stocks that have

@@ -4,8 +4,8 @@
 //! over the universe then costs no DynamoDB request.
 
 use bourse_domain::stock::{Metric, Stock};
-use bourse_runtime::{Platform, storage_problem};
 use bourse_http::ApiError;
+use bourse_runtime::{Platform, storage_problem};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -58,9 +58,7 @@ impl Universe {
         }
         let mut hits: Vec<(u8, &Stock)> = best.into_iter().map(|(i, r)| (r, &self.stocks[i])).collect();
         hits.sort_by(|(ra, a), (rb, b)| {
-            ra.cmp(rb)
-                .then_with(|| b.metric(Metric::MarketCap).cmp(&a.metric(Metric::MarketCap)))
-                .then_with(|| a.symbol.cmp(&b.symbol))
+            ra.cmp(rb).then_with(|| b.metric(Metric::MarketCap).cmp(&a.metric(Metric::MarketCap))).then_with(|| a.symbol.cmp(&b.symbol))
         });
         hits.into_iter().take(limit).map(|(_, s)| s).collect()
     }
@@ -149,7 +147,12 @@ mod tests {
     fn search_ranks_exact_symbol_then_symbol_prefix_then_name_words() {
         let u = Universe::new(
             1,
-            vec![stock("APA", "APA Corporation", 10), stock("AAPL", "Apple Inc.", 3000), stock("APD", "Air Products", 50), stock("XYZ", "Apartment Income", 5)],
+            vec![
+                stock("APA", "APA Corporation", 10),
+                stock("AAPL", "Apple Inc.", 3000),
+                stock("APD", "Air Products", 50),
+                stock("XYZ", "Apartment Income", 5),
+            ],
         );
         let symbols = |q| u.search(q, 10).iter().map(|s| s.symbol.to_string()).collect::<Vec<_>>();
         assert_eq!(symbols("apa"), ["APA", "XYZ"]);

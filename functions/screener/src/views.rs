@@ -24,7 +24,8 @@ pub fn stock_summary(stock: &Stock) -> Value {
 pub fn stock_detail(stock: &Stock) -> Value {
     let mut out = stock_summary(stock);
     let range = |m: Metric| stock.metric(m).map(|v| v.normalize().to_string());
-    out["week52_range"] = json!({"low": range(Metric::Week52Low), "high": range(Metric::Week52High), "pct_from_high": range(Metric::PctFrom52wHigh)});
+    out["week52_range"] =
+        json!({"low": range(Metric::Week52Low), "high": range(Metric::Week52High), "pct_from_high": range(Metric::PctFrom52wHigh)});
     out["signals"] = json!(stock_signals(stock));
     out
 }

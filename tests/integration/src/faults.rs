@@ -123,7 +123,8 @@ impl DynamoFaults {
     /// `base` (its tables, queues, cache) with its DynamoDB requests going through this proxy.
     pub fn route(&self, base: &Platform) -> Platform {
         let mut config = (*base.config).clone();
-        config.aws.dynamodb_endpoint = Some(bourse_config::EndpointUrl::parse("AWS_ENDPOINT_URL_DYNAMODB", &self.endpoint).expect("proxy endpoint"));
+        config.aws.dynamodb_endpoint =
+            Some(bourse_config::EndpointUrl::parse("AWS_ENDPOINT_URL_DYNAMODB", &self.endpoint).expect("proxy endpoint"));
         Platform::new(config).expect("platform through the proxy")
     }
 }
@@ -169,7 +170,8 @@ async fn read_message(stream: &mut TcpStream, buffer: &mut Vec<u8>) -> std::io::
             body.extend_from_slice(&buffer[line_end + 2..line_end + 2 + size]);
             buffer.drain(..line_end + 2 + size + 2);
             if size == 0 {
-                let head = head.lines().filter(|l| !l.to_ascii_lowercase().starts_with("transfer-encoding")).collect::<Vec<_>>().join("\r\n");
+                let head =
+                    head.lines().filter(|l| !l.to_ascii_lowercase().starts_with("transfer-encoding")).collect::<Vec<_>>().join("\r\n");
                 return Ok(Some((head, body)));
             }
         }
@@ -250,7 +252,8 @@ async fn serve(mut client: TcpStream, upstream: &str, state: &State) -> std::io:
             None => forward(upstream, &head, &body).await?,
         };
         let reason = if status == 200 { "OK" } else { "Bad Request" };
-        let reply = format!("HTTP/1.1 {status} {reason}\r\nContent-Type: application/x-amz-json-1.0\r\nContent-Length: {}\r\n\r\n", answer.len());
+        let reply =
+            format!("HTTP/1.1 {status} {reason}\r\nContent-Type: application/x-amz-json-1.0\r\nContent-Length: {}\r\n\r\n", answer.len());
         client.write_all(reply.as_bytes()).await?;
         client.write_all(&answer).await?;
     }
@@ -263,7 +266,8 @@ async fn forward(upstream: &str, head: &str, body: &[u8]) -> std::io::Result<(u1
     connection.write_all(head.as_bytes()).await?;
     connection.write_all(body).await?;
     let mut buffer = Vec::new();
-    let (head, body) = read_message(&mut connection, &mut buffer).await?.ok_or_else(|| std::io::Error::other("DynamoDB Local closed the connection"))?;
+    let (head, body) =
+        read_message(&mut connection, &mut buffer).await?.ok_or_else(|| std::io::Error::other("DynamoDB Local closed the connection"))?;
     let status = head.split_whitespace().nth(1).and_then(|s| s.parse().ok()).unwrap_or(500);
     Ok((status, body))
 }

@@ -73,7 +73,11 @@ pub fn json_body(response: &lambda_http::Response<lambda_http::Body>) -> serde_j
 }
 
 fn redis_standin(action: &str) {
-    let status = std::process::Command::new("bash").arg(repo_root().join("dev/standins.sh")).args([action, "redis", "test"]).status().expect("standins.sh runs");
+    let status = std::process::Command::new("bash")
+        .arg(repo_root().join("dev/standins.sh"))
+        .args([action, "redis", "test"])
+        .status()
+        .expect("standins.sh runs");
     assert!(status.success(), "standins.sh {action} redis test failed");
 }
 

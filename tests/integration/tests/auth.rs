@@ -167,11 +167,19 @@ async fn a_logout_that_cannot_reach_the_cache_is_bounded_by_the_active_entrys_li
     let (_, access, _) = signed_in(&auth).await;
     let probe = || other.serve(event("GET", "/v1/portfolios", "", None, Some(&access), &random_ip()));
     assert_eq!(probe().await.status(), 200, "the other function caches the session as active");
-    let claims: bourse_tokens::AccessClaims = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(access.split('.').nth(1).unwrap()).unwrap()).unwrap();
+    let claims: bourse_tokens::AccessClaims =
+        serde_json::from_slice(&URL_SAFE_NO_PAD.decode(access.split('.').nth(1).unwrap()).unwrap()).unwrap();
     let key = format!("auth:session:{}", claims.sid);
     let ttl = cache.eval_integers("return {redis.call('PTTL', KEYS[1])}", &[&key], &[]).await.unwrap()[0];
-    assert!(ttl > 0 && ttl <= 1000 * bourse_runtime::access::ACTIVE_CACHE_SECONDS as i64, "the active entry lives at most the bound: {ttl} ms");
-    assert_eq!(auth.serve(event("POST", "/v1/auth/logout", "", None, Some(&access), &random_ip())).await.status(), 204, "the logout itself succeeds");
+    assert!(
+        ttl > 0 && ttl <= 1000 * bourse_runtime::access::ACTIVE_CACHE_SECONDS as i64,
+        "the active entry lives at most the bound: {ttl} ms"
+    );
+    assert_eq!(
+        auth.serve(event("POST", "/v1/auth/logout", "", None, Some(&access), &random_ip())).await.status(),
+        204,
+        "the logout itself succeeds"
+    );
     assert_eq!(probe().await.status(), 200, "within the bound, the cached active entry still answers");
     // The entry's life ends (deleted here rather than waited for): DynamoDB's "revoked" rules.
     cache.delete(std::slice::from_ref(&key)).await.unwrap();
@@ -295,10 +303,17 @@ async fn malformed_input_to_every_endpoint_is_a_4xx_problem() {
     let (_, access, _) = signed_in(&app).await;
     let long_password = "Aa1!".repeat(40);
     let bodies = [
-        "", "{", "[]", "null", "42", r#"{"email": 1, "password": "x"}"#, r#"{"email": "a@example.com"}"#,
+        "",
+        "{",
+        "[]",
+        "null",
+        "42",
+        r#"{"email": 1, "password": "x"}"#,
+        r#"{"email": "a@example.com"}"#,
         r#"{"email": "a@example.com", "password": "tangerine-Orbit-47-quietly", "admin": true}"#,
         r#"{"email": "not-an-email", "password": "tangerine-Orbit-47-quietly"}"#,
-        r#"{"refreshToken": "short"}"#, r#"{"refreshToken": null}"#,
+        r#"{"refreshToken": "short"}"#,
+        r#"{"refreshToken": null}"#,
     ];
     let mut cases: Vec<(&str, &str, String, Option<String>)> = Vec::new();
     for path in ["/v1/auth/register", "/v1/auth/login", "/v1/auth/refresh"] {
@@ -321,7 +336,8 @@ async fn malformed_input_to_every_endpoint_is_a_4xx_problem() {
         assert_eq!(response.headers()["content-type"], "application/problem+json", "{path} {body:?}");
     }
     // The long password is refused with 400 on register, not silently cut.
-    let response = app.serve(event("POST", "/v1/auth/register", "", Some(&credentials("long@example.com", &long_password)), None, &random_ip())).await;
+    let response =
+        app.serve(event("POST", "/v1/auth/register", "", Some(&credentials("long@example.com", &long_password)), None, &random_ip())).await;
     assert_eq!(response.status(), 400);
     assert!(json_body(&response)["detail"].as_str().unwrap().contains("at most 128"));
 }
@@ -350,7 +366,8 @@ async fn login_waits_for_the_signing_key_from_secrets_manager_and_retries_a_fail
     let response = login(&app, &email, PASSWORD, &ip).await;
     let body = json_body(&response);
     assert_eq!(response.status(), 200, "{body}");
-    let header: serde_json::Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(body["accessToken"].as_str().unwrap().split('.').next().unwrap()).unwrap()).unwrap();
+    let header: serde_json::Value =
+        serde_json::from_slice(&URL_SAFE_NO_PAD.decode(body["accessToken"].as_str().unwrap().split('.').next().unwrap()).unwrap()).unwrap();
     assert_eq!(header["kid"], kid.as_str());
     assert_eq!(me(&app, body["accessToken"].as_str().unwrap()).await.status(), 200);
 }

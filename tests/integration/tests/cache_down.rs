@@ -56,6 +56,10 @@ async fn functions_keep_serving_with_redis_stopped() {
     .await;
     let seconds = started.elapsed().as_secs() as usize + 1;
     assert!(statuses.iter().all(|s| *s == 200), "{statuses:?}");
-    assert!(counted.dynamodb_requests() >= 1 && counted.dynamodb_requests() <= seconds, "{} DynamoDB requests in {seconds} s: {counted:?}", counted.dynamodb_requests());
+    assert!(
+        counted.dynamodb_requests() >= 1 && counted.dynamodb_requests() <= seconds,
+        "{} DynamoDB requests in {seconds} s: {counted:?}",
+        counted.dynamodb_requests()
+    );
     assert!(counted.dynamodb_operations.iter().all(|o| o == "GetItem"), "{counted:?}");
 }

@@ -9,7 +9,8 @@ use std::time::Duration;
 
 /// A handshake on a loaded 2-core machine running debug builds can take a while; the point of
 /// these tests is what is refused, not how fast.
-const TIMEOUTS: CacheTimeouts = CacheTimeouts { connect: Duration::from_secs(2), handshake: Duration::from_secs(5), command: Duration::from_secs(2) };
+const TIMEOUTS: CacheTimeouts =
+    CacheTimeouts { connect: Duration::from_secs(2), handshake: Duration::from_secs(5), command: Duration::from_secs(2) };
 
 fn profile_config() -> Config {
     platform("cache-tls-tests").config.as_ref().clone()
@@ -18,7 +19,8 @@ fn profile_config() -> Config {
 /// A certificate authority of its own, which never signed the Redis certificate.
 fn other_ca() -> PathBuf {
     let dir = std::env::temp_dir().join(format!("bourse-other-ca-{}", std::process::id()));
-    let status = std::process::Command::new("bash").arg(repo_root().join("dev/tls-material.sh")).arg(&dir).status().expect("tls-material.sh runs");
+    let status =
+        std::process::Command::new("bash").arg(repo_root().join("dev/tls-material.sh")).arg(&dir).status().expect("tls-material.sh runs");
     assert!(status.success());
     dir.join("ca.pem")
 }

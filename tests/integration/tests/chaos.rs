@@ -46,7 +46,15 @@ type App<R, H> = bourse_http::HttpApp<R, H>;
 /// Sends a request until it is answered for good, as a well-behaved client does: the same
 /// request (same Idempotency-Key) again after a 503, a 429 or a 409 "in progress". Returns the
 /// final status and body.
-async fn until_answered<R, H>(app: &App<R, H>, tally: &Tally, method: &str, path: &str, body: Option<&Value>, token: &str, key: Option<&str>) -> (u16, Value)
+async fn until_answered<R, H>(
+    app: &App<R, H>,
+    tally: &Tally,
+    method: &str,
+    path: &str,
+    body: Option<&Value>,
+    token: &str,
+    key: Option<&str>,
+) -> (u16, Value)
 where
     R: Copy + Send + Sync + std::fmt::Debug + 'static,
     H: bourse_http::Handler<R>,
@@ -64,7 +72,9 @@ where
         match status {
             503 => tally.unavailable.fetch_add(1, Ordering::SeqCst),
             429 => tally.throttled.fetch_add(1, Ordering::SeqCst),
-            409 if json["detail"].as_str().is_some_and(|d| d.contains("still being processed")) => tally.in_progress.fetch_add(1, Ordering::SeqCst),
+            409 if json["detail"].as_str().is_some_and(|d| d.contains("still being processed")) => {
+                tally.in_progress.fetch_add(1, Ordering::SeqCst)
+            }
             500..=599 => {
                 tally.server_errors.fetch_add(1, Ordering::SeqCst);
                 panic!("{method} {path}: {status} {json}");
@@ -105,7 +115,8 @@ async fn journeys_under_faults_lose_nothing_and_double_nothing() {
     stub_config.fail_every = Some(7);
     let stub = StubServer::start(stub_config).await.unwrap();
     let provider: Arc<dyn Provider> = Arc::new(
-        bourse_providers::yahoo::YahooChart::new(bourse_providers::http_client::HttpClient::new(None).unwrap(), stub.base_url.clone()).with_timeout(Duration::from_secs(2)),
+        bourse_providers::yahoo::YahooChart::new(bourse_providers::http_client::HttpClient::new(None).unwrap(), stub.base_url.clone())
+            .with_timeout(Duration::from_secs(2)),
     );
     let limiter = Arc::new(RateLimiter::new(through.cache.clone(), &[("yahoo-chart".to_owned(), 50)], 2));
     let consumer = Arc::new(Consumer::with_providers(through.clone(), vec![provider], limiter).unwrap());
@@ -115,12 +126,16 @@ async fn journeys_under_faults_lose_nothing_and_double_nothing() {
     for _ in 0..USERS {
         tokens.push(signed_in(&auth).await.1);
     }
-    let universe: Vec<String> = bourse_storage::market::load_universe(&direct.aws, direct.config.require_market_table().unwrap(), bourse_storage::market::universe_version(&direct.aws, direct.config.require_market_table().unwrap()).await.unwrap())
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|s| s.symbol.to_string())
-        .collect();
+    let universe: Vec<String> = bourse_storage::market::load_universe(
+        &direct.aws,
+        direct.config.require_market_table().unwrap(),
+        bourse_storage::market::universe_version(&direct.aws, direct.config.require_market_table().unwrap()).await.unwrap(),
+    )
+    .await
+    .unwrap()
+    .into_iter()
+    .map(|s| s.symbol.to_string())
+    .collect();
 
     let tally = Arc::new(Tally::default());
     let stop = Arc::new(AtomicBool::new(false));
@@ -129,12 +144,21 @@ async fn journeys_under_faults_lose_nothing_and_double_nothing() {
     // The event-source mapping, hostile: every batch delivered twice at once, and every third
     // batch's consumer killed before it finishes (its messages come back after the 1 s visibility).
     let poller = {
-        let (consumer, direct, queue, stop, deliveries, kills) = (consumer.clone(), direct.clone(), queue.clone(), stop.clone(), deliveries.clone(), kills.clone());
+        let (consumer, direct, queue, stop, deliveries, kills) =
+            (consumer.clone(), direct.clone(), queue.clone(), stop.clone(), deliveries.clone(), kills.clone());
         async move {
             let mut round = 0usize;
             while !stop.load(Ordering::SeqCst) {
-                let received = direct.aws.sqs.receive_message().queue_url(&queue).max_number_of_messages(10).wait_time_seconds(1)
-                    .message_system_attribute_names(aws_sdk_sqs::types::MessageSystemAttributeName::All).send().await;
+                let received = direct
+                    .aws
+                    .sqs
+                    .receive_message()
+                    .queue_url(&queue)
+                    .max_number_of_messages(10)
+                    .wait_time_seconds(1)
+                    .message_system_attribute_names(aws_sdk_sqs::types::MessageSystemAttributeName::All)
+                    .send()
+                    .await;
                 let Ok(received) = received else { continue };
                 let messages = received.messages.unwrap_or_default();
                 if messages.is_empty() {
@@ -151,10 +175,18 @@ async fn journeys_under_faults_lose_nothing_and_double_nothing() {
                 }
                 let (a, b) = futures_util::join!(consumer.consume(batch.clone()), consumer.consume(batch.clone()));
                 deliveries.fetch_add(2 * batch.records.len(), Ordering::SeqCst);
-                let failed: HashSet<String> = a.batch_item_failures.iter().chain(&b.batch_item_failures).map(|f| f.item_identifier.clone()).collect();
+                let failed: HashSet<String> =
+                    a.batch_item_failures.iter().chain(&b.batch_item_failures).map(|f| f.item_identifier.clone()).collect();
                 for m in &messages {
                     if !failed.contains(m.message_id.as_deref().unwrap_or_default()) {
-                        let _ = direct.aws.sqs.delete_message().queue_url(&queue).receipt_handle(m.receipt_handle.clone().unwrap_or_default()).send().await;
+                        let _ = direct
+                            .aws
+                            .sqs
+                            .delete_message()
+                            .queue_url(&queue)
+                            .receipt_handle(m.receipt_handle.clone().unwrap_or_default())
+                            .send()
+                            .await;
                     }
                 }
             }
@@ -193,7 +225,7 @@ async fn journeys_under_faults_lose_nothing_and_double_nothing() {
     let started = Instant::now();
     let app_table = direct.config.require_app_table().unwrap().to_owned();
     let work = async {
-    let journeys = futures_util::future::join_all(tokens.iter().enumerate().map(|(u, token)| {
+        let journeys = futures_util::future::join_all(tokens.iter().enumerate().map(|(u, token)| {
         let (portfolios, screener, tally, universe) = (&portfolios, &screener, tally.clone(), &universe);
         async move {
             let tag = format!("chaos-{u}-{}", &bourse_http::random_id()[..8]);
@@ -224,26 +256,26 @@ async fn journeys_under_faults_lose_nothing_and_double_nothing() {
         }
     }))
     .await;
-    let journeys_took = started.elapsed();
+        let journeys_took = started.elapsed();
 
-    // Every job completes (the poller keeps delivering twice and killing; faults are over).
-    let deadline = Instant::now() + Duration::from_secs(120);
-    loop {
-        let mut open = 0;
-        for j in &journeys {
-            let job = bourse_storage::jobs::get_job(&direct.aws, &app_table, &j.job).await.unwrap().unwrap();
-            if job.completed_at.is_none() {
-                open += 1;
+        // Every job completes (the poller keeps delivering twice and killing; faults are over).
+        let deadline = Instant::now() + Duration::from_secs(120);
+        loop {
+            let mut open = 0;
+            for j in &journeys {
+                let job = bourse_storage::jobs::get_job(&direct.aws, &app_table, &j.job).await.unwrap().unwrap();
+                if job.completed_at.is_none() {
+                    open += 1;
+                }
             }
+            if open == 0 {
+                break;
+            }
+            assert!(Instant::now() < deadline, "{open} jobs still open after the faults");
+            tokio::time::sleep(Duration::from_millis(500)).await;
         }
-        if open == 0 {
-            break;
-        }
-        assert!(Instant::now() < deadline, "{open} jobs still open after the faults");
-        tokio::time::sleep(Duration::from_millis(500)).await;
-    }
-    stop.store(true, Ordering::SeqCst);
-    (journeys, journeys_took)
+        stop.store(true, Ordering::SeqCst);
+        (journeys, journeys_took)
     };
     let ((journeys, journeys_took), ()) = tokio::join!(work, poller);
     let (fault_log, proxy) = (faults.0.await.unwrap(), faults.1);
@@ -252,19 +284,40 @@ async fn journeys_under_faults_lose_nothing_and_double_nothing() {
     let check = portfolio_fn::app(direct.clone()).unwrap();
     let (mut writes, mut holdings_checked) = (0, 0);
     for j in &journeys {
-        let listed = json_body(&check.serve(event("GET", &format!("/v1/portfolios/{}/transactions", j.portfolio), "limit=100", None, Some(&j.token), &random_ip())).await);
+        let listed = json_body(
+            &check
+                .serve(event(
+                    "GET",
+                    &format!("/v1/portfolios/{}/transactions", j.portfolio),
+                    "limit=100",
+                    None,
+                    Some(&j.token),
+                    &random_ip(),
+                ))
+                .await,
+        );
         let ids: Vec<String> = listed["items"].as_array().unwrap().iter().map(|t| t["id"].as_str().unwrap().to_owned()).collect();
         let unique: HashSet<&String> = ids.iter().collect();
         assert_eq!(unique.len(), ids.len(), "a transaction listed twice");
         let acknowledged: HashSet<&String> = j.buys.keys().collect();
         assert_eq!(unique, acknowledged, "every acknowledged buy exactly once, nothing else");
         writes += ids.len();
-        let holdings = json_body(&check.serve(event("GET", &format!("/v1/portfolios/{}/holdings", j.portfolio), "", None, Some(&j.token), &random_ip())).await);
+        let holdings = json_body(
+            &check.serve(event("GET", &format!("/v1/portfolios/{}/holdings", j.portfolio), "", None, Some(&j.token), &random_ip())).await,
+        );
         for holding in holdings["items"].as_array().unwrap() {
             let symbol = holding["symbol"].as_str().unwrap();
             let mine: Vec<&Decimal> = j.buys.values().filter(|(s, _)| s == symbol).map(|(_, p)| p).collect();
-            assert_eq!(Decimal::from_str(holding["quantity"].as_str().unwrap()).unwrap(), Decimal::from(mine.len()), "{symbol}: quantity = its buys");
-            assert_eq!(Decimal::from_str(holding["costBasis"].as_str().unwrap()).unwrap(), mine.into_iter().sum::<Decimal>(), "{symbol}: cost = its buys");
+            assert_eq!(
+                Decimal::from_str(holding["quantity"].as_str().unwrap()).unwrap(),
+                Decimal::from(mine.len()),
+                "{symbol}: quantity = its buys"
+            );
+            assert_eq!(
+                Decimal::from_str(holding["costBasis"].as_str().unwrap()).unwrap(),
+                mine.into_iter().sum::<Decimal>(),
+                "{symbol}: cost = its buys"
+            );
             holdings_checked += 1;
         }
         let signals = json_body(&check.serve(event("GET", "/v1/journal/signals", "limit=100", None, Some(&j.token), &random_ip())).await);

@@ -39,18 +39,31 @@ async fn a_poison_message_fails_alone_and_the_rest_of_the_batch_completes() {
 #[tokio::test]
 async fn the_scheduled_refresh_creates_the_days_job_and_fans_it_out() {
     ensure_resources().await;
-    let stack = bourse_devtools::stack::isolated_stack(&platform("enrich-consumer"), &bourse_integration_tests::repo_root(), "sched", 12, Some(30)).await.unwrap();
+    let stack =
+        bourse_devtools::stack::isolated_stack(&platform("enrich-consumer"), &bourse_integration_tests::repo_root(), "sched", 12, Some(30))
+            .await
+            .unwrap();
     let p = &stack.platform;
     // Scheduled work goes to its own queue, never to the users' EnrichQueue.
-    let (app, market, queue) = (p.config.require_app_table().unwrap(), p.config.require_market_table().unwrap(), stack.queue_urls["ScheduledQueue"].clone());
+    let (app, market, queue) =
+        (p.config.require_app_table().unwrap(), p.config.require_market_table().unwrap(), stack.queue_urls["ScheduledQueue"].clone());
     let consumer = Consumer::new(p.clone()).await.unwrap();
-    let out = consumer.handle(lambda_runtime::LambdaEvent::new(serde_json::json!({"kind": "scheduled-refresh"}), Default::default())).await.unwrap();
+    let out = consumer
+        .handle(lambda_runtime::LambdaEvent::new(serde_json::json!({"kind": "scheduled-refresh"}), Default::default()))
+        .await
+        .unwrap();
     assert_eq!(out, serde_json::json!({"status": "done"}));
-    let universe = bourse_storage::market::load_universe(&p.aws, market, bourse_storage::market::universe_version(&p.aws, market).await.unwrap()).await.unwrap();
+    let universe =
+        bourse_storage::market::load_universe(&p.aws, market, bourse_storage::market::universe_version(&p.aws, market).await.unwrap())
+            .await
+            .unwrap();
     let date = time::OffsetDateTime::now_utc().date().to_string();
     let id = bourse_domain::jobs::JobId::scheduled(&date).unwrap();
     let job = bourse_storage::jobs::get_job(&p.aws, app, &id).await.unwrap().expect("the day's job");
-    assert_eq!((job.kind.as_str(), job.owner.as_str(), job.progress.total as usize, job.enqueued), ("scheduled-refresh", "system", universe.len(), true));
+    assert_eq!(
+        (job.kind.as_str(), job.owner.as_str(), job.progress.total as usize, job.enqueued),
+        ("scheduled-refresh", "system", universe.len(), true)
+    );
     // Every symbol's message, once, for that job.
     let mut symbols = std::collections::BTreeSet::new();
     loop {
@@ -72,14 +85,32 @@ async fn the_scheduled_refresh_creates_the_days_job_and_fans_it_out() {
     let expected: std::collections::BTreeSet<String> = universe.iter().map(|s| s.symbol.to_string()).collect();
     assert_eq!(symbols, expected);
     // The snapshot fan-out waits for the refresh: one delayed message per shard.
-    let attributes = p.aws.sqs.get_queue_attributes().queue_url(&queue).attribute_names(aws_sdk_sqs::types::QueueAttributeName::ApproximateNumberOfMessagesDelayed).send().await.unwrap();
-    let delayed = attributes.attributes.unwrap_or_default().get(&aws_sdk_sqs::types::QueueAttributeName::ApproximateNumberOfMessagesDelayed).cloned();
+    let attributes = p
+        .aws
+        .sqs
+        .get_queue_attributes()
+        .queue_url(&queue)
+        .attribute_names(aws_sdk_sqs::types::QueueAttributeName::ApproximateNumberOfMessagesDelayed)
+        .send()
+        .await
+        .unwrap();
+    let delayed =
+        attributes.attributes.unwrap_or_default().get(&aws_sdk_sqs::types::QueueAttributeName::ApproximateNumberOfMessagesDelayed).cloned();
     assert_eq!(delayed.as_deref(), Some("16"), "one snapshot-shard message per shard, held back");
     // A repeated trigger finds the day's job and sends nothing again.
     consumer.handle(lambda_runtime::LambdaEvent::new(serde_json::json!({"kind": "scheduled-refresh"}), Default::default())).await.unwrap();
     let received = p.aws.sqs.receive_message().queue_url(&queue).max_number_of_messages(10).wait_time_seconds(1).send().await.unwrap();
     assert!(received.messages.unwrap_or_default().is_empty(), "nothing sent twice");
-    let users = p.aws.sqs.receive_message().queue_url(&stack.queue_urls["EnrichQueue"]).max_number_of_messages(10).wait_time_seconds(0).send().await.unwrap();
+    let users = p
+        .aws
+        .sqs
+        .receive_message()
+        .queue_url(&stack.queue_urls["EnrichQueue"])
+        .max_number_of_messages(10)
+        .wait_time_seconds(0)
+        .send()
+        .await
+        .unwrap();
     assert!(users.messages.unwrap_or_default().is_empty(), "nothing of the refresh on the users' queue");
 }
 

@@ -48,7 +48,11 @@ async fn quotes_left_unprocessed_answer_503_and_nothing_unpriced_is_cached() {
         assert_eq!(response.status(), 503, "{view}: {body}");
         assert!(response.headers().contains_key("retry-after"), "{view}: a 503 says when to retry");
         let sent = proxy.count("BatchGetItem");
-        assert_eq!(sent - sent_before, 1 + bourse_storage::batch::MAX_RETRIES as usize, "{view}: the first request and every retry of what was left");
+        assert_eq!(
+            sent - sent_before,
+            1 + bourse_storage::batch::MAX_RETRIES as usize,
+            "{view}: the first request and every retry of what was left"
+        );
         // Throttling over: the next read is priced, so the failure was not cached.
         proxy.disarm();
         let response = c.call("GET", &format!("/v1/portfolios/{id}/{view}"), None).await;
@@ -162,7 +166,9 @@ async fn a_committed_request_whose_answer_cannot_be_stored_is_still_done_once() 
 async fn a_created_portfolio_whose_answer_was_lost_exists_once() {
     let Setup { proxy, direct, c, .. } = setup().await;
     proxy.arm("PutItem", Fault::DropResponseAfterCommit, 2);
-    let created = c.call_with("POST", "/v1/portfolios", "", Some(json!({"name": "Lost", "currency": "USD"})), &[("idempotency-key", "create-lost-1")]).await;
+    let created = c
+        .call_with("POST", "/v1/portfolios", "", Some(json!({"name": "Lost", "currency": "USD"})), &[("idempotency-key", "create-lost-1")])
+        .await;
     let body = json_body(&created);
     assert_eq!(created.status(), 201, "{body}");
     assert_eq!(proxy.injected(), 2);
@@ -197,7 +203,8 @@ async fn a_keyed_bulk_whose_later_chunk_failed_is_finished_by_its_retry_without_
     let stats = json_body(&direct.call("GET", "/v1/journal/stats", None).await);
     assert_eq!(stats["total"], 100, "{stats}");
     let listed = json_body(&direct.call_with("GET", "/v1/journal/signals", "limit=100", None, &[]).await);
-    let ids: std::collections::HashSet<_> = listed["items"].as_array().unwrap().iter().map(|s| s["id"].as_str().unwrap().to_owned()).collect();
+    let ids: std::collections::HashSet<_> =
+        listed["items"].as_array().unwrap().iter().map(|s| s["id"].as_str().unwrap().to_owned()).collect();
     assert_eq!(ids.len(), 100, "no signal twice");
     if let Some(cursor) = listed["nextCursor"].as_str() {
         let rest = json_body(&direct.call_with("GET", "/v1/journal/signals", &format!("limit=100&cursor={cursor}"), None, &[]).await);

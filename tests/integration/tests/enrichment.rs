@@ -40,7 +40,10 @@ async fn stub_providers() -> (Vec<StubServer>, Vec<Arc<dyn Provider>>, StubConfi
     let http = HttpClient::new(None).unwrap();
     let providers: Vec<Arc<dyn Provider>> = vec![
         Arc::new(bourse_providers::yahoo::YahooChart::new(http.clone(), yahoo.base_url.clone()).with_timeout(Duration::from_millis(800))),
-        Arc::new(bourse_providers::alpha_vantage::AlphaVantage::new(http, av.base_url.clone(), "test-key".into()).with_timeout(Duration::from_millis(800))),
+        Arc::new(
+            bourse_providers::alpha_vantage::AlphaVantage::new(http, av.base_url.clone(), "test-key".into())
+                .with_timeout(Duration::from_millis(800)),
+        ),
     ];
     (vec![yahoo, av], providers, config)
 }
@@ -83,7 +86,11 @@ async fn dlq_bodies(platform: &Platform, dlq: &str) -> Vec<String> {
 }
 
 fn price_of(body: &serde_json::Value) -> Decimal {
-    let text = body.pointer("/metrics/price").or_else(|| body.get("price")).map(|v| v.to_string().trim_matches('"').to_owned()).unwrap_or_default();
+    let text = body
+        .pointer("/metrics/price")
+        .or_else(|| body.get("price"))
+        .map(|v| v.to_string().trim_matches('"').to_owned())
+        .unwrap_or_default();
     text.parse().unwrap_or_else(|_| panic!("no price in {body}"))
 }
 
@@ -158,7 +165,10 @@ async fn a_job_goes_through_the_queue_and_the_screener_serves_its_data() {
     let job = json_body(&response);
     assert_eq!(response.status(), 200, "{job}");
     assert_eq!(job["state"], "completed-with-errors");
-    assert_eq!((job["total"].as_u64(), job["done"].as_u64(), job["failed"].as_u64(), job["percent"].as_u64()), (Some(6), Some(5), Some(1), Some(100)));
+    assert_eq!(
+        (job["total"].as_u64(), job["done"].as_u64(), job["failed"].as_u64(), job["percent"].as_u64()),
+        (Some(6), Some(5), Some(1), Some(100))
+    );
     assert_eq!(job["errors"][0]["symbol"], "ZZNONE");
     assert!(job["errors"][0]["error"].as_str().unwrap().contains("unknown symbol"));
     assert_eq!(response.headers()["cache-control"], "no-store");
@@ -174,18 +184,27 @@ async fn a_job_goes_through_the_queue_and_the_screener_serves_its_data() {
     let history = json_body(&screener.serve(event("GET", "/v1/stocks/AAPL/history", "", None, None, &ip)).await);
     assert_eq!(history["generated"], false, "observed history replaces the generated one");
 
-    assert_eq!(bourse_storage::market::universe_version(&platform.aws, market).await.unwrap(), version_before + 1, "one publish for the job");
+    assert_eq!(
+        bourse_storage::market::universe_version(&platform.aws, market).await.unwrap(),
+        version_before + 1,
+        "one publish for the job"
+    );
     // The day's signals found in each symbol's history are stored, and served as market events.
     let today = time::OffsetDateTime::now_utc().date().to_string();
     let mut expected: Vec<(String, String)> = Vec::new();
     for (symbol, remote) in [("AAPL", "AAPL"), ("MSFT", "MSFT"), ("BRK.B", "BRK-B"), ("JNJ", "JNJ"), ("XOM", "XOM")] {
         let (_, closes) = series(&stub_config, remote);
-        expected.extend(bourse_domain::signals::history_signals(&closes).into_iter().map(|s| (symbol.to_owned(), s.kind.name().to_owned())));
+        expected
+            .extend(bourse_domain::signals::history_signals(&closes).into_iter().map(|s| (symbol.to_owned(), s.kind.name().to_owned())));
     }
     expected.sort();
     assert!(!expected.is_empty(), "the stub histories hold some signal today");
-    let mut stored: Vec<(String, String)> =
-        bourse_storage::market::market_signals_of_day(&platform.aws, market, &today).await.unwrap().into_iter().map(|s| (s.symbol, s.kind)).collect();
+    let mut stored: Vec<(String, String)> = bourse_storage::market::market_signals_of_day(&platform.aws, market, &today)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|s| (s.symbol, s.kind))
+        .collect();
     stored.sort();
     assert_eq!(stored, expected);
     let served = json_body(&screener.serve(event("GET", "/v1/signals/market", "", None, None, &ip)).await);
@@ -204,7 +223,10 @@ async fn a_job_goes_through_the_queue_and_the_screener_serves_its_data() {
     let stock_before = bourse_storage::market::get_stocks(&platform.aws, market, &["AAPL".into()]).await.unwrap();
     for batch in batches {
         let poison_only = consumer.consume(batch.clone()).await.batch_item_failures.into_iter().all(|f| {
-            batch.records.iter().any(|r| r.message_id.as_deref() == Some(f.item_identifier.as_str()) && r.body.as_deref().unwrap_or("").contains("\"x\""))
+            batch
+                .records
+                .iter()
+                .any(|r| r.message_id.as_deref() == Some(f.item_identifier.as_str()) && r.body.as_deref().unwrap_or("").contains("\"x\""))
         });
         assert!(poison_only, "only the poison message fails again");
     }
@@ -226,7 +248,10 @@ async fn provider_failures_fall_back_and_never_crash_the_batch() {
     let table = platform.config.require_app_table().unwrap();
     let id = JobId::parse(&format!("j{}", &bourse_http::random_id()[..24])).unwrap();
     let symbols = ["MMM", "ZZTRUNC", "ZZBAD", "ZZNONE", "ZZFAIL"];
-    let job = bourse_storage::jobs::JobRecord { enqueued: true, ..bourse_storage::jobs::JobRecord::new(id.clone(), "test", "symbols", symbols.len(), "now") };
+    let job = bourse_storage::jobs::JobRecord {
+        enqueued: true,
+        ..bourse_storage::jobs::JobRecord::new(id.clone(), "test", "symbols", symbols.len(), "now")
+    };
     let parsed: Vec<bourse_domain::Symbol> = symbols.iter().map(|s| bourse_domain::Symbol::parse(s).unwrap()).collect();
     bourse_storage::jobs::create_job(&platform.aws, table, &job, &parsed, auth_support::now() as u64).await.unwrap();
     let batch = |receives: u32| {
@@ -254,7 +279,8 @@ async fn provider_failures_fall_back_and_never_crash_the_batch() {
     let reasons: Vec<_> = errors.iter().map(|e| format!("{} {}", e.symbol, e.error.as_deref().unwrap_or(""))).collect();
     assert!(reasons.iter().any(|r| r.starts_with("ZZFAIL") && r.contains("HTTP 503")), "{reasons:?}");
     assert!(reasons.iter().any(|r| r.starts_with("ZZTRUNC") && r.contains("malformed")), "{reasons:?}");
-    let mmm = bourse_storage::market::get_stocks(&platform.aws, platform.config.require_market_table().unwrap(), &["MMM".into()]).await.unwrap();
+    let mmm =
+        bourse_storage::market::get_stocks(&platform.aws, platform.config.require_market_table().unwrap(), &["MMM".into()]).await.unwrap();
     assert!(mmm[0].enriched_at.is_some() && !mmm[0].history_generated);
     assert!(stubs[1].stats.requests() > 0);
 }
@@ -279,15 +305,20 @@ async fn two_consumers_sharing_a_rate_limit_never_exceed_it_together() {
         config.latency = Duration::from_millis(20);
         let stub = StubServer::start(config).await.unwrap();
         let make = || {
-            let provider: Arc<dyn Provider> =
-                Arc::new(bourse_providers::yahoo::YahooChart::new(HttpClient::new(None).unwrap(), stub.base_url.clone()).with_timeout(Duration::from_secs(2)));
+            let provider: Arc<dyn Provider> = Arc::new(
+                bourse_providers::yahoo::YahooChart::new(HttpClient::new(None).unwrap(), stub.base_url.clone())
+                    .with_timeout(Duration::from_secs(2)),
+            );
             let limiter = Arc::new(RateLimiter::new(cache.clone(), &[("yahoo-chart".to_owned(), 10)], 2));
             Consumer::with_providers(platform.clone(), vec![provider], limiter).unwrap()
         };
         let (first, second) = (make(), make());
         let id = JobId::parse(&format!("j{}", &bourse_http::random_id()[..24])).unwrap();
         let symbols: Vec<String> = records.iter().take(30).map(|r| r.symbol.to_string()).collect();
-        let job = bourse_storage::jobs::JobRecord { enqueued: true, ..bourse_storage::jobs::JobRecord::new(id.clone(), "test", "symbols", symbols.len(), "now") };
+        let job = bourse_storage::jobs::JobRecord {
+            enqueued: true,
+            ..bourse_storage::jobs::JobRecord::new(id.clone(), "test", "symbols", symbols.len(), "now")
+        };
         let parsed: Vec<bourse_domain::Symbol> = symbols.iter().map(|s| bourse_domain::Symbol::parse(s).unwrap()).collect();
         bourse_storage::jobs::create_job(&platform.aws, &table, &job, &parsed, auth_support::now() as u64).await.unwrap();
         let batch = |part: &[String]| {
@@ -314,7 +345,11 @@ async fn two_consumers_sharing_a_rate_limit_never_exceed_it_together() {
         };
         assert_eq!(stub.stats.throttled(), 0, "{round}: the provider never had to refuse us; arrivals (ms) {arrivals:?}");
         assert_eq!(stub.stats.requests(), 30, "{round}");
-        assert!(stub.stats.max_in_window(Duration::from_secs(1)) <= 11, "{round}: {} in one second", stub.stats.max_in_window(Duration::from_secs(1)));
+        assert!(
+            stub.stats.max_in_window(Duration::from_secs(1)) <= 11,
+            "{round}: {} in one second",
+            stub.stats.max_in_window(Duration::from_secs(1))
+        );
         if round == "shared" {
             assert!(elapsed >= Duration::from_millis(2500), "{round}: 30 requests at 10/s take ≥ 2.9 s, took {elapsed:?}");
             assert!(elapsed < Duration::from_millis(4500), "{round}: the busy instance used the idle one's share, took {elapsed:?}");
@@ -331,6 +366,10 @@ async fn two_consumers_sharing_a_rate_limit_never_exceed_it_together() {
 /// A cache on a port nothing listens on: every command fails at once.
 fn dead_cache() -> bourse_cache::Cache {
     let url = bourse_config::CacheUrl::parse("CACHE_URL", "rediss://127.0.0.1:1").unwrap();
-    let timeouts = bourse_config::CacheTimeouts { connect: Duration::from_millis(50), handshake: Duration::from_millis(200), command: Duration::from_millis(50) };
+    let timeouts = bourse_config::CacheTimeouts {
+        connect: Duration::from_millis(50),
+        handshake: Duration::from_millis(200),
+        command: Duration::from_millis(50),
+    };
     bourse_cache::Cache::new(&url, timeouts, bourse_cache::CacheTrust::default())
 }

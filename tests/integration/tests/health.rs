@@ -38,11 +38,10 @@ async fn health_costs_one_get_item_per_table_and_never_scans() {
     assert_eq!(response.status(), 200);
     assert_eq!(counted.dynamodb_operations, ["GetItem", "GetItem"], "one per table");
     let platform = platform("screener");
-    let (_, counted) = bourse_telemetry::measured(platform.health("test", &[
-        bourse_runtime::Dependency::MarketTable,
-        bourse_runtime::Dependency::AppTable,
-        bourse_runtime::Dependency::EnrichQueue,
-    ]))
+    let (_, counted) = bourse_telemetry::measured(platform.health(
+        "test",
+        &[bourse_runtime::Dependency::MarketTable, bourse_runtime::Dependency::AppTable, bourse_runtime::Dependency::EnrichQueue],
+    ))
     .await;
     assert_eq!(counted.dynamodb_operations, ["GetItem", "GetItem"]);
     assert_eq!(counted.sqs_operations, ["GetQueueAttributes"]);

@@ -23,14 +23,20 @@ async fn the_generic_example_imports_and_the_same_file_again_adds_nothing() {
     let first = c.upload(&id, CSV, &example("generic-example.csv")).await;
     let body = json_body(&first);
     assert_eq!(first.status(), 200, "{body}");
-    assert_eq!((body["layout"].as_str(), body["added"].as_u64(), body["duplicates"].as_u64(), body["duplicateFile"].as_bool()), (Some("bourse"), Some(7), Some(0), Some(false)));
+    assert_eq!(
+        (body["layout"].as_str(), body["added"].as_u64(), body["duplicates"].as_u64(), body["duplicateFile"].as_bool()),
+        (Some("bourse"), Some(7), Some(0), Some(false))
+    );
     assert_eq!(body["unknownSymbols"], json!([]));
     assert!(body["enrichmentJob"].is_null());
 
     // AAPL: 10 bought at 185.20 + 1 fee, 4 sold at 190 − 1 fee: average cost 185.30, realised
     // 4 × (190 − 185.30) − 1 = 17.80, plus a 2.40 dividend.
     let aapl = c.holding(&id, "AAPL").await;
-    assert_eq!((aapl["quantity"].as_str(), aapl["averageCost"].as_str(), aapl["realisedPnl"].as_str(), aapl["dividends"].as_str()), (Some("6"), Some("185.3"), Some("17.8"), Some("2.4")));
+    assert_eq!(
+        (aapl["quantity"].as_str(), aapl["averageCost"].as_str(), aapl["realisedPnl"].as_str(), aapl["dividends"].as_str()),
+        (Some("6"), Some("185.3"), Some("17.8"), Some("2.4"))
+    );
     // MSFT: 4 at 372.50 + 1 fee = 1491, split 2:1 → 8 shares, then 2 at 210 → 10 costing 1911.
     let msft = c.holding(&id, "MSFT").await;
     assert_eq!((msft["quantity"].as_str(), msft["costBasis"].as_str()), (Some("10"), Some("1911")));
@@ -42,9 +48,16 @@ async fn the_generic_example_imports_and_the_same_file_again_adds_nothing() {
     assert_eq!(c.transaction_count(&id).await, 7);
 
     // An overlapping export (other bytes, the same rows and one more): only the new row lands.
-    let overlapping = format!("{}2026-06-01,BUY,AAPL,1,200,0,,,USD\n", String::from_utf8(example("generic-example.csv")).unwrap().replace("185.20", "185.2"));
+    let overlapping = format!(
+        "{}2026-06-01,BUY,AAPL,1,200,0,,,USD\n",
+        String::from_utf8(example("generic-example.csv")).unwrap().replace("185.20", "185.2")
+    );
     let body = json_body(&c.upload(&id, CSV, overlapping.as_bytes()).await);
-    assert_eq!((body["added"].as_u64(), body["duplicates"].as_u64(), body["duplicateFile"].as_bool()), (Some(1), Some(7), Some(false)), "{body}");
+    assert_eq!(
+        (body["added"].as_u64(), body["duplicates"].as_u64(), body["duplicateFile"].as_bool()),
+        (Some(1), Some(7), Some(false)),
+        "{body}"
+    );
     assert_eq!(c.transaction_count(&id).await, 8);
     assert_eq!(c.holding(&id, "AAPL").await["quantity"], "7");
 }
@@ -91,7 +104,8 @@ async fn rows_in_error_are_all_reported_and_nothing_is_written() {
     let response = c.upload(&id, CSV, file.as_bytes()).await;
     let body = json_body(&response);
     assert_eq!(response.status(), 422, "{body}");
-    let errors: Vec<(u64, &str)> = body["errors"].as_array().unwrap().iter().map(|e| (e["row"].as_u64().unwrap(), e["column"].as_str().unwrap())).collect();
+    let errors: Vec<(u64, &str)> =
+        body["errors"].as_array().unwrap().iter().map(|e| (e["row"].as_u64().unwrap(), e["column"].as_str().unwrap())).collect();
     assert_eq!(errors, [(3, "quantity"), (4, "date"), (5, "fees")]);
     assert!(c.holdings(&id).await.is_empty(), "the valid AAPL row was not written either");
 
@@ -99,7 +113,11 @@ async fn rows_in_error_are_all_reported_and_nothing_is_written() {
     // every other symbol.
     let oversold = "date,type,symbol,quantity,price\n2026-01-02,BUY,AAPL,1,100\n2026-01-02,BUY,MSFT,2,100\n2026-01-03,SELL,MSFT,3,100\n";
     let body = json_body(&c.upload(&id, CSV, oversold.as_bytes()).await);
-    assert_eq!((body["status"].as_u64(), body["errors"][0]["row"].as_u64(), body["errors"][0]["column"].as_str()), (Some(422), Some(4), Some("quantity")), "{body}");
+    assert_eq!(
+        (body["status"].as_u64(), body["errors"][0]["row"].as_u64(), body["errors"][0]["column"].as_str()),
+        (Some(422), Some(4), Some("quantity")),
+        "{body}"
+    );
     assert!(c.holdings(&id).await.is_empty());
 
     // Files refused as a whole: no layout, a header only, an unknown column, the wrong currency.
@@ -131,7 +149,10 @@ async fn encodings_limits_media_types_and_other_users() {
     let body = json_body(&c.upload(&id, "text/csv; charset=ISO-8859-1", latin1).await);
     assert_eq!(body["added"], 2, "a no-break space is trimmed like any space: {body}");
     // UTF-16 with a byte-order mark (Excel's "Unicode text") is read; without one it is refused.
-    let utf16: Vec<u8> = [0xFF, 0xFE].into_iter().chain("date,type,symbol,amount\n2026-02-02,FEE,MSFT,1\n".encode_utf16().flat_map(u16::to_le_bytes)).collect();
+    let utf16: Vec<u8> = [0xFF, 0xFE]
+        .into_iter()
+        .chain("date,type,symbol,amount\n2026-02-02,FEE,MSFT,1\n".encode_utf16().flat_map(u16::to_le_bytes))
+        .collect();
     assert_eq!(json_body(&c.upload(&id, CSV, &utf16).await)["added"], 1);
     assert_eq!(json_body(&c.upload(&id, CSV, &utf16[2..]).await)["status"], 422);
 
@@ -175,10 +196,19 @@ async fn a_long_history_of_one_symbol_is_written_in_steps_and_holdings_follow_tr
     // selling at the average cost *at the time of the sale*.
     let path = format!("/v1/portfolios/{id}/transactions");
     let tx = |body: Value| c.call("POST", &path, Some(body));
-    assert_eq!(tx(json!({"type": "BUY", "symbol": "PEP", "tradeDate": "2026-01-02", "quantity": "10", "price": "100"})).await.status(), 201);
-    assert_eq!(tx(json!({"type": "SELL", "symbol": "PEP", "tradeDate": "2026-03-02", "quantity": "5", "price": "150"})).await.status(), 201);
+    assert_eq!(
+        tx(json!({"type": "BUY", "symbol": "PEP", "tradeDate": "2026-01-02", "quantity": "10", "price": "100"})).await.status(),
+        201
+    );
+    assert_eq!(
+        tx(json!({"type": "SELL", "symbol": "PEP", "tradeDate": "2026-03-02", "quantity": "5", "price": "150"})).await.status(),
+        201
+    );
     assert_eq!(c.holding(&id, "PEP").await["realisedPnl"], "250");
-    assert_eq!(tx(json!({"type": "BUY", "symbol": "PEP", "tradeDate": "2026-02-02", "quantity": "10", "price": "200"})).await.status(), 201);
+    assert_eq!(
+        tx(json!({"type": "BUY", "symbol": "PEP", "tradeDate": "2026-02-02", "quantity": "10", "price": "200"})).await.status(),
+        201
+    );
     let pep = c.holding(&id, "PEP").await;
     assert_eq!((pep["quantity"].as_str(), pep["realisedPnl"].as_str(), pep["costBasis"].as_str()), (Some("15"), Some("0"), Some("2250")));
 }

@@ -32,9 +32,11 @@ async fn a_retried_job_post_is_answered_from_the_first_one() {
 fn with_plan(token: &str, plan: &str) -> String {
     use base64::Engine;
     use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-    let mut claims: bourse_tokens::AccessClaims = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(token.split('.').nth(1).unwrap()).unwrap()).unwrap();
+    let mut claims: bourse_tokens::AccessClaims =
+        serde_json::from_slice(&URL_SAFE_NO_PAD.decode(token.split('.').nth(1).unwrap()).unwrap()).unwrap();
     claims.plan = plan.to_owned();
-    let signer = bourse_tokens::TokenSigner::new(&std::env::var("JWT_SIGNING_KID").unwrap(), &bourse_integration_tests::signing_key_pem()).unwrap();
+    let signer =
+        bourse_tokens::TokenSigner::new(&std::env::var("JWT_SIGNING_KID").unwrap(), &bourse_integration_tests::signing_key_pem()).unwrap();
     signer.sign(&claims).unwrap()
 }
 
@@ -52,10 +54,13 @@ async fn job_sizes_and_universe_refreshes_follow_the_plan() {
     assert_eq!(universe.status(), 403, "{problem}");
     assert_eq!(problem["type"], "urn:bourse:problem:forbidden");
     assert!(problem["detail"].as_str().unwrap().contains("pro plan"), "{problem}");
-    let names = |n: usize| serde_json::json!({"symbols": bourse_domain::universe::load_universe(
+    let names = |n: usize| {
+        serde_json::json!({"symbols": bourse_domain::universe::load_universe(
         &std::fs::read_to_string(bourse_integration_tests::repo_root().join("data/sp500-constituents.csv")).unwrap(),
         &std::fs::read_to_string(bourse_integration_tests::repo_root().join("data/sp500-financials.csv")).unwrap()).unwrap()
-        .iter().take(n).map(|r| r.symbol.to_string()).collect::<Vec<_>>()}).to_string();
+        .iter().take(n).map(|r| r.symbol.to_string()).collect::<Vec<_>>()})
+        .to_string()
+    };
     assert_eq!(post(&free, names(25)).await.status(), 202, "25 symbols: the free plan's most");
     assert_eq!(post(&free, names(26)).await.status(), 403);
     assert_eq!(post(&pro, names(26)).await.status(), 202);
@@ -65,7 +70,10 @@ async fn job_sizes_and_universe_refreshes_follow_the_plan() {
     // A universe job covers every published stock, once.
     let p = platform("screener");
     let market = p.config.require_market_table().unwrap();
-    let universe = bourse_storage::market::load_universe(&p.aws, market, bourse_storage::market::universe_version(&p.aws, market).await.unwrap()).await.unwrap();
+    let universe =
+        bourse_storage::market::load_universe(&p.aws, market, bourse_storage::market::universe_version(&p.aws, market).await.unwrap())
+            .await
+            .unwrap();
     assert_eq!(body["kind"], "universe");
     assert_eq!(body["total"].as_u64(), Some(universe.len() as u64));
     let id = bourse_domain::jobs::JobId::parse(body["jobId"].as_str().unwrap()).unwrap();

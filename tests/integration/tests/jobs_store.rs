@@ -57,8 +57,20 @@ async fn outcomes_recorded_at_once_are_each_counted_once_and_the_header_stays_sm
     assert_eq!((header.progress.done, header.progress.failed, header.progress.total), (200, 100, 3000));
 
     // What each outcome rewrites is the header: small, whatever the job's size.
-    let item = aws.dynamodb.get_item().table_name(table).key("pk", attr(&format!("JOB#{id}"))).key("sk", attr("JOB")).consistent_read(true).send().await.unwrap().item.unwrap();
-    let bytes: usize = item.iter().map(|(k, v)| k.len() + v.as_s().map(String::len).or_else(|_| v.as_n().map(String::len)).unwrap_or(8)).sum();
+    let item = aws
+        .dynamodb
+        .get_item()
+        .table_name(table)
+        .key("pk", attr(&format!("JOB#{id}")))
+        .key("sk", attr("JOB"))
+        .consistent_read(true)
+        .send()
+        .await
+        .unwrap()
+        .item
+        .unwrap();
+    let bytes: usize =
+        item.iter().map(|(k, v)| k.len() + v.as_s().map(String::len).or_else(|_| v.as_n().map(String::len)).unwrap_or(8)).sum();
     assert!(bytes < 512, "the job header is {bytes} bytes");
     assert!(!item.contains_key("symbols"));
 }
@@ -76,7 +88,9 @@ async fn a_lost_race_for_the_counters_is_retried_not_failed() {
     let job = JobRecord { enqueued: true, ..JobRecord::new(id.clone(), "test", "symbols", 3, "2026-12-01T00:00:00Z") };
     jobs::create_job(&through.aws, &table, &job, &three, auth_support::now() as u64).await.unwrap();
     proxy.arm("TransactWriteItems", bourse_integration_tests::faults::Fault::TransactionConflict, 4);
-    let recorded = jobs::record_outcome(&through.aws, &table, &id, &three[0], Ok(90), "2026-12-01T00:00:01Z", auth_support::now() as u64).await.unwrap();
+    let recorded = jobs::record_outcome(&through.aws, &table, &id, &three[0], Ok(90), "2026-12-01T00:00:01Z", auth_support::now() as u64)
+        .await
+        .unwrap();
     assert_eq!(recorded, Recorded::Counted);
     assert_eq!(proxy.injected(), 4, "four lost races, then counted");
     assert_eq!(jobs::get_job(&platform.aws, &table, &id).await.unwrap().unwrap().progress.done, 1);
@@ -120,7 +134,10 @@ async fn a_stalled_job_is_swept_to_completion_and_a_moving_one_is_left_alone() {
     failed.sort();
     assert_eq!(failed, vec!["ABBV", "ACN"]);
     assert!(errors.iter().all(|e| e.error.as_deref().unwrap_or_default().contains("dead-lettered")));
-    assert!(jobs::get_job(aws, &table, &moving).await.unwrap().unwrap().completed_at.is_none(), "the job that moved within the hour is left alone");
+    assert!(
+        jobs::get_job(aws, &table, &moving).await.unwrap().unwrap().completed_at.is_none(),
+        "the job that moved within the hour is left alone"
+    );
     // Completed jobs leave the open-jobs index: a second sweep finds nothing to do.
     assert_eq!(consumer.sweep_stalled_jobs(later).await.unwrap(), 0);
 }
@@ -131,7 +148,11 @@ async fn a_stalled_job_is_swept_to_completion_and_a_moving_one_is_left_alone() {
 async fn jobs_completing_together_publish_the_universe_once_and_only_known_symbols_join() {
     use bourse_domain::stock::{Metric, Stock};
     let platform = isolated(9).await;
-    let (aws, app, market) = (&platform.aws, platform.config.require_app_table().unwrap().to_owned(), platform.config.require_market_table().unwrap().to_owned());
+    let (aws, app, market) = (
+        &platform.aws,
+        platform.config.require_app_table().unwrap().to_owned(),
+        platform.config.require_market_table().unwrap().to_owned(),
+    );
     // The publish is scheduled work: it goes to the scheduled queue.
     let queue = platform.config.scheduled_queue_url.clone().unwrap();
     let limiter = Arc::new(RateLimiter::new(platform.cache.clone(), &[], 1));
@@ -159,7 +180,11 @@ async fn jobs_completing_together_publish_the_universe_once_and_only_known_symbo
         assert!(consumer.consume(batch).await.batch_item_failures.is_empty());
         assert!(jobs::get_job(aws, &app, &id).await.unwrap().unwrap().completed_at.is_some());
     }
-    assert_eq!(bourse_storage::market::universe_version(aws, &market).await.unwrap(), before, "nothing published yet: the publish waits for the interval");
+    assert_eq!(
+        bourse_storage::market::universe_version(aws, &market).await.unwrap(),
+        before,
+        "nothing published yet: the publish waits for the interval"
+    );
     // The one publish message (delayed by the interval) is all the queue holds.
     let mut bodies = Vec::new();
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
@@ -179,7 +204,8 @@ async fn jobs_completing_together_publish_the_universe_once_and_only_known_symbo
     assert!(consumer.consume(batch).await.batch_item_failures.is_empty());
     let after = bourse_storage::market::universe_version(aws, &market).await.unwrap();
     assert_eq!(after, before + 1, "one new version");
-    let universe: Vec<String> = bourse_storage::market::load_universe(aws, &market, after).await.unwrap().into_iter().map(|s| s.symbol.to_string()).collect();
+    let universe: Vec<String> =
+        bourse_storage::market::load_universe(aws, &market, after).await.unwrap().into_iter().map(|s| s.symbol.to_string()).collect();
     assert!(universe.contains(&"ZZNEW".to_owned()), "a symbol a provider knows well joins");
     assert!(!universe.contains(&"ZZLOW".to_owned()), "a symbol it barely knows does not");
     assert!(bourse_storage::market::pending_publish(aws, &market).await.unwrap().is_empty());
@@ -197,7 +223,10 @@ async fn a_rate_limited_message_is_deferred_and_reported_failed() {
     let (aws, app) = (&platform.aws, platform.config.require_app_table().unwrap().to_owned());
     let queue = platform.config.require_enrich_queue_url().unwrap().to_owned();
     let stub = StubServer::start(StubConfig::new(StubFormat::YahooChart)).await.unwrap();
-    let provider: Arc<dyn bourse_providers::Provider> = Arc::new(bourse_providers::yahoo::YahooChart::new(bourse_providers::http_client::HttpClient::new(None).unwrap(), stub.base_url.clone()));
+    let provider: Arc<dyn bourse_providers::Provider> = Arc::new(bourse_providers::yahoo::YahooChart::new(
+        bourse_providers::http_client::HttpClient::new(None).unwrap(),
+        stub.base_url.clone(),
+    ));
     // One request a second, and an invocation with about 1.5 s of provider time left: the first
     // message or two go at once, the rest would have to wait longer than that.
     let limiter = Arc::new(RateLimiter::new(platform.cache.clone(), &[("yahoo-chart".to_owned(), 1)], 1));
@@ -210,8 +239,17 @@ async fn a_rate_limited_message_is_deferred_and_reported_failed() {
     jobs::enqueue_symbols(aws, &queue, &id, &four).await.unwrap();
     let mut messages = Vec::new();
     while messages.len() < 4 {
-        let received = aws.sqs.receive_message().queue_url(&queue).max_number_of_messages(10).wait_time_seconds(1).visibility_timeout(30)
-            .message_system_attribute_names(aws_sdk_sqs::types::MessageSystemAttributeName::All).send().await.unwrap();
+        let received = aws
+            .sqs
+            .receive_message()
+            .queue_url(&queue)
+            .max_number_of_messages(10)
+            .wait_time_seconds(1)
+            .visibility_timeout(30)
+            .message_system_attribute_names(aws_sdk_sqs::types::MessageSystemAttributeName::All)
+            .send()
+            .await
+            .unwrap();
         messages.extend(received.messages.unwrap_or_default());
     }
     let batch = bourse_devtools::poller::sqs_event(&messages);
@@ -223,7 +261,16 @@ async fn a_rate_limited_message_is_deferred_and_reported_failed() {
     assert_eq!((progress.done + progress.failed) as usize, 4 - deferred, "only the messages that ran were counted");
     assert_eq!(stub.stats.requests() as usize, 4 - deferred, "a deferred message sends no request");
     // Hidden for the wait: they are not delivered again right away.
-    let again = aws.sqs.receive_message().queue_url(&queue).max_number_of_messages(10).wait_time_seconds(0).visibility_timeout(0).send().await.unwrap();
+    let again = aws
+        .sqs
+        .receive_message()
+        .queue_url(&queue)
+        .max_number_of_messages(10)
+        .wait_time_seconds(0)
+        .visibility_timeout(0)
+        .send()
+        .await
+        .unwrap();
     assert!(again.messages.unwrap_or_default().is_empty(), "the deferred messages are hidden, not back at once");
 }
 

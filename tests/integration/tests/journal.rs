@@ -193,7 +193,13 @@ fn assert_return(s: &Value) {
     let gain = if s["direction"] == "LONG" { exit - entry } else { entry - exit };
     let want = round4(gain / entry * Decimal::from(100));
     assert_eq!(d(&s["returnPct"]), want, "{s}");
-    let outcome = if want > Decimal::ZERO { "WIN" } else if want < Decimal::ZERO { "LOSS" } else { "BREAKEVEN" };
+    let outcome = if want > Decimal::ZERO {
+        "WIN"
+    } else if want < Decimal::ZERO {
+        "LOSS"
+    } else {
+        "BREAKEVEN"
+    };
     assert_eq!(s["outcome"], outcome, "{s}");
 }
 
@@ -275,7 +281,19 @@ async fn concurrent_creates_and_closes_of_one_symbol_lose_no_update() {
     let stats = c.stats().await;
     assert_eq!((stats["total"].as_u64(), stats["byStatus"]["OPEN"].as_u64()), (Some(20), Some(20)), "{stats}");
     // 10 wins, 6 losses, 4 breakeven, all at once.
-    let exits: Vec<&str> = created.iter().enumerate().map(|(i, _)| if i < 10 { "110" } else if i < 16 { "95" } else { "100" }).collect();
+    let exits: Vec<&str> = created
+        .iter()
+        .enumerate()
+        .map(|(i, _)| {
+            if i < 10 {
+                "110"
+            } else if i < 16 {
+                "95"
+            } else {
+                "100"
+            }
+        })
+        .collect();
     let paths: Vec<String> = created.iter().map(|id| format!("{SIGNALS}/{id}/close")).collect();
     let closes = paths.iter().zip(&exits).map(|(path, exit)| Box::pin(c.send("POST", path, "", Some(json!({"exitPrice": exit})), &[])));
     for response in futures_util::future::join_all(closes).await {
@@ -285,7 +303,10 @@ async fn concurrent_creates_and_closes_of_one_symbol_lose_no_update() {
     let tsla = &stats["bySymbol"][0];
     assert_eq!(tsla["symbol"], "TSLA");
     assert_eq!(tsla["byStatus"], json!({"OPEN": 0, "CLOSED": 20}), "{stats}");
-    assert_eq!((tsla["closed"]["wins"].as_u64(), tsla["closed"]["losses"].as_u64(), tsla["closed"]["breakeven"].as_u64()), (Some(10), Some(6), Some(4)));
+    assert_eq!(
+        (tsla["closed"]["wins"].as_u64(), tsla["closed"]["losses"].as_u64(), tsla["closed"]["breakeven"].as_u64()),
+        (Some(10), Some(6), Some(4))
+    );
     // (10·10 − 6·5) / 20 = 3.5; sorted: 6 × −5, 4 × 0, 10 × 10 → median (0 + 10) / 2 = 5.
     assert_eq!(tsla["closed"]["averageReturnPct"], "3.5");
     assert_eq!(tsla["closed"]["medianReturnPct"], "5");
@@ -321,7 +342,8 @@ async fn filters_and_cursor_pages_return_exactly_the_matching_signals_newest_fir
     let mut all = Vec::new();
     // Three batches so creation times differ; confidence 0, 10, … 110 capped at 100.
     for batch in 0..3u32 {
-        let signals: Vec<Value> = (0..6u32).map(|i| signal(["KO", "PEP", "MCD"][(i % 3) as usize], "LONG", "50", ((batch * 6 + i) * 6).min(100))).collect();
+        let signals: Vec<Value> =
+            (0..6u32).map(|i| signal(["KO", "PEP", "MCD"][(i % 3) as usize], "LONG", "50", ((batch * 6 + i) * 6).min(100))).collect();
         all.extend(c.bulk(signals).await);
     }
     let mut closed = HashSet::new();
@@ -331,14 +353,24 @@ async fn filters_and_cursor_pages_return_exactly_the_matching_signals_newest_fir
             c.close(id, "55").await;
         }
     }
-    let matching = |pred: &dyn Fn(&Value, bool) -> bool| newest_first(all.iter().filter(|s| pred(s, closed.contains(s["id"].as_str().unwrap()))).map(|s| s["id"].as_str().unwrap().to_owned()).collect());
+    let matching = |pred: &dyn Fn(&Value, bool) -> bool| {
+        newest_first(
+            all.iter()
+                .filter(|s| pred(s, closed.contains(s["id"].as_str().unwrap())))
+                .map(|s| s["id"].as_str().unwrap().to_owned())
+                .collect(),
+        )
+    };
     let cases: Vec<(&str, Vec<String>)> = vec![
         ("", matching(&|_, _| true)),
         ("status=OPEN", matching(&|_, is_closed| !is_closed)),
         ("status=CLOSED", matching(&|_, is_closed| is_closed)),
         ("symbol=PEP", matching(&|s, _| s["symbol"] == "PEP")),
         ("minConfidence=50", matching(&|s, _| s["confidence"].as_u64().unwrap() >= 50)),
-        ("symbol=KO&status=CLOSED&minConfidence=30", matching(&|s, is_closed| s["symbol"] == "KO" && is_closed && s["confidence"].as_u64().unwrap() >= 30)),
+        (
+            "symbol=KO&status=CLOSED&minConfidence=30",
+            matching(&|s, is_closed| s["symbol"] == "KO" && is_closed && s["confidence"].as_u64().unwrap() >= 30),
+        ),
         ("status=OPEN&minConfidence=40", matching(&|s, is_closed| !is_closed && s["confidence"].as_u64().unwrap() >= 40)),
         ("symbol=ZZZ", vec![]),
     ];
@@ -369,7 +401,8 @@ async fn bulk_is_all_or_nothing_and_costs_a_read_and_one_transaction_per_hundred
     let c = journal(&auth).await;
     let symbols = ["AAPL", "MSFT", "NVDA", "XOM", "JPM"];
     let hundred: Vec<Value> = (0..100).map(|i| signal(symbols[i % 5], "LONG", "10", 50)).collect();
-    let (response, counted) = bourse_telemetry::measured(c.send("POST", &format!("{SIGNALS}/bulk"), "", Some(json!({"signals": hundred})), &[])).await;
+    let (response, counted) =
+        bourse_telemetry::measured(c.send("POST", &format!("{SIGNALS}/bulk"), "", Some(json!({"signals": hundred})), &[])).await;
     assert_eq!(response.status(), 201, "{}", json_body(&response));
     assert_eq!(json_body(&response)["items"].as_array().unwrap().len(), 100);
     let count = |ops: &[String], op: &str| ops.iter().filter(|o| *o == op).count();
@@ -417,7 +450,10 @@ async fn closing_twice_is_a_conflict_and_a_replayed_key_creates_once() {
     let created = json_body(&first);
     let id = created["id"].as_str().unwrap().to_owned();
     assert_eq!(first.headers()["location"], format!("{SIGNALS}/{id}"));
-    assert_eq!((created["symbol"].as_str(), created["entryPrice"].as_str(), created["stopPrice"].as_str()), (Some("NFLX"), Some("400"), Some("420.5")));
+    assert_eq!(
+        (created["symbol"].as_str(), created["entryPrice"].as_str(), created["stopPrice"].as_str()),
+        (Some("NFLX"), Some("400"), Some("420.5"))
+    );
     assert_eq!(created["openedAt"], "2026-01-05T14:30:00Z");
     assert_eq!(c.list_all("", 100).await.len(), 1, "the replay created nothing");
 
@@ -434,9 +470,14 @@ async fn closing_twice_is_a_conflict_and_a_replayed_key_creates_once() {
         let response = c.send("POST", &close, "", Some(body.clone()), &[]).await;
         assert_eq!(response.status(), 400, "{body}: {}", json_body(&response));
     }
-    let closed = c.expect(200, "POST", &close, "", Some(json!({"exitPrice": "380", "closedAt": "2026-02-01T15:00:00Z", "note": "took profit"}))).await;
+    let closed = c
+        .expect(200, "POST", &close, "", Some(json!({"exitPrice": "380", "closedAt": "2026-02-01T15:00:00Z", "note": "took profit"})))
+        .await;
     // SHORT from 400 to 380: (400 − 380) / 400 × 100 = 5.
-    assert_eq!((closed["returnPct"].as_str(), closed["outcome"].as_str(), closed["closeNote"].as_str()), (Some("5"), Some("WIN"), Some("took profit")));
+    assert_eq!(
+        (closed["returnPct"].as_str(), closed["outcome"].as_str(), closed["closeNote"].as_str()),
+        (Some("5"), Some("WIN"), Some("took profit"))
+    );
     let again = c.send("POST", &close, "", Some(json!({"exitPrice": "390"})), &[]).await;
     assert_eq!(again.status(), 409, "{}", json_body(&again));
     assert_eq!(c.expect(200, "GET", &format!("{SIGNALS}/{id}"), "", None).await, closed);
@@ -448,7 +489,11 @@ async fn closing_twice_is_a_conflict_and_a_replayed_key_creates_once() {
     c.expect(204, "DELETE", &format!("{SIGNALS}/{id}"), "", None).await;
     c.expect(404, "DELETE", &format!("{SIGNALS}/{id}"), "", None).await;
     let stats = c.stats().await;
-    assert_eq!((stats["total"].as_u64(), &stats["closed"]["medianReturnPct"], stats["bySymbol"].as_array().map(Vec::len)), (Some(0), &Value::Null, Some(0)), "{stats}");
+    assert_eq!(
+        (stats["total"].as_u64(), &stats["closed"]["medianReturnPct"], stats["bySymbol"].as_array().map(Vec::len)),
+        (Some(0), &Value::Null, Some(0)),
+        "{stats}"
+    );
 }
 
 #[tokio::test]
@@ -498,13 +543,21 @@ async fn closing_beyond_the_closed_signal_cap_is_422_and_changes_nothing() {
     let c = journal(&auth).await;
     let created = c.create(signal("CAPX", "LONG", "10", 50)).await;
     let id = created["id"].as_str().unwrap().to_owned();
-    let user = json_body(&auth.serve(event("GET", "/v1/me", "", None, Some(&c.token), &random_ip())).await)["userId"].as_str().unwrap().to_owned();
+    let user =
+        json_body(&auth.serve(event("GET", "/v1/me", "", None, Some(&c.token), &random_ip())).await)["userId"].as_str().unwrap().to_owned();
     let p = platform("portfolio");
     let table = p.config.require_app_table().unwrap();
     let symbol = bourse_domain::Symbol::parse("CAPX").unwrap();
     let current = bourse_storage::journal::get_stats(&p.aws, table, &user, &symbol).await.unwrap();
     let cap = bourse_domain::journal::MAX_CLOSED_PER_SYMBOL;
-    let full = bourse_domain::journal::SymbolStats { open: 1, closed: cap, wins: cap, sum_returns: Decimal::from(cap), returns: vec![Decimal::ONE; cap as usize], ..Default::default() };
+    let full = bourse_domain::journal::SymbolStats {
+        open: 1,
+        closed: cap,
+        wins: cap,
+        sum_returns: Decimal::from(cap),
+        returns: vec![Decimal::ONE; cap as usize],
+        ..Default::default()
+    };
     bourse_storage::journal::create_signals(&p.aws, table, &user, &[], &[(&symbol, &full, current.version)]).await.unwrap();
     let refused = c.send("POST", &format!("{SIGNALS}/{id}/close"), "", Some(json!({"exitPrice": "11"})), &[]).await;
     let problem = json_body(&refused);

@@ -85,7 +85,9 @@ async fn an_item_over_400_kb_is_422_with_a_reason_and_large_answers_still_replay
     let platform = platform("portfolio");
     let table = platform.config.require_app_table().unwrap();
     let user = format!("u-{}", bourse_http::random_id());
-    let idem = |key: &'static str, hash: &'static str| bourse_storage::idempotency::begin(&platform.aws, table, &user, key, hash, "claim", 1_796_000_000_000);
+    let idem = |key: &'static str, hash: &'static str| {
+        bourse_storage::idempotency::begin(&platform.aws, table, &user, key, hash, "claim", 1_796_000_000_000)
+    };
     // 1 MB of hex noise (a hash chain) gzips to about half: over the limit even compressed.
     let mut noise = String::new();
     let mut digest = [0u8; 32];
@@ -134,9 +136,17 @@ async fn transactions_drive_holdings_with_exact_decimal_maths() {
     assert_eq!(holding["dividends"], "12.34");
     assert!(holding["price"].is_string(), "quote joined from the market table: {holding}");
 
-    let oversell = c.call("POST", &path, Some(json!({"type": "SELL", "symbol": "MSFT", "tradeDate": "2026-04-01", "quantity": "31", "price": "1"}))).await;
+    let oversell = c
+        .call("POST", &path, Some(json!({"type": "SELL", "symbol": "MSFT", "tradeDate": "2026-04-01", "quantity": "31", "price": "1"})))
+        .await;
     assert_eq!(oversell.status(), 422);
-    let foreign = c.call("POST", &path, Some(json!({"type": "BUY", "symbol": "MSFT", "tradeDate": "2026-04-01", "quantity": "1", "price": "1", "currency": "EUR"}))).await;
+    let foreign = c
+        .call(
+            "POST",
+            &path,
+            Some(json!({"type": "BUY", "symbol": "MSFT", "tradeDate": "2026-04-01", "quantity": "1", "price": "1", "currency": "EUR"})),
+        )
+        .await;
     assert_eq!(foreign.status(), 422);
     for bad in [
         json!({"type": "BUY", "symbol": "MSFT", "tradeDate": "2026-04-01", "quantity": "1e3", "price": "1"}),
@@ -174,7 +184,8 @@ async fn trades_beyond_the_documented_bounds_answer_422_and_the_books_stay_whole
     };
     refused(&c.call("POST", &path, Some(buy("MSFT", "1000000000000", "100000", "0"))).await, "body.price");
     assert_eq!(c.call("POST", &path, Some(buy("MSFT", "1000000000000", "1000", "0"))).await.status(), 201, "exactly at the bounds");
-    let sell = json!({"type": "SELL", "symbol": "MSFT", "tradeDate": "2026-02-01", "quantity": "999999999999", "price": "1000", "fees": "0"});
+    let sell =
+        json!({"type": "SELL", "symbol": "MSFT", "tradeDate": "2026-02-01", "quantity": "999999999999", "price": "1000", "fees": "0"});
     assert_eq!(c.call("POST", &path, Some(sell)).await.status(), 201, "a partial sale of a maximal position");
     for _ in 0..4 {
         let split = json!({"type": "SPLIT", "symbol": "MSFT", "tradeDate": "2026-03-01", "ratio": "1000:1"});
@@ -185,7 +196,8 @@ async fn trades_beyond_the_documented_bounds_answer_422_and_the_books_stay_whole
     let holding = c.holding(&id, "MSFT").await;
     assert_eq!(holding["quantity"], "1000000000000", "1 share after four 1000:1 splits: {holding}");
     assert_eq!(holding["costBasis"], "1000");
-    let user = json_body(&auth.serve(event("GET", "/v1/me", "", None, Some(&c.token), &random_ip())).await)["userId"].as_str().unwrap().to_owned();
+    let user =
+        json_body(&auth.serve(event("GET", "/v1/me", "", None, Some(&c.token), &random_ip())).await)["userId"].as_str().unwrap().to_owned();
     let p = platform("portfolio");
     let (app, market) = (p.config.require_app_table().unwrap(), p.config.require_market_table().unwrap());
     let snapshot = bourse_storage::portfolios::write_daily_snapshot(&p.aws, app, market, &user, &id, "2026-03-02").await.unwrap();
@@ -201,7 +213,8 @@ async fn transactions_page_by_date_range_with_checked_opaque_cursors() {
     let id = new_portfolio(&c).await;
     let path = format!("/v1/portfolios/{id}/transactions");
     for day in 1..=9 {
-        let buy = json!({"type": "BUY", "symbol": "MSFT", "tradeDate": format!("2026-03-0{day}"), "quantity": "1", "price": "10", "fees": "0"});
+        let buy =
+            json!({"type": "BUY", "symbol": "MSFT", "tradeDate": format!("2026-03-0{day}"), "quantity": "1", "price": "10", "fees": "0"});
         assert_eq!(c.call("POST", &path, Some(buy)).await.status(), 201);
     }
     let page = |query: String| {
@@ -265,7 +278,11 @@ async fn the_summary_matches_a_hand_computation() {
         stock.set(Metric::ChangePct, Some(rust_decimal::Decimal::from_str_exact(pct).unwrap()));
         stock
     };
-    let stocks = [quote("ZQA", Some("50"), "1", "0.02", "Energy"), quote("ZQB", Some("20"), "-0.5", "-0.025", "Utilities"), quote("ZQC", None, "0", "0", "Energy")];
+    let stocks = [
+        quote("ZQA", Some("50"), "1", "0.02", "Energy"),
+        quote("ZQB", Some("20"), "-0.5", "-0.025", "Utilities"),
+        quote("ZQC", None, "0", "0", "Energy"),
+    ];
     bourse_storage::market::put_stocks(&p.aws, market, &stocks).await.unwrap();
     let id = new_portfolio(&c).await;
     let path = format!("/v1/portfolios/{id}/transactions");
@@ -276,11 +293,24 @@ async fn the_summary_matches_a_hand_computation() {
     // value = 10 × 50 + 5 × 20 = 600; cost = 401 + 150 + 20 = 571; unrealised = 600 − (401 + 150) = 49;
     // day change = 10 × 1 + 5 × (−0.5) = 7.5.
     let field = |name: &str| summary[name].as_str().unwrap_or_default().to_owned();
-    assert_eq!((field("value"), field("cost"), field("unrealisedPnl"), field("dayChange")), ("600".into(), "571".into(), "49".into(), "7.5".into()), "{summary}");
-    assert_eq!(summary["allocationByPosition"], json!([{"name": "ZQA", "value": "500", "weight": "0.833333"}, {"name": "ZQB", "value": "100", "weight": "0.166667"}]));
-    assert_eq!(summary["allocationBySector"], json!([{"name": "Energy", "value": "500", "weight": "0.833333"}, {"name": "Utilities", "value": "100", "weight": "0.166667"}]));
+    assert_eq!(
+        (field("value"), field("cost"), field("unrealisedPnl"), field("dayChange")),
+        ("600".into(), "571".into(), "49".into(), "7.5".into()),
+        "{summary}"
+    );
+    assert_eq!(
+        summary["allocationByPosition"],
+        json!([{"name": "ZQA", "value": "500", "weight": "0.833333"}, {"name": "ZQB", "value": "100", "weight": "0.166667"}])
+    );
+    assert_eq!(
+        summary["allocationBySector"],
+        json!([{"name": "Energy", "value": "500", "weight": "0.833333"}, {"name": "Utilities", "value": "100", "weight": "0.166667"}])
+    );
     // |−2.5 %| > |2 %| > |0 %|
-    assert_eq!(summary["topMovers"], json!([{"symbol": "ZQB", "changePct": "-0.025"}, {"symbol": "ZQA", "changePct": "0.02"}, {"symbol": "ZQC", "changePct": "0"}]));
+    assert_eq!(
+        summary["topMovers"],
+        json!([{"symbol": "ZQB", "changePct": "-0.025"}, {"symbol": "ZQA", "changePct": "0.02"}, {"symbol": "ZQC", "changePct": "0"}])
+    );
     assert_eq!(summary["unpricedSymbols"], json!(["ZQC"]));
 }
 
@@ -296,7 +326,11 @@ async fn the_owner_renames_and_deletes_a_portfolio() {
     let renamed = c.call("PATCH", &format!("/v1/portfolios/{id}"), Some(json!({"name": "Retirement"}))).await;
     assert_eq!(renamed.status(), 200, "{}", json_body(&renamed));
     assert_eq!(json_body(&c.call("GET", &format!("/v1/portfolios/{id}"), None).await)["name"], "Retirement");
-    assert_eq!(json_body(&c.call("GET", &format!("/v1/portfolios/{id}/summary"), None).await)["portfolio"]["name"], "Retirement", "the cached summary follows");
+    assert_eq!(
+        json_body(&c.call("GET", &format!("/v1/portfolios/{id}/summary"), None).await)["portfolio"]["name"],
+        "Retirement",
+        "the cached summary follows"
+    );
     let listed = json_body(&c.call("GET", "/v1/portfolios", None).await);
     assert!(listed["items"].as_array().unwrap().iter().any(|p| p["id"] == id.as_str() && p["name"] == "Retirement"), "{listed}");
     assert_eq!(c.call("PATCH", &format!("/v1/portfolios/{id}"), Some(json!({"name": ""}))).await.status(), 400);
@@ -306,7 +340,8 @@ async fn the_owner_renames_and_deletes_a_portfolio() {
     }
     assert_eq!(c.call("DELETE", &format!("/v1/portfolios/{id}"), None).await.status(), 404);
     let p = platform("portfolio");
-    let user = json_body(&auth.serve(event("GET", "/v1/me", "", None, Some(&c.token), &random_ip())).await)["userId"].as_str().unwrap().to_owned();
+    let user =
+        json_body(&auth.serve(event("GET", "/v1/me", "", None, Some(&c.token), &random_ip())).await)["userId"].as_str().unwrap().to_owned();
     let left = bourse_storage::portfolios::list_holdings(&p.aws, p.config.require_app_table().unwrap(), &user, &id).await.unwrap();
     assert!(left.is_empty(), "nothing of it is left in the table");
 }
@@ -328,13 +363,23 @@ async fn the_default_body_limit_and_cors_hold_on_a_real_function() {
     assert_eq!(body["type"], "urn:bourse:problem:payload-too-large");
     let preflight = |origin: &str| {
         let request = event("OPTIONS", "/v1/portfolios", "", None, None, &random_ip());
-        auth_support::with_headers(request, &[("origin", origin), ("access-control-request-method", "POST"), ("access-control-request-headers", "authorization,content-type")])
+        auth_support::with_headers(
+            request,
+            &[
+                ("origin", origin),
+                ("access-control-request-method", "POST"),
+                ("access-control-request-headers", "authorization,content-type"),
+            ],
+        )
     };
     let allowed = c.app.serve(preflight("https://app.example.com")).await;
     assert_eq!(allowed.headers().get("access-control-allow-origin").map(|v| v.to_str().unwrap()), Some("https://app.example.com"));
     let other = c.app.serve(preflight("https://evil.example.net")).await;
     assert!(other.headers().get("access-control-allow-origin").is_none(), "another origin gets no CORS grant");
-    let get = auth_support::with_headers(event("GET", "/v1/portfolios", "", None, Some(&c.token), &random_ip()), &[("origin", "https://app.example.com")]);
+    let get = auth_support::with_headers(
+        event("GET", "/v1/portfolios", "", None, Some(&c.token), &random_ip()),
+        &[("origin", "https://app.example.com")],
+    );
     let response = c.app.serve(get).await;
     assert_eq!(response.status(), 200);
     assert_eq!(response.headers().get("access-control-allow-origin").map(|v| v.to_str().unwrap()), Some("https://app.example.com"));
@@ -375,7 +420,8 @@ async fn a_retried_post_with_the_same_idempotency_key_has_no_second_effect() {
     assert_eq!(holding["quantity"], "2");
     // A key that is not visible ASCII is refused, never silently ignored (which would let the
     // retry create a second portfolio).
-    let mut request = event("POST", "/v1/portfolios", "", Some(&json!({"name": "Twice?", "currency": "USD"}).to_string()), Some(&c.token), &random_ip());
+    let mut request =
+        event("POST", "/v1/portfolios", "", Some(&json!({"name": "Twice?", "currency": "USD"}).to_string()), Some(&c.token), &random_ip());
     request.headers_mut().insert("idempotency-key", http::HeaderValue::from_bytes("café".as_bytes()).unwrap());
     let refused = c.app.serve(request).await;
     let problem = json_body(&refused);
@@ -480,10 +526,16 @@ async fn the_snapshot_fan_out_covers_a_shard_page_by_page_through_the_queue() {
     // 40 portfolios of 20 users: about 2.5 per shard; shard of the first, with a page of 1, so the
     // shard needs several continuations.
     for i in 0..40 {
-        let record = bourse_storage::portfolios::PortfolioRecord { id: format!("{:032x}", i), name: "P".into(), currency: bourse_domain::money::Currency::parse("USD").unwrap(), created_at: "2026-12-01T00:00:00Z".into() };
+        let record = bourse_storage::portfolios::PortfolioRecord {
+            id: format!("{:032x}", i),
+            name: "P".into(),
+            currency: bourse_domain::money::Currency::parse("USD").unwrap(),
+            created_at: "2026-12-01T00:00:00Z".into(),
+        };
         bourse_storage::portfolios::create_portfolio(&p.aws, app, &format!("user-{}", i % 20), &record).await.unwrap();
     }
-    let shard: u32 = bourse_storage::portfolios::active_shard_key("user-0", &format!("{:032x}", 0)).trim_start_matches("ACTIVE#").parse().unwrap();
+    let shard: u32 =
+        bourse_storage::portfolios::active_shard_key("user-0", &format!("{:032x}", 0)).trim_start_matches("ACTIVE#").parse().unwrap();
     let expected = bourse_storage::portfolios::active_portfolios(&p.aws, app, shard).await.unwrap();
     assert!(expected.len() >= 2, "a shard with several portfolios: {expected:?}");
     let date = "2026-05-04";
@@ -497,7 +549,8 @@ async fn the_snapshot_fan_out_covers_a_shard_page_by_page_through_the_queue() {
         // What the step sent is on this queue alone: receive it all.
         let mut got = Vec::new();
         while got.len() < step.fanned_out + usize::from(step.continued_after.is_some()) {
-            let received = p.aws.sqs.receive_message().queue_url(&queue).max_number_of_messages(10).wait_time_seconds(1).send().await.unwrap();
+            let received =
+                p.aws.sqs.receive_message().queue_url(&queue).max_number_of_messages(10).wait_time_seconds(1).send().await.unwrap();
             for m in received.messages.unwrap_or_default() {
                 p.aws.sqs.delete_message().queue_url(&queue).receipt_handle(m.receipt_handle.unwrap()).send().await.unwrap();
                 got.push(bourse_domain::messages::QueueMessage::parse(m.body.as_deref().unwrap()).unwrap());

@@ -87,11 +87,31 @@ async fn csv_presets_equal_an_independent_computation_over_the_reference_data() 
     let d = |s: &str| Decimal::from_str(s).unwrap();
     type Rule = Box<dyn Fn(&BTreeMap<String, String>) -> bool>;
     let rules: Vec<(&str, Rule)> = vec![
-        ("value", Box::new(move |r| matches!((num(r, "Price/Earnings"), num(r, "Price/Book")), (Some(pe), Some(pb)) if pe > Decimal::ZERO && pe < d("15") && pb < d("3")))),
-        ("growth", Box::new(move |r| matches!((num(r, "Earnings/Share"), num(r, "Price/Earnings"), num(r, "Price/Sales")), (Some(e), Some(pe), Some(ps)) if e > Decimal::ZERO && pe > d("25") && ps > d("5")))),
-        ("dividend", Box::new(move |r| matches!((num(r, "Dividend Yield"), num(r, "Price/Earnings")), (Some(y), Some(pe)) if y >= d("0.03") && pe > Decimal::ZERO && pe < d("25")))),
+        (
+            "value",
+            Box::new(
+                move |r| matches!((num(r, "Price/Earnings"), num(r, "Price/Book")), (Some(pe), Some(pb)) if pe > Decimal::ZERO && pe < d("15") && pb < d("3")),
+            ),
+        ),
+        (
+            "growth",
+            Box::new(
+                move |r| matches!((num(r, "Earnings/Share"), num(r, "Price/Earnings"), num(r, "Price/Sales")), (Some(e), Some(pe), Some(ps)) if e > Decimal::ZERO && pe > d("25") && ps > d("5")),
+            ),
+        ),
+        (
+            "dividend",
+            Box::new(
+                move |r| matches!((num(r, "Dividend Yield"), num(r, "Price/Earnings")), (Some(y), Some(pe)) if y >= d("0.03") && pe > Decimal::ZERO && pe < d("25")),
+            ),
+        ),
         ("large-cap", Box::new(move |r| num(r, "Market Cap").is_some_and(|c| c >= d("10000000000")))),
-        ("near-52-week-high", Box::new(move |r| matches!((num(r, "Price"), num(r, "52 Week High")), (Some(p), Some(h)) if !h.is_zero() && (p / h - Decimal::ONE).round_dp(6) >= d("-0.05")))),
+        (
+            "near-52-week-high",
+            Box::new(
+                move |r| matches!((num(r, "Price"), num(r, "52 Week High")), (Some(p), Some(h)) if !h.is_zero() && (p / h - Decimal::ONE).round_dp(6) >= d("-0.05")),
+            ),
+        ),
     ];
     for (name, rule) in rules {
         let expected: BTreeSet<String> = data.iter().filter(|(_, row)| rule(row)).map(|(s, _)| s.clone()).collect();
@@ -133,7 +153,8 @@ async fn warm_reads_are_served_from_memory_and_the_cache_without_dynamodb() {
     let app = app();
     let symbols: Vec<String> = reference().keys().take(100).cloned().collect();
     let batch = || event("POST", "/v1/stocks/batch", "", Some(json!({"symbols": symbols})), json!({}));
-    let screen = || event("POST", "/v1/screener/query", "", Some(json!({"filter": "market_cap > 100B and pe < 40", "limit": 100})), json!({}));
+    let screen =
+        || event("POST", "/v1/screener/query", "", Some(json!({"filter": "market_cap > 100B and pe < 40", "limit": 100})), json!({}));
     // Warm up: the universe is loaded once (1 GetItem of the version at most, 1 Query).
     assert_eq!(app.serve(batch()).await.status(), 200);
     let (response, counted) = bourse_telemetry::measured(app.serve(batch())).await;
@@ -154,7 +175,10 @@ async fn warm_reads_are_served_from_memory_and_the_cache_without_dynamodb() {
     assert!(cache.get(&key).await.is_some(), "the first GET stored its answer under {key}");
     cache.delete(std::slice::from_ref(&key)).await.unwrap();
     let marker = json!({"served": "from the cache entry"});
-    cache.get_or_compute(&key, std::time::Duration::from_secs(60), || async { Ok::<_, ()>(marker.to_string().into_bytes()) }).await.unwrap();
+    cache
+        .get_or_compute(&key, std::time::Duration::from_secs(60), || async { Ok::<_, ()>(marker.to_string().into_bytes()) })
+        .await
+        .unwrap();
     let (response, counted) = bourse_telemetry::measured(app.serve(get())).await;
     assert_eq!(response.status(), 200);
     assert_eq!(json_body(&response), marker, "the answer is the cache entry's, not a fresh render ({fresh})");
@@ -223,7 +247,8 @@ async fn bad_input_of_every_shape_is_a_4xx_problem() {
         assert!((400..500).contains(&status), "{status}: {}", json_body(&response));
         assert_eq!(response.headers()["content-type"], "application/problem+json");
     }
-    let malformed = json_body(&app.serve(event("POST", "/v1/screener/query", "", Some(json!({"filter": "pe < 15 and foo > 3"})), json!({}))).await);
+    let malformed =
+        json_body(&app.serve(event("POST", "/v1/screener/query", "", Some(json!({"filter": "pe < 15 and foo > 3"})), json!({}))).await);
     assert_eq!(malformed["errors"][0]["field"], "body.filter");
     assert!(malformed["errors"][0]["reason"].as_str().unwrap().starts_with("at position 12"), "{malformed}");
 }
@@ -237,17 +262,26 @@ async fn history_presets_equal_an_independent_evaluation_of_the_served_metrics()
     let v = |item: &Value, field: &str| item[field].as_str().map(|x| Decimal::from_str(x).unwrap());
     type Rule = Box<dyn Fn(&Value) -> bool>;
     let rules: Vec<(&str, Rule)> = vec![
-        ("momentum", Box::new(move |s| matches!((v(s, "price"), v(s, "sma_50"), v(s, "sma_200"), v(s, "rsi_14")), (Some(p), Some(f), Some(l), Some(r)) if p > f && f > l && r < d("70")))),
+        (
+            "momentum",
+            Box::new(
+                move |s| matches!((v(s, "price"), v(s, "sma_50"), v(s, "sma_200"), v(s, "rsi_14")), (Some(p), Some(f), Some(l), Some(r)) if p > f && f > l && r < d("70")),
+            ),
+        ),
         ("low-volatility", Box::new(move |s| v(s, "volatility_30d").is_some_and(|x| x < d("0.2")))),
         ("oversold", Box::new(move |s| v(s, "rsi_14").is_some_and(|x| x <= d("30")))),
-        ("quality", Box::new(move |s| {
-            matches!((v(s, "ebitda"), v(s, "eps"), v(s, "pe"), v(s, "price_to_book"), v(s, "data_quality")),
+        (
+            "quality",
+            Box::new(move |s| {
+                matches!((v(s, "ebitda"), v(s, "eps"), v(s, "pe"), v(s, "price_to_book"), v(s, "data_quality")),
                 (Some(e), Some(eps), Some(pe), Some(pb), Some(q)) if e > Decimal::ZERO && eps > Decimal::ZERO && pe >= Decimal::ZERO && pe <= d("30") && pb < d("10") && q >= d("90"))
-        })),
+            }),
+        ),
     ];
     for (name, rule) in rules {
         let expected: BTreeSet<String> = all.iter().filter(|s| rule(s)).map(|s| s["symbol"].as_str().unwrap().to_owned()).collect();
-        let got: BTreeSet<String> = symbols(&all_pages(&app, &format!("/v1/screener/presets/{name}"), "limit=100").await).into_iter().collect();
+        let got: BTreeSet<String> =
+            symbols(&all_pages(&app, &format!("/v1/screener/presets/{name}"), "limit=100").await).into_iter().collect();
         assert!(!expected.is_empty(), "{name} selects something");
         assert_eq!(got, expected, "preset {name}");
     }
@@ -269,7 +303,8 @@ async fn the_sample_query_answers_an_independent_computation() {
         .filter_map(|r| {
             let pe = Decimal::from_str(r.get(pe)?.trim()).ok()?;
             let dy = Decimal::from_str(r.get(yield_)?.trim()).ok()?;
-            (pe > Decimal::ZERO && pe < Decimal::from(15) && dy >= Decimal::from_str("0.03").unwrap()).then(|| (dy, r.get(symbol).unwrap().to_owned()))
+            (pe > Decimal::ZERO && pe < Decimal::from(15) && dy >= Decimal::from_str("0.03").unwrap())
+                .then(|| (dy, r.get(symbol).unwrap().to_owned()))
         })
         .collect();
     matching.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.cmp(&b.1)));
@@ -314,7 +349,9 @@ async fn paging_while_the_universe_changes_visits_every_stock_once() {
                 added.set(Metric::Price, Some(Decimal::ONE));
                 stocks.push(added);
             }
-            bourse_storage::market::publish_universe(&p.aws, &market, &stocks, time::OffsetDateTime::now_utc().unix_timestamp() as u64).await.unwrap();
+            bourse_storage::market::publish_universe(&p.aws, &market, &stocks, time::OffsetDateTime::now_utc().unix_timestamp() as u64)
+                .await
+                .unwrap();
             p.cache.as_ref().unwrap().delete(&[bourse_cache::UNIVERSE_VERSION_KEY.to_owned()]).await.unwrap();
             tokio::time::sleep(screener_fn::universe::REVALIDATE_EVERY).await;
         }
@@ -329,7 +366,10 @@ async fn paging_while_the_universe_changes_visits_every_stock_once() {
     sorted.sort();
     assert_eq!(seen, sorted, "in order");
     assert!(before.iter().all(|s| unique.contains(s)), "every stock that existed throughout is visited");
-    assert!(seen.contains(&"ZZZZZ".to_owned()) && !seen.contains(&"AAAA".to_owned()), "a new stock after the cursor is seen, one before it is not");
+    assert!(
+        seen.contains(&"ZZZZZ".to_owned()) && !seen.contains(&"AAAA".to_owned()),
+        "a new stock after the cursor is seen, one before it is not"
+    );
 }
 
 /// Dates on the history routes are plain four-digit years from 1900: a signed or tiny year is 400,
@@ -338,7 +378,12 @@ async fn paging_while_the_universe_changes_visits_every_stock_once() {
 async fn history_dates_out_of_shape_or_range_are_400() {
     ensure_resources().await;
     let app = app();
-    for (query, field) in [("to=-9999-01-01", "query.to"), ("to=-0001-01-01", "query.to"), ("from=0000-01-01", "query.from"), ("to=%2B2026-11-30", "query.to")] {
+    for (query, field) in [
+        ("to=-9999-01-01", "query.to"),
+        ("to=-0001-01-01", "query.to"),
+        ("from=0000-01-01", "query.from"),
+        ("to=%2B2026-11-30", "query.to"),
+    ] {
         let response = app.serve(event("GET", "/v1/stocks/AAPL/history", query, None, json!({}))).await;
         let body = json_body(&response);
         assert_eq!(response.status(), 400, "{query}: {body}");

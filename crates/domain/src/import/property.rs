@@ -98,7 +98,9 @@ pub fn check(name: &str, seeds: &[u64], cases: usize, budget: Duration, mut prop
             }
             let mut rng = Rng::new(case_seed);
             if let Err(panic) = catch_unwind(AssertUnwindSafe(|| property(&mut rng))) {
-                eprintln!("property {name} failed (case {i} of seed {seed:#x}); replay it with BOURSE_PROPTEST_SEED={case_seed:#x} cargo test -p bourse-domain {name}");
+                eprintln!(
+                    "property {name} failed (case {i} of seed {seed:#x}); replay it with BOURSE_PROPTEST_SEED={case_seed:#x} cargo test -p bourse-domain {name}"
+                );
                 resume_unwind(panic);
             }
             ran += 1;

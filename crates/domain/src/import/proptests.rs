@@ -52,7 +52,9 @@ struct Tx {
 
 fn project(t: &ParsedTransaction) -> Tx {
     let (values, ratio) = match t.trade {
-        Trade::Buy { quantity, price, fees } | Trade::Sell { quantity, price, fees } => (vec![quantity.value(), price.value(), fees.value()], None),
+        Trade::Buy { quantity, price, fees } | Trade::Sell { quantity, price, fees } => {
+            (vec![quantity.value(), price.value(), fees.value()], None)
+        }
         Trade::Dividend { amount } | Trade::Fee { amount } => (vec![amount.value()], None),
         Trade::Split { numerator, denominator } => (vec![], Some((numerator, denominator))),
     };
@@ -61,7 +63,8 @@ fn project(t: &ParsedTransaction) -> Tx {
 
 /// A decimal within the documented bounds (≤ 10^12, ≤ 8 places), often at their edges.
 fn decimal(rng: &mut Rng, zero: bool) -> Decimal {
-    const EDGES: &[&str] = &["1000000000000", "0.00000001", "999999999999.99999999", "1", "0.1", "123456789012.12345678", "100000000000.00000001"];
+    const EDGES: &[&str] =
+        &["1000000000000", "0.00000001", "999999999999.99999999", "1", "0.1", "123456789012.12345678", "100000000000.00000001"];
     let value = if rng.one_in(6) {
         Decimal::from_str(*rng.pick(EDGES)).unwrap()
     } else {
@@ -93,14 +96,20 @@ fn symbol(rng: &mut Rng) -> String {
 
 fn date(rng: &mut Rng) -> Date {
     let last = today().to_julian_day();
-    let first = if rng.one_in(10) { Date::from_calendar_date(1900, Month::January, 1).unwrap() } else { Date::from_calendar_date(1990, Month::January, 1).unwrap() };
+    let first = if rng.one_in(10) {
+        Date::from_calendar_date(1900, Month::January, 1).unwrap()
+    } else {
+        Date::from_calendar_date(1990, Month::January, 1).unwrap()
+    };
     if rng.one_in(10) { today() } else { Date::from_julian_day(rng.range(first.to_julian_day().into(), last.into()) as i32).unwrap() }
 }
 
 fn transaction(rng: &mut Rng, kinds: &[&'static str]) -> Tx {
     let kind = *rng.pick(kinds);
     let (values, ratio) = match kind {
-        "BUY" | "SELL" => (vec![decimal(rng, false), decimal(rng, true), if rng.one_in(3) { Decimal::ZERO } else { decimal(rng, true) }], None),
+        "BUY" | "SELL" => {
+            (vec![decimal(rng, false), decimal(rng, true), if rng.one_in(3) { Decimal::ZERO } else { decimal(rng, true) }], None)
+        }
         "DIVIDEND" | "FEE" => (vec![decimal(rng, true)], None),
         _ => (vec![], Some((1 + rng.below(1000) as u32, 1 + rng.below(1000) as u32))),
     };
@@ -203,7 +212,12 @@ struct Style {
 impl Style {
     /// Trailing commas only for Schwab: the generic layout refuses a header cell naming no column.
     fn random(rng: &mut Rng, trailing_comma: bool) -> Self {
-        Style { eol: *rng.pick(&["\n", "\r\n", "\r"]), quoting: rng.below(3), blank_lines: rng.one_in(4), trailing_comma: trailing_comma && rng.one_in(4) }
+        Style {
+            eol: *rng.pick(&["\n", "\r\n", "\r"]),
+            quoting: rng.below(3),
+            blank_lines: rng.one_in(4),
+            trailing_comma: trailing_comma && rng.one_in(4),
+        }
     }
 }
 
@@ -274,7 +288,8 @@ fn generic_file(rng: &mut Rng, txs: &[Tx], base: Currency) -> Generated {
     let header: Vec<String> = keys
         .iter()
         .map(|&key| {
-            let name = if key == "date" { rng.pick(&["date", "tradeDate", "trade_date", "Trade Date"]).to_string() } else { key.to_owned() };
+            let name =
+                if key == "date" { rng.pick(&["date", "tradeDate", "trade_date", "Trade Date"]).to_string() } else { key.to_owned() };
             spelled(rng, &name)
         })
         .collect();
@@ -309,7 +324,18 @@ fn generic_file(rng: &mut Rng, txs: &[Tx], base: Currency) -> Generated {
 const SCHWAB_HEADER: [&str; 8] = ["Date", "Action", "Symbol", "Description", "Quantity", "Price", "Fees & Comm", "Amount"];
 
 fn description(rng: &mut Rng) -> String {
-    const WORDS: &[&str] = &["APPLE INC", "BERKSHIRE HATHAWAY B", "AT&T", "ISHARES 20+ YR", "O'REILLY", "\"ADR\"", "CAFÉ HOLDINGS", "ÜBER AG", "CLASS A, COMMON", ""];
+    const WORDS: &[&str] = &[
+        "APPLE INC",
+        "BERKSHIRE HATHAWAY B",
+        "AT&T",
+        "ISHARES 20+ YR",
+        "O'REILLY",
+        "\"ADR\"",
+        "CAFÉ HOLDINGS",
+        "ÜBER AG",
+        "CLASS A, COMMON",
+        "",
+    ];
     (0..1 + rng.index(2)).map(|_| *rng.pick(WORDS)).collect::<Vec<_>>().join(" ")
 }
 
@@ -318,7 +344,11 @@ fn schwab_file(rng: &mut Rng, txs: &[Tx]) -> Generated {
     let style = Style::random(rng, true);
     let mut out = Writer { text: String::new(), line: 1 };
     if rng.one_in(2) {
-        out.row(rng, &Style { trailing_comma: false, ..style }, &["Transactions  for account Individual ...123 as of 06/01/2026 08:15:42 ET".into()]);
+        out.row(
+            rng,
+            &Style { trailing_comma: false, ..style },
+            &["Transactions  for account Individual ...123 as of 06/01/2026 08:15:42 ET".into()],
+        );
     }
     let mut order: Vec<usize> = (0..SCHWAB_HEADER.len()).collect();
     if rng.one_in(5) {
@@ -326,7 +356,8 @@ fn schwab_file(rng: &mut Rng, txs: &[Tx]) -> Generated {
             order.swap(i, rng.index(i + 1));
         }
     }
-    let header: Vec<String> = order.iter().map(|&i| if rng.one_in(6) { mixed_case(rng, SCHWAB_HEADER[i]) } else { SCHWAB_HEADER[i].to_owned() }).collect();
+    let header: Vec<String> =
+        order.iter().map(|&i| if rng.one_in(6) { mixed_case(rng, SCHWAB_HEADER[i]) } else { SCHWAB_HEADER[i].to_owned() }).collect();
     out.row(rng, &style, &header);
     let (mut rows, mut skipped) = (Vec::new(), Vec::new());
     let write = |rng: &mut Rng, out: &mut Writer, cells: [String; 8]| {
@@ -339,7 +370,9 @@ fn schwab_file(rng: &mut Rng, txs: &[Tx]) -> Generated {
                 0 => (*rng.pick(&["MoneyLink Transfer", "Bank Interest", "Journal", "Wire Funds"]), String::new()),
                 1 => (*rng.pick(&["Buy to Open", "Sell to Close", "Expired", "Assigned"]), "AAPL 06/19/2026 200.00 C".to_owned()),
                 2 => (*rng.pick(&["Sell Short", "Buy to Cover"]), symbol(rng)),
-                3 => (*rng.pick(&["Stock Split", "Reverse Split", "Spin-off", "Cash In Lieu", "Stock Dividend", "Name Change"]), symbol(rng)),
+                3 => {
+                    (*rng.pick(&["Stock Split", "Reverse Split", "Spin-off", "Cash In Lieu", "Stock Dividend", "Name Change"]), symbol(rng))
+                }
                 4 => (*rng.pick(&["Margin Interest", "Misc Cash Entry"]), symbol(rng)),
                 5 => ("Qualified Dividend", symbol(rng)),
                 _ => ("Foreign Tax Paid", symbol(rng)),
@@ -350,7 +383,11 @@ fn schwab_file(rng: &mut Rng, txs: &[Tx]) -> Generated {
             let date = date(rng);
             let mdy = mdy(rng, date);
             let description = description(rng);
-            skipped.push(write(rng, &mut out, [mdy, action.into(), symbol, description, String::new(), String::new(), String::new(), amount]));
+            skipped.push(write(
+                rng,
+                &mut out,
+                [mdy, action.into(), symbol, description, String::new(), String::new(), String::new(), amount],
+            ));
         }
         let date = if rng.one_in(4) {
             let reported = date(rng);
@@ -361,7 +398,14 @@ fn schwab_file(rng: &mut Rng, txs: &[Tx]) -> Generated {
         let action = match tx.kind {
             "BUY" => *rng.pick(&["Buy", "Reinvest Shares"]),
             "SELL" => "Sell",
-            "DIVIDEND" => *rng.pick(&["Qualified Dividend", "Cash Dividend", "Reinvest Dividend", "Non-Qualified Div", "Pr Yr Cash Div", "Special Qual Div"]),
+            "DIVIDEND" => *rng.pick(&[
+                "Qualified Dividend",
+                "Cash Dividend",
+                "Reinvest Dividend",
+                "Non-Qualified Div",
+                "Pr Yr Cash Div",
+                "Special Qual Div",
+            ]),
             _ => *rng.pick(&["Service Fee", "ADR Mgmt Fee", "Foreign Tax Paid", "Wire Fee"]),
         };
         let symbol = if rng.one_in(2) { tx.symbol.replace('.', "/") } else { tx.symbol.clone() };
@@ -392,7 +436,9 @@ fn schwab_file(rng: &mut Rng, txs: &[Tx]) -> Generated {
 fn encode(rng: &mut Rng, text: &str) -> (Vec<u8>, Option<&'static str>) {
     let single_byte = text.chars().all(|c| u32::from(c) < 0x80 || (0xA0..=0xFF).contains(&u32::from(c)));
     match rng.below(6) {
-        0 if single_byte => (text.chars().map(|c| c as u8).collect(), Some(*rng.pick(&["ISO-8859-1", "latin1", "windows-1252", "\"cp1252\""]))),
+        0 if single_byte => {
+            (text.chars().map(|c| c as u8).collect(), Some(*rng.pick(&["ISO-8859-1", "latin1", "windows-1252", "\"cp1252\""])))
+        }
         1 => ([0xEF, 0xBB, 0xBF].into_iter().chain(text.bytes()).collect(), None),
         2 => ([0xFF, 0xFE].into_iter().chain(text.encode_utf16().flat_map(u16::to_le_bytes)).collect(), None),
         3 => ([0xFE, 0xFF].into_iter().chain(text.encode_utf16().flat_map(u16::to_be_bytes)).collect(), Some("utf-8")),
@@ -431,8 +477,11 @@ fn records(text: &str, starts: &[usize]) -> Vec<Record> {
     let line = |offset: usize| starts.partition_point(|&s| s <= offset);
     let bytes = text.as_bytes();
     let mut reader = csv::ReaderBuilder::new().has_headers(false).flexible(true).from_reader(bytes);
-    let raw: Vec<(usize, Vec<String>)> =
-        reader.records().map(|r| r.expect("a &str is valid UTF-8")).map(|r| (r.position().unwrap().byte() as usize, r.iter().map(str::to_owned).collect())).collect();
+    let raw: Vec<(usize, Vec<String>)> = reader
+        .records()
+        .map(|r| r.expect("a &str is valid UTF-8"))
+        .map(|r| (r.position().unwrap().byte() as usize, r.iter().map(str::to_owned).collect()))
+        .collect();
     (0..raw.len())
         .map(|i| {
             let start = raw[i].0 + bytes[raw[i].0..].iter().take_while(|&&b| b == b'\r' || b == b'\n').count();
@@ -475,7 +524,11 @@ fn schwab_exact(text: &str) -> Option<(bool, String)> {
     let mut signs = 0;
     let mut dollar = 0;
     while let Some(c) = rest.chars().next().filter(|c| matches!(c, '-' | '+' | '$')) {
-        if c == '$' { dollar += 1 } else { signs += 1 }
+        if c == '$' {
+            dollar += 1
+        } else {
+            signs += 1
+        }
         negative |= c == '-';
         rest = rest[1..].trim_start();
     }
@@ -525,10 +578,14 @@ fn check_parse(text: &str, parsed: &ParsedImport, base: Currency) {
     let imported: Vec<usize> = parsed.rows.iter().map(|r| r.row).collect();
     let skipped: Vec<usize> = parsed.skipped.iter().map(|r| r.row).collect();
     let failed: BTreeSet<usize> = parsed.errors.iter().map(|e| e.row).collect();
-    let (imported_set, skipped_set): (BTreeSet<usize>, BTreeSet<usize>) = (imported.iter().copied().collect(), skipped.iter().copied().collect());
+    let (imported_set, skipped_set): (BTreeSet<usize>, BTreeSet<usize>) =
+        (imported.iter().copied().collect(), skipped.iter().copied().collect());
     assert_eq!(imported_set.len(), imported.len(), "a row imported twice");
     assert_eq!(skipped_set.len(), skipped.len(), "a row skipped twice");
-    assert!(imported_set.is_disjoint(&skipped_set) && imported_set.is_disjoint(&failed) && skipped_set.is_disjoint(&failed), "a row in two outcomes");
+    assert!(
+        imported_set.is_disjoint(&skipped_set) && imported_set.is_disjoint(&failed) && skipped_set.is_disjoint(&failed),
+        "a row in two outcomes"
+    );
     let rows: BTreeSet<usize> = data.iter().map(|r| r.row).collect();
     assert_eq!(rows.len(), data.len(), "two records on one line");
     let reported: BTreeSet<usize> = imported_set.union(&skipped_set).chain(&failed).copied().collect();
@@ -537,11 +594,20 @@ fn check_parse(text: &str, parsed: &ParsedImport, base: Currency) {
         assert!(reported.contains(&record.row) || is_summary(record), "row {} was dropped silently: {:?}", record.row, record.cells);
         // A record over several lines: rows swallowed by a stray quote must never pass as one.
         if record.last_line > record.row {
-            assert!(failed.contains(&record.row), "rows {}..={} were read as one and not refused: {:?}", record.row, record.last_line, record.cells);
+            assert!(
+                failed.contains(&record.row),
+                "rows {}..={} were read as one and not refused: {:?}",
+                record.row,
+                record.last_line,
+                record.cells
+            );
         }
     }
     // (A total line refused for what it holds is an error like any row.)
-    assert_eq!(imported.len() + skipped.len() + failed.len() + data.iter().filter(|r| is_summary(r) && !reported.contains(&r.row)).count(), data.len());
+    assert_eq!(
+        imported.len() + skipped.len() + failed.len() + data.iter().filter(|r| is_summary(r) && !reported.contains(&r.row)).count(),
+        data.len()
+    );
     // Every line holding something lies in a record the parse accounted for.
     let mut holder = 0;
     for line in header.last_line + 1..=starts.len() {
@@ -551,19 +617,35 @@ fn check_parse(text: &str, parsed: &ParsedImport, base: Currency) {
         }
         if content.chars().any(|c| !c.is_whitespace() && c != ',' && c != '"') {
             let record = &all[holder];
-            assert!(record.row <= line && record.last_line >= line && !record.is_blank() && rows.contains(&record.row), "line {line} ({}) is in no row", excerpt(content));
+            assert!(
+                record.row <= line && record.last_line >= line && !record.is_blank() && rows.contains(&record.row),
+                "line {line} ({}) is in no row",
+                excerpt(content)
+            );
         }
     }
     let _ = title;
 
     // Errors and reasons name a row and a column, and stay short whatever the file holds.
-    let usual: Vec<&str> = [TxField::TradeDate, TxField::Type, TxField::Symbol, TxField::Quantity, TxField::Price, TxField::Fees, TxField::Amount, TxField::Ratio, TxField::Currency]
-        .into_iter()
-        .map(|f| parsed.layout.column_name(f))
-        .collect();
+    let usual: Vec<&str> = [
+        TxField::TradeDate,
+        TxField::Type,
+        TxField::Symbol,
+        TxField::Quantity,
+        TxField::Price,
+        TxField::Fees,
+        TxField::Amount,
+        TxField::Ratio,
+        TxField::Currency,
+    ]
+    .into_iter()
+    .map(|f| parsed.layout.column_name(f))
+    .collect();
     for error in &parsed.errors {
         let shown = |h: &str| h.trim() == error.column || error.column.strip_suffix('…').is_some_and(|start| h.trim().starts_with(start));
-        let named = header.cells.iter().any(|h| shown(h)) || usual.contains(&error.column.as_str()) || error.column.strip_prefix("column ").is_some_and(|n| n.parse::<usize>().is_ok());
+        let named = header.cells.iter().any(|h| shown(h))
+            || usual.contains(&error.column.as_str())
+            || error.column.strip_prefix("column ").is_some_and(|n| n.parse::<usize>().is_ok());
         assert!(named, "{error:?} names no column");
         assert!(!error.reason.is_empty() && error.reason.len() <= 300, "{error:?}");
     }
@@ -581,7 +663,10 @@ fn check_parse(text: &str, parsed: &ParsedImport, base: Currency) {
         assert_eq!(Symbol::parse(tx.symbol.as_str()).as_ref(), Ok(&tx.symbol));
         for (i, value) in t.values.iter().enumerate() {
             let quantity = i == 0 && matches!(t.kind, "BUY" | "SELL");
-            assert!(*value <= limit && value.normalize().scale() <= 8 && (*value > Decimal::ZERO || (!quantity && value.is_zero())), "{row:?}");
+            assert!(
+                *value <= limit && value.normalize().scale() <= 8 && (*value > Decimal::ZERO || (!quantity && value.is_zero())),
+                "{row:?}"
+            );
         }
         if let Some((n, d)) = t.ratio {
             assert!((1..=1000).contains(&n) && (1..=1000).contains(&d), "{row:?}");
@@ -601,7 +686,11 @@ fn check_parse(text: &str, parsed: &ParsedImport, base: Currency) {
             } else if parsed.layout == Layout::Schwab {
                 schwab_exact(&written).map(|(negative, magnitude)| {
                     // A dividend is a credit and a fee a debit; the other sign is not imported.
-                    assert!(value.is_zero() || !matches!((t.kind, negative), ("DIVIDEND", true) | ("FEE", false)), "{key} {written:?} imported as {}", t.kind);
+                    assert!(
+                        value.is_zero() || !matches!((t.kind, negative), ("DIVIDEND", true) | ("FEE", false)),
+                        "{key} {written:?} imported as {}",
+                        t.kind
+                    );
                     magnitude
                 })
             } else {
@@ -615,7 +704,10 @@ fn check_parse(text: &str, parsed: &ParsedImport, base: Currency) {
                 let date = cell(record, "date");
                 let effective = date.rsplit(" as of ").next().unwrap().trim().to_owned();
                 let parts: Vec<&str> = effective.split('/').collect();
-                assert!(parts.len() == 3 && parts[2].len() == 4 && parts.iter().all(|p| p.bytes().all(|b| b.is_ascii_digit())), "date {date:?}");
+                assert!(
+                    parts.len() == 3 && parts[2].len() == 4 && parts.iter().all(|p| p.bytes().all(|b| b.is_ascii_digit())),
+                    "date {date:?}"
+                );
                 format!("{}-{:0>2}-{:0>2}", parts[2], parts[0], parts[1])
             }
         };
@@ -657,11 +749,70 @@ fn valid_files_in_either_layout_give_back_exactly_their_transactions() {
 
 /// Text inserted by mutations: what breaks CSV, numbers and dates.
 const JUNK: &[&str] = &[
-    ",", "\"", "\"\"", "\n", "\r", "\r\n", ";", "\t", "\u{feff}", "\0", "é", "€", "💸", " ", "1e5", "1E-3", "-1", "-0", "0", "+5", "NaN", "inf", "1,5", "1_000", "١٢٣",
-    "99999999999999999999999999999", "79228162514264337593543950336", "1000000000000.00000001", "1000000000001", "0.000000001", "1.00000000000000000000000000001",
-    "0.0000000000000000000000000000001", "-0001-01-01", "+2026-01-02", "0000-01-01", "9999-12-31", "2026-02-30", "2027-01-01", "13/45/2026", "01/02/20266", "02/30/2026 as of",
-    "$", "(", ")", "$-", "($1,23)", ",,,", "Transactions Total", "Transactions ", "Buy", "Sell Short", "SPLIT", "DIVIDEND", "1001:1", "0:1", "3:2:1", ":", "USD", "usd", "XXXX",
-    "date", "type", "symbol", "Date,Action,Symbol,Description,Quantity,Price,Fees & Comm,Amount",
+    ",",
+    "\"",
+    "\"\"",
+    "\n",
+    "\r",
+    "\r\n",
+    ";",
+    "\t",
+    "\u{feff}",
+    "\0",
+    "é",
+    "€",
+    "💸",
+    " ",
+    "1e5",
+    "1E-3",
+    "-1",
+    "-0",
+    "0",
+    "+5",
+    "NaN",
+    "inf",
+    "1,5",
+    "1_000",
+    "١٢٣",
+    "99999999999999999999999999999",
+    "79228162514264337593543950336",
+    "1000000000000.00000001",
+    "1000000000001",
+    "0.000000001",
+    "1.00000000000000000000000000001",
+    "0.0000000000000000000000000000001",
+    "-0001-01-01",
+    "+2026-01-02",
+    "0000-01-01",
+    "9999-12-31",
+    "2026-02-30",
+    "2027-01-01",
+    "13/45/2026",
+    "01/02/20266",
+    "02/30/2026 as of",
+    "$",
+    "(",
+    ")",
+    "$-",
+    "($1,23)",
+    ",,,",
+    "Transactions Total",
+    "Transactions ",
+    "Buy",
+    "Sell Short",
+    "SPLIT",
+    "DIVIDEND",
+    "1001:1",
+    "0:1",
+    "3:2:1",
+    ":",
+    "USD",
+    "usd",
+    "XXXX",
+    "date",
+    "type",
+    "symbol",
+    "Date,Action,Symbol,Description,Quantity,Price,Fees & Comm,Amount",
 ];
 
 fn mutate(rng: &mut Rng, text: &mut Vec<u8>) {
@@ -734,7 +885,26 @@ fn hostile(rng: &mut Rng) -> (Vec<u8>, Option<&'static str>) {
     let bytes = match rng.below(8) {
         0 => (0..rng.size(400)).map(|_| rng.below(256) as u8).collect(),
         1 => {
-            const PIECES: &[&str] = &[",", ",", "\"", "\n", "\r\n", " ", "a", "1", ".", "-", "$", "é", "\u{feff}", "date", "type", "symbol", "BUY", "2026-01-02"];
+            const PIECES: &[&str] = &[
+                ",",
+                ",",
+                "\"",
+                "\n",
+                "\r\n",
+                " ",
+                "a",
+                "1",
+                ".",
+                "-",
+                "$",
+                "é",
+                "\u{feff}",
+                "date",
+                "type",
+                "symbol",
+                "BUY",
+                "2026-01-02",
+            ];
             let mut text: String = (0..rng.size(300)).map(|_| *rng.pick(PIECES)).collect();
             if rng.one_in(2) {
                 text.insert_str(0, "date,type,symbol,quantity,price,fees,amount,ratio,currency\n");
@@ -743,8 +913,13 @@ fn hostile(rng: &mut Rng) -> (Vec<u8>, Option<&'static str>) {
         }
         2 => {
             // Rows of junk cells under a valid header.
-            let header = if rng.one_in(2) { SCHWAB_HEADER.join(",") } else { "date,type,symbol,quantity,price,fees,amount,ratio,currency".to_owned() };
-            let rows: Vec<String> = (0..rng.size(30)).map(|_| (0..rng.size(12)).map(|_| *rng.pick(JUNK)).collect::<Vec<_>>().join(",")).collect();
+            let header = if rng.one_in(2) {
+                SCHWAB_HEADER.join(",")
+            } else {
+                "date,type,symbol,quantity,price,fees,amount,ratio,currency".to_owned()
+            };
+            let rows: Vec<String> =
+                (0..rng.size(30)).map(|_| (0..rng.size(12)).map(|_| *rng.pick(JUNK)).collect::<Vec<_>>().join(",")).collect();
             format!("{header}\n{}", rows.join("\n")).into_bytes()
         }
         3 if rng.one_in(50) => {

@@ -21,8 +21,50 @@ use std::time::Duration;
 const SEEDS: &[u64] = &[0x5eed, 0xF11_7E25];
 
 const PIECES: &[&str] = &[
-    "pe", "price", "sma_200", "market_cap", "sector", "symbol", "rsi_14", "nope", "and", "or", "not", "between", "in", "(", ")", ",", "<", "<=", ">", ">=", "=", "!=", "!", "15",
-    "-3.5", "1e3", "10B", "3%", "0.", "'Energy'", "\"x\"", "'", "é", "99999999999999999999999999999999", "1e99999", "  ", "_", "--", "..", "1e-28%", ".e1", "5m", "<>", "==",
+    "pe",
+    "price",
+    "sma_200",
+    "market_cap",
+    "sector",
+    "symbol",
+    "rsi_14",
+    "nope",
+    "and",
+    "or",
+    "not",
+    "between",
+    "in",
+    "(",
+    ")",
+    ",",
+    "<",
+    "<=",
+    ">",
+    ">=",
+    "=",
+    "!=",
+    "!",
+    "15",
+    "-3.5",
+    "1e3",
+    "10B",
+    "3%",
+    "0.",
+    "'Energy'",
+    "\"x\"",
+    "'",
+    "é",
+    "99999999999999999999999999999999",
+    "1e99999",
+    "  ",
+    "_",
+    "--",
+    "..",
+    "1e-28%",
+    ".e1",
+    "5m",
+    "<>",
+    "==",
 ];
 
 // ---- valid trees, and text that means them ----
@@ -30,11 +72,22 @@ const PIECES: &[&str] = &[
 /// A number and text of the language that reads as exactly it (`short`: a few characters).
 fn number(rng: &mut Rng, short: bool) -> (Decimal, String) {
     if short {
-        let (text, mantissa, scale) = *rng.pick(&[("1%", 1, 2), ("5K", 5000, 0), ("2T", 2_000_000_000_000, 0), (".5", 5, 1), ("1e9", 1_000_000_000, 0), ("3b", 3_000_000_000, 0), ("-1%", -1, 2), ("9", 9, 0), ("7M", 7_000_000, 0)]);
+        let (text, mantissa, scale) = *rng.pick(&[
+            ("1%", 1, 2),
+            ("5K", 5000, 0),
+            ("2T", 2_000_000_000_000, 0),
+            (".5", 5, 1),
+            ("1e9", 1_000_000_000, 0),
+            ("3b", 3_000_000_000, 0),
+            ("-1%", -1, 2),
+            ("9", 9, 0),
+            ("7M", 7_000_000, 0),
+        ]);
         return (Decimal::new(mantissa, scale), text.to_owned());
     }
     if rng.one_in(12) {
-        let value = *rng.pick(&[Decimal::MAX, Decimal::MIN, Decimal::ZERO, Decimal::new(1, 28), Decimal::new(-1, 28), Decimal::ONE_HUNDRED]);
+        let value =
+            *rng.pick(&[Decimal::MAX, Decimal::MIN, Decimal::ZERO, Decimal::new(1, 28), Decimal::new(-1, 28), Decimal::ONE_HUNDRED]);
         return (value, value.to_string());
     }
     // value = ±mantissa × 10^exponent, kept well inside what a Decimal holds.
@@ -93,9 +146,34 @@ fn plain(rng: &mut Rng, digits: &str, exponent: i32) -> String {
 
 /// A quoted string: any text, holding the other kind of quote (there is no escape).
 fn string(rng: &mut Rng) -> (String, String) {
-    const PIECES: &[&str] = &["Energy", "energy", " ", "O'Neil", "\"big\"", "a,b", "(x)", "and", "or not", "\\", "é", "日本", "%", "\t", "\n", "", "Utilities", "x'y\"z"];
+    const PIECES: &[&str] = &[
+        "Energy",
+        "energy",
+        " ",
+        "O'Neil",
+        "\"big\"",
+        "a,b",
+        "(x)",
+        "and",
+        "or not",
+        "\\",
+        "é",
+        "日本",
+        "%",
+        "\t",
+        "\n",
+        "",
+        "Utilities",
+        "x'y\"z",
+    ];
     let mut text: String = (0..rng.index(4)).map(|_| *rng.pick(PIECES)).collect();
-    let quote = if text.contains('\'') { '"' } else if text.contains('"') { '\'' } else { *rng.pick(&['\'', '"']) };
+    let quote = if text.contains('\'') {
+        '"'
+    } else if text.contains('"') {
+        '\''
+    } else {
+        *rng.pick(&['\'', '"'])
+    };
     text.retain(|c| c != quote);
     let literal = format!("{quote}{text}{quote}");
     (text, literal)
@@ -235,7 +313,11 @@ enum Shape {
 
 /// The next node: a leaf once `room` (levels) or the comparisons (a few past the limit) run out.
 fn shape(rng: &mut Rng, out: &Written, room: usize) -> Shape {
-    if room == 0 || out.clauses > MAX_CLAUSES + 5 || rng.one_in(if out.deep { 20 } else { 3 }) { Shape::Leaf } else { *rng.pick(&[Shape::Not, Shape::Not, Shape::And, Shape::Or]) }
+    if room == 0 || out.clauses > MAX_CLAUSES + 5 || rng.one_in(if out.deep { 20 } else { 3 }) {
+        Shape::Leaf
+    } else {
+        *rng.pick(&[Shape::Not, Shape::Not, Shape::And, Shape::Or])
+    }
 }
 
 /// A random tree, written as text as it goes (`depth`: parentheses and `not` around it).
@@ -292,7 +374,9 @@ fn child(rng: &mut Rng, out: &mut Written, depth: usize, room: usize, needs: &[S
 fn extreme(rng: &mut Rng) -> Option<Decimal> {
     match rng.below(8) {
         0 | 1 => None,
-        2 => Some(*rng.pick(&[Decimal::MAX, Decimal::MIN, Decimal::ZERO, Decimal::NEGATIVE_ONE, Decimal::new(1, 28), Decimal::new(-1, 28)])),
+        2 => {
+            Some(*rng.pick(&[Decimal::MAX, Decimal::MIN, Decimal::ZERO, Decimal::NEGATIVE_ONE, Decimal::new(1, 28), Decimal::new(-1, 28)]))
+        }
         _ => Some(number(rng, false).0),
     }
 }
@@ -341,11 +425,23 @@ fn oracle(expr: &Expr, stock: &Stock) -> Option<bool> {
         Expr::Not(inner) => oracle(inner, stock).map(|b| !b),
         Expr::And(parts) => {
             let all: Vec<Option<bool>> = parts.iter().map(|p| oracle(p, stock)).collect();
-            if all.contains(&Some(false)) { Some(false) } else if all.contains(&None) { None } else { Some(true) }
+            if all.contains(&Some(false)) {
+                Some(false)
+            } else if all.contains(&None) {
+                None
+            } else {
+                Some(true)
+            }
         }
         Expr::Or(parts) => {
             let all: Vec<Option<bool>> = parts.iter().map(|p| oracle(p, stock)).collect();
-            if all.contains(&Some(true)) { Some(true) } else if all.contains(&None) { None } else { Some(false) }
+            if all.contains(&Some(true)) {
+                Some(true)
+            } else if all.contains(&None) {
+                None
+            } else {
+                Some(false)
+            }
         }
     }
 }
@@ -405,28 +501,49 @@ fn no_input_panics_and_what_parses_round_trips() {
 
 #[test]
 fn generated_filters_parse_to_their_tree_print_back_and_evaluate_as_three_valued_logic() {
-    check("generated_filters_parse_to_their_tree_print_back_and_evaluate_as_three_valued_logic", SEEDS, 6000, Duration::from_secs(3), |rng| {
-        let deep = rng.one_in(4);
-        let mut out = Written { tokens: Vec::new(), depth: 0, clauses: 0, deep, short: rng.one_in(4) };
-        let room = if deep { MAX_DEPTH / 2 + rng.index(MAX_DEPTH) } else { rng.index(6) };
-        let expected = tree(rng, &mut out, 0, room);
-        let spacing = rng.below(3);
-        let text = out.text(rng, spacing);
-        let stocks: Vec<Stock> = (0..3).map(|_| stock(rng)).collect();
-        match parse_filter(&text) {
-            Ok(expr) => {
-                assert!(text.len() <= MAX_LEN && out.depth <= MAX_DEPTH && out.clauses <= MAX_CLAUSES, "accepted beyond the limits: {text:?}");
-                assert_eq!(expr, expected, "{text:?}");
-                check_parsed(&expr, &text, &stocks);
+    check(
+        "generated_filters_parse_to_their_tree_print_back_and_evaluate_as_three_valued_logic",
+        SEEDS,
+        6000,
+        Duration::from_secs(3),
+        |rng| {
+            let deep = rng.one_in(4);
+            let mut out = Written { tokens: Vec::new(), depth: 0, clauses: 0, deep, short: rng.one_in(4) };
+            let room = if deep { MAX_DEPTH / 2 + rng.index(MAX_DEPTH) } else { rng.index(6) };
+            let expected = tree(rng, &mut out, 0, room);
+            let spacing = rng.below(3);
+            let text = out.text(rng, spacing);
+            let stocks: Vec<Stock> = (0..3).map(|_| stock(rng)).collect();
+            match parse_filter(&text) {
+                Ok(expr) => {
+                    assert!(
+                        text.len() <= MAX_LEN && out.depth <= MAX_DEPTH && out.clauses <= MAX_CLAUSES,
+                        "accepted beyond the limits: {text:?}"
+                    );
+                    assert_eq!(expr, expected, "{text:?}");
+                    check_parsed(&expr, &text, &stocks);
+                }
+                Err(error) => {
+                    let why = if text.len() > MAX_LEN {
+                        "longer than"
+                    } else if out.depth > MAX_DEPTH {
+                        "nested"
+                    } else {
+                        "comparisons"
+                    };
+                    assert!(
+                        text.len() > MAX_LEN || out.depth > MAX_DEPTH || out.clauses > MAX_CLAUSES,
+                        "{error} for a valid filter: {text:?}"
+                    );
+                    // Depth and clauses may both be over; either limit may be named.
+                    assert!(
+                        error.message.contains(why) || (out.clauses > MAX_CLAUSES && error.message.contains("comparisons")),
+                        "{error} for {text:?}"
+                    );
+                }
             }
-            Err(error) => {
-                let why = if text.len() > MAX_LEN { "longer than" } else if out.depth > MAX_DEPTH { "nested" } else { "comparisons" };
-                assert!(text.len() > MAX_LEN || out.depth > MAX_DEPTH || out.clauses > MAX_CLAUSES, "{error} for a valid filter: {text:?}");
-                // Depth and clauses may both be over; either limit may be named.
-                assert!(error.message.contains(why) || (out.clauses > MAX_CLAUSES && error.message.contains("comparisons")), "{error} for {text:?}");
-            }
-        }
-    });
+        },
+    );
 }
 
 #[test]
@@ -499,7 +616,12 @@ fn numbers_are_read_exactly_as_written_or_refused() {
         // Up to 40 digits, the point anywhere, an exponent and a suffix: many cannot be held.
         let digits: String = (0..1 + rng.size(40)).map(|_| char::from(b'0' + rng.below(10) as u8)).collect();
         let point = rng.index(digits.len() + 1);
-        let mut text = format!("{}{}{}", if rng.one_in(3) { "-" } else { "" }, &digits[..point], if point < digits.len() || rng.one_in(2) { "." } else { "" });
+        let mut text = format!(
+            "{}{}{}",
+            if rng.one_in(3) { "-" } else { "" },
+            &digits[..point],
+            if point < digits.len() || rng.one_in(2) { "." } else { "" }
+        );
         text.push_str(&digits[point..]);
         if text.ends_with(['.', '-']) && !text.chars().any(|c| c.is_ascii_digit()) {
             text.push('0');

@@ -30,7 +30,7 @@ mod presets;
 mod query;
 
 pub use eval::Truth;
-pub use parse::{Comparison, Expr, FilterError, MAX_CLAUSES, MAX_DEPTH, MAX_LEN, Operand, TextOp, CmpOp, parse_filter};
+pub use parse::{CmpOp, Comparison, Expr, FilterError, MAX_CLAUSES, MAX_DEPTH, MAX_LEN, Operand, TextOp, parse_filter};
 pub use presets::{PRESETS, Preset, preset};
 pub use query::{Cursor, CursorError, Page, SortKey, SortSpec, page};
 

@@ -161,12 +161,16 @@ impl Comparison {
                     Operand::Metric(m) => name(m),
                 });
             }
-            Comparison::Between { metric, low, high } => out.extend([name(metric), "between".to_owned(), number(low), "and".to_owned(), number(high)]),
+            Comparison::Between { metric, low, high } => {
+                out.extend([name(metric), "between".to_owned(), number(low), "and".to_owned(), number(high)])
+            }
             Comparison::In { metric, values } => {
                 out.push(name(metric));
                 list(out, values.iter().map(number).collect());
             }
-            Comparison::Text { field, op, value } => out.extend([field.name().to_owned(), (if *op == TextOp::Eq { "=" } else { "!=" }).to_owned(), quote(value)]),
+            Comparison::Text { field, op, value } => {
+                out.extend([field.name().to_owned(), (if *op == TextOp::Eq { "=" } else { "!=" }).to_owned(), quote(value)])
+            }
             Comparison::TextIn { field, values } => {
                 out.push(field.name().to_owned());
                 list(out, values.iter().map(|v| quote(v)).collect());
@@ -336,7 +340,13 @@ fn lex(input: &str) -> Result<Vec<(Token, usize)>, FilterError> {
                     return error(start, format!("{:?} is not a number", &input[start..=end]));
                 }
                 if significant(text, power) != significant(&value.normalize().to_string(), 0) {
-                    return error(start, format!("{:?} has more digits than a filter number holds exactly (28 decimal places, 28 significant digits)", &input[start..end]));
+                    return error(
+                        start,
+                        format!(
+                            "{:?} has more digits than a filter number holds exactly (28 decimal places, 28 significant digits)",
+                            &input[start..end]
+                        ),
+                    );
                 }
                 tokens.push((Token::Number(value), start));
                 i = end;
@@ -568,10 +578,7 @@ mod tests {
         let e = parse_filter("pe < 15 AND (dividend_yield >= 3% or sector in ('Utilities', \"Energy\")) and not price > sma_200").unwrap();
         let Expr::And(parts) = &e else { panic!("{e:?}") };
         assert_eq!(parts.len(), 3);
-        assert_eq!(
-            parts[0],
-            Expr::Cmp(Comparison::Compare { metric: Metric::Pe, op: CmpOp::Lt, rhs: Operand::Value(Decimal::from(15)) })
-        );
+        assert_eq!(parts[0], Expr::Cmp(Comparison::Compare { metric: Metric::Pe, op: CmpOp::Lt, rhs: Operand::Value(Decimal::from(15)) }));
         assert!(matches!(&parts[1], Expr::Or(o) if o.len() == 2));
         assert!(matches!(&parts[2], Expr::Not(_)));
         let e = parse_filter("market_cap between 10B and 2T").unwrap();
@@ -635,19 +642,38 @@ mod tests {
             assert_eq!(parse_filter(&printed).as_ref(), Ok(&parsed), "{text} -> {printed}");
         }
         // Readable where it fits.
-        assert_eq!(parse_filter("pe<15 AND (dividend_yield>=3% OR NOT sector in('Energy'))").unwrap().to_string(), "pe < 15 and (dividend_yield >= 0.03 or not sector in ('Energy'))");
+        assert_eq!(
+            parse_filter("pe<15 AND (dividend_yield>=3% OR NOT sector in('Energy'))").unwrap().to_string(),
+            "pe < 15 and (dividend_yield >= 0.03 or not sector in ('Energy'))"
+        );
     }
 
     #[test]
     fn numbers_mean_exactly_what_is_written_or_are_refused() {
         // Found by the property tests (fuzz.rs): Decimal rounded what it cannot hold, so
         // `pe >= 1.00000000000000000000000000001` was `pe >= 1` and `pe = 1e-30%` was `pe = 0`.
-        for text in ["1.00000000000000000000000000001", "1e-28%", ".572826725e-28%", "0.00000000000000000000000000001", "7922816251426433759354395033.55"] {
+        for text in [
+            "1.00000000000000000000000000001",
+            "1e-28%",
+            ".572826725e-28%",
+            "0.00000000000000000000000000001",
+            "7922816251426433759354395033.55",
+        ] {
             let error = parse_filter(&format!("pe >= {text}")).unwrap_err();
             assert!(error.position == 6 && error.message.contains("more digits"), "{text}: {error}");
         }
-        for (text, value) in [("1.000000000000000000000000000000", Decimal::ONE), ("1e-28", Decimal::new(1, 28)), ("0.01e2%", Decimal::new(1, 2)), ("79228162514264337593543950335", Decimal::MAX), ("-0", Decimal::ZERO)] {
-            assert_eq!(parse_filter(&format!("pe >= {text}")), Ok(Expr::Cmp(Comparison::Compare { metric: Metric::Pe, op: CmpOp::Ge, rhs: Operand::Value(value) })), "{text}");
+        for (text, value) in [
+            ("1.000000000000000000000000000000", Decimal::ONE),
+            ("1e-28", Decimal::new(1, 28)),
+            ("0.01e2%", Decimal::new(1, 2)),
+            ("79228162514264337593543950335", Decimal::MAX),
+            ("-0", Decimal::ZERO),
+        ] {
+            assert_eq!(
+                parse_filter(&format!("pe >= {text}")),
+                Ok(Expr::Cmp(Comparison::Compare { metric: Metric::Pe, op: CmpOp::Ge, rhs: Operand::Value(value) })),
+                "{text}"
+            );
         }
     }
 

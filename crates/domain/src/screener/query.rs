@@ -134,7 +134,9 @@ pub fn page<'a>(mut matching: Vec<&'a Stock>, sort: &SortSpec, cursor: Option<&C
     sort.sort(&mut matching);
     let start = match cursor {
         None => 0,
-        Some(c) => matching.partition_point(|s| sort.compare_keys((sort.value(s), s.symbol.as_str()), (c.value, &c.symbol)) != Ordering::Greater),
+        Some(c) => {
+            matching.partition_point(|s| sort.compare_keys((sort.value(s), s.symbol.as_str()), (c.value, &c.symbol)) != Ordering::Greater)
+        }
     };
     let end = (start + limit).min(matching.len());
     let items: Vec<&Stock> = matching[start..end].to_vec();
@@ -171,7 +173,8 @@ mod tests {
 
     #[test]
     fn missing_values_come_last_in_both_directions_and_pages_cover_everything_once() {
-        let stocks = vec![stock("B", Some(10)), stock("A", Some(10)), stock("C", None), stock("D", Some(5)), stock("E", None), stock("F", Some(20))];
+        let stocks =
+            vec![stock("B", Some(10)), stock("A", Some(10)), stock("C", None), stock("D", Some(5)), stock("E", None), stock("F", Some(20))];
         let asc = SortSpec::parse("pe", "asc").unwrap();
         let desc = SortSpec::parse("pe", "desc").unwrap();
         for limit in 1..=7 {

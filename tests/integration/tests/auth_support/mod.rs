@@ -1,8 +1,8 @@
 //! Helpers shared by the auth test binaries: requests built in code, a fresh account per test.
 #![allow(dead_code)]
 
-use bourse_integration_tests::{ensure_resources, json_body, platform};
 use bourse_domain::ManualClock;
+use bourse_integration_tests::{ensure_resources, json_body, platform};
 use lambda_http::{Body, Request, Response};
 use std::sync::Arc;
 
@@ -64,7 +64,9 @@ pub fn event(method: &str, path: &str, query: &str, body: Option<&str>, token: O
 /// The request with these headers added (e.g. `idempotency-key`).
 pub fn with_headers(mut request: Request, headers: &[(&str, &str)]) -> Request {
     for (name, value) in headers {
-        request.headers_mut().insert(http::HeaderName::from_bytes(name.as_bytes()).expect("a header name"), value.parse().expect("a header value"));
+        request
+            .headers_mut()
+            .insert(http::HeaderName::from_bytes(name.as_bytes()).expect("a header name"), value.parse().expect("a header value"));
     }
     request
 }
