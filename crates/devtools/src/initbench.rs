@@ -8,11 +8,10 @@
 //! binaries so machine noise hits all alike.
 
 use crate::resources::DynError;
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{TcpListener, TcpStream};
+use crate::runtime_api::{Call, RuntimeApi};
+use std::io::Write;
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
-use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 pub struct Subject {
@@ -20,13 +19,6 @@ pub struct Subject {
     pub binary: PathBuf,
     /// The event of the first invocation.
     pub event: String,
-}
-
-#[derive(Debug, Clone, Copy)]
-enum Signal {
-    Next(Instant),
-    Response(Instant),
-    Error,
 }
 
 pub struct Measurement {
@@ -55,11 +47,8 @@ pub fn run(subjects: &[Subject], rounds: usize) -> Result<Vec<Measurement>, DynE
 
 /// One cold start; `None` when the function reported an error.
 fn cold_start(subject: &Subject) -> Result<Option<(Duration, Duration)>, DynError> {
-    let listener = TcpListener::bind("127.0.0.1:0")?;
-    let address = listener.local_addr()?;
-    let (signals, received) = mpsc::channel();
-    let event = subject.event.clone();
-    std::thread::spawn(move || serve_runtime_api(listener, event, signals));
+    let api = RuntimeApi::start(subject.event.clone(), "bench-1")?;
+    let address = api.address;
 
     let started = Instant::now();
     let mut child = Command::new(&subject.binary)
@@ -76,84 +65,17 @@ fn cold_start(subject: &Subject) -> Result<Option<(Duration, Duration)>, DynErro
         .spawn()?;
     let deadline = Duration::from_secs(10);
     let outcome = (|| {
-        let Signal::Next(next_at) = received.recv_timeout(deadline)? else {
+        let Call::Next(next_at) = api.calls.recv_timeout(deadline)? else {
             return Ok::<_, DynError>(None);
         };
-        match received.recv_timeout(deadline)? {
-            Signal::Response(done) => Ok(Some((next_at - started, done - next_at))),
-            Signal::Error | Signal::Next(_) => Ok(None),
+        match api.calls.recv_timeout(deadline)? {
+            Call::Response { at, .. } => Ok(Some((next_at - started, at - next_at))),
+            Call::Error { .. } | Call::Next(_) => Ok(None),
         }
     })();
     let _ = child.kill();
     let _ = child.wait();
     outcome
-}
-
-/// A minimal Runtime API: the first `next` gets the event, later ones are held open until the
-/// process is killed; responses and errors are acknowledged and signalled.
-fn serve_runtime_api(listener: TcpListener, event: String, signals: mpsc::Sender<Signal>) {
-    let delivered = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-    for stream in listener.incoming() {
-        let Ok(stream) = stream else { return };
-        let (event, signals, delivered) = (event.clone(), signals.clone(), delivered.clone());
-        std::thread::spawn(move || {
-            let _ = serve_connection(stream, &event, &signals, &delivered);
-        });
-    }
-}
-
-fn serve_connection(
-    stream: TcpStream,
-    event: &str,
-    signals: &mpsc::Sender<Signal>,
-    delivered: &std::sync::atomic::AtomicBool,
-) -> std::io::Result<()> {
-    stream.set_nodelay(true)?;
-    let mut writer = stream.try_clone()?;
-    let mut reader = BufReader::new(stream);
-    loop {
-        let mut request_line = String::new();
-        if reader.read_line(&mut request_line)? == 0 {
-            return Ok(());
-        }
-        let mut content_length = 0usize;
-        loop {
-            let mut line = String::new();
-            reader.read_line(&mut line)?;
-            if line == "\r\n" || line.is_empty() {
-                break;
-            }
-            if let Some((name, value)) = line.split_once(':') {
-                if name.eq_ignore_ascii_case("content-length") {
-                    content_length = value.trim().parse().unwrap_or(0);
-                }
-            }
-        }
-        let mut body = vec![0; content_length];
-        reader.read_exact(&mut body)?;
-        let path = request_line.split_whitespace().nth(1).unwrap_or_default();
-        if path.ends_with("/invocation/next") {
-            let now = Instant::now();
-            if delivered.swap(true, std::sync::atomic::Ordering::SeqCst) {
-                // Second `next`: hold it; the process is about to be killed.
-                std::thread::sleep(Duration::from_secs(30));
-                return Ok(());
-            }
-            let _ = signals.send(Signal::Next(now));
-            let deadline =
-                std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() + 30_000).unwrap_or_default();
-            write!(
-                writer,
-                "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\nlambda-runtime-aws-request-id: bench-1\r\nlambda-runtime-deadline-ms: {deadline}\r\nlambda-runtime-invoked-function-arn: arn:aws:lambda:us-east-1:000000000000:function:bench\r\nlambda-runtime-trace-id: Root=1-00000000-000000000000000000000000\r\ncontent-length: {}\r\n\r\n{event}",
-                event.len()
-            )?;
-        } else {
-            let signal = if path.ends_with("/response") { Signal::Response(Instant::now()) } else { Signal::Error };
-            let _ = signals.send(signal);
-            write!(writer, "HTTP/1.1 202 Accepted\r\ncontent-length: 16\r\n\r\n{{\"status\":\"OK\"}}")?;
-        }
-        writer.flush()?;
-    }
 }
 
 /// Median, min and max in milliseconds.

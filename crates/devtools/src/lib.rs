@@ -6,6 +6,7 @@ pub mod initbench;
 pub mod poller;
 pub mod portfoliobench;
 pub mod resources;
+pub mod runtime_api;
 pub mod screenerbench;
 pub mod stack;
 pub mod template;

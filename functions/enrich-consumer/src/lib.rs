@@ -40,6 +40,9 @@ use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
 pub mod fanout;
+pub mod panic_guard;
+
+use panic_guard::PanicGuard;
 
 pub const SERVICE: &str = "enrich-consumer";
 /// The receive on which a symbol whose providers keep failing is recorded as failed (below the
@@ -102,6 +105,8 @@ pub struct Consumer {
     scheduled_queue_url: Option<String>,
     providers: Vec<Arc<dyn Provider>>,
     limiter: Arc<RateLimiter>,
+    /// Under the Lambda Runtime API: answers for the unfinished messages if a message panics.
+    panic_guard: Option<Arc<PanicGuard>>,
 }
 
 impl Consumer {
@@ -132,7 +137,13 @@ impl Consumer {
         let market_table = platform.config.require_market_table()?.to_owned();
         let queue_url = platform.config.enrich_queue_url.clone();
         let scheduled_queue_url = platform.config.scheduled_queue_url.clone().or_else(|| queue_url.clone());
-        Ok(Consumer { platform, app_table, market_table, queue_url, scheduled_queue_url, providers, limiter })
+        Ok(Consumer { platform, app_table, market_table, queue_url, scheduled_queue_url, providers, limiter, panic_guard: None })
+    }
+
+    /// Reports each batch's progress to `guard`, so that a panic fails only the unfinished messages.
+    pub fn with_panic_guard(mut self, guard: Option<Arc<PanicGuard>>) -> Self {
+        self.panic_guard = guard;
+        self
     }
 
     /// Dispatches on the event's shape.
@@ -141,6 +152,8 @@ impl Consumer {
         let payload = event.payload;
         if payload.get("Records").is_some() {
             let batch: SqsEvent = serde_json::from_value(payload).map_err(|e| ConsumerError::UnknownEvent(e.to_string()))?;
+            let ids = batch.records.iter().filter_map(|m| m.message_id.as_deref());
+            let _in_progress = self.panic_guard.as_deref().map(|guard| guard.begin(&event.context.request_id, ids));
             let response = self.consume_until(batch, deadline).await;
             return serde_json::to_value(response).map_err(|e| ConsumerError::UnknownEvent(e.to_string()));
         }
@@ -171,7 +184,14 @@ impl Consumer {
     /// returns the ids of the messages that failed.
     pub async fn consume_until(&self, batch: SqsEvent, deadline: Instant) -> SqsBatchResponse {
         let total = batch.records.len();
-        let outcomes = futures_util::future::join_all(batch.records.iter().map(|m| self.process(m, deadline))).await;
+        let outcomes = futures_util::future::join_all(batch.records.iter().map(|message| async move {
+            let outcome = self.process(message, deadline).await;
+            if let (Ok(()), Some(guard), Some(id)) = (&outcome, &self.panic_guard, &message.message_id) {
+                guard.succeeded(id);
+            }
+            outcome
+        }))
+        .await;
         let mut response = SqsBatchResponse::default();
         for (message, outcome) in batch.records.iter().zip(outcomes) {
             if let Err(err) = outcome {

@@ -1,8 +1,11 @@
 //! The enrichment consumer against DynamoDB Local: partial batch failures and the scheduled trigger.
 
-use aws_lambda_events::sqs::SqsEvent;
+use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
+use bourse_devtools::runtime_api::{Call, RuntimeApi};
+use bourse_domain::messages::QueueMessage;
 use bourse_integration_tests::{ensure_resources, event, platform};
 use enrich_consumer_fn::Consumer;
+use std::os::unix::process::ExitStatusExt;
 
 fn unique(prefix: &str) -> String {
     let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().subsec_nanos();
@@ -32,6 +35,65 @@ async fn a_poison_message_fails_alone_and_the_rest_of_the_batch_completes() {
     let again = consumer.consume(batch).await;
     assert_eq!(again.batch_item_failures.iter().map(|f| f.item_identifier.clone()).collect::<Vec<_>>(), [poison_id]);
     assert_eq!(bourse_storage::diagnostics::ping_received_at(&platform.aws, table, &id).await.unwrap(), first);
+}
+
+/// A panic cannot be caught (release builds abort), but it still fails only its own message: the
+/// consumer's real binary wiring, run by the Lambda runtime against a local Runtime API, answers
+/// the invocation with the panicking message as the only failure, then aborts; the messages that
+/// succeeded before it keep their effects and are not redelivered.
+#[tokio::test]
+async fn a_panic_in_one_message_fails_only_that_message_and_ends_the_process() {
+    ensure_resources().await;
+    let platform = platform("enrich-consumer");
+    let pings = [unique("panic-ping-a"), unique("panic-ping-b")];
+    let enrich = QueueMessage::Enrich {
+        job_id: bourse_domain::jobs::JobId::from_random(*b"panic-test-1"),
+        symbol: bourse_domain::Symbol::parse("AAPL").unwrap(),
+    };
+    let bodies = [
+        serde_json::to_string(&QueueMessage::Ping { id: pings[0].clone() }).unwrap(),
+        serde_json::to_string(&enrich).unwrap(),
+        serde_json::to_string(&QueueMessage::Ping { id: pings[1].clone() }).unwrap(),
+    ];
+    let mut batch = SqsEvent::default();
+    for (n, body) in bodies.iter().enumerate() {
+        let mut message = SqsMessage::default();
+        message.message_id = Some(format!("message-{n}"));
+        message.body = Some(body.clone());
+        batch.records.push(message);
+    }
+
+    let api = RuntimeApi::start(serde_json::to_string(&batch).unwrap(), "invocation-with-a-panic").unwrap();
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_panicking-consumer"))
+        .env("AWS_LAMBDA_RUNTIME_API", api.address.to_string())
+        .env("AWS_LAMBDA_FUNCTION_NAME", "enrich-consumer")
+        .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "256")
+        .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
+        .env("AWS_LAMBDA_LOG_STREAM_NAME", "test")
+        .env("AWS_LAMBDA_LOG_GROUP_NAME", "test")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let output = tokio::task::spawn_blocking(move || child.wait_with_output()).await.unwrap().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.signal(), Some(6), "the process aborted (SIGABRT) after the panic: {stderr}");
+    assert!(stderr.contains("provider bug while parsing AAPL"), "the panic was logged: {stderr}");
+
+    let calls: Vec<Call> = api.calls.try_iter().collect();
+    assert!(matches!(calls.first(), Some(Call::Next(_))), "{calls:?}");
+    let answers: Vec<_> = calls.iter().filter(|c| !matches!(c, Call::Next(_))).collect();
+    let [Call::Response { request_id, body, .. }] = answers.as_slice() else { panic!("one answer, and no error: {calls:?}") };
+    assert_eq!(request_id, "invocation-with-a-panic");
+    let answer: SqsBatchResponse = serde_json::from_str(body).unwrap();
+    let failed: Vec<_> = answer.batch_item_failures.iter().map(|f| f.item_identifier.as_str()).collect();
+    assert_eq!(failed, ["message-1"], "only the panicking message is redelivered");
+
+    let table = platform.config.require_app_table().unwrap();
+    for ping in &pings {
+        let received = bourse_storage::diagnostics::ping_received_at(&platform.aws, table, ping).await.unwrap();
+        assert!(received.is_some(), "{ping} was processed before the panic");
+    }
 }
 
 /// The scheduled refresh, on a stack of its own: the day's job over the whole published universe,
