@@ -114,8 +114,8 @@ impl Cache {
         Fut: Future<Output = Result<Vec<u8>, E>>,
     {
         let now = epoch_millis();
-        if let Some(envelope) = self.get(key).await {
-            if let Some((fresh_until, payload)) = open_envelope(&envelope) {
+        if let Some(envelope) = self.get(key).await
+            && let Some((fresh_until, payload)) = open_envelope(&envelope) {
                 if fresh_until > now {
                     return Ok(payload.to_vec());
                 }
@@ -123,7 +123,6 @@ impl Cache {
                     return Ok(payload.to_vec());
                 }
             }
-        }
         let value = compute().await?;
         let envelope = seal_envelope(now + ttl.as_millis() as u64, &value);
         self.set(key, &envelope, ttl * 2).await;
@@ -153,11 +152,10 @@ impl Cache {
         let generation = match read {
             Ok((entry, generation)) => {
                 record_cache(if entry.is_some() { CacheOutcome::Hit } else { CacheOutcome::Miss });
-                if let Some((fresh_until, payload)) = entry.as_deref().and_then(open_envelope) {
-                    if fresh_until > now || !self.try_lock(key).await {
+                if let Some((fresh_until, payload)) = entry.as_deref().and_then(open_envelope)
+                    && (fresh_until > now || !self.try_lock(key).await) {
                         return Ok(payload.to_vec());
                     }
-                }
                 Some(generation.unwrap_or_default())
             }
             Err(err) => {

@@ -86,7 +86,7 @@ pub fn summary(samples: &[Duration]) -> (f64, f64, f64) {
     let mut ms: Vec<f64> = samples.iter().map(|d| d.as_secs_f64() * 1000.0).collect();
     ms.sort_by(f64::total_cmp);
     let mid = ms.len() / 2;
-    let median = if ms.len() % 2 == 0 { (ms[mid - 1] + ms[mid]) / 2.0 } else { ms[mid] };
+    let median = if ms.len().is_multiple_of(2) { (ms[mid - 1] + ms[mid]) / 2.0 } else { ms[mid] };
     (median, ms[0], ms[ms.len() - 1])
 }
 

@@ -282,7 +282,7 @@ mod tests {
             .unwrap();
         assert_eq!(tx.symbol.as_str(), "AAPL");
         assert_eq!(tx.kind(), "BUY");
-        assert_eq!(stored_trade(&tx.fields()), Some(tx.trade.clone()));
+        assert_eq!(stored_trade(&tx.fields()), Some(tx.trade));
         assert_eq!(tx.canonical(), "2026-01-15|AAPL|kind=BUY|quantity=10|price=1.5|fees=0.99|currency=USD");
     }
 

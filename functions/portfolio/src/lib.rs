@@ -169,13 +169,12 @@ impl Portfolio {
     }
 
     async fn invalidate(&self, user: &str, portfolio: &str) {
-        if let Some(cache) = &self.platform.cache {
-            if let Err(err) =
+        if let Some(cache) = &self.platform.cache
+            && let Err(err) =
                 cache.invalidate_guarded(&cache_guard(user, portfolio), &CACHED_VIEWS.map(|view| cache_key(user, portfolio, view))).await
             {
                 tracing::warn!(error = %err, "cache invalidation failed; the TTL bounds staleness");
             }
-        }
     }
 
     async fn idempotent<F, Fut>(&self, request: &ApiRequest, user: &str, work: F) -> Result<Reply, ApiError>
@@ -214,7 +213,7 @@ impl Portfolio {
         let id = portfolio_id(request)?;
         let body: bourse_domain::transaction::RawTransaction = request.json()?;
         let parsed = input::transaction(&body, now().date())?;
-        let portfolio = self.owned(user, &id).await?;
+        let portfolio = self.owned(user, id).await?;
         if parsed.currency != portfolio.currency {
             return Err(ApiError::Unprocessable {
                 detail: format!(
@@ -243,7 +242,7 @@ impl Portfolio {
                 Ok((StatusCode::CREATED, json!({"transaction": transaction_json(&record), "holding": holding_json(&holding, None)})))
             })
             .await?;
-        self.invalidate(user, &id).await;
+        self.invalidate(user, id).await;
         Ok(reply)
     }
 

@@ -35,7 +35,7 @@ async fn a_rediss_url_round_trips_a_value() {
     let key = format!("tls-round-trip:{}", std::process::id());
     cache.set(&key, b"over TLS", Duration::from_secs(30)).await;
     assert_eq!(cache.get(&key).await.as_deref(), Some(&b"over TLS"[..]));
-    cache.delete(&[key.clone()]).await.expect("delete over TLS");
+    cache.delete(std::slice::from_ref(&key)).await.expect("delete over TLS");
     assert_eq!(cache.get(&key).await, None);
     cache.ping().await.expect("PING over TLS");
 }

@@ -166,7 +166,7 @@ async fn journeys_under_faults_lose_nothing_and_double_nothing() {
                 }
                 round += 1;
                 let batch = bourse_devtools::poller::sqs_event(&messages);
-                if round % 3 == 0 {
+                if round.is_multiple_of(3) {
                     // Killed: the invocation stops wherever it is after 15 ms; nothing is deleted.
                     if tokio::time::timeout(Duration::from_millis(15), consumer.consume(batch)).await.is_err() {
                         kills.fetch_add(1, Ordering::SeqCst);

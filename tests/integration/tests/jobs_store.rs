@@ -53,7 +53,7 @@ async fn outcomes_recorded_at_once_are_each_counted_once_and_the_header_stays_sm
     assert!(first.iter().all(|r| matches!(r, Ok(Recorded::Counted))), "{:?}", first.iter().find(|r| !matches!(r, Ok(Recorded::Counted))));
     let again = futures_util::future::join_all(all[..300].iter().map(|s| record(s.clone(), true))).await;
     assert!(again.iter().all(|r| matches!(r, Ok(Recorded::AlreadyCounted))));
-    let header = jobs::get_job(aws, table, &id).await.unwrap().unwrap();
+    let header = jobs::get_job(aws, table, id).await.unwrap().unwrap();
     assert_eq!((header.progress.done, header.progress.failed, header.progress.total), (200, 100, 3000));
 
     // What each outcome rewrites is the header: small, whatever the job's size.

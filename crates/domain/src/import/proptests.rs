@@ -66,7 +66,7 @@ fn decimal(rng: &mut Rng, zero: bool) -> Decimal {
     const EDGES: &[&str] =
         &["1000000000000", "0.00000001", "999999999999.99999999", "1", "0.1", "123456789012.12345678", "100000000000.00000001"];
     let value = if rng.one_in(6) {
-        Decimal::from_str(*rng.pick(EDGES)).unwrap()
+        Decimal::from_str(rng.pick::<&str>(EDGES)).unwrap()
     } else {
         let scale = rng.below(9) as u32;
         let digits = 1 + rng.below(u64::from(12 + scale)) as u32;
@@ -213,7 +213,7 @@ impl Style {
     /// Trailing commas only for Schwab: the generic layout refuses a header cell naming no column.
     fn random(rng: &mut Rng, trailing_comma: bool) -> Self {
         Style {
-            eol: *rng.pick(&["\n", "\r\n", "\r"]),
+            eol: rng.pick::<&str>(&["\n", "\r\n", "\r"]),
             quoting: rng.below(3),
             blank_lines: rng.one_in(4),
             trailing_comma: trailing_comma && rng.one_in(4),
@@ -838,7 +838,7 @@ fn mutate(rng: &mut Rng, text: &mut Vec<u8>) {
             }
         }
         4 => {
-            let (from, to) = (*rng.pick(&[b',', b'"', b'\n']), *rng.pick(&[b';', b'\t', b'|', b'\'', b'\r']));
+            let (from, to) = (*rng.pick(b",\"\n"), *rng.pick(b";\t|'\r"));
             text.iter_mut().filter(|b| **b == from).for_each(|b| *b = to);
         }
         5 => text.truncate(at(rng, text)),

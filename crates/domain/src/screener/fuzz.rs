@@ -203,7 +203,7 @@ impl Written {
             let needed = text.chars().last().is_some_and(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '%' | '.'))
                 && token.chars().next().is_some_and(|c| c.is_ascii_alphanumeric() || c == '_');
             if !text.is_empty() && (needed || (spacing > 0 && rng.below(3) < spacing)) {
-                text.push_str(*rng.pick(&[" ", " ", "  ", "\t", "\n", "\r\n"]));
+                text.push_str(rng.pick::<&str>(&[" ", " ", "  ", "\t", "\n", "\r\n"]));
             }
             text.push_str(token);
         }
@@ -382,7 +382,7 @@ fn extreme(rng: &mut Rng) -> Option<Decimal> {
 }
 
 fn stock(rng: &mut Rng) -> Stock {
-    let mut stock = Stock::new(Symbol::parse(*rng.pick(&["A", "BRK.B", "ENERGY", "X1"])).unwrap(), "Test".into());
+    let mut stock = Stock::new(Symbol::parse(rng.pick::<&str>(&["A", "BRK.B", "ENERGY", "X1"])).unwrap(), "Test".into());
     for metric in Metric::ALL {
         stock.set(metric, extreme(rng));
     }
@@ -401,7 +401,7 @@ fn stock(rng: &mut Rng) -> Stock {
 
 /// Three-valued evaluation, written independently of `eval`: `None` is unknown.
 fn oracle(expr: &Expr, stock: &Stock) -> Option<bool> {
-    let same = |a: &str, b: &str| a.to_ascii_lowercase() == b.to_ascii_lowercase();
+    let same = |a: &str, b: &str| a.eq_ignore_ascii_case(b);
     match expr {
         Expr::Cmp(Comparison::Compare { metric, op, rhs }) => {
             let left = stock.metric(*metric)?;
@@ -419,7 +419,7 @@ fn oracle(expr: &Expr, stock: &Stock) -> Option<bool> {
             })
         }
         Expr::Cmp(Comparison::Between { metric, low, high }) => stock.metric(*metric).map(|v| *low <= v && v <= *high),
-        Expr::Cmp(Comparison::In { metric, values }) => stock.metric(*metric).map(|v| values.iter().any(|x| *x == v)),
+        Expr::Cmp(Comparison::In { metric, values }) => stock.metric(*metric).map(|v| values.contains(&v)),
         Expr::Cmp(Comparison::Text { field, op, value }) => stock.text(*field).map(|t| same(t, value) == (*op == TextOp::Eq)),
         Expr::Cmp(Comparison::TextIn { field, values }) => stock.text(*field).map(|t| values.iter().any(|v| same(t, v))),
         Expr::Not(inner) => oracle(inner, stock).map(|b| !b),
@@ -629,7 +629,7 @@ fn numbers_are_read_exactly_as_written_or_refused() {
         if rng.one_in(3) {
             text.push_str(&format!("e{}", rng.range(-30, 30)));
         }
-        text.push_str(*rng.pick(&["", "", "%", "K", "M", "b", "T"]));
+        text.push_str(rng.pick::<&str>(&["", "", "%", "K", "M", "b", "T"]));
         let (negative, digits, power) = exactly(&text).unwrap();
         if let Ok(Expr::Cmp(Comparison::Compare { rhs: Operand::Value(value), .. })) = parse_filter(&format!("pe > {text}")) {
             let value = value.normalize();

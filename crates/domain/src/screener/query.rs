@@ -100,7 +100,7 @@ impl Cursor {
     }
 
     pub fn decode(text: &str, sort: &SortSpec) -> Result<Self, CursorError> {
-        if text.len() % 2 != 0 || text.len() > 400 {
+        if !text.len().is_multiple_of(2) || text.len() > 400 {
             return Err(CursorError::Malformed);
         }
         let bytes: Vec<u8> = (0..text.len())
