@@ -2,6 +2,7 @@
 //! I/O: everything here is unit-tested directly.
 
 pub mod account;
+pub mod backoff;
 pub mod clock;
 pub mod gcra;
 pub mod history;

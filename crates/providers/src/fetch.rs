@@ -1,19 +1,17 @@
 //! One symbol from every provider at once: each provider is retried on transient failures with
-//! exponential backoff and full jitter (or the provider's `Retry-After`) only while the deadline
+//! the domain's backoff ([`PROVIDER`]: exponential, jittered) or the provider's `Retry-After`, only while the deadline
 //! leaves room for another request; the answers are merged by data quality
 //! (`bourse_domain::market_data::merge`). A provider that fails is simply left out (fallback).
 
 use crate::{Provider, ProviderError, RequestContext};
 use bourse_domain::Symbol;
+use bourse_domain::backoff::PROVIDER;
 use bourse_domain::market_data::{MarketData, merge};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// Attempts per provider within one invocation.
 pub const MAX_ATTEMPTS: u32 = 4;
-/// First backoff ceiling; doubles per attempt up to [`MAX_BACKOFF`].
-pub const BASE_BACKOFF: Duration = Duration::from_millis(100);
-pub const MAX_BACKOFF: Duration = Duration::from_secs(2);
 
 /// The outcome for one symbol.
 #[derive(Debug)]
@@ -65,7 +63,7 @@ async fn with_retries(provider: &dyn Provider, symbol: &Symbol, context: &Reques
         }
         let pause = match &err {
             ProviderError::RateLimited { retry_after: Some(after) } => *after,
-            _ => backoff(attempt),
+            _ => PROVIDER.delay_now(attempt - 1),
         };
         if Instant::now() + pause + provider.request_timeout() > context.deadline {
             tracing::info!(provider = provider.name(), symbol = %symbol, error = %err, "no time left for another attempt");
@@ -73,31 +71,5 @@ async fn with_retries(provider: &dyn Provider, symbol: &Symbol, context: &Reques
         }
         tracing::debug!(provider = provider.name(), symbol = %symbol, error = %err, ?pause, attempt, "retrying");
         tokio::time::sleep(pause).await;
-    }
-}
-
-/// Full jitter: uniform in [0, min(MAX_BACKOFF, BASE_BACKOFF × 2^(attempt−1))].
-pub fn backoff(attempt: u32) -> Duration {
-    let ceiling = (BASE_BACKOFF * 2u32.saturating_pow(attempt.saturating_sub(1).min(16))).min(MAX_BACKOFF);
-    let mut bytes = [0u8; 8];
-    let random = if getrandom::fill(&mut bytes).is_ok() { u64::from_le_bytes(bytes) } else { u64::from(attempt) * 7919 };
-    let micros = ceiling.as_micros() as u64;
-    Duration::from_micros(if micros == 0 { 0 } else { random % (micros + 1) })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn backoff_is_jittered_under_a_doubling_ceiling() {
-        for attempt in 1..10 {
-            let ceiling = (BASE_BACKOFF * 2u32.pow(attempt - 1)).min(MAX_BACKOFF);
-            for _ in 0..50 {
-                assert!(backoff(attempt) <= ceiling);
-            }
-        }
-        let samples: std::collections::HashSet<_> = (0..20).map(|_| backoff(5)).collect();
-        assert!(samples.len() > 1, "jittered");
     }
 }

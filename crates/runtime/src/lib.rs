@@ -4,7 +4,6 @@
 pub mod access;
 pub mod idempotency;
 pub mod jobs;
-pub mod retry;
 pub mod secrets;
 
 use bourse_cache::Cache;

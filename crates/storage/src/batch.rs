@@ -6,22 +6,17 @@
 use crate::clients::AwsClients;
 use crate::error::{StorageError, dynamodb_error};
 use crate::query::Item;
+use crate::retry::pause;
 use aws_sdk_dynamodb::types::{DeleteRequest, KeysAndAttributes, PutRequest, WriteRequest};
+use bourse_domain::backoff::THROTTLED;
 
 /// Keys per BatchGetItem (DynamoDB's limit).
 pub const GET_LIMIT: usize = 100;
 /// Requests per BatchWriteItem (DynamoDB's limit).
 pub const WRITE_LIMIT: usize = 25;
-/// Rounds of resending what a batch left unprocessed before giving up: 2.5 s of backoff in all,
-/// well inside an HTTP function's 10 s.
+/// Rounds of resending what a batch left unprocessed before giving up: at most 2.5 s of backoff
+/// in all ([`THROTTLED`]), well inside an HTTP function's 10 s.
 pub const MAX_RETRIES: u32 = 5;
-
-/// Backoff before resending unprocessed work (or retrying a lost race): 100 ms, 200 ms, … capped
-/// at 1 s.
-pub(crate) async fn backoff(round: u32) {
-    let millis = (50u64 << round.min(6)).min(1000);
-    tokio::time::sleep(std::time::Duration::from_millis(millis)).await;
-}
 
 /// A request the SDK could not build, named by the key or table it was for.
 pub(crate) fn build_error(key: &str) -> impl Fn(aws_sdk_dynamodb::error::BuildError) -> StorageError + '_ {
@@ -58,7 +53,7 @@ async fn get_chunk(
         .map_err(build_error(table))?;
     for round in 0..=MAX_RETRIES {
         if round > 0 {
-            backoff(round).await;
+            pause(&THROTTLED, round - 1).await;
         }
         let output = clients.dynamodb.batch_get_item().request_items(table, pending).send().await.map_err(dynamodb_error)?;
         found.extend(output.responses.and_then(|mut r| r.remove(table)).unwrap_or_default());
@@ -109,7 +104,7 @@ pub async fn write_all(clients: &AwsClients, table: &str, writes: Vec<Write>) ->
                     message: format!("{} writes to {table} still unprocessed after {MAX_RETRIES} retries", pending.len()),
                 });
             }
-            backoff(round).await;
+            pause(&THROTTLED, round - 1).await;
         }
     }
     Ok(())

@@ -17,6 +17,7 @@ use crate::clients::AwsClients;
 use crate::error::StorageError;
 use crate::error::dynamodb_error;
 use crate::query::{Partition, SortKeys, get_item, query_all};
+use crate::retry::Attempts;
 use crate::schema::{PK, SK, TTL, app};
 use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem, Update};
 use bourse_domain::Symbol;
@@ -308,8 +309,8 @@ pub async fn record_outcome(
         .build()
         .map_err(&build)?;
     let put = put.build().map_err(&build)?;
-    let mut round = 0;
-    loop {
+    let mut attempts = Attempts::new(CONFLICT_RETRIES + 1);
+    while attempts.next().await {
         let result = clients
             .dynamodb
             .transact_write_items()
@@ -331,23 +332,13 @@ pub async fn record_outcome(
             if reason(1) == Some("ConditionalCheckFailed") {
                 return Ok(Recorded::NoSuchJob);
             }
-            let raced = (0..2).any(|i| reason(i) == Some("TransactionConflict"));
-            if raced && round < CONFLICT_RETRIES {
-                round += 1;
-                jittered(round).await;
+            if (0..2).any(|i| reason(i) == Some("TransactionConflict")) {
                 continue;
             }
         }
         return Err(StorageError::from_sdk("dynamodb", err));
     }
-}
-
-/// 10–40 ms, doubling per round up to about a second, with full jitter.
-async fn jittered(round: u32) {
-    let cap = (20u64 << round.min(6)).min(1000);
-    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.subsec_nanos()).unwrap_or(0);
-    let wait = 10 + u64::from(nanos) % cap;
-    tokio::time::sleep(std::time::Duration::from_millis(wait)).await;
+    Err(StorageError::Conflict(format!("the outcome of {symbol} for job {id} raced {} times", attempts.made())))
 }
 
 /// Marks the job completed, once: UpdateItem `SET completedAt` if it is not set, and takes it out

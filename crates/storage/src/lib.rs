@@ -12,6 +12,7 @@ pub mod batch;
 pub mod clients;
 pub mod error;
 pub mod health;
+pub mod retry;
 pub mod schema;
 pub mod secrets;
 

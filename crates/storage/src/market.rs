@@ -16,9 +16,11 @@ use crate::clients::AwsClients;
 use crate::error::StorageError;
 use crate::error::dynamodb_error;
 use crate::query::{Partition, SortKeys, get_item, query_all};
+use crate::retry::Attempts;
 use crate::schema::{PK, SK, TTL, market};
 use aws_sdk_dynamodb::primitives::Blob;
 use aws_sdk_dynamodb::types::AttributeValue;
+use bourse_domain::backoff::LEASE_HELD;
 use bourse_domain::history::PricePoint;
 use bourse_domain::stock::{Metric, Stock};
 use rust_decimal::Decimal;
@@ -403,8 +405,8 @@ pub async fn get_stocks(clients: &AwsClients, table: &str, symbols: &[String]) -
 /// a symbol not in the universe yet joins it only if `admit` accepts it (the caller's check that
 /// a provider knows it). 1 GetItem (version) + 1 Query (the current snapshot) + the cost of
 /// [`publish_universe`]. Two publishers racing: the loser re-reads the winner's snapshot and
-/// applies its stocks on top (retrying for up to ≈ 80 × 400 ms, longer than the publishing lease), so
-/// neither update is lost.
+/// applies its stocks on top (retrying for longer than the publishing lease), so neither update is
+/// lost.
 pub async fn republish_with(
     clients: &AwsClients,
     table: &str,
@@ -412,8 +414,8 @@ pub async fn republish_with(
     admit: impl Fn(&Stock) -> bool,
     now_epoch: u64,
 ) -> Result<u64, StorageError> {
-    let mut round = 0;
-    loop {
+    let mut attempts = Attempts::with(&LEASE_HELD, PUBLISH_ATTEMPTS);
+    while attempts.next().await {
         let version = universe_version(clients, table).await?;
         let mut stocks = if version == 0 { Vec::new() } else { load_universe(clients, table, version).await? };
         let index: HashMap<String, usize> = stocks.iter().enumerate().map(|(i, s)| (s.symbol.to_string(), i)).collect();
@@ -426,15 +428,18 @@ pub async fn republish_with(
         }
         match publish_universe(clients, table, &stocks, now_epoch).await {
             Ok(next) => return Ok(next),
-            Err(StorageError::Conflict(message)) if round < 80 => {
-                round += 1;
-                tracing::info!(round, message, "another publisher holds the lease or won; merging onto its snapshot");
-                crate::batch::backoff(round.min(3)).await;
+            Err(StorageError::Conflict(message)) => {
+                tracing::info!(attempt = attempts.made(), message, "another publisher holds the lease or won; merging onto its snapshot");
             }
             Err(err) => return Err(err),
         }
     }
+    Err(StorageError::Conflict(format!("the universe stayed locked by other publishers for {PUBLISH_ATTEMPTS} attempts")))
 }
+
+/// Attempts of [`republish_with`] while another publisher holds the lease: with [`LEASE_HELD`]
+/// pauses, at least 31 s in all, longer than the publishing lease.
+const PUBLISH_ATTEMPTS: u32 = 80;
 
 /// Symbols waiting for the next coalesced publish: `pk = UNIVERSE, sk = PENDING`, a string set
 /// `symbols` and `scheduledAt` while a publish message is on its way.

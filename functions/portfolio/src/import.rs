@@ -23,6 +23,7 @@ use bourse_http::{ApiError, ApiRequest, FieldError, Reply};
 use bourse_runtime::storage_problem;
 use bourse_storage::StorageError;
 use bourse_storage::portfolios::{self as store, ImportRecord, MAX_LEDGER_CHANGE, TransactionRecord, VersionedHolding};
+use bourse_storage::retry::{Attempts, unless_raced};
 use futures_util::{StreamExt, stream};
 use http::StatusCode;
 use serde_json::{Value, json};
@@ -31,6 +32,8 @@ use std::collections::BTreeMap;
 
 /// Symbols planned or written concurrently by one import.
 const SYMBOLS_AT_ONCE: usize = 8;
+/// Reads of a holding and its ledger before giving up when the holding keeps moving meanwhile.
+const LEDGER_READ_ATTEMPTS: u32 = 11;
 
 /// Largest file accepted: Schwab's largest export (10,000 rows) is about 1 MB.
 pub const MAX_IMPORT_BYTES: usize = 2 * 1024 * 1024;
@@ -203,19 +206,19 @@ impl Portfolio {
         started: time::OffsetDateTime,
     ) -> Result<Result<SymbolPlan, Vec<FieldError>>, ApiError> {
         let (aws, table) = (&self.platform.aws, self.app_table.as_str());
-        let mut attempt = 0;
+        let mut attempts = Attempts::new(LEDGER_READ_ATTEMPTS);
         let (current, ledger) = loop {
+            if !attempts.next().await {
+                return Err(storage_problem(StorageError::Conflict(format!("the ledger of {symbol} kept changing while it was read"))));
+            }
             let current = store::get_holding(aws, table, user, id, symbol).await.map_err(storage_problem)?;
             if current.version == 0 {
                 break (current, Vec::new());
             }
-            match store::ledger(aws, table, user, id, &current).await {
-                Ok(ledger) => break (current, ledger),
-                // The index has not caught up with the holding yet.
-                Err(StorageError::Conflict(_)) if attempt < 10 => bourse_runtime::retry::backoff(attempt).await,
-                Err(err) => return Err(storage_problem(err)),
+            // A lost race: the holding moved on while its ledger was read.
+            if let Some(ledger) = unless_raced(store::ledger(aws, table, user, id, &current).await).map_err(storage_problem)? {
+                break (current, ledger);
             }
-            attempt += 1;
         };
         let mut new = Vec::new();
         for row in rows {

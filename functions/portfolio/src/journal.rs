@@ -12,10 +12,9 @@ use bourse_domain::journal::{
     self as rules, Confidence, Contribution, Direction, JournalError, Outcome, Price, SignalId, Status, Summary, SymbolStats,
 };
 use bourse_http::{ApiError, ApiRequest, FieldError, Reply};
-use bourse_runtime::retry::backoff;
 use bourse_runtime::storage_problem;
-use bourse_storage::StorageError;
 use bourse_storage::journal::{self as store, Closing, SignalFilter, SignalRecord, VersionedStats};
+use bourse_storage::retry::{Attempts, unless_raced};
 use http::StatusCode;
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -266,7 +265,8 @@ impl Portfolio {
         for chunk in chunks {
             let part = &signals[chunk.clone()];
             let mut written = false;
-            for attempt in 0..WRITE_ATTEMPTS {
+            let mut attempts = Attempts::new(WRITE_ATTEMPTS);
+            while attempts.next().await {
                 let mut next: Vec<(Symbol, SymbolStats, u64)> = Vec::new();
                 for signal in part {
                     let at = match next.iter().position(|(s, _, _)| *s == signal.symbol) {
@@ -280,21 +280,20 @@ impl Portfolio {
                     next[at].1.add(&signal.symbol, Contribution::Open).map_err(problem)?;
                 }
                 let updates: Vec<store::StatsUpdate<'_>> = next.iter().map(|(s, stats, v)| (s, stats, *v)).collect();
-                match store::create_signals(aws, table, user, part, &updates).await {
-                    Ok(()) => {
+                match unless_raced(store::create_signals(aws, table, user, part, &updates).await) {
+                    Ok(Some(())) => {
                         // What was written is the base of the next chunk (same symbols, new versions).
                         current.extend(next.into_iter().map(|(s, stats, v)| (s, VersionedStats { stats, version: v + 1 })));
                         written = true;
                         break;
                     }
-                    Err(StorageError::Conflict(_)) => {
+                    Ok(None) => {
                         // Chunks are atomic: when its first signal exists, an earlier attempt of
                         // this request wrote the chunk and only its answer was lost.
                         if store::get_signal(aws, table, user, &part[0].id).await.map_err(storage_problem)?.is_some() {
                             written = true;
                             break;
                         }
-                        backoff(attempt).await;
                         let chunk_symbols: Vec<Symbol> = next.iter().map(|(s, _, _)| s.clone()).collect();
                         current.extend(store::get_stats_of(aws, table, user, &chunk_symbols).await.map_err(storage_problem)?);
                     }
@@ -340,7 +339,8 @@ impl Portfolio {
         self.idempotent(request, user, |run| async move {
             let (aws, table) = (&self.platform.aws, &self.app_table);
             let closed_at = closed_at.unwrap_or(run.started);
-            for attempt in 0..WRITE_ATTEMPTS {
+            let mut attempts = Attempts::new(WRITE_ATTEMPTS);
+            while attempts.next().await {
                 let mut signal =
                     store::get_signal(aws, table, user, &id).await.map_err(storage_problem)?.ok_or_else(|| not_found(id.as_str()))?;
                 if let Some(closed) = &signal.close {
@@ -370,14 +370,13 @@ impl Portfolio {
                     return_pct,
                     outcome: Outcome::of(return_pct),
                 };
-                match store::close_signal(aws, table, user, &id, &closing, (&signal.symbol, &next, current.version)).await {
-                    Ok(()) => {
-                        signal.close = Some(closing);
-                        return Ok((StatusCode::OK, signal_json(&signal)));
-                    }
-                    // The signal closed meanwhile (409 on the re-read) or the statistics moved.
-                    Err(StorageError::Conflict(_)) => backoff(attempt).await,
-                    Err(err) => return Err(storage_problem(err)),
+                // A lost race: the signal closed meanwhile (409 on the re-read) or the statistics moved.
+                let closed =
+                    unless_raced(store::close_signal(aws, table, user, &id, &closing, (&signal.symbol, &next, current.version)).await)
+                        .map_err(storage_problem)?;
+                if closed.is_some() {
+                    signal.close = Some(closing);
+                    return Ok((StatusCode::OK, signal_json(&signal)));
                 }
             }
             Err(busy())
@@ -390,15 +389,17 @@ impl Portfolio {
     pub(crate) async fn delete_signal(&self, request: &ApiRequest, user: &str) -> Result<Reply, ApiError> {
         let id = path_id(request)?;
         let (aws, table) = (&self.platform.aws, &self.app_table);
-        for attempt in 0..WRITE_ATTEMPTS {
+        let mut attempts = Attempts::new(WRITE_ATTEMPTS);
+        while attempts.next().await {
             let signal = store::get_signal(aws, table, user, &id).await.map_err(storage_problem)?.ok_or_else(|| not_found(id.as_str()))?;
             let current = store::get_stats(aws, table, user, &signal.symbol).await.map_err(storage_problem)?;
             let mut next = current.stats.clone();
             next.remove(contribution(&signal)).map_err(problem)?;
-            match store::delete_signal(aws, table, user, &id, signal.status(), (&signal.symbol, &next, current.version)).await {
-                Ok(()) => return Ok(Reply::no_content()),
-                Err(StorageError::Conflict(_)) => backoff(attempt).await,
-                Err(err) => return Err(storage_problem(err)),
+            let deleted =
+                unless_raced(store::delete_signal(aws, table, user, &id, signal.status(), (&signal.symbol, &next, current.version)).await)
+                    .map_err(storage_problem)?;
+            if deleted.is_some() {
+                return Ok(Reply::no_content());
             }
         }
         Err(busy())

@@ -7,10 +7,9 @@ use bourse_domain::Symbol;
 use bourse_domain::portfolio::{Holding, PortfolioError};
 use bourse_domain::transaction::stored_trade;
 use bourse_http::ApiError;
-use bourse_runtime::retry::backoff;
 use bourse_runtime::storage_problem;
-use bourse_storage::StorageError;
 use bourse_storage::portfolios::{self as store, TransactionRecord, VersionedHolding};
+use bourse_storage::retry::{Attempts, unless_raced};
 
 /// Why a ledger cannot be derived: the record at fault (its index in the ledger order) and why.
 #[derive(Debug)]
@@ -65,7 +64,8 @@ impl Portfolio {
         // After a lost race the ledger is read: an addition already there (written by an earlier
         // attempt whose answer was lost) is then found, instead of failing every retry.
         let mut check_ledger = false;
-        for attempt in 0..WRITE_ATTEMPTS {
+        let mut attempts = Attempts::new(WRITE_ATTEMPTS);
+        while attempts.next().await {
             let current = match known.take() {
                 Some(holding) => holding,
                 None => store::get_holding(aws, table, user, portfolio, symbol).await.map_err(storage_problem)?,
@@ -80,13 +80,9 @@ impl Portfolio {
                 }
                 (added.to_vec(), next)
             } else {
-                let ledger = match store::ledger(aws, table, user, portfolio, &current).await {
-                    Ok(ledger) => ledger,
-                    Err(StorageError::Conflict(_)) => {
-                        backoff(attempt).await;
-                        continue;
-                    }
-                    Err(err) => return Err(storage_problem(err).into()),
+                let Some(ledger) = unless_raced(store::ledger(aws, table, user, portfolio, &current).await).map_err(storage_problem)?
+                else {
+                    continue;
                 };
                 let adding: Vec<TransactionRecord> = added.iter().filter(|a| !ledger.iter().any(|r| r.id == a.id)).cloned().collect();
                 let kept = ledger.iter().filter(|r| !removed.iter().any(|x| x.id == r.id));
@@ -97,12 +93,9 @@ impl Portfolio {
                     .map_err(|u| ChangeError::Underivable { transaction_id: u.record.id.clone(), error: u.error })?;
                 (adding, next)
             };
-            match store::write_ledger_change(aws, table, user, portfolio, &adding, removed, &current, &next).await {
-                Ok(after) => return Ok(after),
-                Err(StorageError::Conflict(_)) => {
-                    check_ledger = true;
-                    backoff(attempt).await;
-                }
+            match unless_raced(store::write_ledger_change(aws, table, user, portfolio, &adding, removed, &current, &next).await) {
+                Ok(Some(after)) => return Ok(after),
+                Ok(None) => check_ledger = true,
                 Err(err) => return Err(storage_problem(err).into()),
             }
         }
