@@ -11,15 +11,16 @@
 //! - universe version: `pk = UNIVERSE`, `sk = VERSION`, bumped (conditionally) whenever a new
 //!   snapshot is published; caches revalidate against it.
 
-use crate::attr::{n, s};
+use crate::attr::{n, s, text};
 use crate::clients::AwsClients;
 use crate::error::StorageError;
 use crate::error::dynamodb_error;
-use crate::query::{Partition, SortKeys, get_item, query_all};
+use crate::query::{Item, Partition, SortKeys, get_item, query_all};
 use crate::retry::Attempts;
 use crate::schema::{PK, SK, TTL, market};
 use aws_sdk_dynamodb::primitives::Blob;
 use aws_sdk_dynamodb::types::AttributeValue;
+use bourse_domain::Symbol;
 use bourse_domain::backoff::LEASE_HELD;
 use bourse_domain::history::PricePoint;
 use bourse_domain::stock::{Metric, Stock};
@@ -546,4 +547,38 @@ mod tests {
         assert_eq!(decode_chunk(&chunks[0]).unwrap(), stocks);
         assert_eq!(encode_chunks(&[]).unwrap().len(), 1);
     }
+}
+
+/// Latest quotes (price, change, sector) for any number of symbols from the market table:
+/// ⌈N/100⌉ BatchGetItem sent concurrently (0.5 RCU per stock), unprocessed keys retried — never
+/// one read per symbol. Keys still unprocessed after the retries are an error (503, nothing
+/// cached), never positions shown unpriced.
+pub async fn quotes(clients: &AwsClients, market_table: &str, symbols: &[Symbol]) -> Result<HashMap<String, Quote>, StorageError> {
+    let keys =
+        symbols.iter().map(|sym| HashMap::from([(PK.to_owned(), s(format!("STOCK#{sym}"))), (SK.to_owned(), s("PROFILE"))])).collect();
+    let items = crate::batch::get_all(clients, market_table, keys, Some("symbol, price, change, change_pct, sector"), false).await?;
+    let number = |item: &Item, name: &str| match item.get(name) {
+        Some(AttributeValue::N(v)) => Decimal::from_str(v).ok(),
+        _ => None,
+    };
+    Ok(items
+        .iter()
+        .map(|item| {
+            let quote = Quote {
+                price: number(item, "price"),
+                change: number(item, "change"),
+                change_pct: number(item, "change_pct"),
+                sector: text(item, "sector").map(str::to_owned),
+            };
+            (text(item, "symbol").unwrap_or_default().to_owned(), quote)
+        })
+        .collect())
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Quote {
+    pub price: Option<Decimal>,
+    pub change: Option<Decimal>,
+    pub change_pct: Option<Decimal>,
+    pub sector: Option<String>,
 }

@@ -188,24 +188,6 @@ pub async fn snapshots_between(
         .collect()
 }
 
-/// The snapshot writer: values a portfolio's holdings at the latest quotes and stores the day's
-/// snapshot. 1 Query (holdings) + ⌈N/100⌉ BatchGetItem (quotes) + 1 PutItem.
-pub async fn write_daily_snapshot(
-    clients: &AwsClients,
-    app_table: &str,
-    market_table: &str,
-    user: &str,
-    portfolio: &str,
-    date: &str,
-) -> Result<bourse_domain::portfolio::DailySnapshot, StorageError> {
-    let holdings = list_holdings(clients, app_table, user, portfolio).await?;
-    let symbols: Vec<Symbol> = holdings.iter().map(|h| h.symbol.clone()).collect();
-    let prices = quotes(clients, market_table, &symbols).await?;
-    let snapshot = bourse_domain::portfolio::daily_snapshot(&holdings, |s| prices.get(s.as_str()).and_then(|q| q.price));
-    put_snapshot(clients, app_table, user, portfolio, date, &snapshot).await?;
-    Ok(snapshot)
-}
-
 /// A user's portfolios. 1 Query `pk = USER#<user> AND begins_with(sk, PORTFOLIO#)`.
 pub async fn list_portfolios(clients: &AwsClients, table: &str, user: &str) -> Result<Vec<PortfolioRecord>, StorageError> {
     let output = clients
@@ -576,40 +558,6 @@ pub async fn get_transaction(
 ) -> Result<Option<TransactionRecord>, StorageError> {
     let found = get_item(clients, table, portfolio_pk(user, portfolio), sort_key, true).await?;
     found.as_ref().map(transaction_from).transpose()
-}
-
-/// Latest quotes (price, change, sector) for any number of symbols from the market table:
-/// ⌈N/100⌉ BatchGetItem sent concurrently (0.5 RCU per stock), unprocessed keys retried — never
-/// one read per symbol. Keys still unprocessed after the retries are an error (503, nothing
-/// cached), never positions shown unpriced.
-pub async fn quotes(clients: &AwsClients, market_table: &str, symbols: &[Symbol]) -> Result<HashMap<String, Quote>, StorageError> {
-    let keys =
-        symbols.iter().map(|sym| HashMap::from([(PK.to_owned(), s(format!("STOCK#{sym}"))), (SK.to_owned(), s("PROFILE"))])).collect();
-    let items = crate::batch::get_all(clients, market_table, keys, Some("symbol, price, change, change_pct, sector"), false).await?;
-    let number = |item: &Item, name: &str| match item.get(name) {
-        Some(AttributeValue::N(v)) => Decimal::from_str(v).ok(),
-        _ => None,
-    };
-    Ok(items
-        .iter()
-        .map(|item| {
-            let quote = Quote {
-                price: number(item, "price"),
-                change: number(item, "change"),
-                change_pct: number(item, "change_pct"),
-                sector: text(item, "sector").map(str::to_owned),
-            };
-            (text(item, "symbol").unwrap_or_default().to_owned(), quote)
-        })
-        .collect())
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct Quote {
-    pub price: Option<Decimal>,
-    pub change: Option<Decimal>,
-    pub change_pct: Option<Decimal>,
-    pub sector: Option<String>,
 }
 
 /// A file already imported into a portfolio: its SHA-256 and the answer its import gave.

@@ -1,4 +1,4 @@
-//! Sending typed messages to the enrichment queue.
+//! The queues: sending typed messages, and hiding one that must wait.
 
 use crate::clients::AwsClients;
 use crate::error::StorageError;
@@ -49,4 +49,19 @@ pub async fn send_messages(
         }
     }
     Ok(sent)
+}
+
+/// Hides a received message for `seconds` (≤ 12 h): 1 ChangeMessageVisibility. SQS delivers it
+/// again afterwards.
+pub async fn hide_message(clients: &AwsClients, queue_url: &str, receipt_handle: &str, seconds: i32) -> Result<(), StorageError> {
+    clients
+        .sqs
+        .change_message_visibility()
+        .queue_url(queue_url)
+        .receipt_handle(receipt_handle)
+        .visibility_timeout(seconds)
+        .send()
+        .await
+        .map_err(|e| StorageError::from_sdk("sqs", e))?;
+    Ok(())
 }

@@ -26,12 +26,14 @@ use bourse_domain::Symbol;
 use bourse_domain::jobs::JobId;
 use bourse_domain::market_data::apply;
 use bourse_domain::messages::{QueueMessage, ScheduledTask};
+use bourse_domain::portfolio::{DailySnapshot, daily_snapshot};
 use bourse_domain::signals::history_signals;
 use bourse_domain::stock::Stock;
 use bourse_providers::{FetchOutcome, Provider, RateLimiter, RequestContext, fetch_best};
 use bourse_runtime::{Platform, StartupError};
 use bourse_storage::jobs::{JobRecord, Recorded};
 use bourse_storage::market::MarketSignal;
+use bourse_storage::{AwsClients, StorageError};
 use lambda_runtime::LambdaEvent;
 use serde_json::Value;
 use std::sync::Arc;
@@ -239,7 +241,7 @@ impl Consumer {
             QueueMessage::PublishUniverse => self.publish_pending().await,
             QueueMessage::SnapshotPortfolio { user, portfolio, date } => {
                 let (aws, app, market) = (&self.platform.aws, self.app_table.as_str(), self.market_table.as_str());
-                bourse_storage::portfolios::write_daily_snapshot(aws, app, market, &user, &portfolio, &date).await?;
+                write_daily_snapshot(aws, app, market, &user, &portfolio, &date).await?;
                 Ok(())
             }
             QueueMessage::Enrich { job_id, symbol } => {
@@ -378,17 +380,7 @@ impl Consumer {
     async fn defer(&self, message: &SqsMessage, wait: Duration) {
         let (Some(queue), Some(receipt)) = (self.queue_of(message), &message.receipt_handle) else { return };
         let seconds = wait.as_secs().saturating_add(1).min(43_200) as i32;
-        if let Err(err) = self
-            .platform
-            .aws
-            .sqs
-            .change_message_visibility()
-            .queue_url(queue)
-            .receipt_handle(receipt)
-            .visibility_timeout(seconds)
-            .send()
-            .await
-        {
+        if let Err(err) = bourse_storage::queue::hide_message(&self.platform.aws, queue, receipt, seconds).await {
             tracing::warn!(error = %err, "could not defer the message; it returns after the visibility timeout");
         }
     }
@@ -487,6 +479,25 @@ impl Consumer {
 pub const SNAPSHOT_DELAY_SECONDS: i32 = 300;
 
 /// The invocation's deadline (epoch milliseconds from the Runtime API) as an `Instant`.
+/// The snapshot writer: values a portfolio's holdings at the latest quotes (the domain's
+/// `daily_snapshot`) and stores the day's snapshot. 1 Query (holdings) + ⌈N/100⌉ BatchGetItem
+/// (quotes) + 1 PutItem.
+pub async fn write_daily_snapshot(
+    aws: &AwsClients,
+    app_table: &str,
+    market_table: &str,
+    user: &str,
+    portfolio: &str,
+    date: &str,
+) -> Result<DailySnapshot, StorageError> {
+    let holdings = bourse_storage::portfolios::list_holdings(aws, app_table, user, portfolio).await?;
+    let symbols: Vec<Symbol> = holdings.iter().map(|h| h.symbol.clone()).collect();
+    let quotes = bourse_storage::market::quotes(aws, market_table, &symbols).await?;
+    let snapshot = daily_snapshot(&holdings, |symbol| quotes.get(symbol.as_str()).and_then(|q| q.price));
+    bourse_storage::portfolios::put_snapshot(aws, app_table, user, portfolio, date, &snapshot).await?;
+    Ok(snapshot)
+}
+
 fn deadline_of(deadline_ms: u64) -> Instant {
     let now_ms = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0);
     if deadline_ms <= now_ms {

@@ -136,7 +136,7 @@ impl Portfolio {
         }
 
         let symbols: Vec<Symbol> = by_symbol.keys().map(|s| (*s).clone()).collect();
-        let known_symbols = store::quotes(aws, &self.market_table, &symbols).await.map_err(storage_problem)?;
+        let known_symbols = bourse_storage::market::quotes(aws, &self.market_table, &symbols).await.map_err(storage_problem)?;
         let unknown: Vec<Symbol> = symbols.into_iter().filter(|s| !known_symbols.contains_key(s.as_str())).collect();
         let job = if unknown.is_empty() {
             Value::Null

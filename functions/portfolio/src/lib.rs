@@ -16,7 +16,8 @@ use bourse_http::{ApiError, ApiRequest, Handler, HttpApp, Reply, Route};
 use bourse_runtime::idempotency::Attempt;
 use bourse_runtime::{Dependency, Platform, StartupError, storage_problem};
 use bourse_storage::StorageError;
-use bourse_storage::portfolios::{self as store, PortfolioRecord, Quote, TransactionRecord};
+use bourse_storage::market::{Quote, quotes};
+use bourse_storage::portfolios::{self as store, PortfolioRecord, TransactionRecord};
 use http::StatusCode;
 use ledger::ChangeError;
 use rust_decimal::Decimal;
@@ -328,7 +329,7 @@ impl Portfolio {
             .filter(|h| !h.quantity.is_zero() || !h.realised_pnl.is_zero() || !h.dividends.is_zero())
             .collect();
         let symbols: Vec<Symbol> = holdings.iter().map(|h| h.symbol.clone()).collect();
-        let quotes = store::quotes(&self.platform.aws, &self.market_table, &symbols).await.map_err(storage_problem)?;
+        let quotes = quotes(&self.platform.aws, &self.market_table, &symbols).await.map_err(storage_problem)?;
         Ok((holdings, quotes))
     }
 

@@ -200,7 +200,7 @@ async fn trades_beyond_the_documented_bounds_answer_422_and_the_books_stay_whole
         json_body(&auth.serve(event("GET", "/v1/me", "", None, Some(&c.token), &random_ip())).await)["userId"].as_str().unwrap().to_owned();
     let p = platform("portfolio");
     let (app, market) = (p.config.require_app_table().unwrap(), p.config.require_market_table().unwrap());
-    let snapshot = bourse_storage::portfolios::write_daily_snapshot(&p.aws, app, market, &user, &id, "2026-03-02").await.unwrap();
+    let snapshot = enrich_consumer_fn::write_daily_snapshot(&p.aws, app, market, &user, &id, "2026-03-02").await.unwrap();
     assert_eq!(snapshot.cost, rust_decimal::Decimal::from(1000));
 }
 
@@ -500,7 +500,7 @@ async fn history_serves_the_daily_snapshots_the_writer_stores() {
     let shard: u32 = bourse_storage::portfolios::active_shard_key(&user, &id).trim_start_matches("ACTIVE#").parse().unwrap();
     assert!(bourse_storage::portfolios::active_portfolios(aws, app, shard).await.unwrap().contains(&(user.clone(), id.clone())));
     for date in ["2026-03-02", "2026-03-03"] {
-        let snapshot = bourse_storage::portfolios::write_daily_snapshot(aws, app, market, &user, &id, date).await.unwrap();
+        let snapshot = enrich_consumer_fn::write_daily_snapshot(aws, app, market, &user, &id, date).await.unwrap();
         assert_eq!(snapshot.cost, rust_decimal::Decimal::from(200));
     }
     let history = json_body(&c.call_with("GET", &format!("/v1/portfolios/{id}/history"), "from=2026-03-01&to=2026-03-31", None, &[]).await);
