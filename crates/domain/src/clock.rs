@@ -12,6 +12,11 @@ pub trait Clock: std::fmt::Debug + Send + Sync {
     fn now_ms(&self) -> i64 {
         self.now().saturating_mul(1000)
     }
+
+    /// The current time as a UTC date-time, to the millisecond.
+    fn now_utc(&self) -> time::OffsetDateTime {
+        time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(self.now_ms()) * 1_000_000).unwrap_or(time::OffsetDateTime::UNIX_EPOCH)
+    }
 }
 
 /// The system clock.
@@ -148,5 +153,7 @@ mod tests {
         let manual = ManualClock::new(1_795_642_200);
         manual.advance(61);
         assert_eq!(manual.now_ms(), (1_795_642_200 + 61) * 1000);
+        assert_eq!(manual.now_utc().unix_timestamp(), 1_795_642_200 + 61);
+        assert!((system.now_utc().unix_timestamp() - system.now()).abs() <= 1);
     }
 }

@@ -17,6 +17,7 @@ pub mod money;
 pub mod password_hash;
 pub mod plan;
 pub mod portfolio;
+pub mod random;
 pub mod screener;
 pub mod signals;
 pub mod stock;

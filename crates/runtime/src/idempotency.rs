@@ -8,7 +8,7 @@
 //! crash, a failed `complete`) mints the same ids and finds what had been written, rather than
 //! writing it twice.
 
-use crate::{Platform, storage_problem};
+use crate::{Platform, random_problem, storage_problem};
 use bourse_http::{ApiError, ApiRequest, Reply};
 use bourse_storage::idempotency::{self, NextAction};
 use http::StatusCode;
@@ -20,27 +20,29 @@ use time::OffsetDateTime;
 pub struct Attempt {
     /// When the request was first made: now, or when its Idempotency-Key was first claimed.
     pub started: OffsetDateTime,
-    /// SHA-256 of the user and the Idempotency-Key; `None` without a key.
-    seed: Option<[u8; 32]>,
+    /// What the request's ids derive from: SHA-256 of the user and the Idempotency-Key, or 256
+    /// random bits without a key.
+    seed: [u8; 32],
+    keyed: bool,
 }
 
 impl Attempt {
     /// An attempt of a request without an Idempotency-Key: random ids, now.
-    pub fn unkeyed() -> Self {
-        Attempt { started: OffsetDateTime::now_utc(), seed: None }
+    pub fn unkeyed(platform: &Platform) -> Result<Self, ApiError> {
+        let seed = bourse_domain::random::bytes(&*platform.random).map_err(random_problem)?;
+        Ok(Attempt { started: platform.clock.now_utc(), seed, keyed: false })
     }
 
     /// Whether the request has an Idempotency-Key (so an earlier attempt may have written).
     pub fn is_keyed(&self) -> bool {
-        self.seed.is_some()
+        self.keyed
     }
 
     /// The id (32 lowercase hex) of the `n`th `kind` of thing this request creates: the same on
     /// every attempt of a keyed request, random otherwise.
     pub fn id(&self, kind: &str, n: usize) -> String {
-        let Some(seed) = self.seed else { return bourse_http::random_id() };
         use sha2::Digest;
-        let digest = sha2::Sha256::digest([&seed[..], kind.as_bytes(), b"\n", n.to_string().as_bytes()].concat());
+        let digest = sha2::Sha256::digest([&self.seed[..], kind.as_bytes(), b"\n", n.to_string().as_bytes()].concat());
         digest[..16].iter().map(|b| format!("{b:02x}")).collect()
     }
 }
@@ -56,7 +58,7 @@ where
         return Err(ApiError::field("header.idempotency-key", "1 to 128 visible ASCII characters"));
     }
     let Some(key) = request.header("idempotency-key").map(str::to_owned) else {
-        let (status, body) = work(Attempt::unkeyed()).await?;
+        let (status, body) = work(Attempt::unkeyed(platform)?).await?;
         return respond(status, body.to_string(), false);
     };
     if key.is_empty() || key.len() > 128 || !key.bytes().all(|b| b.is_ascii_graphic()) {
@@ -71,7 +73,8 @@ where
     let aws = &platform.aws;
     // The platform's clock, so tests can move past a lease without waiting for it.
     let now_ms = platform.clock.now_ms();
-    match idempotency::begin(aws, table, user, &key, &hash, &bourse_http::random_id(), now_ms).await.map_err(storage_problem)? {
+    let claim = bourse_domain::random::hex_id(&*platform.random).map_err(random_problem)?;
+    match idempotency::begin(aws, table, user, &key, &hash, &claim, now_ms).await.map_err(storage_problem)? {
         NextAction::Replay { status, body } => respond(StatusCode::from_u16(status).unwrap_or(StatusCode::OK), body, true),
         NextAction::Mismatch => {
             Err(ApiError::Unprocessable { detail: "this Idempotency-Key was used with a different request".into(), errors: vec![] })
@@ -79,9 +82,9 @@ where
         NextAction::InProgress => Err(ApiError::Conflict("a request with this Idempotency-Key is still being processed".into())),
         NextAction::Process { started_ms } => {
             let started =
-                OffsetDateTime::from_unix_timestamp_nanos(i128::from(started_ms) * 1_000_000).unwrap_or_else(|_| OffsetDateTime::now_utc());
+                OffsetDateTime::from_unix_timestamp_nanos(i128::from(started_ms) * 1_000_000).unwrap_or_else(|_| platform.clock.now_utc());
             let seed: [u8; 32] = sha2::Sha256::digest([user.as_bytes(), b"\n", key.as_bytes()].concat()).into();
-            match work(Attempt { started, seed: Some(seed) }).await {
+            match work(Attempt { started, seed, keyed: true }).await {
                 Ok((status, body)) => {
                     let text = body.to_string();
                     // The work is committed: answer it even when the response cannot be stored.

@@ -6,7 +6,6 @@ use bourse_domain::Symbol;
 use bourse_domain::jobs::JobId;
 use bourse_http::ApiError;
 use bourse_storage::jobs::JobRecord;
-use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
 /// The job id of a request's attempt: derived from its Idempotency-Key when it has one (so a
@@ -45,7 +44,7 @@ pub async fn start_enrichment_job(
     let internal = |e: bourse_config::ConfigError| ApiError::Internal(e.to_string());
     let table = platform.config.require_app_table().map_err(internal)?;
     let queue = platform.config.require_enrich_queue_url().map_err(internal)?;
-    let now = OffsetDateTime::now_utc();
+    let now = platform.clock.now_utc();
     let created_at = now.format(&Rfc3339).unwrap_or_default();
     let mut job = JobRecord::new(id, owner, kind, symbols.len(), &created_at);
     match bourse_storage::jobs::create_job(&platform.aws, table, &job, symbols, now.unix_timestamp() as u64).await {

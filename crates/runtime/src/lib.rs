@@ -9,6 +9,7 @@ pub mod secrets;
 use bourse_cache::Cache;
 use bourse_config::{Config, ConfigError};
 use bourse_domain::clock::{Clock, SystemClock};
+use bourse_domain::random::{OsRandom, Random, RandomUnavailable};
 use bourse_http::{ApiError, Cors, DependencyCheck, HttpSettings, Reply};
 use bourse_storage::{AwsClients, StorageError, build_clients};
 use std::sync::Arc;
@@ -33,8 +34,11 @@ pub struct Platform {
     pub aws: AwsClients,
     /// `None` when no cache is configured: every read goes to DynamoDB.
     pub cache: Option<Arc<Cache>>,
-    /// "Now" for token expiry, quotas and login limits; tests inject a manual clock.
+    /// "Now" for everything that reads the time (token expiry, quotas, login limits, record
+    /// times); tests inject a manual clock.
     pub clock: Arc<dyn Clock>,
+    /// Where ids and tokens get their randomness (the OS generator).
+    pub random: Arc<dyn Random>,
 }
 
 impl Platform {
@@ -46,7 +50,7 @@ impl Platform {
     pub fn new(config: Config) -> Result<Self, StartupError> {
         let aws = build_clients(&config.aws, &config.ca_bundle)?;
         let cache = Cache::from_config(&config).map(Arc::new);
-        Ok(Platform { config: Arc::new(config), aws, cache, clock: Arc::new(SystemClock) })
+        Ok(Platform { config: Arc::new(config), aws, cache, clock: Arc::new(SystemClock), random: Arc::new(OsRandom) })
     }
 
     /// The same platform with another clock (tests).
@@ -113,6 +117,12 @@ pub enum Dependency {
     MarketTable,
     EnrichQueue,
     Cache,
+}
+
+/// A random generator that fails is a server fault (500, logged), never a predictable id.
+pub fn random_problem(err: RandomUnavailable) -> ApiError {
+    tracing::error!(error = %err, "no random bytes");
+    ApiError::Internal(err.to_string())
 }
 
 /// The one mapping of storage failures to client answers: throttling and outages are 503 with

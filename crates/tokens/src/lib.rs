@@ -13,6 +13,7 @@
 
 use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use bourse_domain::random::{OsRandom, Random, RandomUnavailable};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -147,7 +148,8 @@ impl TokenSigner {
             iat: now,
             nbf: now,
             exp: now + ACCESS_TTL_SECONDS,
-            jti: random_token(16),
+            // The token id needs no injected source: it is never compared with anything.
+            jti: random_token(&OsRandom, 16).map_err(|e| TokenError::Signing(e.to_string()))?,
             sid: sid.to_owned(),
             plan: plan.to_owned(),
         };
@@ -265,16 +267,16 @@ pub fn generate_keypair() -> Result<(String, String), KeyError> {
     Ok((STANDARD.encode(pkcs8.as_ref()), STANDARD.encode(pair.public_key().as_ref())))
 }
 
-/// `bytes` random bytes as base64url (no padding), from the OS generator.
-pub fn random_token(bytes: usize) -> String {
+/// `bytes` random bytes from `random` as base64url (no padding).
+pub fn random_token(random: &dyn Random, bytes: usize) -> Result<String, RandomUnavailable> {
     let mut buf = vec![0u8; bytes];
-    getrandom::fill(&mut buf).expect("the OS random generator is available");
-    URL_SAFE_NO_PAD.encode(&buf)
+    random.fill(&mut buf)?;
+    Ok(URL_SAFE_NO_PAD.encode(&buf))
 }
 
 /// An opaque refresh token: 256 random bits.
-pub fn new_refresh_token() -> String {
-    random_token(32)
+pub fn new_refresh_token(random: &dyn Random) -> Result<String, RandomUnavailable> {
+    random_token(random, 32)
 }
 
 /// What is stored for a refresh token: its SHA-256 in base64url. The token has 256 bits of

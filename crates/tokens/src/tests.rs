@@ -162,10 +162,10 @@ fn bad_key_configuration_is_named_without_key_material() {
 
 #[test]
 fn refresh_tokens_are_256_bits_and_stored_hashed() {
-    let token = new_refresh_token();
+    let token = new_refresh_token(&bourse_domain::random::OsRandom).unwrap();
     assert!(looks_like_refresh_token(&token));
     assert_eq!(URL_SAFE_NO_PAD.decode(&token).unwrap().len(), 32);
-    assert_ne!(new_refresh_token(), token);
+    assert_ne!(new_refresh_token(&bourse_domain::random::OsRandom).unwrap(), token);
     let hash = refresh_token_hash(&token);
     assert_ne!(hash, token);
     assert_eq!(hash, refresh_token_hash(&token));

@@ -9,6 +9,7 @@ use bourse_domain::password_hash::{hash_password, verify_or_burn};
 use bourse_domain::plan::{MAX_USAGE_RANGE_DAYS, Plan, QuotaState};
 use bourse_domain::{Email, Password, UserId};
 use bourse_http::{ApiError, ApiRequest, FieldError, Reply};
+use bourse_runtime::random_problem;
 use bourse_storage::accounts::{self, NewAccount, Registered};
 use bourse_storage::sessions::{self, Rotated};
 use bourse_storage::{login_limits, usage};
@@ -16,12 +17,6 @@ use bourse_tokens::{REFRESH_FAMILY_TTL_SECONDS, TokenSigner, looks_like_refresh_
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 use std::time::Duration;
-
-pub(crate) fn random_bytes<const N: usize>() -> [u8; N] {
-    let mut bytes = [0u8; N];
-    getrandom::fill(&mut bytes).expect("the OS random generator is available");
-    bytes
-}
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -55,13 +50,17 @@ impl Auth {
         self.platform.clock.now()
     }
 
+    fn random_bytes<const N: usize>(&self) -> Result<[u8; N], ApiError> {
+        bourse_domain::random::bytes(&*self.platform.random).map_err(random_problem)
+    }
+
     /// `POST /v1/auth/register` → 201 with the profile; 409 when the email is taken.
     pub(crate) async fn register(&self, request: &ApiRequest) -> Result<Reply, ApiError> {
         let body: Credentials = request.json()?;
         let email = Email::parse(&body.email).map_err(|e| ApiError::field("body.email", e.to_string()))?;
         let password = Password::new_for_account(&body.password, &[email.as_str()]).map_err(password_problem)?;
-        let hash = hash_password(&password, random_bytes()).map_err(|e| ApiError::Internal(e.to_string()))?;
-        let user_id = UserId::from_random(random_bytes());
+        let hash = hash_password(&password, self.random_bytes()?).map_err(|e| ApiError::Internal(e.to_string()))?;
+        let user_id = UserId::from_random(self.random_bytes()?);
         let now = self.now();
         let created_at = rfc3339(now);
         let account = NewAccount {
@@ -95,8 +94,9 @@ impl Auth {
             return Err(AuthError::BadCredentials.into());
         };
         login_limits::clear_account(&self.platform.aws, &self.table, &account_key(&email)).await.map_err(AuthError::from)?;
-        let family_id = bourse_tokens::random_token(16);
-        let refresh = new_refresh_token();
+        let random = &*self.platform.random;
+        let family_id = bourse_tokens::random_token(random, 16).map_err(random_problem)?;
+        let refresh = new_refresh_token(random).map_err(random_problem)?;
         let expires_at = now + REFRESH_FAMILY_TTL_SECONDS;
         sessions::start_family(
             &self.platform.aws,
@@ -167,7 +167,7 @@ impl Auth {
         if now >= record.expires_at {
             return Err(AuthError::BadRefreshToken.into());
         }
-        let new_token = new_refresh_token();
+        let new_token = new_refresh_token(&*self.platform.random).map_err(random_problem)?;
         match sessions::rotate(aws, &self.table, &old_hash, &refresh_token_hash(&new_token), &record, now).await.map_err(AuthError::from)? {
             Rotated::Done => token_pair(&signer, &record.user_id, &record.family_id, &record.plan, new_token, record.expires_at, now),
             // Lost a race with a concurrent refresh of the same token, or the family was revoked.

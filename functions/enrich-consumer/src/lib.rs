@@ -172,7 +172,9 @@ impl Consumer {
                 tracing::info!(job = %job, "scheduled refresh fanned out");
                 TaskDone { status: "done", swept: None }
             }
-            ScheduledTask::SweepJobs => TaskDone { status: "done", swept: Some(self.sweep_stalled_jobs(OffsetDateTime::now_utc()).await?) },
+            ScheduledTask::SweepJobs => {
+                TaskDone { status: "done", swept: Some(self.sweep_stalled_jobs(self.platform.clock.now_utc()).await?) }
+            }
         };
         serde_json::to_value(done).map_err(|e| ConsumerError::UnknownEvent(e.to_string()))
     }
@@ -212,7 +214,7 @@ impl Consumer {
         let body = message.body.as_deref().unwrap_or_default();
         match QueueMessage::parse(body).map_err(MessageError::Poison)? {
             QueueMessage::Ping { id } => {
-                let now = OffsetDateTime::now_utc();
+                let now = self.platform.clock.now_utc();
                 bourse_storage::diagnostics::record_ping(
                     &self.platform.aws,
                     &self.app_table,
@@ -261,7 +263,7 @@ impl Consumer {
             tracing::info!(job = %job_id, symbol = %symbol, "already counted (redelivery): nothing to fetch");
             return self.complete_if_done(job_id).await;
         }
-        let now = OffsetDateTime::now_utc();
+        let now = self.platform.clock.now_utc();
         let context = RequestContext { limiter: self.limiter.clone(), deadline: deadline.checked_sub(WRITE_MARGIN).unwrap_or(deadline) };
         let outcome: Result<u8, String> = match fetch_best(&self.providers, symbol, &context, now.date()).await {
             FetchOutcome::Found { data, quality, failures } => {
@@ -324,7 +326,7 @@ impl Consumer {
         if !job.progress.is_complete() || job.completed_at.is_some() {
             return Ok(());
         }
-        let now = OffsetDateTime::now_utc();
+        let now = self.platform.clock.now_utc();
         if job.progress.done > 0 {
             let symbols: Vec<String> = bourse_storage::jobs::job_symbols(aws, app, job_id).await?.iter().map(Symbol::to_string).collect();
             if bourse_storage::market::add_pending_publish(aws, market, &symbols, now.unix_timestamp() as u64).await? {
@@ -351,7 +353,7 @@ impl Consumer {
     /// 1–2 UpdateItem.
     async fn publish_pending(&self) -> Result<(), MessageError> {
         let (aws, market) = (&self.platform.aws, self.market_table.as_str());
-        let now = OffsetDateTime::now_utc().unix_timestamp() as u64;
+        let now = self.platform.clock.now_utc().unix_timestamp() as u64;
         let pending = bourse_storage::market::pending_publish(aws, market).await?;
         if !pending.is_empty() {
             let stocks = bourse_storage::market::get_stocks(aws, market, &pending).await?;
@@ -390,7 +392,7 @@ impl Consumer {
     /// The work itself happens in the consumers, in parallel, under the shared rate limits.
     async fn run_scheduled(&self) -> Result<JobId, ConsumerError> {
         let (aws, app, market) = (&self.platform.aws, self.app_table.as_str(), self.market_table.as_str());
-        let now = OffsetDateTime::now_utc();
+        let now = self.platform.clock.now_utc();
         let name = "scheduled-refresh";
         let date = now.date().to_string();
         bourse_storage::diagnostics::record_scheduled_run(aws, app, name, &date, &rfc3339(now), now.unix_timestamp() as u64).await?;

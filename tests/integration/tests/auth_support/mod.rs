@@ -20,12 +20,15 @@ pub fn now() -> i64 {
 }
 
 pub fn unique(prefix: &str) -> String {
-    format!("{prefix}-{}", bourse_tokens::random_token(8).to_lowercase().replace(['-', '_'], "x"))
+    format!(
+        "{prefix}-{}",
+        bourse_tokens::random_token(&bourse_domain::random::OsRandom, 8).unwrap().to_lowercase().replace(['-', '_'], "x")
+    )
 }
 
 /// A random documentation-range address, so tests do not share the per-address limit.
 pub fn random_ip() -> String {
-    let r = bourse_tokens::random_token(3);
+    let r = bourse_tokens::random_token(&bourse_domain::random::OsRandom, 3).unwrap();
     let b = r.as_bytes();
     format!("198.51.{}.{}", b[0] % 250, b[1] % 250)
 }
@@ -51,7 +54,7 @@ pub fn event(method: &str, path: &str, query: &str, body: Option<&str>, token: O
         "requestContext": {
             "accountId": "123456789012", "apiId": "bourse1", "domainName": "api.bourse.example",
             "http": {"method": method, "path": path, "protocol": "HTTP/1.1", "sourceIp": ip, "userAgent": "test"},
-            "requestId": format!("test-{}", bourse_tokens::random_token(6)),
+            "requestId": format!("test-{}", bourse_tokens::random_token(&bourse_domain::random::OsRandom, 6).unwrap()),
             "routeKey": format!("{method} {path}"), "stage": "$default",
             "time": "25/Nov/2026:21:30:00 +0000", "timeEpoch": 1795642200000i64
         },
