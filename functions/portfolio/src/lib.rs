@@ -172,9 +172,9 @@ impl Portfolio {
         if let Some(cache) = &self.platform.cache
             && let Err(err) =
                 cache.invalidate_guarded(&cache_guard(user, portfolio), &CACHED_VIEWS.map(|view| cache_key(user, portfolio, view))).await
-            {
-                tracing::warn!(error = %err, "cache invalidation failed; the TTL bounds staleness");
-            }
+        {
+            tracing::warn!(error = %err, "cache invalidation failed; the TTL bounds staleness");
+        }
     }
 
     async fn idempotent<F, Fut>(&self, request: &ApiRequest, user: &str, work: F) -> Result<Reply, ApiError>
