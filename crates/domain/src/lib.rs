@@ -20,6 +20,7 @@ pub mod screener;
 pub mod signals;
 pub mod stock;
 pub mod symbol;
+pub mod text;
 pub mod transaction;
 pub mod universe;
 

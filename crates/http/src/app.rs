@@ -321,8 +321,10 @@ fn source_ip(event: &Request) -> Option<String> {
 /// 128 random bits as hex.
 pub fn random_id() -> String {
     let mut bytes = [0u8; 16];
-    // The OS generator only fails on platforms Lambda does not run; a zero id is still unique enough
-    // to be logged, and never used for security.
+    // The OS generator only fails on platforms Lambda does not run on. If it did fail, the id would
+    // be all zeros, and these ids name more than log lines: request ids, idempotency lease owners,
+    // and the ids of created portfolios, transactions, signals and jobs, so a zero id would collide.
+    // Ignoring the failure, as this does, is a known gap.
     let _ = getrandom::fill(&mut bytes);
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    bourse_domain::text::hex(&bytes)
 }

@@ -120,9 +120,7 @@ fn now() -> time::OffsetDateTime {
     time::OffsetDateTime::now_utc()
 }
 
-fn rfc3339(at: time::OffsetDateTime) -> String {
-    at.format(&time::format_description::well_known::Rfc3339).unwrap_or_default()
-}
+use bourse_domain::text::rfc3339;
 
 /// Cache key of a portfolio's cached `view` (`summary`, `holdings`); private data, so it names
 /// the user. The braces are a hash tag: a portfolio's views and their guard share one slot.
@@ -252,7 +250,7 @@ impl Portfolio {
         // Ids are `<trade date>-<random>`, so the key is known without a lookup.
         let date = tx_id
             .get(..10)
-            .filter(|d| input::parse_date("path.txId", d).is_ok())
+            .filter(|d| bourse_domain::text::parse_date(d).is_ok())
             .ok_or_else(|| ApiError::NotFound("no such transaction".into()))?;
         let sort_key = format!("TX#{date}#{tx_id}");
         let (aws, table) = (&self.platform.aws, &self.app_table);
@@ -280,25 +278,13 @@ impl Portfolio {
         let id = portfolio_id(request)?.to_owned();
         self.owned(user, &id).await?;
         let date = |name: &str, default: &str| -> Result<String, ApiError> {
-            match request.query(name)? {
-                None => Ok(default.to_owned()),
-                Some(raw) => {
-                    input::parse_date(&format!("query.{name}"), raw).map(|d| d.to_string()).map_err(|e| ApiError::Validation(vec![e]))
-                }
-            }
+            Ok(request.date(name)?.map_or_else(|| default.to_owned(), |d| d.to_string()))
         };
         let (from, to) = (date("from", "0000-01-01")?, date("to", "9999-12-31")?);
         if from > to {
             return Err(ApiError::field("query.from", "must not be after to"));
         }
-        let limit = match request.query("limit")? {
-            None => 50,
-            Some(raw) => raw
-                .parse::<i32>()
-                .ok()
-                .filter(|n| (1..=100).contains(n))
-                .ok_or_else(|| ApiError::field("query.limit", "a whole number from 1 to 100"))?,
-        };
+        let limit = request.limit(50, 100)? as i32;
         // The cursor is the id of the last transaction listed: one the service mints, dated within
         // the range asked for (a page of one range never continues another).
         let after = match request.query("cursor")? {
@@ -382,14 +368,8 @@ impl Portfolio {
         request.only_query(&["from", "to"])?;
         let id = portfolio_id(request)?;
         let today = now().date();
-        let date = |name: &str| -> Result<Option<time::Date>, ApiError> {
-            request
-                .query(name)?
-                .map(|raw| input::parse_date(&format!("query.{name}"), raw).map_err(|e| ApiError::Validation(vec![e])))
-                .transpose()
-        };
-        let to = date("to")?.unwrap_or(today);
-        let from = date("from")?.unwrap_or(to - time::Duration::days(90));
+        let to = request.date("to")?.unwrap_or(today);
+        let from = request.date("from")?.unwrap_or(to - time::Duration::days(90));
         if from > to {
             return Err(ApiError::field("query.from", "must not be after to"));
         }
