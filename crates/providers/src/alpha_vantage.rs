@@ -69,7 +69,7 @@ impl Provider for AlphaVantage {
 
     fn fetch<'a>(&'a self, symbol: &'a Symbol, context: &'a RequestContext) -> BoxFuture<'a, Result<MarketData, ProviderError>> {
         Box::pin(async move {
-            let remote = symbol.as_str().replace('.', "-");
+            let remote = crate::remote_symbol(symbol);
             let series = self.query("TIME_SERIES_DAILY", &remote, "&outputsize=full", context).await?;
             let mut data = parse_daily(symbol, &series)?;
             match self.query("OVERVIEW", &remote, "", context).await {

@@ -150,6 +150,11 @@ pub fn from_settings(
     Ok((providers, Arc::new(RateLimiter::new(cache, &limits, max_concurrency))))
 }
 
+/// `symbol` as both HTTP providers write it: a share class with a dash (`BRK.B` → `BRK-B`).
+pub(crate) fn remote_symbol(symbol: &Symbol) -> String {
+    symbol.as_str().replace('.', "-")
+}
+
 /// A decimal from a JSON number or numeric string, rounded to 6 places; `None` for null,
 /// "None", "-", or anything that is not a finite number.
 pub(crate) fn decimal(value: &serde_json::Value) -> Option<rust_decimal::Decimal> {
