@@ -528,8 +528,7 @@ pub fn app(platform: Platform) -> Result<HttpApp<PortfolioRoute, Portfolio>, Sta
 /// which must never surface as an error of ours).
 pub(crate) fn portfolio_id(request: &ApiRequest) -> Result<&str, ApiError> {
     let id = request.param("id")?;
-    let minted = id.len() == 32 && id.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
-    if minted { Ok(id) } else { Err(ApiError::NotFound("no such portfolio".into())) }
+    if bourse_domain::text::is_lower_hex(id, 32) { Ok(id) } else { Err(ApiError::NotFound("no such portfolio".into())) }
 }
 
 /// The `{txId}` of a transaction route: `<YYYY-MM-DD>-<16 lowercase hex digits>`, what the API and
@@ -541,9 +540,8 @@ fn transaction_id(request: &ApiRequest) -> Result<&str, ApiError> {
 
 /// `YYYY-MM-DD-<16 lowercase hex>`: the shape of every transaction id the service mints.
 fn is_minted_transaction_id(id: &str) -> bool {
-    let hex = |s: &str| s.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
     id.len() == 27
         && id.as_bytes()[10] == b'-'
-        && id[..10].bytes().enumerate().all(|(i, b)| if i == 4 || i == 7 { b == b'-' } else { b.is_ascii_digit() })
-        && hex(&id[11..])
+        && bourse_domain::text::parse_date(&id[..10]).is_ok()
+        && bourse_domain::text::is_lower_hex(&id[11..], 16)
 }
