@@ -3,7 +3,7 @@
 #   1. installs what is missing (idempotent), then the gates, which fail the run at once:
 #      `cargo fmt --check`, `cargo clippy --all-targets -D warnings`, and `cargo deny` over
 #      licences, bans (duplicate versions included) and sources — security advisories need the
-#      RustSec database, which CI cannot fetch: dev/audit.sh checks them (README, "Tests");
+#      RustSec database, which CI cannot fetch: dev/audit.sh checks them (README, "The two commands");
 #   2. unit tests need nothing; integration tests run against DynamoDB Local, Redis and the SQS
 #      stand-in, which this script starts on the test ports and always stops;
 #   3. cfn-lint and `sam validate --lint` on template.yaml;
