@@ -520,3 +520,53 @@ fn deadline_of(deadline_ms: u64) -> Instant {
     }
     Instant::now() + Duration::from_millis(deadline_ms - now_ms)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A consumer on a local configuration with no queue at all (nothing here reaches the network).
+    fn consumer_without_queues() -> Consumer {
+        let vars = [
+            ("BOURSE_STAGE", "local"),
+            ("AWS_REGION", "us-east-1"),
+            ("AWS_ENDPOINT_URL_DYNAMODB", "http://127.0.0.1:9"),
+            ("AWS_ENDPOINT_URL_SQS", "http://127.0.0.1:9"),
+            ("APP_TABLE", "app"),
+            ("MARKET_TABLE", "market"),
+        ];
+        let config = bourse_config::Config::from_vars("enrich-consumer", vars.iter().map(|(k, v)| ((*k).into(), (*v).into())).collect())
+            .expect("a local configuration");
+        // Credentials from a stand-in, not the process environment (tests share it).
+        let credentials = |name: &str| name.starts_with("AWS_").then(|| "local".to_owned());
+        let aws = bourse_storage::clients::build_clients_from(&config.aws, &config.ca_bundle, credentials).expect("clients");
+        let platform = Platform { config: Arc::new(config), aws, cache: None, clock: Arc::new(bourse_domain::SystemClock) };
+        let limiter = Arc::new(RateLimiter::new(None, &[], 1));
+        Consumer::with_providers(platform, Vec::new(), limiter).expect("a consumer")
+    }
+
+    fn message(body: &str) -> SqsMessage {
+        let mut message = SqsMessage::default();
+        message.message_id = Some("m1".into());
+        message.body = Some(body.into());
+        message
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn a_missing_setting_is_a_configuration_error_and_a_bad_body_is_poison() {
+        let consumer = consumer_without_queues();
+        let deadline = Instant::now() + DEFAULT_BUDGET;
+        let shard = message(r#"{"kind":"snapshot-shard","shard":0,"date":"2026-11-25"}"#);
+        match consumer.process(&shard, deadline).await {
+            Err(MessageError::Config(MissingSetting(name))) => assert_eq!(name, "SCHEDULED_QUEUE_URL"),
+            other => panic!("{other:?}"),
+        }
+        let poison = message(r#"{"kind":"snapshot-shard","shard":0,"date":"25/11/2026"}"#);
+        assert!(matches!(consumer.process(&poison, deadline).await, Err(MessageError::Poison(_))));
+        let diagnostic = lambda_runtime::Diagnostic::from(ConsumerError::from(MissingSetting("SCHEDULED_QUEUE_URL")));
+        assert_eq!(
+            (diagnostic.error_type.as_str(), diagnostic.error_message.as_str()),
+            ("ConfigurationError", "SCHEDULED_QUEUE_URL is not set")
+        );
+    }
+}
