@@ -21,11 +21,15 @@ case "$BOURSE_TOOLS_DIR" in
     *) BOURSE_TOOLS_DIR="$PWD/$BOURSE_TOOLS_DIR" ;;
 esac
 
-# The venv holds the SQS stand-in, cargo-lambda, cfn-lint and sam; add it once only.
-case ":$PATH:" in
-    *":$BOURSE_TOOLS_DIR/venv/bin:"*) ;;
-    *) export PATH="$BOURSE_TOOLS_DIR/venv/bin:$PATH" ;;
-esac
+# The venv holds the SQS stand-in, cargo-lambda, cfn-lint and sam; cargo-deny has its own
+# directory (dev/install.sh). Each is added once only.
+for _bourse_bin in "$BOURSE_TOOLS_DIR/venv/bin" "$BOURSE_TOOLS_DIR/cargo-deny/bin"; do
+    case ":$PATH:" in
+        *":$_bourse_bin:"*) ;;
+        *) export PATH="$_bourse_bin:$PATH" ;;
+    esac
+done
+unset _bourse_bin
 
 export SAM_CLI_TELEMETRY=0
 

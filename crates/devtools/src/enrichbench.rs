@@ -11,7 +11,6 @@
 //! its limit itself (burst 2) and counts the 429s it had to answer.
 
 use crate::resources::DynError;
-use aws_sdk_sqs::types::MessageSystemAttributeName;
 use bourse_domain::jobs::JobId;
 use bourse_providers::http_client::HttpClient;
 use bourse_providers::stub::{StubConfig, StubFormat, StubServer};
@@ -54,7 +53,7 @@ pub async fn run(settings: Settings) -> Result<(), DynError> {
         .collect::<Result<_, _>>()?;
 
     let symbols = stack.symbols;
-    let id = JobId::parse(&format!("j{}", &bourse_http::random_id()[..24]))?;
+    let id = JobId::parse(&format!("j{}", &bourse_domain::random::hex_id(&bourse_domain::random::OsRandom).unwrap()[..24]))?;
     let job = bourse_storage::jobs::JobRecord::new(id.clone(), "bench", "universe", symbols.len(), "bench");
     bourse_storage::jobs::create_job(&platform.aws, &app, &job, &symbols, now).await?;
     println!(
@@ -108,34 +107,11 @@ pub async fn run(settings: Settings) -> Result<(), DynError> {
 }
 
 async fn poll_until(platform: &Platform, consumer: &Consumer, queue: &str, done: &std::sync::atomic::AtomicBool) {
-    let sqs = &platform.aws.sqs;
     while !done.load(std::sync::atomic::Ordering::SeqCst) {
-        let received = match sqs
-            .receive_message()
-            .queue_url(queue)
-            .max_number_of_messages(10)
-            .wait_time_seconds(1)
-            .message_system_attribute_names(MessageSystemAttributeName::All)
-            .send()
-            .await
-        {
-            Ok(r) => r,
-            Err(err) => {
-                // A stand-in restarting must not turn into a hot loop.
-                eprintln!("receive failed: {err}");
-                tokio::time::sleep(Duration::from_secs(1)).await;
-                continue;
-            }
-        };
-        let messages = received.messages.unwrap_or_default();
-        if messages.is_empty() {
-            continue;
-        }
-        let batch = crate::poller::sqs_event(&messages);
-        let response = consumer.consume(batch).await;
-        let failed: Vec<String> = response.batch_item_failures.into_iter().map(|f| f.item_identifier).collect();
-        for m in messages.iter().filter(|m| !m.message_id.as_ref().is_some_and(|id| failed.contains(id))) {
-            let _ = sqs.delete_message().queue_url(queue).receipt_handle(m.receipt_handle.clone().unwrap_or_default()).send().await;
+        if let Err(err) = crate::poller::deliver_once(&platform.aws.sqs, consumer, queue).await {
+            // A stand-in restarting must not turn into a hot loop.
+            eprintln!("delivery failed: {err}");
+            tokio::time::sleep(Duration::from_secs(1)).await;
         }
     }
 }

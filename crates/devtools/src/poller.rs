@@ -112,6 +112,36 @@ impl Poller {
 /// `None` when the answer is a function error (everything is redelivered).
 /// Received SQS messages as the SQS event Lambda would deliver them (for in-process consumers:
 /// benchmarks and tests).
+/// The event-source mapping in process, one round: receive up to 10 messages from `queue`
+/// (waiting up to a second), hand them to `consumer` as one batch, delete those it did not report
+/// as failed. Returns the batch it handed over (empty when the queue was empty).
+pub async fn deliver_once(
+    sqs: &aws_sdk_sqs::Client,
+    consumer: &enrich_consumer_fn::Consumer,
+    queue: &str,
+) -> Result<aws_lambda_events::sqs::SqsEvent, DynError> {
+    let received = sqs
+        .receive_message()
+        .queue_url(queue)
+        .max_number_of_messages(10)
+        .wait_time_seconds(1)
+        .message_system_attribute_names(MessageSystemAttributeName::All)
+        .send()
+        .await?;
+    let messages = received.messages.unwrap_or_default();
+    let batch = sqs_event(&messages);
+    if batch.records.is_empty() {
+        return Ok(batch);
+    }
+    let response = consumer.consume(batch.clone()).await;
+    let failed: HashSet<String> = response.batch_item_failures.into_iter().map(|f| f.item_identifier).collect();
+    for m in messages.iter().filter(|m| !m.message_id.as_ref().is_some_and(|id| failed.contains(id))) {
+        sqs.delete_message().queue_url(queue).set_receipt_handle(m.receipt_handle.clone()).send().await?;
+    }
+    Ok(batch)
+}
+
+/// The SQS event Lambda would deliver for `messages`.
 pub fn sqs_event(messages: &[aws_sdk_sqs::types::Message]) -> aws_lambda_events::sqs::SqsEvent {
     let mut batch = aws_lambda_events::sqs::SqsEvent::default();
     for m in messages {

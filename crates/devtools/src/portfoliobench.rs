@@ -18,7 +18,7 @@ fn body(response: &lambda_http::Response<lambda_http::Body>) -> Value {
 /// A fresh account's access token, through the auth function.
 async fn access_token() -> Result<String, DynError> {
     let auth = auth_fn::app(Platform::from_env("auth")?)?;
-    let email = format!("bench-{}@example.com", &bourse_http::random_id()[..12]);
+    let email = format!("bench-{}@example.com", &bourse_domain::random::hex_id(&bourse_domain::random::OsRandom).unwrap()[..12]);
     let credentials = json!({"email": email, "password": "tangerine-Orbit-47-quietly"}).to_string();
     let registered = auth.serve(event("POST", "/v1/auth/register", "", Some(credentials.clone()), &[])).await;
     if registered.status() != 201 {

@@ -27,7 +27,7 @@ pub async fn isolated_stack(
     redis_db: u8,
     queue_visibility: Option<u64>,
 ) -> Result<IsolatedStack, DynError> {
-    let stack = format!("{prefix}{}", &bourse_http::random_id()[..8]);
+    let stack = format!("{prefix}{}", &bourse_domain::random::hex_id(&bourse_domain::random::OsRandom).unwrap()[..8]);
     let template = crate::template::Template::load(&repo.join("template.yaml"), &stack)?;
     let queue_urls = crate::resources::create_all(&base.aws, &template, queue_visibility).await?;
     let mut config = (*base.config).clone();

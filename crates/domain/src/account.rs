@@ -127,16 +127,12 @@ pub struct UserId(String);
 
 impl UserId {
     pub fn parse(raw: &str) -> Result<Self, UserIdError> {
-        if raw.len() == 32 && raw.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)) {
-            Ok(UserId(raw.to_owned()))
-        } else {
-            Err(UserIdError)
-        }
+        if crate::text::is_lower_hex(raw, 32) { Ok(UserId(raw.to_owned())) } else { Err(UserIdError) }
     }
 
     /// From 16 random bytes (the caller supplies the randomness: the domain does no I/O).
     pub fn from_random(bytes: [u8; 16]) -> Self {
-        UserId(bytes.iter().map(|b| format!("{b:02x}")).collect())
+        UserId(crate::text::hex(&bytes))
     }
 
     pub fn as_str(&self) -> &str {

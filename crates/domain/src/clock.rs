@@ -60,10 +60,15 @@ impl Clock for ManualClock {
 /// Seconds in a day.
 pub const DAY: i64 = 86_400;
 
+/// `epoch` as a UTC date-time (the epoch itself for seconds beyond the year 9999, which no clock
+/// of ours reaches).
+fn at(epoch: i64) -> time::OffsetDateTime {
+    time::OffsetDateTime::from_unix_timestamp(epoch).unwrap_or(time::OffsetDateTime::UNIX_EPOCH)
+}
+
 /// The UTC calendar day of `epoch` as `YYYY-MM-DD`.
 pub fn utc_date(epoch: i64) -> String {
-    let (y, m, d) = civil_from_days(epoch.div_euclid(DAY));
-    format!("{y:04}-{m:02}-{d:02}")
+    at(epoch).date().to_string()
 }
 
 /// The epoch second at which the UTC day containing `epoch` ends (next midnight).
@@ -71,58 +76,9 @@ pub fn next_utc_midnight(epoch: i64) -> i64 {
     (epoch.div_euclid(DAY) + 1) * DAY
 }
 
-/// Parses `YYYY-MM-DD` into the epoch second of that day's UTC midnight.
-pub fn parse_utc_date(text: &str) -> Option<i64> {
-    let bytes = text.as_bytes();
-    if bytes.len() != 10 || bytes[4] != b'-' || bytes[7] != b'-' {
-        return None;
-    }
-    let y: i64 = text[0..4].parse().ok()?;
-    let m: u32 = text[5..7].parse().ok()?;
-    let d: u32 = text[8..10].parse().ok()?;
-    if !(1..=12).contains(&m) || d == 0 || d > days_in_month(y, m) {
-        return None;
-    }
-    Some(days_from_civil(y, m, d) * DAY)
-}
-
-/// `epoch` as RFC 3339 UTC, e.g. `2026-11-25T21:30:00Z`.
+/// `epoch` as RFC 3339 UTC, e.g. `2026-11-25T21:30:00Z` ([`crate::text::rfc3339`]).
 pub fn rfc3339(epoch: i64) -> String {
-    let secs = epoch.rem_euclid(DAY);
-    format!("{}T{:02}:{:02}:{:02}Z", utc_date(epoch), secs / 3600, (secs % 3600) / 60, secs % 60)
-}
-
-fn days_in_month(y: i64, m: u32) -> u32 {
-    match m {
-        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
-        4 | 6 | 9 | 11 => 30,
-        _ if (y % 4 == 0 && y % 100 != 0) || y % 400 == 0 => 29,
-        _ => 28,
-    }
-}
-
-// Howard Hinnant's civil-date algorithms (proleptic Gregorian, exact for all i64 days in range).
-fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let m = i64::from(m);
-    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + i64::from(d) - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
-}
-
-fn civil_from_days(z: i64) -> (i64, u32, u32) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    (y, m, d)
+    crate::text::rfc3339(at(epoch))
 }
 
 #[cfg(test)]
@@ -136,11 +92,6 @@ mod tests {
         assert_eq!(rfc3339(t), "2026-11-25T21:30:00Z");
         assert_eq!(utc_date(next_utc_midnight(t)), "2026-11-26");
         assert_eq!(next_utc_midnight(t) - t, 2 * 3600 + 30 * 60);
-        assert_eq!(parse_utc_date("2026-11-25"), Some(t - t % DAY));
-        assert_eq!(utc_date(parse_utc_date("2024-02-29").unwrap()), "2024-02-29");
-        for bad in ["2025-02-29", "2026-13-01", "2026-1-01", "tomorrow", "2026-11-25T00"] {
-            assert_eq!(parse_utc_date(bad), None, "{bad}");
-        }
     }
 
     /// Milliseconds and seconds of one clock agree (the idempotency lease reads one, the rest of

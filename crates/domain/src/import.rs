@@ -566,7 +566,7 @@ pub fn parse(text: &str, today: Date, base: Currency) -> Result<ParsedImport, Fi
                 let occurrence = seen.entry(canonical.clone()).or_default();
                 let digest = Sha256::digest(format!("{canonical}#{occurrence}").as_bytes());
                 *occurrence += 1;
-                let fingerprint = digest.iter().map(|b| format!("{b:02x}")).collect();
+                let fingerprint = crate::text::hex(&digest);
                 parsed.rows.push(ImportRow { row, transaction, fingerprint });
             }
             Err(errors) => {
@@ -591,7 +591,7 @@ mod tests {
     use crate::portfolio::Trade;
 
     fn today() -> Date {
-        crate::transaction::parse_date("2026-06-30").unwrap()
+        crate::text::parse_date("2026-06-30").unwrap()
     }
 
     const GENERIC: &str = "date,type,symbol,quantity,price,fees,amount,ratio,currency\n\

@@ -16,25 +16,26 @@ pub const SEND_BATCH: usize = 10;
 #[serde(try_from = "String", into = "String")]
 pub struct JobId(String);
 
+/// Text that is not a job id.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0:?} is not a job id")]
+pub struct InvalidJobId(pub String);
+
 impl JobId {
-    pub fn parse(text: &str) -> Result<Self, String> {
-        let random =
-            text.len() == 25 && text.starts_with('j') && text[1..].bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
-        let scheduled = text.len() == 18
-            && text.starts_with("refresh-")
-            && text[8..].bytes().enumerate().all(|(i, b)| if i == 4 || i == 7 { b == b'-' } else { b.is_ascii_digit() });
-        if random || scheduled { Ok(JobId(text.to_owned())) } else { Err(format!("{text:?} is not a job id")) }
+    pub fn parse(text: &str) -> Result<Self, InvalidJobId> {
+        let random = text.strip_prefix('j').is_some_and(|hex| crate::text::is_lower_hex(hex, 24));
+        let scheduled = text.strip_prefix("refresh-").is_some_and(|date| date.len() == 10 && crate::text::parse_date(date).is_ok());
+        if random || scheduled { Ok(JobId(text.to_owned())) } else { Err(InvalidJobId(text.to_owned())) }
     }
 
     /// A new random id from 12 random bytes.
     pub fn from_random(bytes: [u8; 12]) -> Self {
-        let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
-        JobId(format!("j{hex}"))
+        JobId(format!("j{}", crate::text::hex(&bytes)))
     }
 
     /// The id of the scheduled refresh of `date` (`YYYY-MM-DD`): one per day, so a repeated
     /// trigger finds the job it already created.
-    pub fn scheduled(date: &str) -> Result<Self, String> {
+    pub fn scheduled(date: &str) -> Result<Self, InvalidJobId> {
         Self::parse(&format!("refresh-{date}"))
     }
 
@@ -44,8 +45,8 @@ impl JobId {
 }
 
 impl TryFrom<String> for JobId {
-    type Error = String;
-    fn try_from(value: String) -> Result<Self, String> {
+    type Error = InvalidJobId;
+    fn try_from(value: String) -> Result<Self, InvalidJobId> {
         JobId::parse(&value)
     }
 }

@@ -205,7 +205,7 @@ impl SignalId {
         let valid = bytes.len() == 26
             && bytes[13] == b'-'
             && bytes[..13].iter().all(u8::is_ascii_digit)
-            && bytes[14..].iter().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(b));
+            && crate::text::is_lower_hex(&text[14..], 12);
         if valid { Ok(SignalId(text.to_owned())) } else { Err(JournalError::Id) }
     }
 

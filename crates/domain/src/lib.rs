@@ -22,6 +22,7 @@ pub mod screener;
 pub mod signals;
 pub mod stock;
 pub mod symbol;
+pub mod text;
 pub mod transaction;
 pub mod universe;
 

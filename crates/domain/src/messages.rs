@@ -46,8 +46,8 @@ pub enum ScheduledTask {
 }
 
 fn is_date(text: &str) -> bool {
-    let b = text.as_bytes();
-    b.len() == 10 && b[4] == b'-' && b[7] == b'-' && b.iter().enumerate().all(|(i, c)| i == 4 || i == 7 || c.is_ascii_digit())
+    // The date as written: no blanks around it (it becomes part of a key).
+    text.len() == 10 && crate::text::parse_date(text).is_ok()
 }
 
 /// Ids become parts of keys: keep them to a safe alphabet.
@@ -58,26 +58,39 @@ fn is_key_part(text: &str) -> bool {
 /// Longest diagnostic id accepted (it becomes part of a key).
 pub const MAX_PING_ID_LEN: usize = 64;
 
+/// Why a message body can never be processed, however often it is delivered (a poison message).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum InvalidMessage {
+    /// Not JSON, an unknown `kind`, a missing or unknown field, or a field of the wrong type or
+    /// value (a job id or a symbol that does not parse).
+    #[error("not a queue message: {0}")]
+    Shape(String),
+    #[error("ping id must be 1 to {MAX_PING_ID_LEN} letters, digits or dashes")]
+    PingId,
+    #[error("snapshot date must be YYYY-MM-DD, got {0:?}")]
+    SnapshotDate(String),
+    #[error("snapshot user and portfolio must be 1 to 64 letters, digits or dashes")]
+    SnapshotOwner,
+    #[error("a shard continuation names the last <user>#<portfolio> fanned out")]
+    ShardContinuation,
+}
+
 impl QueueMessage {
-    /// Parses and checks a message body; the error says why it can never succeed (a poison message).
-    pub fn parse(body: &str) -> Result<Self, String> {
-        let message: QueueMessage = serde_json::from_str(body).map_err(|e| format!("not a queue message: {e}"))?;
+    /// Parses and checks a message body; the error says why it can never succeed.
+    pub fn parse(body: &str) -> Result<Self, InvalidMessage> {
+        let message: QueueMessage = serde_json::from_str(body).map_err(|e| InvalidMessage::Shape(e.to_string()))?;
         match &message {
-            QueueMessage::Ping { id }
-                if id.is_empty() || id.len() > MAX_PING_ID_LEN || !id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') =>
-            {
-                Err(format!("ping id must be 1 to {MAX_PING_ID_LEN} letters, digits or dashes"))
-            }
+            QueueMessage::Ping { id } if id.len() > MAX_PING_ID_LEN || !is_key_part(id) => Err(InvalidMessage::PingId),
             QueueMessage::SnapshotShard { date, .. } | QueueMessage::SnapshotPortfolio { date, .. } if !is_date(date) => {
-                Err(format!("snapshot date must be YYYY-MM-DD, got {date:?}"))
+                Err(InvalidMessage::SnapshotDate(date.clone()))
             }
             QueueMessage::SnapshotPortfolio { user, portfolio, .. } if !is_key_part(user) || !is_key_part(portfolio) => {
-                Err("snapshot user and portfolio must be 1 to 64 letters, digits or dashes".into())
+                Err(InvalidMessage::SnapshotOwner)
             }
             QueueMessage::SnapshotShard { after: Some(after), .. }
                 if !after.split_once('#').is_some_and(|(u, p)| is_key_part(u) && is_key_part(p)) =>
             {
-                Err("a shard continuation names the last <user>#<portfolio> fanned out".into())
+                Err(InvalidMessage::ShardContinuation)
             }
             _ => Ok(message),
         }
@@ -108,13 +121,22 @@ mod tests {
 
     #[test]
     fn poison_messages_are_refused_with_a_reason() {
-        assert!(QueueMessage::parse("not json").is_err());
-        assert!(QueueMessage::parse(r#"{"kind":"unknown"}"#).is_err());
-        assert!(QueueMessage::parse(r#"{"kind":"ping","id":"a","extra":1}"#).is_err());
-        assert!(QueueMessage::parse(r#"{"kind":"ping","id":"a b"}"#).is_err());
-        assert!(QueueMessage::parse(r#"{"kind":"ping","id":""}"#).is_err());
-        assert!(QueueMessage::parse(r#"{"kind":"enrich","jobId":"nope","symbol":"AAPL"}"#).is_err());
-        assert!(QueueMessage::parse(r#"{"kind":"enrich","jobId":"refresh-2026-11-25","symbol":"A B"}"#).is_err());
+        let shape = |body: &str| matches!(QueueMessage::parse(body), Err(InvalidMessage::Shape(_)));
+        assert!(shape("not json"));
+        assert!(shape(r#"{"kind":"unknown"}"#));
+        assert!(shape(r#"{"kind":"ping","id":"a","extra":1}"#));
+        assert!(shape(r#"{"kind":"enrich","jobId":"nope","symbol":"AAPL"}"#));
+        assert!(shape(r#"{"kind":"enrich","jobId":"refresh-2026-11-25","symbol":"A B"}"#));
+        assert_eq!(QueueMessage::parse(r#"{"kind":"ping","id":"a b"}"#), Err(InvalidMessage::PingId));
+        assert_eq!(QueueMessage::parse(r#"{"kind":"ping","id":""}"#), Err(InvalidMessage::PingId));
+        let long = format!(r#"{{"kind":"ping","id":"{}"}}"#, "a".repeat(MAX_PING_ID_LEN + 1));
+        assert_eq!(QueueMessage::parse(&long), Err(InvalidMessage::PingId));
+        let bad_date = r#"{"kind":"snapshot-portfolio","user":"u","portfolio":"p","date":"2026-02-30"}"#;
+        assert_eq!(QueueMessage::parse(bad_date), Err(InvalidMessage::SnapshotDate("2026-02-30".into())));
+        let owner = r#"{"kind":"snapshot-portfolio","user":"a#b","portfolio":"p","date":"2026-11-25"}"#;
+        assert_eq!(QueueMessage::parse(owner), Err(InvalidMessage::SnapshotOwner));
+        let after = r#"{"kind":"snapshot-shard","shard":1,"date":"2026-11-25","after":"u1"}"#;
+        assert_eq!(QueueMessage::parse(after), Err(InvalidMessage::ShardContinuation));
     }
 
     #[test]

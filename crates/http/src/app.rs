@@ -306,7 +306,7 @@ fn request_id(event: &Request) -> String {
     from_gateway
         .filter(|id| !id.is_empty() && id.len() <= 128)
         .or_else(|| event.lambda_context_ref().map(|c| c.request_id.clone()).filter(|id| !id.is_empty()))
-        .unwrap_or_else(random_id)
+        .unwrap_or_else(own_request_id)
 }
 
 fn source_ip(event: &Request) -> Option<String> {
@@ -318,11 +318,12 @@ fn source_ip(event: &Request) -> Option<String> {
     }
 }
 
-/// 128 random bits as hex.
-pub fn random_id() -> String {
-    let mut bytes = [0u8; 16];
-    // The OS generator only fails on platforms Lambda does not run; a zero id is still unique enough
-    // to be logged, and never used for security.
-    let _ = getrandom::fill(&mut bytes);
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+/// A request id of our own (when neither API Gateway nor Lambda gave one): 128 random bits as
+/// hex, or — should the OS generator fail — the time and a per-process counter, still unique.
+fn own_request_id() -> String {
+    bourse_domain::random::hex_id(&bourse_domain::random::OsRandom).unwrap_or_else(|_| {
+        static COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
+        format!("t{nanos:x}-{:x}", COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed))
+    })
 }

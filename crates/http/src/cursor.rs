@@ -7,7 +7,7 @@ pub const MAX_CURSOR_BYTES: usize = 96;
 
 /// The cursor of `position`.
 pub fn encode(position: &str) -> String {
-    position.bytes().map(|b| format!("{b:02x}")).collect()
+    bourse_domain::text::hex(position.as_bytes())
 }
 
 /// The position a cursor encodes, or `None` for anything [`encode`] did not make.
@@ -15,9 +15,7 @@ pub fn decode(raw: &str) -> Option<String> {
     if raw.is_empty() || !raw.len().is_multiple_of(2) || raw.len() > 2 * MAX_CURSOR_BYTES {
         return None;
     }
-    let bytes: Vec<u8> =
-        (0..raw.len()).step_by(2).map(|i| raw.get(i..i + 2).and_then(|h| u8::from_str_radix(h, 16).ok())).collect::<Option<_>>()?;
-    String::from_utf8(bytes).ok()
+    String::from_utf8(bourse_domain::text::unhex(raw)?).ok()
 }
 
 #[cfg(test)]

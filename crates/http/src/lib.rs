@@ -12,7 +12,7 @@ pub mod reply;
 pub mod request;
 pub mod router;
 
-pub use app::{Handler, HttpApp, HttpSettings, random_id};
+pub use app::{Handler, HttpApp, HttpSettings};
 pub use auth::{Access, AccessControl, Authenticator, Principal, RateLimit, UsageMeter};
 pub use cors::Cors;
 pub use health::{DependencyCheck, health_reply};

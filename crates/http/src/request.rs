@@ -22,6 +22,16 @@ pub struct ApiRequest {
     pub(crate) body: Vec<u8>,
 }
 
+/// A page size as given in `field` (a query parameter or a body member): `default` when absent,
+/// else a whole number from 1 to `max`.
+pub fn page_limit(field: &str, given: Option<usize>, default: usize, max: usize) -> Result<usize, ApiError> {
+    match given {
+        None => Ok(default),
+        Some(n) if (1..=max).contains(&n) => Ok(n),
+        Some(_) => Err(ApiError::field(field, format!("must be a whole number from 1 to {max}"))),
+    }
+}
+
 impl ApiRequest {
     /// A path parameter declared by the route template. Asking for an undeclared one is a bug in
     /// the handler, reported as an internal error rather than a panic.
@@ -31,6 +41,22 @@ impl ApiRequest {
             .find(|(n, _)| *n == name)
             .map(|(_, v)| v.as_str())
             .ok_or_else(|| ApiError::Internal(format!("route {} has no parameter {name}", self.route)))
+    }
+
+    /// The `limit` query parameter, a page size: `default` when absent, else a whole number from 1
+    /// to `max` ([`page_limit`]).
+    pub fn limit(&self, default: usize, max: usize) -> Result<usize, ApiError> {
+        // Text that is not a whole number counts as 0, which no page size allows.
+        let given = self.query("limit")?.map(|text| text.parse::<usize>().unwrap_or(0));
+        page_limit("query.limit", given, default, max)
+    }
+
+    /// The query parameter `name` as a calendar date (`YYYY-MM-DD`, parsed once for every layer by
+    /// [`bourse_domain::text::parse_date`]), or `None` when absent.
+    pub fn date(&self, name: &str) -> Result<Option<time::Date>, ApiError> {
+        self.query(name)?
+            .map(|text| bourse_domain::text::parse_date(text).map_err(|e| ApiError::field(format!("query.{name}"), e.to_string())))
+            .transpose()
     }
 
     /// The single value of a query parameter; repeating it is a 400.
@@ -144,6 +170,57 @@ mod tests {
     #[allow(dead_code)]
     struct Leg {
         quantity: u32,
+    }
+
+    fn with_query(pairs: &[(&str, &str)]) -> ApiRequest {
+        let mut query: Vec<(String, Vec<String>)> = Vec::new();
+        for (name, value) in pairs {
+            match query.iter_mut().find(|(n, _)| n == name) {
+                Some((_, values)) => values.push((*value).to_owned()),
+                None => query.push(((*name).to_owned(), vec![(*value).to_owned()])),
+            }
+        }
+        ApiRequest {
+            request_id: "r".into(),
+            method: Method::GET,
+            path: "/v1/x".into(),
+            route: "GET /v1/x".into(),
+            headers: HeaderMap::new(),
+            source_ip: None,
+            principal: None,
+            params: Vec::new(),
+            query,
+            body: Vec::new(),
+        }
+    }
+
+    fn reason(result: Result<impl std::fmt::Debug, ApiError>) -> (String, String) {
+        match result {
+            Err(ApiError::Validation(errors)) => (errors[0].field.clone(), errors[0].reason.clone()),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn limits_are_whole_numbers_within_the_page_size() {
+        assert_eq!(with_query(&[]).limit(50, 100).unwrap(), 50);
+        assert_eq!(with_query(&[("limit", "1")]).limit(50, 100).unwrap(), 1);
+        assert_eq!(with_query(&[("limit", "100")]).limit(50, 100).unwrap(), 100);
+        for bad in ["0", "101", "-1", "ten", "", "1.5"] {
+            let expected = ("query.limit".to_owned(), "must be a whole number from 1 to 100".to_owned());
+            assert_eq!(reason(with_query(&[("limit", bad)]).limit(50, 100)), expected, "{bad}");
+        }
+        assert_eq!(reason(with_query(&[("limit", "1"), ("limit", "2")]).limit(50, 100)).1, "must be given once");
+        assert_eq!(page_limit("body.limit", Some(7), 50, 100).unwrap(), 7);
+        assert_eq!(reason(page_limit("body.limit", Some(0), 50, 100)).0, "body.limit");
+    }
+
+    #[test]
+    fn dates_are_parsed_by_the_domain() {
+        assert_eq!(with_query(&[]).date("from").unwrap(), None);
+        assert_eq!(with_query(&[("from", "2026-11-25")]).date("from").unwrap().unwrap().to_string(), "2026-11-25");
+        let expected = ("query.to".to_owned(), "expected a date as YYYY-MM-DD".to_owned());
+        assert_eq!(reason(with_query(&[("to", "25/11/2026")]).date("to")), expected);
     }
 
     #[test]

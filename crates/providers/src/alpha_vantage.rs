@@ -69,7 +69,7 @@ impl Provider for AlphaVantage {
 
     fn fetch<'a>(&'a self, symbol: &'a Symbol, context: &'a RequestContext) -> BoxFuture<'a, Result<MarketData, ProviderError>> {
         Box::pin(async move {
-            let remote = symbol.as_str().replace('.', "-");
+            let remote = crate::remote_symbol(symbol);
             let series = self.query("TIME_SERIES_DAILY", &remote, "&outputsize=full", context).await?;
             let mut data = parse_daily(symbol, &series)?;
             match self.query("OVERVIEW", &remote, "", context).await {
@@ -90,10 +90,9 @@ pub fn parse_daily(symbol: &Symbol, body: &Value) -> Result<MarketData, Provider
         .get("Time Series (Daily)")
         .and_then(Value::as_object)
         .ok_or_else(|| ProviderError::Malformed("no \"Time Series (Daily)\"".into()))?;
-    let format = time::macros::format_description!("[year]-[month]-[day]");
     let mut history = Vec::with_capacity(series.len());
     for (day, values) in series {
-        let date = time::Date::parse(day, &format).map_err(|_| ProviderError::Malformed(format!("date {day:?}")))?;
+        let date = bourse_domain::text::parse_date(day).map_err(|e| ProviderError::Malformed(format!("date {day:?}: {e}")))?;
         let Some(close) = values.get("4. close").and_then(decimal) else { continue };
         history.push(PricePoint { date, close });
     }

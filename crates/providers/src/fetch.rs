@@ -16,8 +16,9 @@ pub const MAX_ATTEMPTS: u32 = 4;
 /// The outcome for one symbol.
 #[derive(Debug)]
 pub enum FetchOutcome {
-    /// The merged answer, its quality score and the providers that failed.
-    Found { data: MarketData, quality: u8, failures: Vec<(String, ProviderError)> },
+    /// The merged answer (boxed: it is far larger than the other outcomes), its quality score
+    /// and the providers that failed.
+    Found { data: Box<MarketData>, quality: u8, failures: Vec<(String, ProviderError)> },
     /// Every provider said the symbol does not exist: permanent.
     Unknown,
     /// The shared rate limit leaves no room before the deadline: retry through SQS after this.
@@ -39,7 +40,7 @@ pub async fn fetch_best(providers: &[Arc<dyn Provider>], symbol: &Symbol, contex
         }
     }
     if let Some((data, quality)) = merge(answers, today) {
-        return FetchOutcome::Found { data, quality, failures };
+        return FetchOutcome::Found { data: Box::new(data), quality, failures };
     }
     if !failures.is_empty() && failures.iter().all(|(_, e)| *e == ProviderError::UnknownSymbol) {
         return FetchOutcome::Unknown;

@@ -31,7 +31,7 @@ pub struct HttpClient {
 impl HttpClient {
     /// `trust`: the CA bundle for `https` providers (`None` when every provider is plain
     /// `http`, as in the local stack and the tests, which then never read a certificate).
-    pub fn new(trust: Option<&bourse_config::CaBundle>) -> Result<Self, String> {
+    pub fn new(trust: Option<&bourse_config::CaBundle>) -> Result<Self, bourse_config::trust::TlsError> {
         let config = match trust {
             Some(bundle) => bourse_config::trust::client_config(bundle, None)?,
             None => bourse_config::trust::trusting(rustls::RootCertStore::empty())?,

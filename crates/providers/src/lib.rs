@@ -103,13 +103,26 @@ pub trait Provider: Send + Sync {
 /// The configured providers, in order of preference, and the rate limits they share.
 pub type Configured = (Vec<Arc<dyn Provider>>, Arc<RateLimiter>);
 
+/// Why the configured providers could not be built (a deployment error, found at start-up).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SetupError {
+    #[error(transparent)]
+    Tls(#[from] bourse_config::trust::TlsError),
+    #[error("the API key in secret {0} must be read before the providers are built")]
+    UnreadSecret(String),
+    #[error("alpha-vantage needs an API key (PROVIDER_API_KEY_SECRET_ALPHA_VANTAGE)")]
+    MissingApiKey,
+    #[error("unknown market-data provider {0:?}")]
+    UnknownProvider(String),
+}
+
 /// Builds the configured providers (in order of preference) and the rate limits they share.
 pub fn from_settings(
     settings: &[bourse_config::ProviderSetting],
     ca_bundle: &bourse_config::CaBundle,
     cache: Option<Arc<bourse_cache::Cache>>,
     max_concurrency: u32,
-) -> Result<Configured, String> {
+) -> Result<Configured, SetupError> {
     let needs_tls = settings.iter().any(|s| s.base_url.as_ref().is_some_and(|u| u.as_str().starts_with("https://")));
     let http = http_client::HttpClient::new(needs_tls.then_some(ca_bundle))?;
     let mut limits = Vec::new();
@@ -123,18 +136,23 @@ pub fn from_settings(
                 let key = match &setting.api_key {
                     Some(bourse_config::SecretSource::Inline(key)) => key.expose().to_owned(),
                     Some(bourse_config::SecretSource::SecretsManager { secret_id, .. }) => {
-                        return Err(format!("the API key in secret {secret_id} must be read before the providers are built"));
+                        return Err(SetupError::UnreadSecret(secret_id.to_string()));
                     }
-                    None => return Err("alpha-vantage needs an API key (PROVIDER_API_KEY_SECRET_ALPHA_VANTAGE)".into()),
+                    None => return Err(SetupError::MissingApiKey),
                 };
                 Arc::new(alpha_vantage::AlphaVantage::new(http.clone(), base, key))
             }
-            (kind, _) => return Err(format!("unknown market-data provider {kind:?}")),
+            (kind, _) => return Err(SetupError::UnknownProvider(kind.to_owned())),
         };
         limits.push((provider.name().to_owned(), setting.requests_per_second));
         providers.push(provider);
     }
     Ok((providers, Arc::new(RateLimiter::new(cache, &limits, max_concurrency))))
+}
+
+/// `symbol` as both HTTP providers write it: a share class with a dash (`BRK.B` → `BRK-B`).
+pub(crate) fn remote_symbol(symbol: &Symbol) -> String {
+    symbol.as_str().replace('.', "-")
 }
 
 /// A decimal from a JSON number or numeric string, rounded to 6 places; `None` for null,

@@ -49,7 +49,7 @@ impl Provider for YahooChart {
     fn fetch<'a>(&'a self, symbol: &'a Symbol, context: &'a RequestContext) -> BoxFuture<'a, Result<MarketData, ProviderError>> {
         Box::pin(async move {
             context.permit(NAME, self.timeout).await?;
-            let remote = symbol.as_str().replace('.', "-");
+            let remote = crate::remote_symbol(symbol);
             let url = format!("{}/v8/finance/chart/{remote}?range=2y&interval=1d", self.base);
             let response = self.http.get(&url, self.timeout).await?;
             common_status(&response)?;

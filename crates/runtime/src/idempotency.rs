@@ -43,7 +43,7 @@ impl Attempt {
     pub fn id(&self, kind: &str, n: usize) -> String {
         use sha2::Digest;
         let digest = sha2::Sha256::digest([&self.seed[..], kind.as_bytes(), b"\n", n.to_string().as_bytes()].concat());
-        digest[..16].iter().map(|b| format!("{b:02x}")).collect()
+        bourse_domain::text::hex(&digest[..16])
     }
 }
 
@@ -66,10 +66,9 @@ where
     }
     let table = platform.config.require_app_table().map_err(|e| ApiError::Internal(e.to_string()))?;
     use sha2::Digest;
-    let hash: String = sha2::Sha256::digest([request.route.as_bytes(), b"\n", request.path.as_bytes(), b"\n", request.body()].concat())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
+    let hash = bourse_domain::text::hex(&sha2::Sha256::digest(
+        [request.route.as_bytes(), b"\n", request.path.as_bytes(), b"\n", request.body()].concat(),
+    ));
     let aws = &platform.aws;
     // The platform's clock, so tests can move past a lease without waiting for it.
     let now_ms = platform.clock.now_ms();

@@ -6,27 +6,25 @@ use bourse_domain::Symbol;
 use bourse_domain::jobs::JobId;
 use bourse_http::ApiError;
 use bourse_storage::jobs::JobRecord;
-use time::format_description::well_known::Rfc3339;
 
 /// The job id of a request's attempt: derived from its Idempotency-Key when it has one (so a
 /// retry finds the job its first attempt created), random otherwise.
 pub fn job_id(attempt: &crate::idempotency::Attempt) -> JobId {
-    job_id_from_hex(&attempt.id("job", 0))
+    job_id_from(&bourse_domain::text::unhex(&attempt.id("job", 0)).unwrap_or_default())
 }
 
 /// The job id derived from `parts` (SHA-256): the same parts, the same job.
 pub fn job_id_of(parts: &[&str]) -> JobId {
     use sha2::Digest;
-    let digest = sha2::Sha256::digest(parts.join("\n").as_bytes());
-    job_id_from_hex(&digest.iter().map(|b| format!("{b:02x}")).collect::<String>())
+    job_id_from(&sha2::Sha256::digest(parts.join("\n").as_bytes()))
 }
 
-fn job_id_from_hex(hex: &str) -> JobId {
-    let mut bytes = [0u8; 12];
-    for (i, byte) in bytes.iter_mut().enumerate() {
-        *byte = u8::from_str_radix(&hex[i * 2..i * 2 + 2], 16).unwrap_or(0);
-    }
-    JobId::from_random(bytes)
+/// The job id of the first 12 of `bytes` (zeros where fewer).
+fn job_id_from(bytes: &[u8]) -> JobId {
+    let mut id = [0u8; 12];
+    let n = bytes.len().min(12);
+    id[..n].copy_from_slice(&bytes[..n]);
+    JobId::from_random(id)
 }
 
 /// Records job `id` of `owner` over `symbols` and queues it: 1 TransactWriteItems, ⌈N/10⌉
@@ -45,7 +43,7 @@ pub async fn start_enrichment_job(
     let table = platform.config.require_app_table().map_err(internal)?;
     let queue = platform.config.require_enrich_queue_url().map_err(internal)?;
     let now = platform.clock.now_utc();
-    let created_at = now.format(&Rfc3339).unwrap_or_default();
+    let created_at = bourse_domain::text::rfc3339(now);
     let mut job = JobRecord::new(id, owner, kind, symbols.len(), &created_at);
     match bourse_storage::jobs::create_job(&platform.aws, table, &job, symbols, now.unix_timestamp() as u64).await {
         Ok(()) => {}

@@ -15,12 +15,25 @@ use tokio::sync::OnceCell;
 /// How long after init the background fetch starts.
 const PREFETCH_DELAY: std::time::Duration = std::time::Duration::from_millis(2);
 
+/// Why a secret's value is not available (yet): the next request that needs it tries again.
+#[derive(Debug, thiserror::Error)]
+pub enum InstanceSecretError {
+    /// Secrets Manager did not give the secret.
+    #[error(transparent)]
+    Fetch(#[from] bourse_storage::secrets::SecretError),
+    /// The secret was read but is not what it should be (e.g. not a key).
+    #[error("the secret is not usable: {0}")]
+    Unusable(Box<dyn std::error::Error + Send + Sync>),
+}
+
+type Make<T> = dyn Fn(Secret) -> Result<T, InstanceSecretError> + Send + Sync;
+
 /// A value made from a secret (a signing key, an API key), fetched once per instance.
 pub struct InstanceSecret<T> {
     cell: Arc<OnceCell<Arc<T>>>,
     aws: AwsClients,
     source: SecretSource,
-    make: Arc<dyn Fn(Secret) -> Result<T, String> + Send + Sync>,
+    make: Arc<Make<T>>,
 }
 
 impl<T> Clone for InstanceSecret<T> {
@@ -32,8 +45,13 @@ impl<T> Clone for InstanceSecret<T> {
 impl<T: Send + Sync + 'static> InstanceSecret<T> {
     /// Starts fetching `source` now (when called inside a runtime) and turns it into a `T` with
     /// `make` (which also checks it: a malformed key is reported, not kept).
-    pub fn prefetch(platform: &Platform, source: SecretSource, make: impl Fn(Secret) -> Result<T, String> + Send + Sync + 'static) -> Self {
-        let secret = InstanceSecret { cell: Arc::new(OnceCell::new()), aws: platform.aws.clone(), source, make: Arc::new(make) };
+    pub fn prefetch<E: std::error::Error + Send + Sync + 'static>(
+        platform: &Platform,
+        source: SecretSource,
+        make: impl Fn(Secret) -> Result<T, E> + Send + Sync + 'static,
+    ) -> Self {
+        let make: Arc<Make<T>> = Arc::new(move |secret| make(secret).map_err(|e| InstanceSecretError::Unusable(Box::new(e))));
+        let secret = InstanceSecret { cell: Arc::new(OnceCell::new()), aws: platform.aws.clone(), source, make };
         if let Ok(runtime) = tokio::runtime::Handle::try_current() {
             let early = secret.clone();
             runtime.spawn(async move {
@@ -48,11 +66,11 @@ impl<T: Send + Sync + 'static> InstanceSecret<T> {
     }
 
     /// The value, fetching it if no fetch succeeded yet (concurrent callers share one fetch).
-    pub async fn get(&self) -> Result<Arc<T>, String> {
+    pub async fn get(&self) -> Result<Arc<T>, InstanceSecretError> {
         let result = self
             .cell
             .get_or_try_init(|| async {
-                let secret = bourse_storage::secrets::resolve(&self.aws, &self.source).await.map_err(|e| e.to_string())?;
+                let secret = bourse_storage::secrets::resolve(&self.aws, &self.source).await?;
                 (self.make)(secret).map(Arc::new)
             })
             .await;

@@ -3,7 +3,7 @@
 
 use crate::{Auth, AuthError};
 use bourse_domain::account::PasswordError;
-use bourse_domain::clock::{DAY, parse_utc_date, rfc3339, utc_date};
+use bourse_domain::clock::{DAY, rfc3339, utc_date};
 use bourse_domain::login_throttle::{ADDRESS_MAX_ATTEMPTS_PER_MINUTE, AttemptDecision, address_window};
 use bourse_domain::password_hash::{hash_password, verify_or_burn};
 use bourse_domain::plan::{MAX_USAGE_RANGE_DAYS, Plan, QuotaState};
@@ -207,10 +207,7 @@ impl Auth {
         let now = self.now();
         let today = now - now.rem_euclid(DAY);
         let date = |name: &str, default: i64| -> Result<i64, ApiError> {
-            match request.query(name)? {
-                None => Ok(default),
-                Some(text) => parse_utc_date(text).ok_or_else(|| ApiError::field(format!("query.{name}"), "must be a date YYYY-MM-DD")),
-            }
+            Ok(request.date(name)?.map_or(default, |d| d.midnight().assume_utc().unix_timestamp()))
         };
         let to = date("to", today)?;
         let from = date("from", to - 6 * DAY)?;
@@ -249,7 +246,7 @@ impl Auth {
 /// The per-account limiter key: SHA-256 of the normalised email, hex.
 fn account_key(email: &Email) -> String {
     use sha2::{Digest, Sha256};
-    Sha256::digest(email.as_str().as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
+    bourse_domain::text::hex(&Sha256::digest(email.as_str().as_bytes()))
 }
 
 fn token_pair(

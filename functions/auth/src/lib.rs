@@ -106,9 +106,7 @@ impl Handler<AuthRoute> for Auth {
 pub fn app(platform: Platform) -> Result<HttpApp<AuthRoute, Auth>, StartupError> {
     let (kid, key) = platform.config.require_jwt_signing_key()?;
     let signing_kid = kid.to_owned();
-    let signer = InstanceSecret::prefetch(&platform, key.clone(), move |key| {
-        TokenSigner::new(&signing_kid, key.expose()).map_err(|e| e.to_string())
-    });
+    let signer = InstanceSecret::prefetch(&platform, key.clone(), move |key| TokenSigner::new(&signing_kid, key.expose()));
     let verifier = bourse_tokens::TokenVerifier::from_json(platform.config.require_jwt_public_keys()?)?;
     if !verifier.knows(kid) {
         return Err(bourse_tokens::KeyError::SigningKidUnknown(kid.to_owned()).into());

@@ -29,6 +29,7 @@ use bourse_domain::messages::{QueueMessage, ScheduledTask};
 use bourse_domain::portfolio::{DailySnapshot, daily_snapshot};
 use bourse_domain::signals::history_signals;
 use bourse_domain::stock::Stock;
+use bourse_domain::text::rfc3339;
 use bourse_providers::{FetchOutcome, Provider, RateLimiter, RequestContext, fetch_best};
 use bourse_runtime::{Platform, StartupError};
 use bourse_storage::jobs::{JobRecord, Recorded};
@@ -39,7 +40,6 @@ use serde_json::Value;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use time::OffsetDateTime;
-use time::format_description::well_known::Rfc3339;
 
 pub mod fanout;
 pub mod panic_guard;
@@ -62,6 +62,15 @@ const VERSION_TTL: Duration = Duration::from_secs(60);
 pub enum ConsumerError {
     #[error("event is neither an SQS batch nor a scheduled task: {0}")]
     UnknownEvent(String),
+    /// The answer to the event could not be written as JSON.
+    #[error("the answer could not be serialised: {0}")]
+    Answer(serde_json::Error),
+    /// A setting the work needs is missing: the deployment, not the event, is at fault.
+    #[error(transparent)]
+    Config(#[from] MissingSetting),
+    /// The day's scheduled refresh has no valid job id (a clock outside the years ids cover).
+    #[error("the scheduled refresh has no job id: {0}")]
+    JobId(#[from] bourse_domain::jobs::InvalidJobId),
     #[error(transparent)]
     Storage(#[from] bourse_storage::StorageError),
 }
@@ -70,6 +79,9 @@ impl From<ConsumerError> for lambda_runtime::Diagnostic {
     fn from(err: ConsumerError) -> Self {
         let kind = match err {
             ConsumerError::UnknownEvent(_) => "UnknownEvent",
+            ConsumerError::Answer(_) => "AnswerError",
+            ConsumerError::Config(_) => "ConfigurationError",
+            ConsumerError::JobId(_) => "JobIdError",
             ConsumerError::Storage(_) => "StorageError",
         };
         lambda_runtime::Diagnostic { error_type: kind.into(), error_message: err.to_string() }
@@ -84,11 +96,21 @@ struct TaskDone {
     swept: Option<usize>,
 }
 
+/// A setting that this deployment lacks (named as in the environment).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("{0} is not set")]
+pub struct MissingSetting(pub &'static str);
+
 /// Why one message failed; it is reported so that only it is redelivered.
 #[derive(Debug, thiserror::Error)]
 enum MessageError {
+    /// The body can never be processed, however often it is delivered.
     #[error("poison message: {0}")]
-    Poison(String),
+    Poison(#[from] bourse_domain::messages::InvalidMessage),
+    /// The message is fine, the deployment lacks a setting its work needs: it is redelivered,
+    /// and the dead-letter queue keeps it once the redeliveries are spent.
+    #[error("configuration: {0}")]
+    Config(#[from] MissingSetting),
     #[error(transparent)]
     Storage(#[from] bourse_storage::StorageError),
     #[error("providers failed, SQS will retry: {0}")]
@@ -129,7 +151,7 @@ impl Consumer {
             platform.cache.clone(),
             platform.config.enrich_max_concurrency,
         )
-        .map_err(StartupError::Init)?;
+        .map_err(|e| StartupError::Init(e.to_string()))?;
         Self::with_providers(platform, providers, limiter)
     }
 
@@ -157,7 +179,7 @@ impl Consumer {
             let ids = batch.records.iter().filter_map(|m| m.message_id.as_deref());
             let _in_progress = self.panic_guard.as_deref().map(|guard| guard.begin(&event.context.request_id, ids));
             let response = self.consume_until(batch, deadline).await;
-            return serde_json::to_value(response).map_err(|e| ConsumerError::UnknownEvent(e.to_string()));
+            return serde_json::to_value(response).map_err(ConsumerError::Answer);
         }
         // A classic EventBridge rule delivers its own envelope; a schedule with an Input delivers
         // the input itself. Both mean the daily refresh.
@@ -176,7 +198,7 @@ impl Consumer {
                 TaskDone { status: "done", swept: Some(self.sweep_stalled_jobs(self.platform.clock.now_utc()).await?) }
             }
         };
-        serde_json::to_value(done).map_err(|e| ConsumerError::UnknownEvent(e.to_string()))
+        serde_json::to_value(done).map_err(ConsumerError::Answer)
     }
 
     /// Processes a batch with the default time budget.
@@ -212,7 +234,7 @@ impl Consumer {
 
     async fn process(&self, message: &SqsMessage, deadline: Instant) -> Result<(), MessageError> {
         let body = message.body.as_deref().unwrap_or_default();
-        match QueueMessage::parse(body).map_err(MessageError::Poison)? {
+        match QueueMessage::parse(body)? {
             QueueMessage::Ping { id } => {
                 let now = self.platform.clock.now_utc();
                 bourse_storage::diagnostics::record_ping(
@@ -226,8 +248,7 @@ impl Consumer {
                 Ok(())
             }
             QueueMessage::SnapshotShard { shard, date, after } => {
-                let queue_url =
-                    self.scheduled_queue_url.as_deref().ok_or_else(|| MessageError::Poison("SCHEDULED_QUEUE_URL is not set".into()))?;
+                let queue_url = self.scheduled_queue()?;
                 let source = fanout::IndexSource { platform: &self.platform, table: &self.app_table };
                 let outbox = fanout::QueueOutbox { platform: &self.platform, queue_url };
                 let step = fanout::fan_out_page(&source, &outbox, shard, &date, after.as_deref(), fanout::PAGE).await?;
@@ -340,7 +361,7 @@ impl Consumer {
 
     /// Sends the one publish message, delayed by the publish interval.
     async fn schedule_publish(&self) -> Result<(), MessageError> {
-        let queue = self.scheduled_queue_url.as_deref().ok_or_else(|| MessageError::Poison("SCHEDULED_QUEUE_URL is not set".into()))?;
+        let queue = self.scheduled_queue()?;
         let delay = i32::try_from(self.platform.config.universe_publish_interval_seconds).unwrap_or(900);
         bourse_storage::queue::send_messages(&self.platform.aws, queue, &[QueueMessage::PublishUniverse], Some(delay)).await?;
         Ok(())
@@ -370,6 +391,11 @@ impl Consumer {
         Ok(())
     }
 
+    /// The queue scheduled work goes to (`SCHEDULED_QUEUE_URL`, else the enrichment queue's).
+    fn scheduled_queue(&self) -> Result<&str, MissingSetting> {
+        self.scheduled_queue_url.as_deref().ok_or(MissingSetting("SCHEDULED_QUEUE_URL"))
+    }
+
     /// The URL of the queue `message` came from (by its source ARN's queue name).
     fn queue_of(&self, message: &SqsMessage) -> Option<&str> {
         let name = message.event_source_arn.as_deref().and_then(|arn| arn.rsplit(':').next());
@@ -396,7 +422,7 @@ impl Consumer {
         let name = "scheduled-refresh";
         let date = now.date().to_string();
         bourse_storage::diagnostics::record_scheduled_run(aws, app, name, &date, &rfc3339(now), now.unix_timestamp() as u64).await?;
-        let id = JobId::scheduled(&date).map_err(ConsumerError::UnknownEvent)?;
+        let id = JobId::scheduled(&date)?;
         let version = bourse_storage::market::universe_version(aws, market).await?;
         let symbols: Vec<Symbol> = if version == 0 {
             Vec::new()
@@ -416,7 +442,7 @@ impl Consumer {
             }
             Err(err) => return Err(err.into()),
         }
-        let queue = self.scheduled_queue_url.as_deref().ok_or(ConsumerError::UnknownEvent("SCHEDULED_QUEUE_URL is not set".into()))?;
+        let queue = self.scheduled_queue()?;
         let sent = bourse_storage::jobs::enqueue_symbols(aws, queue, &id, &symbols).await?;
         // The day's portfolio snapshots: one message per shard of the active-portfolio index,
         // held back so the refresh has written the new quotes first. Each shard message fans out
@@ -508,6 +534,58 @@ fn deadline_of(deadline_ms: u64) -> Instant {
     Instant::now() + Duration::from_millis(deadline_ms - now_ms)
 }
 
-fn rfc3339(at: OffsetDateTime) -> String {
-    at.format(&Rfc3339).unwrap_or_default()
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A consumer on a local configuration with no queue at all (nothing here reaches the network).
+    fn consumer_without_queues() -> Consumer {
+        let vars = [
+            ("BOURSE_STAGE", "local"),
+            ("AWS_REGION", "us-east-1"),
+            ("AWS_ENDPOINT_URL_DYNAMODB", "http://127.0.0.1:9"),
+            ("AWS_ENDPOINT_URL_SQS", "http://127.0.0.1:9"),
+            ("APP_TABLE", "app"),
+            ("MARKET_TABLE", "market"),
+        ];
+        let config = bourse_config::Config::from_vars("enrich-consumer", vars.iter().map(|(k, v)| ((*k).into(), (*v).into())).collect())
+            .expect("a local configuration");
+        // Credentials from a stand-in, not the process environment (tests share it).
+        let credentials = |name: &str| name.starts_with("AWS_").then(|| "local".to_owned());
+        let aws = bourse_storage::clients::build_clients_from(&config.aws, &config.ca_bundle, credentials).expect("clients");
+        let platform = Platform {
+            config: Arc::new(config),
+            aws,
+            cache: None,
+            clock: Arc::new(bourse_domain::SystemClock),
+            random: Arc::new(bourse_domain::random::OsRandom),
+        };
+        let limiter = Arc::new(RateLimiter::new(None, &[], 1));
+        Consumer::with_providers(platform, Vec::new(), limiter).expect("a consumer")
+    }
+
+    fn message(body: &str) -> SqsMessage {
+        let mut message = SqsMessage::default();
+        message.message_id = Some("m1".into());
+        message.body = Some(body.into());
+        message
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn a_missing_setting_is_a_configuration_error_and_a_bad_body_is_poison() {
+        let consumer = consumer_without_queues();
+        let deadline = Instant::now() + DEFAULT_BUDGET;
+        let shard = message(r#"{"kind":"snapshot-shard","shard":0,"date":"2026-11-25"}"#);
+        match consumer.process(&shard, deadline).await {
+            Err(MessageError::Config(MissingSetting(name))) => assert_eq!(name, "SCHEDULED_QUEUE_URL"),
+            other => panic!("{other:?}"),
+        }
+        let poison = message(r#"{"kind":"snapshot-shard","shard":0,"date":"25/11/2026"}"#);
+        assert!(matches!(consumer.process(&poison, deadline).await, Err(MessageError::Poison(_))));
+        let diagnostic = lambda_runtime::Diagnostic::from(ConsumerError::from(MissingSetting("SCHEDULED_QUEUE_URL")));
+        assert_eq!(
+            (diagnostic.error_type.as_str(), diagnostic.error_message.as_str()),
+            ("ConfigurationError", "SCHEDULED_QUEUE_URL is not set")
+        );
+    }
 }

@@ -84,7 +84,7 @@ impl Portfolio {
         if !parsed.errors.is_empty() {
             return Err(row_errors(parsed.errors.into_iter().map(|e| FieldError::cell(e.row, e.column, e.reason)).collect()));
         }
-        let file_sha256: String = Sha256::digest(request.body()).iter().map(|b| format!("{b:02x}")).collect();
+        let file_sha256 = bourse_domain::text::hex(&Sha256::digest(request.body()));
         let reply = self.idempotent(request, user, |_| self.import_parsed(user, &id, parsed, file_sha256)).await?;
         self.invalidate(user, &id).await;
         Ok(reply)

@@ -41,7 +41,3 @@ pub fn transaction(body: &RawTransaction, today: Date) -> Result<ParsedTransacti
         ApiError::Validation(errors.into_iter().map(|e| FieldError::new(format!("body.{}", e.field.name()), e.reason)).collect())
     })
 }
-
-pub fn parse_date(field: &str, raw: &str) -> Result<Date, FieldError> {
-    bourse_domain::transaction::parse_date(raw).map_err(|reason| FieldError::new(field, reason))
-}

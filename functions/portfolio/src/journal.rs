@@ -19,7 +19,6 @@ use http::StatusCode;
 use serde::Deserialize;
 use serde_json::{Value, json};
 use time::OffsetDateTime;
-use time::format_description::well_known::Rfc3339;
 
 /// Signals one bulk request may create.
 pub const MAX_BULK: usize = 100;
@@ -65,8 +64,7 @@ fn field(path: &str, name: &str, err: impl ToString) -> FieldError {
 
 /// An RFC 3339 time in UTC, not after `now`.
 fn utc_time(path: &str, name: &str, raw: &str, now: OffsetDateTime) -> Result<OffsetDateTime, FieldError> {
-    let at = OffsetDateTime::parse(raw.trim(), &Rfc3339)
-        .map_err(|_| field(path, name, "expected an RFC 3339 time, e.g. 2026-11-25T21:30:00Z"))?;
+    let at = bourse_domain::text::parse_rfc3339(raw).map_err(|e| field(path, name, e))?;
     if !at.offset().is_utc() {
         return Err(field(path, name, "must be in UTC (Z or +00:00)"));
     }
@@ -213,7 +211,8 @@ impl Portfolio {
     pub(crate) async fn create_signal(&self, request: &ApiRequest, user: &str) -> Result<Reply, ApiError> {
         let body: NewSignal = request.json()?;
         let now = now();
-        body.parse("body", new_id(now, &bourse_http::random_id())?, now).map_err(ApiError::Validation)?;
+        let hex = bourse_domain::random::hex_id(&*self.platform.random).map_err(bourse_runtime::random_problem)?;
+        body.parse("body", new_id(now, &hex)?, now).map_err(ApiError::Validation)?;
         self.idempotent(request, user, |attempt| async move {
             // Parsed again with the attempt's id and time: the same on every attempt of a keyed
             // request, so a retry finds what an earlier attempt wrote.
@@ -242,7 +241,8 @@ impl Portfolio {
             }
             if errors.is_empty() { Ok(signals) } else { Err(ApiError::Validation(errors)) }
         };
-        parse_all(now(), &|_| bourse_http::random_id())?;
+        // Validation only: these ids are thrown away.
+        parse_all(now(), &|_| "0".repeat(32))?;
         self.idempotent(request, user, |attempt| async move {
             // The ids derive from the Idempotency-Key: a retry after a failed later chunk finds
             // the chunks already written and writes only the rest.
@@ -350,7 +350,7 @@ impl Portfolio {
                     }
                     return Err(ApiError::Conflict(format!("signal {id} is already closed")));
                 }
-                let opened_at = OffsetDateTime::parse(&signal.opened_at, &Rfc3339)
+                let opened_at = bourse_domain::text::parse_rfc3339(&signal.opened_at)
                     .map_err(|e| ApiError::Internal(format!("stored openedAt of {id}: {e}")))?;
                 if closed_at < opened_at {
                     return Err(ApiError::field(
@@ -424,12 +424,13 @@ impl Portfolio {
                 raw.parse::<i64>().map_err(|_| JournalError::Confidence).and_then(Confidence::new),
             );
         }
-        let limit = match request.query("limit")? {
-            None => 50,
-            Some(raw) => raw.parse::<usize>().ok().filter(|n| (1..=100).contains(n)).unwrap_or_else(|| {
-                errors.push(FieldError::new("query.limit", "a whole number from 1 to 100"));
+        let limit = match request.limit(50, 100) {
+            Ok(limit) => limit,
+            Err(ApiError::Validation(found)) => {
+                errors.extend(found);
                 50
-            }),
+            }
+            Err(other) => return Err(other),
         };
         let after = match request.query("cursor")? {
             None => None,
@@ -488,7 +489,7 @@ mod tests {
 
     #[test]
     fn every_bad_field_of_a_signal_is_named_under_its_path() {
-        let now = OffsetDateTime::parse("2026-11-25T21:30:00Z", &Rfc3339).unwrap();
+        let now = bourse_domain::text::parse_rfc3339("2026-11-25T21:30:00Z").unwrap();
         let id = SignalId::parse("1795642200000-0123456789ab").unwrap();
         let bad = NewSignal {
             symbol: "A B".into(),

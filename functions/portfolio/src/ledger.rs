@@ -11,7 +11,7 @@ use bourse_runtime::storage_problem;
 use bourse_storage::portfolios::{self as store, TransactionRecord, VersionedHolding};
 use bourse_storage::retry::{Attempts, unless_raced};
 
-/// Why a ledger cannot be derived: the record at fault (its index in the ledger order) and why.
+/// Why a ledger cannot be derived: the record at fault and the error applying it gave.
 #[derive(Debug)]
 pub struct Underivable<'a> {
     pub record: &'a TransactionRecord,

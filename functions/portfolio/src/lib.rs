@@ -121,9 +121,7 @@ fn now() -> time::OffsetDateTime {
     time::OffsetDateTime::now_utc()
 }
 
-fn rfc3339(at: time::OffsetDateTime) -> String {
-    at.format(&time::format_description::well_known::Rfc3339).unwrap_or_default()
-}
+use bourse_domain::text::rfc3339;
 
 /// Cache key of a portfolio's cached `view` (`summary`, `holdings`); private data, so it names
 /// the user. The braces are a hash tag: a portfolio's views and their guard share one slot.
@@ -253,7 +251,7 @@ impl Portfolio {
         // Ids are `<trade date>-<random>`, so the key is known without a lookup.
         let date = tx_id
             .get(..10)
-            .filter(|d| input::parse_date("path.txId", d).is_ok())
+            .filter(|d| bourse_domain::text::parse_date(d).is_ok())
             .ok_or_else(|| ApiError::NotFound("no such transaction".into()))?;
         let sort_key = format!("TX#{date}#{tx_id}");
         let (aws, table) = (&self.platform.aws, &self.app_table);
@@ -281,25 +279,13 @@ impl Portfolio {
         let id = portfolio_id(request)?.to_owned();
         self.owned(user, &id).await?;
         let date = |name: &str, default: &str| -> Result<String, ApiError> {
-            match request.query(name)? {
-                None => Ok(default.to_owned()),
-                Some(raw) => {
-                    input::parse_date(&format!("query.{name}"), raw).map(|d| d.to_string()).map_err(|e| ApiError::Validation(vec![e]))
-                }
-            }
+            Ok(request.date(name)?.map_or_else(|| default.to_owned(), |d| d.to_string()))
         };
         let (from, to) = (date("from", "0000-01-01")?, date("to", "9999-12-31")?);
         if from > to {
             return Err(ApiError::field("query.from", "must not be after to"));
         }
-        let limit = match request.query("limit")? {
-            None => 50,
-            Some(raw) => raw
-                .parse::<i32>()
-                .ok()
-                .filter(|n| (1..=100).contains(n))
-                .ok_or_else(|| ApiError::field("query.limit", "a whole number from 1 to 100"))?,
-        };
+        let limit = request.limit(50, 100)? as i32;
         // The cursor is the id of the last transaction listed: one the service mints, dated within
         // the range asked for (a page of one range never continues another).
         let after = match request.query("cursor")? {
@@ -383,14 +369,8 @@ impl Portfolio {
         request.only_query(&["from", "to"])?;
         let id = portfolio_id(request)?;
         let today = now().date();
-        let date = |name: &str| -> Result<Option<time::Date>, ApiError> {
-            request
-                .query(name)?
-                .map(|raw| input::parse_date(&format!("query.{name}"), raw).map_err(|e| ApiError::Validation(vec![e])))
-                .transpose()
-        };
-        let to = date("to")?.unwrap_or(today);
-        let from = date("from")?.unwrap_or(to - time::Duration::days(90));
+        let to = request.date("to")?.unwrap_or(today);
+        let from = request.date("from")?.unwrap_or(to - time::Duration::days(90));
         if from > to {
             return Err(ApiError::field("query.from", "must not be after to"));
         }
@@ -549,8 +529,7 @@ pub fn app(platform: Platform) -> Result<HttpApp<PortfolioRoute, Portfolio>, Sta
 /// which must never surface as an error of ours).
 pub(crate) fn portfolio_id(request: &ApiRequest) -> Result<&str, ApiError> {
     let id = request.param("id")?;
-    let minted = id.len() == 32 && id.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
-    if minted { Ok(id) } else { Err(ApiError::NotFound("no such portfolio".into())) }
+    if bourse_domain::text::is_lower_hex(id, 32) { Ok(id) } else { Err(ApiError::NotFound("no such portfolio".into())) }
 }
 
 /// The `{txId}` of a transaction route: `<YYYY-MM-DD>-<16 lowercase hex digits>`, what the API and
@@ -562,9 +541,8 @@ fn transaction_id(request: &ApiRequest) -> Result<&str, ApiError> {
 
 /// `YYYY-MM-DD-<16 lowercase hex>`: the shape of every transaction id the service mints.
 fn is_minted_transaction_id(id: &str) -> bool {
-    let hex = |s: &str| s.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
     id.len() == 27
         && id.as_bytes()[10] == b'-'
-        && id[..10].bytes().enumerate().all(|(i, b)| if i == 4 || i == 7 { b == b'-' } else { b.is_ascii_digit() })
-        && hex(&id[11..])
+        && bourse_domain::text::parse_date(&id[..10]).is_ok()
+        && bourse_domain::text::is_lower_hex(&id[11..], 16)
 }

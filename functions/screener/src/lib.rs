@@ -120,7 +120,7 @@ impl Screener {
     async fn list(&self, request: &ApiRequest) -> Result<Reply, ApiError> {
         request.only_query(&["sector", "sort", "order", "limit", "cursor"])?;
         let sort = sort_spec(request, "market_cap", "desc")?;
-        let limit = limit(request, 50)?;
+        let limit = request.limit(50, MAX_LIMIT)?;
         let cursor = cursor(request, &sort)?;
         let sector = request.query("sector")?.map(str::to_owned);
         self.cached(request, LIST_TTL, |version| async move {
@@ -141,7 +141,7 @@ impl Screener {
         if q.is_empty() || q.chars().count() > 32 {
             return Err(ApiError::field("query.q", "a search text of 1 to 32 characters is required"));
         }
-        let limit = limit(request, 10)?;
+        let limit = request.limit(10, MAX_LIMIT)?;
         self.cached(request, LIST_TTL, |version| async move {
             let universe = self.universe.at_version(&self.platform, &self.market_table, version).await?;
             let items: Vec<Value> = universe.search(&q, limit).into_iter().map(views::stock_summary).collect();
@@ -198,8 +198,8 @@ impl Screener {
         request.only_query(&["from", "to"])?;
         let symbol = path_symbol(request)?;
         let today = time::OffsetDateTime::now_utc().date();
-        let to = date_param(request, "to")?.unwrap_or(today);
-        let from = date_param(request, "from")?.unwrap_or(to - time::Duration::days(365));
+        let to = request.date("to")?.unwrap_or(today);
+        let from = request.date("from")?.unwrap_or(to - time::Duration::days(365));
         if from > to {
             return Err(ApiError::field("query.from", "must not be after to"));
         }
@@ -240,7 +240,7 @@ impl Screener {
         let name = request.param("name")?;
         let preset = preset(name).ok_or_else(|| ApiError::NotFound(format!("no preset {name:?}; see /v1/screener/presets")))?;
         let filter = parse_filter(preset.filter).map_err(|e| ApiError::Internal(format!("preset {name}: {e}")))?;
-        let limit = limit(request, 50)?;
+        let limit = request.limit(50, MAX_LIMIT)?;
         let cursor = cursor(request, &preset.sort)?;
         self.cached(request, PRESET_TTL, |version| async move {
             let universe = self.universe.at_version(&self.platform, &self.market_table, version).await?;
@@ -265,11 +265,8 @@ impl Screener {
         let query: Query = request.json()?;
         let filter = parse_filter(&query.filter).map_err(|e| ApiError::field("body.filter", e.to_string()))?;
         let sort = SortSpec::parse(query.sort.as_deref().unwrap_or("market_cap"), query.order.as_deref().unwrap_or("desc"))
-            .map_err(|e| ApiError::field("body.sort", e))?;
-        let limit = query.limit.unwrap_or(50);
-        if !(1..=MAX_LIMIT).contains(&limit) {
-            return Err(ApiError::field("body.limit", format!("must be 1 to {MAX_LIMIT}")));
-        }
+            .map_err(|e| ApiError::field("body.sort", e.to_string()))?;
+        let limit = bourse_http::request::page_limit("body.limit", query.limit, 50, MAX_LIMIT)?;
         let cursor = query
             .cursor
             .as_deref()
@@ -394,18 +391,7 @@ fn page_json(version: u64, matching: Vec<&Stock>, sort: &SortSpec, cursor: Optio
 fn sort_spec(request: &ApiRequest, default_sort: &str, default_order: &str) -> Result<SortSpec, ApiError> {
     let sort = request.query("sort")?.unwrap_or(default_sort);
     let order = request.query("order")?.unwrap_or(default_order);
-    SortSpec::parse(sort, order).map_err(|e| ApiError::field(if e.starts_with("order") { "query.order" } else { "query.sort" }, e))
-}
-
-fn limit(request: &ApiRequest, default: usize) -> Result<usize, ApiError> {
-    match request.query("limit")? {
-        None => Ok(default),
-        Some(text) => text
-            .parse::<usize>()
-            .ok()
-            .filter(|n| (1..=MAX_LIMIT).contains(n))
-            .ok_or_else(|| ApiError::field("query.limit", format!("must be a whole number from 1 to {MAX_LIMIT}"))),
-    }
+    SortSpec::parse(sort, order).map_err(|e| ApiError::field(format!("query.{}", e.parameter()), e.to_string()))
 }
 
 fn cursor(request: &ApiRequest, sort: &SortSpec) -> Result<Option<Cursor>, ApiError> {
@@ -414,13 +400,6 @@ fn cursor(request: &ApiRequest, sort: &SortSpec) -> Result<Option<Cursor>, ApiEr
 
 fn path_symbol(request: &ApiRequest) -> Result<Symbol, ApiError> {
     Symbol::parse(request.param("symbol")?).map_err(|e| ApiError::field("path.symbol", e.to_string()))
-}
-
-fn date_param(request: &ApiRequest, name: &str) -> Result<Option<time::Date>, ApiError> {
-    request
-        .query(name)?
-        .map(|text| bourse_domain::transaction::parse_date(text).map_err(|reason| ApiError::field(format!("query.{name}"), reason)))
-        .transpose()
 }
 
 /// Per sector (unknown sectors grouped as `Unknown`): count, median P/E of the stocks that have

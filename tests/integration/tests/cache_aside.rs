@@ -15,7 +15,7 @@ fn cache() -> Arc<Cache> {
 }
 
 fn unique(name: &str) -> (String, String) {
-    let tag = bourse_http::random_id();
+    let tag = bourse_domain::random::hex_id(&bourse_domain::random::OsRandom).unwrap();
     (format!("test:{{{tag}}}:{name}"), format!("test:{{{tag}}}:generation"))
 }
 

@@ -228,7 +228,7 @@ async fn journeys_under_faults_lose_nothing_and_double_nothing() {
         let journeys = futures_util::future::join_all(tokens.iter().enumerate().map(|(u, token)| {
         let (portfolios, screener, tally, universe) = (&portfolios, &screener, tally.clone(), &universe);
         async move {
-            let tag = format!("chaos-{u}-{}", &bourse_http::random_id()[..8]);
+            let tag = format!("chaos-{u}-{}", &bourse_domain::random::hex_id(&bourse_domain::random::OsRandom).unwrap()[..8]);
             let (status, created) =
                 until_answered(portfolios, &tally, "POST", "/v1/portfolios", Some(&json!({"name": "Chaos", "currency": "USD"})), token, Some(&format!("{tag}-p"))).await;
             assert_eq!(status, 201, "{created}");

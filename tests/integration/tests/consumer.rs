@@ -24,7 +24,7 @@ async fn a_poison_message_fails_alone_and_the_rest_of_the_batch_completes() {
 
     let response = consumer.consume(batch.clone()).await;
     let failed: Vec<_> = response.batch_item_failures.iter().map(|f| f.item_identifier.clone()).collect();
-    assert_eq!(failed, [poison_id.clone()]);
+    assert_eq!(failed, std::slice::from_ref(&poison_id));
     let table = platform.config.require_app_table().unwrap();
     let first = bourse_storage::diagnostics::ping_received_at(&platform.aws, table, &id).await.unwrap();
     assert!(first.is_some(), "the good message was recorded");

@@ -9,7 +9,6 @@ mod auth_support;
 
 use auth_support::{event, random_ip, signed_in};
 use aws_lambda_events::sqs::{SqsEvent, SqsMessage};
-use aws_sdk_sqs::types::MessageSystemAttributeName;
 use bourse_domain::ManualClock;
 use bourse_domain::jobs::{JobId, JobProgress};
 use bourse_integration_tests::{ensure_resources, json_body, platform, repo_root};
@@ -57,27 +56,7 @@ fn consumer(platform: &Platform, providers: Vec<Arc<dyn Provider>>) -> Consumer 
 /// What the local event-source mapping does: receive up to 10, invoke, delete what succeeded.
 /// Returns the batch it invoked (empty when the queue was empty).
 async fn poll_once(platform: &Platform, consumer: &Consumer, queue: &str) -> SqsEvent {
-    let sqs = &platform.aws.sqs;
-    let received = sqs
-        .receive_message()
-        .queue_url(queue)
-        .max_number_of_messages(10)
-        .wait_time_seconds(1)
-        .message_system_attribute_names(MessageSystemAttributeName::All)
-        .send()
-        .await
-        .unwrap();
-    let messages = received.messages.unwrap_or_default();
-    let batch = bourse_devtools::poller::sqs_event(&messages);
-    if batch.records.is_empty() {
-        return batch;
-    }
-    let response = consumer.consume(batch.clone()).await;
-    let failed: Vec<String> = response.batch_item_failures.iter().map(|f| f.item_identifier.clone()).collect();
-    for m in messages.iter().filter(|m| !failed.contains(m.message_id.as_ref().unwrap())) {
-        sqs.delete_message().queue_url(queue).receipt_handle(m.receipt_handle.clone().unwrap()).send().await.unwrap();
-    }
-    batch
+    bourse_devtools::poller::deliver_once(&platform.aws.sqs, consumer, queue).await.unwrap()
 }
 
 async fn dlq_bodies(platform: &Platform, dlq: &str) -> Vec<String> {
@@ -246,7 +225,7 @@ async fn provider_failures_fall_back_and_never_crash_the_batch() {
     providers[0] = Arc::new(bourse_providers::yahoo::YahooChart::new(HttpClient::new(None).unwrap(), "http://127.0.0.1:9".into()));
     let consumer = consumer(&platform, providers);
     let table = platform.config.require_app_table().unwrap();
-    let id = JobId::parse(&format!("j{}", &bourse_http::random_id()[..24])).unwrap();
+    let id = JobId::parse(&format!("j{}", &bourse_domain::random::hex_id(&bourse_domain::random::OsRandom).unwrap()[..24])).unwrap();
     let symbols = ["MMM", "ZZTRUNC", "ZZBAD", "ZZNONE", "ZZFAIL"];
     let job = bourse_storage::jobs::JobRecord {
         enqueued: true,
@@ -313,7 +292,7 @@ async fn two_consumers_sharing_a_rate_limit_never_exceed_it_together() {
             Consumer::with_providers(platform.clone(), vec![provider], limiter).unwrap()
         };
         let (first, second) = (make(), make());
-        let id = JobId::parse(&format!("j{}", &bourse_http::random_id()[..24])).unwrap();
+        let id = JobId::parse(&format!("j{}", &bourse_domain::random::hex_id(&bourse_domain::random::OsRandom).unwrap()[..24])).unwrap();
         let symbols: Vec<String> = records.iter().take(30).map(|r| r.symbol.to_string()).collect();
         let job = bourse_storage::jobs::JobRecord {
             enqueued: true,

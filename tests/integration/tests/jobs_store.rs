@@ -20,7 +20,7 @@ async fn isolated(redis_db: u8) -> Platform {
 }
 
 fn new_id() -> JobId {
-    JobId::parse(&format!("j{}", &bourse_http::random_id()[..24])).unwrap()
+    JobId::parse(&format!("j{}", &bourse_domain::random::hex_id(&bourse_domain::random::OsRandom).unwrap()[..24])).unwrap()
 }
 
 /// `n` distinct valid symbols (`AAAA`, `AAAB`, …).

@@ -84,7 +84,7 @@ async fn an_item_over_400_kb_is_422_with_a_reason_and_large_answers_still_replay
     bourse_integration_tests::ensure_resources().await;
     let platform = platform("portfolio");
     let table = platform.config.require_app_table().unwrap();
-    let user = format!("u-{}", bourse_http::random_id());
+    let user = format!("u-{}", bourse_domain::random::hex_id(&bourse_domain::random::OsRandom).unwrap());
     let idem = |key: &'static str, hash: &'static str| {
         bourse_storage::idempotency::begin(&platform.aws, table, &user, key, hash, "claim", 1_796_000_000_000)
     };

@@ -24,7 +24,7 @@ use time::Month;
 const SEEDS: &[u64] = &[0x1A2B_3C4D_5E6F_7081, 0xC5F];
 
 fn today() -> Date {
-    crate::transaction::parse_date("2026-06-30").unwrap()
+    crate::text::parse_date("2026-06-30").unwrap()
 }
 
 fn eur() -> Currency {

@@ -409,13 +409,15 @@ fn oracle(expr: &Expr, stock: &Stock) -> Option<bool> {
                 Operand::Value(v) => *v,
                 Operand::Metric(m) => stock.metric(*m)?,
             };
+            // Through the ordering, not the operators `eval` uses.
+            let order = left.cmp(&right);
             Some(match op {
-                CmpOp::Lt => left < right,
-                CmpOp::Le => left <= right,
-                CmpOp::Gt => left > right,
-                CmpOp::Ge => left >= right,
-                CmpOp::Eq => left == right,
-                CmpOp::Ne => left != right,
+                CmpOp::Lt => order.is_lt(),
+                CmpOp::Le => order.is_le(),
+                CmpOp::Gt => order.is_gt(),
+                CmpOp::Ge => order.is_ge(),
+                CmpOp::Eq => order.is_eq(),
+                CmpOp::Ne => order.is_ne(),
             })
         }
         Expr::Cmp(Comparison::Between { metric, low, high }) => stock.metric(*metric).map(|v| *low <= v && v <= *high),

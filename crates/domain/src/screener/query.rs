@@ -22,18 +22,39 @@ pub struct SortSpec {
     pub descending: bool,
 }
 
+/// Why a sort was refused; each names the parameter at fault.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SortError {
+    /// `sort` names no sortable field.
+    #[error("cannot sort by {0:?}: use symbol or a numeric field")]
+    Sort(String),
+    /// `order` is neither `asc` nor `desc`.
+    #[error("order must be asc or desc, not {0:?}")]
+    Order(String),
+}
+
+impl SortError {
+    /// The parameter at fault: `sort` or `order`.
+    pub fn parameter(&self) -> &'static str {
+        match self {
+            SortError::Sort(_) => "sort",
+            SortError::Order(_) => "order",
+        }
+    }
+}
+
 impl SortSpec {
     /// `sort` is `symbol` or a metric name; `order` is `asc` or `desc`.
-    pub fn parse(sort: &str, order: &str) -> Result<Self, String> {
+    pub fn parse(sort: &str, order: &str) -> Result<Self, SortError> {
         let key = if sort == "symbol" {
             SortKey::Symbol
         } else {
-            SortKey::Metric(Metric::parse(sort).ok_or_else(|| format!("cannot sort by {sort:?}: use symbol or a numeric field"))?)
+            SortKey::Metric(Metric::parse(sort).ok_or_else(|| SortError::Sort(sort.to_owned()))?)
         };
         let descending = match order {
             "asc" => false,
             "desc" => true,
-            other => return Err(format!("order must be asc or desc, not {other:?}")),
+            other => return Err(SortError::Order(other.to_owned())),
         };
         Ok(SortSpec { key, descending })
     }
@@ -96,17 +117,14 @@ impl Cursor {
     pub fn encode(&self) -> String {
         let value = self.value.map(|v| v.normalize().to_string()).unwrap_or_default();
         let plain = format!("{}|{}|{}|{}", self.sort, if self.descending { "d" } else { "a" }, value, self.symbol);
-        plain.bytes().map(|b| format!("{b:02x}")).collect()
+        crate::text::hex(plain.as_bytes())
     }
 
     pub fn decode(text: &str, sort: &SortSpec) -> Result<Self, CursorError> {
         if !text.len().is_multiple_of(2) || text.len() > 400 {
             return Err(CursorError::Malformed);
         }
-        let bytes: Vec<u8> = (0..text.len())
-            .step_by(2)
-            .map(|i| u8::from_str_radix(text.get(i..i + 2).ok_or(CursorError::Malformed)?, 16).map_err(|_| CursorError::Malformed))
-            .collect::<Result<_, _>>()?;
+        let bytes = crate::text::unhex(text).ok_or(CursorError::Malformed)?;
         let plain = String::from_utf8(bytes).map_err(|_| CursorError::Malformed)?;
         let parts: Vec<&str> = plain.split('|').collect();
         let [name, order, value, symbol] = parts.as_slice() else { return Err(CursorError::Malformed) };
@@ -195,7 +213,8 @@ mod tests {
         for bad in ["zz", "abc", "7c7c7c", ""] {
             assert!(Cursor::decode(bad, &asc).is_err(), "{bad}");
         }
-        assert!(SortSpec::parse("name", "asc").is_err());
-        assert!(SortSpec::parse("pe", "up").is_err());
+        assert_eq!(SortSpec::parse("name", "asc").unwrap_err().parameter(), "sort");
+        assert_eq!(SortSpec::parse("pe", "up").unwrap_err().parameter(), "order");
+        assert_eq!(SortSpec::parse("pe", "up").unwrap_err().to_string(), "order must be asc or desc, not \"up\"");
     }
 }
