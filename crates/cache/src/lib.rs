@@ -115,14 +115,15 @@ impl Cache {
     {
         let now = epoch_millis();
         if let Some(envelope) = self.get(key).await
-            && let Some((fresh_until, payload)) = open_envelope(&envelope) {
-                if fresh_until > now {
-                    return Ok(payload.to_vec());
-                }
-                if !self.try_lock(key).await {
-                    return Ok(payload.to_vec());
-                }
+            && let Some((fresh_until, payload)) = open_envelope(&envelope)
+        {
+            if fresh_until > now {
+                return Ok(payload.to_vec());
             }
+            if !self.try_lock(key).await {
+                return Ok(payload.to_vec());
+            }
+        }
         let value = compute().await?;
         let envelope = seal_envelope(now + ttl.as_millis() as u64, &value);
         self.set(key, &envelope, ttl * 2).await;
@@ -153,9 +154,10 @@ impl Cache {
             Ok((entry, generation)) => {
                 record_cache(if entry.is_some() { CacheOutcome::Hit } else { CacheOutcome::Miss });
                 if let Some((fresh_until, payload)) = entry.as_deref().and_then(open_envelope)
-                    && (fresh_until > now || !self.try_lock(key).await) {
-                        return Ok(payload.to_vec());
-                    }
+                    && (fresh_until > now || !self.try_lock(key).await)
+                {
+                    return Ok(payload.to_vec());
+                }
                 Some(generation.unwrap_or_default())
             }
             Err(err) => {

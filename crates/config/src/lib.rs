@@ -503,10 +503,11 @@ impl Config {
             }
         }
         if let Some(cache) = &self.cache_url
-            && !cache.url.is_loopback() {
-                // Debug form: the URL may hold a password.
-                return Err(ConfigError::NotLoopback { name: "CACHE_URL", stage: self.stage, value: format!("{cache:?}") });
-            }
+            && !cache.url.is_loopback()
+        {
+            // Debug form: the URL may hold a password.
+            return Err(ConfigError::NotLoopback { name: "CACHE_URL", stage: self.stage, value: format!("{cache:?}") });
+        }
         for provider in &self.market_providers {
             if let Some(url) = provider.base_url.as_ref().filter(|u| !u.is_loopback()) {
                 return Err(ConfigError::NotLoopback { name: "MARKET_PROVIDERS", stage: self.stage, value: url.as_str().to_owned() });

@@ -85,9 +85,11 @@ pub fn quality_score(data: &MarketData, today: Date) -> u8 {
         score += 10;
     }
     if let (Some(price), Some(last)) = (data.price, data.history.last().map(|p| p.close))
-        && last > Decimal::ZERO && ((price - last) / last).abs() > Decimal::new(1, 1) {
-            score -= 15;
-        }
+        && last > Decimal::ZERO
+        && ((price - last) / last).abs() > Decimal::new(1, 1)
+    {
+        score -= 15;
+    }
     if data.generated {
         score -= 20;
     }
@@ -137,9 +139,11 @@ pub fn apply(stock: &mut Stock, data: &MarketData, quality: u8, enriched_at: &st
     let mut closes: Vec<Decimal> = if data.history_is_sane() { data.history.iter().map(|p| p.close).collect() } else { Vec::new() };
     let price = data.price.or_else(|| closes.last().copied());
     if let (Some(price), Some(last)) = (price, closes.last().copied())
-        && price != last && data.as_of.zip(data.history.last()).is_some_and(|(d, p)| d > p.date) {
-            closes.push(price);
-        }
+        && price != last
+        && data.as_of.zip(data.history.last()).is_some_and(|(d, p)| d > p.date)
+    {
+        closes.push(price);
+    }
     let pairs = [
         (Metric::Price, price),
         (Metric::MarketCap, data.market_cap),

@@ -68,13 +68,15 @@ pub fn stock_signals(stock: &Stock) -> Vec<Signal> {
     let m = |metric| stock.metric(metric);
     let mut out = Vec::new();
     if let (Some(price), Some(high)) = (m(Metric::Price), m(Metric::Week52High))
-        && price >= high {
-            out.push(Signal { kind: SignalKind::New52WeekHigh, detail: format!("price {price} at or above the 52-week high {high}") });
-        }
+        && price >= high
+    {
+        out.push(Signal { kind: SignalKind::New52WeekHigh, detail: format!("price {price} at or above the 52-week high {high}") });
+    }
     if let (Some(price), Some(low)) = (m(Metric::Price), m(Metric::Week52Low))
-        && price <= low {
-            out.push(Signal { kind: SignalKind::New52WeekLow, detail: format!("price {price} at or below the 52-week low {low}") });
-        }
+        && price <= low
+    {
+        out.push(Signal { kind: SignalKind::New52WeekLow, detail: format!("price {price} at or below the 52-week low {low}") });
+    }
     if let (Some(price), Some(fast), Some(slow)) = (m(Metric::Price), m(Metric::Sma50), m(Metric::Sma200)) {
         if fast > slow && price > fast {
             out.push(Signal { kind: SignalKind::Uptrend, detail: format!("price {price} > 50-day {fast} > 200-day {slow}") });

@@ -254,10 +254,11 @@ fn encode(bytes: Vec<u8>, request_headers: &HeaderMap, headers: &mut HeaderMap) 
     headers.append(header::VARY, HeaderValue::from_static("accept-encoding"));
     let accepted = request_headers.get(header::ACCEPT_ENCODING).and_then(|v| v.to_str().ok()).and_then(encoding::negotiate);
     if let Some(chosen) = accepted.filter(|_| bytes.len() >= MIN_COMPRESS_BYTES)
-        && let Ok(compressed) = encoding::compress(&bytes, chosen) {
-            headers.insert(header::CONTENT_ENCODING, HeaderValue::from_static(chosen.token()));
-            return Body::Binary(compressed);
-        }
+        && let Ok(compressed) = encoding::compress(&bytes, chosen)
+    {
+        headers.insert(header::CONTENT_ENCODING, HeaderValue::from_static(chosen.token()));
+        return Body::Binary(compressed);
+    }
     match String::from_utf8(bytes) {
         Ok(text) => Body::Text(text),
         Err(e) => Body::Binary(e.into_bytes()),

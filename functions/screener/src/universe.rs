@@ -92,9 +92,10 @@ impl UniverseCache {
     async fn read_published_version(&self, platform: &Platform, table: &str) -> Result<u64, ApiError> {
         if let Some(cache) = &platform.cache
             && let Some(bytes) = cache.get(VERSION_KEY).await
-                && let Some(version) = std::str::from_utf8(&bytes).ok().and_then(|t| t.parse().ok()) {
-                    return Ok(version);
-                }
+            && let Some(version) = std::str::from_utf8(&bytes).ok().and_then(|t| t.parse().ok())
+        {
+            return Ok(version);
+        }
         let version = bourse_storage::market::universe_version(&platform.aws, table).await.map_err(storage_problem)?;
         if let Some(cache) = &platform.cache {
             cache.set(VERSION_KEY, version.to_string().as_bytes(), VERSION_TTL).await;
