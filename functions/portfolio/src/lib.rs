@@ -10,6 +10,8 @@ mod input;
 mod journal;
 mod ledger;
 pub mod wire;
+#[cfg(test)]
+mod wire_tests;
 
 use bourse_domain::Symbol;
 use bourse_domain::portfolio::{Bound, Holding, PortfolioError, Valued, allocation, analyse};

@@ -8,6 +8,8 @@
 pub mod jobs;
 pub mod universe;
 pub mod views;
+#[cfg(test)]
+mod wire_tests;
 
 use bourse_domain::Symbol;
 use bourse_domain::screener::{Cursor, PRESETS, SortSpec, page, parse_filter, preset};
