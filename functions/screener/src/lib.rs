@@ -71,6 +71,9 @@ const DEPENDENCIES: &[Dependency] = &[Dependency::MarketTable, Dependency::AppTa
 pub const PRESET_TTL: Duration = Duration::from_secs(3600);
 pub const LIST_TTL: Duration = Duration::from_secs(300);
 pub const DETAIL_TTL: Duration = Duration::from_secs(900);
+/// Prefix of the cached answers. Its `w2` is the wire format's generation: answers cached in an
+/// earlier format (camelCase) are never served after a deploy that changes it.
+pub const CACHE_PREFIX: &str = "bourse:screener:w2";
 
 /// Most items per page, symbols per batch, search results.
 pub const MAX_LIMIT: usize = 100;
@@ -111,7 +114,7 @@ impl Screener {
             || async move { compute(version).await.and_then(|v| serde_json::to_vec(&v).map_err(|e| ApiError::Internal(e.to_string()))) };
         let body = match &self.platform.cache {
             Some(cache) => {
-                let key = format!("bourse:screener:u{version}:{}", canonical(request));
+                let key = format!("{CACHE_PREFIX}:u{version}:{}", canonical(request));
                 cache.get_or_compute(&key, ttl, render).await?
             }
             None => render().await?,

@@ -170,7 +170,7 @@ async fn warm_reads_are_served_from_memory_and_the_cache_without_dynamodb() {
     let fresh = json_body(&app.serve(get()).await);
     let platform = platform("screener");
     let version = bourse_storage::market::universe_version(&platform.aws, platform.config.require_market_table().unwrap()).await.unwrap();
-    let key = format!("bourse:screener:u{version}:/v1/sectors?");
+    let key = format!("{}:u{version}:/v1/sectors?", screener_fn::CACHE_PREFIX);
     let cache = platform.cache.clone().unwrap();
     assert!(cache.get(&key).await.is_some(), "the first GET stored its answer under {key}");
     cache.delete(std::slice::from_ref(&key)).await.unwrap();
