@@ -109,7 +109,7 @@ class Account:
         for _ in range(4):
             status, body = call("POST", f"{self.base}/auth/v1/auth/login", {"email": self.email, "password": self.password})
             if status == 200:
-                return body["accessToken"]
+                return body["access_token"]
             if status != 429:
                 raise SystemExit(f"fuzz: login of {self.email} answered {status}: {body}")
             time.sleep(61)
@@ -122,16 +122,16 @@ def portfolio_fixtures(base: str, token: str) -> dict[str, str]:
     p = f"{base}/portfolio/v1/portfolios"
     kept = expect("create portfolio", call("POST", p, {"name": "Fuzz core"}, token), 201)["id"]
     doomed = expect("create portfolio", call("POST", p, {"name": "Fuzz to delete"}, token), 201)["id"]
-    expect("buy", call("POST", f"{p}/{kept}/transactions", {"type": "BUY", "symbol": "MSFT", "tradeDate": "2026-01-15", "quantity": "10", "price": "412.50", "fees": "1"}, token), 201)
-    expect("buy", call("POST", f"{p}/{kept}/transactions", {"type": "BUY", "symbol": "AAPL", "tradeDate": "2026-02-02", "quantity": "5", "price": "230"}, token), 201)
-    dividend = expect("dividend", call("POST", f"{p}/{kept}/transactions", {"type": "DIVIDEND", "symbol": "MSFT", "tradeDate": "2026-03-12", "amount": "8.30"}, token), 201)
+    expect("buy", call("POST", f"{p}/{kept}/transactions", {"type": "BUY", "symbol": "MSFT", "trade_date": "2026-01-15", "quantity": "10", "price": "412.50", "fees": "1"}, token), 201)
+    expect("buy", call("POST", f"{p}/{kept}/transactions", {"type": "BUY", "symbol": "AAPL", "trade_date": "2026-02-02", "quantity": "5", "price": "230"}, token), 201)
+    dividend = expect("dividend", call("POST", f"{p}/{kept}/transactions", {"type": "DIVIDEND", "symbol": "MSFT", "trade_date": "2026-03-12", "amount": "8.30"}, token), 201)
     return {"portfolio": kept, "doomed_portfolio": doomed, "transaction": dividend["transaction"]["id"]}
 
 
 def journal_fixtures(base: str, token: str) -> dict[str, str]:
     """Two signals: one to read and close, one to delete."""
     p = f"{base}/portfolio/v1/journal/signals"
-    signal = {"symbol": "AAPL", "direction": "LONG", "entryPrice": "189.50", "targetPrice": "205", "stopPrice": "182", "confidence": 70, "source": "rsi-oversold"}
+    signal = {"symbol": "AAPL", "direction": "LONG", "entry_price": "189.50", "target_price": "205", "stop_price": "182", "confidence": 70, "source": "rsi-oversold"}
     readable = expect("signal", call("POST", p, signal, token), 201)["id"]
     doomed = expect("signal", call("POST", p, dict(signal, symbol="MSFT"), token), 201)["id"]
     return {"signal": readable, "doomed_signal": doomed}
@@ -139,7 +139,7 @@ def journal_fixtures(base: str, token: str) -> dict[str, str]:
 
 def screener_fixtures(base: str, token: str) -> dict[str, str]:
     job = expect("create job", call("POST", f"{base}/screener/v1/jobs", {"symbols": ["AAPL", "MSFT"]}, token), 202)
-    return {"job": job["jobId"]}
+    return {"job": job["job_id"]}
 
 
 # Per function, the accounts (one per path prefix, so each stays within the free plan's daily

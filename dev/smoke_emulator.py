@@ -101,7 +101,7 @@ class Smoke:
                        status == 200 and isinstance(body, dict) and body.get("status") == "ok",
                        f"{status} {self.brief(body)}" if status != 200 or down else f"deps {', '.join(deps)}")
             self.check(f"{service}: the cache is up over TLS (rediss://)", cache.get("status") == "up",
-                       self.brief(cache) if cache.get("status") != "up" else f"{cache.get('latencyMs')} ms")
+                       self.brief(cache) if cache.get("status") != "up" else f"{cache.get('latency_ms')} ms")
 
     def cors_preflight(self):
         status, _, headers = self.http("OPTIONS", "/v1/portfolios", headers={
@@ -117,7 +117,7 @@ class Smoke:
         if not self.check("POST /v1/auth/register: 201", status == 201, f"{status} {self.brief(body)}"):
             return None
         status, body, _ = self.http("POST", "/v1/auth/login", {"email": email, "password": PASSWORD})
-        token = body.get("accessToken") if isinstance(body, dict) else None
+        token = body.get("access_token") if isinstance(body, dict) else None
         if not self.check("POST /v1/auth/login: 200 with an access token", status == 200 and bool(token),
                           f"{status} {self.brief(body)}" if not token else ""):
             return None
@@ -131,7 +131,7 @@ class Smoke:
         portfolio_id = body.get("id") if isinstance(body, dict) else None
         if not self.check("POST /v1/portfolios: 201", status == 201 and bool(portfolio_id), f"{status} {self.brief(body)}"):
             return
-        transaction = {"type": "BUY", "symbol": "MSFT", "tradeDate": "2026-01-15", "quantity": "10", "price": "412.50", "fees": "1"}
+        transaction = {"type": "BUY", "symbol": "MSFT", "trade_date": "2026-01-15", "quantity": "10", "price": "412.50", "fees": "1"}
         status, body, _ = self.http("POST", f"/v1/portfolios/{portfolio_id}/transactions", transaction, token=token,
                                     headers={"idempotency-key": f"smoke-{uuid.uuid4().hex}"})
         self.check("POST /v1/portfolios/{id}/transactions (BUY 10 MSFT): 201", status == 201, f"{status} {self.brief(body)}")
@@ -155,7 +155,7 @@ class Smoke:
 
     def job(self, token, timeout=120):
         status, body, headers = self.http("POST", "/v1/jobs", {"symbols": ["AAPL", "MSFT"]}, token=token)
-        job_id = body.get("jobId") if isinstance(body, dict) else None
+        job_id = body.get("job_id") if isinstance(body, dict) else None
         if not self.check("POST /v1/jobs (AAPL, MSFT): 202", status == 202 and bool(job_id), f"{status} {self.brief(body)}"):
             return
         deadline, state, body = time.monotonic() + timeout, None, None

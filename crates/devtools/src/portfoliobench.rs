@@ -25,7 +25,7 @@ async fn access_token() -> Result<String, DynError> {
         return Err(format!("register: {}", registered.status()).into());
     }
     let login = auth.serve(event("POST", "/v1/auth/login", "", Some(credentials), &[])).await;
-    body(&login)["accessToken"].as_str().map(str::to_owned).ok_or_else(|| format!("login: {}", login.status()).into())
+    body(&login)["access_token"].as_str().map(str::to_owned).ok_or_else(|| format!("login: {}", login.status()).into())
 }
 
 pub async fn run(runs: usize) -> Result<(), DynError> {

@@ -115,7 +115,7 @@ pub async fn run(runs: usize) -> Result<(), DynError> {
     for _ in 0..runs.min(50) {
         let fresh = new_app()?;
         if let Some(cache) = &fresh.handler().platform().cache {
-            let _ = cache.delete(&[format!("bourse:screener:u{version}:/v1/stocks?limit=100&order=asc&sort=pe")]).await;
+            let _ = cache.delete(&[format!("{}:u{version}:/v1/stocks?limit=100&order=asc&sort=pe", screener_fn::CACHE_PREFIX)]).await;
         }
         let started = Instant::now();
         fresh.serve(list()).await;

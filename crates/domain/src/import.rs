@@ -2,7 +2,7 @@
 //! transactions with every problem located by row and column.
 //!
 //! Two layouts are understood (the README documents both):
-//! - **bourse**, the generic format: a header naming any of `date` (or `tradeDate`), `type`,
+//! - **bourse**, the generic format: a header naming any of `date` (or `trade_date`), `type`,
 //!   `symbol`, `quantity`, `price`, `fees`, `amount`, `ratio`, `currency`, in any order; rows hold
 //!   the same values as the JSON API.
 //! - **schwab**, Charles Schwab's brokerage "Transaction History" CSV export: `Date`, `Action`,

@@ -222,15 +222,14 @@ pub mod thresholds {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
 pub struct Weight {
     pub name: String,
     pub value: Decimal,
     pub weight: Decimal,
 }
 
+/// The analysis endpoint's answer (its members are the JSON members: snake_case).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
 pub struct Analysis {
     pub largest_position: Option<Weight>,
     pub sector_weights: Vec<Weight>,

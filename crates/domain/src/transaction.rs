@@ -27,7 +27,7 @@ impl TxField {
         match self {
             TxField::Type => "type",
             TxField::Symbol => "symbol",
-            TxField::TradeDate => "tradeDate",
+            TxField::TradeDate => "trade_date",
             TxField::Quantity => "quantity",
             TxField::Price => "price",
             TxField::Fees => "fees",
@@ -54,7 +54,7 @@ impl TxFieldError {
 /// A transaction as entered — also the JSON body of `POST …/transactions` — as text, so no binary
 /// floating point ever touches an amount.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
+#[serde(deny_unknown_fields)]
 pub struct RawTransaction {
     #[serde(rename = "type")]
     pub kind: String,

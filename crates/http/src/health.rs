@@ -5,6 +5,8 @@
 use crate::problem::ApiError;
 use crate::reply::Reply;
 use http::StatusCode;
+use serde::Serialize;
+use std::collections::BTreeMap;
 use std::future::Future;
 use std::pin::Pin;
 use std::time::{Duration, Instant};
@@ -39,35 +41,59 @@ pub async fn health_reply(service: &str, version: &str, checks: Vec<DependencyCh
         (check.name, check.critical, outcome, started.elapsed())
     });
     let results = futures_util::future::join_all(probes).await;
-    let mut dependencies = serde_json::Map::new();
+    let mut dependencies = BTreeMap::new();
     let mut status = "ok";
     let mut critical_down = false;
     for (name, critical, outcome, elapsed) in results {
         let latency_ms = (elapsed.as_secs_f64() * 1000.0 * 100.0).round() / 100.0;
-        let entry = match outcome {
-            Ok(()) => serde_json::json!({"status": "up", "critical": critical, "latencyMs": latency_ms}),
+        let (state, error) = match outcome {
+            Ok(()) => ("up", None),
             Err(error) => {
                 status = "degraded";
                 critical_down |= critical;
-                serde_json::json!({"status": "down", "critical": critical, "latencyMs": latency_ms, "error": error})
+                ("down", Some(error))
             }
         };
-        dependencies.insert(name.to_owned(), entry);
+        dependencies.insert(name, DependencyState { status: state, critical, latency_ms, error });
     }
     if critical_down {
         status = "down";
     }
     let (hits, misses, errors) = bourse_telemetry::cache_totals();
-    let body = serde_json::json!({
-        "service": service,
-        "version": version,
-        "status": status,
-        "dependencies": dependencies,
-        // Since this instance started.
-        "cacheStats": {"hits": hits, "misses": misses, "errors": errors},
-    });
+    // Since this instance started.
+    let cache_stats = CacheStats { hits, misses, errors };
+    let body = Health { service, version, status, dependencies, cache_stats };
     let code = if critical_down { StatusCode::SERVICE_UNAVAILABLE } else { StatusCode::OK };
     Reply::json(code, &body)
+}
+
+/// The health answer (`Health` in the OpenAPI document).
+#[derive(Serialize)]
+pub struct Health<'a> {
+    pub service: &'a str,
+    pub version: &'a str,
+    /// `ok`, `degraded` (an optional dependency is down) or `down` (a critical one is).
+    pub status: &'static str,
+    pub dependencies: BTreeMap<&'static str, DependencyState>,
+    pub cache_stats: CacheStats,
+}
+
+#[derive(Serialize)]
+pub struct DependencyState {
+    /// `up` or `down`.
+    pub status: &'static str,
+    pub critical: bool,
+    pub latency_ms: f64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+/// Cache hits, misses and errors since this instance started.
+#[derive(Serialize)]
+pub struct CacheStats {
+    pub hits: u64,
+    pub misses: u64,
+    pub errors: u64,
 }
 
 #[cfg(test)]

@@ -7,15 +7,19 @@ pub mod cors;
 pub mod cursor;
 pub mod encoding;
 pub mod health;
+mod page;
 pub mod problem;
 pub mod reply;
 pub mod request;
 pub mod router;
+#[cfg(any(test, feature = "schema-check"))]
+pub mod schema_check;
 
 pub use app::{Handler, HttpApp, HttpSettings};
 pub use auth::{Access, AccessControl, Authenticator, Principal, RateLimit, UsageMeter};
 pub use cors::Cors;
 pub use health::{DependencyCheck, health_reply};
+pub use page::{Links, Page};
 pub use problem::{ApiError, FieldError};
 pub use reply::{CachePolicy, Reply};
 pub use request::ApiRequest;

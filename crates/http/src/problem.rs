@@ -34,6 +34,20 @@ impl FieldError {
     }
 }
 
+/// An RFC 9457 problem document; `request_id` and `errors` are its extension members.
+#[derive(Serialize)]
+struct Problem<'a> {
+    #[serde(rename = "type")]
+    kind: String,
+    title: &'static str,
+    status: u16,
+    detail: String,
+    instance: &'a str,
+    request_id: &'a str,
+    #[serde(skip_serializing_if = "<[FieldError]>::is_empty")]
+    errors: &'a [FieldError],
+}
+
 /// Every way a request can fail, as seen by the client. Handlers map their domain and storage
 /// errors into this in one place per function.
 #[derive(Debug, thiserror::Error)]
@@ -153,18 +167,16 @@ impl ApiError {
 
     /// The problem document for this error.
     pub fn to_problem(&self, request_id: &str, instance: &str) -> serde_json::Value {
-        let mut doc = serde_json::json!({
-            "type": format!("{TYPE_BASE}{}", self.slug()),
-            "title": self.title(),
-            "status": self.status().as_u16(),
-            "detail": self.detail(),
-            "instance": instance,
-            "requestId": request_id,
-        });
-        if !self.field_errors().is_empty() {
-            doc["errors"] = serde_json::to_value(self.field_errors()).unwrap_or_default();
-        }
-        doc
+        let doc = Problem {
+            kind: format!("{TYPE_BASE}{}", self.slug()),
+            title: self.title(),
+            status: self.status().as_u16(),
+            detail: self.detail(),
+            instance,
+            request_id,
+            errors: self.field_errors(),
+        };
+        serde_json::to_value(doc).unwrap_or_default()
     }
 
     /// Headers the status calls for (`Allow`, `Retry-After`).
@@ -194,7 +206,8 @@ mod tests {
         let doc = err.to_problem("req-9", "/v1/stocks/batch");
         assert_eq!(doc["type"], "urn:bourse:problem:validation");
         assert_eq!(doc["status"], 400);
-        assert_eq!(doc["requestId"], "req-9");
+        assert_eq!(doc["request_id"], "req-9");
+        assert!(doc.get("requestId").is_none());
         assert_eq!(doc["errors"][0]["field"], "/symbols/3");
         assert_eq!(doc["detail"], "/symbols/3: not a ticker symbol");
     }

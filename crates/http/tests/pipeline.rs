@@ -143,7 +143,7 @@ async fn bad_bodies_are_4xx_problems_naming_the_fault() {
     let doc = problem(&unknown);
     assert_eq!(doc["errors"][0]["field"], "body.admin");
     assert!(doc["errors"][0]["reason"].as_str().unwrap().contains("admin"));
-    assert_eq!(doc["requestId"], "gw-req-1");
+    assert_eq!(doc["request_id"], "gw-req-1");
 
     let wrong_type = send(&v2_event("POST", "/v1/items", json.clone(), Some(r#"{"name":5}"#))).await;
     assert_eq!(problem(&wrong_type)["errors"][0]["field"], "body.name");
@@ -171,7 +171,7 @@ async fn internal_errors_hide_their_cause() {
     let response = send(&v2_event("GET", "/v1/boom", serde_json::json!({}), None)).await;
     assert_eq!(response.status(), 500);
     assert!(!body_text(&response).contains("bourse-app"));
-    assert_eq!(problem(&response)["requestId"], "gw-req-1");
+    assert_eq!(problem(&response)["request_id"], "gw-req-1");
 }
 
 #[tokio::test]

@@ -49,17 +49,18 @@ impl Attempt {
 
 /// Runs `work` under the request's `Idempotency-Key` (if it has one) for `user`. A created
 /// resource whose body names its URL in `links.self` also gets a `Location` header.
-pub async fn idempotent<F, Fut>(platform: &Platform, request: &ApiRequest, user: &str, work: F) -> Result<Reply, ApiError>
+pub async fn idempotent<F, Fut, T>(platform: &Platform, request: &ApiRequest, user: &str, work: F) -> Result<Reply, ApiError>
 where
     F: FnOnce(Attempt) -> Fut,
-    Fut: Future<Output = Result<(StatusCode, Value), ApiError>>,
+    Fut: Future<Output = Result<(StatusCode, T), ApiError>>,
+    T: serde::Serialize,
 {
     if request.has_header("idempotency-key") && request.header("idempotency-key").is_none() {
         return Err(ApiError::field("header.idempotency-key", "1 to 128 visible ASCII characters"));
     }
     let Some(key) = request.header("idempotency-key").map(str::to_owned) else {
         let (status, body) = work(Attempt::unkeyed(platform)?).await?;
-        return respond(status, body.to_string(), false);
+        return respond(status, to_text(&body)?, false);
     };
     if key.is_empty() || key.len() > 128 || !key.bytes().all(|b| b.is_ascii_graphic()) {
         return Err(ApiError::field("header.idempotency-key", "1 to 128 visible ASCII characters"));
@@ -85,7 +86,7 @@ where
             let seed: [u8; 32] = sha2::Sha256::digest([user.as_bytes(), b"\n", key.as_bytes()].concat()).into();
             match work(Attempt { started, seed, keyed: true }).await {
                 Ok((status, body)) => {
-                    let text = body.to_string();
+                    let text = to_text(&body)?;
                     // The work is committed: answer it even when the response cannot be stored.
                     // The key then stays pending until its lease ends, and a retry after that
                     // finds the work by its derived ids.
@@ -103,6 +104,10 @@ where
             }
         }
     }
+}
+
+fn to_text<T: serde::Serialize>(body: &T) -> Result<String, ApiError> {
+    serde_json::to_string(body).map_err(|e| ApiError::Internal(format!("serialising the response: {e}")))
 }
 
 fn respond(status: StatusCode, body: String, replayed: bool) -> Result<Reply, ApiError> {

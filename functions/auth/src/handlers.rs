@@ -26,19 +26,56 @@ struct Credentials {
 }
 
 #[derive(Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
+#[serde(deny_unknown_fields)]
 struct RefreshBody {
     refresh_token: String,
 }
 
+/// `TokenPair`: the answer of login and refresh.
 #[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct TokenPair {
-    token_type: &'static str,
-    access_token: String,
-    expires_in: i64,
-    refresh_token: String,
-    refresh_expires_at: String,
+pub(crate) struct TokenPair {
+    pub(crate) token_type: &'static str,
+    pub(crate) access_token: String,
+    pub(crate) expires_in: i64,
+    pub(crate) refresh_token: String,
+    pub(crate) refresh_expires_at: String,
+}
+
+/// `Profile`: the answer of register and `GET /v1/me`.
+#[derive(Serialize)]
+pub(crate) struct Profile<'a> {
+    pub(crate) user_id: &'a str,
+    pub(crate) email: &'a str,
+    pub(crate) plan: &'a str,
+    pub(crate) created_at: &'a str,
+}
+
+/// The answer of `GET /v1/usage`.
+#[derive(Serialize)]
+pub(crate) struct Usage<'a> {
+    pub(crate) from: String,
+    pub(crate) to: String,
+    pub(crate) plan: Plan,
+    pub(crate) days: Vec<UsageDay<'a>>,
+    pub(crate) today: Quota,
+}
+
+/// One day's counts, per route (`METHOD /template`).
+#[derive(Serialize)]
+pub(crate) struct UsageDay<'a> {
+    pub(crate) date: &'a str,
+    pub(crate) total: u64,
+    pub(crate) routes: &'a std::collections::BTreeMap<String, u64>,
+}
+
+/// Today's quota.
+#[derive(Serialize)]
+pub(crate) struct Quota {
+    pub(crate) date: String,
+    pub(crate) limit: u64,
+    pub(crate) used: u64,
+    pub(crate) remaining: u64,
+    pub(crate) resets_at: String,
 }
 
 fn password_problem(err: PasswordError) -> ApiError {
@@ -71,9 +108,10 @@ impl Auth {
             created_at: &created_at,
         };
         match accounts::create_account(&self.platform.aws, &self.table, &account).await.map_err(AuthError::from)? {
-            Registered::Created => {
-                Reply::created(&serde_json::json!({"userId": user_id, "email": email, "plan": "free", "createdAt": created_at}), "/v1/me")
-            }
+            Registered::Created => Reply::created(
+                &Profile { user_id: user_id.as_str(), email: email.as_str(), plan: Plan::Free.as_str(), created_at: &created_at },
+                "/v1/me",
+            ),
             Registered::EmailTaken => Err(AuthError::EmailTaken.into()),
         }
     }
@@ -149,7 +187,7 @@ impl Auth {
     pub(crate) async fn refresh(&self, request: &ApiRequest) -> Result<Reply, ApiError> {
         let body: RefreshBody = request.json()?;
         if !looks_like_refresh_token(&body.refresh_token) {
-            return Err(ApiError::field("body.refreshToken", "is not a refresh token"));
+            return Err(ApiError::field("body.refresh_token", "is not a refresh token"));
         }
         let now = self.now();
         let signer = self.signer().await?;
@@ -191,12 +229,7 @@ impl Auth {
             .await
             .map_err(AuthError::from)?
             .ok_or_else(|| ApiError::NotFound("no such user".into()))?;
-        Reply::ok(&serde_json::json!({
-            "userId": profile.user_id,
-            "email": profile.email,
-            "plan": profile.plan,
-            "createdAt": profile.created_at,
-        }))
+        Reply::ok(&Profile { user_id: &profile.user_id, email: &profile.email, plan: &profile.plan, created_at: &profile.created_at })
     }
 
     /// `GET /v1/usage?from=YYYY-MM-DD&to=YYYY-MM-DD` (defaults: the last 7 days; at most 90) →
@@ -227,19 +260,19 @@ impl Auth {
         let used_today = days.iter().find(|d| d.date == today_date).map(|d| d.total).unwrap_or(0);
         let plan = Plan::parse(&principal.plan);
         let quota = QuotaState::new(plan, used_today, now);
-        Reply::ok(&serde_json::json!({
-            "from": utc_date(from),
-            "to": utc_date(to),
-            "plan": plan,
-            "days": days.iter().map(|d| serde_json::json!({"date": d.date, "total": d.total, "routes": d.routes})).collect::<Vec<_>>(),
-            "today": {
-                "date": today_date,
-                "limit": quota.limit,
-                "used": quota.used,
-                "remaining": quota.remaining(),
-                "resetsAt": rfc3339(quota.resets_at),
+        Reply::ok(&Usage {
+            from: utc_date(from),
+            to: utc_date(to),
+            plan,
+            days: days.iter().map(|d| UsageDay { date: &d.date, total: d.total, routes: &d.routes }).collect(),
+            today: Quota {
+                date: today_date,
+                limit: quota.limit,
+                used: quota.used,
+                remaining: quota.remaining(),
+                resets_at: rfc3339(quota.resets_at),
             },
-        }))
+        })
     }
 }
 

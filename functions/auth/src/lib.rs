@@ -4,6 +4,8 @@
 //! logic are [`AuthError`]s, mapped to responses in one place ([`AuthError::into_problem`]).
 
 mod handlers;
+#[cfg(test)]
+mod wire_tests;
 
 use bourse_http::{ApiError, ApiRequest, Handler, HttpApp, Reply, Route};
 use bourse_runtime::access::Sessions;

@@ -15,6 +15,7 @@
 //!    enrichment as a `csv-import` job.
 
 use crate::ledger::{ChangeError, derive};
+use crate::wire::{EnrichmentJob, ImportResult, SkippedRow, SymbolImport};
 use crate::{Portfolio, ledger_seq, now, rfc3339};
 use bourse_domain::Symbol;
 use bourse_domain::import::{self, FileRejection, ImportRow, Layout, ParsedImport};
@@ -26,7 +27,6 @@ use bourse_storage::portfolios::{self as store, ImportRecord, MAX_LEDGER_CHANGE,
 use bourse_storage::retry::{Attempts, unless_raced};
 use futures_util::{StreamExt, stream};
 use http::StatusCode;
-use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 
@@ -96,14 +96,14 @@ impl Portfolio {
         id: &str,
         parsed: ParsedImport,
         file_sha256: String,
-    ) -> Result<(StatusCode, Value), ApiError> {
+    ) -> Result<(StatusCode, ImportResult), ApiError> {
         let (aws, table) = (&self.platform.aws, self.app_table.as_str());
         if let Some(earlier) = store::get_import(aws, table, user, id, &file_sha256).await.map_err(storage_problem)? {
-            let mut result: Value = serde_json::from_str(&earlier.result).unwrap_or_else(|_| json!({}));
-            let total = result["added"].as_u64().unwrap_or(0) + result["duplicates"].as_u64().unwrap_or(0);
-            result["duplicateFile"] = json!(true);
-            result["added"] = json!(0);
-            result["duplicates"] = json!(total);
+            let mut result = ImportResult::from_stored(&earlier.result)
+                .map_err(|e| ApiError::Internal(format!("the stored result of import {file_sha256} is unreadable: {e}")))?;
+            result.duplicate_file = true;
+            result.duplicates += result.added;
+            result.added = 0;
             return Ok((StatusCode::OK, result));
         }
         let started = now();
@@ -139,34 +139,45 @@ impl Portfolio {
         let known_symbols = bourse_storage::market::quotes(aws, &self.market_table, &symbols).await.map_err(storage_problem)?;
         let unknown: Vec<Symbol> = symbols.into_iter().filter(|s| !known_symbols.contains_key(s.as_str())).collect();
         let job = if unknown.is_empty() {
-            Value::Null
+            None
         } else {
             // The import itself is durable by now: a queue failure is reported, not fatal.
             // One job per user and file: an upload retried after a failure finds it.
             let id = bourse_runtime::jobs::job_id_of(&[user, "csv-import", &file_sha256]);
             match bourse_runtime::jobs::start_enrichment_job(&self.platform, id, user, "csv-import", &unknown).await {
-                Ok(job) => json!({"jobId": job.id.as_str(), "state": "queued", "links": {"self": format!("/v1/jobs/{}", job.id)}}),
+                Ok(job) => Some(EnrichmentJob::Queued {
+                    job_id: job.id.as_str().to_owned(),
+                    state: "queued".into(),
+                    links: bourse_http::Links::to(format!("/v1/jobs/{}", job.id)),
+                }),
                 Err(err) => {
                     tracing::warn!(error = %err, "enrichment of imported symbols could not be queued");
-                    json!({"error": "the enrichment of unknown symbols could not be queued; they will be refreshed by the next scheduled refresh once known"})
+                    Some(EnrichmentJob::NotQueued {
+                        error: "the enrichment of unknown symbols could not be queued; they will be refreshed by the next scheduled refresh once known"
+                            .into(),
+                    })
                 }
             }
         };
         let imported_at = rfc3339(now());
-        let result = json!({
-            "layout": parsed.layout.name(),
-            "fileSha256": file_sha256,
-            "importedAt": imported_at,
-            "rows": parsed.rows.len() + parsed.skipped.len(),
-            "added": added,
-            "duplicates": plans.iter().map(|p| p.duplicates).sum::<usize>(),
-            "skipped": parsed.skipped.iter().map(|s| json!({"row": s.row, "reason": s.reason})).collect::<Vec<_>>(),
-            "symbols": plans.iter().map(|p| json!({"symbol": p.symbol.as_str(), "added": p.new.len(), "duplicates": p.duplicates})).collect::<Vec<_>>(),
-            "unknownSymbols": unknown.iter().map(Symbol::as_str).collect::<Vec<_>>(),
-            "enrichmentJob": job,
-            "duplicateFile": false,
-        });
-        let record = ImportRecord { file_sha256, imported_at, result: result.to_string() };
+        let result = ImportResult {
+            layout: parsed.layout.name().to_owned(),
+            file_sha256: file_sha256.clone(),
+            imported_at: imported_at.clone(),
+            rows: parsed.rows.len() + parsed.skipped.len(),
+            added,
+            duplicates: plans.iter().map(|p| p.duplicates).sum::<usize>(),
+            skipped: parsed.skipped.iter().map(|s| SkippedRow { row: s.row, reason: s.reason.clone() }).collect(),
+            symbols: plans
+                .iter()
+                .map(|p| SymbolImport { symbol: p.symbol.as_str().to_owned(), added: p.new.len(), duplicates: p.duplicates })
+                .collect(),
+            unknown_symbols: unknown.iter().map(|s| s.as_str().to_owned()).collect(),
+            enrichment_job: job,
+            duplicate_file: false,
+        };
+        let stored = result.to_stored().map_err(|e| ApiError::Internal(e.to_string()))?;
+        let record = ImportRecord { file_sha256, imported_at, result: stored };
         store::put_import(aws, table, user, id, &record).await.map_err(storage_problem)?;
         Ok((StatusCode::OK, result))
     }

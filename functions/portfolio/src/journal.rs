@@ -7,17 +7,18 @@
 //! patterns in `bourse_storage::journal`.
 
 use super::{Portfolio, WRITE_ATTEMPTS, dec, now, rfc3339};
+use crate::wire::{JournalCounts, JournalStats, SignalView, SymbolCounts};
 use bourse_domain::Symbol;
 use bourse_domain::journal::{
-    self as rules, Confidence, Contribution, Direction, JournalError, Outcome, Price, SignalId, Status, Summary, SymbolStats,
+    self as rules, Confidence, Contribution, Direction, JournalError, Outcome, Price, SignalId, Status, SymbolStats,
 };
 use bourse_http::{ApiError, ApiRequest, FieldError, Reply};
+use bourse_http::{Links, Page};
 use bourse_runtime::storage_problem;
 use bourse_storage::journal::{self as store, Closing, SignalFilter, SignalRecord, VersionedStats};
 use bourse_storage::retry::{Attempts, unless_raced};
 use http::StatusCode;
 use serde::Deserialize;
-use serde_json::{Value, json};
 use time::OffsetDateTime;
 
 /// Signals one bulk request may create.
@@ -31,7 +32,7 @@ const SIGNAL_BYTES: usize = 3_000;
 
 /// A signal as posted. Prices are strings so no binary floating point touches them.
 #[derive(Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
+#[serde(deny_unknown_fields)]
 pub struct NewSignal {
     pub symbol: String,
     pub direction: String,
@@ -51,7 +52,7 @@ pub struct NewSignals {
 }
 
 #[derive(Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
+#[serde(deny_unknown_fields)]
 pub struct CloseRequest {
     pub exit_price: String,
     pub closed_at: Option<String>,
@@ -86,15 +87,15 @@ impl NewSignal {
         let e = &mut errors;
         let symbol = check(e, path, "symbol", Symbol::parse(&self.symbol));
         let direction = check(e, path, "direction", Direction::parse(&self.direction));
-        let entry = check(e, path, "entryPrice", Price::parse(&self.entry_price));
-        let target = self.target_price.as_deref().map(|p| check(e, path, "targetPrice", Price::parse(p)));
-        let stop = self.stop_price.as_deref().map(|p| check(e, path, "stopPrice", Price::parse(p)));
+        let entry = check(e, path, "entry_price", Price::parse(&self.entry_price));
+        let target = self.target_price.as_deref().map(|p| check(e, path, "target_price", Price::parse(p)));
+        let stop = self.stop_price.as_deref().map(|p| check(e, path, "stop_price", Price::parse(p)));
         let confidence = check(e, path, "confidence", Confidence::new(self.confidence));
         let source = self.source.as_deref().map(|s| check(e, path, "source", rules::source(s)));
         let note = self.note.as_deref().map(|n| check(e, path, "note", rules::note(n)));
         let opened_at = match self.opened_at.as_deref() {
             None => Some(now),
-            Some(raw) => utc_time(path, "openedAt", raw, now).map_err(|err| e.push(err)).ok(),
+            Some(raw) => utc_time(path, "opened_at", raw, now).map_err(|err| e.push(err)).ok(),
         };
         match (symbol, direction, entry, confidence, opened_at) {
             (Some(symbol), Some(direction), Some(entry), Some(confidence), Some(opened_at)) if errors.is_empty() => Ok(SignalRecord {
@@ -158,48 +159,28 @@ fn decode_cursor(raw: &str) -> Result<SignalId, ApiError> {
         .ok_or_else(|| ApiError::field("query.cursor", "not a cursor of this list"))
 }
 
-fn optional_dec(value: Option<rust_decimal::Decimal>) -> Value {
-    value.map_or(Value::Null, |v| json!(dec(v)))
-}
-
-pub fn signal_json(s: &SignalRecord) -> Value {
+pub fn signal_view(s: &SignalRecord) -> SignalView {
     let close = s.close.as_ref();
-    json!({
-        "id": s.id.as_str(),
-        "symbol": s.symbol.as_str(),
-        "direction": s.direction.as_str(),
-        "entryPrice": dec(s.entry_price),
-        "targetPrice": optional_dec(s.target_price),
-        "stopPrice": optional_dec(s.stop_price),
-        "confidence": s.confidence.value(),
-        "source": s.source,
-        "note": s.note,
-        "openedAt": s.opened_at,
-        "createdAt": s.created_at,
-        "status": s.status().as_str(),
-        "exitPrice": optional_dec(close.map(|c| c.exit_price)),
-        "closedAt": close.map(|c| c.closed_at.clone()),
-        "closeNote": close.and_then(|c| c.note.clone()),
-        "returnPct": optional_dec(close.map(|c| c.return_pct)),
-        "outcome": close.map(|c| c.outcome.as_str()),
-        "links": {"self": format!("/v1/journal/signals/{}", s.id)},
-    })
-}
-
-fn counts_json(s: &Summary) -> Value {
-    json!({
-        "total": s.total,
-        "byStatus": {"OPEN": s.open, "CLOSED": s.closed},
-        "closed": {
-            "count": s.closed,
-            "wins": s.wins,
-            "losses": s.losses,
-            "breakeven": s.breakeven,
-            "winRate": optional_dec(s.win_rate),
-            "averageReturnPct": optional_dec(s.average_return_pct),
-            "medianReturnPct": optional_dec(s.median_return_pct),
-        },
-    })
+    SignalView {
+        id: s.id.as_str().to_owned(),
+        symbol: s.symbol.as_str().to_owned(),
+        direction: s.direction.as_str(),
+        entry_price: dec(s.entry_price),
+        target_price: s.target_price.map(dec),
+        stop_price: s.stop_price.map(dec),
+        confidence: s.confidence.value(),
+        source: s.source.clone(),
+        note: s.note.clone(),
+        opened_at: s.opened_at.clone(),
+        created_at: s.created_at.clone(),
+        status: s.status().as_str(),
+        exit_price: close.map(|c| dec(c.exit_price)),
+        closed_at: close.map(|c| c.closed_at.clone()),
+        close_note: close.and_then(|c| c.note.clone()),
+        return_pct: close.map(|c| dec(c.return_pct)),
+        outcome: close.map(|c| c.outcome.as_str()),
+        links: Links::to(format!("/v1/journal/signals/{}", s.id)),
+    }
 }
 
 /// Bytes the statistics item of `stats` takes at most (≤ 17 per stored return).
@@ -219,7 +200,7 @@ impl Portfolio {
             let signal =
                 body.parse("body", new_id(attempt.started, &attempt.id("signal", 0))?, attempt.started).map_err(ApiError::Validation)?;
             self.store_new_signals(user, std::slice::from_ref(&signal)).await?;
-            Ok((StatusCode::CREATED, signal_json(&signal)))
+            Ok((StatusCode::CREATED, signal_view(&signal)))
         })
         .await
     }
@@ -248,7 +229,7 @@ impl Portfolio {
             // the chunks already written and writes only the rest.
             let signals = parse_all(attempt.started, &|i| attempt.id("signal", i))?;
             self.store_new_signals(user, &signals).await?;
-            Ok((StatusCode::CREATED, json!({"items": signals.iter().map(signal_json).collect::<Vec<_>>()})))
+            Ok((StatusCode::CREATED, Page::all(signals.iter().map(signal_view).collect())))
         })
         .await
     }
@@ -314,7 +295,7 @@ impl Portfolio {
             .await
             .map_err(storage_problem)?
             .ok_or_else(|| not_found(id.as_str()))?;
-        Reply::ok(&signal_json(&signal))
+        Reply::ok(&signal_view(&signal))
     }
 
     /// Closes an open signal: per attempt 1 GetItem (signal) + 1 GetItem (statistics) + 1
@@ -324,10 +305,10 @@ impl Portfolio {
         let body: CloseRequest = request.json()?;
         let now = now();
         let mut errors = Vec::new();
-        let exit = check(&mut errors, "body", "exitPrice", Price::parse(&body.exit_price));
+        let exit = check(&mut errors, "body", "exit_price", Price::parse(&body.exit_price));
         let closed_at = match body.closed_at.as_deref() {
             None => Some(None),
-            Some(raw) => utc_time("body", "closedAt", raw, now).map_err(|e| errors.push(e)).ok().map(Some),
+            Some(raw) => utc_time("body", "closed_at", raw, now).map_err(|e| errors.push(e)).ok().map(Some),
         };
         let note = body.note.as_deref().and_then(|n| check(&mut errors, "body", "note", rules::note(n))).flatten();
         let (Some(exit), Some(closed_at)) = (exit, closed_at) else {
@@ -346,7 +327,7 @@ impl Portfolio {
                 if let Some(closed) = &signal.close {
                     // Closed exactly as asked: an earlier attempt of this request did it.
                     if run.is_keyed() && closed.exit_price == exit.value() && closed.closed_at == rfc3339(closed_at) {
-                        return Ok((StatusCode::OK, signal_json(&signal)));
+                        return Ok((StatusCode::OK, signal_view(&signal)));
                     }
                     return Err(ApiError::Conflict(format!("signal {id} is already closed")));
                 }
@@ -354,8 +335,8 @@ impl Portfolio {
                     .map_err(|e| ApiError::Internal(format!("stored openedAt of {id}: {e}")))?;
                 if closed_at < opened_at {
                     return Err(ApiError::field(
-                        "body.closedAt",
-                        format!("must not be before the signal's openedAt ({})", signal.opened_at),
+                        "body.closed_at",
+                        format!("must not be before the signal's opened_at ({})", signal.opened_at),
                     ));
                 }
                 let entry = Price::new(signal.entry_price).map_err(|e| ApiError::Internal(format!("stored entryPrice of {id}: {e}")))?;
@@ -376,7 +357,7 @@ impl Portfolio {
                         .map_err(storage_problem)?;
                 if closed.is_some() {
                     signal.close = Some(closing);
-                    return Ok((StatusCode::OK, signal_json(&signal)));
+                    return Ok((StatusCode::OK, signal_view(&signal)));
                 }
             }
             Err(busy())
@@ -407,7 +388,7 @@ impl Portfolio {
 
     /// Newest first, filtered by status, symbol and minimum confidence, with an opaque cursor.
     pub(crate) async fn list_signals(&self, request: &ApiRequest, user: &str) -> Result<Reply, ApiError> {
-        request.only_query(&["status", "symbol", "minConfidence", "limit", "cursor"])?;
+        request.only_query(&["status", "symbol", "min_confidence", "limit", "cursor"])?;
         let mut errors = Vec::new();
         let mut filter = SignalFilter::default();
         if let Some(raw) = request.query("status")? {
@@ -416,11 +397,11 @@ impl Portfolio {
         if let Some(raw) = request.query("symbol")? {
             filter.symbol = check(&mut errors, "query", "symbol", Symbol::parse(raw));
         }
-        if let Some(raw) = request.query("minConfidence")? {
+        if let Some(raw) = request.query("min_confidence")? {
             filter.min_confidence = check(
                 &mut errors,
                 "query",
-                "minConfidence",
+                "min_confidence",
                 raw.parse::<i64>().map_err(|_| JournalError::Confidence).and_then(Confidence::new),
             );
         }
@@ -442,11 +423,7 @@ impl Portfolio {
         let (items, next) = store::list_signals(&self.platform.aws, &self.app_table, user, &filter, limit, after.as_ref())
             .await
             .map_err(storage_problem)?;
-        let mut body = json!({"items": items.iter().map(signal_json).collect::<Vec<_>>()});
-        if let Some(next) = next {
-            body["nextCursor"] = json!(encode_cursor(&next));
-        }
-        Reply::ok(&body)
+        Reply::ok(&Page::new(items.iter().map(signal_view).collect(), next.as_ref().map(encode_cursor)))
     }
 
     /// The statistics of every symbol rolled up: 1 Query of the user's statistics items.
@@ -454,19 +431,13 @@ impl Portfolio {
         request.only_query(&[])?;
         let per_symbol = store::all_stats(&self.platform.aws, &self.app_table, user).await.map_err(storage_problem)?;
         let (all, by_symbol) = rules::roll_up(&per_symbol);
-        let mut body = counts_json(&all);
-        body["bySymbol"] = by_symbol
-            .iter()
-            .map(|(symbol, summary)| {
-                let mut entry = json!({"symbol": symbol.as_str()});
-                if let (Value::Object(entry), Value::Object(counts)) = (&mut entry, counts_json(summary)) {
-                    entry.extend(counts);
-                }
-                entry
-            })
-            .collect::<Vec<_>>()
-            .into();
-        Reply::ok(&body)
+        Reply::ok(&JournalStats {
+            all: JournalCounts::from(&all),
+            by_symbol: by_symbol
+                .iter()
+                .map(|(symbol, summary)| SymbolCounts { symbol: symbol.as_str().to_owned(), counts: JournalCounts::from(summary) })
+                .collect(),
+        })
     }
 }
 
@@ -509,11 +480,11 @@ mod tests {
             [
                 "body.signals[3].symbol",
                 "body.signals[3].direction",
-                "body.signals[3].entryPrice",
-                "body.signals[3].targetPrice",
+                "body.signals[3].entry_price",
+                "body.signals[3].target_price",
                 "body.signals[3].confidence",
                 "body.signals[3].source",
-                "body.signals[3].openedAt"
+                "body.signals[3].opened_at"
             ]
         );
         let not_utc = NewSignal {
@@ -527,6 +498,6 @@ mod tests {
             note: None,
             opened_at: Some("2026-11-25T20:00:00+01:00".into()),
         };
-        assert_eq!(not_utc.parse("body", id, now).err().unwrap()[0].field, "body.openedAt");
+        assert_eq!(not_utc.parse("body", id, now).err().unwrap()[0].field, "body.opened_at");
     }
 }

@@ -9,6 +9,9 @@ mod import;
 mod input;
 mod journal;
 mod ledger;
+pub mod wire;
+#[cfg(test)]
+mod wire_tests;
 
 use bourse_domain::Symbol;
 use bourse_domain::portfolio::{Bound, Holding, PortfolioError, Valued, allocation, analyse};
@@ -21,9 +24,10 @@ use bourse_storage::portfolios::{self as store, PortfolioRecord, TransactionReco
 use http::StatusCode;
 use ledger::ChangeError;
 use rust_decimal::Decimal;
-use serde_json::{Value, json};
+use serde::Serialize;
 use std::collections::HashMap;
 use std::time::Duration;
+use wire::{AddedTransaction, HistoryPoint, HoldingView, Mover, PortfolioView, TransactionView};
 
 pub const SERVICE: &str = "portfolio";
 /// Largest CSV file `POST /v1/portfolios/{id}/import` takes.
@@ -138,20 +142,8 @@ pub fn cache_guard(user: &str, portfolio: &str) -> String {
 /// The cached views of a portfolio; every write deletes them all.
 pub const CACHED_VIEWS: [&str; 2] = ["summary", "holdings"];
 
-fn portfolio_json(p: &PortfolioRecord) -> Value {
-    json!({"id": p.id, "name": p.name, "currency": p.currency.as_str(), "createdAt": p.created_at})
-}
-
 fn dec(d: Decimal) -> String {
     d.normalize().to_string()
-}
-
-fn transaction_json(t: &TransactionRecord) -> Value {
-    let mut out = json!({"id": t.id, "symbol": t.symbol.as_str(), "tradeDate": t.trade_date});
-    for (k, v) in &t.fields {
-        out[if k == "kind" { "type" } else { k.as_str() }] = json!(v);
-    }
-    out
 }
 
 impl Portfolio {
@@ -176,10 +168,10 @@ impl Portfolio {
         }
     }
 
-    async fn idempotent<F, Fut>(&self, request: &ApiRequest, user: &str, work: F) -> Result<Reply, ApiError>
+    async fn idempotent<F, Fut, T: Serialize>(&self, request: &ApiRequest, user: &str, work: F) -> Result<Reply, ApiError>
     where
         F: FnOnce(Attempt) -> Fut,
-        Fut: Future<Output = Result<(StatusCode, Value), ApiError>>,
+        Fut: Future<Output = Result<(StatusCode, T), ApiError>>,
     {
         bourse_runtime::idempotency::idempotent(&self.platform, request, user, work).await
     }
@@ -191,14 +183,14 @@ impl Portfolio {
         self.idempotent(request, user, |attempt| async move {
             let record = PortfolioRecord { id: attempt.id("portfolio", 0), name, currency, created_at: rfc3339(attempt.started) };
             match store::create_portfolio(&self.platform.aws, &self.app_table, user, &record).await {
-                Ok(()) => Ok((StatusCode::CREATED, portfolio_json(&record))),
+                Ok(()) => Ok((StatusCode::CREATED, PortfolioView::from(&record))),
                 // An earlier attempt of this keyed request created it (its answer was lost).
                 Err(StorageError::Conflict(_)) => {
                     let created =
                         store::get_portfolio(&self.platform.aws, &self.app_table, user, &record.id).await.map_err(storage_problem)?;
                     let created =
                         created.ok_or_else(|| ApiError::Conflict("the portfolio this request created was deleted since".into()))?;
-                    Ok((StatusCode::CREATED, portfolio_json(&created)))
+                    Ok((StatusCode::CREATED, PortfolioView::from(&created)))
                 }
                 Err(err) => Err(storage_problem(err)),
             }
@@ -238,7 +230,8 @@ impl Portfolio {
                     Err(ChangeError::Underivable { error, .. }) => return Err(problem(error)),
                     Err(ChangeError::Api(err)) => return Err(err),
                 };
-                Ok((StatusCode::CREATED, json!({"transaction": transaction_json(&record), "holding": holding_json(&holding, None)})))
+                let added = AddedTransaction { transaction: TransactionView::from(&record), holding: HoldingView::new(&holding, None) };
+                Ok((StatusCode::CREATED, added))
             })
             .await?;
         self.invalidate(user, id).await;
@@ -303,7 +296,7 @@ impl Portfolio {
             .await
             .map_err(storage_problem)?;
         let next = next.map(|last| bourse_http::cursor::encode(&last.id));
-        Reply::ok(&json!({"items": items.iter().map(transaction_json).collect::<Vec<_>>(), "nextCursor": next}))
+        Reply::ok(&bourse_http::Page::new(items.iter().map(TransactionView::from).collect(), next))
     }
 
     /// Holdings joined with quotes: 1 Query + ⌈N/100⌉ BatchGetItem.
@@ -323,10 +316,10 @@ impl Portfolio {
     /// unless a write bumped the portfolio's guard meanwhile. `compute` reads strongly consistent,
     /// so what it stores never predates a write it follows. With the cache down, computed every
     /// time.
-    async fn cached_view<F, Fut>(&self, user: &str, id: &str, view: &str, compute: F) -> Result<Reply, ApiError>
+    async fn cached_view<F, Fut, T: Serialize>(&self, user: &str, id: &str, view: &str, compute: F) -> Result<Reply, ApiError>
     where
         F: FnOnce() -> Fut,
-        Fut: Future<Output = Result<Value, ApiError>>,
+        Fut: Future<Output = Result<T, ApiError>>,
     {
         let bytes = || async { serde_json::to_vec(&compute().await?).map_err(|e| ApiError::Internal(e.to_string())) };
         let body = match &self.platform.cache {
@@ -346,8 +339,8 @@ impl Portfolio {
             if holdings.is_empty() {
                 self.owned(user, id).await?;
             }
-            let items: Vec<Value> = holdings.iter().map(|h| holding_json(h, quotes.get(h.symbol.as_str()))).collect();
-            Ok(json!({"items": items, "asOf": rfc3339(now())}))
+            let items = holdings.iter().map(|h| HoldingView::new(h, quotes.get(h.symbol.as_str()))).collect();
+            Ok(wire::Holdings { page: bourse_http::Page::all(items), as_of: rfc3339(now()) })
         })
         .await
     }
@@ -358,7 +351,7 @@ impl Portfolio {
         self.cached_view(user, id, "summary", || async {
             let portfolio = self.owned(user, id).await?;
             let (holdings, quotes) = self.priced_holdings(user, id).await?;
-            Ok(summary_json(&portfolio, &holdings, &quotes))
+            Ok(summary(&portfolio, &holdings, &quotes))
         })
         .await
     }
@@ -381,11 +374,18 @@ impl Portfolio {
         let points = store::snapshots_between(&self.platform.aws, &self.app_table, user, id, &from.to_string(), &to.to_string())
             .await
             .map_err(storage_problem)?;
-        let points: Vec<Value> = points
+        let points = points
             .into_iter()
-            .map(|(date, s)| json!({"date": date, "value": dec(s.value), "cost": dec(s.cost), "realisedPnl": dec(s.realised_pnl), "dividends": dec(s.dividends), "unpricedPositions": s.unpriced_positions}))
+            .map(|(date, s)| HistoryPoint {
+                date,
+                value: dec(s.value),
+                cost: dec(s.cost),
+                realised_pnl: dec(s.realised_pnl),
+                dividends: dec(s.dividends),
+                unpriced_positions: s.unpriced_positions,
+            })
             .collect();
-        Reply::ok(&json!({"from": from.to_string(), "to": to.to_string(), "points": points}))
+        Reply::ok(&wire::History { from: from.to_string(), to: to.to_string(), points })
     }
 
     async fn analysis(&self, request: &ApiRequest, user: &str) -> Result<Reply, ApiError> {
@@ -394,7 +394,7 @@ impl Portfolio {
         self.owned(user, id).await?;
         let (holdings, quotes) = self.priced_holdings(user, id).await?;
         let positions = valued(&holdings, &quotes);
-        Reply::ok(&serde_json::to_value(analyse(&positions)).map_err(|e| ApiError::Internal(e.to_string()))?)
+        Reply::ok(&analyse(&positions))
     }
 }
 
@@ -409,26 +409,7 @@ fn valued<'a>(holdings: &'a [Holding], quotes: &'a HashMap<String, Quote>) -> Ve
         .collect()
 }
 
-fn holding_json(h: &Holding, quote: Option<&Quote>) -> Value {
-    let price = quote.and_then(|q| q.price);
-    let (value, unrealised) = h.valuation(price);
-    json!({
-        "symbol": h.symbol.as_str(),
-        "quantity": dec(h.quantity),
-        "averageCost": h.average_cost().map(dec),
-        "costBasis": dec(h.cost_basis),
-        "realisedPnl": dec(h.realised_pnl),
-        "dividends": dec(h.dividends),
-        "fees": dec(h.fees),
-        "price": price.map(dec),
-        "marketValue": value.map(dec),
-        "unrealisedPnl": unrealised.map(dec),
-        "dayChange": quote.and_then(|q| q.change).map(|c| dec(c * h.quantity)),
-        "sector": quote.and_then(|q| q.sector.clone()),
-    })
-}
-
-fn summary_json(portfolio: &PortfolioRecord, holdings: &[Holding], quotes: &HashMap<String, Quote>) -> Value {
+fn summary(portfolio: &PortfolioRecord, holdings: &[Holding], quotes: &HashMap<String, Quote>) -> wire::Summary {
     let positions = valued(holdings, quotes);
     let (by_position, by_sector) = allocation(&positions);
     let value: Decimal = positions.iter().map(|p| p.value).sum();
@@ -440,25 +421,25 @@ fn summary_json(portfolio: &PortfolioRecord, holdings: &[Holding], quotes: &Hash
     let mut movers: Vec<(&Holding, Decimal)> =
         holdings.iter().filter_map(|h| Some((h, quotes.get(h.symbol.as_str())?.change_pct?))).collect();
     movers.sort_by(|a, b| b.1.abs().cmp(&a.1.abs()).then_with(|| a.0.symbol.cmp(&b.0.symbol)));
-    let unpriced: Vec<&str> = holdings
+    let unpriced = holdings
         .iter()
         .filter(|h| !h.quantity.is_zero() && quotes.get(h.symbol.as_str()).and_then(|q| q.price).is_none())
-        .map(|h| h.symbol.as_str())
+        .map(|h| h.symbol.as_str().to_owned())
         .collect();
-    json!({
-        "portfolio": portfolio_json(portfolio),
-        "value": dec(value),
-        "cost": dec(cost),
-        "unrealisedPnl": dec(value - priced_cost),
-        "realisedPnl": dec(realised),
-        "dividends": dec(dividends),
-        "dayChange": dec(day_change),
-        "allocationByPosition": by_position,
-        "allocationBySector": by_sector,
-        "topMovers": movers.iter().take(5).map(|(h, pct)| json!({"symbol": h.symbol.as_str(), "changePct": dec(*pct)})).collect::<Vec<_>>(),
-        "unpricedSymbols": unpriced,
-        "asOf": rfc3339(now()),
-    })
+    wire::Summary {
+        portfolio: PortfolioView::from(portfolio),
+        value: dec(value),
+        cost: dec(cost),
+        unrealised_pnl: dec(value - priced_cost),
+        realised_pnl: dec(realised),
+        dividends: dec(dividends),
+        day_change: dec(day_change),
+        allocation_by_position: by_position,
+        allocation_by_sector: by_sector,
+        top_movers: movers.iter().take(5).map(|(h, pct)| Mover { symbol: h.symbol.as_str().to_owned(), change_pct: dec(*pct) }).collect(),
+        unpriced_symbols: unpriced,
+        as_of: rfc3339(now()),
+    }
 }
 
 /// A transaction's place among those of the same trade date: when it was recorded (epoch
@@ -477,9 +458,9 @@ impl Handler<PortfolioRoute> for Portfolio {
             PortfolioRoute::List => {
                 request.only_query(&[])?;
                 let items = store::list_portfolios(aws, table, &user()?).await.map_err(storage_problem)?;
-                Reply::ok(&json!({"items": items.iter().map(portfolio_json).collect::<Vec<_>>()}))
+                Reply::ok(&bourse_http::Page::all(items.iter().map(PortfolioView::from).collect()))
             }
-            PortfolioRoute::Get => Reply::ok(&portfolio_json(&self.owned(&user()?, portfolio_id(&request)?).await?)),
+            PortfolioRoute::Get => Reply::ok(&PortfolioView::from(&self.owned(&user()?, portfolio_id(&request)?).await?)),
             PortfolioRoute::Rename => {
                 let body: input::Rename = request.json()?;
                 let name = input::portfolio_name(&body.name)?;
@@ -488,7 +469,7 @@ impl Handler<PortfolioRoute> for Portfolio {
                     return Err(not_found(id));
                 }
                 self.invalidate(&user, id).await;
-                Reply::ok(&portfolio_json(&self.owned(&user, id).await?))
+                Reply::ok(&PortfolioView::from(&self.owned(&user, id).await?))
             }
             PortfolioRoute::Delete => {
                 let (user, id) = (user()?, portfolio_id(&request)?);

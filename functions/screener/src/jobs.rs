@@ -3,11 +3,11 @@
 //! `GET /v1/jobs/{id}` shows its state, counts and per-symbol errors. Jobs belong to their
 //! creator: anyone else gets 404, as for an unknown id.
 
+use crate::views::{JobQueued, JobSymbolError, JobView};
 use bourse_domain::Symbol;
 use bourse_domain::jobs::{JobId, JobRequest, JobScope};
 use bourse_http::{ApiError, ApiRequest, FieldError, Reply};
 use bourse_runtime::{Platform, storage_problem};
-use serde_json::json;
 
 /// Records and queues a job; `universe` gives the symbols of `universe: true`.
 pub async fn create(
@@ -41,10 +41,11 @@ pub async fn create(
     let owner = principal.user_id.clone();
     let (owner, symbols) = (owner.as_str(), symbols.as_slice());
     bourse_runtime::idempotency::idempotent(platform, request, owner, |attempt| async move {
-        let job = bourse_runtime::jobs::start_enrichment_job(platform, bourse_runtime::jobs::job_id(&attempt), owner, kind, symbols).await?;
+        let job =
+            bourse_runtime::jobs::start_enrichment_job(platform, bourse_runtime::jobs::job_id(&attempt), owner, kind, symbols).await?;
         let (id, created_at) = (job.id, job.created_at);
-        let location = format!("/v1/jobs/{id}");
-        let body = json!({"jobId": id.as_str(), "kind": kind, "state": "queued", "total": symbols.len(), "createdAt": created_at, "links": {"self": location}});
+        let links = bourse_http::Links::to(format!("/v1/jobs/{id}"));
+        let body = JobQueued { job_id: id.as_str().to_owned(), kind, state: "queued", total: symbols.len(), created_at, links };
         Ok((http::StatusCode::ACCEPTED, body))
     })
     .await
@@ -63,18 +64,18 @@ pub async fn get(platform: &Platform, request: &ApiRequest) -> Result<Reply, Api
         return Err(not_found());
     }
     let p = job.progress;
-    let errors: Vec<_> = errors.iter().map(|e| json!({"symbol": e.symbol, "error": e.error})).collect();
-    Reply::ok(&json!({
-        "jobId": job.id.as_str(),
-        "kind": job.kind,
-        "state": p.state(job.enqueue_failed),
-        "total": p.total,
-        "done": p.done,
-        "failed": p.failed,
-        "percent": p.percent(),
-        "errors": errors,
-        "createdAt": job.created_at,
-        "updatedAt": job.updated_at,
-        "completedAt": job.completed_at,
-    }))
+    let errors = errors.into_iter().map(|e| JobSymbolError { symbol: e.symbol, error: e.error.unwrap_or_default() }).collect();
+    Reply::ok(&JobView {
+        job_id: job.id.as_str().to_owned(),
+        kind: job.kind,
+        state: p.state(job.enqueue_failed),
+        total: p.total,
+        done: p.done,
+        failed: p.failed,
+        percent: p.percent(),
+        errors,
+        created_at: job.created_at,
+        updated_at: job.updated_at,
+        completed_at: job.completed_at,
+    })
 }

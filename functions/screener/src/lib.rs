@@ -7,18 +7,20 @@
 
 pub mod jobs;
 pub mod universe;
-mod views;
+pub mod views;
+#[cfg(test)]
+mod wire_tests;
 
 use bourse_domain::Symbol;
 use bourse_domain::screener::{Cursor, PRESETS, SortSpec, page, parse_filter, preset};
 use bourse_domain::signals::stock_signals;
 use bourse_domain::stock::{Metric, Stock, TextField};
+use bourse_http::Page;
 use bourse_http::{ApiError, ApiRequest, FieldError, Handler, HttpApp, Reply, Route};
 use bourse_runtime::{Dependency, Platform, StartupError, storage_problem};
 use http::StatusCode;
 use rust_decimal::Decimal;
-use serde::Deserialize;
-use serde_json::{Value, json};
+use serde::{Deserialize, Serialize};
 use std::future::Future;
 use std::time::Duration;
 use universe::{Universe, UniverseCache};
@@ -69,6 +71,9 @@ const DEPENDENCIES: &[Dependency] = &[Dependency::MarketTable, Dependency::AppTa
 pub const PRESET_TTL: Duration = Duration::from_secs(3600);
 pub const LIST_TTL: Duration = Duration::from_secs(300);
 pub const DETAIL_TTL: Duration = Duration::from_secs(900);
+/// Prefix of the cached answers. Its `w2` is the wire format's generation: answers cached in an
+/// earlier format (camelCase) are never served after a deploy that changes it.
+pub const CACHE_PREFIX: &str = "bourse:screener:w2";
 
 /// Most items per page, symbols per batch, search results.
 pub const MAX_LIMIT: usize = 100;
@@ -99,17 +104,17 @@ impl Screener {
 
     /// Cache-aside for a public GET: the key holds the universe version, so publishing a new
     /// universe invalidates every cached answer at once.
-    async fn cached<F, Fut>(&self, request: &ApiRequest, ttl: Duration, compute: F) -> Result<Reply, ApiError>
+    async fn cached<F, Fut, T: Serialize>(&self, request: &ApiRequest, ttl: Duration, compute: F) -> Result<Reply, ApiError>
     where
         F: FnOnce(u64) -> Fut,
-        Fut: Future<Output = Result<Value, ApiError>>,
+        Fut: Future<Output = Result<T, ApiError>>,
     {
         let version = self.universe.published_version(&self.platform, &self.market_table).await?;
         let render =
             || async move { compute(version).await.and_then(|v| serde_json::to_vec(&v).map_err(|e| ApiError::Internal(e.to_string()))) };
         let body = match &self.platform.cache {
             Some(cache) => {
-                let key = format!("bourse:screener:u{version}:{}", canonical(request));
+                let key = format!("{CACHE_PREFIX}:u{version}:{}", canonical(request));
                 cache.get_or_compute(&key, ttl, render).await?
             }
             None => render().await?,
@@ -130,7 +135,7 @@ impl Screener {
                 .iter()
                 .filter(|s| sector.as_deref().is_none_or(|want| s.text(TextField::Sector).unwrap_or("Unknown").eq_ignore_ascii_case(want)))
                 .collect();
-            Ok(page_json(universe.version, matching, &sort, cursor.as_ref(), limit))
+            Ok(stock_page(universe.version, matching, &sort, cursor.as_ref(), limit))
         })
         .await
     }
@@ -144,8 +149,8 @@ impl Screener {
         let limit = request.limit(10, MAX_LIMIT)?;
         self.cached(request, LIST_TTL, |version| async move {
             let universe = self.universe.at_version(&self.platform, &self.market_table, version).await?;
-            let items: Vec<Value> = universe.search(&q, limit).into_iter().map(views::stock_summary).collect();
-            Ok(json!({"query": q, "items": items, "universeVersion": universe.version}))
+            let items = universe.search(&q, limit).into_iter().map(views::stock_summary).collect();
+            Ok(views::SearchResults { query: q, page: Page::all(items), universe_version: universe.version })
         })
         .await
     }
@@ -180,7 +185,7 @@ impl Screener {
                 None => unknown.push(symbol.to_string()),
             }
         }
-        Reply::ok(&json!({"items": items, "unknown": unknown, "universeVersion": universe.version}))
+        Reply::ok(&views::BatchResults { page: Page::all(items), unknown, universe_version: universe.version })
     }
 
     async fn detail(&self, request: &ApiRequest) -> Result<Reply, ApiError> {
@@ -210,9 +215,9 @@ impl Screener {
         self.cached(request, DETAIL_TTL, |_| async move {
             let (points, generated) =
                 bourse_storage::market::query_history(aws, table, symbol.as_str(), from, to).await.map_err(storage_problem)?;
-            let points: Vec<Value> =
-                points.iter().map(|p| json!({"date": p.date.to_string(), "close": p.close.normalize().to_string()})).collect();
-            Ok(json!({"symbol": symbol.as_str(), "from": from.to_string(), "to": to.to_string(), "generated": generated, "points": points}))
+            let points =
+                points.iter().map(|p| views::ClosePoint { date: p.date.to_string(), close: p.close.normalize().to_string() }).collect();
+            Ok(views::PriceHistory { symbol: symbol.as_str().to_owned(), from: from.to_string(), to: to.to_string(), generated, points })
         })
         .await
     }
@@ -221,18 +226,25 @@ impl Screener {
         request.only_query(&[])?;
         self.cached(request, LIST_TTL, |version| async move {
             let universe = self.universe.at_version(&self.platform, &self.market_table, version).await?;
-            Ok(json!({"items": sector_stats(&universe.stocks), "universeVersion": universe.version}))
+            Ok(views::Sectors { page: Page::all(sector_stats(&universe.stocks)), universe_version: universe.version })
         })
         .await
     }
 
     async fn presets(&self, request: &ApiRequest) -> Result<Reply, ApiError> {
         request.only_query(&[])?;
-        let items: Vec<Value> = PRESETS
+        let items = PRESETS
             .iter()
-            .map(|p| json!({"name": p.name, "title": p.title, "description": p.description, "filter": p.filter, "sort": p.sort.name(), "order": if p.sort.descending { "desc" } else { "asc" }}))
+            .map(|p| views::PresetView {
+                name: p.name,
+                title: p.title,
+                description: p.description,
+                filter: p.filter,
+                sort: p.sort.name(),
+                order: order_name(&p.sort),
+            })
             .collect();
-        Ok(Reply::ok(&json!({"items": items}))?.public(PRESET_TTL))
+        Ok(Reply::ok(&Page::all(items))?.public(PRESET_TTL))
     }
 
     async fn preset_results(&self, request: &ApiRequest) -> Result<Reply, ApiError> {
@@ -245,8 +257,8 @@ impl Screener {
         self.cached(request, PRESET_TTL, |version| async move {
             let universe = self.universe.at_version(&self.platform, &self.market_table, version).await?;
             let matching: Vec<&Stock> = universe.stocks.iter().filter(|s| filter.matches(s)).collect();
-            let mut out = page_json(universe.version, matching, &preset.sort, cursor.as_ref(), limit);
-            out["preset"] = json!({"name": preset.name, "filter": preset.filter});
+            let mut out = stock_page(universe.version, matching, &preset.sort, cursor.as_ref(), limit);
+            out.preset = Some(views::PresetRef { name: preset.name, filter: preset.filter });
             Ok(out)
         })
         .await
@@ -274,8 +286,8 @@ impl Screener {
             .transpose()?;
         let universe = self.universe().await?;
         let matching: Vec<&Stock> = universe.stocks.iter().filter(|s| filter.matches(s)).collect();
-        let mut out = page_json(universe.version, matching, &sort, cursor.as_ref(), limit);
-        out["filter"] = json!(filter.to_string());
+        let mut out = stock_page(universe.version, matching, &sort, cursor.as_ref(), limit);
+        out.filter = Some(filter.to_string());
         Reply::ok(&out)
     }
 
@@ -283,13 +295,11 @@ impl Screener {
         request.only_query(&[])?;
         self.cached(request, LIST_TTL, |version| async move {
             let universe = self.universe.at_version(&self.platform, &self.market_table, version).await?;
-            let items: Vec<Value> = universe
+            let items = universe
                 .stocks
                 .iter()
                 .flat_map(|s| {
-                    stock_signals(s)
-                        .into_iter()
-                        .map(move |signal| json!({"symbol": s.symbol.as_str(), "kind": signal.kind, "detail": signal.detail}))
+                    stock_signals(s).into_iter().map(move |signal| views::MarketSignal { symbol: s.symbol.as_str().to_owned(), signal })
                 })
                 .collect();
             // The day's events found in the history by the enrichment consumer (crosses, new
@@ -298,9 +308,11 @@ impl Screener {
             let stored = bourse_storage::market::market_signals_of_day(&self.platform.aws, &self.market_table, &today)
                 .await
                 .map_err(storage_problem)?;
-            let events: Vec<Value> =
-                stored.into_iter().map(|s| json!({"symbol": s.symbol, "kind": s.kind, "detail": s.detail, "date": today})).collect();
-            Ok(json!({"items": items, "events": events, "universeVersion": universe.version}))
+            let events = stored
+                .into_iter()
+                .map(|s| views::MarketEvent { symbol: s.symbol, kind: s.kind, detail: s.detail, date: today.clone() })
+                .collect();
+            Ok(views::MarketSignals { page: Page::all(items), events, universe_version: universe.version })
         })
         .await
     }
@@ -353,18 +365,24 @@ pub fn app(platform: Platform) -> Result<HttpApp<ScreenerRoute, Screener>, Start
 
 fn fields(request: &ApiRequest) -> Result<Reply, ApiError> {
     request.only_query(&[])?;
-    let numeric: Vec<Value> = Metric::ALL.iter().map(|m| json!(m.info())).collect();
-    let text: Vec<&str> = TextField::ALL.iter().map(|f| f.name()).collect();
-    Ok(Reply::ok(&json!({
-        "numeric": numeric,
-        "text": text,
-        "operators": ["<", "<=", ">", ">=", "=", "!=", "between", "in"],
-        "logic": ["and", "or", "not", "( )"],
-        "numberSuffixes": {"%": "÷ 100", "K": "× 10³", "M": "× 10⁶", "B": "× 10⁹", "T": "× 10¹²"},
-        "missingValues": "a comparison with a missing value is unknown; unknown never matches, also under not",
-        "limits": {"length": bourse_domain::screener::MAX_LEN, "comparisons": bourse_domain::screener::MAX_CLAUSES, "depth": bourse_domain::screener::MAX_DEPTH},
-    }))?
-    .public(PRESET_TTL))
+    Ok(Reply::ok(&field_catalogue())?.public(PRESET_TTL))
+}
+
+/// The filter language's catalogue.
+pub fn field_catalogue() -> views::FieldCatalogue {
+    views::FieldCatalogue {
+        numeric: Metric::ALL.iter().map(|m| m.info()).collect(),
+        text: TextField::ALL.iter().map(|f| f.name()).collect(),
+        operators: &["<", "<=", ">", ">=", "=", "!=", "between", "in"],
+        logic: &["and", "or", "not", "( )"],
+        number_suffixes: [("%", "÷ 100"), ("K", "× 10³"), ("M", "× 10⁶"), ("B", "× 10⁹"), ("T", "× 10¹²")].into_iter().collect(),
+        missing_values: "a comparison with a missing value is unknown; unknown never matches, also under not",
+        limits: views::FilterLimits {
+            length: bourse_domain::screener::MAX_LEN,
+            comparisons: bourse_domain::screener::MAX_CLAUSES,
+            depth: bourse_domain::screener::MAX_DEPTH,
+        },
+    }
 }
 
 /// The request's route and its query in a canonical order (the cache key's tail).
@@ -375,17 +393,23 @@ fn canonical(request: &ApiRequest) -> String {
     format!("{}?{}", request.path, query.join("&"))
 }
 
-fn page_json(version: u64, matching: Vec<&Stock>, sort: &SortSpec, cursor: Option<&Cursor>, limit: usize) -> Value {
+fn order_name(sort: &SortSpec) -> &'static str {
+    if sort.descending { "desc" } else { "asc" }
+}
+
+/// A page of `matching` in `sort` order after `cursor`.
+pub fn stock_page(version: u64, matching: Vec<&Stock>, sort: &SortSpec, cursor: Option<&Cursor>, limit: usize) -> views::StockPage {
     let total = matching.len();
     let page = page(matching, sort, cursor, limit);
-    json!({
-        "items": page.items.iter().map(|s| views::stock_summary(s)).collect::<Vec<_>>(),
-        "nextCursor": page.next.map(|c| c.encode()),
-        "total": total,
-        "sort": sort.name(),
-        "order": if sort.descending { "desc" } else { "asc" },
-        "universeVersion": version,
-    })
+    views::StockPage {
+        page: Page::new(page.items.iter().map(|s| views::stock_summary(s)).collect(), page.next.map(|c| c.encode())),
+        total,
+        sort: sort.name(),
+        order: order_name(sort),
+        universe_version: version,
+        preset: None,
+        filter: None,
+    }
 }
 
 fn sort_spec(request: &ApiRequest, default_sort: &str, default_order: &str) -> Result<SortSpec, ApiError> {
@@ -404,7 +428,7 @@ fn path_symbol(request: &ApiRequest) -> Result<Symbol, ApiError> {
 
 /// Per sector (unknown sectors grouped as `Unknown`): count, median P/E of the stocks that have
 /// one, total market cap of those that have one.
-pub fn sector_stats(stocks: &[Stock]) -> Vec<Value> {
+pub fn sector_stats(stocks: &[Stock]) -> Vec<views::SectorStats> {
     let mut groups: std::collections::BTreeMap<&str, Vec<&Stock>> = std::collections::BTreeMap::new();
     for stock in stocks {
         groups.entry(stock.sector.as_deref().unwrap_or("Unknown")).or_default().push(stock);
@@ -420,13 +444,13 @@ pub fn sector_stats(stocks: &[Stock]) -> Vec<Value> {
                 n => Some((pes[n / 2 - 1] + pes[n / 2]) / Decimal::TWO),
             };
             let caps: Vec<Decimal> = members.iter().filter_map(|s| s.metric(Metric::MarketCap)).collect();
-            json!({
-                "sector": sector,
-                "count": members.len(),
-                "median_pe": median.map(|m| m.normalize().to_string()),
-                "total_market_cap": caps.iter().sum::<Decimal>().normalize().to_string(),
-                "with_market_cap": caps.len(),
-            })
+            views::SectorStats {
+                sector: sector.to_owned(),
+                count: members.len(),
+                median_pe: median.map(|m| m.normalize().to_string()),
+                total_market_cap: caps.iter().sum::<Decimal>().normalize().to_string(),
+                with_market_cap: caps.len(),
+            }
         })
         .collect()
 }

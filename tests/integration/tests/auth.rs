@@ -115,8 +115,8 @@ async fn reusing_a_refresh_token_revokes_the_whole_family() {
     let rotated = refresh(&app, &first).await;
     assert_eq!(rotated.status(), 200);
     let rotated = json_body(&rotated);
-    let newest = rotated["refreshToken"].as_str().unwrap();
-    let newest_access = rotated["accessToken"].as_str().unwrap();
+    let newest = rotated["refresh_token"].as_str().unwrap();
+    let newest_access = rotated["access_token"].as_str().unwrap();
     assert_eq!(me(&app, newest_access).await.status(), 200);
     assert_problem(&refresh(&app, &first).await, 401); // reuse: the family is revoked
     assert_problem(&refresh(&app, newest).await, 401); // the newest refresh token died with it
@@ -312,8 +312,8 @@ async fn malformed_input_to_every_endpoint_is_a_4xx_problem() {
         r#"{"email": "a@example.com"}"#,
         r#"{"email": "a@example.com", "password": "tangerine-Orbit-47-quietly", "admin": true}"#,
         r#"{"email": "not-an-email", "password": "tangerine-Orbit-47-quietly"}"#,
-        r#"{"refreshToken": "short"}"#,
-        r#"{"refreshToken": null}"#,
+        r#"{"refresh_token": "short"}"#,
+        r#"{"refresh_token": null}"#,
     ];
     let mut cases: Vec<(&str, &str, String, Option<String>)> = Vec::new();
     for path in ["/v1/auth/register", "/v1/auth/login", "/v1/auth/refresh"] {
@@ -367,7 +367,8 @@ async fn login_waits_for_the_signing_key_from_secrets_manager_and_retries_a_fail
     let body = json_body(&response);
     assert_eq!(response.status(), 200, "{body}");
     let header: serde_json::Value =
-        serde_json::from_slice(&URL_SAFE_NO_PAD.decode(body["accessToken"].as_str().unwrap().split('.').next().unwrap()).unwrap()).unwrap();
+        serde_json::from_slice(&URL_SAFE_NO_PAD.decode(body["access_token"].as_str().unwrap().split('.').next().unwrap()).unwrap())
+            .unwrap();
     assert_eq!(header["kid"], kid.as_str());
-    assert_eq!(me(&app, body["accessToken"].as_str().unwrap()).await.status(), 200);
+    assert_eq!(me(&app, body["access_token"].as_str().unwrap()).await.status(), 200);
 }

@@ -31,6 +31,6 @@ async fn login_limits_hold_with_redis_stopped() {
     assert_eq!(register(&app, &other).await.status(), 201);
     let response = login(&app, &other, PASSWORD, &random_ip()).await;
     assert_eq!(response.status(), 200);
-    let token = bourse_integration_tests::json_body(&response)["accessToken"].as_str().unwrap().to_owned();
+    let token = bourse_integration_tests::json_body(&response)["access_token"].as_str().unwrap().to_owned();
     assert_eq!(me(&app, &token).await.status(), 200);
 }

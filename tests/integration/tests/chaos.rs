@@ -237,14 +237,14 @@ async fn journeys_under_faults_lose_nothing_and_double_nothing() {
             for i in 0..BUYS {
                 let symbol = if i % 2 == 0 { "MSFT" } else { "AAPL" };
                 let price = Decimal::from(10 + i as i64);
-                let body = json!({"type": "BUY", "symbol": symbol, "tradeDate": "2026-01-15", "quantity": "1", "price": price.to_string(), "fees": "0"});
+                let body = json!({"type": "BUY", "symbol": symbol, "trade_date": "2026-01-15", "quantity": "1", "price": price.to_string(), "fees": "0"});
                 let (status, answer) = until_answered(portfolios, &tally, "POST", &format!("/v1/portfolios/{portfolio}/transactions"), Some(&body), token, Some(&format!("{tag}-b{i}"))).await;
                 assert_eq!(status, 201, "{answer}");
                 buys.insert(answer["transaction"]["id"].as_str().unwrap().to_owned(), (symbol.to_owned(), price));
             }
             let mut signals = HashSet::new();
             for i in 0..SIGNALS {
-                let body = json!({"symbol": "NVDA", "direction": "LONG", "entryPrice": "100", "confidence": 50 + i});
+                let body = json!({"symbol": "NVDA", "direction": "LONG", "entry_price": "100", "confidence": 50 + i});
                 let (status, answer) = until_answered(portfolios, &tally, "POST", "/v1/journal/signals", Some(&body), token, Some(&format!("{tag}-s{i}"))).await;
                 assert_eq!(status, 201, "{answer}");
                 signals.insert(answer["id"].as_str().unwrap().to_owned());
@@ -252,7 +252,7 @@ async fn journeys_under_faults_lose_nothing_and_double_nothing() {
             let symbols: Vec<&String> = universe.iter().skip(3 * u).take(3).collect();
             let (status, answer) = until_answered(screener, &tally, "POST", "/v1/jobs", Some(&json!({"symbols": symbols})), token, Some(&format!("{tag}-j"))).await;
             assert_eq!(status, 202, "{answer}");
-            Journey { token: token.clone(), portfolio, buys, signals, job: JobId::parse(answer["jobId"].as_str().unwrap()).unwrap() }
+            Journey { token: token.clone(), portfolio, buys, signals, job: JobId::parse(answer["job_id"].as_str().unwrap()).unwrap() }
         }
     }))
     .await;
@@ -314,7 +314,7 @@ async fn journeys_under_faults_lose_nothing_and_double_nothing() {
                 "{symbol}: quantity = its buys"
             );
             assert_eq!(
-                Decimal::from_str(holding["costBasis"].as_str().unwrap()).unwrap(),
+                Decimal::from_str(holding["cost_basis"].as_str().unwrap()).unwrap(),
                 mine.into_iter().sum::<Decimal>(),
                 "{symbol}: cost = its buys"
             );

@@ -38,7 +38,7 @@ async fn setup() -> Setup {
 #[tokio::test]
 async fn quotes_left_unprocessed_answer_503_and_nothing_unpriced_is_cached() {
     let Setup { proxy, direct, id, c, .. } = setup().await;
-    let buy = json!({"type": "BUY", "symbol": "MSFT", "tradeDate": "2026-01-15", "quantity": "2", "price": "100", "fees": "0"});
+    let buy = json!({"type": "BUY", "symbol": "MSFT", "trade_date": "2026-01-15", "quantity": "2", "price": "100", "fees": "0"});
     assert_eq!(direct.call("POST", &format!("/v1/portfolios/{id}/transactions"), Some(buy)).await.status(), 201);
     for view in ["holdings", "summary"] {
         let sent_before = proxy.count("BatchGetItem");
@@ -58,7 +58,7 @@ async fn quotes_left_unprocessed_answer_503_and_nothing_unpriced_is_cached() {
         let response = c.call("GET", &format!("/v1/portfolios/{id}/{view}"), None).await;
         assert_eq!(response.status(), 200);
         let body = json_body(&response);
-        let priced = if view == "holdings" { body["items"][0]["price"].is_string() } else { body["unpricedSymbols"] == json!([]) };
+        let priced = if view == "holdings" { body["items"][0]["price"].is_string() } else { body["unpriced_symbols"] == json!([]) };
         assert!(priced, "{view} after the fault: {body}");
     }
 }
@@ -85,7 +85,7 @@ async fn throttling_answers_503_with_retry_after_then_recovers() {
 async fn a_commit_whose_response_is_lost_is_neither_doubled_nor_reported_failed() {
     let Setup { proxy, direct, id, c, .. } = setup().await;
     let path = format!("/v1/portfolios/{id}/transactions");
-    let buy = json!({"type": "BUY", "symbol": "AAPL", "tradeDate": "2026-01-15", "quantity": "1", "price": "100", "fees": "0"});
+    let buy = json!({"type": "BUY", "symbol": "AAPL", "trade_date": "2026-01-15", "quantity": "1", "price": "100", "fees": "0"});
     proxy.arm("TransactWriteItems", Fault::DropResponseAfterCommit, 1);
     let response = c.call_with("POST", &path, "", Some(buy.clone()), &[("idempotency-key", "lost-1")]).await;
     assert_eq!(proxy.injected(), 1);
@@ -100,7 +100,7 @@ async fn a_commit_whose_response_is_lost_is_neither_doubled_nor_reported_failed(
 async fn a_retry_after_a_failure_that_had_committed_finds_the_write_instead_of_doubling_it() {
     let Setup { proxy, direct, id, c, .. } = setup().await;
     let path = format!("/v1/portfolios/{id}/transactions");
-    let buy = json!({"type": "BUY", "symbol": "AAPL", "tradeDate": "2026-01-15", "quantity": "1", "price": "100", "fees": "0"});
+    let buy = json!({"type": "BUY", "symbol": "AAPL", "trade_date": "2026-01-15", "quantity": "1", "price": "100", "fees": "0"});
     proxy.arm("TransactWriteItems", Fault::DropResponseAfterCommit, 3);
     let failed = c.call_with("POST", &path, "", Some(buy.clone()), &[("idempotency-key", "lost-2")]).await;
     assert_eq!(failed.status(), 503, "{}", json_body(&failed));
@@ -120,7 +120,7 @@ async fn a_retry_after_a_failure_that_had_committed_finds_the_write_instead_of_d
 async fn a_key_left_pending_by_a_dead_request_is_in_progress_until_its_lease_ends() {
     let Setup { proxy, direct, id, c, clock } = setup().await;
     let path = format!("/v1/portfolios/{id}/transactions");
-    let buy = json!({"type": "BUY", "symbol": "AAPL", "tradeDate": "2026-01-15", "quantity": "1", "price": "100", "fees": "0"});
+    let buy = json!({"type": "BUY", "symbol": "AAPL", "trade_date": "2026-01-15", "quantity": "1", "price": "100", "fees": "0"});
     let key = [("idempotency-key", "dead-1")];
     proxy.arm("TransactWriteItems", Fault::Throttle, 3);
     // The first UpdateItem counts the request (usage metering); the next is the key's release.
@@ -143,7 +143,7 @@ async fn a_key_left_pending_by_a_dead_request_is_in_progress_until_its_lease_end
 async fn a_committed_request_whose_answer_cannot_be_stored_is_still_done_once() {
     let Setup { proxy, direct, id, c, clock } = setup().await;
     let path = format!("/v1/portfolios/{id}/transactions");
-    let buy = json!({"type": "BUY", "symbol": "AAPL", "tradeDate": "2026-01-15", "quantity": "1", "price": "100", "fees": "0"});
+    let buy = json!({"type": "BUY", "symbol": "AAPL", "trade_date": "2026-01-15", "quantity": "1", "price": "100", "fees": "0"});
     let key = [("idempotency-key", "complete-fails-1")];
     // The first UpdateItem counts the request (usage metering); the next stores the answer.
     proxy.arm_after("UpdateItem", 1, Fault::Throttle, 3);
@@ -185,7 +185,7 @@ async fn a_keyed_bulk_whose_later_chunk_failed_is_finished_by_its_retry_without_
     let Setup { proxy, direct, c, .. } = setup().await;
     // 100 signals over 10 symbols: 110 items, so two transactions.
     let signals: Vec<_> = (0..100)
-        .map(|i| json!({"symbol": format!("SYM{}", i % 10), "direction": "LONG", "entryPrice": "10", "confidence": 50, "openedAt": "2026-01-05T14:30:00Z"}))
+        .map(|i| json!({"symbol": format!("SYM{}", i % 10), "direction": "LONG", "entry_price": "10", "confidence": 50, "opened_at": "2026-01-05T14:30:00Z"}))
         .collect();
     let bulk = json!({"signals": signals});
     let key = [("idempotency-key", "bulk-chunk-fails-1")];
@@ -206,7 +206,7 @@ async fn a_keyed_bulk_whose_later_chunk_failed_is_finished_by_its_retry_without_
     let ids: std::collections::HashSet<_> =
         listed["items"].as_array().unwrap().iter().map(|s| s["id"].as_str().unwrap().to_owned()).collect();
     assert_eq!(ids.len(), 100, "no signal twice");
-    if let Some(cursor) = listed["nextCursor"].as_str() {
+    if let Some(cursor) = listed["next_cursor"].as_str() {
         let rest = json_body(&direct.call_with("GET", "/v1/journal/signals", &format!("limit=100&cursor={cursor}"), None, &[]).await);
         assert_eq!(rest["items"], json!([]), "and no 101st");
     }

@@ -104,7 +104,7 @@ async fn a_job_goes_through_the_queue_and_the_screener_serves_its_data() {
     let body = json_body(&created);
     assert_eq!(created.status(), 202, "{body}");
     assert!(started.elapsed() < Duration::from_secs(2), "202 before any fetching");
-    let job_id = body["jobId"].as_str().unwrap().to_owned();
+    let job_id = body["job_id"].as_str().unwrap().to_owned();
     assert_eq!((body["state"].as_str(), body["total"].as_u64()), (Some("queued"), Some(6)));
     assert_eq!(created.headers()["location"], format!("/v1/jobs/{job_id}"));
 
@@ -132,7 +132,7 @@ async fn a_job_goes_through_the_queue_and_the_screener_serves_its_data() {
         // Done when the job completed, the poison message is dead, and the coalesced publish of
         // the job's stocks (a message delayed by the publish interval) has run.
         let published = bourse_storage::market::universe_version(&platform.aws, market).await.unwrap() > version_before;
-        if state["state"] != "queued" && state["state"] != "running" && !state["completedAt"].is_null() && !dead.is_empty() && published {
+        if state["state"] != "queued" && state["state"] != "running" && !state["completed_at"].is_null() && !dead.is_empty() && published {
             break;
         }
         assert!(Instant::now() < deadline, "job not done within 60 s: {state}, dead letters {dead:?}");

@@ -24,27 +24,27 @@ async fn the_generic_example_imports_and_the_same_file_again_adds_nothing() {
     let body = json_body(&first);
     assert_eq!(first.status(), 200, "{body}");
     assert_eq!(
-        (body["layout"].as_str(), body["added"].as_u64(), body["duplicates"].as_u64(), body["duplicateFile"].as_bool()),
+        (body["layout"].as_str(), body["added"].as_u64(), body["duplicates"].as_u64(), body["duplicate_file"].as_bool()),
         (Some("bourse"), Some(7), Some(0), Some(false))
     );
-    assert_eq!(body["unknownSymbols"], json!([]));
-    assert!(body["enrichmentJob"].is_null());
+    assert_eq!(body["unknown_symbols"], json!([]));
+    assert!(body["enrichment_job"].is_null());
 
     // AAPL: 10 bought at 185.20 + 1 fee, 4 sold at 190 − 1 fee: average cost 185.30, realised
     // 4 × (190 − 185.30) − 1 = 17.80, plus a 2.40 dividend.
     let aapl = c.holding(&id, "AAPL").await;
     assert_eq!(
-        (aapl["quantity"].as_str(), aapl["averageCost"].as_str(), aapl["realisedPnl"].as_str(), aapl["dividends"].as_str()),
+        (aapl["quantity"].as_str(), aapl["average_cost"].as_str(), aapl["realised_pnl"].as_str(), aapl["dividends"].as_str()),
         (Some("6"), Some("185.3"), Some("17.8"), Some("2.4"))
     );
     // MSFT: 4 at 372.50 + 1 fee = 1491, split 2:1 → 8 shares, then 2 at 210 → 10 costing 1911.
     let msft = c.holding(&id, "MSFT").await;
-    assert_eq!((msft["quantity"].as_str(), msft["costBasis"].as_str()), (Some("10"), Some("1911")));
+    assert_eq!((msft["quantity"].as_str(), msft["cost_basis"].as_str()), (Some("10"), Some("1911")));
 
     let again = c.upload(&id, CSV, &example("generic-example.csv")).await;
     let body = json_body(&again);
     assert_eq!(again.status(), 200, "{body}");
-    assert_eq!((body["added"].as_u64(), body["duplicates"].as_u64(), body["duplicateFile"].as_bool()), (Some(0), Some(7), Some(true)));
+    assert_eq!((body["added"].as_u64(), body["duplicates"].as_u64(), body["duplicate_file"].as_bool()), (Some(0), Some(7), Some(true)));
     assert_eq!(c.transaction_count(&id).await, 7);
 
     // An overlapping export (other bytes, the same rows and one more): only the new row lands.
@@ -54,7 +54,7 @@ async fn the_generic_example_imports_and_the_same_file_again_adds_nothing() {
     );
     let body = json_body(&c.upload(&id, CSV, overlapping.as_bytes()).await);
     assert_eq!(
-        (body["added"].as_u64(), body["duplicates"].as_u64(), body["duplicateFile"].as_bool()),
+        (body["added"].as_u64(), body["duplicates"].as_u64(), body["duplicate_file"].as_bool()),
         (Some(1), Some(7), Some(false)),
         "{body}"
     );
@@ -73,7 +73,7 @@ async fn a_schwab_export_imports_trades_skips_the_rest_and_queues_unknown_symbol
     assert_eq!((body["layout"].as_str(), body["added"].as_u64()), (Some("schwab"), Some(8)));
     let skipped: Vec<u64> = body["skipped"].as_array().unwrap().iter().map(|s| s["row"].as_u64().unwrap()).collect();
     assert_eq!(skipped, [6, 12, 13], "the transfer, the split and the option: {body}");
-    assert_eq!(body["unknownSymbols"], json!(["ZZZZ"]));
+    assert_eq!(body["unknown_symbols"], json!(["ZZZZ"]));
 
     let jnj = c.holding(&id, "JNJ").await;
     assert_eq!((jnj["quantity"].as_str(), jnj["dividends"].as_str()), (Some("15.0781"), Some("24.8")));
@@ -82,7 +82,7 @@ async fn a_schwab_export_imports_trades_skips_the_rest_and_queues_unknown_symbol
     assert_eq!((zzzz["quantity"].as_str(), zzzz["fees"].as_str(), zzzz["price"].as_str()), (Some("20"), Some("1.07"), None));
 
     // The unknown symbol went to the jobs mechanism: a csv-import job of this user, queued.
-    let job_id = bourse_domain::jobs::JobId::parse(body["enrichmentJob"]["jobId"].as_str().unwrap()).unwrap();
+    let job_id = bourse_domain::jobs::JobId::parse(body["enrichment_job"]["job_id"].as_str().unwrap()).unwrap();
     let p = platform("portfolio");
     let table = p.config.require_app_table().unwrap();
     let job = bourse_storage::jobs::get_job(&p.aws, table, &job_id).await.unwrap().unwrap();
@@ -197,18 +197,18 @@ async fn a_long_history_of_one_symbol_is_written_in_steps_and_holdings_follow_tr
     let path = format!("/v1/portfolios/{id}/transactions");
     let tx = |body: Value| c.call("POST", &path, Some(body));
     assert_eq!(
-        tx(json!({"type": "BUY", "symbol": "PEP", "tradeDate": "2026-01-02", "quantity": "10", "price": "100"})).await.status(),
+        tx(json!({"type": "BUY", "symbol": "PEP", "trade_date": "2026-01-02", "quantity": "10", "price": "100"})).await.status(),
         201
     );
     assert_eq!(
-        tx(json!({"type": "SELL", "symbol": "PEP", "tradeDate": "2026-03-02", "quantity": "5", "price": "150"})).await.status(),
+        tx(json!({"type": "SELL", "symbol": "PEP", "trade_date": "2026-03-02", "quantity": "5", "price": "150"})).await.status(),
         201
     );
-    assert_eq!(c.holding(&id, "PEP").await["realisedPnl"], "250");
+    assert_eq!(c.holding(&id, "PEP").await["realised_pnl"], "250");
     assert_eq!(
-        tx(json!({"type": "BUY", "symbol": "PEP", "tradeDate": "2026-02-02", "quantity": "10", "price": "200"})).await.status(),
+        tx(json!({"type": "BUY", "symbol": "PEP", "trade_date": "2026-02-02", "quantity": "10", "price": "200"})).await.status(),
         201
     );
     let pep = c.holding(&id, "PEP").await;
-    assert_eq!((pep["quantity"].as_str(), pep["realisedPnl"].as_str(), pep["costBasis"].as_str()), (Some("15"), Some("0"), Some("2250")));
+    assert_eq!((pep["quantity"].as_str(), pep["realised_pnl"].as_str(), pep["cost_basis"].as_str()), (Some("15"), Some("0"), Some("2250")));
 }

@@ -21,7 +21,7 @@ async fn a_retried_job_post_is_answered_from_the_first_one() {
     let second = post(r#"{"symbols":["MSFT"]}"#).await;
     assert_eq!(first.status(), 202, "{}", json_body(&first));
     assert_eq!(second.status(), 202);
-    assert_eq!(json_body(&first)["jobId"], json_body(&second)["jobId"], "one job, not two");
+    assert_eq!(json_body(&first)["job_id"], json_body(&second)["job_id"], "one job, not two");
     assert_eq!(second.headers()["idempotent-replayed"], "true");
     assert_eq!(first.headers()["location"], second.headers()["location"]);
     assert_eq!(post(r#"{"symbols":["AAPL"]}"#).await.status(), 422, "same key, other body");
@@ -76,7 +76,7 @@ async fn job_sizes_and_universe_refreshes_follow_the_plan() {
             .unwrap();
     assert_eq!(body["kind"], "universe");
     assert_eq!(body["total"].as_u64(), Some(universe.len() as u64));
-    let id = bourse_domain::jobs::JobId::parse(body["jobId"].as_str().unwrap()).unwrap();
+    let id = bourse_domain::jobs::JobId::parse(body["job_id"].as_str().unwrap()).unwrap();
     let symbols = bourse_storage::jobs::job_symbols(&p.aws, p.config.require_app_table().unwrap(), &id).await.unwrap();
     let expected: Vec<_> = universe.iter().map(|s| s.symbol.clone()).collect();
     assert_eq!(symbols, expected);

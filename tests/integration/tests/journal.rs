@@ -49,7 +49,7 @@ impl Journal {
     }
 
     async fn close(&self, id: &str, exit: &str) -> Value {
-        self.expect(200, "POST", &format!("{SIGNALS}/{id}/close"), "", Some(json!({"exitPrice": exit}))).await
+        self.expect(200, "POST", &format!("{SIGNALS}/{id}/close"), "", Some(json!({"exit_price": exit}))).await
     }
 
     async fn stats(&self) -> Value {
@@ -73,7 +73,7 @@ impl Journal {
             let items = doc["items"].as_array().unwrap();
             assert!(items.len() <= page, "{doc}");
             out.extend(items.iter().cloned());
-            match doc["nextCursor"].as_str() {
+            match doc["next_cursor"].as_str() {
                 Some(next) => cursor = Some(next.to_owned()),
                 None => break,
             }
@@ -94,7 +94,7 @@ async fn journal(auth: &AuthApp) -> Journal {
 }
 
 fn signal(symbol: &str, direction: &str, entry: &str, confidence: u32) -> Value {
-    json!({"symbol": symbol, "direction": direction, "entryPrice": entry, "confidence": confidence})
+    json!({"symbol": symbol, "direction": direction, "entry_price": entry, "confidence": confidence})
 }
 
 fn ids(signals: &[Value]) -> Vec<String> {
@@ -144,7 +144,7 @@ fn round4(value: Decimal) -> Decimal {
 /// What the statistics of `signals` must be, computed here from the listed signals.
 fn recompute(signals: &[&Value]) -> Value {
     let open = signals.iter().filter(|s| s["status"] == "OPEN").count();
-    let mut returns: Vec<Decimal> = signals.iter().filter(|s| s["status"] == "CLOSED").map(|s| d(&s["returnPct"])).collect();
+    let mut returns: Vec<Decimal> = signals.iter().filter(|s| s["status"] == "CLOSED").map(|s| d(&s["return_pct"])).collect();
     returns.sort();
     let n = returns.len();
     let wins = returns.iter().filter(|r| **r > Decimal::ZERO).count();
@@ -158,12 +158,12 @@ fn recompute(signals: &[&Value]) -> Value {
     let per_closed = |x: Decimal| if n == 0 { Value::Null } else { text(round4(x / Decimal::from(n))) };
     json!({
         "total": signals.len(),
-        "byStatus": {"OPEN": open, "CLOSED": n},
+        "by_status": {"OPEN": open, "CLOSED": n},
         "closed": {
             "count": n, "wins": wins, "losses": losses, "breakeven": n - wins - losses,
-            "winRate": per_closed(Decimal::from(wins)),
-            "averageReturnPct": per_closed(sum),
-            "medianReturnPct": median,
+            "win_rate": per_closed(Decimal::from(wins)),
+            "average_return_pct": per_closed(sum),
+            "median_return_pct": median,
         },
     })
 }
@@ -175,7 +175,7 @@ fn expected_stats(signals: &[Value]) -> Value {
         by_symbol.entry(s["symbol"].as_str().unwrap()).or_default().push(s);
     }
     let mut doc = recompute(&all);
-    doc["bySymbol"] = by_symbol
+    doc["by_symbol"] = by_symbol
         .iter()
         .map(|(symbol, list)| {
             let mut entry = recompute(list);
@@ -189,10 +189,10 @@ fn expected_stats(signals: &[Value]) -> Value {
 
 /// A closed signal's return and outcome, recomputed from its prices.
 fn assert_return(s: &Value) {
-    let (entry, exit) = (d(&s["entryPrice"]), d(&s["exitPrice"]));
+    let (entry, exit) = (d(&s["entry_price"]), d(&s["exit_price"]));
     let gain = if s["direction"] == "LONG" { exit - entry } else { entry - exit };
     let want = round4(gain / entry * Decimal::from(100));
-    assert_eq!(d(&s["returnPct"]), want, "{s}");
+    assert_eq!(d(&s["return_pct"]), want, "{s}");
     let outcome = if want > Decimal::ZERO {
         "WIN"
     } else if want < Decimal::ZERO {
@@ -223,14 +223,14 @@ async fn statistics_equal_a_recomputation_after_150_random_writes() {
         match rng.below(100) {
             0..30 => {
                 let created = c.create(new_signal(&mut rng)).await;
-                open.push((created["id"].as_str().unwrap().to_owned(), created["entryPrice"].as_str().unwrap().to_owned()));
+                open.push((created["id"].as_str().unwrap().to_owned(), created["entry_price"].as_str().unwrap().to_owned()));
                 live.push(created["id"].as_str().unwrap().to_owned());
                 counts[0] += 1;
             }
             30..40 => {
                 let batch: Vec<Value> = (0..2 + rng.below(7)).map(|_| new_signal(&mut rng)).collect();
                 for created in c.bulk(batch).await {
-                    open.push((created["id"].as_str().unwrap().to_owned(), created["entryPrice"].as_str().unwrap().to_owned()));
+                    open.push((created["id"].as_str().unwrap().to_owned(), created["entry_price"].as_str().unwrap().to_owned()));
                     live.push(created["id"].as_str().unwrap().to_owned());
                 }
                 counts[1] += 1;
@@ -264,7 +264,7 @@ async fn statistics_equal_a_recomputation_after_150_random_writes() {
         assert_return(s);
     }
     let want = expected_stats(&listed);
-    assert!(want["closed"]["count"].as_u64().unwrap() > 10 && want["byStatus"]["OPEN"].as_u64().unwrap() > 5, "{want}");
+    assert!(want["closed"]["count"].as_u64().unwrap() > 10 && want["by_status"]["OPEN"].as_u64().unwrap() > 5, "{want}");
     assert_eq!(c.stats().await, want);
 }
 
@@ -279,7 +279,7 @@ async fn concurrent_creates_and_closes_of_one_symbol_lose_no_update() {
         created.push(json_body(&response)["id"].as_str().unwrap().to_owned());
     }
     let stats = c.stats().await;
-    assert_eq!((stats["total"].as_u64(), stats["byStatus"]["OPEN"].as_u64()), (Some(20), Some(20)), "{stats}");
+    assert_eq!((stats["total"].as_u64(), stats["by_status"]["OPEN"].as_u64()), (Some(20), Some(20)), "{stats}");
     // 10 wins, 6 losses, 4 breakeven, all at once.
     let exits: Vec<&str> = created
         .iter()
@@ -295,22 +295,22 @@ async fn concurrent_creates_and_closes_of_one_symbol_lose_no_update() {
         })
         .collect();
     let paths: Vec<String> = created.iter().map(|id| format!("{SIGNALS}/{id}/close")).collect();
-    let closes = paths.iter().zip(&exits).map(|(path, exit)| Box::pin(c.send("POST", path, "", Some(json!({"exitPrice": exit})), &[])));
+    let closes = paths.iter().zip(&exits).map(|(path, exit)| Box::pin(c.send("POST", path, "", Some(json!({"exit_price": exit})), &[])));
     for response in futures_util::future::join_all(closes).await {
         assert_eq!(response.status(), 200, "{}", json_body(&response));
     }
     let stats = c.stats().await;
-    let tsla = &stats["bySymbol"][0];
+    let tsla = &stats["by_symbol"][0];
     assert_eq!(tsla["symbol"], "TSLA");
-    assert_eq!(tsla["byStatus"], json!({"OPEN": 0, "CLOSED": 20}), "{stats}");
+    assert_eq!(tsla["by_status"], json!({"OPEN": 0, "CLOSED": 20}), "{stats}");
     assert_eq!(
         (tsla["closed"]["wins"].as_u64(), tsla["closed"]["losses"].as_u64(), tsla["closed"]["breakeven"].as_u64()),
         (Some(10), Some(6), Some(4))
     );
     // (10·10 − 6·5) / 20 = 3.5; sorted: 6 × −5, 4 × 0, 10 × 10 → median (0 + 10) / 2 = 5.
-    assert_eq!(tsla["closed"]["averageReturnPct"], "3.5");
-    assert_eq!(tsla["closed"]["medianReturnPct"], "5");
-    assert_eq!(tsla["closed"]["winRate"], "0.5");
+    assert_eq!(tsla["closed"]["average_return_pct"], "3.5");
+    assert_eq!(tsla["closed"]["median_return_pct"], "5");
+    assert_eq!(tsla["closed"]["win_rate"], "0.5");
     assert_eq!(stats, expected_stats(&c.list_all("", 100).await));
 }
 
@@ -321,14 +321,14 @@ async fn another_users_signal_is_not_found_and_never_counted() {
     let id = alice.create(signal("AMD", "SHORT", "120.5", 80)).await["id"].as_str().unwrap().to_owned();
     let path = format!("{SIGNALS}/{id}");
     mallory.expect(404, "GET", &path, "", None).await;
-    mallory.expect(404, "POST", &format!("{path}/close"), "", Some(json!({"exitPrice": "100"}))).await;
+    mallory.expect(404, "POST", &format!("{path}/close"), "", Some(json!({"exit_price": "100"}))).await;
     mallory.expect(404, "DELETE", &path, "", None).await;
     assert!(mallory.expect(200, "GET", SIGNALS, "", None).await["items"].as_array().unwrap().is_empty());
     assert!(mallory.expect(200, "GET", SIGNALS, "symbol=AMD", None).await["items"].as_array().unwrap().is_empty());
     assert_eq!(mallory.stats().await["total"], 0);
     let mine = alice.expect(200, "GET", &path, "", None).await;
     assert_eq!(mine["status"], "OPEN", "nothing of Mallory's attempts landed");
-    assert_eq!(alice.stats().await["bySymbol"][0]["byStatus"]["OPEN"], 1);
+    assert_eq!(alice.stats().await["by_symbol"][0]["by_status"]["OPEN"], 1);
     // A malformed id is no signal at all, and never reaches a key.
     for bad in ["x", "..%2F..", "1795642200000-0123456789AB", "1795642200000-0123456789ab0"] {
         alice.expect(404, "GET", &format!("{SIGNALS}/{bad}"), "", None).await;
@@ -366,12 +366,12 @@ async fn filters_and_cursor_pages_return_exactly_the_matching_signals_newest_fir
         ("status=OPEN", matching(&|_, is_closed| !is_closed)),
         ("status=CLOSED", matching(&|_, is_closed| is_closed)),
         ("symbol=PEP", matching(&|s, _| s["symbol"] == "PEP")),
-        ("minConfidence=50", matching(&|s, _| s["confidence"].as_u64().unwrap() >= 50)),
+        ("min_confidence=50", matching(&|s, _| s["confidence"].as_u64().unwrap() >= 50)),
         (
-            "symbol=KO&status=CLOSED&minConfidence=30",
+            "symbol=KO&status=CLOSED&min_confidence=30",
             matching(&|s, is_closed| s["symbol"] == "KO" && is_closed && s["confidence"].as_u64().unwrap() >= 30),
         ),
-        ("status=OPEN&minConfidence=40", matching(&|s, is_closed| !is_closed && s["confidence"].as_u64().unwrap() >= 40)),
+        ("status=OPEN&min_confidence=40", matching(&|s, is_closed| !is_closed && s["confidence"].as_u64().unwrap() >= 40)),
         ("symbol=ZZZ", vec![]),
     ];
     for (query, want) in cases {
@@ -386,7 +386,7 @@ async fn filters_and_cursor_pages_return_exactly_the_matching_signals_newest_fir
         ("limit=0", "query.limit"),
         ("limit=101", "query.limit"),
         ("status=open", "query.status"),
-        ("minConfidence=101", "query.minConfidence"),
+        ("min_confidence=101", "query.min_confidence"),
         ("symbol=A%20B", "query.symbol"),
         ("cursor=zz", "query.cursor"),
     ] {
@@ -415,7 +415,7 @@ async fn bulk_is_all_or_nothing_and_costs_a_read_and_one_transaction_per_hundred
     assert_eq!((count(ops, "Query"), count(ops, "Scan")), (1, 0), "{ops:?}");
     let stats = json_body(&stats);
     assert_eq!(stats["total"], 100);
-    assert_eq!(stats["bySymbol"].as_array().unwrap().iter().map(|s| s["total"].as_u64().unwrap()).collect::<Vec<_>>(), [20; 5]);
+    assert_eq!(stats["by_symbol"].as_array().unwrap().iter().map(|s| s["total"].as_u64().unwrap()).collect::<Vec<_>>(), [20; 5]);
 
     let too_many: Vec<Value> = (0..101).map(|_| signal("AAPL", "LONG", "10", 50)).collect();
     let doc = c.expect(400, "POST", &format!("{SIGNALS}/bulk"), "", Some(json!({"signals": too_many}))).await;
@@ -423,10 +423,10 @@ async fn bulk_is_all_or_nothing_and_costs_a_read_and_one_transaction_per_hundred
     c.expect(400, "POST", &format!("{SIGNALS}/bulk"), "", Some(json!({"signals": []}))).await;
     let mut one_bad: Vec<Value> = (0..10).map(|_| signal("AAPL", "LONG", "10", 50)).collect();
     one_bad[3]["confidence"] = json!(101);
-    one_bad[7]["entryPrice"] = json!("0");
+    one_bad[7]["entry_price"] = json!("0");
     let doc = c.expect(400, "POST", &format!("{SIGNALS}/bulk"), "", Some(json!({"signals": one_bad}))).await;
     let fields: Vec<&str> = doc["errors"].as_array().unwrap().iter().map(|e| e["field"].as_str().unwrap()).collect();
-    assert_eq!(fields, ["body.signals[3].confidence", "body.signals[7].entryPrice"], "{doc}");
+    assert_eq!(fields, ["body.signals[3].confidence", "body.signals[7].entry_price"], "{doc}");
     let mut wrong_type: Vec<Value> = (0..5).map(|_| signal("AAPL", "LONG", "10", 50)).collect();
     wrong_type[2]["confidence"] = json!("high");
     let doc = c.expect(400, "POST", &format!("{SIGNALS}/bulk"), "", Some(json!({"signals": wrong_type}))).await;
@@ -440,8 +440,8 @@ async fn closing_twice_is_a_conflict_and_a_replayed_key_creates_once() {
     let auth = auth().await;
     let c = journal(&auth).await;
     let key = [("idempotency-key", "signal-7f3a")];
-    let body = json!({"symbol": "nflx", "direction": "SHORT", "entryPrice": "400.00", "targetPrice": "350", "stopPrice": "420.5",
-        "confidence": 70, "source": "rsi-overbought", "note": "earnings run-up", "openedAt": "2026-01-05T14:30:00Z"});
+    let body = json!({"symbol": "nflx", "direction": "SHORT", "entry_price": "400.00", "target_price": "350", "stop_price": "420.5",
+        "confidence": 70, "source": "rsi-overbought", "note": "earnings run-up", "opened_at": "2026-01-05T14:30:00Z"});
     let first = c.send("POST", SIGNALS, "", Some(body.clone()), &key).await;
     let second = c.send("POST", SIGNALS, "", Some(body.clone()), &key).await;
     assert_eq!((first.status().as_u16(), second.status().as_u16()), (201, 201));
@@ -451,46 +451,46 @@ async fn closing_twice_is_a_conflict_and_a_replayed_key_creates_once() {
     let id = created["id"].as_str().unwrap().to_owned();
     assert_eq!(first.headers()["location"], format!("{SIGNALS}/{id}"));
     assert_eq!(
-        (created["symbol"].as_str(), created["entryPrice"].as_str(), created["stopPrice"].as_str()),
+        (created["symbol"].as_str(), created["entry_price"].as_str(), created["stop_price"].as_str()),
         (Some("NFLX"), Some("400"), Some("420.5"))
     );
-    assert_eq!(created["openedAt"], "2026-01-05T14:30:00Z");
+    assert_eq!(created["opened_at"], "2026-01-05T14:30:00Z");
     assert_eq!(c.list_all("", 100).await.len(), 1, "the replay created nothing");
 
     let close = format!("{SIGNALS}/{id}/close");
     let bad = [
-        json!({"exitPrice": "380", "closedAt": "2026-01-01T00:00:00Z"}),
-        json!({"exitPrice": "380", "closedAt": "2999-01-01T00:00:00Z"}),
-        json!({"exitPrice": "380", "closedAt": "yesterday"}),
-        json!({"exitPrice": "-1"}),
-        json!({"exitPrice": 380}),
-        json!({"exitPrice": "380", "extra": true}),
+        json!({"exit_price": "380", "closed_at": "2026-01-01T00:00:00Z"}),
+        json!({"exit_price": "380", "closed_at": "2999-01-01T00:00:00Z"}),
+        json!({"exit_price": "380", "closed_at": "yesterday"}),
+        json!({"exit_price": "-1"}),
+        json!({"exit_price": 380}),
+        json!({"exit_price": "380", "extra": true}),
     ];
     for body in bad {
         let response = c.send("POST", &close, "", Some(body.clone()), &[]).await;
         assert_eq!(response.status(), 400, "{body}: {}", json_body(&response));
     }
     let closed = c
-        .expect(200, "POST", &close, "", Some(json!({"exitPrice": "380", "closedAt": "2026-02-01T15:00:00Z", "note": "took profit"})))
+        .expect(200, "POST", &close, "", Some(json!({"exit_price": "380", "closed_at": "2026-02-01T15:00:00Z", "note": "took profit"})))
         .await;
     // SHORT from 400 to 380: (400 − 380) / 400 × 100 = 5.
     assert_eq!(
-        (closed["returnPct"].as_str(), closed["outcome"].as_str(), closed["closeNote"].as_str()),
+        (closed["return_pct"].as_str(), closed["outcome"].as_str(), closed["close_note"].as_str()),
         (Some("5"), Some("WIN"), Some("took profit"))
     );
-    let again = c.send("POST", &close, "", Some(json!({"exitPrice": "390"})), &[]).await;
+    let again = c.send("POST", &close, "", Some(json!({"exit_price": "390"})), &[]).await;
     assert_eq!(again.status(), 409, "{}", json_body(&again));
     assert_eq!(c.expect(200, "GET", &format!("{SIGNALS}/{id}"), "", None).await, closed);
     let stats = c.stats().await;
     assert_eq!(stats["closed"]["count"], 1);
-    assert_eq!(stats["closed"]["averageReturnPct"], "5");
+    assert_eq!(stats["closed"]["average_return_pct"], "5");
 
     // Deleting removes its contribution in the same transaction.
     c.expect(204, "DELETE", &format!("{SIGNALS}/{id}"), "", None).await;
     c.expect(404, "DELETE", &format!("{SIGNALS}/{id}"), "", None).await;
     let stats = c.stats().await;
     assert_eq!(
-        (stats["total"].as_u64(), &stats["closed"]["medianReturnPct"], stats["bySymbol"].as_array().map(Vec::len)),
+        (stats["total"].as_u64(), &stats["closed"]["median_return_pct"], stats["by_symbol"].as_array().map(Vec::len)),
         (Some(0), &Value::Null, Some(0)),
         "{stats}"
     );
@@ -520,9 +520,9 @@ async fn request_costs_per_route() {
     let id = created["id"].as_str().unwrap().to_owned();
     let (_, ops) = measure("get", "GET", format!("{SIGNALS}/{id}"), "", None).await;
     assert_eq!(ops, ["GetItem"], "get: 1 GetItem");
-    let (_, ops) = measure("list", "GET", SIGNALS.into(), "symbol=IBM&minConfidence=10", None).await;
+    let (_, ops) = measure("list", "GET", SIGNALS.into(), "symbol=IBM&min_confidence=10", None).await;
     assert_eq!(ops, ["Query"], "list: 1 Query per page, one page here");
-    let (_, ops) = measure("close", "POST", format!("{SIGNALS}/{id}/close"), "", Some(json!({"exitPrice": "210"}))).await;
+    let (_, ops) = measure("close", "POST", format!("{SIGNALS}/{id}/close"), "", Some(json!({"exit_price": "210"}))).await;
     assert_eq!(ops, ["GetItem", "GetItem", "TransactWriteItems"], "close: 2 GetItem + 1 TransactWriteItems");
     let (_, ops) = measure("stats", "GET", STATS.into(), "", None).await;
     assert_eq!(ops, ["Query"], "stats: 1 Query");
@@ -543,8 +543,10 @@ async fn closing_beyond_the_closed_signal_cap_is_422_and_changes_nothing() {
     let c = journal(&auth).await;
     let created = c.create(signal("CAPX", "LONG", "10", 50)).await;
     let id = created["id"].as_str().unwrap().to_owned();
-    let user =
-        json_body(&auth.serve(event("GET", "/v1/me", "", None, Some(&c.token), &random_ip())).await)["userId"].as_str().unwrap().to_owned();
+    let user = json_body(&auth.serve(event("GET", "/v1/me", "", None, Some(&c.token), &random_ip())).await)["user_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let p = platform("portfolio");
     let table = p.config.require_app_table().unwrap();
     let symbol = bourse_domain::Symbol::parse("CAPX").unwrap();
@@ -559,7 +561,7 @@ async fn closing_beyond_the_closed_signal_cap_is_422_and_changes_nothing() {
         ..Default::default()
     };
     bourse_storage::journal::create_signals(&p.aws, table, &user, &[], &[(&symbol, &full, current.version)]).await.unwrap();
-    let refused = c.send("POST", &format!("{SIGNALS}/{id}/close"), "", Some(json!({"exitPrice": "11"})), &[]).await;
+    let refused = c.send("POST", &format!("{SIGNALS}/{id}/close"), "", Some(json!({"exit_price": "11"})), &[]).await;
     let problem = json_body(&refused);
     assert_eq!(refused.status(), 422, "{problem}");
     assert_eq!(problem["errors"][0]["field"], "path.signalId", "{problem}");

@@ -9,7 +9,7 @@ use portfolio_support::{auth, client, new_portfolio};
 use serde_json::{Value, json};
 
 fn buy(symbol: &str, quantity: &str, price: &str, fees: &str) -> Value {
-    json!({"type": "BUY", "symbol": symbol, "tradeDate": "2026-01-15", "quantity": quantity, "price": price, "fees": fees})
+    json!({"type": "BUY", "symbol": symbol, "trade_date": "2026-01-15", "quantity": quantity, "price": price, "fees": fees})
 }
 
 #[tokio::test]
@@ -121,40 +121,40 @@ async fn transactions_drive_holdings_with_exact_decimal_maths() {
     for body in [
         buy("MSFT", "10", "100", "1"),
         buy("MSFT", "10", "120", "1"),
-        json!({"type": "SELL", "symbol": "MSFT", "tradeDate": "2026-02-01", "quantity": "5", "price": "130", "fees": "1"}),
-        json!({"type": "SPLIT", "symbol": "MSFT", "tradeDate": "2026-03-01", "ratio": "2:1"}),
-        json!({"type": "DIVIDEND", "symbol": "MSFT", "tradeDate": "2026-03-15", "amount": "12.34"}),
+        json!({"type": "SELL", "symbol": "MSFT", "trade_date": "2026-02-01", "quantity": "5", "price": "130", "fees": "1"}),
+        json!({"type": "SPLIT", "symbol": "MSFT", "trade_date": "2026-03-01", "ratio": "2:1"}),
+        json!({"type": "DIVIDEND", "symbol": "MSFT", "trade_date": "2026-03-15", "amount": "12.34"}),
     ] {
         let response = c.call("POST", &path, Some(body)).await;
         assert_eq!(response.status(), 201, "{}", json_body(&response));
     }
     let holding = json_body(&c.call("GET", &format!("/v1/portfolios/{id}/holdings"), None).await)["items"][0].clone();
     assert_eq!(holding["quantity"], "30");
-    assert_eq!(holding["costBasis"], "1651.5");
-    assert_eq!(holding["realisedPnl"], "98.5");
-    assert_eq!(holding["averageCost"], "55.05");
+    assert_eq!(holding["cost_basis"], "1651.5");
+    assert_eq!(holding["realised_pnl"], "98.5");
+    assert_eq!(holding["average_cost"], "55.05");
     assert_eq!(holding["dividends"], "12.34");
     assert!(holding["price"].is_string(), "quote joined from the market table: {holding}");
 
     let oversell = c
-        .call("POST", &path, Some(json!({"type": "SELL", "symbol": "MSFT", "tradeDate": "2026-04-01", "quantity": "31", "price": "1"})))
+        .call("POST", &path, Some(json!({"type": "SELL", "symbol": "MSFT", "trade_date": "2026-04-01", "quantity": "31", "price": "1"})))
         .await;
     assert_eq!(oversell.status(), 422);
     let foreign = c
         .call(
             "POST",
             &path,
-            Some(json!({"type": "BUY", "symbol": "MSFT", "tradeDate": "2026-04-01", "quantity": "1", "price": "1", "currency": "EUR"})),
+            Some(json!({"type": "BUY", "symbol": "MSFT", "trade_date": "2026-04-01", "quantity": "1", "price": "1", "currency": "EUR"})),
         )
         .await;
     assert_eq!(foreign.status(), 422);
     for bad in [
-        json!({"type": "BUY", "symbol": "MSFT", "tradeDate": "2026-04-01", "quantity": "1e3", "price": "1"}),
-        json!({"type": "BUY", "symbol": "MSFT", "tradeDate": "2999-01-01", "quantity": "1", "price": "1"}),
-        json!({"type": "BUY", "symbol": "M S", "tradeDate": "2026-04-01", "quantity": "1", "price": "1"}),
-        json!({"type": "SPLIT", "symbol": "MSFT", "tradeDate": "2026-04-01", "ratio": "0:1"}),
-        json!({"type": "GIFT", "symbol": "MSFT", "tradeDate": "2026-04-01"}),
-        json!({"type": "BUY", "symbol": "MSFT", "tradeDate": "2026-04-01", "quantity": 1, "price": "1"}),
+        json!({"type": "BUY", "symbol": "MSFT", "trade_date": "2026-04-01", "quantity": "1e3", "price": "1"}),
+        json!({"type": "BUY", "symbol": "MSFT", "trade_date": "2999-01-01", "quantity": "1", "price": "1"}),
+        json!({"type": "BUY", "symbol": "M S", "trade_date": "2026-04-01", "quantity": "1", "price": "1"}),
+        json!({"type": "SPLIT", "symbol": "MSFT", "trade_date": "2026-04-01", "ratio": "0:1"}),
+        json!({"type": "GIFT", "symbol": "MSFT", "trade_date": "2026-04-01"}),
+        json!({"type": "BUY", "symbol": "MSFT", "trade_date": "2026-04-01", "quantity": 1, "price": "1"}),
     ] {
         let response = c.call("POST", &path, Some(bad.clone())).await;
         assert_eq!(response.status(), 400, "{bad}: {}", json_body(&response));
@@ -166,7 +166,7 @@ async fn transactions_drive_holdings_with_exact_decimal_maths() {
     assert_eq!(c.call("DELETE", &format!("{path}/{sell}"), None).await.status(), 204);
     let holding = json_body(&c.call("GET", &format!("/v1/portfolios/{id}/holdings"), None).await)["items"][0].clone();
     assert_eq!(holding["quantity"], "40");
-    assert_eq!(holding["realisedPnl"], "0");
+    assert_eq!(holding["realised_pnl"], "0");
 }
 
 /// Amounts that would take the books past the documented bounds answer 422 naming the field,
@@ -185,19 +185,21 @@ async fn trades_beyond_the_documented_bounds_answer_422_and_the_books_stay_whole
     refused(&c.call("POST", &path, Some(buy("MSFT", "1000000000000", "100000", "0"))).await, "body.price");
     assert_eq!(c.call("POST", &path, Some(buy("MSFT", "1000000000000", "1000", "0"))).await.status(), 201, "exactly at the bounds");
     let sell =
-        json!({"type": "SELL", "symbol": "MSFT", "tradeDate": "2026-02-01", "quantity": "999999999999", "price": "1000", "fees": "0"});
+        json!({"type": "SELL", "symbol": "MSFT", "trade_date": "2026-02-01", "quantity": "999999999999", "price": "1000", "fees": "0"});
     assert_eq!(c.call("POST", &path, Some(sell)).await.status(), 201, "a partial sale of a maximal position");
     for _ in 0..4 {
-        let split = json!({"type": "SPLIT", "symbol": "MSFT", "tradeDate": "2026-03-01", "ratio": "1000:1"});
+        let split = json!({"type": "SPLIT", "symbol": "MSFT", "trade_date": "2026-03-01", "ratio": "1000:1"});
         assert_eq!(c.call("POST", &path, Some(split)).await.status(), 201);
     }
-    let split = json!({"type": "SPLIT", "symbol": "MSFT", "tradeDate": "2026-03-01", "ratio": "1000:1"});
+    let split = json!({"type": "SPLIT", "symbol": "MSFT", "trade_date": "2026-03-01", "ratio": "1000:1"});
     refused(&c.call("POST", &path, Some(split)).await, "body.quantity");
     let holding = c.holding(&id, "MSFT").await;
     assert_eq!(holding["quantity"], "1000000000000", "1 share after four 1000:1 splits: {holding}");
-    assert_eq!(holding["costBasis"], "1000");
-    let user =
-        json_body(&auth.serve(event("GET", "/v1/me", "", None, Some(&c.token), &random_ip())).await)["userId"].as_str().unwrap().to_owned();
+    assert_eq!(holding["cost_basis"], "1000");
+    let user = json_body(&auth.serve(event("GET", "/v1/me", "", None, Some(&c.token), &random_ip())).await)["user_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let p = platform("portfolio");
     let (app, market) = (p.config.require_app_table().unwrap(), p.config.require_market_table().unwrap());
     let snapshot = enrich_consumer_fn::write_daily_snapshot(&p.aws, app, market, &user, &id, "2026-03-02").await.unwrap();
@@ -214,7 +216,7 @@ async fn transactions_page_by_date_range_with_checked_opaque_cursors() {
     let path = format!("/v1/portfolios/{id}/transactions");
     for day in 1..=9 {
         let buy =
-            json!({"type": "BUY", "symbol": "MSFT", "tradeDate": format!("2026-03-0{day}"), "quantity": "1", "price": "10", "fees": "0"});
+            json!({"type": "BUY", "symbol": "MSFT", "trade_date": format!("2026-03-0{day}"), "quantity": "1", "price": "10", "fees": "0"});
         assert_eq!(c.call("POST", &path, Some(buy)).await.status(), 201);
     }
     let page = |query: String| {
@@ -230,8 +232,8 @@ async fn transactions_page_by_date_range_with_checked_opaque_cursors() {
     loop {
         let (status, body) = page(query.clone()).await;
         assert_eq!(status, 200, "{body}");
-        dates.extend(body["items"].as_array().unwrap().iter().map(|t| t["tradeDate"].as_str().unwrap().to_owned()));
-        let Some(next) = body["nextCursor"].as_str() else { break };
+        dates.extend(body["items"].as_array().unwrap().iter().map(|t| t["trade_date"].as_str().unwrap().to_owned()));
+        let Some(next) = body["next_cursor"].as_str() else { break };
         assert!(!next.contains("TX#") && !next.contains(&id), "opaque: {next}");
         query = format!("from=2026-03-02&to=2026-03-08&limit=3&cursor={next}");
     }
@@ -245,7 +247,7 @@ async fn transactions_page_by_date_range_with_checked_opaque_cursors() {
         assert_eq!((status, body["errors"][0]["field"].as_str()), (400, Some(field)), "{query}: {body}");
     }
     let (_, first) = page("from=2026-03-02&to=2026-03-08&limit=3".into()).await;
-    let cursor = first["nextCursor"].as_str().unwrap().to_owned();
+    let cursor = first["next_cursor"].as_str().unwrap().to_owned();
     let hex = |s: &str| s.bytes().map(|b| format!("{b:02x}")).collect::<String>();
     for bad in [
         format!("from=2026-03-07&to=2026-03-08&cursor={cursor}"), // a cursor (2026-03-06) outside this range
@@ -294,24 +296,24 @@ async fn the_summary_matches_a_hand_computation() {
     // day change = 10 × 1 + 5 × (−0.5) = 7.5.
     let field = |name: &str| summary[name].as_str().unwrap_or_default().to_owned();
     assert_eq!(
-        (field("value"), field("cost"), field("unrealisedPnl"), field("dayChange")),
+        (field("value"), field("cost"), field("unrealised_pnl"), field("day_change")),
         ("600".into(), "571".into(), "49".into(), "7.5".into()),
         "{summary}"
     );
     assert_eq!(
-        summary["allocationByPosition"],
+        summary["allocation_by_position"],
         json!([{"name": "ZQA", "value": "500", "weight": "0.833333"}, {"name": "ZQB", "value": "100", "weight": "0.166667"}])
     );
     assert_eq!(
-        summary["allocationBySector"],
+        summary["allocation_by_sector"],
         json!([{"name": "Energy", "value": "500", "weight": "0.833333"}, {"name": "Utilities", "value": "100", "weight": "0.166667"}])
     );
     // |−2.5 %| > |2 %| > |0 %|
     assert_eq!(
-        summary["topMovers"],
-        json!([{"symbol": "ZQB", "changePct": "-0.025"}, {"symbol": "ZQA", "changePct": "0.02"}, {"symbol": "ZQC", "changePct": "0"}])
+        summary["top_movers"],
+        json!([{"symbol": "ZQB", "change_pct": "-0.025"}, {"symbol": "ZQA", "change_pct": "0.02"}, {"symbol": "ZQC", "change_pct": "0"}])
     );
-    assert_eq!(summary["unpricedSymbols"], json!(["ZQC"]));
+    assert_eq!(summary["unpriced_symbols"], json!(["ZQC"]));
 }
 
 /// The owner's own rename and delete: renamed everywhere it is shown; deleted with everything in
@@ -340,8 +342,10 @@ async fn the_owner_renames_and_deletes_a_portfolio() {
     }
     assert_eq!(c.call("DELETE", &format!("/v1/portfolios/{id}"), None).await.status(), 404);
     let p = platform("portfolio");
-    let user =
-        json_body(&auth.serve(event("GET", "/v1/me", "", None, Some(&c.token), &random_ip())).await)["userId"].as_str().unwrap().to_owned();
+    let user = json_body(&auth.serve(event("GET", "/v1/me", "", None, Some(&c.token), &random_ip())).await)["user_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let left = bourse_storage::portfolios::list_holdings(&p.aws, p.config.require_app_table().unwrap(), &user, &id).await.unwrap();
     assert!(left.is_empty(), "nothing of it is left in the table");
 }
@@ -398,7 +402,7 @@ async fn fifty_concurrent_buys_of_one_share_make_exactly_fifty() {
     }
     let holding = json_body(&c.call("GET", &format!("/v1/portfolios/{id}/holdings"), None).await)["items"][0].clone();
     assert_eq!(holding["quantity"], "50");
-    assert_eq!(holding["costBasis"], "500");
+    assert_eq!(holding["cost_basis"], "500");
 }
 
 #[tokio::test]
@@ -478,7 +482,7 @@ async fn analysis_explains_concentration() {
     assert_eq!(c.call("POST", &path, Some(buy("XOM", "100", "100", "5"))).await.status(), 201);
     assert_eq!(c.call("POST", &path, Some(buy("AAPL", "1", "100", "0"))).await.status(), 201);
     let analysis = json_body(&c.call("GET", &format!("/v1/portfolios/{id}/analysis"), None).await);
-    assert_eq!(analysis["largestPosition"]["name"], "XOM", "{analysis}");
+    assert_eq!(analysis["largest_position"]["name"], "XOM", "{analysis}");
     let findings: Vec<&str> = analysis["findings"].as_array().unwrap().iter().map(|f| f.as_str().unwrap()).collect();
     assert!(findings.iter().any(|f| f.starts_with("XOM is")), "{findings:?}");
     assert!(findings.iter().any(|f| f.starts_with("Energy is")), "{findings:?}");
@@ -492,7 +496,7 @@ async fn history_serves_the_daily_snapshots_the_writer_stores() {
     assert_eq!(c.call("POST", &format!("/v1/portfolios/{id}/transactions"), Some(buy("MSFT", "2", "100", "0"))).await.status(), 201);
     let user = {
         let me = json_body(&auth.serve(event("GET", "/v1/me", "", None, Some(&c.token), &random_ip())).await);
-        me["id"].as_str().or(me["userId"].as_str()).expect("user id").to_owned()
+        me["id"].as_str().or(me["user_id"].as_str()).expect("user id").to_owned()
     };
     // The portfolio is in its shard of the active-portfolio index (the fan-out's input).
     let p = platform("portfolio");

@@ -31,7 +31,7 @@ fn app() -> bourse_http::HttpApp<screener_fn::ScreenerRoute, screener_fn::Screen
     screener_fn::app(platform("screener")).unwrap()
 }
 
-/// Every page of a paginated GET, following `nextCursor`.
+/// Every page of a paginated GET, following `next_cursor`.
 async fn all_pages(app: &bourse_http::HttpApp<screener_fn::ScreenerRoute, screener_fn::Screener>, path: &str, query: &str) -> Vec<Value> {
     let mut items = Vec::new();
     let mut cursor: Option<String> = None;
@@ -44,7 +44,7 @@ async fn all_pages(app: &bourse_http::HttpApp<screener_fn::ScreenerRoute, screen
         let body = json_body(&response);
         assert_eq!(response.status(), 200, "{body}");
         items.extend(body["items"].as_array().unwrap().iter().cloned());
-        match body["nextCursor"].as_str() {
+        match body["next_cursor"].as_str() {
             Some(next) => cursor = Some(next.to_owned()),
             None => return items,
         }
@@ -170,7 +170,7 @@ async fn warm_reads_are_served_from_memory_and_the_cache_without_dynamodb() {
     let fresh = json_body(&app.serve(get()).await);
     let platform = platform("screener");
     let version = bourse_storage::market::universe_version(&platform.aws, platform.config.require_market_table().unwrap()).await.unwrap();
-    let key = format!("bourse:screener:u{version}:/v1/sectors?");
+    let key = format!("{}:u{version}:/v1/sectors?", screener_fn::CACHE_PREFIX);
     let cache = platform.cache.clone().unwrap();
     assert!(cache.get(&key).await.is_some(), "the first GET stored its answer under {key}");
     cache.delete(std::slice::from_ref(&key)).await.unwrap();
@@ -355,7 +355,7 @@ async fn paging_while_the_universe_changes_visits_every_stock_once() {
             p.cache.as_ref().unwrap().delete(&[bourse_cache::UNIVERSE_VERSION_KEY.to_owned()]).await.unwrap();
             tokio::time::sleep(screener_fn::universe::REVALIDATE_EVERY).await;
         }
-        match body["nextCursor"].as_str() {
+        match body["next_cursor"].as_str() {
             Some(next) => cursor = Some(next.to_owned()),
             None => break,
         }

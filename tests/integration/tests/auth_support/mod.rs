@@ -93,7 +93,7 @@ pub async fn signed_in(app: &AuthApp) -> (String, String, String) {
     let response = login(app, &email, PASSWORD, &random_ip()).await;
     let body = json_body(&response);
     assert_eq!(response.status(), 200, "{body}");
-    (email, body["accessToken"].as_str().unwrap().to_owned(), body["refreshToken"].as_str().unwrap().to_owned())
+    (email, body["access_token"].as_str().unwrap().to_owned(), body["refresh_token"].as_str().unwrap().to_owned())
 }
 
 pub async fn me(app: &AuthApp, token: &str) -> Response<Body> {
@@ -101,7 +101,7 @@ pub async fn me(app: &AuthApp, token: &str) -> Response<Body> {
 }
 
 pub async fn refresh(app: &AuthApp, token: &str) -> Response<Body> {
-    let body = serde_json::json!({"refreshToken": token}).to_string();
+    let body = serde_json::json!({"refresh_token": token}).to_string();
     app.serve(event("POST", "/v1/auth/refresh", "", Some(&body), None, &random_ip())).await
 }
 

@@ -52,7 +52,7 @@ impl Client {
             let query = cursor.as_ref().map(|c| format!("limit=100&cursor={c}")).unwrap_or_else(|| "limit=100".into());
             let body = json_body(&self.call_with("GET", &format!("/v1/portfolios/{portfolio}/transactions"), &query, None, &[]).await);
             count += body["items"].as_array().unwrap().len();
-            match body["nextCursor"].as_str() {
+            match body["next_cursor"].as_str() {
                 Some(next) => cursor = Some(next.to_owned()),
                 None => return count,
             }

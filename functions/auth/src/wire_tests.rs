@@ -1,0 +1,56 @@
+//! Every answer of the auth function against its schema in `openapi.yaml` (closed objects: an
+//! undocumented member fails, as does a missing required one or a wrong type).
+
+use crate::handlers::{Profile, Quota, TokenPair, Usage, UsageDay};
+use bourse_domain::plan::Plan;
+use bourse_http::schema_check::OpenApi;
+use serde::Serialize;
+use serde_json::Value;
+use std::collections::{BTreeMap, BTreeSet};
+
+fn value(answer: &impl Serialize) -> Value {
+    serde_json::to_value(answer).unwrap()
+}
+
+fn samples() -> Vec<(&'static str, u16, Value)> {
+    let profile = Profile { user_id: &"0".repeat(32), email: "ada@example.com", plan: "free", created_at: "2026-11-25T21:30:00Z" };
+    let pair = TokenPair {
+        token_type: "Bearer",
+        access_token: "eyJ.eyJ.sig".into(),
+        expires_in: 900,
+        refresh_token: "A".repeat(43),
+        refresh_expires_at: "2026-12-25T21:30:00Z".into(),
+    };
+    let routes: BTreeMap<String, u64> = [("GET /v1/me".to_owned(), 3), ("GET /v1/usage".to_owned(), 1)].into();
+    let usage = Usage {
+        from: "2026-11-19".into(),
+        to: "2026-11-25".into(),
+        plan: Plan::Pro,
+        days: vec![UsageDay { date: "2026-11-25", total: 4, routes: &routes }],
+        today: Quota { date: "2026-11-25".into(), limit: 50_000, used: 4, remaining: 49_996, resets_at: "2026-11-26T00:00:00Z".into() },
+    };
+    vec![
+        ("register", 201, value(&profile)),
+        ("me", 200, value(&profile)),
+        ("login", 200, value(&pair)),
+        ("refresh", 200, value(&pair)),
+        ("usage", 200, value(&usage)),
+    ]
+}
+
+#[test]
+fn every_answer_matches_its_schema() {
+    let api = OpenApi::of_workspace(env!("CARGO_MANIFEST_DIR"));
+    for (operation, status, answer) in samples() {
+        api.assert_answer(operation, status, &answer);
+    }
+}
+
+#[test]
+fn every_documented_answer_has_a_sample() {
+    let api = OpenApi::of_workspace(env!("CARGO_MANIFEST_DIR"));
+    let documented: BTreeSet<(String, String)> =
+        api.json_answers().into_iter().filter(|a| a.tags.iter().any(|t| t == "auth")).map(|a| (a.operation_id, a.status)).collect();
+    let sampled: BTreeSet<(String, String)> = samples().into_iter().map(|(op, status, _)| (op.to_owned(), status.to_string())).collect();
+    assert_eq!(documented, sampled);
+}

@@ -1,0 +1,336 @@
+//! The JSON answers of the portfolio function, one type per schema of `openapi.yaml`. Amounts are
+//! exact decimal strings; members are snake_case; a nullable member is always present (`null`),
+//! an optional one is absent when it has no value.
+
+use crate::dec;
+use bourse_domain::portfolio::{Holding, Weight};
+use bourse_http::Links;
+use bourse_storage::market::Quote;
+use bourse_storage::portfolios::{PortfolioRecord, TransactionRecord};
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+
+/// `Portfolio`.
+#[derive(Debug, Clone, Serialize)]
+pub struct PortfolioView {
+    pub id: String,
+    pub name: String,
+    pub currency: String,
+    pub created_at: String,
+}
+
+impl From<&PortfolioRecord> for PortfolioView {
+    fn from(p: &PortfolioRecord) -> Self {
+        PortfolioView { id: p.id.clone(), name: p.name.clone(), currency: p.currency.as_str().to_owned(), created_at: p.created_at.clone() }
+    }
+}
+
+/// `Transaction`: the documented members only, whatever else the stored item holds.
+#[derive(Debug, Clone, Serialize)]
+pub struct TransactionView {
+    pub id: String,
+    pub symbol: String,
+    pub trade_date: String,
+    #[serde(rename = "type")]
+    pub kind: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub quantity: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub price: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fees: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub amount: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ratio: Option<String>,
+    pub currency: String,
+    /// The import layout, for imported transactions.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
+}
+
+impl From<&TransactionRecord> for TransactionView {
+    fn from(t: &TransactionRecord) -> Self {
+        let field = |name: &str| t.fields.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone());
+        TransactionView {
+            id: t.id.clone(),
+            symbol: t.symbol.as_str().to_owned(),
+            trade_date: t.trade_date.clone(),
+            kind: field("kind").unwrap_or_default(),
+            quantity: field("quantity"),
+            price: field("price"),
+            fees: field("fees"),
+            amount: field("amount"),
+            ratio: field("ratio"),
+            currency: field("currency").unwrap_or_default(),
+            source: field("source"),
+        }
+    }
+}
+
+/// `Holding`, priced with its quote when there is one.
+#[derive(Debug, Clone, Serialize)]
+pub struct HoldingView {
+    pub symbol: String,
+    pub quantity: String,
+    pub average_cost: Option<String>,
+    pub cost_basis: String,
+    pub realised_pnl: String,
+    pub dividends: String,
+    pub fees: String,
+    pub price: Option<String>,
+    pub market_value: Option<String>,
+    pub unrealised_pnl: Option<String>,
+    pub day_change: Option<String>,
+    pub sector: Option<String>,
+}
+
+impl HoldingView {
+    pub fn new(h: &Holding, quote: Option<&Quote>) -> Self {
+        let price = quote.and_then(|q| q.price);
+        let (value, unrealised) = h.valuation(price);
+        HoldingView {
+            symbol: h.symbol.as_str().to_owned(),
+            quantity: dec(h.quantity),
+            average_cost: h.average_cost().map(dec),
+            cost_basis: dec(h.cost_basis),
+            realised_pnl: dec(h.realised_pnl),
+            dividends: dec(h.dividends),
+            fees: dec(h.fees),
+            price: price.map(dec),
+            market_value: value.map(dec),
+            unrealised_pnl: unrealised.map(dec),
+            day_change: quote.and_then(|q| q.change).map(|c| dec(c * h.quantity)),
+            sector: quote.and_then(|q| q.sector.clone()),
+        }
+    }
+}
+
+/// The answer of `POST …/transactions`.
+#[derive(Debug, Clone, Serialize)]
+pub struct AddedTransaction {
+    pub transaction: TransactionView,
+    pub holding: HoldingView,
+}
+
+/// The answer of `GET …/holdings`: every holding (one page), priced at `as_of`.
+#[derive(Debug, Clone, Serialize)]
+pub struct Holdings {
+    #[serde(flatten)]
+    pub page: bourse_http::Page<HoldingView>,
+    pub as_of: String,
+}
+
+/// The answer of `GET …/summary`.
+#[derive(Debug, Clone, Serialize)]
+pub struct Summary {
+    pub portfolio: PortfolioView,
+    pub value: String,
+    pub cost: String,
+    pub unrealised_pnl: String,
+    pub realised_pnl: String,
+    pub dividends: String,
+    pub day_change: String,
+    pub allocation_by_position: Vec<Weight>,
+    pub allocation_by_sector: Vec<Weight>,
+    pub top_movers: Vec<Mover>,
+    pub unpriced_symbols: Vec<String>,
+    pub as_of: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Mover {
+    pub symbol: String,
+    pub change_pct: String,
+}
+
+/// The answer of `GET …/history`.
+#[derive(Debug, Clone, Serialize)]
+pub struct History {
+    pub from: String,
+    pub to: String,
+    pub points: Vec<HistoryPoint>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct HistoryPoint {
+    pub date: String,
+    pub value: String,
+    pub cost: String,
+    pub realised_pnl: String,
+    pub dividends: String,
+    pub unpriced_positions: u32,
+}
+
+/// The answer of `POST …/import`. Stored with the import (camelCase inside the stored item, as
+/// it always was: see [`ImportResult::to_stored`]) and answered again for the same file.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ImportResult {
+    pub layout: String,
+    pub file_sha256: String,
+    pub imported_at: String,
+    pub rows: usize,
+    pub added: usize,
+    pub duplicates: usize,
+    pub skipped: Vec<SkippedRow>,
+    pub symbols: Vec<SymbolImport>,
+    pub unknown_symbols: Vec<String>,
+    /// The `csv-import` job of the unknown symbols, why it could not be queued, or null.
+    pub enrichment_job: Option<EnrichmentJob>,
+    pub duplicate_file: bool,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SkippedRow {
+    pub row: usize,
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SymbolImport {
+    pub symbol: String,
+    pub added: usize,
+    pub duplicates: usize,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum EnrichmentJob {
+    Queued { job_id: String, state: String, links: Links },
+    NotQueued { error: String },
+}
+
+impl ImportResult {
+    /// The text stored with the import: the members in camelCase, as imports have always been
+    /// stored (stored items keep their names; only the API speaks snake_case).
+    pub fn to_stored(&self) -> Result<String, serde_json::Error> {
+        Ok(rename_keys(serde_json::to_value(self)?, camel).to_string())
+    }
+
+    /// A stored result, whichever casing it was stored in.
+    pub fn from_stored(text: &str) -> Result<Self, serde_json::Error> {
+        serde_json::from_value(rename_keys(serde_json::from_str(text)?, snake))
+    }
+}
+
+fn rename_keys(value: serde_json::Value, rename: fn(&str) -> String) -> serde_json::Value {
+    use serde_json::Value;
+    match value {
+        Value::Object(members) => Value::Object(members.into_iter().map(|(k, v)| (rename(&k), rename_keys(v, rename))).collect()),
+        Value::Array(items) => Value::Array(items.into_iter().map(|v| rename_keys(v, rename)).collect()),
+        other => other,
+    }
+}
+
+fn camel(name: &str) -> String {
+    let mut out = String::with_capacity(name.len());
+    let mut upper = false;
+    for c in name.chars() {
+        match c {
+            '_' => upper = true,
+            c if upper => {
+                out.extend(c.to_uppercase());
+                upper = false;
+            }
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+fn snake(name: &str) -> String {
+    let mut out = String::with_capacity(name.len() + 4);
+    for c in name.chars() {
+        if c.is_ascii_uppercase() {
+            out.push('_');
+            out.push(c.to_ascii_lowercase());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// `Signal`: a journal entry, open or closed.
+#[derive(Debug, Clone, Serialize)]
+pub struct SignalView {
+    pub id: String,
+    pub symbol: String,
+    pub direction: &'static str,
+    pub entry_price: String,
+    pub target_price: Option<String>,
+    pub stop_price: Option<String>,
+    pub confidence: u8,
+    pub source: Option<String>,
+    pub note: Option<String>,
+    pub opened_at: String,
+    pub created_at: String,
+    pub status: &'static str,
+    pub exit_price: Option<String>,
+    pub closed_at: Option<String>,
+    pub close_note: Option<String>,
+    pub return_pct: Option<String>,
+    pub outcome: Option<&'static str>,
+    pub links: Links,
+}
+
+/// `JournalCounts`.
+#[derive(Debug, Clone, Serialize)]
+pub struct JournalCounts {
+    pub total: u64,
+    pub by_status: ByStatus,
+    pub closed: ClosedCounts,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ByStatus {
+    #[serde(rename = "OPEN")]
+    pub open: u64,
+    #[serde(rename = "CLOSED")]
+    pub closed: u64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ClosedCounts {
+    pub count: u64,
+    pub wins: u64,
+    pub losses: u64,
+    pub breakeven: u64,
+    pub win_rate: Option<String>,
+    pub average_return_pct: Option<String>,
+    pub median_return_pct: Option<String>,
+}
+
+impl From<&bourse_domain::journal::Summary> for JournalCounts {
+    fn from(s: &bourse_domain::journal::Summary) -> Self {
+        let opt = |v: Option<Decimal>| v.map(dec);
+        JournalCounts {
+            total: s.total,
+            by_status: ByStatus { open: s.open, closed: s.closed },
+            closed: ClosedCounts {
+                count: s.closed,
+                wins: s.wins,
+                losses: s.losses,
+                breakeven: s.breakeven,
+                win_rate: opt(s.win_rate),
+                average_return_pct: opt(s.average_return_pct),
+                median_return_pct: opt(s.median_return_pct),
+            },
+        }
+    }
+}
+
+/// `JournalStats`: the counts over every signal, and per symbol.
+#[derive(Debug, Clone, Serialize)]
+pub struct JournalStats {
+    #[serde(flatten)]
+    pub all: JournalCounts,
+    pub by_symbol: Vec<SymbolCounts>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct SymbolCounts {
+    pub symbol: String,
+    #[serde(flatten)]
+    pub counts: JournalCounts,
+}

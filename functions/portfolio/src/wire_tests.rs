@@ -1,0 +1,252 @@
+//! Every answer of the portfolio function against its schema in `openapi.yaml`: a sample of each
+//! response type, built by the code the handlers use, is serialised and checked (closed objects:
+//! an undocumented member fails, as does a missing required one or a wrong type).
+
+use crate::journal::signal_view;
+use crate::ledger::derive;
+use crate::wire::*;
+use crate::{summary, valued};
+use bourse_domain::Symbol;
+use bourse_domain::journal::{self as rules, Confidence, Contribution, Direction, Outcome, SignalId, SymbolStats};
+use bourse_domain::money::Currency;
+use bourse_domain::portfolio::analyse;
+use bourse_domain::text::parse_date;
+use bourse_domain::transaction::RawTransaction;
+use bourse_http::schema_check::{Answer, OpenApi};
+use bourse_http::{Links, Page};
+use bourse_storage::journal::{Closing, SignalRecord};
+use bourse_storage::market::Quote;
+use bourse_storage::portfolios::{PortfolioRecord, TransactionRecord};
+use rust_decimal::Decimal;
+use serde::Serialize;
+use serde_json::Value;
+use std::collections::{BTreeSet, HashMap};
+
+fn d(text: &str) -> Decimal {
+    text.parse().unwrap()
+}
+
+fn json(value: &impl Serialize) -> Value {
+    serde_json::to_value(value).unwrap()
+}
+
+fn transaction(id: &str, kind: &str, date: &str, extra: &[(&str, &str)]) -> TransactionRecord {
+    let mut raw = RawTransaction { kind: kind.into(), symbol: "AAPL".into(), trade_date: date.into(), ..Default::default() };
+    for (name, value) in extra {
+        let value = Some((*value).to_owned());
+        match *name {
+            "quantity" => raw.quantity = value,
+            "price" => raw.price = value,
+            "fees" => raw.fees = value,
+            "amount" => raw.amount = value,
+            "ratio" => raw.ratio = value,
+            _ => unreachable!(),
+        }
+    }
+    let parsed = raw.parse(parse_date("2026-06-30").unwrap()).unwrap();
+    TransactionRecord {
+        id: id.into(),
+        symbol: parsed.symbol.clone(),
+        trade_date: date.into(),
+        seq: format!("{:018}", id.len()),
+        fields: parsed.fields(),
+    }
+}
+
+fn signal(id: &str, closed: bool) -> SignalRecord {
+    SignalRecord {
+        id: SignalId::parse(id).unwrap(),
+        symbol: Symbol::parse("MSFT").unwrap(),
+        direction: Direction::Long,
+        entry_price: d("400"),
+        target_price: Some(d("450.5")),
+        stop_price: None,
+        confidence: Confidence::new(70).unwrap(),
+        source: Some("rsi-oversold".into()),
+        note: None,
+        opened_at: "2026-11-25T21:30:00Z".into(),
+        created_at: "2026-11-25T21:30:00Z".into(),
+        close: closed.then(|| Closing {
+            exit_price: d("420"),
+            closed_at: "2026-11-26T21:30:00Z".into(),
+            note: Some("target nearly met".into()),
+            return_pct: d("5"),
+            outcome: Outcome::of(d("5")),
+        }),
+    }
+}
+
+/// (operation, status, answer) for every JSON answer of the portfolio and journal routes.
+fn samples() -> Vec<(&'static str, u16, Value)> {
+    let portfolio =
+        PortfolioRecord { id: "0".repeat(32), name: "Core".into(), currency: Currency::USD, created_at: "2026-11-25T21:30:00Z".into() };
+    let view = PortfolioView::from(&portfolio);
+    let mut imported = transaction("2026-01-16-00112233445566ff", "BUY", "2026-01-16", &[("quantity", "5"), ("price", "100")]);
+    imported.fields.push(("source".into(), "schwab".into()));
+    // An attribute the API does not document: never echoed.
+    imported.fields.push(("seq".into(), "000000000000100001".into()));
+    let ledger = [
+        transaction("2026-01-15-0011223344556677", "BUY", "2026-01-15", &[("quantity", "10"), ("price", "150.25"), ("fees", "1")]),
+        imported,
+        transaction("2026-02-01-0011223344556688", "DIVIDEND", "2026-02-01", &[("amount", "2.4")]),
+        transaction("2026-03-01-0011223344556699", "SPLIT", "2026-03-01", &[("ratio", "2:1")]),
+        transaction("2026-04-01-00112233445566aa", "SELL", "2026-04-01", &[("quantity", "3"), ("price", "90")]),
+    ];
+    let aapl = derive(&Symbol::parse("AAPL").unwrap(), ledger.iter().collect()).unwrap();
+    let unpriced = derive(&Symbol::parse("ZZZ").unwrap(), vec![]).unwrap();
+    let quote = Quote {
+        price: Some(d("95.5")),
+        change: Some(d("-1.25")),
+        change_pct: Some(d("-1.3")),
+        sector: Some("Information Technology".into()),
+    };
+    let quotes: HashMap<String, Quote> = [("AAPL".to_owned(), quote.clone())].into();
+    let holdings = vec![aapl.clone(), unpriced.clone()];
+    let transactions: Vec<TransactionView> = ledger.iter().map(TransactionView::from).collect();
+    let import = ImportResult {
+        layout: "schwab".into(),
+        file_sha256: "ab".repeat(32),
+        imported_at: "2026-11-25T21:30:00Z".into(),
+        rows: 3,
+        added: 2,
+        duplicates: 0,
+        skipped: vec![SkippedRow { row: 4, reason: "a cash movement".into() }],
+        symbols: vec![SymbolImport { symbol: "AAPL".into(), added: 2, duplicates: 0 }],
+        unknown_symbols: vec!["NEWCO".into()],
+        enrichment_job: Some(EnrichmentJob::Queued {
+            job_id: "j0123456789abcdef01234567".into(),
+            state: "queued".into(),
+            links: Links::to("/v1/jobs/j0123456789abcdef01234567"),
+        }),
+        duplicate_file: false,
+    };
+    let mut not_queued = import.clone();
+    not_queued.enrichment_job = Some(EnrichmentJob::NotQueued { error: "could not be queued".into() });
+    let mut nothing_unknown = ImportResult::from_stored(&import.to_stored().unwrap()).unwrap();
+    nothing_unknown.enrichment_job = None;
+    let (open, closed) = (signal("1795642200000-0123456789ab", false), signal("1795642200001-0123456789ab", true));
+    let msft = Symbol::parse("MSFT").unwrap();
+    let mut stats = SymbolStats::default();
+    stats.add(&msft, Contribution::Open).unwrap();
+    stats.add(&msft, Contribution::Open).unwrap();
+    stats.close(&msft, d("5")).unwrap();
+    let (all, by_symbol) = rules::roll_up(&[(msft.clone(), stats)]);
+    let journal_stats = JournalStats {
+        all: JournalCounts::from(&all),
+        by_symbol: by_symbol
+            .iter()
+            .map(|(s, summary)| SymbolCounts { symbol: s.as_str().to_owned(), counts: JournalCounts::from(summary) })
+            .collect(),
+    };
+    let empty_stats = JournalStats { all: JournalCounts::from(&rules::roll_up(&[]).0), by_symbol: vec![] };
+    vec![
+        ("createPortfolio", 201, json(&view)),
+        ("getPortfolio", 200, json(&view)),
+        ("renamePortfolio", 200, json(&view)),
+        ("listPortfolios", 200, json(&Page::all(vec![view.clone()]))),
+        (
+            "addTransaction",
+            201,
+            json(&AddedTransaction { transaction: transactions[0].clone(), holding: HoldingView::new(&aapl, Some(&quote)) }),
+        ),
+        ("listTransactions", 200, json(&Page::new(transactions.clone(), Some("0a0b".into())))),
+        ("listTransactions", 200, json(&Page::all(transactions))),
+        (
+            "holdings",
+            200,
+            json(&Holdings {
+                page: Page::all(holdings.iter().map(|h| HoldingView::new(h, quotes.get(h.symbol.as_str()))).collect()),
+                as_of: "2026-11-25T21:30:00Z".into(),
+            }),
+        ),
+        ("summary", 200, json(&summary(&portfolio, &holdings, &quotes))),
+        ("summary", 200, json(&summary(&portfolio, &[], &HashMap::new()))),
+        (
+            "history",
+            200,
+            json(&History {
+                from: "2026-01-01".into(),
+                to: "2026-01-02".into(),
+                points: vec![HistoryPoint {
+                    date: "2026-01-02".into(),
+                    value: "100".into(),
+                    cost: "90".into(),
+                    realised_pnl: "-1.5".into(),
+                    dividends: "0".into(),
+                    unpriced_positions: 1,
+                }],
+            }),
+        ),
+        ("analysis", 200, json(&analyse(&valued(&holdings, &quotes)))),
+        ("analysis", 200, json(&analyse(&[]))),
+        ("importCsv", 200, json(&import)),
+        ("importCsv", 200, json(&not_queued)),
+        ("importCsv", 200, json(&nothing_unknown)),
+        ("createSignal", 201, json(&signal_view(&open))),
+        ("getSignal", 200, json(&signal_view(&closed))),
+        ("closeSignal", 200, json(&signal_view(&closed))),
+        ("createSignals", 201, json(&Page::all(vec![signal_view(&open)]))),
+        ("listSignals", 200, json(&Page::new(vec![signal_view(&open), signal_view(&closed)], Some("0c".into())))),
+        ("listSignals", 200, json(&Page::<SignalView>::all(vec![]))),
+        ("journalStats", 200, json(&journal_stats)),
+        ("journalStats", 200, json(&empty_stats)),
+    ]
+}
+
+#[test]
+fn every_answer_matches_its_schema() {
+    let api = OpenApi::of_workspace(env!("CARGO_MANIFEST_DIR"));
+    let mut failures = Vec::new();
+    for (operation, status, answer) in samples() {
+        for error in api.check_answer(operation, status, &answer) {
+            failures.push(format!("{operation} {status}: {error}"));
+        }
+    }
+    assert!(failures.is_empty(), "answers departing from openapi.yaml:\n{}", failures.join("\n"));
+}
+
+#[test]
+fn every_documented_answer_has_a_sample() {
+    let api = OpenApi::of_workspace(env!("CARGO_MANIFEST_DIR"));
+    let documented: BTreeSet<(String, String)> = api
+        .json_answers()
+        .into_iter()
+        .filter(|a: &Answer| a.tags.iter().any(|t| t == "portfolio" || t == "journal"))
+        .map(|a| (a.operation_id, a.status))
+        .collect();
+    let sampled: BTreeSet<(String, String)> = samples().into_iter().map(|(op, status, _)| (op.to_owned(), status.to_string())).collect();
+    assert_eq!(documented, sampled);
+}
+
+#[test]
+fn answers_are_snake_case_and_echo_no_stored_attribute() {
+    for (operation, _, answer) in samples() {
+        let mut stack = vec![answer];
+        while let Some(value) = stack.pop() {
+            match value {
+                Value::Object(members) => {
+                    for (name, member) in members {
+                        let upper_ok = matches!(name.as_str(), "OPEN" | "CLOSED");
+                        assert!(upper_ok || !name.chars().any(|c| c.is_ascii_uppercase()), "{operation}: {name}");
+                        assert_ne!(name, "seq", "{operation} echoes a stored attribute");
+                        stack.push(member);
+                    }
+                }
+                Value::Array(items) => stack.extend(items),
+                _ => {}
+            }
+        }
+    }
+}
+
+#[test]
+fn stored_import_results_keep_their_camel_case_and_read_back() {
+    let stored = r#"{"added":2,"duplicateFile":false,"duplicates":1,"enrichmentJob":{"jobId":"j0123456789abcdef01234567","links":{"self":"/v1/jobs/j0123456789abcdef01234567"},"state":"queued"},"fileSha256":"ab","importedAt":"2026-11-25T21:30:00Z","layout":"bourse","rows":3,"skipped":[],"symbols":[{"added":2,"duplicates":1,"symbol":"AAPL"}],"unknownSymbols":["NEWCO"]}"#;
+    let result = ImportResult::from_stored(stored).unwrap();
+    assert_eq!(result.file_sha256, "ab");
+    assert!(matches!(&result.enrichment_job, Some(EnrichmentJob::Queued { job_id, .. }) if job_id.starts_with('j')));
+    assert_eq!(result.to_stored().unwrap(), stored);
+    let answer = json(&result);
+    assert_eq!(answer["enrichment_job"]["job_id"], "j0123456789abcdef01234567");
+    assert_eq!(answer["unknown_symbols"][0], "NEWCO");
+}
