@@ -361,7 +361,7 @@ impl TransactionRecord {
     }
 
     /// The sort key of transaction `id` traded on `trade_date`.
-    pub fn sort_key_of(trade_date: &str, id: &str) -> String {
+    fn sort_key_of(trade_date: &str, id: &str) -> String {
         format!("TX#{trade_date}#{id}")
     }
 
@@ -422,6 +422,16 @@ fn transaction_put(table: &str, pk: &str, record: &TransactionRecord) -> Result<
         .build())
 }
 
+/// One change of a holding's ledger: the transactions added and removed, the holding as read
+/// (its version is the write's condition) and the holding the change produces.
+#[derive(Debug, Clone, Copy)]
+pub struct LedgerChange<'a> {
+    pub added: &'a [TransactionRecord],
+    pub removed: &'a [TransactionRecord],
+    pub current: &'a VersionedHolding,
+    pub next: &'a Holding,
+}
+
 /// Most transactions one [`write_ledger_change`] may add: DynamoDB's 100 items per transaction,
 /// less the holding.
 pub const MAX_LEDGER_CHANGE: usize = 99;
@@ -437,11 +447,9 @@ pub async fn write_ledger_change(
     table: &str,
     user: &str,
     portfolio: &str,
-    added: &[TransactionRecord],
-    removed: &[TransactionRecord],
-    current: &VersionedHolding,
-    next: &Holding,
+    change: LedgerChange<'_>,
 ) -> Result<VersionedHolding, StorageError> {
+    let LedgerChange { added, removed, current, next } = change;
     if added.len() + removed.len() > MAX_LEDGER_CHANGE {
         return Err(StorageError::Corrupt {
             key: next.symbol.to_string(),
@@ -490,21 +498,32 @@ fn transaction_from(item: &Item) -> Result<TransactionRecord, StorageError> {
     })
 }
 
-/// A page of transactions with trade dates in `[from, to]`, newest first.
+/// Which transactions a page lists: trade dates in `[from, to]` (`YYYY-MM-DD`), at most `limit`,
+/// after the transaction `after` (its id, as the previous page ended).
+#[derive(Debug, Clone, Copy)]
+pub struct TransactionRange<'a> {
+    pub from: &'a str,
+    pub to: &'a str,
+    pub limit: i32,
+    pub after: Option<&'a str>,
+}
+
+/// A page of transactions in `range`, newest first.
 /// 1 Query `pk = P#<user>#<id> AND sk BETWEEN TX#<from> AND TX#<to>~` with `Limit`, starting after
-/// the sort key `after`; also returns the last record when more may follow.
+/// the sort key of the transaction `range.after`; also returns the last record when more may follow.
 pub async fn list_transactions(
     clients: &AwsClients,
     table: &str,
     user: &str,
     portfolio: &str,
-    from: &str,
-    to: &str,
-    limit: i32,
-    after: Option<&str>,
+    range: TransactionRange<'_>,
 ) -> Result<(Vec<TransactionRecord>, Option<TransactionRecord>), StorageError> {
+    let TransactionRange { from, to, limit, after } = range;
     let pk = portfolio_pk(user, portfolio);
-    let start = after.map(|sk| HashMap::from([(PK.to_owned(), s(pk.clone())), (SK.to_owned(), s(sk))]));
+    // A transaction id starts with its trade date, which leads its sort key.
+    let start = after
+        .filter(|id| id.len() >= 10 && id.is_char_boundary(10))
+        .map(|id| HashMap::from([(PK.to_owned(), s(pk.clone())), (SK.to_owned(), s(TransactionRecord::sort_key_of(&id[..10], id)))]));
     let output = clients
         .dynamodb
         .query()
@@ -548,15 +567,17 @@ pub async fn ledger(
     Ok(records)
 }
 
-/// One transaction by its sort key. 1 GetItem, strongly consistent.
+/// One transaction by its id (`<trade date>-<random>`, so its key is known without a lookup).
+/// 1 GetItem `pk = P#<user>#<id>, sk = TX#<date>#<transaction id>`, strongly consistent.
 pub async fn get_transaction(
     clients: &AwsClients,
     table: &str,
     user: &str,
     portfolio: &str,
-    sort_key: &str,
+    transaction_id: &str,
 ) -> Result<Option<TransactionRecord>, StorageError> {
-    let found = get_item(clients, table, portfolio_pk(user, portfolio), sort_key, true).await?;
+    let Some(date) = transaction_id.get(..10) else { return Ok(None) };
+    let found = get_item(clients, table, portfolio_pk(user, portfolio), TransactionRecord::sort_key_of(date, transaction_id), true).await?;
     found.as_ref().map(transaction_from).transpose()
 }
 

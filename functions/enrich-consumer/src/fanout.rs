@@ -18,15 +18,13 @@ pub const PAGE: usize = 1_000;
 /// SendMessageBatch calls in flight at once.
 pub const PARALLEL_SENDS: usize = 16;
 
+/// One page of a shard: (user, portfolio) pairs, and the index position to continue after.
+pub type PortfolioPage = (Vec<(String, String)>, Option<String>);
+
 /// Where the shard's portfolios come from.
 pub trait ActivePortfolios {
     /// Up to `limit` (user, portfolio) pairs after `after`, and the position to continue after.
-    fn page(
-        &self,
-        shard: u32,
-        after: Option<&str>,
-        limit: usize,
-    ) -> impl Future<Output = Result<(Vec<(String, String)>, Option<String>), StorageError>> + Send;
+    fn page(&self, shard: u32, after: Option<&str>, limit: usize) -> impl Future<Output = Result<PortfolioPage, StorageError>> + Send;
 }
 
 /// Where the messages go.

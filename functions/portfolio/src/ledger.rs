@@ -8,7 +8,7 @@ use bourse_domain::portfolio::{Holding, PortfolioError};
 use bourse_domain::transaction::stored_trade;
 use bourse_http::ApiError;
 use bourse_runtime::storage_problem;
-use bourse_storage::portfolios::{self as store, TransactionRecord, VersionedHolding};
+use bourse_storage::portfolios::{self as store, LedgerChange, TransactionRecord, VersionedHolding};
 use bourse_storage::retry::{Attempts, unless_raced};
 
 /// Why a ledger cannot be derived: the record at fault and the error applying it gave.
@@ -93,7 +93,16 @@ impl Portfolio {
                     .map_err(|u| ChangeError::Underivable { transaction_id: u.record.id.clone(), error: u.error })?;
                 (adding, next)
             };
-            match unless_raced(store::write_ledger_change(aws, table, user, portfolio, &adding, removed, &current, &next).await) {
+            match unless_raced(
+                store::write_ledger_change(
+                    aws,
+                    table,
+                    user,
+                    portfolio,
+                    LedgerChange { added: &adding, removed, current: &current, next: &next },
+                )
+                .await,
+            ) {
                 Ok(Some(after)) => return Ok(after),
                 Ok(None) => check_ledger = true,
                 Err(err) => return Err(storage_problem(err).into()),

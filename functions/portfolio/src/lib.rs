@@ -241,14 +241,8 @@ impl Portfolio {
     async fn delete_transaction(&self, request: &ApiRequest, user: &str) -> Result<Reply, ApiError> {
         let id = portfolio_id(request)?.to_owned();
         let tx_id = transaction_id(request)?;
-        // Ids are `<trade date>-<random>`, so the key is known without a lookup.
-        let date = tx_id
-            .get(..10)
-            .filter(|d| bourse_domain::text::parse_date(d).is_ok())
-            .ok_or_else(|| ApiError::NotFound("no such transaction".into()))?;
-        let sort_key = format!("TX#{date}#{tx_id}");
         let (aws, table) = (&self.platform.aws, &self.app_table);
-        let record = store::get_transaction(aws, table, user, &id, &sort_key)
+        let record = store::get_transaction(aws, table, user, &id, tx_id)
             .await
             .map_err(storage_problem)?
             .ok_or_else(|| ApiError::NotFound(format!("no transaction {tx_id}")))?;
@@ -289,12 +283,12 @@ impl Portfolio {
                 if tx[..10] < *from || tx[..10] > *to {
                     return Err(bad());
                 }
-                Some(TransactionRecord::sort_key_of(&tx[..10], &tx))
+                Some(tx)
             }
         };
-        let (items, next) = store::list_transactions(&self.platform.aws, &self.app_table, user, &id, &from, &to, limit, after.as_deref())
-            .await
-            .map_err(storage_problem)?;
+        let range = store::TransactionRange { from: &from, to: &to, limit, after: after.as_deref() };
+        let (items, next) =
+            store::list_transactions(&self.platform.aws, &self.app_table, user, &id, range).await.map_err(storage_problem)?;
         let next = next.map(|last| bourse_http::cursor::encode(&last.id));
         Reply::ok(&bourse_http::Page::new(items.iter().map(TransactionView::from).collect(), next))
     }
