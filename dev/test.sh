@@ -26,11 +26,13 @@ bash "$DEV_DIR/install.sh"
 
 echo "== gates: formatting, lints, dependencies"
 gate() { # gate <name> <command...>: stops the run when the command fails
+    local name="$1"
+    shift
     if ! "$@"; then
-        echo "FAIL $1 (gate: $*)" >&2
+        echo "FAIL $name (gate: $*)" >&2
         exit 1
     fi
-    echo "ok   $1"
+    echo "ok   $name"
 }
 gate "cargo fmt" cargo fmt --all -- --check
 gate "cargo clippy" cargo clippy --workspace --all-targets --locked --quiet -- -D warnings

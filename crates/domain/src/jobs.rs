@@ -10,6 +10,44 @@ pub const MAX_JOB_SYMBOLS: usize = 1000;
 /// Messages per `SendMessageBatch` call (the SQS limit).
 pub const SEND_BATCH: usize = 10;
 
+/// What started a job.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum JobKind {
+    /// `POST /v1/jobs` naming its symbols.
+    Symbols,
+    /// `POST /v1/jobs` with `universe: true`.
+    Universe,
+    /// A CSV import that met symbols the universe does not know.
+    CsvImport,
+    /// The daily refresh of the whole universe.
+    ScheduledRefresh,
+}
+
+impl JobKind {
+    pub const ALL: [JobKind; 4] = [JobKind::Symbols, JobKind::Universe, JobKind::CsvImport, JobKind::ScheduledRefresh];
+
+    /// The kind's name, as stored and answered.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JobKind::Symbols => "symbols",
+            JobKind::Universe => "universe",
+            JobKind::CsvImport => "csv-import",
+            JobKind::ScheduledRefresh => "scheduled-refresh",
+        }
+    }
+
+    pub fn parse(name: &str) -> Option<JobKind> {
+        JobKind::ALL.into_iter().find(|kind| kind.as_str() == name)
+    }
+}
+
+impl std::fmt::Display for JobKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// A job's id: `j` + 24 lower-case hex digits (random), or a scheduled refresh's
 /// `refresh-YYYY-MM-DD`. Parsed before it becomes part of a key.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -227,5 +265,14 @@ mod tests {
         let calls: Vec<usize> = send_batches(&symbols).map(<[u32]>::len).collect();
         assert_eq!(calls.len(), 51);
         assert_eq!(calls.last(), Some(&3));
+    }
+
+    #[test]
+    fn job_kinds_read_back_what_they_write() {
+        for kind in JobKind::ALL {
+            assert_eq!(JobKind::parse(kind.as_str()), Some(kind));
+            assert_eq!(serde_json::to_value(kind).unwrap(), serde_json::Value::from(kind.as_str()));
+        }
+        assert_eq!(JobKind::parse("Universe"), None);
     }
 }

@@ -3,7 +3,7 @@
 
 use crate::{Platform, storage_problem};
 use bourse_domain::Symbol;
-use bourse_domain::jobs::JobId;
+use bourse_domain::jobs::{JobId, JobKind};
 use bourse_http::ApiError;
 use bourse_storage::jobs::JobRecord;
 
@@ -36,7 +36,7 @@ pub async fn start_enrichment_job(
     platform: &Platform,
     id: JobId,
     owner: &str,
-    kind: &str,
+    kind: JobKind,
     symbols: &[Symbol],
 ) -> Result<JobRecord, ApiError> {
     let internal = |e: bourse_config::ConfigError| ApiError::Internal(e.to_string());

@@ -21,6 +21,7 @@ use crate::retry::Attempts;
 use crate::schema::{PK, SK, TTL, app};
 use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem, Update};
 use bourse_domain::Symbol;
+use bourse_domain::jobs::JobKind;
 use bourse_domain::jobs::{JobId, JobProgress};
 use bourse_domain::messages::QueueMessage;
 use std::collections::HashMap;
@@ -46,7 +47,7 @@ pub struct JobRecord {
     /// The user who created it (`system` for the scheduled refresh).
     pub owner: String,
     /// `symbols`, `universe`, `scheduled-refresh` or `csv-import`.
-    pub kind: String,
+    pub kind: JobKind,
     pub progress: JobProgress,
     pub created_at: String,
     pub updated_at: String,
@@ -59,11 +60,11 @@ pub struct JobRecord {
 impl JobRecord {
     /// A new job over `total` symbols, nothing done and nothing sent yet, created at `now`
     /// (RFC 3339).
-    pub fn new(id: JobId, owner: &str, kind: &str, total: usize, now: &str) -> Self {
+    pub fn new(id: JobId, owner: &str, kind: JobKind, total: usize, now: &str) -> Self {
         JobRecord {
             id,
             owner: owner.to_owned(),
-            kind: kind.to_owned(),
+            kind,
             progress: JobProgress { total: total as u64, done: 0, failed: 0 },
             created_at: now.to_owned(),
             updated_at: now.to_owned(),
@@ -100,7 +101,7 @@ pub async fn create_job(
         .item(PK, s(job_pk(&job.id)))
         .item(SK, s("JOB"))
         .item("owner", s(job.owner.clone()))
-        .item("kind", s(job.kind.clone()))
+        .item("kind", s(job.kind.as_str()))
         .item("total", n(job.progress.total))
         .item("done", n(0))
         .item("failed", n(0))
@@ -200,7 +201,7 @@ fn job_from_item(id: &JobId, item: &HashMap<String, AttributeValue>) -> Result<J
     Ok(JobRecord {
         id: id.clone(),
         owner: text("owner").ok_or_else(|| corrupt("owner"))?,
-        kind: text("kind").unwrap_or_default(),
+        kind: text("kind").as_deref().and_then(JobKind::parse).ok_or_else(|| corrupt("kind"))?,
         progress: JobProgress { total: number("total")?, done: number("done")?, failed: number("failed")? },
         created_at: text("createdAt").unwrap_or_default(),
         updated_at: text("updatedAt").unwrap_or_default(),

@@ -23,7 +23,7 @@
 
 use aws_lambda_events::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent, SqsMessage};
 use bourse_domain::Symbol;
-use bourse_domain::jobs::JobId;
+use bourse_domain::jobs::{JobId, JobKind};
 use bourse_domain::market_data::apply;
 use bourse_domain::messages::{QueueMessage, ScheduledTask};
 use bourse_domain::portfolio::{DailySnapshot, daily_snapshot};
@@ -419,7 +419,7 @@ impl Consumer {
     async fn run_scheduled(&self) -> Result<JobId, ConsumerError> {
         let (aws, app, market) = (&self.platform.aws, self.app_table.as_str(), self.market_table.as_str());
         let now = self.platform.clock.now_utc();
-        let name = "scheduled-refresh";
+        let name = JobKind::ScheduledRefresh.as_str();
         let date = now.date().to_string();
         bourse_storage::diagnostics::record_scheduled_run(aws, app, name, &date, &rfc3339(now), now.unix_timestamp() as u64).await?;
         let id = JobId::scheduled(&date)?;
@@ -429,7 +429,7 @@ impl Consumer {
         } else {
             bourse_storage::market::load_universe(aws, market, version).await?.into_iter().map(|s| s.symbol).collect()
         };
-        let job = JobRecord::new(id.clone(), "system", name, symbols.len(), &rfc3339(now));
+        let job = JobRecord::new(id.clone(), "system", JobKind::ScheduledRefresh, symbols.len(), &rfc3339(now));
         match bourse_storage::jobs::create_job(aws, app, &job, &symbols, now.unix_timestamp() as u64).await {
             Ok(()) => {}
             Err(bourse_storage::StorageError::Conflict(_)) => {

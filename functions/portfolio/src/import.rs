@@ -144,7 +144,9 @@ impl Portfolio {
             // The import itself is durable by now: a queue failure is reported, not fatal.
             // One job per user and file: an upload retried after a failure finds it.
             let id = bourse_runtime::jobs::job_id_of(&[user, "csv-import", &file_sha256]);
-            match bourse_runtime::jobs::start_enrichment_job(&self.platform, id, user, "csv-import", &unknown).await {
+            match bourse_runtime::jobs::start_enrichment_job(&self.platform, id, user, bourse_domain::jobs::JobKind::CsvImport, &unknown)
+                .await
+            {
                 Ok(job) => Some(EnrichmentJob::Queued {
                     job_id: job.id.as_str().to_owned(),
                     state: "queued".into(),

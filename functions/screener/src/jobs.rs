@@ -5,6 +5,7 @@
 
 use crate::views::{JobQueued, JobSymbolError, JobView};
 use bourse_domain::Symbol;
+use bourse_domain::jobs::JobKind;
 use bourse_domain::jobs::{JobId, JobRequest, JobScope};
 use bourse_http::{ApiError, ApiRequest, FieldError, Reply};
 use bourse_runtime::{Platform, storage_problem};
@@ -29,14 +30,14 @@ pub async fn create(
                 bourse_domain::plan::Plan::Pro.max_job_symbols()
             )));
         }
-        JobScope::Symbols(symbols) => ("symbols", symbols),
+        JobScope::Symbols(symbols) => (JobKind::Symbols, symbols),
         JobScope::Universe if !plan.may_refresh_universe() => {
             return Err(ApiError::Forbidden(format!(
                 "refreshing the whole universe needs the pro plan; the {} plan names its symbols",
                 plan.as_str()
             )));
         }
-        JobScope::Universe => ("universe", universe().await?),
+        JobScope::Universe => (JobKind::Universe, universe().await?),
     };
     let owner = principal.user_id.clone();
     let (owner, symbols) = (owner.as_str(), symbols.as_slice());

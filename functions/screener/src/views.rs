@@ -2,6 +2,7 @@
 //! decimal strings; field names are the catalogue's (`GET /v1/screener/fields`), the same the
 //! filter language uses.
 
+use bourse_domain::jobs::JobKind;
 use bourse_domain::signals::{Signal, stock_signals};
 use bourse_domain::stock::{Metric, MetricInfo, Stock};
 use bourse_http::{Links, Page};
@@ -202,7 +203,7 @@ pub struct MarketSignals {
 #[derive(Debug, Clone, Serialize)]
 pub struct JobQueued {
     pub job_id: String,
-    pub kind: &'static str,
+    pub kind: JobKind,
     pub state: &'static str,
     pub total: usize,
     pub created_at: String,
@@ -213,7 +214,7 @@ pub struct JobQueued {
 #[derive(Debug, Clone, Serialize)]
 pub struct JobView {
     pub job_id: String,
-    pub kind: String,
+    pub kind: JobKind,
     pub state: bourse_domain::jobs::JobState,
     pub total: u64,
     pub done: u64,

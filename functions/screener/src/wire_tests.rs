@@ -74,7 +74,7 @@ fn samples() -> Vec<(&'static str, u16, Value)> {
     };
     let job = JobView {
         job_id: "j0123456789abcdef01234567".into(),
-        kind: "csv-import".into(),
+        kind: bourse_domain::jobs::JobKind::CsvImport,
         state: JobState::CompletedWithErrors,
         total: 2,
         done: 1,
@@ -117,7 +117,7 @@ fn samples() -> Vec<(&'static str, u16, Value)> {
             202,
             json(&JobQueued {
                 job_id: "j0123456789abcdef01234567".into(),
-                kind: "symbols",
+                kind: bourse_domain::jobs::JobKind::Symbols,
                 state: "queued",
                 total: 2,
                 created_at: "2026-11-25T21:30:00Z".into(),

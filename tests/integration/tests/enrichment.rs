@@ -229,7 +229,7 @@ async fn provider_failures_fall_back_and_never_crash_the_batch() {
     let symbols = ["MMM", "ZZTRUNC", "ZZBAD", "ZZNONE", "ZZFAIL"];
     let job = bourse_storage::jobs::JobRecord {
         enqueued: true,
-        ..bourse_storage::jobs::JobRecord::new(id.clone(), "test", "symbols", symbols.len(), "now")
+        ..bourse_storage::jobs::JobRecord::new(id.clone(), "test", bourse_domain::jobs::JobKind::Symbols, symbols.len(), "now")
     };
     let parsed: Vec<bourse_domain::Symbol> = symbols.iter().map(|s| bourse_domain::Symbol::parse(s).unwrap()).collect();
     bourse_storage::jobs::create_job(&platform.aws, table, &job, &parsed, auth_support::now() as u64).await.unwrap();
@@ -296,7 +296,7 @@ async fn two_consumers_sharing_a_rate_limit_never_exceed_it_together() {
         let symbols: Vec<String> = records.iter().take(30).map(|r| r.symbol.to_string()).collect();
         let job = bourse_storage::jobs::JobRecord {
             enqueued: true,
-            ..bourse_storage::jobs::JobRecord::new(id.clone(), "test", "symbols", symbols.len(), "now")
+            ..bourse_storage::jobs::JobRecord::new(id.clone(), "test", bourse_domain::jobs::JobKind::Symbols, symbols.len(), "now")
         };
         let parsed: Vec<bourse_domain::Symbol> = symbols.iter().map(|s| bourse_domain::Symbol::parse(s).unwrap()).collect();
         bourse_storage::jobs::create_job(&platform.aws, &table, &job, &parsed, auth_support::now() as u64).await.unwrap();
