@@ -115,6 +115,31 @@ impl OpenApi {
         assert!(errors.is_empty(), "{operation_id} {status} departs from openapi.yaml:\n  {}\nanswer: {value}", errors.join("\n  "));
     }
 
+    /// Panics with every departure of every sample `(operation, status, answer)` from its schema.
+    pub fn assert_samples(&self, samples: &[(&str, u16, Value)]) {
+        let failures: Vec<String> = samples
+            .iter()
+            .flat_map(|(operation, status, answer)| {
+                self.check_answer(operation, *status, answer).into_iter().map(move |error| format!("{operation} {status}: {error}"))
+            })
+            .collect();
+        assert!(failures.is_empty(), "answers departing from openapi.yaml:\n{}", failures.join("\n"));
+    }
+
+    /// Panics unless every JSON answer documented under one of `tags` has a sample, and every
+    /// sample is a documented answer.
+    pub fn assert_samples_cover(&self, tags: &[&str], samples: &[(&str, u16, Value)]) {
+        let documented: BTreeSet<(String, String)> = self
+            .json_answers()
+            .into_iter()
+            .filter(|answer| answer.tags.iter().any(|tag| tags.contains(&tag.as_str())))
+            .map(|answer| (answer.operation_id, answer.status))
+            .collect();
+        let sampled: BTreeSet<(String, String)> =
+            samples.iter().map(|(operation, status, _)| ((*operation).to_owned(), status.to_string())).collect();
+        assert_eq!(documented, sampled, "documented answers (left) and samples (right) differ");
+    }
+
     fn resolve<'a>(&'a self, mut schema: &'a Value) -> &'a Value {
         while let Some(reference) = schema.get("$ref").and_then(Value::as_str) {
             let pointer = reference.strip_prefix('#').unwrap_or_else(|| panic!("only local references: {reference}"));
