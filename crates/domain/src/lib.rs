@@ -19,6 +19,7 @@ pub mod plan;
 pub mod portfolio;
 pub mod random;
 pub mod screener;
+pub mod sectors;
 pub mod signals;
 pub mod stock;
 pub mod symbol;

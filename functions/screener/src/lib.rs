@@ -19,7 +19,6 @@ use bourse_http::Page;
 use bourse_http::{ApiError, ApiRequest, FieldError, Handler, HttpApp, Reply, Route};
 use bourse_runtime::{Dependency, Platform, StartupError, storage_problem};
 use http::StatusCode;
-use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use std::future::Future;
 use std::time::Duration;
@@ -426,31 +425,16 @@ fn path_symbol(request: &ApiRequest) -> Result<Symbol, ApiError> {
     Symbol::parse(request.param("symbol")?).map_err(|e| ApiError::field("path.symbol", e.to_string()))
 }
 
-/// Per sector (unknown sectors grouped as `Unknown`): count, median P/E of the stocks that have
-/// one, total market cap of those that have one.
+/// Per sector (the domain's figures), as answered.
 pub fn sector_stats(stocks: &[Stock]) -> Vec<views::SectorStats> {
-    let mut groups: std::collections::BTreeMap<&str, Vec<&Stock>> = std::collections::BTreeMap::new();
-    for stock in stocks {
-        groups.entry(stock.sector.as_deref().unwrap_or("Unknown")).or_default().push(stock);
-    }
-    groups
+    bourse_domain::sectors::sector_stats(stocks)
         .into_iter()
-        .map(|(sector, members)| {
-            let mut pes: Vec<Decimal> = members.iter().filter_map(|s| s.metric(Metric::Pe)).collect();
-            pes.sort();
-            let median = match pes.len() {
-                0 => None,
-                n if n % 2 == 1 => Some(pes[n / 2]),
-                n => Some((pes[n / 2 - 1] + pes[n / 2]) / Decimal::TWO),
-            };
-            let caps: Vec<Decimal> = members.iter().filter_map(|s| s.metric(Metric::MarketCap)).collect();
-            views::SectorStats {
-                sector: sector.to_owned(),
-                count: members.len(),
-                median_pe: median.map(|m| m.normalize().to_string()),
-                total_market_cap: caps.iter().sum::<Decimal>().normalize().to_string(),
-                with_market_cap: caps.len(),
-            }
+        .map(|stats| views::SectorStats {
+            sector: stats.sector,
+            count: stats.count,
+            median_pe: stats.median_pe.map(|m| m.normalize().to_string()),
+            total_market_cap: stats.total_market_cap.to_string(),
+            with_market_cap: stats.with_market_cap,
         })
         .collect()
 }
