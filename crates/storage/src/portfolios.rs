@@ -188,21 +188,12 @@ pub async fn snapshots_between(
         .collect()
 }
 
-/// A user's portfolios. 1 Query `pk = USER#<user> AND begins_with(sk, PORTFOLIO#)`.
+/// A user's portfolios. 1 Query `pk = USER#<user> AND begins_with(sk, PORTFOLIO#)` (one page per
+/// MB, followed).
 pub async fn list_portfolios(clients: &AwsClients, table: &str, user: &str) -> Result<Vec<PortfolioRecord>, StorageError> {
-    let output = clients
-        .dynamodb
-        .query()
-        .table_name(table)
-        .key_condition_expression("#pk = :pk AND begins_with(#sk, :prefix)")
-        .expression_attribute_names("#pk", PK)
-        .expression_attribute_names("#sk", SK)
-        .expression_attribute_values(":pk", s(format!("USER#{user}")))
-        .expression_attribute_values(":prefix", s("PORTFOLIO#"))
-        .send()
-        .await
-        .map_err(dynamodb_error)?;
-    output.items.unwrap_or_default().iter().map(portfolio_from).collect()
+    let pk = format!("USER#{user}");
+    let items = query_all(clients, Partition::of(table, &pk), SortKeys::BeginsWith("PORTFOLIO#"), None).await?;
+    items.iter().map(portfolio_from).collect()
 }
 
 /// One portfolio of a user (`None` when it does not exist or is someone else's).

@@ -1,5 +1,7 @@
-//! The one Query helper: every item of a partition (optionally a sort-key range, an index, a
-//! projection), following pages. Each page is one Query request of up to 1 MB read.
+//! The Query helper for whole partitions: every item of a partition (optionally a sort-key range,
+//! an index, a projection), following pages; each page is one Query request of up to 1 MB read.
+//! The lists a client pages through with a cursor (transactions, signals, open jobs, the
+//! active-portfolio shards) send their own single-page Query with `Limit` and a start key.
 
 use crate::attr::s;
 use crate::clients::AwsClients;
