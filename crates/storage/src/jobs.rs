@@ -369,15 +369,27 @@ pub async fn mark_completed(clients: &AwsClients, table: &str, id: &JobId, now: 
 
 /// Marks a job whose messages could not all be sent (its state becomes failed). 1 UpdateItem.
 pub async fn mark_enqueue_failed(clients: &AwsClients, table: &str, id: &JobId, now: &str) -> Result<(), StorageError> {
+    update_header(clients, table, id, "SET enqueueFailed = :t, updatedAt = :now", &[(":t", AttributeValue::Bool(true)), (":now", s(now))])
+        .await
+}
+
+/// 1 UpdateItem of the job's header, unconditional.
+async fn update_header(
+    clients: &AwsClients,
+    table: &str,
+    id: &JobId,
+    expression: &str,
+    values: &[(&str, AttributeValue)],
+) -> Result<(), StorageError> {
+    let values = values.iter().map(|(name, value)| ((*name).to_owned(), value.clone())).collect();
     clients
         .dynamodb
         .update_item()
         .table_name(table)
         .key(PK, s(job_pk(id)))
         .key(SK, s("JOB"))
-        .update_expression("SET enqueueFailed = :t, updatedAt = :now")
-        .expression_attribute_values(":t", AttributeValue::Bool(true))
-        .expression_attribute_values(":now", s(now))
+        .update_expression(expression)
+        .set_expression_attribute_values(Some(values))
         .send()
         .await
         .map(|_| ())
@@ -386,18 +398,7 @@ pub async fn mark_enqueue_failed(clients: &AwsClients, table: &str, id: &JobId, 
 
 /// Marks a job whose messages were all sent. 1 UpdateItem `SET enqueuedAt` (1 WCU).
 pub async fn mark_enqueued(clients: &AwsClients, table: &str, id: &JobId, now: &str) -> Result<(), StorageError> {
-    clients
-        .dynamodb
-        .update_item()
-        .table_name(table)
-        .key(PK, s(job_pk(id)))
-        .key(SK, s("JOB"))
-        .update_expression("SET enqueuedAt = :now REMOVE enqueueFailed")
-        .expression_attribute_values(":now", s(now))
-        .send()
-        .await
-        .map(|_| ())
-        .map_err(dynamodb_error)
+    update_header(clients, table, id, "SET enqueuedAt = :now REMOVE enqueueFailed", &[(":now", s(now))]).await
 }
 
 /// Sends one `enrich` message per symbol: ⌈N/10⌉ SendMessageBatch calls; entries SQS reports as

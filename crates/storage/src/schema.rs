@@ -8,27 +8,25 @@ pub const SK: &str = "sk";
 /// Expiry attribute (epoch seconds) every table enables TTL on.
 pub const TTL: &str = "ttl";
 
-/// App table (user-owned data): two sparse general-purpose indexes.
+/// Both tables have two sparse general-purpose indexes with these names; what each holds is
+/// said per table below.
+pub const GSI1: &str = "gsi1";
+pub const GSI1_PK: &str = "gsi1pk";
+pub const GSI1_SK: &str = "gsi1sk";
+pub const GSI2: &str = "gsi2";
+pub const GSI2_PK: &str = "gsi2pk";
+pub const GSI2_SK: &str = "gsi2sk";
+
+/// App table (user-owned data): gsi1 holds journal signals by symbol, open jobs and the
+/// active-portfolio shards; gsi2 journal signals by status.
 pub mod app {
-    pub const GSI1: &str = "gsi1";
-    pub const GSI1_PK: &str = "gsi1pk";
-    pub const GSI1_SK: &str = "gsi1sk";
-    /// Journal signals by status.
-    pub const GSI2: &str = "gsi2";
-    pub const GSI2_PK: &str = "gsi2pk";
-    pub const GSI2_SK: &str = "gsi2sk";
+    pub use super::{GSI1, GSI1_PK, GSI1_SK, GSI2, GSI2_PK, GSI2_SK};
 }
 
-/// Market table (stocks, quotes, history, market signals).
+/// Market table (stocks, quotes, history, market signals): gsi1 holds stocks by sector ordered by
+/// market cap; gsi2 the prefix search on symbol and name words.
 pub mod market {
-    /// Stocks by sector ordered by market cap.
-    pub const GSI1: &str = "gsi1";
-    pub const GSI1_PK: &str = "gsi1pk";
-    pub const GSI1_SK: &str = "gsi1sk";
-    /// Prefix search on symbol and name words.
-    pub const GSI2: &str = "gsi2";
-    pub const GSI2_PK: &str = "gsi2pk";
-    pub const GSI2_SK: &str = "gsi2sk";
+    pub use super::{GSI1, GSI1_PK, GSI1_SK, GSI2, GSI2_PK, GSI2_SK};
 }
 
 /// Every (table, index, hash key, range key) the code relies on; `None` index is the base table.
