@@ -83,8 +83,8 @@ impl Platform {
         Ok(match dependency {
             Dependency::AppTable | Dependency::MarketTable => {
                 let (name, table) = match dependency {
-                    Dependency::AppTable => ("appTable", self.config.require_app_table().map_err(startup)?),
-                    _ => ("marketTable", self.config.require_market_table().map_err(startup)?),
+                    Dependency::AppTable => ("app_table", self.config.require_app_table().map_err(startup)?),
+                    _ => ("market_table", self.config.require_market_table().map_err(startup)?),
                 };
                 let table = table.to_owned();
                 DependencyCheck::critical(name, async move {
@@ -93,7 +93,7 @@ impl Platform {
             }
             Dependency::EnrichQueue => {
                 let queue = self.config.require_enrich_queue_url().map_err(startup)?.to_owned();
-                DependencyCheck::critical("enrichQueue", async move {
+                DependencyCheck::critical("enrich_queue", async move {
                     bourse_storage::health::probe_queue(&aws, &queue).await.map_err(|e| e.to_string())
                 })
             }

@@ -25,7 +25,7 @@ async fn functions_keep_serving_with_redis_stopped() {
         assert_eq!(response.status(), 200, "{service}: {body}");
         assert_eq!(body["status"], "degraded", "{service}: {body}");
         assert_eq!(body["dependencies"]["cache"]["status"], "down", "{service}: {body}");
-        assert_eq!(body["dependencies"]["appTable"]["status"], "up", "{service}: {body}");
+        assert_eq!(body["dependencies"]["app_table"]["status"], "up", "{service}: {body}");
     }
 
     // Screener reads answer correctly from DynamoDB and memory: a fresh instance (nothing in

@@ -6,16 +6,16 @@ use bourse_integration_tests::{ensure_resources, json_body, platform, request};
 async fn every_function_reports_its_dependencies_up() {
     ensure_resources().await;
     let cases = [
-        ("auth", auth_fn::app(platform("auth")).expect("auth starts").serve(request("auth/health.json")).await, vec!["appTable", "cache"]),
+        ("auth", auth_fn::app(platform("auth")).expect("auth starts").serve(request("auth/health.json")).await, vec!["app_table", "cache"]),
         (
             "portfolio",
             portfolio_fn::app(platform("portfolio")).unwrap().serve(request("portfolio/health.json")).await,
-            vec!["appTable", "marketTable", "enrichQueue", "cache"],
+            vec!["app_table", "market_table", "enrich_queue", "cache"],
         ),
         (
             "screener",
             screener_fn::app(platform("screener")).unwrap().serve(request("screener/health.json")).await,
-            vec!["marketTable", "appTable", "enrichQueue", "cache"],
+            vec!["market_table", "app_table", "enrich_queue", "cache"],
         ),
     ];
     for (service, response, dependencies) in cases {
