@@ -39,9 +39,8 @@ impl Backoff {
     /// The wait before retry `attempt`, jittered by the OS generator. Jitter needs no secrecy:
     /// should the generator fail, the wait is the ceiling.
     pub fn delay_now(&self, attempt: u32) -> Duration {
-        let mut bytes = [0u8; 8];
-        match getrandom::fill(&mut bytes) {
-            Ok(()) => self.delay(attempt, u64::from_le_bytes(bytes)),
+        match crate::random::bytes::<8>(&crate::random::OsRandom) {
+            Ok(bytes) => self.delay(attempt, u64::from_le_bytes(bytes)),
             Err(_) => self.ceiling(attempt),
         }
     }

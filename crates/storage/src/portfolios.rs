@@ -512,9 +512,7 @@ pub async fn list_transactions(
     let TransactionRange { from, to, limit, after } = range;
     let pk = portfolio_pk(user, portfolio);
     // A transaction id starts with its trade date, which leads its sort key.
-    let start = after
-        .filter(|id| id.len() >= 10 && id.is_char_boundary(10))
-        .map(|id| HashMap::from([(PK.to_owned(), s(pk.clone())), (SK.to_owned(), s(TransactionRecord::sort_key_of(&id[..10], id)))]));
+    let start = after.and_then(sort_key_of_id).map(|sk| HashMap::from([(PK.to_owned(), s(pk.clone())), (SK.to_owned(), s(sk))]));
     let output = clients
         .dynamodb
         .query()
@@ -558,6 +556,12 @@ pub async fn ledger(
     Ok(records)
 }
 
+/// The sort key of the transaction `id`: ids are `<trade date>-<random>`, so the key is known
+/// without a lookup. `None` for what cannot be an id.
+fn sort_key_of_id(id: &str) -> Option<String> {
+    id.get(..10).map(|date| TransactionRecord::sort_key_of(date, id))
+}
+
 /// One transaction by its id (`<trade date>-<random>`, so its key is known without a lookup).
 /// 1 GetItem `pk = P#<user>#<id>, sk = TX#<date>#<transaction id>`, strongly consistent.
 pub async fn get_transaction(
@@ -567,8 +571,8 @@ pub async fn get_transaction(
     portfolio: &str,
     transaction_id: &str,
 ) -> Result<Option<TransactionRecord>, StorageError> {
-    let Some(date) = transaction_id.get(..10) else { return Ok(None) };
-    let found = get_item(clients, table, portfolio_pk(user, portfolio), TransactionRecord::sort_key_of(date, transaction_id), true).await?;
+    let Some(sort_key) = sort_key_of_id(transaction_id) else { return Ok(None) };
+    let found = get_item(clients, table, portfolio_pk(user, portfolio), sort_key, true).await?;
     found.as_ref().map(transaction_from).transpose()
 }
 
