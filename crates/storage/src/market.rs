@@ -269,7 +269,7 @@ pub async fn load_universe(clients: &AwsClients, table: &str, version: u64) -> R
         let Some(AttributeValue::B(blob)) = item.get("data") else {
             return Err(StorageError::Corrupt { key, reason: "chunk without data".into() });
         };
-        stocks.extend(decode_chunk(blob.as_ref()).map_err(|reason| StorageError::Corrupt { key: key.clone(), reason })?);
+        stocks.extend(decode_chunk(blob.as_ref()).map_err(|e| StorageError::Corrupt { key: key.clone(), reason: e.to_string() })?);
     }
     Ok(stocks)
 }
@@ -299,10 +299,19 @@ fn encode_chunks(stocks: &[Stock]) -> Result<Vec<Vec<u8>>, StorageError> {
         .collect()
 }
 
-fn decode_chunk(bytes: &[u8]) -> Result<Vec<Stock>, String> {
+/// Why a stored chunk of the universe cannot be read.
+#[derive(Debug, thiserror::Error)]
+enum ChunkError {
+    #[error("not gzip-compressed UTF-8: {0}")]
+    Compression(#[from] std::io::Error),
+    #[error("a line is not a stock: {0}")]
+    Stock(#[from] serde_json::Error),
+}
+
+fn decode_chunk(bytes: &[u8]) -> Result<Vec<Stock>, ChunkError> {
     let mut raw = String::new();
-    flate2::read::GzDecoder::new(bytes).read_to_string(&mut raw).map_err(|e| e.to_string())?;
-    raw.lines().filter(|l| !l.is_empty()).map(|line| serde_json::from_str(line).map_err(|e| e.to_string())).collect()
+    flate2::read::GzDecoder::new(bytes).read_to_string(&mut raw)?;
+    Ok(raw.lines().filter(|l| !l.is_empty()).map(serde_json::from_str).collect::<Result<_, _>>()?)
 }
 
 /// How long a day's market signals are kept.
