@@ -54,7 +54,13 @@ pub async fn run(settings: Settings) -> Result<(), DynError> {
 
     let symbols = stack.symbols;
     let id = JobId::parse(&format!("j{}", &bourse_domain::random::hex_id(&bourse_domain::random::OsRandom).unwrap()[..24]))?;
-    let job = bourse_storage::jobs::JobRecord::new(id.clone(), "bench", bourse_domain::jobs::JobKind::Universe, symbols.len(), "bench");
+    let job = bourse_storage::jobs::JobRecord::new(
+        id.clone(),
+        bourse_domain::jobs::JobOwner::Schedule,
+        bourse_domain::jobs::JobKind::Universe,
+        symbols.len(),
+        "bench",
+    );
     bourse_storage::jobs::create_job(&platform.aws, &app, &job, &symbols, now).await?;
     println!(
         "enrich-bench: {} symbols, stub provider {} req/s (burst 2) with {} ms latency, {} concurrent consumers, shared GCRA in Redis",

@@ -53,7 +53,7 @@ pub async fn run(runs: usize) -> Result<(), DynError> {
     for positions in [10usize, 100, 500] {
         let created =
             app.serve(event("POST", "/v1/portfolios", "", Some(json!({"name": format!("bench {positions}")}).to_string()), &auth)).await;
-        let id = body(&created)["id"].as_str().ok_or("create portfolio")?.to_owned();
+        let id = bourse_domain::PortfolioId::parse(body(&created)["id"].as_str().ok_or("create portfolio")?)?;
         let mut csv = String::from("date,type,symbol,quantity,price,fees\n");
         for symbol in symbols.iter().cycle().take(positions) {
             csv.push_str(&format!("2026-01-05,BUY,{symbol},10,100,1\n"));
@@ -135,9 +135,9 @@ fn summarise(operations: &[String]) -> String {
 }
 
 /// The `sub` claim of an access token (read only to name the cache keys; the function verifies it).
-fn user_of(token: &str) -> Result<String, DynError> {
+fn user_of(token: &str) -> Result<bourse_domain::UserId, DynError> {
     use base64::Engine;
     let payload = token.split('.').nth(1).ok_or("token shape")?;
     let claims: Value = serde_json::from_slice(&base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(payload)?)?;
-    claims["sub"].as_str().map(str::to_owned).ok_or_else(|| "token without sub".into())
+    Ok(bourse_domain::UserId::parse(claims["sub"].as_str().ok_or("token without sub")?)?)
 }

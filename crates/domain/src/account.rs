@@ -122,7 +122,7 @@ impl Password {
 pub struct UserIdError;
 
 /// A user id: 32 lower-case hex digits (128 random bits).
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct UserId(String);
 
 impl UserId {
@@ -134,23 +134,9 @@ impl UserId {
     pub fn from_random(bytes: [u8; 16]) -> Self {
         UserId(crate::text::hex(&bytes))
     }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
 }
 
-impl fmt::Display for UserId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl Serialize for UserId {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&self.0)
-    }
-}
+crate::ids::text_id!(UserId);
 
 #[cfg(test)]
 mod tests {

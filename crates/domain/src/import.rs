@@ -117,8 +117,8 @@ pub struct ImportRow {
 impl ImportRow {
     /// The transaction id this row is stored under: `<trade date>-<16 hex of the fingerprint>`,
     /// the same shape as ids of transactions posted one by one.
-    pub fn transaction_id(&self) -> String {
-        format!("{}-{}", self.transaction.trade_date, &self.fingerprint[..16])
+    pub fn transaction_id(&self) -> Result<crate::TransactionId, crate::ids::InvalidTransactionId> {
+        crate::TransactionId::new(self.transaction.trade_date, &self.fingerprint)
     }
 }
 
@@ -612,7 +612,7 @@ mod tests {
         assert_eq!(rows, [2, 3, 4, 5]);
         assert_ne!(parsed.rows[0].fingerprint, parsed.rows[1].fingerprint, "two identical buys are two transactions");
         assert_eq!(parsed.rows[3].transaction.trade, Trade::Split { numerator: 2, denominator: 1 });
-        assert_eq!(parsed.rows[0].transaction_id().len(), "2026-01-02-".len() + 16);
+        assert_eq!(parsed.rows[0].transaction_id().unwrap().as_str().len(), "2026-01-02-".len() + 16);
         // The same file, columns reordered and spelled differently, gives the same fingerprints.
         let reordered =
             "Symbol,Trade Date,Type,Price,Quantity,Fees\nAAPL,2026-01-02,buy,150.250,10,1.00\nAAPL,2026-01-02,buy,150.25,10,1\n";

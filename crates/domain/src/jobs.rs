@@ -76,11 +76,9 @@ impl JobId {
     pub fn scheduled(date: &str) -> Result<Self, InvalidJobId> {
         Self::parse(&format!("refresh-{date}"))
     }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
 }
+
+crate::ids::text_id!(@base JobId);
 
 impl TryFrom<String> for JobId {
     type Error = InvalidJobId;
@@ -95,9 +93,29 @@ impl From<JobId> for String {
     }
 }
 
-impl std::fmt::Display for JobId {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
+/// Who started a job: a user, who alone may see it, or the daily schedule.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum JobOwner {
+    User(crate::UserId),
+    Schedule,
+}
+
+impl JobOwner {
+    /// As stored: the user's id, or `system` (which is never a user id).
+    pub fn as_str(&self) -> &str {
+        match self {
+            JobOwner::User(user) => user.as_str(),
+            JobOwner::Schedule => "system",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<JobOwner> {
+        if text == "system" { Some(JobOwner::Schedule) } else { crate::UserId::parse(text).ok().map(JobOwner::User) }
+    }
+
+    /// Whether `user` started the job.
+    pub fn is(&self, user: &crate::UserId) -> bool {
+        matches!(self, JobOwner::User(owner) if owner == user)
     }
 }
 

@@ -16,7 +16,6 @@
 use crate::money::{Amount, MoneyError};
 use crate::symbol::Symbol;
 use rust_decimal::{Decimal, RoundingStrategy};
-use std::fmt;
 use std::ops::Range;
 
 /// Closed signals one symbol may have. A stored return takes ≈ 5 bytes typically and at most ≈ 17
@@ -208,17 +207,9 @@ impl SignalId {
             && crate::text::is_lower_hex(&text[14..], 12);
         if valid { Ok(SignalId(text.to_owned())) } else { Err(JournalError::Id) }
     }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
 }
 
-impl fmt::Display for SignalId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
+crate::ids::text_id!(SignalId);
 
 fn round(value: Decimal) -> Decimal {
     value.round_dp_with_strategy(RETURN_DP, RoundingStrategy::MidpointAwayFromZero).normalize()

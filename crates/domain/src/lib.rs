@@ -6,6 +6,7 @@ pub mod backoff;
 pub mod clock;
 pub mod gcra;
 pub mod history;
+pub mod ids;
 pub mod import;
 pub mod indicators;
 pub mod jobs;
@@ -29,5 +30,6 @@ pub mod universe;
 
 pub use account::{Email, Password, UserId};
 pub use clock::{Clock, ManualClock, SystemClock};
+pub use ids::{PortfolioId, TransactionId};
 pub use plan::{Plan, QuotaState};
 pub use symbol::{Symbol, SymbolError};

@@ -28,7 +28,7 @@ pub enum QueueMessage {
         after: Option<String>,
     },
     /// Write one portfolio's value snapshot for `date` (idempotent: the day overwrites itself).
-    SnapshotPortfolio { user: String, portfolio: String, date: String },
+    SnapshotPortfolio { user: crate::UserId, portfolio: crate::PortfolioId, date: String },
     /// Publish the symbols that completed jobs left pending into the universe: one publish for
     /// every job completed within the interval, sent delayed by the interval.
     PublishUniverse,
@@ -62,15 +62,13 @@ pub const MAX_PING_ID_LEN: usize = 64;
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum InvalidMessage {
     /// Not JSON, an unknown `kind`, a missing or unknown field, or a field of the wrong type or
-    /// value (a job id or a symbol that does not parse).
+    /// value (an id or a symbol that does not parse).
     #[error("not a queue message: {0}")]
     Shape(String),
     #[error("ping id must be 1 to {MAX_PING_ID_LEN} letters, digits or dashes")]
     PingId,
     #[error("snapshot date must be YYYY-MM-DD, got {0:?}")]
     SnapshotDate(String),
-    #[error("snapshot user and portfolio must be 1 to 64 letters, digits or dashes")]
-    SnapshotOwner,
     #[error("a shard continuation names the last <user>#<portfolio> fanned out")]
     ShardContinuation,
 }
@@ -83,9 +81,6 @@ impl QueueMessage {
             QueueMessage::Ping { id } if id.len() > MAX_PING_ID_LEN || !is_key_part(id) => Err(InvalidMessage::PingId),
             QueueMessage::SnapshotShard { date, .. } | QueueMessage::SnapshotPortfolio { date, .. } if !is_date(date) => {
                 Err(InvalidMessage::SnapshotDate(date.clone()))
-            }
-            QueueMessage::SnapshotPortfolio { user, portfolio, .. } if !is_key_part(user) || !is_key_part(portfolio) => {
-                Err(InvalidMessage::SnapshotOwner)
             }
             QueueMessage::SnapshotShard { after: Some(after), .. }
                 if !after.split_once('#').is_some_and(|(u, p)| is_key_part(u) && is_key_part(p)) =>
@@ -131,10 +126,14 @@ mod tests {
         assert_eq!(QueueMessage::parse(r#"{"kind":"ping","id":""}"#), Err(InvalidMessage::PingId));
         let long = format!(r#"{{"kind":"ping","id":"{}"}}"#, "a".repeat(MAX_PING_ID_LEN + 1));
         assert_eq!(QueueMessage::parse(&long), Err(InvalidMessage::PingId));
-        let bad_date = r#"{"kind":"snapshot-portfolio","user":"u","portfolio":"p","date":"2026-02-30"}"#;
-        assert_eq!(QueueMessage::parse(bad_date), Err(InvalidMessage::SnapshotDate("2026-02-30".into())));
-        let owner = r#"{"kind":"snapshot-portfolio","user":"a#b","portfolio":"p","date":"2026-11-25"}"#;
-        assert_eq!(QueueMessage::parse(owner), Err(InvalidMessage::SnapshotOwner));
+        let (user, portfolio) = ("0".repeat(32), "f".repeat(32));
+        let snapshot = |user: &str, portfolio: &str, date: &str| {
+            QueueMessage::parse(&format!(r#"{{"kind":"snapshot-portfolio","user":"{user}","portfolio":"{portfolio}","date":"{date}"}}"#))
+        };
+        assert!(snapshot(&user, &portfolio, "2026-11-25").is_ok());
+        assert_eq!(snapshot(&user, &portfolio, "2026-02-30"), Err(InvalidMessage::SnapshotDate("2026-02-30".into())));
+        assert!(matches!(snapshot("a#b", &portfolio, "2026-11-25"), Err(InvalidMessage::Shape(_))));
+        assert!(matches!(snapshot(&user, &portfolio.to_uppercase(), "2026-11-25"), Err(InvalidMessage::Shape(_))));
         let after = r#"{"kind":"snapshot-shard","shard":1,"date":"2026-11-25","after":"u1"}"#;
         assert_eq!(QueueMessage::parse(after), Err(InvalidMessage::ShardContinuation));
     }

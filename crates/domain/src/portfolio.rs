@@ -49,9 +49,6 @@ pub enum PortfolioError {
     InsufficientQuantity { symbol: String, wanted: Decimal, held: Decimal },
     #[error("a split ratio needs two positive whole numbers")]
     BadSplit,
-    /// A stored transaction that no longer makes a trade (corrupt data, never user input).
-    #[error("a stored transaction cannot be read")]
-    UnreadableTransaction,
     #[error("{0}")]
     OutOfBounds(Bound),
 }

@@ -178,26 +178,26 @@ impl RawTransaction {
 }
 
 impl ParsedTransaction {
-    /// The stored attributes besides symbol and date, as text (`kind`, the trade's numbers,
-    /// `currency`), in a fixed order.
-    pub fn fields(&self) -> Vec<(String, String)> {
-        let text = |d: rust_decimal::Decimal| d.normalize().to_string();
-        let mut fields = vec![("kind".to_owned(), self.kind().to_owned())];
-        match &self.trade {
-            Trade::Buy { quantity, price, fees } | Trade::Sell { quantity, price, fees } => {
-                fields.push(("quantity".into(), text(quantity.value())));
-                fields.push(("price".into(), text(price.value())));
-                fields.push(("fees".into(), text(fees.value())));
-            }
-            Trade::Dividend { amount } | Trade::Fee { amount } => fields.push(("amount".into(), text(amount.value()))),
-            Trade::Split { numerator, denominator } => fields.push(("ratio".into(), format!("{numerator}:{denominator}"))),
-        }
-        fields.push(("currency".into(), self.currency.to_string()));
-        fields
+    pub fn kind(&self) -> &'static str {
+        self.trade.kind()
     }
 
+    /// A canonical text of everything that makes this transaction what it is: equal transactions
+    /// have equal texts however they were written (`1.50` and `1.5`, `brk.b` and `BRK.B`).
+    pub fn canonical(&self) -> String {
+        let terms: Vec<String> = self.trade.terms().into_iter().map(|(k, v)| format!("{k}={v}")).collect();
+        format!("{}|{}|kind={}|{}|currency={}", self.trade_date, self.symbol, self.kind(), terms.join("|"), self.currency)
+    }
+}
+
+/// One term of a trade as text: the name it is stored and shown under, and its value (decimals
+/// normalised, so `1.50` is `1.5`; a ratio is `new:old`).
+pub type Term = (&'static str, String);
+
+impl Trade {
+    /// `BUY`, `SELL`, `DIVIDEND`, `FEE` or `SPLIT`.
     pub fn kind(&self) -> &'static str {
-        match self.trade {
+        match self {
             Trade::Buy { .. } => "BUY",
             Trade::Sell { .. } => "SELL",
             Trade::Dividend { .. } => "DIVIDEND",
@@ -206,30 +206,35 @@ impl ParsedTransaction {
         }
     }
 
-    /// A canonical text of everything that makes this transaction what it is: equal transactions
-    /// have equal texts however they were written (`1.50` and `1.5`, `brk.b` and `BRK.B`).
-    pub fn canonical(&self) -> String {
-        let fields: Vec<String> = self.fields().into_iter().map(|(k, v)| format!("{k}={v}")).collect();
-        format!("{}|{}|{}", self.trade_date, self.symbol, fields.join("|"))
-    }
-}
-
-/// Rebuilds a stored transaction's trade from its [`ParsedTransaction::fields`] (to re-derive a
-/// holding); `None` if they do not make a trade.
-pub fn stored_trade(fields: &[(String, String)]) -> Option<Trade> {
-    let get = |name: &str| fields.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str());
-    let fees = get("fees").map(Amount::parse).transpose().ok()?.unwrap_or(Amount::ZERO);
-    Some(match get("kind")? {
-        "BUY" => Trade::Buy { quantity: Quantity::parse(get("quantity")?).ok()?, price: Amount::parse(get("price")?).ok()?, fees },
-        "SELL" => Trade::Sell { quantity: Quantity::parse(get("quantity")?).ok()?, price: Amount::parse(get("price")?).ok()?, fees },
-        "DIVIDEND" => Trade::Dividend { amount: Amount::parse(get("amount")?).ok()? },
-        "FEE" => Trade::Fee { amount: Amount::parse(get("amount")?).ok()? },
-        "SPLIT" => {
-            let (numerator, denominator) = parse_ratio(get("ratio")?)?;
-            Trade::Split { numerator, denominator }
+    /// The trade's terms besides its kind, in a fixed order.
+    pub fn terms(&self) -> Vec<Term> {
+        let text = |d: rust_decimal::Decimal| d.normalize().to_string();
+        match self {
+            Trade::Buy { quantity, price, fees } | Trade::Sell { quantity, price, fees } => {
+                vec![("quantity", text(quantity.value())), ("price", text(price.value())), ("fees", text(fees.value()))]
+            }
+            Trade::Dividend { amount } | Trade::Fee { amount } => vec![("amount", text(amount.value()))],
+            Trade::Split { numerator, denominator } => vec![("ratio", format!("{numerator}:{denominator}"))],
         }
-        _ => return None,
-    })
+    }
+
+    /// The trade of `kind` whose terms `term` looks up by name (as [`Trade::terms`] wrote them);
+    /// `None` if they do not make one. For stored trades: input goes through
+    /// [`RawTransaction::parse`], which says what is wrong.
+    pub fn from_terms<'a>(kind: &str, term: impl Fn(&str) -> Option<&'a str>) -> Option<Trade> {
+        let fees = term("fees").map(Amount::parse).transpose().ok()?.unwrap_or(Amount::ZERO);
+        Some(match kind {
+            "BUY" => Trade::Buy { quantity: Quantity::parse(term("quantity")?).ok()?, price: Amount::parse(term("price")?).ok()?, fees },
+            "SELL" => Trade::Sell { quantity: Quantity::parse(term("quantity")?).ok()?, price: Amount::parse(term("price")?).ok()?, fees },
+            "DIVIDEND" => Trade::Dividend { amount: Amount::parse(term("amount")?).ok()? },
+            "FEE" => Trade::Fee { amount: Amount::parse(term("amount")?).ok()? },
+            "SPLIT" => {
+                let (numerator, denominator) = parse_ratio(term("ratio")?)?;
+                Trade::Split { numerator, denominator }
+            }
+            _ => return None,
+        })
+    }
 }
 
 #[cfg(test)]
@@ -245,13 +250,14 @@ mod tests {
     }
 
     #[test]
-    fn a_buy_parses_and_round_trips_through_its_stored_fields() {
+    fn a_buy_parses_and_round_trips_through_its_stored_terms() {
         let tx = RawTransaction { quantity: Some("10".into()), price: Some("1.50".into()), fees: Some("0.99".into()), ..raw("buy") }
             .parse(today())
             .unwrap();
         assert_eq!(tx.symbol.as_str(), "AAPL");
         assert_eq!(tx.kind(), "BUY");
-        assert_eq!(stored_trade(&tx.fields()), Some(tx.trade));
+        let terms = tx.trade.terms();
+        assert_eq!(Trade::from_terms("BUY", |name| terms.iter().find(|(k, _)| *k == name).map(|(_, v)| v.as_str())), Some(tx.trade));
         assert_eq!(tx.canonical(), "2026-01-15|AAPL|kind=BUY|quantity=10|price=1.5|fees=0.99|currency=USD");
     }
 

@@ -22,7 +22,7 @@ pub enum Access {
 /// The authenticated caller, handed to the handler on bearer routes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Principal {
-    pub user_id: String,
+    pub user_id: bourse_domain::UserId,
     pub plan: String,
     /// The login session (refresh-token family) the token belongs to.
     pub session_id: String,

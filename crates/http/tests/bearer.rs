@@ -29,12 +29,17 @@ impl Handler<R> for H {
 
 struct FakeAuth;
 
+/// The user a fake token stands for: one per token.
+fn user_of(token: &str) -> bourse_domain::UserId {
+    bourse_domain::UserId::parse(&format!("{:032x}", token.len())).unwrap()
+}
+
 impl Authenticator for FakeAuth {
     fn authenticate<'a>(&'a self, token: &'a str) -> BoxFuture<'a, Result<Principal, ApiError>> {
         Box::pin(async move {
             match token {
                 "good" | "broke" => Ok(Principal {
-                    user_id: token.into(),
+                    user_id: user_of(token),
                     plan: "free".into(),
                     session_id: "s".into(),
                     token_id: "t".into(),
@@ -51,7 +56,7 @@ struct FakeMeter;
 impl UsageMeter for FakeMeter {
     fn record<'a>(&'a self, principal: &'a Principal, route: &'a str) -> BoxFuture<'a, Result<RateLimit, ApiError>> {
         assert_eq!(route, "GET /v1/mine");
-        let exceeded = principal.user_id == "broke";
+        let exceeded = principal.user_id == user_of("broke");
         Box::pin(async move { Ok(RateLimit { limit: 10, remaining: if exceeded { 0 } else { 9 }, reset_seconds: 60, exceeded }) })
     }
 }

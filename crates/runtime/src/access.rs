@@ -97,11 +97,16 @@ impl Authenticator for TokenAuthenticator {
                 tracing::info!(reason = %err, "access token refused");
                 ApiError::Unauthorized("the access token is invalid or expired".into())
             })?;
+            // Signed by us, so always a user id; anything else is refused like a bad signature.
+            let user_id = bourse_domain::UserId::parse(&claims.sub).map_err(|_| {
+                tracing::warn!("access token whose subject is not a user id");
+                ApiError::Unauthorized("the access token is invalid or expired".into())
+            })?;
             if !self.sessions.is_active(&claims.sid, now).await? {
                 tracing::info!(session = %claims.sid, "access token of a revoked session");
                 return Err(ApiError::Unauthorized("the access token is invalid or expired".into()));
             }
-            Ok(Principal { user_id: claims.sub, plan: claims.plan, session_id: claims.sid, token_id: claims.jti, expires_at: claims.exp })
+            Ok(Principal { user_id, plan: claims.plan, session_id: claims.sid, token_id: claims.jti, expires_at: claims.exp })
         })
     }
 }

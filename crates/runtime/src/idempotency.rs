@@ -9,6 +9,7 @@
 //! writing it twice.
 
 use crate::{Platform, random_problem, storage_problem};
+use bourse_domain::UserId;
 use bourse_http::{ApiError, ApiRequest, Reply};
 use bourse_storage::idempotency::{self, NextAction};
 use http::StatusCode;
@@ -41,15 +42,22 @@ impl Attempt {
     /// The id (32 lowercase hex) of the `n`th `kind` of thing this request creates: the same on
     /// every attempt of a keyed request, random otherwise.
     pub fn id(&self, kind: &str, n: usize) -> String {
+        bourse_domain::text::hex(&self.id_bytes(kind, n))
+    }
+
+    /// [`Attempt::id`] as bytes, for the ids that are made from 16 random bytes.
+    pub fn id_bytes(&self, kind: &str, n: usize) -> [u8; 16] {
         use sha2::Digest;
         let digest = sha2::Sha256::digest([&self.seed[..], kind.as_bytes(), b"\n", n.to_string().as_bytes()].concat());
-        bourse_domain::text::hex(&digest[..16])
+        let mut bytes = [0; 16];
+        bytes.copy_from_slice(&digest[..16]);
+        bytes
     }
 }
 
 /// Runs `work` under the request's `Idempotency-Key` (if it has one) for `user`. A created
 /// resource whose body names its URL in `links.self` also gets a `Location` header.
-pub async fn idempotent<F, Fut, T>(platform: &Platform, request: &ApiRequest, user: &str, work: F) -> Result<Reply, ApiError>
+pub async fn idempotent<F, Fut, T>(platform: &Platform, request: &ApiRequest, user: &UserId, work: F) -> Result<Reply, ApiError>
 where
     F: FnOnce(Attempt) -> Fut,
     Fut: Future<Output = Result<(StatusCode, T), ApiError>>,
@@ -83,7 +91,7 @@ where
         NextAction::Process { started_ms } => {
             let started =
                 OffsetDateTime::from_unix_timestamp_nanos(i128::from(started_ms) * 1_000_000).unwrap_or_else(|_| platform.clock.now_utc());
-            let seed: [u8; 32] = sha2::Sha256::digest([user.as_bytes(), b"\n", key.as_bytes()].concat()).into();
+            let seed: [u8; 32] = sha2::Sha256::digest([user.as_str().as_bytes(), b"\n", key.as_bytes()].concat()).into();
             match work(Attempt { started, seed, keyed: true }).await {
                 Ok((status, body)) => {
                     let text = to_text(&body)?;

@@ -2,8 +2,8 @@
 //! message per symbol, mark it queued — one code path, so every job is tracked the same way.
 
 use crate::{Platform, storage_problem};
-use bourse_domain::Symbol;
-use bourse_domain::jobs::{JobId, JobKind};
+use bourse_domain::jobs::{JobId, JobKind, JobOwner};
+use bourse_domain::{Symbol, UserId};
 use bourse_http::ApiError;
 use bourse_storage::jobs::JobRecord;
 
@@ -35,7 +35,7 @@ fn job_id_from(bytes: &[u8]) -> JobId {
 pub async fn start_enrichment_job(
     platform: &Platform,
     id: JobId,
-    owner: &str,
+    owner: &UserId,
     kind: JobKind,
     symbols: &[Symbol],
 ) -> Result<JobRecord, ApiError> {
@@ -44,12 +44,12 @@ pub async fn start_enrichment_job(
     let queue = platform.config.require_enrich_queue_url().map_err(internal)?;
     let now = platform.clock.now_utc();
     let created_at = bourse_domain::text::rfc3339(now);
-    let mut job = JobRecord::new(id, owner, kind, symbols.len(), &created_at);
+    let mut job = JobRecord::new(id, JobOwner::User(owner.clone()), kind, symbols.len(), &created_at);
     match bourse_storage::jobs::create_job(&platform.aws, table, &job, symbols, now.unix_timestamp() as u64).await {
         Ok(()) => {}
         Err(bourse_storage::StorageError::Conflict(_)) => {
             let existing = bourse_storage::jobs::get_job(&platform.aws, table, &job.id).await.map_err(storage_problem)?;
-            let existing = existing.filter(|j| j.owner == owner).ok_or_else(|| ApiError::Conflict("a job with this id exists".into()))?;
+            let existing = existing.filter(|j| j.owner.is(owner)).ok_or_else(|| ApiError::Conflict("a job with this id exists".into()))?;
             if existing.enqueued && !existing.enqueue_failed {
                 return Ok(existing);
             }

@@ -14,9 +14,10 @@ use crate::error::dynamodb_error;
 use crate::query::get_item;
 use crate::schema::{PK, SK};
 use aws_sdk_dynamodb::types::AttributeValue;
+use bourse_domain::UserId;
 use std::collections::HashMap;
 
-pub fn user_pk(user_id: &str) -> String {
+pub fn user_pk(user_id: &UserId) -> String {
     format!("USER#{user_id}")
 }
 
@@ -27,7 +28,7 @@ pub fn email_pk(email: &str) -> String {
 /// A new account as stored.
 #[derive(Debug, Clone)]
 pub struct NewAccount<'a> {
-    pub user_id: &'a str,
+    pub user_id: &'a UserId,
     pub email: &'a str,
     pub password_hash: &'a str,
     pub plan: &'a str,
@@ -37,7 +38,7 @@ pub struct NewAccount<'a> {
 /// What login needs, read by email.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Credentials {
-    pub user_id: String,
+    pub user_id: UserId,
     pub password_hash: String,
     pub plan: String,
 }
@@ -45,7 +46,7 @@ pub struct Credentials {
 /// The profile, read by id.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Profile {
-    pub user_id: String,
+    pub user_id: UserId,
     pub email: String,
     pub plan: String,
     pub created_at: String,
@@ -102,14 +103,15 @@ pub async fn credentials_by_email(clients: &AwsClients, table: &str, email: &str
     let key = email_pk(email);
     let Some(item) = get_item(clients, table, &key, "EMAIL", true).await? else { return Ok(None) };
     Ok(Some(Credentials {
-        user_id: text(&item, "userId", &key)?,
+        user_id: UserId::parse(&text(&item, "userId", &key)?)
+            .map_err(|e| StorageError::Corrupt { key: key.clone(), reason: format!("userId: {e}") })?,
         password_hash: text(&item, "passwordHash", &key)?,
         plan: text(&item, "plan", &key)?,
     }))
 }
 
 /// The profile by user id. 1 GetItem, eventually consistent (0.5 RCU).
-pub async fn profile(clients: &AwsClients, table: &str, user_id: &str) -> Result<Option<Profile>, StorageError> {
+pub async fn profile(clients: &AwsClients, table: &str, user_id: &UserId) -> Result<Option<Profile>, StorageError> {
     let key = user_pk(user_id);
     let Some(item) = get_item(clients, table, &key, "PROFILE", false).await? else { return Ok(None) };
     Ok(Some(Profile {

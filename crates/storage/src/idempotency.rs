@@ -12,6 +12,7 @@ use crate::error::StorageError;
 use crate::error::dynamodb_error;
 use crate::schema::{PK, SK, TTL};
 use aws_sdk_dynamodb::types::AttributeValue;
+use bourse_domain::UserId;
 
 /// Answers longer than this are stored gzip-compressed (`bodyGz`), so that a large answer (an
 /// import's report, a bulk's items) still fits the 400 KB item and can be replayed.
@@ -37,7 +38,7 @@ pub enum NextAction {
     Mismatch,
 }
 
-fn key(user: &str, idempotency_key: &str) -> [(&'static str, AttributeValue); 2] {
+fn key(user: &UserId, idempotency_key: &str) -> [(&'static str, AttributeValue); 2] {
     [(PK, AttributeValue::S(format!("IDEMP#{user}#{idempotency_key}"))), (SK, AttributeValue::S("IDEMP".into()))]
 }
 
@@ -49,7 +50,7 @@ fn key(user: &str, idempotency_key: &str) -> [(&'static str, AttributeValue); 2]
 pub async fn begin(
     clients: &AwsClients,
     table: &str,
-    user: &str,
+    user: &UserId,
     idempotency_key: &str,
     request_hash: &str,
     claim_id: &str,
@@ -163,7 +164,7 @@ fn gunzip(bytes: &[u8]) -> Option<String> {
 pub async fn complete(
     clients: &AwsClients,
     table: &str,
-    user: &str,
+    user: &UserId,
     idempotency_key: &str,
     status: u16,
     body: &str,
@@ -196,7 +197,7 @@ pub async fn complete(
 /// and body at once (and the retry, starting from the same `startedAt`, finds whatever the failed
 /// attempt had written). The claim itself stays: another body under this key is still a mismatch.
 /// 1 UpdateItem.
-pub async fn release(clients: &AwsClients, table: &str, user: &str, idempotency_key: &str) -> Result<(), StorageError> {
+pub async fn release(clients: &AwsClients, table: &str, user: &UserId, idempotency_key: &str) -> Result<(), StorageError> {
     let [(pk_name, pk), (sk_name, sk)] = key(user, idempotency_key);
     clients
         .dynamodb

@@ -21,8 +21,8 @@ use crate::retry::Attempts;
 use crate::schema::{PK, SK, TTL, app};
 use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem, Update};
 use bourse_domain::Symbol;
-use bourse_domain::jobs::JobKind;
 use bourse_domain::jobs::{JobId, JobProgress};
+use bourse_domain::jobs::{JobKind, JobOwner};
 use bourse_domain::messages::QueueMessage;
 use std::collections::HashMap;
 
@@ -45,7 +45,7 @@ fn job_pk(id: &JobId) -> String {
 pub struct JobRecord {
     pub id: JobId,
     /// The user who created it (`system` for the scheduled refresh).
-    pub owner: String,
+    pub owner: JobOwner,
     /// `symbols`, `universe`, `scheduled-refresh` or `csv-import`.
     pub kind: JobKind,
     pub progress: JobProgress,
@@ -60,10 +60,10 @@ pub struct JobRecord {
 impl JobRecord {
     /// A new job over `total` symbols, nothing done and nothing sent yet, created at `now`
     /// (RFC 3339).
-    pub fn new(id: JobId, owner: &str, kind: JobKind, total: usize, now: &str) -> Self {
+    pub fn new(id: JobId, owner: JobOwner, kind: JobKind, total: usize, now: &str) -> Self {
         JobRecord {
             id,
-            owner: owner.to_owned(),
+            owner,
             kind,
             progress: JobProgress { total: total as u64, done: 0, failed: 0 },
             created_at: now.to_owned(),
@@ -100,7 +100,7 @@ pub async fn create_job(
         .table_name(table)
         .item(PK, s(job_pk(&job.id)))
         .item(SK, s("JOB"))
-        .item("owner", s(job.owner.clone()))
+        .item("owner", s(job.owner.as_str()))
         .item("kind", s(job.kind.as_str()))
         .item("total", n(job.progress.total))
         .item("done", n(0))
@@ -200,7 +200,7 @@ fn job_from_item(id: &JobId, item: &HashMap<String, AttributeValue>) -> Result<J
     };
     Ok(JobRecord {
         id: id.clone(),
-        owner: text("owner").ok_or_else(|| corrupt("owner"))?,
+        owner: text("owner").as_deref().and_then(JobOwner::parse).ok_or_else(|| corrupt("owner"))?,
         kind: text("kind").as_deref().and_then(JobKind::parse).ok_or_else(|| corrupt("kind"))?,
         progress: JobProgress { total: number("total")?, done: number("done")?, failed: number("failed")? },
         created_at: text("createdAt").unwrap_or_default(),

@@ -22,6 +22,7 @@ use crate::query::{Item, Partition, SortKeys, get_item, query_all};
 use crate::schema::{PK, SK, app};
 use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, TransactWriteItem, Update};
 use bourse_domain::Symbol;
+use bourse_domain::UserId;
 use bourse_domain::journal::{Confidence, Direction, Outcome, SignalId, Status, SymbolStats};
 use rust_decimal::Decimal;
 use std::collections::HashMap;
@@ -76,7 +77,7 @@ pub struct SignalFilter {
     pub min_confidence: Option<Confidence>,
 }
 
-pub fn journal_pk(user: &str) -> String {
+pub fn journal_pk(user: &UserId) -> String {
     format!("J#{user}")
 }
 
@@ -88,11 +89,11 @@ fn stats_sk(symbol: &Symbol) -> String {
     format!("STATS#{symbol}")
 }
 
-fn by_symbol_key(user: &str, symbol: &Symbol) -> String {
+fn by_symbol_key(user: &UserId, symbol: &Symbol) -> String {
     format!("J#{user}#SYM#{symbol}")
 }
 
-fn by_status_key(user: &str, status: Status) -> String {
+fn by_status_key(user: &UserId, status: Status) -> String {
     format!("J#{user}#ST#{}", status.as_str())
 }
 
@@ -171,13 +172,13 @@ fn stats_from(item: &Item) -> Result<VersionedStats, StorageError> {
 
 /// One signal, strongly consistent (the base of a close or delete, and `GET`). 1 GetItem
 /// `pk = J#<user>, sk = SIG#<id>` (1 RCU).
-pub async fn get_signal(clients: &AwsClients, table: &str, user: &str, id: &SignalId) -> Result<Option<SignalRecord>, StorageError> {
+pub async fn get_signal(clients: &AwsClients, table: &str, user: &UserId, id: &SignalId) -> Result<Option<SignalRecord>, StorageError> {
     get_item(clients, table, journal_pk(user), signal_sk(id), true).await?.as_ref().map(signal_from).transpose()
 }
 
 /// One symbol's statistics, strongly consistent (the base of a write). 1 GetItem
 /// `pk = J#<user>, sk = STATS#<symbol>` (1 RCU per 4 KB).
-pub async fn get_stats(clients: &AwsClients, table: &str, user: &str, symbol: &Symbol) -> Result<VersionedStats, StorageError> {
+pub async fn get_stats(clients: &AwsClients, table: &str, user: &UserId, symbol: &Symbol) -> Result<VersionedStats, StorageError> {
     Ok(get_item(clients, table, journal_pk(user), stats_sk(symbol), true).await?.as_ref().map(stats_from).transpose()?.unwrap_or_default())
 }
 
@@ -186,7 +187,7 @@ pub async fn get_stats(clients: &AwsClients, table: &str, user: &str, symbol: &S
 pub async fn get_stats_of(
     clients: &AwsClients,
     table: &str,
-    user: &str,
+    user: &UserId,
     symbols: &[Symbol],
 ) -> Result<HashMap<Symbol, VersionedStats>, StorageError> {
     let pk = journal_pk(user);
@@ -201,7 +202,7 @@ pub async fn get_stats_of(
 
 /// Every symbol's statistics of a user. 1 Query `pk = J#<user> AND begins_with(sk, STATS#)` (one
 /// page up to 1 MB; further pages followed).
-pub async fn all_stats(clients: &AwsClients, table: &str, user: &str) -> Result<Vec<(Symbol, SymbolStats)>, StorageError> {
+pub async fn all_stats(clients: &AwsClients, table: &str, user: &UserId) -> Result<Vec<(Symbol, SymbolStats)>, StorageError> {
     let pk = journal_pk(user);
     query_all(clients, Partition::of(table, &pk), SortKeys::BeginsWith("STATS#"), None)
         .await?
@@ -211,7 +212,7 @@ pub async fn all_stats(clients: &AwsClients, table: &str, user: &str) -> Result<
 }
 
 /// The statistics item written whole, `version = :expected` (or absent when `expected` is 0).
-fn stats_write(table: &str, user: &str, symbol: &Symbol, next: &SymbolStats, expected: u64) -> Result<TransactWriteItem, StorageError> {
+fn stats_write(table: &str, user: &UserId, symbol: &Symbol, next: &SymbolStats, expected: u64) -> Result<TransactWriteItem, StorageError> {
     let pk = journal_pk(user);
     let put = Put::builder()
         .table_name(table)
@@ -242,7 +243,7 @@ async fn transact(clients: &AwsClients, items: Vec<TransactWriteItem>) -> Result
     clients.dynamodb.transact_write_items().set_transact_items(Some(items)).send().await.map(|_| ()).map_err(dynamodb_error)
 }
 
-fn stats_writes(table: &str, user: &str, stats: &[StatsUpdate<'_>]) -> Result<Vec<TransactWriteItem>, StorageError> {
+fn stats_writes(table: &str, user: &UserId, stats: &[StatsUpdate<'_>]) -> Result<Vec<TransactWriteItem>, StorageError> {
     stats.iter().map(|(symbol, next, expected)| stats_write(table, user, symbol, next, *expected)).collect()
 }
 
@@ -252,7 +253,7 @@ fn stats_writes(table: &str, user: &str, stats: &[StatsUpdate<'_>]) -> Result<Ve
 pub async fn create_signals(
     clients: &AwsClients,
     table: &str,
-    user: &str,
+    user: &UserId,
     signals: &[SignalRecord],
     stats: &[StatsUpdate<'_>],
 ) -> Result<(), StorageError> {
@@ -300,7 +301,7 @@ pub async fn create_signals(
 pub async fn close_signal(
     clients: &AwsClients,
     table: &str,
-    user: &str,
+    user: &UserId,
     id: &SignalId,
     closing: &Closing,
     stats: StatsUpdate<'_>,
@@ -336,7 +337,7 @@ pub async fn close_signal(
 pub async fn delete_signal(
     clients: &AwsClients,
     table: &str,
-    user: &str,
+    user: &UserId,
     id: &SignalId,
     status: Status,
     stats: StatsUpdate<'_>,
@@ -371,7 +372,7 @@ pub const MAX_LIST_PAGES: usize = 10;
 pub async fn list_signals(
     clients: &AwsClients,
     table: &str,
-    user: &str,
+    user: &UserId,
     filter: &SignalFilter,
     limit: usize,
     after: Option<&SignalId>,

@@ -17,16 +17,16 @@ use crate::error::dynamodb_error;
 use crate::query::{Partition, SortKeys, get_item, query_all};
 use crate::schema::{PK, SK, app};
 use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, TransactWriteItem, Update};
-use bourse_domain::Symbol;
 use bourse_domain::money::Currency;
-use bourse_domain::portfolio::Holding;
+use bourse_domain::portfolio::{Holding, Trade};
+use bourse_domain::{PortfolioId, Symbol, TransactionId, UserId};
 use rust_decimal::Decimal;
 use std::collections::HashMap;
 use std::str::FromStr;
 
 pub use crate::query::Item;
 
-pub fn portfolio_pk(user: &str, portfolio: &str) -> String {
+pub fn portfolio_pk(user: &UserId, portfolio: &PortfolioId) -> String {
     format!("P#{user}#{portfolio}")
 }
 
@@ -40,7 +40,7 @@ fn decimal(item: &Item, name: &str) -> Result<Decimal, StorageError> {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PortfolioRecord {
-    pub id: String,
+    pub id: PortfolioId,
     pub name: String,
     pub currency: Currency,
     pub created_at: String,
@@ -49,7 +49,7 @@ pub struct PortfolioRecord {
 fn portfolio_from(item: &Item) -> Result<PortfolioRecord, StorageError> {
     let sk = text(item, SK).ok_or_else(|| corrupt(item, SK))?;
     Ok(PortfolioRecord {
-        id: sk.trim_start_matches("PORTFOLIO#").to_owned(),
+        id: sk.strip_prefix("PORTFOLIO#").and_then(|id| PortfolioId::parse(id).ok()).ok_or_else(|| corrupt(item, SK))?,
         name: text(item, "name").ok_or_else(|| corrupt(item, "name"))?.to_owned(),
         currency: Currency::parse(text(item, "currency").unwrap_or_default()).map_err(|_| corrupt(item, "currency"))?,
         created_at: text(item, "createdAt").unwrap_or_default().to_owned(),
@@ -57,7 +57,7 @@ fn portfolio_from(item: &Item) -> Result<PortfolioRecord, StorageError> {
 }
 
 /// Creates a portfolio. 1 PutItem (1 WCU), `attribute_not_exists(pk)` so an id is never reused.
-pub async fn create_portfolio(clients: &AwsClients, table: &str, user: &str, record: &PortfolioRecord) -> Result<(), StorageError> {
+pub async fn create_portfolio(clients: &AwsClients, table: &str, user: &UserId, record: &PortfolioRecord) -> Result<(), StorageError> {
     clients
         .dynamodb
         .put_item()
@@ -83,21 +83,31 @@ pub async fn create_portfolio(clients: &AwsClients, table: &str, user: &str, rec
 pub const ACTIVE_SHARDS: u32 = 16;
 
 /// `ACTIVE#<n>`, n = FNV-1a of user and portfolio modulo [`ACTIVE_SHARDS`].
-pub fn active_shard_key(user: &str, portfolio: &str) -> String {
+pub fn active_shard_key(user: &UserId, portfolio: &PortfolioId) -> String {
     let hash = user
+        .as_str()
         .bytes()
         .chain([b'#'])
-        .chain(portfolio.bytes())
+        .chain(portfolio.as_str().bytes())
         .fold(0xcbf2_9ce4_8422_2325u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3));
     format!("ACTIVE#{}", hash % u64::from(ACTIVE_SHARDS))
 }
 
+/// A portfolio and its owner: what the active-portfolio index lists.
+pub type OwnedPortfolio = (UserId, PortfolioId);
+
+/// The owner and portfolio of an index position `<user>#<portfolio>` (`None` for what is not one).
+fn owned_portfolio(position: &str) -> Option<OwnedPortfolio> {
+    let (user, portfolio) = position.split_once('#')?;
+    Some((UserId::parse(user).ok()?, PortfolioId::parse(portfolio).ok()?))
+}
+
 /// The (user, portfolio) pairs of one shard of the active-portfolio index (a test's view of it).
 /// 1 Query per 1 MB on `gsi1`: `gsi1pk = ACTIVE#<shard>`.
-pub async fn active_portfolios(clients: &AwsClients, table: &str, shard: u32) -> Result<Vec<(String, String)>, StorageError> {
+pub async fn active_portfolios(clients: &AwsClients, table: &str, shard: u32) -> Result<Vec<OwnedPortfolio>, StorageError> {
     let key = format!("ACTIVE#{shard}");
     let items = query_all(clients, Partition::on_index(table, app::GSI1, app::GSI1_PK, app::GSI1_SK, &key), SortKeys::All, None).await?;
-    Ok(items.iter().filter_map(|item| text(item, app::GSI1_SK)?.split_once('#').map(|(u, p)| (u.to_owned(), p.to_owned()))).collect())
+    Ok(items.iter().filter_map(|item| owned_portfolio(text(item, app::GSI1_SK)?)).collect())
 }
 
 /// One page of a shard of the active-portfolio index, for the daily snapshot fan-out: up to
@@ -110,7 +120,7 @@ pub async fn active_portfolios_page(
     shard: u32,
     after: Option<&str>,
     limit: i32,
-) -> Result<(Vec<(String, String)>, Option<String>), StorageError> {
+) -> Result<(Vec<OwnedPortfolio>, Option<String>), StorageError> {
     let mut query = clients
         .dynamodb
         .query()
@@ -127,7 +137,7 @@ pub async fn active_portfolios_page(
     };
     let output = query.send().await.map_err(dynamodb_error)?;
     let positions: Vec<&str> = output.items().iter().filter_map(|item| text(item, app::GSI1_SK)).collect();
-    let pairs = positions.iter().filter_map(|p| p.split_once('#').map(|(u, p)| (u.to_owned(), p.to_owned()))).collect();
+    let pairs = positions.iter().filter_map(|p| owned_portfolio(p)).collect();
     let next = output.last_evaluated_key.is_some().then(|| positions.last().map(|p| (*p).to_owned())).flatten();
     Ok((pairs, next))
 }
@@ -137,8 +147,8 @@ pub async fn active_portfolios_page(
 pub async fn put_snapshot(
     clients: &AwsClients,
     table: &str,
-    user: &str,
-    portfolio: &str,
+    user: &UserId,
+    portfolio: &PortfolioId,
     date: &str,
     snapshot: &bourse_domain::portfolio::DailySnapshot,
 ) -> Result<(), StorageError> {
@@ -165,8 +175,8 @@ pub async fn put_snapshot(
 pub async fn snapshots_between(
     clients: &AwsClients,
     table: &str,
-    user: &str,
-    portfolio: &str,
+    user: &UserId,
+    portfolio: &PortfolioId,
     from: &str,
     to: &str,
 ) -> Result<Vec<(String, bourse_domain::portfolio::DailySnapshot)>, StorageError> {
@@ -190,7 +200,7 @@ pub async fn snapshots_between(
 
 /// A user's portfolios. 1 Query `pk = USER#<user> AND begins_with(sk, PORTFOLIO#)` (one page per
 /// MB, followed).
-pub async fn list_portfolios(clients: &AwsClients, table: &str, user: &str) -> Result<Vec<PortfolioRecord>, StorageError> {
+pub async fn list_portfolios(clients: &AwsClients, table: &str, user: &UserId) -> Result<Vec<PortfolioRecord>, StorageError> {
     let pk = format!("USER#{user}");
     let items = query_all(clients, Partition::of(table, &pk), SortKeys::BeginsWith("PORTFOLIO#"), None).await?;
     items.iter().map(portfolio_from).collect()
@@ -199,13 +209,24 @@ pub async fn list_portfolios(clients: &AwsClients, table: &str, user: &str) -> R
 /// One portfolio of a user (`None` when it does not exist or is someone else's).
 /// 1 GetItem `pk = USER#<user>, sk = PORTFOLIO#<id>`, strongly consistent (1 RCU): a rename or
 /// delete is seen at once, including by the views cached from it.
-pub async fn get_portfolio(clients: &AwsClients, table: &str, user: &str, id: &str) -> Result<Option<PortfolioRecord>, StorageError> {
+pub async fn get_portfolio(
+    clients: &AwsClients,
+    table: &str,
+    user: &UserId,
+    id: &PortfolioId,
+) -> Result<Option<PortfolioRecord>, StorageError> {
     let found = get_item(clients, table, format!("USER#{user}"), format!("PORTFOLIO#{id}"), true).await?;
     found.as_ref().map(portfolio_from).transpose()
 }
 
 /// Renames a portfolio; `false` when it does not exist. 1 UpdateItem with `attribute_exists(pk)`.
-pub async fn rename_portfolio(clients: &AwsClients, table: &str, user: &str, id: &str, name: &str) -> Result<bool, StorageError> {
+pub async fn rename_portfolio(
+    clients: &AwsClients,
+    table: &str,
+    user: &UserId,
+    id: &PortfolioId,
+    name: &str,
+) -> Result<bool, StorageError> {
     let result = clients
         .dynamodb
         .update_item()
@@ -228,7 +249,7 @@ pub async fn rename_portfolio(clients: &AwsClients, table: &str, user: &str, id:
 
 /// Deletes a portfolio and everything in it: 1 Query per 1 MB of its items (keys only), then
 /// BatchWriteItem deletes of 25, then the portfolio item. `false` when it did not exist.
-pub async fn delete_portfolio(clients: &AwsClients, table: &str, user: &str, id: &str) -> Result<bool, StorageError> {
+pub async fn delete_portfolio(clients: &AwsClients, table: &str, user: &UserId, id: &PortfolioId) -> Result<bool, StorageError> {
     if get_portfolio(clients, table, user, id).await?.is_none() {
         return Ok(false);
     }
@@ -266,12 +287,12 @@ pub struct VersionedHolding {
 pub struct LedgerDigest(u64);
 
 impl LedgerDigest {
-    pub fn toggled(self, transaction_id: &str) -> Self {
-        let hash = transaction_id.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3));
+    pub fn toggled(self, transaction_id: &TransactionId) -> Self {
+        let hash = transaction_id.as_str().bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3));
         LedgerDigest(self.0 ^ hash)
     }
 
-    pub fn of<'a>(ids: impl IntoIterator<Item = &'a str>) -> Self {
+    pub fn of<'a>(ids: impl IntoIterator<Item = &'a TransactionId>) -> Self {
         ids.into_iter().fold(LedgerDigest::default(), LedgerDigest::toggled)
     }
 }
@@ -281,7 +302,7 @@ impl VersionedHolding {
     /// transactions: the next version, the digest and latest trade date updated.
     pub fn after(&self, added: &[TransactionRecord], removed: &[TransactionRecord], next: Holding) -> VersionedHolding {
         let ledger = added.iter().chain(removed).fold(self.ledger, |digest, r| digest.toggled(&r.id));
-        let latest = added.iter().map(|r| r.trade_date.as_str()).fold(self.latest_trade_date.as_str(), |a, b| a.max(b)).to_owned();
+        let latest = added.iter().map(|r| r.trade_date()).fold(self.latest_trade_date.as_str(), |a, b| a.max(b)).to_owned();
         VersionedHolding { holding: next, version: self.version + 1, ledger, latest_trade_date: latest }
     }
 }
@@ -307,8 +328,8 @@ fn holding_from(item: &Item) -> Result<VersionedHolding, StorageError> {
 pub async fn get_holding(
     clients: &AwsClients,
     table: &str,
-    user: &str,
-    portfolio: &str,
+    user: &UserId,
+    portfolio: &PortfolioId,
     symbol: &Symbol,
 ) -> Result<VersionedHolding, StorageError> {
     let found = get_item(clients, table, portfolio_pk(user, portfolio), format!("HOLDING#{symbol}"), true).await?;
@@ -326,40 +347,47 @@ pub async fn get_holding(
 /// Every holding of a portfolio. 1 Query `pk = P#<user>#<id> AND begins_with(sk, HOLDING#)`,
 /// strongly consistent (1 RCU per 4 KB: what the cached views are computed from must include
 /// every write before it); one page up to 1 MB ≈ 5,000 holdings, further pages followed.
-pub async fn list_holdings(clients: &AwsClients, table: &str, user: &str, portfolio: &str) -> Result<Vec<Holding>, StorageError> {
+pub async fn list_holdings(
+    clients: &AwsClients,
+    table: &str,
+    user: &UserId,
+    portfolio: &PortfolioId,
+) -> Result<Vec<Holding>, StorageError> {
     let pk = portfolio_pk(user, portfolio);
     let items = query_all(clients, Partition::of(table, &pk).consistent(), SortKeys::BeginsWith("HOLDING#"), None).await?;
     items.iter().map(|item| holding_from(item).map(|h| h.holding)).collect()
 }
 
-/// A stored transaction, as the API shows it.
+/// A stored transaction. Its trade date leads its id.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TransactionRecord {
-    pub id: String,
+    pub id: TransactionId,
     pub symbol: Symbol,
-    pub trade_date: String,
     /// Order among transactions of the same trade date: the time it was recorded (13-digit epoch
     /// milliseconds) and, for imports, the row (5 digits).
     pub seq: String,
-    /// Attributes of the trade (`kind`, `quantity`, `price`, `fees`, `amount`, `ratio`, …) as text.
-    pub fields: Vec<(String, String)>,
+    pub trade: Trade,
+    pub currency: Currency,
+    /// The import layout, for imported transactions.
+    pub source: Option<String>,
 }
 
 impl TransactionRecord {
-    /// The base-table sort key.
-    pub fn sort_key(&self) -> String {
-        Self::sort_key_of(&self.trade_date, &self.id)
-    }
-
-    /// The sort key of transaction `id` traded on `trade_date`.
-    fn sort_key_of(trade_date: &str, id: &str) -> String {
-        format!("TX#{trade_date}#{id}")
+    /// `YYYY-MM-DD`.
+    pub fn trade_date(&self) -> &str {
+        self.id.trade_date()
     }
 
     /// Position in a holding's ledger: trade date, then the order recorded.
-    pub fn ledger_position(&self) -> (&str, &str, &str) {
-        (&self.trade_date, &self.seq, &self.id)
+    pub fn ledger_position(&self) -> (&str, &str, &TransactionId) {
+        (self.trade_date(), &self.seq, &self.id)
     }
+}
+
+/// The base-table sort key of transaction `id`: `TX#<trade date>#<id>` (its trade date leads its
+/// id, so the key is known without a lookup).
+fn transaction_sort_key(id: &TransactionId) -> String {
+    format!("TX#{}#{id}", id.trade_date())
 }
 
 fn holding_write(table: &str, pk: &str, current: &VersionedHolding, after: &VersionedHolding) -> Result<TransactWriteItem, StorageError> {
@@ -396,17 +424,22 @@ fn transaction_put(table: &str, pk: &str, record: &TransactionRecord) -> Result<
     let mut put = Put::builder()
         .table_name(table)
         .item(PK, s(pk))
-        .item(SK, s(record.sort_key()))
-        .item("id", s(record.id.clone()))
+        .item(SK, s(transaction_sort_key(&record.id)))
+        .item("id", s(record.id.as_str()))
         .item("symbol", s(record.symbol.as_str()))
-        .item("tradeDate", s(record.trade_date.clone()))
+        .item("tradeDate", s(record.trade_date()))
         .item("seq", s(record.seq.clone()))
+        .item("kind", s(record.trade.kind()))
+        .item("currency", s(record.currency.as_str()))
         .item(app::GSI1_PK, s(format!("{pk}#{}", record.symbol)))
-        .item(app::GSI1_SK, s(format!("{}#{}#{}", record.trade_date, record.seq, record.id)))
+        .item(app::GSI1_SK, s(format!("{}#{}#{}", record.trade_date(), record.seq, record.id)))
         .condition_expression("attribute_not_exists(#pk)")
         .expression_attribute_names("#pk", PK);
-    for (name, value) in &record.fields {
-        put = put.item(name.clone(), s(value.clone()));
+    for (name, value) in record.trade.terms() {
+        put = put.item(name, s(value));
+    }
+    if let Some(source) = &record.source {
+        put = put.item("source", s(source.clone()));
     }
     Ok(TransactWriteItem::builder()
         .put(put.build().map_err(|e| StorageError::Corrupt { key: pk.to_owned(), reason: e.to_string() })?)
@@ -436,8 +469,8 @@ pub const MAX_LEDGER_CHANGE: usize = 99;
 pub async fn write_ledger_change(
     clients: &AwsClients,
     table: &str,
-    user: &str,
-    portfolio: &str,
+    user: &UserId,
+    portfolio: &PortfolioId,
     change: LedgerChange<'_>,
 ) -> Result<VersionedHolding, StorageError> {
     let LedgerChange { added, removed, current, next } = change;
@@ -456,7 +489,7 @@ pub async fn write_ledger_change(
         let delete = Delete::builder()
             .table_name(table)
             .key(PK, s(pk.clone()))
-            .key(SK, s(record.sort_key()))
+            .key(SK, s(transaction_sort_key(&record.id)))
             .condition_expression("attribute_exists(#pk)")
             .expression_attribute_names("#pk", PK)
             .build()
@@ -470,33 +503,25 @@ pub async fn write_ledger_change(
 }
 
 fn transaction_from(item: &Item) -> Result<TransactionRecord, StorageError> {
-    let reserved = [PK, SK, app::GSI1_PK, app::GSI1_SK, "id", "symbol", "tradeDate", "seq"];
-    let mut fields: Vec<(String, String)> = item
-        .iter()
-        .filter(|(k, _)| !reserved.contains(&k.as_str()))
-        .filter_map(|(k, v)| match v {
-            AttributeValue::S(s) => Some((k.clone(), s.clone())),
-            _ => None,
-        })
-        .collect();
-    fields.sort();
+    let kind = text(item, "kind").unwrap_or_default();
     Ok(TransactionRecord {
-        id: text(item, "id").ok_or_else(|| corrupt(item, "id"))?.to_owned(),
+        id: TransactionId::parse(text(item, "id").unwrap_or_default()).map_err(|_| corrupt(item, "id"))?,
         symbol: Symbol::parse(text(item, "symbol").unwrap_or_default()).map_err(|_| corrupt(item, "symbol"))?,
-        trade_date: text(item, "tradeDate").ok_or_else(|| corrupt(item, "tradeDate"))?.to_owned(),
         seq: text(item, "seq").unwrap_or_default().to_owned(),
-        fields,
+        trade: Trade::from_terms(kind, |name| text(item, name)).ok_or_else(|| corrupt(item, "kind"))?,
+        currency: Currency::parse(text(item, "currency").unwrap_or_default()).map_err(|_| corrupt(item, "currency"))?,
+        source: text(item, "source").map(str::to_owned),
     })
 }
 
 /// Which transactions a page lists: trade dates in `[from, to]` (`YYYY-MM-DD`), at most `limit`,
-/// after the transaction `after` (its id, as the previous page ended).
+/// after the transaction `after` (as the previous page ended).
 #[derive(Debug, Clone, Copy)]
 pub struct TransactionRange<'a> {
     pub from: &'a str,
     pub to: &'a str,
     pub limit: i32,
-    pub after: Option<&'a str>,
+    pub after: Option<&'a TransactionId>,
 }
 
 /// A page of transactions in `range`, newest first.
@@ -505,14 +530,13 @@ pub struct TransactionRange<'a> {
 pub async fn list_transactions(
     clients: &AwsClients,
     table: &str,
-    user: &str,
-    portfolio: &str,
+    user: &UserId,
+    portfolio: &PortfolioId,
     range: TransactionRange<'_>,
 ) -> Result<(Vec<TransactionRecord>, Option<TransactionRecord>), StorageError> {
     let TransactionRange { from, to, limit, after } = range;
     let pk = portfolio_pk(user, portfolio);
-    // A transaction id starts with its trade date, which leads its sort key.
-    let start = after.and_then(sort_key_of_id).map(|sk| HashMap::from([(PK.to_owned(), s(pk.clone())), (SK.to_owned(), s(sk))]));
+    let start = after.map(|id| HashMap::from([(PK.to_owned(), s(pk.clone())), (SK.to_owned(), s(transaction_sort_key(id)))]));
     let output = clients
         .dynamodb
         .query()
@@ -542,24 +566,18 @@ pub async fn list_transactions(
 pub async fn ledger(
     clients: &AwsClients,
     table: &str,
-    user: &str,
-    portfolio: &str,
+    user: &UserId,
+    portfolio: &PortfolioId,
     holding: &VersionedHolding,
 ) -> Result<Vec<TransactionRecord>, StorageError> {
     let key = format!("{}#{}", portfolio_pk(user, portfolio), holding.holding.symbol);
     let partition = Partition::on_index(table, app::GSI1, app::GSI1_PK, app::GSI1_SK, &key);
     let records: Vec<TransactionRecord> =
         query_all(clients, partition, SortKeys::All, None).await?.iter().map(transaction_from).collect::<Result<_, _>>()?;
-    if LedgerDigest::of(records.iter().map(|r| r.id.as_str())) != holding.ledger {
+    if LedgerDigest::of(records.iter().map(|r| &r.id)) != holding.ledger {
         return Err(StorageError::Conflict(format!("the ledger index of {} has not caught up yet", holding.holding.symbol)));
     }
     Ok(records)
-}
-
-/// The sort key of the transaction `id`: ids are `<trade date>-<random>`, so the key is known
-/// without a lookup. `None` for what cannot be an id.
-fn sort_key_of_id(id: &str) -> Option<String> {
-    id.get(..10).map(|date| TransactionRecord::sort_key_of(date, id))
 }
 
 /// One transaction by its id (`<trade date>-<random>`, so its key is known without a lookup).
@@ -567,12 +585,11 @@ fn sort_key_of_id(id: &str) -> Option<String> {
 pub async fn get_transaction(
     clients: &AwsClients,
     table: &str,
-    user: &str,
-    portfolio: &str,
-    transaction_id: &str,
+    user: &UserId,
+    portfolio: &PortfolioId,
+    transaction_id: &TransactionId,
 ) -> Result<Option<TransactionRecord>, StorageError> {
-    let Some(sort_key) = sort_key_of_id(transaction_id) else { return Ok(None) };
-    let found = get_item(clients, table, portfolio_pk(user, portfolio), sort_key, true).await?;
+    let found = get_item(clients, table, portfolio_pk(user, portfolio), transaction_sort_key(transaction_id), true).await?;
     found.as_ref().map(transaction_from).transpose()
 }
 
@@ -590,8 +607,8 @@ pub struct ImportRecord {
 pub async fn get_import(
     clients: &AwsClients,
     table: &str,
-    user: &str,
-    portfolio: &str,
+    user: &UserId,
+    portfolio: &PortfolioId,
     file_sha256: &str,
 ) -> Result<Option<ImportRecord>, StorageError> {
     let found = get_item(clients, table, portfolio_pk(user, portfolio), format!("IMPORT#{file_sha256}"), true).await?;
@@ -604,7 +621,13 @@ pub async fn get_import(
 
 /// Records a completed import. 1 PutItem (≈ 1 WCU per KB of result); written last, so a file
 /// whose import was interrupted is not taken for imported.
-pub async fn put_import(clients: &AwsClients, table: &str, user: &str, portfolio: &str, record: &ImportRecord) -> Result<(), StorageError> {
+pub async fn put_import(
+    clients: &AwsClients,
+    table: &str,
+    user: &UserId,
+    portfolio: &PortfolioId,
+    record: &ImportRecord,
+) -> Result<(), StorageError> {
     clients
         .dynamodb
         .put_item()

@@ -18,6 +18,7 @@ use crate::error::dynamodb_error;
 use crate::query::get_item;
 use crate::schema::{PK, SK, TTL};
 use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem, Update};
+use bourse_domain::UserId;
 use std::collections::HashMap;
 
 pub fn family_pk(family_id: &str) -> String {
@@ -36,13 +37,13 @@ fn corrupt(key: &str, e: impl std::fmt::Display) -> StorageError {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RefreshRecord {
     pub family_id: String,
-    pub user_id: String,
+    pub user_id: UserId,
     pub plan: String,
     pub used: bool,
     pub expires_at: i64,
 }
 
-fn refresh_item(token_hash: &str, family_id: &str, user_id: &str, plan: &str, expires_at: i64) -> HashMap<String, AttributeValue> {
+fn refresh_item(token_hash: &str, family_id: &str, user_id: &UserId, plan: &str, expires_at: i64) -> HashMap<String, AttributeValue> {
     HashMap::from([
         (PK.to_owned(), s(refresh_pk(token_hash))),
         (SK.to_owned(), s("REFRESH")),
@@ -60,7 +61,7 @@ pub async fn start_family(
     clients: &AwsClients,
     table: &str,
     family_id: &str,
-    user_id: &str,
+    user_id: &UserId,
     plan: &str,
     token_hash: &str,
     expires_at: i64,
@@ -96,7 +97,7 @@ pub async fn refresh_record(clients: &AwsClients, table: &str, token_hash: &str)
     };
     Ok(Some(RefreshRecord {
         family_id: text("familyId")?,
-        user_id: text("userId")?,
+        user_id: UserId::parse(&text("userId")?).map_err(|e| corrupt(&key, e))?,
         plan: text("plan")?,
         used: matches!(item.get("used"), Some(AttributeValue::Bool(true))),
         expires_at: match item.get("expiresAt") {

@@ -11,9 +11,10 @@ use crate::error::dynamodb_error;
 use crate::query::{Partition, SortKeys, query_all};
 use crate::schema::{PK, SK, TTL};
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
+use bourse_domain::UserId;
 use std::collections::BTreeMap;
 
-pub fn usage_pk(user_id: &str) -> String {
+pub fn usage_pk(user_id: &UserId) -> String {
     format!("USAGE#{user_id}")
 }
 
@@ -34,7 +35,7 @@ pub enum Counted {
 pub async fn count_request(
     clients: &AwsClients,
     table: &str,
-    user_id: &str,
+    user_id: &UserId,
     date: &str,
     day_start: i64,
     route: &str,
@@ -81,7 +82,13 @@ pub struct DayUsage {
 /// Usage of `user_id` from `from` to `to` (inclusive, `YYYY-MM-DD`). 1 Query
 /// `pk = USAGE#<user> AND sk BETWEEN :from AND :to` (≤ 90 items, one page unless a day holds
 /// hundreds of routes; further pages are followed), eventually consistent.
-pub async fn usage_between(clients: &AwsClients, table: &str, user_id: &str, from: &str, to: &str) -> Result<Vec<DayUsage>, StorageError> {
+pub async fn usage_between(
+    clients: &AwsClients,
+    table: &str,
+    user_id: &UserId,
+    from: &str,
+    to: &str,
+) -> Result<Vec<DayUsage>, StorageError> {
     let pk = usage_pk(user_id);
     let mut days = Vec::new();
     for item in query_all(clients, Partition::of(table, &pk), SortKeys::Between(from, to), None).await? {

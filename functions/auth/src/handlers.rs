@@ -44,7 +44,7 @@ pub(crate) struct TokenPair {
 /// `Profile`: the answer of register and `GET /v1/me`.
 #[derive(Serialize)]
 pub(crate) struct Profile<'a> {
-    pub(crate) user_id: &'a str,
+    pub(crate) user_id: &'a UserId,
     pub(crate) email: &'a str,
     pub(crate) plan: &'a str,
     pub(crate) created_at: &'a str,
@@ -101,7 +101,7 @@ impl Auth {
         let now = self.now();
         let created_at = rfc3339(now);
         let account = NewAccount {
-            user_id: user_id.as_str(),
+            user_id: &user_id,
             email: email.as_str(),
             password_hash: &hash,
             plan: Plan::Free.as_str(),
@@ -109,7 +109,7 @@ impl Auth {
         };
         match accounts::create_account(&self.platform.aws, &self.table, &account).await.map_err(AuthError::from)? {
             Registered::Created => Reply::created(
-                &Profile { user_id: user_id.as_str(), email: email.as_str(), plan: Plan::Free.as_str(), created_at: &created_at },
+                &Profile { user_id: &user_id, email: email.as_str(), plan: Plan::Free.as_str(), created_at: &created_at },
                 "/v1/me",
             ),
             Registered::EmailTaken => Err(AuthError::EmailTaken.into()),
@@ -284,14 +284,14 @@ fn account_key(email: &Email) -> String {
 
 fn token_pair(
     signer: &TokenSigner,
-    user_id: &str,
+    user_id: &UserId,
     family_id: &str,
     plan: &str,
     refresh: String,
     refresh_expires: i64,
     now: i64,
 ) -> Result<Reply, ApiError> {
-    let (access, claims) = signer.issue(user_id, family_id, plan, now).map_err(|e| ApiError::Internal(e.to_string()))?;
+    let (access, claims) = signer.issue(user_id.as_str(), family_id, plan, now).map_err(|e| ApiError::Internal(e.to_string()))?;
     Reply::ok(&TokenPair {
         token_type: "Bearer",
         access_token: access,

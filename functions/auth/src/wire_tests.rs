@@ -2,6 +2,7 @@
 //! undocumented member fails, as does a missing required one or a wrong type).
 
 use crate::handlers::{Profile, Quota, TokenPair, Usage, UsageDay};
+use bourse_domain::UserId;
 use bourse_domain::plan::Plan;
 use bourse_http::schema_check::OpenApi;
 use serde::Serialize;
@@ -13,7 +14,12 @@ fn value(answer: &impl Serialize) -> Value {
 }
 
 fn samples() -> Vec<(&'static str, u16, Value)> {
-    let profile = Profile { user_id: &"0".repeat(32), email: "ada@example.com", plan: "free", created_at: "2026-11-25T21:30:00Z" };
+    let profile = Profile {
+        user_id: &UserId::parse(&"0".repeat(32)).unwrap(),
+        email: "ada@example.com",
+        plan: "free",
+        created_at: "2026-11-25T21:30:00Z",
+    };
     let pair = TokenPair {
         token_type: "Bearer",
         access_token: "eyJ.eyJ.sig".into(),

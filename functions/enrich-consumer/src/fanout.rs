@@ -10,6 +10,7 @@
 use bourse_domain::messages::QueueMessage;
 use bourse_runtime::Platform;
 use bourse_storage::StorageError;
+use bourse_storage::portfolios::OwnedPortfolio;
 use futures_util::StreamExt;
 use std::future::Future;
 
@@ -19,7 +20,7 @@ pub const PAGE: usize = 1_000;
 pub const PARALLEL_SENDS: usize = 16;
 
 /// One page of a shard: (user, portfolio) pairs, and the index position to continue after.
-pub type PortfolioPage = (Vec<(String, String)>, Option<String>);
+pub type PortfolioPage = (Vec<OwnedPortfolio>, Option<String>);
 
 /// Where the shard's portfolios come from.
 pub trait ActivePortfolios {
@@ -77,7 +78,7 @@ pub struct IndexSource<'a> {
 }
 
 impl ActivePortfolios for IndexSource<'_> {
-    async fn page(&self, shard: u32, after: Option<&str>, limit: usize) -> Result<(Vec<(String, String)>, Option<String>), StorageError> {
+    async fn page(&self, shard: u32, after: Option<&str>, limit: usize) -> Result<PortfolioPage, StorageError> {
         bourse_storage::portfolios::active_portfolios_page(
             &self.platform.aws,
             self.table,
@@ -104,6 +105,7 @@ impl Outbox for QueueOutbox<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use bourse_domain::{PortfolioId, UserId};
     use std::collections::{BTreeMap, VecDeque};
     use std::sync::Mutex;
     use std::sync::atomic::{AtomicUsize, Ordering};
@@ -115,18 +117,17 @@ mod tests {
     }
 
     impl ActivePortfolios for MemoryIndex {
-        async fn page(
-            &self,
-            shard: u32,
-            after: Option<&str>,
-            limit: usize,
-        ) -> Result<(Vec<(String, String)>, Option<String>), StorageError> {
+        async fn page(&self, shard: u32, after: Option<&str>, limit: usize) -> Result<PortfolioPage, StorageError> {
             self.reads.fetch_add(1, Ordering::SeqCst);
             let all = &self.shards[&shard];
             let start = after.map_or(0, |a| all.partition_point(|p| p.as_str() <= a));
             let page: Vec<&String> = all[start..].iter().take(limit).collect();
             let next = (start + page.len() < all.len()).then(|| page.last().map(|p| (*p).clone())).flatten();
-            Ok((page.iter().map(|p| p.split_once('#').map(|(u, p)| (u.to_owned(), p.to_owned())).unwrap()).collect(), next))
+            let owned = |position: &str| {
+                let (user, portfolio) = position.split_once('#').unwrap();
+                (UserId::parse(user).unwrap(), PortfolioId::parse(portfolio).unwrap())
+            };
+            Ok((page.iter().map(|p| owned(p)).collect(), next))
         }
     }
 
@@ -151,7 +152,7 @@ mod tests {
         const PORTFOLIOS: usize = 200_000;
         let mut shards: BTreeMap<u32, Vec<String>> = (0..16).map(|s| (s, Vec::new())).collect();
         for i in 0..PORTFOLIOS {
-            let (user, portfolio) = (format!("u{:06}", i / 3), format!("p{i:07}"));
+            let (user, portfolio) = (UserId::parse(&format!("{:032x}", i / 3)).unwrap(), PortfolioId::parse(&format!("{i:032x}")).unwrap());
             let shard = bourse_storage::portfolios::active_shard_key(&user, &portfolio).trim_start_matches("ACTIVE#").parse().unwrap();
             shards.get_mut(&shard).unwrap().push(format!("{user}#{portfolio}"));
         }

@@ -23,13 +23,14 @@
 
 use aws_lambda_events::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent, SqsMessage};
 use bourse_domain::Symbol;
-use bourse_domain::jobs::{JobId, JobKind};
+use bourse_domain::jobs::{JobId, JobKind, JobOwner};
 use bourse_domain::market_data::apply;
 use bourse_domain::messages::{QueueMessage, ScheduledTask};
 use bourse_domain::portfolio::{DailySnapshot, daily_snapshot};
 use bourse_domain::signals::history_signals;
 use bourse_domain::stock::Stock;
 use bourse_domain::text::rfc3339;
+use bourse_domain::{PortfolioId, UserId};
 use bourse_providers::{FetchOutcome, Provider, RateLimiter, RequestContext, fetch_best};
 use bourse_runtime::{Platform, StartupError};
 use bourse_storage::jobs::{JobRecord, Recorded};
@@ -429,7 +430,7 @@ impl Consumer {
         } else {
             bourse_storage::market::load_universe(aws, market, version).await?.into_iter().map(|s| s.symbol).collect()
         };
-        let job = JobRecord::new(id.clone(), "system", JobKind::ScheduledRefresh, symbols.len(), &rfc3339(now));
+        let job = JobRecord::new(id.clone(), JobOwner::Schedule, JobKind::ScheduledRefresh, symbols.len(), &rfc3339(now));
         match bourse_storage::jobs::create_job(aws, app, &job, &symbols, now.unix_timestamp() as u64).await {
             Ok(()) => {}
             Err(bourse_storage::StorageError::Conflict(_)) => {
@@ -514,8 +515,8 @@ pub async fn write_daily_snapshot(
     aws: &AwsClients,
     app_table: &str,
     market_table: &str,
-    user: &str,
-    portfolio: &str,
+    user: &UserId,
+    portfolio: &PortfolioId,
     date: &str,
 ) -> Result<DailySnapshot, StorageError> {
     let holdings = bourse_storage::portfolios::list_holdings(aws, app_table, user, portfolio).await?;

@@ -17,9 +17,9 @@
 use crate::ledger::{ChangeError, derive};
 use crate::wire::{EnrichmentJob, ImportResult, SkippedRow, SymbolImport};
 use crate::{Portfolio, ledger_seq, now, rfc3339};
-use bourse_domain::Symbol;
 use bourse_domain::import::{self, FileRejection, ImportRow, Layout, ParsedImport};
 use bourse_domain::transaction::TxField;
+use bourse_domain::{PortfolioId, Symbol, UserId};
 use bourse_http::{ApiError, ApiRequest, FieldError, Reply};
 use bourse_runtime::storage_problem;
 use bourse_storage::StorageError;
@@ -74,9 +74,9 @@ fn csv_charset(request: &ApiRequest) -> Result<Option<String>, ApiError> {
 }
 
 impl Portfolio {
-    pub(crate) async fn import(&self, request: &ApiRequest, user: &str) -> Result<Reply, ApiError> {
+    pub(crate) async fn import(&self, request: &ApiRequest, user: &UserId) -> Result<Reply, ApiError> {
         request.only_query(&[])?;
-        let id = crate::portfolio_id(request)?.to_owned();
+        let id = crate::portfolio_id(request)?;
         let charset = csv_charset(request)?;
         let portfolio = self.owned(user, &id).await?;
         let text = import::decode(request.body(), charset.as_deref()).map_err(rejected)?;
@@ -92,8 +92,8 @@ impl Portfolio {
 
     async fn import_parsed(
         &self,
-        user: &str,
-        id: &str,
+        user: &UserId,
+        id: &PortfolioId,
         parsed: ParsedImport,
         file_sha256: String,
     ) -> Result<(StatusCode, ImportResult), ApiError> {
@@ -143,7 +143,7 @@ impl Portfolio {
         } else {
             // The import itself is durable by now: a queue failure is reported, not fatal.
             // One job per user and file: an upload retried after a failure finds it.
-            let id = bourse_runtime::jobs::job_id_of(&[user, "csv-import", &file_sha256]);
+            let id = bourse_runtime::jobs::job_id_of(&[user.as_str(), "csv-import", &file_sha256]);
             match bourse_runtime::jobs::start_enrichment_job(&self.platform, id, user, bourse_domain::jobs::JobKind::CsvImport, &unknown)
                 .await
             {
@@ -185,7 +185,7 @@ impl Portfolio {
     }
 
     /// Writes one symbol's new transactions in steps of [`MAX_LEDGER_CHANGE`]; returns how many.
-    async fn write_plan(&self, user: &str, id: &str, plan: &SymbolPlan) -> Result<usize, ApiError> {
+    async fn write_plan(&self, user: &UserId, id: &PortfolioId, plan: &SymbolPlan) -> Result<usize, ApiError> {
         let mut known = Some(plan.current.clone());
         let mut added = 0;
         for chunk in plan.new.chunks(MAX_LEDGER_CHANGE) {
@@ -211,8 +211,8 @@ impl Portfolio {
     /// 1 Query when the holding has transactions.
     async fn plan_symbol(
         &self,
-        user: &str,
-        id: &str,
+        user: &UserId,
+        id: &PortfolioId,
         symbol: &Symbol,
         rows: &[&ImportRow],
         layout: Layout,
@@ -235,18 +235,17 @@ impl Portfolio {
         };
         let mut new = Vec::new();
         for row in rows {
-            let id = row.transaction_id();
+            let id = row.transaction_id().map_err(|e| ApiError::Internal(format!("row {}: {e}", row.row)))?;
             if ledger.iter().any(|r| r.id == id) {
                 continue;
             }
-            let mut fields = row.transaction.fields();
-            fields.push(("source".into(), layout.name().into()));
             let record = TransactionRecord {
                 id,
                 symbol: symbol.clone(),
-                trade_date: row.transaction.trade_date.to_string(),
                 seq: ledger_seq(started, row.row),
-                fields,
+                trade: row.transaction.trade,
+                currency: row.transaction.currency,
+                source: Some(layout.name().into()),
             };
             new.push((row.row, record));
         }
@@ -263,7 +262,9 @@ impl Portfolio {
                     Some(_) => fault.error.to_string(),
                     None => format!(
                         "with this file's earlier rows, the existing transaction of {} on {} no longer fits: {}",
-                        symbol, fault.record.trade_date, fault.error
+                        symbol,
+                        fault.record.trade_date(),
+                        fault.error
                     ),
                 };
                 return Ok(Err(vec![FieldError::cell(row.unwrap_or(new[0].0), layout.column_name(TxField::Quantity), reason)]));

@@ -8,10 +8,10 @@
 
 use super::{Portfolio, WRITE_ATTEMPTS, dec, now, rfc3339};
 use crate::wire::{JournalCounts, JournalStats, SignalView, SymbolCounts};
-use bourse_domain::Symbol;
 use bourse_domain::journal::{
     self as rules, Confidence, Contribution, Direction, JournalError, Outcome, Price, SignalId, Status, SymbolStats,
 };
+use bourse_domain::{Symbol, UserId};
 use bourse_http::{ApiError, ApiRequest, FieldError, Reply};
 use bourse_http::{Links, Page};
 use bourse_runtime::storage_problem;
@@ -189,7 +189,7 @@ fn stats_bytes(stats: Option<&VersionedStats>) -> usize {
 }
 
 impl Portfolio {
-    pub(crate) async fn create_signal(&self, request: &ApiRequest, user: &str) -> Result<Reply, ApiError> {
+    pub(crate) async fn create_signal(&self, request: &ApiRequest, user: &UserId) -> Result<Reply, ApiError> {
         let body: NewSignal = request.json()?;
         let now = now();
         let hex = bourse_domain::random::hex_id(&*self.platform.random).map_err(bourse_runtime::random_problem)?;
@@ -206,7 +206,7 @@ impl Portfolio {
     }
 
     /// 1 to 100 signals, validated all together before anything is written.
-    pub(crate) async fn create_signals(&self, request: &ApiRequest, user: &str) -> Result<Reply, ApiError> {
+    pub(crate) async fn create_signals(&self, request: &ApiRequest, user: &UserId) -> Result<Reply, ApiError> {
         let body: NewSignals = request.json()?;
         if body.signals.is_empty() || body.signals.len() > MAX_BULK {
             return Err(ApiError::field("body.signals", format!("1 to {MAX_BULK} signals")));
@@ -237,7 +237,7 @@ impl Portfolio {
     /// Writes new signals with their statistics: 1 BatchGetItem (statistics, strongly consistent)
     /// and one TransactWriteItems per chunk of ≤ 100 items (signals + statistics items), each
     /// chunk atomic; a chunk that loses a race re-reads its statistics and retries.
-    async fn store_new_signals(&self, user: &str, signals: &[SignalRecord]) -> Result<(), ApiError> {
+    async fn store_new_signals(&self, user: &UserId, signals: &[SignalRecord]) -> Result<(), ApiError> {
         let (aws, table) = (&self.platform.aws, &self.app_table);
         let symbols: Vec<Symbol> = signals.iter().map(|s| s.symbol.clone()).collect();
         let mut current = store::get_stats_of(aws, table, user, &symbols).await.map_err(storage_problem)?;
@@ -288,7 +288,7 @@ impl Portfolio {
         Ok(())
     }
 
-    pub(crate) async fn get_signal(&self, request: &ApiRequest, user: &str) -> Result<Reply, ApiError> {
+    pub(crate) async fn get_signal(&self, request: &ApiRequest, user: &UserId) -> Result<Reply, ApiError> {
         request.only_query(&[])?;
         let id = path_id(request)?;
         let signal = store::get_signal(&self.platform.aws, &self.app_table, user, &id)
@@ -300,7 +300,7 @@ impl Portfolio {
 
     /// Closes an open signal: per attempt 1 GetItem (signal) + 1 GetItem (statistics) + 1
     /// TransactWriteItems. A signal no longer open is 409; a moved statistics version retries.
-    pub(crate) async fn close_signal(&self, request: &ApiRequest, user: &str) -> Result<Reply, ApiError> {
+    pub(crate) async fn close_signal(&self, request: &ApiRequest, user: &UserId) -> Result<Reply, ApiError> {
         let id = path_id(request)?;
         let body: CloseRequest = request.json()?;
         let now = now();
@@ -367,7 +367,7 @@ impl Portfolio {
 
     /// Deletes a signal and its contribution to the statistics: per attempt 1 GetItem (signal) +
     /// 1 GetItem (statistics) + 1 TransactWriteItems.
-    pub(crate) async fn delete_signal(&self, request: &ApiRequest, user: &str) -> Result<Reply, ApiError> {
+    pub(crate) async fn delete_signal(&self, request: &ApiRequest, user: &UserId) -> Result<Reply, ApiError> {
         let id = path_id(request)?;
         let (aws, table) = (&self.platform.aws, &self.app_table);
         let mut attempts = Attempts::new(WRITE_ATTEMPTS);
@@ -387,7 +387,7 @@ impl Portfolio {
     }
 
     /// Newest first, filtered by status, symbol and minimum confidence, with an opaque cursor.
-    pub(crate) async fn list_signals(&self, request: &ApiRequest, user: &str) -> Result<Reply, ApiError> {
+    pub(crate) async fn list_signals(&self, request: &ApiRequest, user: &UserId) -> Result<Reply, ApiError> {
         request.only_query(&["status", "symbol", "min_confidence", "limit", "cursor"])?;
         let mut errors = Vec::new();
         let mut filter = SignalFilter::default();
@@ -427,7 +427,7 @@ impl Portfolio {
     }
 
     /// The statistics of every symbol rolled up: 1 Query of the user's statistics items.
-    pub(crate) async fn journal_stats(&self, request: &ApiRequest, user: &str) -> Result<Reply, ApiError> {
+    pub(crate) async fn journal_stats(&self, request: &ApiRequest, user: &UserId) -> Result<Reply, ApiError> {
         request.only_query(&[])?;
         let per_symbol = store::all_stats(&self.platform.aws, &self.app_table, user).await.map_err(storage_problem)?;
         let (all, by_symbol) = rules::roll_up(&per_symbol);

@@ -3,9 +3,8 @@
 //! writer got there first, so concurrent writers never lose an update.
 
 use crate::{Portfolio, WRITE_ATTEMPTS};
-use bourse_domain::Symbol;
 use bourse_domain::portfolio::{Holding, PortfolioError};
-use bourse_domain::transaction::stored_trade;
+use bourse_domain::{PortfolioId, Symbol, TransactionId, UserId};
 use bourse_http::ApiError;
 use bourse_runtime::storage_problem;
 use bourse_storage::portfolios::{self as store, LedgerChange, TransactionRecord, VersionedHolding};
@@ -23,8 +22,7 @@ pub fn derive<'a>(symbol: &Symbol, mut records: Vec<&'a TransactionRecord>) -> R
     records.sort_by(|a, b| a.ledger_position().cmp(&b.ledger_position()));
     let mut holding = Holding::new(symbol.clone());
     for record in records {
-        let trade = stored_trade(&record.fields).ok_or(Underivable { record, error: PortfolioError::UnreadableTransaction })?;
-        holding.apply(&trade).map_err(|error| Underivable { record, error })?;
+        holding.apply(&record.trade).map_err(|error| Underivable { record, error })?;
     }
     Ok(holding)
 }
@@ -33,7 +31,7 @@ pub fn derive<'a>(symbol: &Symbol, mut records: Vec<&'a TransactionRecord>) -> R
 pub enum ChangeError {
     /// The change would leave the ledger underivable (e.g. a sale of more than is held then).
     Underivable {
-        transaction_id: String,
+        transaction_id: TransactionId,
         error: PortfolioError,
     },
     Api(ApiError),
@@ -53,8 +51,8 @@ impl Portfolio {
     /// Returns the holding as stored.
     pub(crate) async fn change_ledger(
         &self,
-        user: &str,
-        portfolio: &str,
+        user: &UserId,
+        portfolio: &PortfolioId,
         symbol: &Symbol,
         added: &[TransactionRecord],
         removed: &[TransactionRecord],
@@ -70,13 +68,11 @@ impl Portfolio {
                 Some(holding) => holding,
                 None => store::get_holding(aws, table, user, portfolio, symbol).await.map_err(storage_problem)?,
             };
-            let appends = !check_ledger && removed.is_empty() && added.iter().all(|r| r.trade_date >= current.latest_trade_date);
+            let appends = !check_ledger && removed.is_empty() && added.iter().all(|r| r.trade_date() >= current.latest_trade_date.as_str());
             let (adding, next) = if appends {
                 let mut next = current.holding.clone();
                 for record in added {
-                    let trade = stored_trade(&record.fields)
-                        .ok_or_else(|| ApiError::Internal(format!("transaction {} has no trade", record.id)))?;
-                    next.apply(&trade).map_err(|error| ChangeError::Underivable { transaction_id: record.id.clone(), error })?;
+                    next.apply(&record.trade).map_err(|error| ChangeError::Underivable { transaction_id: record.id.clone(), error })?;
                 }
                 (added.to_vec(), next)
             } else {

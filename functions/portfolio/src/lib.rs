@@ -13,8 +13,8 @@ pub mod wire;
 #[cfg(test)]
 mod wire_tests;
 
-use bourse_domain::Symbol;
 use bourse_domain::portfolio::{Bound, Holding, PortfolioError, Valued, allocation, analyse};
+use bourse_domain::{PortfolioId, Symbol, TransactionId, UserId};
 use bourse_http::{ApiError, ApiRequest, Handler, HttpApp, Reply, Route};
 use bourse_runtime::idempotency::Attempt;
 use bourse_runtime::{Dependency, Platform, StartupError, storage_problem};
@@ -105,7 +105,6 @@ fn problem(err: PortfolioError) -> ApiError {
     match err {
         PortfolioError::InsufficientQuantity { .. } => ApiError::unprocessable("body.quantity", err.to_string()),
         PortfolioError::BadSplit => ApiError::field("body.ratio", err.to_string()),
-        PortfolioError::UnreadableTransaction => ApiError::Internal(err.to_string()),
         PortfolioError::OutOfBounds(bound) => {
             let field = match bound {
                 Bound::Quantity => "body.quantity",
@@ -117,7 +116,7 @@ fn problem(err: PortfolioError) -> ApiError {
     }
 }
 
-fn not_found(id: &str) -> ApiError {
+fn not_found(id: &PortfolioId) -> ApiError {
     ApiError::NotFound(format!("no portfolio {id}"))
 }
 
@@ -129,13 +128,13 @@ use bourse_domain::text::rfc3339;
 
 /// Cache key of a portfolio's cached `view` (`summary`, `holdings`); private data, so it names
 /// the user. The braces are a hash tag: a portfolio's views and their guard share one slot.
-pub fn cache_key(user: &str, portfolio: &str, view: &str) -> String {
+pub fn cache_key(user: &UserId, portfolio: &PortfolioId, view: &str) -> String {
     format!("bourse:portfolio:{{{user}:{portfolio}}}:{view}")
 }
 
 /// The generation every write to the portfolio bumps: a view computed before a write is never
 /// stored after it (`Cache::get_or_compute_guarded`).
-pub fn cache_guard(user: &str, portfolio: &str) -> String {
+pub fn cache_guard(user: &UserId, portfolio: &PortfolioId) -> String {
     cache_key(user, portfolio, "generation")
 }
 
@@ -155,11 +154,11 @@ impl Portfolio {
         })
     }
 
-    async fn owned(&self, user: &str, id: &str) -> Result<PortfolioRecord, ApiError> {
+    async fn owned(&self, user: &UserId, id: &PortfolioId) -> Result<PortfolioRecord, ApiError> {
         store::get_portfolio(&self.platform.aws, &self.app_table, user, id).await.map_err(storage_problem)?.ok_or_else(|| not_found(id))
     }
 
-    async fn invalidate(&self, user: &str, portfolio: &str) {
+    async fn invalidate(&self, user: &UserId, portfolio: &PortfolioId) {
         if let Some(cache) = &self.platform.cache
             && let Err(err) =
                 cache.invalidate_guarded(&cache_guard(user, portfolio), &CACHED_VIEWS.map(|view| cache_key(user, portfolio, view))).await
@@ -168,7 +167,7 @@ impl Portfolio {
         }
     }
 
-    async fn idempotent<F, Fut, T: Serialize>(&self, request: &ApiRequest, user: &str, work: F) -> Result<Reply, ApiError>
+    async fn idempotent<F, Fut, T: Serialize>(&self, request: &ApiRequest, user: &UserId, work: F) -> Result<Reply, ApiError>
     where
         F: FnOnce(Attempt) -> Fut,
         Fut: Future<Output = Result<(StatusCode, T), ApiError>>,
@@ -176,12 +175,17 @@ impl Portfolio {
         bourse_runtime::idempotency::idempotent(&self.platform, request, user, work).await
     }
 
-    async fn create(&self, request: &ApiRequest, user: &str) -> Result<Reply, ApiError> {
+    async fn create(&self, request: &ApiRequest, user: &UserId) -> Result<Reply, ApiError> {
         let body: input::NewPortfolio = request.json()?;
         let name = input::portfolio_name(&body.name)?;
         let currency = input::currency(body.currency.as_deref())?;
         self.idempotent(request, user, |attempt| async move {
-            let record = PortfolioRecord { id: attempt.id("portfolio", 0), name, currency, created_at: rfc3339(attempt.started) };
+            let record = PortfolioRecord {
+                id: PortfolioId::from_random(attempt.id_bytes("portfolio", 0)),
+                name,
+                currency,
+                created_at: rfc3339(attempt.started),
+            };
             match store::create_portfolio(&self.platform.aws, &self.app_table, user, &record).await {
                 Ok(()) => Ok((StatusCode::CREATED, PortfolioView::from(&record))),
                 // An earlier attempt of this keyed request created it (its answer was lost).
@@ -200,8 +204,8 @@ impl Portfolio {
 
     /// Adds a transaction and updates its holding in one transaction, retrying on a concurrent
     /// writer (optimistic concurrency on the holding's version).
-    async fn add_transaction(&self, request: &ApiRequest, user: &str) -> Result<Reply, ApiError> {
-        let id = portfolio_id(request)?;
+    async fn add_transaction(&self, request: &ApiRequest, user: &UserId) -> Result<Reply, ApiError> {
+        let id = &portfolio_id(request)?;
         let body: bourse_domain::transaction::RawTransaction = request.json()?;
         let parsed = input::transaction(&body, now().date())?;
         let portfolio = self.owned(user, id).await?;
@@ -217,13 +221,14 @@ impl Portfolio {
         let reply = self
             .idempotent(request, user, |attempt| async move {
                 // Id and order from the attempt: the same on every attempt of a keyed request.
-                let tx_id = format!("{}-{}", parsed.trade_date, &attempt.id("transaction", 0)[..16]);
+                let random = attempt.id_bytes("transaction", 0);
                 let record = TransactionRecord {
-                    id: tx_id,
+                    id: TransactionId::from_random(parsed.trade_date, std::array::from_fn(|i| random[i])),
                     symbol: parsed.symbol.clone(),
-                    trade_date: parsed.trade_date.to_string(),
                     seq: ledger_seq(attempt.started, 0),
-                    fields: parsed.fields(),
+                    trade: parsed.trade,
+                    currency: parsed.currency,
+                    source: None,
                 };
                 let holding = match self.change_ledger(user, id, &parsed.symbol, std::slice::from_ref(&record), &[], None).await {
                     Ok(stored) => stored.holding,
@@ -238,15 +243,15 @@ impl Portfolio {
         Ok(reply)
     }
 
-    async fn delete_transaction(&self, request: &ApiRequest, user: &str) -> Result<Reply, ApiError> {
-        let id = portfolio_id(request)?.to_owned();
+    async fn delete_transaction(&self, request: &ApiRequest, user: &UserId) -> Result<Reply, ApiError> {
+        let id = &portfolio_id(request)?;
         let tx_id = transaction_id(request)?;
         let (aws, table) = (&self.platform.aws, &self.app_table);
-        let record = store::get_transaction(aws, table, user, &id, tx_id)
+        let record = store::get_transaction(aws, table, user, id, &tx_id)
             .await
             .map_err(storage_problem)?
             .ok_or_else(|| ApiError::NotFound(format!("no transaction {tx_id}")))?;
-        match self.change_ledger(user, &id, &record.symbol, &[], std::slice::from_ref(&record), None).await {
+        match self.change_ledger(user, id, &record.symbol, &[], std::slice::from_ref(&record), None).await {
             Ok(_) => {}
             // Removing a BUY that later SELLs depend on would leave a negative position.
             Err(ChangeError::Underivable { error, .. }) => {
@@ -257,14 +262,14 @@ impl Portfolio {
             }
             Err(ChangeError::Api(err)) => return Err(err),
         }
-        self.invalidate(user, &id).await;
+        self.invalidate(user, id).await;
         Ok(Reply::no_content())
     }
 
-    async fn list_transactions(&self, request: &ApiRequest, user: &str) -> Result<Reply, ApiError> {
+    async fn list_transactions(&self, request: &ApiRequest, user: &UserId) -> Result<Reply, ApiError> {
         request.only_query(&["from", "to", "limit", "cursor"])?;
-        let id = portfolio_id(request)?.to_owned();
-        self.owned(user, &id).await?;
+        let id = &portfolio_id(request)?;
+        self.owned(user, id).await?;
         let date = |name: &str, default: &str| -> Result<String, ApiError> {
             Ok(request.date(name)?.map_or_else(|| default.to_owned(), |d| d.to_string()))
         };
@@ -279,22 +284,22 @@ impl Portfolio {
             None => None,
             Some(raw) => {
                 let bad = || ApiError::field("query.cursor", "not a cursor of this list and range");
-                let tx = bourse_http::cursor::decode(raw).filter(|id| is_minted_transaction_id(id)).ok_or_else(bad)?;
-                if tx[..10] < *from || tx[..10] > *to {
+                let tx = bourse_http::cursor::decode(raw).and_then(|id| TransactionId::parse(&id).ok()).ok_or_else(bad)?;
+                if tx.trade_date() < from.as_str() || tx.trade_date() > to.as_str() {
                     return Err(bad());
                 }
                 Some(tx)
             }
         };
-        let range = store::TransactionRange { from: &from, to: &to, limit, after: after.as_deref() };
+        let range = store::TransactionRange { from: &from, to: &to, limit, after: after.as_ref() };
         let (items, next) =
-            store::list_transactions(&self.platform.aws, &self.app_table, user, &id, range).await.map_err(storage_problem)?;
-        let next = next.map(|last| bourse_http::cursor::encode(&last.id));
+            store::list_transactions(&self.platform.aws, &self.app_table, user, id, range).await.map_err(storage_problem)?;
+        let next = next.map(|last| bourse_http::cursor::encode(last.id.as_str()));
         Reply::ok(&bourse_http::Page::new(items.iter().map(TransactionView::from).collect(), next))
     }
 
     /// Holdings joined with quotes: 1 Query + ⌈N/100⌉ BatchGetItem.
-    async fn priced_holdings(&self, user: &str, id: &str) -> Result<(Vec<Holding>, HashMap<String, Quote>), ApiError> {
+    async fn priced_holdings(&self, user: &UserId, id: &PortfolioId) -> Result<(Vec<Holding>, HashMap<String, Quote>), ApiError> {
         let holdings: Vec<Holding> = store::list_holdings(&self.platform.aws, &self.app_table, user, id)
             .await
             .map_err(storage_problem)?
@@ -310,7 +315,7 @@ impl Portfolio {
     /// unless a write bumped the portfolio's guard meanwhile. `compute` reads strongly consistent,
     /// so what it stores never predates a write it follows. With the cache down, computed every
     /// time.
-    async fn cached_view<F, Fut, T: Serialize>(&self, user: &str, id: &str, view: &str, compute: F) -> Result<Reply, ApiError>
+    async fn cached_view<F, Fut, T: Serialize>(&self, user: &UserId, id: &PortfolioId, view: &str, compute: F) -> Result<Reply, ApiError>
     where
         F: FnOnce() -> Fut,
         Fut: Future<Output = Result<T, ApiError>>,
@@ -323,9 +328,9 @@ impl Portfolio {
         Ok(Reply::json_bytes(StatusCode::OK, body))
     }
 
-    async fn holdings(&self, request: &ApiRequest, user: &str) -> Result<Reply, ApiError> {
+    async fn holdings(&self, request: &ApiRequest, user: &UserId) -> Result<Reply, ApiError> {
         request.only_query(&[])?;
-        let id = portfolio_id(request)?;
+        let id = &portfolio_id(request)?;
         self.cached_view(user, id, "holdings", || async {
             // The holdings Query itself proves ownership (keys include the user); an empty answer
             // for an unknown id would leak nothing, but answer 404 like every other route.
@@ -339,9 +344,9 @@ impl Portfolio {
         .await
     }
 
-    async fn summary(&self, request: &ApiRequest, user: &str) -> Result<Reply, ApiError> {
+    async fn summary(&self, request: &ApiRequest, user: &UserId) -> Result<Reply, ApiError> {
         request.only_query(&[])?;
-        let id = portfolio_id(request)?;
+        let id = &portfolio_id(request)?;
         self.cached_view(user, id, "summary", || async {
             let portfolio = self.owned(user, id).await?;
             let (holdings, quotes) = self.priced_holdings(user, id).await?;
@@ -352,9 +357,9 @@ impl Portfolio {
 
     /// Daily value snapshots (written by the scheduled refresh) over `from`..`to`, at most
     /// [`MAX_HISTORY_DAYS`] days; default the last 90 days.
-    async fn history(&self, request: &ApiRequest, user: &str) -> Result<Reply, ApiError> {
+    async fn history(&self, request: &ApiRequest, user: &UserId) -> Result<Reply, ApiError> {
         request.only_query(&["from", "to"])?;
-        let id = portfolio_id(request)?;
+        let id = &portfolio_id(request)?;
         let today = now().date();
         let to = request.date("to")?.unwrap_or(today);
         let from = request.date("from")?.unwrap_or(to - time::Duration::days(90));
@@ -382,9 +387,9 @@ impl Portfolio {
         Reply::ok(&wire::History { from: from.to_string(), to: to.to_string(), points })
     }
 
-    async fn analysis(&self, request: &ApiRequest, user: &str) -> Result<Reply, ApiError> {
+    async fn analysis(&self, request: &ApiRequest, user: &UserId) -> Result<Reply, ApiError> {
         request.only_query(&[])?;
-        let id = portfolio_id(request)?;
+        let id = &portfolio_id(request)?;
         self.owned(user, id).await?;
         let (holdings, quotes) = self.priced_holdings(user, id).await?;
         let positions = valued(&holdings, &quotes);
@@ -454,23 +459,23 @@ impl Handler<PortfolioRoute> for Portfolio {
                 let items = store::list_portfolios(aws, table, &user()?).await.map_err(storage_problem)?;
                 Reply::ok(&bourse_http::Page::all(items.iter().map(PortfolioView::from).collect()))
             }
-            PortfolioRoute::Get => Reply::ok(&PortfolioView::from(&self.owned(&user()?, portfolio_id(&request)?).await?)),
+            PortfolioRoute::Get => Reply::ok(&PortfolioView::from(&self.owned(&user()?, &portfolio_id(&request)?).await?)),
             PortfolioRoute::Rename => {
                 let body: input::Rename = request.json()?;
                 let name = input::portfolio_name(&body.name)?;
                 let (user, id) = (user()?, portfolio_id(&request)?);
-                if !store::rename_portfolio(aws, table, &user, id, &name).await.map_err(storage_problem)? {
-                    return Err(not_found(id));
+                if !store::rename_portfolio(aws, table, &user, &id, &name).await.map_err(storage_problem)? {
+                    return Err(not_found(&id));
                 }
-                self.invalidate(&user, id).await;
-                Reply::ok(&PortfolioView::from(&self.owned(&user, id).await?))
+                self.invalidate(&user, &id).await;
+                Reply::ok(&PortfolioView::from(&self.owned(&user, &id).await?))
             }
             PortfolioRoute::Delete => {
                 let (user, id) = (user()?, portfolio_id(&request)?);
-                if !store::delete_portfolio(aws, table, &user, id).await.map_err(storage_problem)? {
-                    return Err(not_found(id));
+                if !store::delete_portfolio(aws, table, &user, &id).await.map_err(storage_problem)? {
+                    return Err(not_found(&id));
                 }
-                self.invalidate(&user, id).await;
+                self.invalidate(&user, &id).await;
                 Ok(Reply::no_content())
             }
             PortfolioRoute::AddTransaction => self.add_transaction(&request, &user()?).await,
@@ -502,22 +507,12 @@ pub fn app(platform: Platform) -> Result<HttpApp<PortfolioRoute, Portfolio>, Sta
 /// The `{id}` of a portfolio route. Only ids this service mints (32 lowercase hex digits) can name
 /// a portfolio; anything else is 404 before it reaches a key (DynamoDB refuses a key over 1 KB,
 /// which must never surface as an error of ours).
-pub(crate) fn portfolio_id(request: &ApiRequest) -> Result<&str, ApiError> {
-    let id = request.param("id")?;
-    if bourse_domain::text::is_lower_hex(id, 32) { Ok(id) } else { Err(ApiError::NotFound("no such portfolio".into())) }
+pub(crate) fn portfolio_id(request: &ApiRequest) -> Result<PortfolioId, ApiError> {
+    PortfolioId::parse(request.param("id")?).map_err(|_| ApiError::NotFound("no such portfolio".into()))
 }
 
 /// The `{txId}` of a transaction route: `<YYYY-MM-DD>-<16 lowercase hex digits>`, what the API and
 /// the CSV import mint; anything else is 404.
-fn transaction_id(request: &ApiRequest) -> Result<&str, ApiError> {
-    let id = request.param("txId")?;
-    if is_minted_transaction_id(id) { Ok(id) } else { Err(ApiError::NotFound("no such transaction".into())) }
-}
-
-/// `YYYY-MM-DD-<16 lowercase hex>`: the shape of every transaction id the service mints.
-fn is_minted_transaction_id(id: &str) -> bool {
-    id.len() == 27
-        && id.as_bytes()[10] == b'-'
-        && bourse_domain::text::parse_date(&id[..10]).is_ok()
-        && bourse_domain::text::is_lower_hex(&id[11..], 16)
+fn transaction_id(request: &ApiRequest) -> Result<TransactionId, ApiError> {
+    TransactionId::parse(request.param("txId")?).map_err(|_| ApiError::NotFound("no such transaction".into()))
 }

@@ -4,6 +4,7 @@
 
 use crate::dec;
 use bourse_domain::portfolio::{Holding, Weight};
+use bourse_domain::{PortfolioId, TransactionId};
 use bourse_http::Links;
 use bourse_storage::market::Quote;
 use bourse_storage::portfolios::{PortfolioRecord, TransactionRecord};
@@ -13,7 +14,7 @@ use serde::{Deserialize, Serialize};
 /// `Portfolio`.
 #[derive(Debug, Clone, Serialize)]
 pub struct PortfolioView {
-    pub id: String,
+    pub id: PortfolioId,
     pub name: String,
     pub currency: String,
     pub created_at: String,
@@ -28,7 +29,7 @@ impl From<&PortfolioRecord> for PortfolioView {
 /// `Transaction`: the documented members only, whatever else the stored item holds.
 #[derive(Debug, Clone, Serialize)]
 pub struct TransactionView {
-    pub id: String,
+    pub id: TransactionId,
     pub symbol: String,
     pub trade_date: String,
     #[serde(rename = "type")]
@@ -51,19 +52,20 @@ pub struct TransactionView {
 
 impl From<&TransactionRecord> for TransactionView {
     fn from(t: &TransactionRecord) -> Self {
-        let field = |name: &str| t.fields.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone());
+        let terms = t.trade.terms();
+        let term = |name: &str| terms.iter().find(|(k, _)| *k == name).map(|(_, v)| v.clone());
         TransactionView {
             id: t.id.clone(),
             symbol: t.symbol.as_str().to_owned(),
-            trade_date: t.trade_date.clone(),
-            kind: field("kind").unwrap_or_default(),
-            quantity: field("quantity"),
-            price: field("price"),
-            fees: field("fees"),
-            amount: field("amount"),
-            ratio: field("ratio"),
-            currency: field("currency").unwrap_or_default(),
-            source: field("source"),
+            trade_date: t.trade_date().to_owned(),
+            kind: t.trade.kind().to_owned(),
+            quantity: term("quantity"),
+            price: term("price"),
+            fees: term("fees"),
+            amount: term("amount"),
+            ratio: term("ratio"),
+            currency: t.currency.to_string(),
+            source: t.source.clone(),
         }
     }
 }

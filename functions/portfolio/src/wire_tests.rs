@@ -6,12 +6,12 @@ use crate::journal::signal_view;
 use crate::ledger::derive;
 use crate::wire::*;
 use crate::{summary, valued};
-use bourse_domain::Symbol;
 use bourse_domain::journal::{self as rules, Confidence, Contribution, Direction, Outcome, SignalId, SymbolStats};
 use bourse_domain::money::Currency;
 use bourse_domain::portfolio::analyse;
 use bourse_domain::text::parse_date;
 use bourse_domain::transaction::RawTransaction;
+use bourse_domain::{PortfolioId, Symbol, TransactionId};
 use bourse_http::schema_check::OpenApi;
 use bourse_http::{Links, Page};
 use bourse_storage::journal::{Closing, SignalRecord};
@@ -45,11 +45,12 @@ fn transaction(id: &str, kind: &str, date: &str, extra: &[(&str, &str)]) -> Tran
     }
     let parsed = raw.parse(parse_date("2026-06-30").unwrap()).unwrap();
     TransactionRecord {
-        id: id.into(),
+        id: TransactionId::parse(id).unwrap(),
         symbol: parsed.symbol.clone(),
-        trade_date: date.into(),
         seq: format!("{:018}", id.len()),
-        fields: parsed.fields(),
+        trade: parsed.trade,
+        currency: parsed.currency,
+        source: None,
     }
 }
 
@@ -78,13 +79,15 @@ fn signal(id: &str, closed: bool) -> SignalRecord {
 
 /// (operation, status, answer) for every JSON answer of the portfolio and journal routes.
 fn samples() -> Vec<(&'static str, u16, Value)> {
-    let portfolio =
-        PortfolioRecord { id: "0".repeat(32), name: "Core".into(), currency: Currency::USD, created_at: "2026-11-25T21:30:00Z".into() };
+    let portfolio = PortfolioRecord {
+        id: PortfolioId::parse(&"0".repeat(32)).unwrap(),
+        name: "Core".into(),
+        currency: Currency::USD,
+        created_at: "2026-11-25T21:30:00Z".into(),
+    };
     let view = PortfolioView::from(&portfolio);
     let mut imported = transaction("2026-01-16-00112233445566ff", "BUY", "2026-01-16", &[("quantity", "5"), ("price", "100")]);
-    imported.fields.push(("source".into(), "schwab".into()));
-    // An attribute the API does not document: never echoed.
-    imported.fields.push(("seq".into(), "000000000000100001".into()));
+    imported.source = Some("schwab".into());
     let ledger = [
         transaction("2026-01-15-0011223344556677", "BUY", "2026-01-15", &[("quantity", "10"), ("price", "150.25"), ("fees", "1")]),
         imported,

@@ -39,8 +39,7 @@ pub async fn create(
         }
         JobScope::Universe => (JobKind::Universe, universe().await?),
     };
-    let owner = principal.user_id.clone();
-    let (owner, symbols) = (owner.as_str(), symbols.as_slice());
+    let (owner, symbols) = (&principal.user_id, symbols.as_slice());
     bourse_runtime::idempotency::idempotent(platform, request, owner, |attempt| async move {
         let job =
             bourse_runtime::jobs::start_enrichment_job(platform, bourse_runtime::jobs::job_id(&attempt), owner, kind, symbols).await?;
@@ -61,7 +60,7 @@ pub async fn get(platform: &Platform, request: &ApiRequest) -> Result<Reply, Api
     let table = platform.config.require_app_table().map_err(|e| ApiError::Internal(e.to_string()))?;
     let (job, errors) =
         bourse_storage::jobs::job_with_errors(&platform.aws, table, &id).await.map_err(storage_problem)?.ok_or_else(not_found)?;
-    if job.owner != principal.user_id {
+    if !job.owner.is(&principal.user_id) {
         return Err(not_found());
     }
     let p = job.progress;

@@ -14,6 +14,11 @@ pub fn require_stack() {
     );
 }
 
+/// A new random user id, for items a test writes without going through the API.
+pub fn random_user_id() -> bourse_domain::UserId {
+    bourse_domain::UserId::parse(&bourse_domain::random::hex_id(&bourse_domain::random::OsRandom).unwrap()).unwrap()
+}
+
 pub fn repo_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
 }

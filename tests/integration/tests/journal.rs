@@ -543,10 +543,10 @@ async fn closing_beyond_the_closed_signal_cap_is_422_and_changes_nothing() {
     let c = journal(&auth).await;
     let created = c.create(signal("CAPX", "LONG", "10", 50)).await;
     let id = created["id"].as_str().unwrap().to_owned();
-    let user = json_body(&auth.serve(event("GET", "/v1/me", "", None, Some(&c.token), &random_ip())).await)["user_id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let user = bourse_domain::UserId::parse(
+        json_body(&auth.serve(event("GET", "/v1/me", "", None, Some(&c.token), &random_ip())).await)["user_id"].as_str().unwrap(),
+    )
+    .unwrap();
     let p = platform("portfolio");
     let table = p.config.require_app_table().unwrap();
     let symbol = bourse_domain::Symbol::parse("CAPX").unwrap();

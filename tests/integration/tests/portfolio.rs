@@ -64,14 +64,16 @@ async fn ids_the_service_never_mints_answer_404_not_503() {
     }
 }
 
-/// A request the store refuses as invalid (here a key over DynamoDB's 1 KB limit) is a typed
+/// A request the store refuses as invalid (here a partition key over DynamoDB's 2 KB limit) is a typed
 /// `Invalid` error, which the one mapping answers 500, never 503.
 #[tokio::test]
 async fn a_request_dynamodb_refuses_as_invalid_is_never_reported_busy() {
     bourse_integration_tests::ensure_resources().await;
     let platform = platform("portfolio");
     let table = platform.config.require_app_table().unwrap();
-    let err = bourse_storage::portfolios::get_portfolio(&platform.aws, table, "u", &"a".repeat(2000)).await.unwrap_err();
+    let user = bourse_integration_tests::random_user_id();
+    let key = "a".repeat(3000);
+    let err = bourse_storage::idempotency::begin(&platform.aws, table, &user, &key, "h", "claim", 1_796_000_000_000).await.unwrap_err();
     assert!(matches!(err, bourse_storage::StorageError::Invalid { .. }), "{err}");
     let problem = bourse_runtime::storage_problem(err);
     assert!(matches!(problem, bourse_http::ApiError::Internal(_)), "{problem:?}");
@@ -84,7 +86,7 @@ async fn an_item_over_400_kb_is_422_with_a_reason_and_large_answers_still_replay
     bourse_integration_tests::ensure_resources().await;
     let platform = platform("portfolio");
     let table = platform.config.require_app_table().unwrap();
-    let user = format!("u-{}", bourse_domain::random::hex_id(&bourse_domain::random::OsRandom).unwrap());
+    let user = bourse_integration_tests::random_user_id();
     let idem = |key: &'static str, hash: &'static str| {
         bourse_storage::idempotency::begin(&platform.aws, table, &user, key, hash, "claim", 1_796_000_000_000)
     };
@@ -196,13 +198,14 @@ async fn trades_beyond_the_documented_bounds_answer_422_and_the_books_stay_whole
     let holding = c.holding(&id, "MSFT").await;
     assert_eq!(holding["quantity"], "1000000000000", "1 share after four 1000:1 splits: {holding}");
     assert_eq!(holding["cost_basis"], "1000");
-    let user = json_body(&auth.serve(event("GET", "/v1/me", "", None, Some(&c.token), &random_ip())).await)["user_id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let user = bourse_domain::UserId::parse(
+        json_body(&auth.serve(event("GET", "/v1/me", "", None, Some(&c.token), &random_ip())).await)["user_id"].as_str().unwrap(),
+    )
+    .unwrap();
     let p = platform("portfolio");
     let (app, market) = (p.config.require_app_table().unwrap(), p.config.require_market_table().unwrap());
-    let snapshot = enrich_consumer_fn::write_daily_snapshot(&p.aws, app, market, &user, &id, "2026-03-02").await.unwrap();
+    let portfolio = bourse_domain::PortfolioId::parse(&id).unwrap();
+    let snapshot = enrich_consumer_fn::write_daily_snapshot(&p.aws, app, market, &user, &portfolio, "2026-03-02").await.unwrap();
     assert_eq!(snapshot.cost, rust_decimal::Decimal::from(1000));
 }
 
@@ -342,11 +345,12 @@ async fn the_owner_renames_and_deletes_a_portfolio() {
     }
     assert_eq!(c.call("DELETE", &format!("/v1/portfolios/{id}"), None).await.status(), 404);
     let p = platform("portfolio");
-    let user = json_body(&auth.serve(event("GET", "/v1/me", "", None, Some(&c.token), &random_ip())).await)["user_id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let left = bourse_storage::portfolios::list_holdings(&p.aws, p.config.require_app_table().unwrap(), &user, &id).await.unwrap();
+    let user = bourse_domain::UserId::parse(
+        json_body(&auth.serve(event("GET", "/v1/me", "", None, Some(&c.token), &random_ip())).await)["user_id"].as_str().unwrap(),
+    )
+    .unwrap();
+    let portfolio = bourse_domain::PortfolioId::parse(&id).unwrap();
+    let left = bourse_storage::portfolios::list_holdings(&p.aws, p.config.require_app_table().unwrap(), &user, &portfolio).await.unwrap();
     assert!(left.is_empty(), "nothing of it is left in the table");
 }
 
@@ -496,8 +500,9 @@ async fn history_serves_the_daily_snapshots_the_writer_stores() {
     assert_eq!(c.call("POST", &format!("/v1/portfolios/{id}/transactions"), Some(buy("MSFT", "2", "100", "0"))).await.status(), 201);
     let user = {
         let me = json_body(&auth.serve(event("GET", "/v1/me", "", None, Some(&c.token), &random_ip())).await);
-        me["id"].as_str().or(me["user_id"].as_str()).expect("user id").to_owned()
+        bourse_domain::UserId::parse(me["user_id"].as_str().expect("user id")).unwrap()
     };
+    let id = bourse_domain::PortfolioId::parse(&id).unwrap();
     // The portfolio is in its shard of the active-portfolio index (the fan-out's input).
     let p = platform("portfolio");
     let (aws, app, market) = (&p.aws, p.config.require_app_table().unwrap(), p.config.require_market_table().unwrap());
@@ -529,17 +534,18 @@ async fn the_snapshot_fan_out_covers_a_shard_page_by_page_through_the_queue() {
     let (app, queue) = (p.config.require_app_table().unwrap(), stack.queue_urls["EnrichQueue"].clone());
     // 40 portfolios of 20 users: about 2.5 per shard; shard of the first, with a page of 1, so the
     // shard needs several continuations.
+    let user = |n: usize| bourse_domain::UserId::parse(&format!("{:032x}", 0xabc0 + n)).unwrap();
+    let record_id = |n: usize| bourse_domain::PortfolioId::parse(&format!("{n:032x}")).unwrap();
     for i in 0..40 {
         let record = bourse_storage::portfolios::PortfolioRecord {
-            id: format!("{:032x}", i),
+            id: record_id(i),
             name: "P".into(),
             currency: bourse_domain::money::Currency::parse("USD").unwrap(),
             created_at: "2026-12-01T00:00:00Z".into(),
         };
-        bourse_storage::portfolios::create_portfolio(&p.aws, app, &format!("user-{}", i % 20), &record).await.unwrap();
+        bourse_storage::portfolios::create_portfolio(&p.aws, app, &user(i % 20), &record).await.unwrap();
     }
-    let shard: u32 =
-        bourse_storage::portfolios::active_shard_key("user-0", &format!("{:032x}", 0)).trim_start_matches("ACTIVE#").parse().unwrap();
+    let shard: u32 = bourse_storage::portfolios::active_shard_key(&user(0), &record_id(0)).trim_start_matches("ACTIVE#").parse().unwrap();
     let expected = bourse_storage::portfolios::active_portfolios(&p.aws, app, shard).await.unwrap();
     assert!(expected.len() >= 2, "a shard with several portfolios: {expected:?}");
     let date = "2026-05-04";
