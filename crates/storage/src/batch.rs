@@ -33,24 +33,21 @@ pub async fn get_all(
     projection: Option<&str>,
     consistent: bool,
 ) -> Result<Vec<Item>, StorageError> {
-    let chunks = keys.chunks(GET_LIMIT).map(|chunk| get_chunk(clients, table, chunk.to_vec(), projection, consistent));
+    let requests = keys.chunks(GET_LIMIT).map(|chunk| {
+        KeysAndAttributes::builder()
+            .set_keys(Some(chunk.to_vec()))
+            .set_projection_expression(projection.map(str::to_owned))
+            .consistent_read(consistent)
+            .build()
+            .map_err(build_error(table))
+    });
+    let chunks = requests.collect::<Result<Vec<_>, _>>()?.into_iter().map(|request| get_chunk(clients, table, request));
     Ok(futures_util::future::try_join_all(chunks).await?.into_iter().flatten().collect())
 }
 
-async fn get_chunk(
-    clients: &AwsClients,
-    table: &str,
-    keys: Vec<Item>,
-    projection: Option<&str>,
-    consistent: bool,
-) -> Result<Vec<Item>, StorageError> {
-    let mut found = Vec::with_capacity(keys.len());
-    let mut pending = KeysAndAttributes::builder()
-        .set_keys(Some(keys))
-        .set_projection_expression(projection.map(str::to_owned))
-        .consistent_read(consistent)
-        .build()
-        .map_err(build_error(table))?;
+/// One BatchGetItem of at most [`GET_LIMIT`] keys, resent for what it leaves unprocessed.
+async fn get_chunk(clients: &AwsClients, table: &str, mut pending: KeysAndAttributes) -> Result<Vec<Item>, StorageError> {
+    let mut found = Vec::with_capacity(pending.keys.len());
     for round in 0..=MAX_RETRIES {
         if round > 0 {
             pause(&THROTTLED, round - 1).await;

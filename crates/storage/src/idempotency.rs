@@ -7,10 +7,13 @@
 //! The claim keeps the time the key was first claimed (`startedAt`), so every attempt derives the
 //! same ids from it and finds what an earlier attempt had already written.
 
+use crate::attr::s;
 use crate::clients::AwsClients;
 use crate::error::StorageError;
 use crate::error::dynamodb_error;
+use crate::query::get_item;
 use crate::schema::{PK, SK, TTL};
+use aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder;
 use aws_sdk_dynamodb::types::AttributeValue;
 use bourse_domain::UserId;
 
@@ -38,8 +41,18 @@ pub enum NextAction {
     Mismatch,
 }
 
-fn key(user: &UserId, idempotency_key: &str) -> [(&'static str, AttributeValue); 2] {
-    [(PK, AttributeValue::S(format!("IDEMP#{user}#{idempotency_key}"))), (SK, AttributeValue::S("IDEMP".into()))]
+/// The partition of `user`'s record of `idempotency_key`.
+fn record_pk(user: &UserId, idempotency_key: &str) -> String {
+    format!("IDEMP#{user}#{idempotency_key}")
+}
+
+/// The sort key of every idempotency record.
+const RECORD_SK: &str = "IDEMP";
+
+/// An UpdateItem of the record in partition `pk`, with `#state` naming its state; the caller adds
+/// the expressions and sends it.
+fn update_record(clients: &AwsClients, table: &str, pk: String) -> UpdateItemFluentBuilder {
+    clients.dynamodb.update_item().table_name(table).key(PK, s(pk)).key(SK, s(RECORD_SK)).expression_attribute_names("#state", "state")
 }
 
 /// Claims the key: 1 conditional PutItem (`attribute_not_exists(pk) OR ttl < now`), and on a
@@ -57,13 +70,13 @@ pub async fn begin(
     now_ms: i64,
 ) -> Result<NextAction, StorageError> {
     let now = now_ms.div_euclid(1000);
-    let [(pk_name, pk), (sk_name, sk)] = key(user, idempotency_key);
+    let pk = record_pk(user, idempotency_key);
     let claimed = clients
         .dynamodb
         .put_item()
         .table_name(table)
-        .item(pk_name, pk.clone())
-        .item(sk_name, sk.clone())
+        .item(PK, s(pk.clone()))
+        .item(SK, s(RECORD_SK))
         .item("requestHash", AttributeValue::S(request_hash.to_owned()))
         .item("state", AttributeValue::S("pending".into()))
         .item("startedAt", AttributeValue::N(now_ms.to_string()))
@@ -81,18 +94,7 @@ pub async fn begin(
         Err(e) if e.as_service_error().is_some_and(|e| e.is_conditional_check_failed_exception()) => {}
         Err(e) => return Err(StorageError::from_sdk("dynamodb", e)),
     }
-    let existing = clients
-        .dynamodb
-        .get_item()
-        .table_name(table)
-        .key(pk_name, pk.clone())
-        .key(sk_name, sk.clone())
-        .consistent_read(true)
-        .send()
-        .await
-        .map_err(dynamodb_error)?
-        .item
-        .unwrap_or_default();
+    let existing = get_item(clients, table, pk.clone(), RECORD_SK, true).await?.unwrap_or_default();
     let text = |name: &str| match existing.get(name) {
         Some(AttributeValue::S(v)) => v.clone(),
         _ => String::new(),
@@ -107,8 +109,9 @@ pub async fn begin(
     if text("state") == "done" {
         let status = number("status").and_then(|s| u16::try_from(s).ok()).unwrap_or(200);
         let body = match existing.get("bodyGz") {
-            Some(AttributeValue::B(gz)) => gunzip(gz.as_ref())
-                .ok_or_else(|| StorageError::Corrupt { key: format!("IDEMP#{user}#{idempotency_key}"), reason: "bodyGz".into() })?,
+            Some(AttributeValue::B(gz)) => {
+                gunzip(gz.as_ref()).ok_or_else(|| StorageError::Corrupt { key: pk.clone(), reason: "bodyGz".into() })?
+            }
             _ => text("body"),
         };
         return Ok(NextAction::Replay { status, body });
@@ -122,16 +125,10 @@ pub async fn begin(
     }
     // The lease ended: the attempt holding it crashed, timed out or failed. Take it over, unless
     // another request just did (the lease we saw is no longer there).
-    let reclaimed = clients
-        .dynamodb
-        .update_item()
-        .table_name(table)
-        .key(pk_name, pk)
-        .key(sk_name, sk)
+    let reclaimed = update_record(clients, table, pk)
         .update_expression("SET #lease = :next, claimId = :claim")
         .condition_expression("#state = :pending AND #lease = :seen")
         .expression_attribute_names("#lease", "leaseUntil")
-        .expression_attribute_names("#state", "state")
         .expression_attribute_values(":next", AttributeValue::N((now + LEASE_SECONDS).to_string()))
         .expression_attribute_values(":claim", AttributeValue::S(claim_id.to_owned()))
         .expression_attribute_values(":seen", AttributeValue::N(lease.to_string()))
@@ -169,19 +166,13 @@ pub async fn complete(
     status: u16,
     body: &str,
 ) -> Result<(), StorageError> {
-    let [(pk_name, pk), (sk_name, sk)] = key(user, idempotency_key);
+    let pk = record_pk(user, idempotency_key);
     let (field, value) = match (body.len() > COMPRESS_ABOVE_BYTES).then(|| gzip(body)).flatten() {
         Some(gz) => ("bodyGz", AttributeValue::B(aws_sdk_dynamodb::primitives::Blob::new(gz))),
         None => ("body", AttributeValue::S(body.to_owned())),
     };
-    clients
-        .dynamodb
-        .update_item()
-        .table_name(table)
-        .key(pk_name, pk)
-        .key(sk_name, sk)
+    update_record(clients, table, pk)
         .update_expression("SET #state = :done, #status = :status, #body = :body")
-        .expression_attribute_names("#state", "state")
         .expression_attribute_names("#status", "status")
         .expression_attribute_names("#body", field)
         .expression_attribute_values(":done", AttributeValue::S("done".into()))
@@ -198,17 +189,11 @@ pub async fn complete(
 /// attempt had written). The claim itself stays: another body under this key is still a mismatch.
 /// 1 UpdateItem.
 pub async fn release(clients: &AwsClients, table: &str, user: &UserId, idempotency_key: &str) -> Result<(), StorageError> {
-    let [(pk_name, pk), (sk_name, sk)] = key(user, idempotency_key);
-    clients
-        .dynamodb
-        .update_item()
-        .table_name(table)
-        .key(pk_name, pk)
-        .key(sk_name, sk)
+    let pk = record_pk(user, idempotency_key);
+    update_record(clients, table, pk)
         .update_expression("SET #lease = :ended")
         .condition_expression("#state = :pending")
         .expression_attribute_names("#lease", "leaseUntil")
-        .expression_attribute_names("#state", "state")
         .expression_attribute_values(":ended", AttributeValue::N("0".into()))
         .expression_attribute_values(":pending", AttributeValue::S("pending".into()))
         .send()

@@ -18,6 +18,7 @@ use crate::error::dynamodb_error;
 use crate::query::{Item, Partition, SortKeys, get_item, query_all};
 use crate::retry::Attempts;
 use crate::schema::{PK, SK, TTL, market};
+use aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder;
 use aws_sdk_dynamodb::primitives::Blob;
 use aws_sdk_dynamodb::types::AttributeValue;
 use bourse_domain::Symbol;
@@ -163,6 +164,20 @@ pub async fn universe_version(clients: &AwsClients, table: &str) -> Result<u64, 
 /// How long a publisher holds the publishing lease (a crashed publisher blocks others this long).
 const PUBLISH_LEASE_SECONDS: u64 = 30;
 
+/// An UpdateItem of the universe's version item, with the names of its version (`#v`) and publish
+/// lease (`#p` token, `#pu` until); the caller adds the expressions and sends it.
+fn update_universe_version(clients: &AwsClients, table: &str) -> UpdateItemFluentBuilder {
+    clients
+        .dynamodb
+        .update_item()
+        .table_name(table)
+        .key(PK, s("UNIVERSE"))
+        .key(SK, s("VERSION"))
+        .expression_attribute_names("#v", "version")
+        .expression_attribute_names("#p", "publishing")
+        .expression_attribute_names("#pu", "publishingUntil")
+}
+
 /// Publishes `stocks` as the next universe version and returns it. First takes a short lease on
 /// the version item (UpdateItem `SET publishing = :token` if the version is still `:current` and
 /// no unexpired lease is held), so two publishers never write chunks of the same version; then
@@ -175,16 +190,8 @@ pub async fn publish_universe(clients: &AwsClients, table: &str, stocks: &[Stock
     let next = current + 1;
     let chunks = encode_chunks(stocks)?;
     let token = publish_token();
-    let mut lease = clients
-        .dynamodb
-        .update_item()
-        .table_name(table)
-        .key(PK, s("UNIVERSE"))
-        .key(SK, s("VERSION"))
+    let mut lease = update_universe_version(clients, table)
         .update_expression("SET #p = :token, #pu = :until")
-        .expression_attribute_names("#v", "version")
-        .expression_attribute_names("#p", "publishing")
-        .expression_attribute_names("#pu", "publishingUntil")
         .expression_attribute_values(":token", s(token.clone()))
         .expression_attribute_values(":until", AttributeValue::N((now_epoch + PUBLISH_LEASE_SECONDS).to_string()))
         .expression_attribute_values(":now", AttributeValue::N(now_epoch.to_string()));
@@ -212,17 +219,9 @@ pub async fn publish_universe(clients: &AwsClients, table: &str, stocks: &[Stock
             .await
             .map_err(dynamodb_error)?;
     }
-    let update = clients
-        .dynamodb
-        .update_item()
-        .table_name(table)
-        .key(PK, s("UNIVERSE"))
-        .key(SK, s("VERSION"))
+    let update = update_universe_version(clients, table)
         .update_expression("SET #v = :next, #n = :count REMOVE #p, #pu")
-        .expression_attribute_names("#v", "version")
         .expression_attribute_names("#n", "stocks")
-        .expression_attribute_names("#p", "publishing")
-        .expression_attribute_names("#pu", "publishingUntil")
         .expression_attribute_values(":next", AttributeValue::N(next.to_string()))
         .expression_attribute_values(":count", AttributeValue::N(stocks.len().to_string()))
         .expression_attribute_values(":token", s(token))

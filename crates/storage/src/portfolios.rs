@@ -16,6 +16,7 @@ use crate::error::StorageError;
 use crate::error::dynamodb_error;
 use crate::query::{Partition, SortKeys, get_item, query_all};
 use crate::schema::{PK, SK, app};
+use aws_sdk_dynamodb::operation::put_item::builders::PutItemFluentBuilder;
 use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, TransactWriteItem, Update};
 use bourse_domain::money::Currency;
 use bourse_domain::portfolio::{Holding, Trade};
@@ -142,6 +143,12 @@ pub async fn active_portfolios_page(
     Ok((pairs, next))
 }
 
+/// An unconditional PutItem of the item `sort_key` in a portfolio's partition; the caller adds its
+/// attributes and sends it.
+fn put_in_portfolio(clients: &AwsClients, table: &str, user: &UserId, portfolio: &PortfolioId, sort_key: String) -> PutItemFluentBuilder {
+    clients.dynamodb.put_item().table_name(table).item(PK, s(portfolio_pk(user, portfolio))).item(SK, s(sort_key))
+}
+
 /// Stores a day's snapshot: 1 PutItem `pk = P#<user>#<id>, sk = SNAP#<date>` (idempotent: the same
 /// day overwrites itself).
 pub async fn put_snapshot(
@@ -152,12 +159,7 @@ pub async fn put_snapshot(
     date: &str,
     snapshot: &bourse_domain::portfolio::DailySnapshot,
 ) -> Result<(), StorageError> {
-    clients
-        .dynamodb
-        .put_item()
-        .table_name(table)
-        .item(PK, s(portfolio_pk(user, portfolio)))
-        .item(SK, s(format!("SNAP#{date}")))
+    put_in_portfolio(clients, table, user, portfolio, format!("SNAP#{date}"))
         .item("date", s(date))
         .item("value", n(snapshot.value))
         .item("cost", n(snapshot.cost))
@@ -628,12 +630,7 @@ pub async fn put_import(
     portfolio: &PortfolioId,
     record: &ImportRecord,
 ) -> Result<(), StorageError> {
-    clients
-        .dynamodb
-        .put_item()
-        .table_name(table)
-        .item(PK, s(portfolio_pk(user, portfolio)))
-        .item(SK, s(format!("IMPORT#{}", record.file_sha256)))
+    put_in_portfolio(clients, table, user, portfolio, format!("IMPORT#{}", record.file_sha256))
         .item("importedAt", s(record.imported_at.clone()))
         .item("result", s(record.result.clone()))
         .send()

@@ -19,6 +19,16 @@ pub fn random_user_id() -> bourse_domain::UserId {
     bourse_domain::UserId::parse(&bourse_domain::random::hex_id(&bourse_domain::random::OsRandom).unwrap()).unwrap()
 }
 
+/// A symbols job of a new random user over `total` symbols, marked enqueued, created at `created_at`:
+/// what the jobs API would have recorded, for tests that drive the store or the consumer directly.
+pub fn enqueued_job(id: bourse_domain::jobs::JobId, total: usize, created_at: &str) -> bourse_storage::jobs::JobRecord {
+    let owner = bourse_domain::jobs::JobOwner::User(random_user_id());
+    bourse_storage::jobs::JobRecord {
+        enqueued: true,
+        ..bourse_storage::jobs::JobRecord::new(id, owner, bourse_domain::jobs::JobKind::Symbols, total, created_at)
+    }
+}
+
 pub fn repo_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
 }

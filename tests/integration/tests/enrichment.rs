@@ -10,8 +10,8 @@ mod auth_support;
 use auth_support::{event, random_ip, signed_in};
 use aws_lambda_events::sqs::{SqsEvent, SqsMessage};
 use bourse_domain::ManualClock;
-use bourse_domain::jobs::{JobId, JobOwner, JobProgress};
-use bourse_integration_tests::{ensure_resources, json_body, platform, random_user_id, repo_root};
+use bourse_domain::jobs::{JobId, JobProgress};
+use bourse_integration_tests::{ensure_resources, json_body, platform, repo_root};
 use bourse_providers::http_client::HttpClient;
 use bourse_providers::stub::{StubConfig, StubFormat, StubServer, series};
 use bourse_providers::{Provider, RateLimiter};
@@ -227,16 +227,7 @@ async fn provider_failures_fall_back_and_never_crash_the_batch() {
     let table = platform.config.require_app_table().unwrap();
     let id = JobId::parse(&format!("j{}", &bourse_domain::random::hex_id(&bourse_domain::random::OsRandom).unwrap()[..24])).unwrap();
     let symbols = ["MMM", "ZZTRUNC", "ZZBAD", "ZZNONE", "ZZFAIL"];
-    let job = bourse_storage::jobs::JobRecord {
-        enqueued: true,
-        ..bourse_storage::jobs::JobRecord::new(
-            id.clone(),
-            JobOwner::User(random_user_id()),
-            bourse_domain::jobs::JobKind::Symbols,
-            symbols.len(),
-            "now",
-        )
-    };
+    let job = bourse_integration_tests::enqueued_job(id.clone(), symbols.len(), "now");
     let parsed: Vec<bourse_domain::Symbol> = symbols.iter().map(|s| bourse_domain::Symbol::parse(s).unwrap()).collect();
     bourse_storage::jobs::create_job(&platform.aws, table, &job, &parsed, auth_support::now() as u64).await.unwrap();
     let batch = |receives: u32| {
@@ -300,16 +291,7 @@ async fn two_consumers_sharing_a_rate_limit_never_exceed_it_together() {
         let (first, second) = (make(), make());
         let id = JobId::parse(&format!("j{}", &bourse_domain::random::hex_id(&bourse_domain::random::OsRandom).unwrap()[..24])).unwrap();
         let symbols: Vec<String> = records.iter().take(30).map(|r| r.symbol.to_string()).collect();
-        let job = bourse_storage::jobs::JobRecord {
-            enqueued: true,
-            ..bourse_storage::jobs::JobRecord::new(
-                id.clone(),
-                JobOwner::User(random_user_id()),
-                bourse_domain::jobs::JobKind::Symbols,
-                symbols.len(),
-                "now",
-            )
-        };
+        let job = bourse_integration_tests::enqueued_job(id.clone(), symbols.len(), "now");
         let parsed: Vec<bourse_domain::Symbol> = symbols.iter().map(|s| bourse_domain::Symbol::parse(s).unwrap()).collect();
         bourse_storage::jobs::create_job(&platform.aws, &table, &job, &parsed, auth_support::now() as u64).await.unwrap();
         let batch = |part: &[String]| {

@@ -7,10 +7,10 @@ mod auth_support;
 
 use bourse_domain::Symbol;
 use bourse_domain::jobs::JobId;
-use bourse_integration_tests::{ensure_resources, platform, repo_root};
+use bourse_integration_tests::{enqueued_job, ensure_resources, platform, repo_root};
 use bourse_providers::RateLimiter;
 use bourse_runtime::Platform;
-use bourse_storage::jobs::{self, JobRecord, Recorded};
+use bourse_storage::jobs::{self, Recorded};
 use enrich_consumer_fn::Consumer;
 use std::sync::Arc;
 
@@ -39,16 +39,7 @@ async fn outcomes_recorded_at_once_are_each_counted_once_and_the_header_stays_sm
     let (aws, table) = (&platform.aws, platform.config.require_app_table().unwrap());
     let id = new_id();
     let all = symbols(3000);
-    let job = JobRecord {
-        enqueued: true,
-        ..JobRecord::new(
-            id.clone(),
-            bourse_domain::jobs::JobOwner::User(bourse_integration_tests::random_user_id()),
-            bourse_domain::jobs::JobKind::Symbols,
-            all.len(),
-            "2026-12-01T00:00:00Z",
-        )
-    };
+    let job = enqueued_job(id.clone(), all.len(), "2026-12-01T00:00:00Z");
     jobs::create_job(aws, table, &job, &all, auth_support::now() as u64).await.unwrap();
     assert_eq!(jobs::job_symbols(aws, table, &id).await.unwrap(), all, "every symbol kept, in order, across chunks");
 
@@ -94,16 +85,7 @@ async fn a_lost_race_for_the_counters_is_retried_not_failed() {
     let through = proxy.route(&platform);
     let id = new_id();
     let three = symbols(3);
-    let job = JobRecord {
-        enqueued: true,
-        ..JobRecord::new(
-            id.clone(),
-            bourse_domain::jobs::JobOwner::User(bourse_integration_tests::random_user_id()),
-            bourse_domain::jobs::JobKind::Symbols,
-            3,
-            "2026-12-01T00:00:00Z",
-        )
-    };
+    let job = enqueued_job(id.clone(), 3, "2026-12-01T00:00:00Z");
     jobs::create_job(&through.aws, &table, &job, &three, auth_support::now() as u64).await.unwrap();
     proxy.arm("TransactWriteItems", bourse_integration_tests::faults::Fault::TransactionConflict, 4);
     let recorded = jobs::record_outcome(&through.aws, &table, &id, &three[0], Ok(90), "2026-12-01T00:00:01Z", auth_support::now() as u64)
@@ -129,16 +111,7 @@ async fn a_stalled_job_is_swept_to_completion_and_a_moving_one_is_left_alone() {
     // Five universe symbols; three got an outcome, two messages were lost (dead-lettered).
     let five: Vec<Symbol> = ["MMM", "AOS", "ABT", "ABBV", "ACN"].iter().map(|s| Symbol::parse(s).unwrap()).collect();
     let stalled = new_id();
-    let job = JobRecord {
-        enqueued: true,
-        ..JobRecord::new(
-            stalled.clone(),
-            bourse_domain::jobs::JobOwner::User(bourse_integration_tests::random_user_id()),
-            bourse_domain::jobs::JobKind::Symbols,
-            5,
-            &at(now),
-        )
-    };
+    let job = enqueued_job(stalled.clone(), 5, &at(now));
     jobs::create_job(aws, &table, &job, &five, now.unix_timestamp() as u64).await.unwrap();
     jobs::mark_enqueued(aws, &table, &stalled, &at(now)).await.unwrap();
     for symbol in &five[..3] {
@@ -150,16 +123,7 @@ async fn a_stalled_job_is_swept_to_completion_and_a_moving_one_is_left_alone() {
     // Two hours without progress: swept.
     let later = now + time::Duration::hours(2);
     let moving = new_id();
-    let recent = JobRecord {
-        enqueued: true,
-        ..JobRecord::new(
-            moving.clone(),
-            bourse_domain::jobs::JobOwner::User(bourse_integration_tests::random_user_id()),
-            bourse_domain::jobs::JobKind::Symbols,
-            2,
-            &at(now),
-        )
-    };
+    let recent = enqueued_job(moving.clone(), 2, &at(now));
     jobs::create_job(aws, &table, &recent, &five[..2], now.unix_timestamp() as u64).await.unwrap();
     jobs::record_outcome(aws, &table, &moving, &five[0], Ok(90), &at(later), later.unix_timestamp() as u64).await.unwrap();
     assert_eq!(consumer.sweep_stalled_jobs(later).await.unwrap(), 1, "only the stalled job");
@@ -204,16 +168,7 @@ async fn jobs_completing_together_publish_the_universe_once_and_only_known_symbo
     for name in ["MMM", "AOS", "ABT", "ABBV", "ZZNEW", "ZZLOW"] {
         let symbol = Symbol::parse(name).unwrap();
         let id = new_id();
-        let job = JobRecord {
-            enqueued: true,
-            ..JobRecord::new(
-                id.clone(),
-                bourse_domain::jobs::JobOwner::User(bourse_integration_tests::random_user_id()),
-                bourse_domain::jobs::JobKind::Symbols,
-                1,
-                &at,
-            )
-        };
+        let job = enqueued_job(id.clone(), 1, &at);
         jobs::create_job(aws, &app, &job, std::slice::from_ref(&symbol), now.unix_timestamp() as u64).await.unwrap();
         jobs::record_outcome(aws, &app, &id, &symbol, Ok(90), &at, now.unix_timestamp() as u64).await.unwrap();
         // The symbol's message arrives (again): the job completes.
@@ -279,16 +234,7 @@ async fn a_rate_limited_message_is_deferred_and_reported_failed() {
     let consumer = Consumer::with_providers(platform.clone(), vec![provider], limiter).unwrap();
     let four: Vec<Symbol> = ["MMM", "AOS", "ABT", "ABBV"].iter().map(|s| Symbol::parse(s).unwrap()).collect();
     let id = new_id();
-    let job = JobRecord {
-        enqueued: true,
-        ..JobRecord::new(
-            id.clone(),
-            bourse_domain::jobs::JobOwner::User(bourse_integration_tests::random_user_id()),
-            bourse_domain::jobs::JobKind::Symbols,
-            4,
-            "2026-12-01T00:00:00Z",
-        )
-    };
+    let job = enqueued_job(id.clone(), 4, "2026-12-01T00:00:00Z");
     jobs::create_job(aws, &app, &job, &four, auth_support::now() as u64).await.unwrap();
     jobs::enqueue_symbols(aws, &queue, &id, &four).await.unwrap();
     let mut messages = Vec::new();
