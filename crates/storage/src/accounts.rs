@@ -1,7 +1,8 @@
 //! Accounts in the app table.
 //!
 //! Keys:
-//! - user: `pk = USER#<userId>`, `sk = PROFILE` — email, plan, createdAt;
+//! - user: `pk = USER#<userId>`, `sk = PROFILE` — email, plan, createdAt, `sessionsValidAfter`
+//!   (epoch seconds: sessions started at or before it are over — "log out everywhere");
 //! - email claim: `pk = EMAIL#<normalised email>`, `sk = EMAIL` — userId, passwordHash, plan.
 //!   Its key *is* the uniqueness constraint: registration puts both items in one transaction,
 //!   each conditional on `attribute_not_exists(pk)`, so two registrations of one email cannot
@@ -120,4 +121,62 @@ pub async fn profile(clients: &AwsClients, table: &str, user_id: &UserId) -> Res
         plan: text(&item, "plan", &key)?,
         created_at: text(&item, "createdAt", &key)?,
     }))
+}
+
+/// What a refresh re-reads: the current plan and when the user last ended every session.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionPolicy {
+    pub plan: String,
+    /// Sessions started at or before this (epoch seconds) are over; 0 when never set.
+    pub sessions_valid_after: i64,
+}
+
+/// The session policy of a user (`None` when the account does not exist). 1 GetItem of two
+/// attributes, strongly consistent (1 RCU): a "log out everywhere" is seen by the next refresh.
+pub async fn session_policy(clients: &AwsClients, table: &str, user_id: &UserId) -> Result<Option<SessionPolicy>, StorageError> {
+    let key = user_pk(user_id);
+    let output = clients
+        .dynamodb
+        .get_item()
+        .table_name(table)
+        .key(PK, s(&key))
+        .key(SK, s("PROFILE"))
+        .projection_expression("#plan, #after")
+        .expression_attribute_names("#plan", "plan")
+        .expression_attribute_names("#after", "sessionsValidAfter")
+        .consistent_read(true)
+        .send()
+        .await
+        .map_err(dynamodb_error)?;
+    let Some(item) = output.item else { return Ok(None) };
+    let sessions_valid_after = match item.get("sessionsValidAfter") {
+        Some(AttributeValue::N(v)) => {
+            v.parse().map_err(|_| StorageError::Corrupt { key: key.clone(), reason: "sessionsValidAfter".into() })?
+        }
+        _ => 0,
+    };
+    Ok(Some(SessionPolicy { plan: text(&item, "plan", &key)?, sessions_valid_after }))
+}
+
+/// Ends every session of the user started at or before `now`: sets `sessionsValidAfter`, which
+/// every refresh checks (the sessions' own items are revoked by the caller as well, so their
+/// access tokens stop at once). 1 UpdateItem (1 WCU); never moves the mark backwards.
+pub async fn end_sessions_before(clients: &AwsClients, table: &str, user_id: &UserId, now: i64) -> Result<(), StorageError> {
+    let result = clients
+        .dynamodb
+        .update_item()
+        .table_name(table)
+        .key(PK, s(user_pk(user_id)))
+        .key(SK, s("PROFILE"))
+        .update_expression("SET #after = :now")
+        .condition_expression("attribute_exists(#pk) AND (attribute_not_exists(#after) OR #after < :now)")
+        .expression_attribute_names("#after", "sessionsValidAfter")
+        .expression_attribute_names("#pk", PK)
+        .expression_attribute_values(":now", AttributeValue::N(now.to_string()))
+        .send()
+        .await;
+    match result.map_err(dynamodb_error) {
+        Ok(_) | Err(StorageError::Conflict(_)) => Ok(()),
+        Err(other) => Err(other),
+    }
 }

@@ -2,7 +2,7 @@
 //! through `bourse_storage`'s named access patterns.
 
 use crate::{Auth, AuthError};
-use bourse_domain::account::PasswordError;
+use bourse_domain::account::{PasswordError, approximate_source};
 use bourse_domain::clock::{DAY, rfc3339, utc_date};
 use bourse_domain::login_throttle::{ADDRESS_MAX_ATTEMPTS_PER_MINUTE, AttemptDecision, address_window};
 use bourse_domain::password_hash::{hash_password, verify_or_burn};
@@ -11,9 +11,11 @@ use bourse_domain::{Email, Password, UserId};
 use bourse_http::{ApiError, ApiRequest, FieldError, Reply};
 use bourse_runtime::random_problem;
 use bourse_storage::accounts::{self, NewAccount, Registered};
-use bourse_storage::sessions::{self, Rotated};
+use bourse_storage::sessions::{self, NewSession, Rotated};
 use bourse_storage::{login_limits, usage};
-use bourse_tokens::{REFRESH_FAMILY_TTL_SECONDS, TokenSigner, looks_like_refresh_token, new_refresh_token, refresh_token_hash};
+use bourse_tokens::{
+    REFRESH_FAMILY_TTL_SECONDS, SESSION_IDLE_SECONDS, TokenSigner, looks_like_refresh_token, new_refresh_token, refresh_token_hash,
+};
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 use std::time::Duration;
@@ -48,6 +50,34 @@ pub(crate) struct Profile<'a> {
     pub(crate) email: &'a str,
     pub(crate) plan: &'a str,
     pub(crate) created_at: &'a str,
+}
+
+/// `Session`: one of the caller's login sessions.
+#[derive(Serialize)]
+pub(crate) struct SessionView {
+    pub(crate) id: String,
+    pub(crate) created_at: String,
+    pub(crate) last_used_at: String,
+    pub(crate) expires_at: String,
+    pub(crate) user_agent: Option<String>,
+    /// The network signed in from (a /24 or /48), never the address.
+    pub(crate) approximate_source: Option<String>,
+    /// Whether this is the session of the token that asked.
+    pub(crate) current: bool,
+}
+
+impl SessionView {
+    pub(crate) fn new(s: sessions::SessionRecord, current_id: &str) -> Self {
+        SessionView {
+            current: s.family_id == current_id,
+            id: s.family_id,
+            created_at: rfc3339(s.created_at),
+            last_used_at: rfc3339(s.last_used_at),
+            expires_at: rfc3339(s.expires_at),
+            user_agent: s.user_agent,
+            approximate_source: s.source,
+        }
+    }
 }
 
 /// The answer of `GET /v1/usage`.
@@ -133,20 +163,22 @@ impl Auth {
         };
         login_limits::clear_account(&self.platform.aws, &self.table, &account_key(&email)).await.map_err(AuthError::from)?;
         let random = &*self.platform.random;
-        let family_id = bourse_tokens::random_token(random, 16).map_err(random_problem)?;
+        let family_id = bourse_tokens::new_family_id(random).map_err(random_problem)?;
         let refresh = new_refresh_token(random).map_err(random_problem)?;
         let expires_at = now + REFRESH_FAMILY_TTL_SECONDS;
-        sessions::start_family(
-            &self.platform.aws,
-            &self.table,
-            &family_id,
-            &account.user_id,
-            &account.plan,
-            &refresh_token_hash(&refresh),
+        let token_hash = refresh_token_hash(&refresh);
+        let source = request.source_ip.as_deref().and_then(approximate_source);
+        let session = NewSession {
+            family_id: &family_id,
+            user_id: &account.user_id,
+            plan: &account.plan,
+            token_hash: &token_hash,
+            now,
             expires_at,
-        )
-        .await
-        .map_err(AuthError::from)?;
+            user_agent: request.header("user-agent"),
+            source: source.as_deref(),
+        };
+        sessions::start_family(&self.platform.aws, &self.table, &session).await.map_err(AuthError::from)?;
         token_pair(&signer, &account.user_id, &family_id, &account.plan, refresh, expires_at, now)
     }
 
@@ -182,8 +214,19 @@ impl Auth {
         self.signer.get().await.map_err(|_| ApiError::Unavailable("signing in is unavailable for a moment; retry shortly".into()))
     }
 
+    /// Revokes a session in DynamoDB, then marks it revoked in the cache (its access tokens are
+    /// refused from now on, not only when they expire).
+    async fn end_session(&self, family_id: &str, now: i64) -> Result<(), ApiError> {
+        sessions::revoke_family(&self.platform.aws, &self.table, family_id, now).await.map_err(AuthError::from)?;
+        self.sessions.cache_revoked(family_id).await;
+        Ok(())
+    }
+
     /// `POST /v1/auth/refresh` → a new pair; the presented token is spent. A spent token presented
-    /// again revokes its whole family.
+    /// again revokes its whole family, and so does losing a race against another refresh with the
+    /// same token (both were presented: one of them was stolen). The plan is re-read, so a plan
+    /// change reaches the next access token; a session idle for [`SESSION_IDLE_SECONDS`] or ended
+    /// by "log out everywhere" (or a password change) is refused.
     pub(crate) async fn refresh(&self, request: &ApiRequest) -> Result<Reply, ApiError> {
         let body: RefreshBody = request.json()?;
         if !looks_like_refresh_token(&body.refresh_token) {
@@ -198,27 +241,109 @@ impl Auth {
         };
         if record.used {
             tracing::warn!(session = %record.family_id, "a used refresh token was presented again: revoking its family");
-            sessions::revoke_family(aws, &self.table, &record.family_id, now).await.map_err(AuthError::from)?;
-            self.sessions.cache_revoked(&record.family_id).await;
+            self.end_session(&record.family_id, now).await?;
             return Err(AuthError::BadRefreshToken.into());
         }
         if now >= record.expires_at {
             return Err(AuthError::BadRefreshToken.into());
         }
+        let policy = accounts::session_policy(aws, &self.table, &record.user_id).await.map_err(AuthError::from)?;
+        let Some(policy) = policy.filter(|p| record.family_created_at > p.sessions_valid_after) else {
+            // The account is gone, or every session started before a "log out everywhere".
+            self.end_session(&record.family_id, now).await?;
+            return Err(AuthError::BadRefreshToken.into());
+        };
+        let record = sessions::RefreshRecord { plan: policy.plan, ..record };
         let new_token = new_refresh_token(&*self.platform.random).map_err(random_problem)?;
-        match sessions::rotate(aws, &self.table, &old_hash, &refresh_token_hash(&new_token), &record, now).await.map_err(AuthError::from)? {
+        let new_hash = refresh_token_hash(&new_token);
+        let idle_cutoff = now - SESSION_IDLE_SECONDS;
+        match sessions::rotate(aws, &self.table, &old_hash, &new_hash, &record, now, idle_cutoff).await.map_err(AuthError::from)? {
             Rotated::Done => token_pair(&signer, &record.user_id, &record.family_id, &record.plan, new_token, record.expires_at, now),
-            // Lost a race with a concurrent refresh of the same token, or the family was revoked.
-            Rotated::Refused => Err(AuthError::BadRefreshToken.into()),
+            Rotated::Refused => {
+                // Lost a race with another refresh of the same token (then the token is spent now:
+                // reuse, so the family ends), or the family was revoked, expired or idle.
+                let spent = sessions::refresh_record(aws, &self.table, &old_hash).await.map_err(AuthError::from)?.is_some_and(|r| r.used);
+                if spent {
+                    tracing::warn!(session = %record.family_id, "one refresh token presented twice at once: revoking its family");
+                    self.end_session(&record.family_id, now).await?;
+                }
+                Err(AuthError::BadRefreshToken.into())
+            }
         }
     }
 
-    /// `POST /v1/auth/logout` → 204; the session's refresh and access tokens stop working.
+    /// `POST /v1/auth/logout` → 204; the session's refresh and access tokens stop working. The
+    /// session is named by the body's refresh token (enough on its own: a client whose access
+    /// token expired can still log out) or else by the bearer token.
     pub(crate) async fn logout(&self, request: &ApiRequest) -> Result<Reply, ApiError> {
-        let principal = request.principal()?;
-        sessions::revoke_family(&self.platform.aws, &self.table, &principal.session_id, self.now()).await.map_err(AuthError::from)?;
-        self.sessions.cache_revoked(&principal.session_id).await;
+        let now = self.now();
+        let family_id = if request.body().iter().all(u8::is_ascii_whitespace) {
+            let token = bourse_http::auth::bearer_token(&request.headers)?;
+            self.authenticator.authenticate(token).await?.session_id
+        } else {
+            let body: RefreshBody = request.json()?;
+            if !looks_like_refresh_token(&body.refresh_token) {
+                return Err(ApiError::field("body.refresh_token", "is not a refresh token"));
+            }
+            let record = sessions::refresh_record(&self.platform.aws, &self.table, &refresh_token_hash(&body.refresh_token))
+                .await
+                .map_err(AuthError::from)?;
+            record.ok_or(AuthError::BadRefreshToken)?.family_id
+        };
+        self.end_session(&family_id, now).await?;
         Ok(Reply::no_content())
+    }
+
+    /// `GET /v1/auth/sessions` → the caller's live sessions, newest first, the current one marked.
+    pub(crate) async fn list_sessions(&self, request: &ApiRequest) -> Result<Reply, ApiError> {
+        request.only_query(&[])?;
+        let principal = request.principal()?;
+        let now = self.now();
+        let mut live: Vec<SessionView> = sessions::list_sessions(&self.platform.aws, &self.table, &principal.user_id)
+            .await
+            .map_err(AuthError::from)?
+            .into_iter()
+            .filter(|s| !s.revoked && now < s.expires_at && s.last_used_at > now - SESSION_IDLE_SECONDS)
+            .map(|s| SessionView::new(s, &principal.session_id))
+            .collect();
+        live.reverse();
+        Reply::ok(&bourse_http::Page::all(live))
+    }
+
+    /// `DELETE /v1/auth/sessions/{id}` → 204; 404 for a session that is not the caller's.
+    pub(crate) async fn revoke_session(&self, request: &ApiRequest) -> Result<Reply, ApiError> {
+        let principal = request.principal()?;
+        let id = request.param("id")?;
+        let not_found = || ApiError::NotFound("no such session".into());
+        if !bourse_tokens::looks_like_family_id(id) {
+            return Err(not_found());
+        }
+        sessions::get_session(&self.platform.aws, &self.table, &principal.user_id, id)
+            .await
+            .map_err(AuthError::from)?
+            .ok_or_else(not_found)?;
+        self.end_session(id, self.now()).await?;
+        Ok(Reply::no_content())
+    }
+
+    /// `DELETE /v1/auth/sessions` → 204: log out everywhere, this session included.
+    pub(crate) async fn revoke_all_sessions(&self, request: &ApiRequest) -> Result<Reply, ApiError> {
+        let principal = request.principal()?;
+        self.end_every_session(&principal.user_id).await?;
+        Ok(Reply::no_content())
+    }
+
+    /// Ends every session of `user`: the mark every refresh checks first (so a session the index
+    /// has not shown yet cannot refresh), then each listed session (so access tokens stop now).
+    pub(crate) async fn end_every_session(&self, user: &UserId) -> Result<(), ApiError> {
+        let (aws, now) = (&self.platform.aws, self.now());
+        accounts::end_sessions_before(aws, &self.table, user, now).await.map_err(AuthError::from)?;
+        for session in sessions::list_sessions(aws, &self.table, user).await.map_err(AuthError::from)? {
+            if !session.revoked {
+                self.end_session(&session.family_id, now).await?;
+            }
+        }
+        Ok(())
     }
 
     /// `GET /v1/me` → the caller's profile.

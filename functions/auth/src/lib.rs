@@ -25,6 +25,9 @@ pub enum AuthRoute {
     Login,
     Refresh,
     Logout,
+    Sessions,
+    RevokeSession,
+    RevokeAllSessions,
     Me,
     Usage,
 }
@@ -34,7 +37,11 @@ pub static ROUTES: &[Route<AuthRoute>] = &[
     Route::post("/v1/auth/register", AuthRoute::Register),
     Route::post("/v1/auth/login", AuthRoute::Login),
     Route::post("/v1/auth/refresh", AuthRoute::Refresh),
-    Route::bearer_post("/v1/auth/logout", AuthRoute::Logout),
+    // Public: a refresh token in the body is enough (see `logout`).
+    Route::post("/v1/auth/logout", AuthRoute::Logout),
+    Route::bearer_get("/v1/auth/sessions", AuthRoute::Sessions),
+    Route::bearer_delete("/v1/auth/sessions", AuthRoute::RevokeAllSessions),
+    Route::bearer_delete("/v1/auth/sessions/{id}", AuthRoute::RevokeSession),
     Route::bearer_get("/v1/me", AuthRoute::Me),
     Route::bearer_get("/v1/usage", AuthRoute::Usage),
 ];
@@ -86,6 +93,8 @@ pub struct Auth {
     table: String,
     signer: InstanceSecret<TokenSigner>,
     sessions: Sessions,
+    /// The bearer check of the routes that take either a token or a refresh token (logout).
+    authenticator: std::sync::Arc<dyn bourse_http::auth::Authenticator>,
 }
 
 impl Handler<AuthRoute> for Auth {
@@ -96,6 +105,9 @@ impl Handler<AuthRoute> for Auth {
             AuthRoute::Login => self.login(&request).await,
             AuthRoute::Refresh => self.refresh(&request).await,
             AuthRoute::Logout => self.logout(&request).await,
+            AuthRoute::Sessions => self.list_sessions(&request).await,
+            AuthRoute::RevokeSession => self.revoke_session(&request).await,
+            AuthRoute::RevokeAllSessions => self.revoke_all_sessions(&request).await,
             AuthRoute::Me => self.me(&request).await,
             AuthRoute::Usage => self.usage(&request).await,
         }
@@ -117,6 +129,7 @@ pub fn app(platform: Platform) -> Result<HttpApp<AuthRoute, Auth>, StartupError>
     let table = platform.config.require_app_table()?.to_owned();
     let sessions = Sessions::new(&platform)?;
     let settings = platform.http_settings(VERSION);
-    let auth = Auth { platform, table, signer, sessions };
+    let authenticator = std::sync::Arc::clone(&access.authenticator);
+    let auth = Auth { platform, table, signer, sessions, authenticator };
     Ok(HttpApp::new(settings, ROUTES, auth).with_access(access))
 }

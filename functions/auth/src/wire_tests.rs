@@ -1,7 +1,7 @@
 //! Every answer of the auth function against its schema in `openapi.yaml` (closed objects: an
 //! undocumented member fails, as does a missing required one or a wrong type).
 
-use crate::handlers::{Profile, Quota, TokenPair, Usage, UsageDay};
+use crate::handlers::{Profile, Quota, SessionView, TokenPair, Usage, UsageDay};
 use bourse_domain::UserId;
 use bourse_domain::plan::Plan;
 use bourse_http::schema_check::OpenApi;
@@ -35,7 +35,20 @@ fn samples() -> Vec<(&'static str, u16, Value)> {
         days: vec![UsageDay { date: "2026-11-25", total: 4, routes: &routes }],
         today: Quota { date: "2026-11-25".into(), limit: 50_000, used: 4, remaining: 49_996, resets_at: "2026-11-26T00:00:00Z".into() },
     };
+    let session = SessionView::new(
+        bourse_storage::sessions::SessionRecord {
+            family_id: "A".repeat(22),
+            created_at: 1_764_000_000,
+            last_used_at: 1_764_100_000,
+            expires_at: 1_766_592_000,
+            revoked: false,
+            user_agent: Some("Mozilla/5.0".into()),
+            source: Some("203.0.113.0/24".into()),
+        },
+        &"A".repeat(22),
+    );
     vec![
+        ("listSessions", 200, value(&bourse_http::Page::all(vec![session]))),
         ("register", 201, value(&profile)),
         ("me", 200, value(&profile)),
         ("login", 200, value(&pair)),

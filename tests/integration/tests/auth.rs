@@ -124,16 +124,6 @@ async fn reusing_a_refresh_token_revokes_the_whole_family() {
 }
 
 #[tokio::test]
-async fn two_concurrent_refreshes_with_one_token_exactly_one_succeeds() {
-    let app = app_with_clock(clock()).await;
-    let (_, _, token) = signed_in(&app).await;
-    let (a, b) = tokio::join!(refresh(&app, &token), refresh(&app, &token));
-    let mut statuses = [a.status().as_u16(), b.status().as_u16()];
-    statuses.sort();
-    assert_eq!(statuses, [200, 401]);
-}
-
-#[tokio::test]
 async fn logout_makes_the_access_token_fail_on_another_function() {
     let app = app_with_clock(clock()).await;
     // Another function: the real portfolio function (public keys only, its own process state).
