@@ -114,7 +114,7 @@ class Smoke:
     def account(self):
         email = f"smoke-{uuid.uuid4().hex[:12]}@example.com"
         status, body, _ = self.http("POST", "/v1/auth/register", {"email": email, "password": PASSWORD})
-        if not self.check("POST /v1/auth/register: 201", status == 201, f"{status} {self.brief(body)}"):
+        if not self.check("POST /v1/auth/register: 202", status == 202, f"{status} {self.brief(body)}"):
             return None
         status, body, _ = self.http("POST", "/v1/auth/login", {"email": email, "password": PASSWORD})
         token = body.get("access_token") if isinstance(body, dict) else None

@@ -18,6 +18,34 @@ pub const ACCOUNT_MAX_LOCK_SECONDS: i64 = 24 * 60 * 60;
 /// Attempts allowed per source address per minute.
 pub const ADDRESS_MAX_ATTEMPTS_PER_MINUTE: u64 = 30;
 
+/// What a source address is limited in, per minute: each costs an argon2id hash, and
+/// registration and reset requests also an e-mail.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AddressLimit {
+    Login,
+    Register,
+    PasswordReset,
+}
+
+impl AddressLimit {
+    /// The name its counters are stored under.
+    pub fn name(self) -> &'static str {
+        match self {
+            AddressLimit::Login => "ADDRESS",
+            AddressLimit::Register => "REGISTER",
+            AddressLimit::PasswordReset => "RESET",
+        }
+    }
+
+    /// Requests allowed per address per minute.
+    pub fn per_minute(self) -> u64 {
+        match self {
+            AddressLimit::Login => ADDRESS_MAX_ATTEMPTS_PER_MINUTE,
+            AddressLimit::Register | AddressLimit::PasswordReset => 5,
+        }
+    }
+}
+
 /// What is stored per account.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct AccountThrottle {

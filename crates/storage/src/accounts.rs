@@ -2,7 +2,11 @@
 //!
 //! Keys:
 //! - user: `pk = USER#<userId>`, `sk = PROFILE` — email, plan, createdAt, `sessionsValidAfter`
-//!   (epoch seconds: sessions started at or before it are over — "log out everywhere");
+//!   (epoch seconds: sessions started at or before it are over — "log out everywhere"),
+//!   `emailVerified`;
+//! - single-use tokens (e-mail verification, password reset): `pk = <VERIFY|RESET>#<sha-256 of
+//!   the token>`, `sk = TOKEN` — userId, email, `expiresAt`, `ttl`. Only the hash is stored; a
+//!   token is spent by deleting its item (conditional, returning it), so it works once.
 //! - email claim: `pk = EMAIL#<normalised email>`, `sk = EMAIL` — userId, passwordHash, plan.
 //!   Its key *is* the uniqueness constraint: registration puts both items in one transaction,
 //!   each conditional on `attribute_not_exists(pk)`, so two registrations of one email cannot
@@ -51,6 +55,7 @@ pub struct Profile {
     pub email: String,
     pub plan: String,
     pub created_at: String,
+    pub email_verified: bool,
 }
 
 /// Outcome of registration.
@@ -120,6 +125,7 @@ pub async fn profile(clients: &AwsClients, table: &str, user_id: &UserId) -> Res
         email: text(&item, "email", &key)?,
         plan: text(&item, "plan", &key)?,
         created_at: text(&item, "createdAt", &key)?,
+        email_verified: matches!(item.get("emailVerified"), Some(AttributeValue::Bool(true))),
     }))
 }
 
@@ -177,6 +183,129 @@ pub async fn end_sessions_before(clients: &AwsClients, table: &str, user_id: &Us
         .await;
     match result.map_err(dynamodb_error) {
         Ok(_) | Err(StorageError::Conflict(_)) => Ok(()),
+        Err(other) => Err(other),
+    }
+}
+
+/// What a single-use account token is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenPurpose {
+    VerifyEmail,
+    PasswordReset,
+}
+
+impl TokenPurpose {
+    fn prefix(self) -> &'static str {
+        match self {
+            TokenPurpose::VerifyEmail => "VERIFY",
+            TokenPurpose::PasswordReset => "RESET",
+        }
+    }
+}
+
+/// The account a spent token was issued for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenOwner {
+    pub user_id: UserId,
+    pub email: String,
+}
+
+/// Stores a single-use token (its hash) for `owner` until `expires_at`. 1 PutItem (1 WCU).
+/// `owner` is `None` for a decoy (a reset asked for an address without an account costs the
+/// same as one with).
+pub async fn put_account_token(
+    clients: &AwsClients,
+    table: &str,
+    purpose: TokenPurpose,
+    token_hash: &str,
+    owner: Option<&TokenOwner>,
+    expires_at: i64,
+) -> Result<(), StorageError> {
+    let mut put = clients
+        .dynamodb
+        .put_item()
+        .table_name(table)
+        .item(PK, s(format!("{}#{token_hash}", purpose.prefix())))
+        .item(SK, s("TOKEN"))
+        .item("expiresAt", AttributeValue::N(expires_at.to_string()))
+        .item(crate::schema::TTL, AttributeValue::N((expires_at + 3600).to_string()));
+    if let Some(owner) = owner {
+        put = put.item("userId", s(&owner.user_id)).item("email", s(owner.email.as_str()));
+    }
+    put.send().await.map(|_| ()).map_err(dynamodb_error)
+}
+
+/// Spends a token: deletes its item if it exists and has not expired at `now`, and returns whose
+/// it was (`None` for an unknown, expired, spent or decoy token). 1 DeleteItem (1 WCU), so two
+/// presentations of one token cannot both succeed.
+pub async fn take_account_token(
+    clients: &AwsClients,
+    table: &str,
+    purpose: TokenPurpose,
+    token_hash: &str,
+    now: i64,
+) -> Result<Option<TokenOwner>, StorageError> {
+    let key = format!("{}#{token_hash}", purpose.prefix());
+    let result = clients
+        .dynamodb
+        .delete_item()
+        .table_name(table)
+        .key(PK, s(&key))
+        .key(SK, s("TOKEN"))
+        .condition_expression("#expires > :now")
+        .expression_attribute_names("#expires", "expiresAt")
+        .expression_attribute_values(":now", AttributeValue::N(now.to_string()))
+        .return_values(aws_sdk_dynamodb::types::ReturnValue::AllOld)
+        .send()
+        .await;
+    let item = match result.map_err(dynamodb_error) {
+        Ok(output) => output.attributes.unwrap_or_default(),
+        Err(StorageError::Conflict(_)) => return Ok(None),
+        Err(other) => return Err(other),
+    };
+    let (Some(AttributeValue::S(user)), Some(AttributeValue::S(email))) = (item.get("userId"), item.get("email")) else { return Ok(None) };
+    let user_id = UserId::parse(user).map_err(|e| StorageError::Corrupt { key: key.clone(), reason: format!("userId: {e}") })?;
+    Ok(Some(TokenOwner { user_id, email: email.clone() }))
+}
+
+/// Marks the account's address as verified. 1 UpdateItem (1 WCU), idempotent.
+pub async fn mark_email_verified(clients: &AwsClients, table: &str, user_id: &UserId) -> Result<(), StorageError> {
+    let result = clients
+        .dynamodb
+        .update_item()
+        .table_name(table)
+        .key(PK, s(user_pk(user_id)))
+        .key(SK, s("PROFILE"))
+        .update_expression("SET emailVerified = :true")
+        .condition_expression("attribute_exists(#pk)")
+        .expression_attribute_names("#pk", PK)
+        .expression_attribute_values(":true", AttributeValue::Bool(true))
+        .send()
+        .await;
+    match result.map_err(dynamodb_error) {
+        Ok(_) | Err(StorageError::Conflict(_)) => Ok(()),
+        Err(other) => Err(other),
+    }
+}
+
+/// Replaces the password hash of the account with `email`, if it still belongs to `user_id`.
+/// 1 UpdateItem (1 WCU); `false` when the account is gone.
+pub async fn set_password_hash(clients: &AwsClients, table: &str, email: &str, user_id: &UserId, hash: &str) -> Result<bool, StorageError> {
+    let result = clients
+        .dynamodb
+        .update_item()
+        .table_name(table)
+        .key(PK, s(email_pk(email)))
+        .key(SK, s("EMAIL"))
+        .update_expression("SET passwordHash = :hash")
+        .condition_expression("userId = :user")
+        .expression_attribute_values(":hash", s(hash))
+        .expression_attribute_values(":user", s(user_id))
+        .send()
+        .await;
+    match result.map_err(dynamodb_error) {
+        Ok(_) => Ok(true),
+        Err(StorageError::Conflict(_)) => Ok(false),
         Err(other) => Err(other),
     }
 }

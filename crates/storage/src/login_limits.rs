@@ -6,8 +6,8 @@
 //!   `attempts`, `lastAttempt`, `lockedUntil`, `ttl`. Keyed by a hash, so no email of a
 //!   non-account is stored. Written with a condition on the state read (optimistic concurrency):
 //!   concurrent attempts on one account serialise, none is uncounted.
-//! - per source address: `pk = LOGINLIMIT#ADDRESS#<ip>`, `sk = <epoch minute>` — `attempts`,
-//!   `ttl` = the minute + 2 minutes; counted with one `ADD`.
+//! - per source address and purpose: `pk = LOGINLIMIT#<ADDRESS|REGISTER|RESET>#<ip>`,
+//!   `sk = <epoch minute>` — `attempts`, `ttl` = the minute + 2 minutes; counted with one `ADD`.
 
 use crate::attr::n;
 use crate::clients::AwsClients;
@@ -16,7 +16,7 @@ use crate::error::dynamodb_error;
 use crate::query::get_item;
 use crate::schema::{PK, SK, TTL};
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
-use bourse_domain::login_throttle::AccountThrottle;
+use bourse_domain::login_throttle::{AccountThrottle, AddressLimit};
 
 fn account_pk(account_key: &str) -> String {
     format!("LOGINLIMIT#ACCOUNT#{account_key}")
@@ -85,14 +85,21 @@ pub async fn clear_account(clients: &AwsClients, table: &str, account_key: &str)
         .map_err(dynamodb_error)
 }
 
-/// Counts one attempt from `address` in epoch minute `minute`; returns the minute's count
+/// Counts one `limit` request from `address` in epoch minute `minute`; returns the minute's count
 /// including it. 1 UpdateItem (1 WCU).
-pub async fn count_address_attempt(clients: &AwsClients, table: &str, address: &str, minute: i64) -> Result<u64, StorageError> {
+pub async fn count_address_attempt(
+    clients: &AwsClients,
+    table: &str,
+    limit: AddressLimit,
+    address: &str,
+    minute: i64,
+) -> Result<u64, StorageError> {
+    let key = format!("LOGINLIMIT#{}#{address}", limit.name());
     let output = clients
         .dynamodb
         .update_item()
         .table_name(table)
-        .key(PK, AttributeValue::S(format!("LOGINLIMIT#ADDRESS#{address}")))
+        .key(PK, AttributeValue::S(key.clone()))
         .key(SK, AttributeValue::S(minute.to_string()))
         .update_expression("ADD attempts :one SET #ttl = :ttl")
         .expression_attribute_names("#ttl", TTL)
@@ -104,6 +111,6 @@ pub async fn count_address_attempt(clients: &AwsClients, table: &str, address: &
         .map_err(dynamodb_error)?;
     match output.attributes.as_ref().and_then(|a| a.get("attempts")) {
         Some(AttributeValue::N(v)) => Ok(v.parse().unwrap_or(u64::MAX)),
-        _ => Err(StorageError::Corrupt { key: format!("LOGINLIMIT#ADDRESS#{address}"), reason: "attempts not returned".into() }),
+        _ => Err(StorageError::Corrupt { key, reason: "attempts not returned".into() }),
     }
 }

@@ -277,12 +277,13 @@ pub fn random_token(random: &dyn Random, bytes: usize) -> Result<String, RandomU
     Ok(URL_SAFE_NO_PAD.encode(&buf))
 }
 
-/// An opaque refresh token: 256 random bits.
+/// An opaque single-use token (refresh, e-mail verification, password reset): 256 random bits,
+/// 43 base64url characters.
 pub fn new_refresh_token(random: &dyn Random) -> Result<String, RandomUnavailable> {
     random_token(random, 32)
 }
 
-/// What is stored for a refresh token: its SHA-256 in base64url. The token has 256 bits of
+/// What is stored for an opaque token: its SHA-256 in base64url. The token has 256 bits of
 /// entropy, so a fast hash is enough (no dictionary to attack).
 pub fn refresh_token_hash(token: &str) -> String {
     URL_SAFE_NO_PAD.encode(Sha256::digest(token.as_bytes()))

@@ -4,13 +4,14 @@
 use crate::{Auth, AuthError};
 use bourse_domain::account::{PasswordError, approximate_source};
 use bourse_domain::clock::{DAY, rfc3339, utc_date};
-use bourse_domain::login_throttle::{ADDRESS_MAX_ATTEMPTS_PER_MINUTE, AttemptDecision, address_window};
+use bourse_domain::login_throttle::{AddressLimit, AttemptDecision, address_window};
+use bourse_domain::mail::{Mail, RESET_TOKEN_SECONDS, VERIFY_TOKEN_SECONDS};
 use bourse_domain::password_hash::{hash_password, verify_or_burn};
 use bourse_domain::plan::{MAX_USAGE_RANGE_DAYS, Plan, QuotaState};
 use bourse_domain::{Email, Password, UserId};
 use bourse_http::{ApiError, ApiRequest, FieldError, Reply};
 use bourse_runtime::random_problem;
-use bourse_storage::accounts::{self, NewAccount, Registered};
+use bourse_storage::accounts::{self, NewAccount, Registered, TokenOwner, TokenPurpose};
 use bourse_storage::sessions::{self, NewSession, Rotated};
 use bourse_storage::{login_limits, usage};
 use bourse_tokens::{
@@ -33,6 +34,40 @@ struct RefreshBody {
     refresh_token: String,
 }
 
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TokenBody {
+    token: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct EmailBody {
+    email: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ResetBody {
+    token: String,
+    password: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ChangePasswordBody {
+    current_password: String,
+    new_password: String,
+}
+
+/// `Accepted`: the answer of register and password-reset requests, the same whether or not the
+/// address has an account.
+#[derive(Serialize)]
+pub(crate) struct Accepted {
+    pub(crate) status: &'static str,
+    pub(crate) detail: &'static str,
+}
+
 /// `TokenPair`: the answer of login and refresh.
 #[derive(Serialize)]
 pub(crate) struct TokenPair {
@@ -48,6 +83,7 @@ pub(crate) struct TokenPair {
 pub(crate) struct Profile<'a> {
     pub(crate) user_id: &'a UserId,
     pub(crate) email: &'a str,
+    pub(crate) email_verified: bool,
     pub(crate) plan: &'a str,
     pub(crate) created_at: &'a str,
 }
@@ -121,14 +157,18 @@ impl Auth {
         bourse_domain::random::bytes(&*self.platform.random).map_err(random_problem)
     }
 
-    /// `POST /v1/auth/register` → 201 with the profile; 409 when the email is taken.
+    /// `POST /v1/auth/register` → 202 whether or not the address has an account, so registration
+    /// never tells who has one: a new account gets a verification e-mail, an existing owner a
+    /// "someone tried to register" notice. Both paths hash the password and write once more than
+    /// the account itself (a decoy token for an existing address), so they take comparable time.
     pub(crate) async fn register(&self, request: &ApiRequest) -> Result<Reply, ApiError> {
         let body: Credentials = request.json()?;
         let email = Email::parse(&body.email).map_err(|e| ApiError::field("body.email", e.to_string()))?;
         let password = Password::new_for_account(&body.password, &[email.as_str()]).map_err(password_problem)?;
+        let now = self.now();
+        self.admit_from_address(request, AddressLimit::Register, now).await?;
         let hash = hash_password(&password, self.random_bytes()?).map_err(|e| ApiError::Internal(e.to_string()))?;
         let user_id = UserId::from_random(self.random_bytes()?);
-        let now = self.now();
         let created_at = rfc3339(now);
         let account = NewAccount {
             user_id: &user_id,
@@ -137,13 +177,154 @@ impl Auth {
             plan: Plan::Free.as_str(),
             created_at: &created_at,
         };
-        match accounts::create_account(&self.platform.aws, &self.table, &account).await.map_err(AuthError::from)? {
-            Registered::Created => Reply::created(
-                &Profile { user_id: &user_id, email: email.as_str(), plan: Plan::Free.as_str(), created_at: &created_at },
-                "/v1/me",
-            ),
-            Registered::EmailTaken => Err(AuthError::EmailTaken.into()),
+        let token = new_refresh_token(&*self.platform.random).map_err(random_problem)?;
+        let expires_at = now + VERIFY_TOKEN_SECONDS;
+        let (aws, table) = (&self.platform.aws, self.table.as_str());
+        let mail = match accounts::create_account(aws, table, &account).await.map_err(AuthError::from)? {
+            Registered::Created => {
+                let owner = TokenOwner { user_id: user_id.clone(), email: email.as_str().to_owned() };
+                accounts::put_account_token(aws, table, TokenPurpose::VerifyEmail, &refresh_token_hash(&token), Some(&owner), expires_at)
+                    .await
+                    .map_err(AuthError::from)?;
+                Mail::VerifyEmail { to: email.as_str().to_owned(), token }
+            }
+            Registered::EmailTaken => {
+                accounts::put_account_token(aws, table, TokenPurpose::VerifyEmail, &refresh_token_hash(&token), None, expires_at)
+                    .await
+                    .map_err(AuthError::from)?;
+                Mail::RegisteredAgain { to: email.as_str().to_owned() }
+            }
+        };
+        self.send_mail(mail).await?;
+        Reply::accepted(&Accepted { status: "accepted", detail: "check your inbox: a message tells you how to go on" })
+    }
+
+    /// Queues an e-mail (the consumer sends it).
+    async fn send_mail(&self, mail: Mail) -> Result<(), ApiError> {
+        let id = bourse_domain::random::hex_id(&*self.platform.random).map_err(random_problem)?;
+        bourse_storage::mail::enqueue(&self.platform.aws, &self.mail_queue_url, &id, mail).await.map_err(AuthError::from)?;
+        Ok(())
+    }
+
+    /// Counts a request of `limit` from the caller's address; refuses past the per-minute limit.
+    async fn admit_from_address(&self, request: &ApiRequest, limit: AddressLimit, now: i64) -> Result<(), ApiError> {
+        let address = request.source_ip.as_deref().unwrap_or("unknown");
+        let (minute, rest_of_minute) = address_window(now);
+        let count =
+            login_limits::count_address_attempt(&self.platform.aws, &self.table, limit, address, minute).await.map_err(AuthError::from)?;
+        if count > limit.per_minute() {
+            return Err(AuthError::Throttled { retry_after: Duration::from_secs(rest_of_minute as u64) }.into());
         }
+        Ok(())
+    }
+
+    /// `POST /v1/auth/verify-email` `{token}` → 204: the address is confirmed. The token works
+    /// once, for 24 hours.
+    pub(crate) async fn verify_email(&self, request: &ApiRequest) -> Result<Reply, ApiError> {
+        let body: TokenBody = request.json()?;
+        let owner = self.spend_token(TokenPurpose::VerifyEmail, &body.token).await?;
+        accounts::mark_email_verified(&self.platform.aws, &self.table, &owner.user_id).await.map_err(AuthError::from)?;
+        Ok(Reply::no_content())
+    }
+
+    /// The account a single-use token was issued for; a 400 on `body.token` for anything that is
+    /// not a live token of this purpose.
+    async fn spend_token(&self, purpose: TokenPurpose, token: &str) -> Result<TokenOwner, ApiError> {
+        let refused = || ApiError::field("body.token", "is not a valid token: it may have expired or been used already");
+        if !looks_like_refresh_token(token) {
+            return Err(refused());
+        }
+        accounts::take_account_token(&self.platform.aws, &self.table, purpose, &refresh_token_hash(token), self.now())
+            .await
+            .map_err(AuthError::from)?
+            .ok_or_else(refused)
+    }
+
+    /// `POST /v1/auth/password-reset` `{email}` → 202 whether or not the address has an account;
+    /// an account's address gets a single-use link valid 30 minutes. A decoy token is stored for
+    /// an unknown address, so both take comparable time.
+    pub(crate) async fn request_password_reset(&self, request: &ApiRequest) -> Result<Reply, ApiError> {
+        let body: EmailBody = request.json()?;
+        let email = Email::parse(&body.email).map_err(|e| ApiError::field("body.email", e.to_string()))?;
+        let now = self.now();
+        self.admit_from_address(request, AddressLimit::PasswordReset, now).await?;
+        let (aws, table) = (&self.platform.aws, self.table.as_str());
+        let account = accounts::credentials_by_email(aws, table, email.as_str()).await.map_err(AuthError::from)?;
+        let token = new_refresh_token(&*self.platform.random).map_err(random_problem)?;
+        let owner = account.map(|a| TokenOwner { user_id: a.user_id, email: email.as_str().to_owned() });
+        accounts::put_account_token(
+            aws,
+            table,
+            TokenPurpose::PasswordReset,
+            &refresh_token_hash(&token),
+            owner.as_ref(),
+            now + RESET_TOKEN_SECONDS,
+        )
+        .await
+        .map_err(AuthError::from)?;
+        if owner.is_some() {
+            self.send_mail(Mail::PasswordReset { to: email.as_str().to_owned(), token }).await?;
+        }
+        Reply::accepted(&Accepted {
+            status: "accepted",
+            detail: "if an account has this address, a message with a reset link is on its way",
+        })
+    }
+
+    /// `POST /v1/auth/password-reset/confirm` `{token, password}` → 204: the new password is set,
+    /// the address counts as verified (the link reached it), every session ends, the sign-in
+    /// limit of the account is cleared, and the owner is told.
+    pub(crate) async fn confirm_password_reset(&self, request: &ApiRequest) -> Result<Reply, ApiError> {
+        let body: ResetBody = request.json()?;
+        // The new password is checked before the token is spent: a weak one costs no new e-mail.
+        if !looks_like_refresh_token(&body.token) {
+            return Err(ApiError::field("body.token", "is not a valid token: it may have expired or been used already"));
+        }
+        let checked = Password::new_for_account(&body.password, &[]).map_err(password_problem)?;
+        let owner = self.spend_token(TokenPurpose::PasswordReset, &body.token).await?;
+        let email = Email::parse(&owner.email).map_err(|e| ApiError::Internal(e.to_string()))?;
+        let password = Password::new_for_account(checked.expose(), &[email.as_str()]).map_err(password_problem)?;
+        self.replace_password(&owner.user_id, &email, &password).await?;
+        let (aws, table) = (&self.platform.aws, self.table.as_str());
+        accounts::mark_email_verified(aws, table, &owner.user_id).await.map_err(AuthError::from)?;
+        login_limits::clear_account(aws, table, &account_key(&email)).await.map_err(AuthError::from)?;
+        Ok(Reply::no_content())
+    }
+
+    /// `POST /v1/auth/password` `{current_password, new_password}` (bearer) → 204: the password is
+    /// changed, every session ends (this one too: sign in again), and the owner is told. A wrong
+    /// current password is 403 and counts against the account's sign-in limit.
+    pub(crate) async fn change_password(&self, request: &ApiRequest) -> Result<Reply, ApiError> {
+        let body: ChangePasswordBody = request.json()?;
+        let principal = request.principal()?;
+        let (aws, table, now) = (&self.platform.aws, self.table.as_str(), self.now());
+        let profile = accounts::profile(aws, table, &principal.user_id)
+            .await
+            .map_err(AuthError::from)?
+            .ok_or_else(|| ApiError::NotFound("no such user".into()))?;
+        let email = Email::parse(&profile.email).map_err(|e| ApiError::Internal(e.to_string()))?;
+        let current = Password::presented(&body.current_password).map_err(|e| ApiError::field("body.current_password", e.to_string()))?;
+        let new = Password::new_for_account(&body.new_password, &[email.as_str()])
+            .map_err(|e| ApiError::field("body.new_password", e.to_string()))?;
+        self.admit_attempt(request, &email, now).await?;
+        let stored = accounts::credentials_by_email(aws, table, email.as_str()).await.map_err(AuthError::from)?;
+        let stored = stored.filter(|c| c.user_id == principal.user_id);
+        if !verify_or_burn(&current, stored.as_ref().map(|c| c.password_hash.as_str())) {
+            return Err(ApiError::Forbidden("the current password is wrong".into()));
+        }
+        login_limits::clear_account(aws, table, &account_key(&email)).await.map_err(AuthError::from)?;
+        self.replace_password(&principal.user_id, &email, &new).await?;
+        Ok(Reply::no_content())
+    }
+
+    /// Stores a new password, ends every session of the user and tells the owner.
+    async fn replace_password(&self, user: &UserId, email: &Email, password: &Password) -> Result<(), ApiError> {
+        let hash = hash_password(password, self.random_bytes()?).map_err(|e| ApiError::Internal(e.to_string()))?;
+        if !accounts::set_password_hash(&self.platform.aws, &self.table, email.as_str(), user, &hash).await.map_err(AuthError::from)? {
+            return Err(ApiError::NotFound("no such user".into()));
+        }
+        self.end_every_session(user).await?;
+        self.send_mail(Mail::PasswordChanged { to: email.as_str().to_owned() }).await
     }
 
     /// `POST /v1/auth/login` → 200 with an access and a refresh token; 401 for an unknown email
@@ -186,12 +367,7 @@ impl Auth {
     /// past either limit.
     async fn admit_attempt(&self, request: &ApiRequest, email: &Email, now: i64) -> Result<(), ApiError> {
         let aws = &self.platform.aws;
-        let address = request.source_ip.as_deref().unwrap_or("unknown");
-        let (minute, rest_of_minute) = address_window(now);
-        let from_address = login_limits::count_address_attempt(aws, &self.table, address, minute).await.map_err(AuthError::from)?;
-        if from_address > ADDRESS_MAX_ATTEMPTS_PER_MINUTE {
-            return Err(AuthError::Throttled { retry_after: Duration::from_secs(rest_of_minute as u64) }.into());
-        }
+        self.admit_from_address(request, AddressLimit::Login, now).await?;
         let key = account_key(email);
         let previous = login_limits::account_state(aws, &self.table, &key).await.map_err(AuthError::from)?;
         match previous.unwrap_or_default().attempt(now) {
@@ -354,7 +530,13 @@ impl Auth {
             .await
             .map_err(AuthError::from)?
             .ok_or_else(|| ApiError::NotFound("no such user".into()))?;
-        Reply::ok(&Profile { user_id: &profile.user_id, email: &profile.email, plan: &profile.plan, created_at: &profile.created_at })
+        Reply::ok(&Profile {
+            user_id: &profile.user_id,
+            email: &profile.email,
+            email_verified: profile.email_verified,
+            plan: &profile.plan,
+            created_at: &profile.created_at,
+        })
     }
 
     /// `GET /v1/usage?from=YYYY-MM-DD&to=YYYY-MM-DD` (defaults: the last 7 days; at most 90) →

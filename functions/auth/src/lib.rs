@@ -22,6 +22,10 @@ pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 pub enum AuthRoute {
     Health,
     Register,
+    VerifyEmail,
+    RequestPasswordReset,
+    ConfirmPasswordReset,
+    ChangePassword,
     Login,
     Refresh,
     Logout,
@@ -35,6 +39,10 @@ pub enum AuthRoute {
 pub static ROUTES: &[Route<AuthRoute>] = &[
     Route::get("/v1/auth/health", AuthRoute::Health),
     Route::post("/v1/auth/register", AuthRoute::Register),
+    Route::post("/v1/auth/verify-email", AuthRoute::VerifyEmail),
+    Route::post("/v1/auth/password-reset", AuthRoute::RequestPasswordReset),
+    Route::post("/v1/auth/password-reset/confirm", AuthRoute::ConfirmPasswordReset),
+    Route::bearer_post("/v1/auth/password", AuthRoute::ChangePassword),
     Route::post("/v1/auth/login", AuthRoute::Login),
     Route::post("/v1/auth/refresh", AuthRoute::Refresh),
     // Public: a refresh token in the body is enough (see `logout`).
@@ -95,6 +103,8 @@ pub struct Auth {
     sessions: Sessions,
     /// The bearer check of the routes that take either a token or a refresh token (logout).
     authenticator: std::sync::Arc<dyn bourse_http::auth::Authenticator>,
+    /// Where e-mails are queued (`MAIL_QUEUE_URL`; the consumer sends them).
+    mail_queue_url: String,
 }
 
 impl Handler<AuthRoute> for Auth {
@@ -102,6 +112,10 @@ impl Handler<AuthRoute> for Auth {
         match route {
             AuthRoute::Health => self.platform.health(VERSION, DEPENDENCIES).await,
             AuthRoute::Register => self.register(&request).await,
+            AuthRoute::VerifyEmail => self.verify_email(&request).await,
+            AuthRoute::RequestPasswordReset => self.request_password_reset(&request).await,
+            AuthRoute::ConfirmPasswordReset => self.confirm_password_reset(&request).await,
+            AuthRoute::ChangePassword => self.change_password(&request).await,
             AuthRoute::Login => self.login(&request).await,
             AuthRoute::Refresh => self.refresh(&request).await,
             AuthRoute::Logout => self.logout(&request).await,
@@ -130,6 +144,7 @@ pub fn app(platform: Platform) -> Result<HttpApp<AuthRoute, Auth>, StartupError>
     let sessions = Sessions::new(&platform)?;
     let settings = platform.http_settings(VERSION);
     let authenticator = std::sync::Arc::clone(&access.authenticator);
-    let auth = Auth { platform, table, signer, sessions, authenticator };
+    let mail_queue_url = platform.config.require_mail_queue_url()?.to_owned();
+    let auth = Auth { platform, table, signer, sessions, authenticator, mail_queue_url };
     Ok(HttpApp::new(settings, ROUTES, auth).with_access(access))
 }

@@ -1,7 +1,7 @@
 //! Every answer of the auth function against its schema in `openapi.yaml` (closed objects: an
 //! undocumented member fails, as does a missing required one or a wrong type).
 
-use crate::handlers::{Profile, Quota, SessionView, TokenPair, Usage, UsageDay};
+use crate::handlers::{Accepted, Profile, Quota, SessionView, TokenPair, Usage, UsageDay};
 use bourse_domain::UserId;
 use bourse_domain::plan::Plan;
 use bourse_http::schema_check::OpenApi;
@@ -17,6 +17,7 @@ fn samples() -> Vec<(&'static str, u16, Value)> {
     let profile = Profile {
         user_id: &UserId::parse(&"0".repeat(32)).unwrap(),
         email: "ada@example.com",
+        email_verified: false,
         plan: "free",
         created_at: "2026-11-25T21:30:00Z",
     };
@@ -47,9 +48,11 @@ fn samples() -> Vec<(&'static str, u16, Value)> {
         },
         &"A".repeat(22),
     );
+    let accepted = Accepted { status: "accepted", detail: "check your inbox" };
     vec![
         ("listSessions", 200, value(&bourse_http::Page::all(vec![session]))),
-        ("register", 201, value(&profile)),
+        ("register", 202, value(&accepted)),
+        ("requestPasswordReset", 202, value(&accepted)),
         ("me", 200, value(&profile)),
         ("login", 200, value(&pair)),
         ("refresh", 200, value(&pair)),

@@ -13,7 +13,7 @@ async fn login_limits_hold_with_redis_stopped() {
     require_stack();
     let app = app_with_clock(Arc::new(ManualClock::new(now()))).await;
     let email = format!("{}@example.com", unique("down"));
-    assert_eq!(register(&app, &email).await.status(), 201);
+    assert_eq!(register(&app, &email).await.status(), 202);
     let _redis = stop_redis();
     for _ in 0..5 {
         assert_problem(&login(&app, &email, "wrong-password-guess", &random_ip()).await, 401);
@@ -28,7 +28,7 @@ async fn login_limits_hold_with_redis_stopped() {
     assert_problem(&login(&app, &format!("{}@example.com", unique("d")), PASSWORD, &ip).await, 429);
     // Tokens still verify and are metered: the revocation check falls back to DynamoDB.
     let other = format!("{}@example.com", unique("down-ok"));
-    assert_eq!(register(&app, &other).await.status(), 201);
+    assert_eq!(register(&app, &other).await.status(), 202);
     let response = login(&app, &other, PASSWORD, &random_ip()).await;
     assert_eq!(response.status(), 200);
     let token = bourse_integration_tests::json_body(&response)["access_token"].as_str().unwrap().to_owned();

@@ -44,10 +44,12 @@ fn claims(access: &str) -> serde_json::Value {
 
 #[tokio::test]
 async fn sessions_are_listed_and_end_one_at_a_time_or_all_at_once() {
-    let app = app_with_clock(clock()).await;
+    let clock = clock();
+    let app = app_with_clock(Arc::clone(&clock)).await;
     let email = format!("{}@example.com", unique("sessions"));
-    assert_eq!(register(&app, &email).await.status(), 201);
+    assert_eq!(register(&app, &email).await.status(), 202);
     let (laptop, laptop_refresh) = login_as(&app, &email, "Laptop/1.0", "203.0.113.77").await;
+    clock.advance(1);
     let (phone, phone_refresh) = login_as(&app, &email, "Phone/2.0", "2001:db8:abcd:12::1").await;
 
     // Both are listed, newest first, each with its network (never the address) and agent.
