@@ -4,7 +4,9 @@
 use crate::{Auth, AuthError};
 use bourse_domain::account::{PasswordError, approximate_source};
 use bourse_domain::clock::{DAY, rfc3339, utc_date};
-use bourse_domain::login_throttle::{AddressLimit, AttemptDecision, address_window};
+use bourse_domain::login_throttle::{
+    ACCOUNT_SLOWDOWN_FAILURES, ACCOUNT_WINDOW_SECONDS, AddressLimit, AttemptDecision, account_window, address_window, slowed_down,
+};
 use bourse_domain::mail::{Mail, RESET_TOKEN_SECONDS, VERIFY_TOKEN_SECONDS};
 use bourse_domain::password_hash::{hash_password, verify_or_burn};
 use bourse_domain::plan::{MAX_USAGE_RANGE_DAYS, Plan, QuotaState};
@@ -287,7 +289,7 @@ impl Auth {
         self.replace_password(&owner.user_id, &email, &password).await?;
         let (aws, table) = (&self.platform.aws, self.table.as_str());
         accounts::mark_email_verified(aws, table, &owner.user_id).await.map_err(AuthError::from)?;
-        login_limits::clear_account(aws, table, &account_key(&email)).await.map_err(AuthError::from)?;
+        login_limits::clear_account(aws, table, &pair_key(&email, request)).await.map_err(AuthError::from)?;
         Ok(Reply::no_content())
     }
 
@@ -310,9 +312,10 @@ impl Auth {
         let stored = accounts::credentials_by_email(aws, table, email.as_str()).await.map_err(AuthError::from)?;
         let stored = stored.filter(|c| c.user_id == principal.user_id);
         if !verify_or_burn(&current, stored.as_ref().map(|c| c.password_hash.as_str())) {
+            self.count_failure(&email, true, now).await?;
             return Err(ApiError::Forbidden("the current password is wrong".into()));
         }
-        login_limits::clear_account(aws, table, &account_key(&email)).await.map_err(AuthError::from)?;
+        login_limits::clear_account(aws, table, &pair_key(&email, request)).await.map_err(AuthError::from)?;
         self.replace_password(&principal.user_id, &email, &new).await?;
         Ok(Reply::no_content())
     }
@@ -339,10 +342,13 @@ impl Auth {
         self.admit_attempt(request, &email, now).await?;
         let stored = accounts::credentials_by_email(&self.platform.aws, &self.table, email.as_str()).await.map_err(AuthError::from)?;
         let matches = verify_or_burn(&password, stored.as_ref().map(|c| c.password_hash.as_str()));
+        if !matches {
+            self.count_failure(&email, stored.is_some(), now).await?;
+        }
         let Some(account) = stored.filter(|_| matches) else {
             return Err(AuthError::BadCredentials.into());
         };
-        login_limits::clear_account(&self.platform.aws, &self.table, &account_key(&email)).await.map_err(AuthError::from)?;
+        login_limits::clear_account(&self.platform.aws, &self.table, &pair_key(&email, request)).await.map_err(AuthError::from)?;
         let random = &*self.platform.random;
         let family_id = bourse_tokens::new_family_id(random).map_err(random_problem)?;
         let refresh = new_refresh_token(random).map_err(random_problem)?;
@@ -363,13 +369,20 @@ impl Auth {
         token_pair(&signer, &account.user_id, &family_id, &account.plan, refresh, expires_at, now)
     }
 
-    /// Counts the attempt against the address and the account before any password work; refuses
-    /// past either limit.
+    /// Counts the attempt against the address, and against the account from this address, before
+    /// any password work; refuses past either limit, and refuses an address that has been failing
+    /// on an account under attack until the account's window ends (see
+    /// `bourse_domain::login_throttle`: a clean address still signs in).
     async fn admit_attempt(&self, request: &ApiRequest, email: &Email, now: i64) -> Result<(), ApiError> {
         let aws = &self.platform.aws;
         self.admit_from_address(request, AddressLimit::Login, now).await?;
-        let key = account_key(email);
+        let key = pair_key(email, request);
         let previous = login_limits::account_state(aws, &self.table, &key).await.map_err(AuthError::from)?;
+        let (window, rest_of_window) = account_window(now);
+        let failures = login_limits::account_failures(aws, &self.table, &account_key(email), window).await.map_err(AuthError::from)?;
+        if slowed_down(failures, &previous.unwrap_or_default(), now) {
+            return Err(AuthError::Throttled { retry_after: Duration::from_secs(rest_of_window as u64) }.into());
+        }
         match previous.unwrap_or_default().attempt(now) {
             AttemptDecision::Locked { retry_after } => {
                 Err(AuthError::Throttled { retry_after: Duration::from_secs(retry_after as u64) }.into())
@@ -378,11 +391,25 @@ impl Auth {
                 if login_limits::record_account_attempt(aws, &self.table, &key, previous, next).await.map_err(AuthError::from)? {
                     Ok(())
                 } else {
-                    // Another attempt on this account is in flight: one at a time.
+                    // Another attempt on this account from this address is in flight: one at a time.
                     Err(AuthError::Throttled { retry_after: Duration::from_secs(1) }.into())
                 }
             }
         }
+    }
+
+    /// Counts a failed sign-in to the account (across addresses); the failure that puts an existing
+    /// account under attack tells its owner, once per window.
+    async fn count_failure(&self, email: &Email, account_exists: bool, now: i64) -> Result<(), ApiError> {
+        let (window, _) = account_window(now);
+        let failures =
+            login_limits::count_account_failure(&self.platform.aws, &self.table, &account_key(email), window, ACCOUNT_WINDOW_SECONDS)
+                .await
+                .map_err(AuthError::from)?;
+        if account_exists && failures == ACCOUNT_SLOWDOWN_FAILURES {
+            self.send_mail(Mail::SignInsThrottled { to: email.as_str().to_owned() }).await?;
+        }
+        Ok(())
     }
 
     /// The signing key, fetched from Secrets Manager once per instance (see `InstanceSecret`).
@@ -587,6 +614,13 @@ impl Auth {
 fn account_key(email: &Email) -> String {
     use sha2::{Digest, Sha256};
     bourse_domain::text::hex(&Sha256::digest(email.as_str().as_bytes()))
+}
+
+/// The limiter key of the account and the caller's address: SHA-256 of both, hex.
+fn pair_key(email: &Email, request: &ApiRequest) -> String {
+    use sha2::{Digest, Sha256};
+    let address = request.source_ip.as_deref().unwrap_or("unknown");
+    bourse_domain::text::hex(&Sha256::digest(format!("{}\n{address}", email.as_str()).as_bytes()))
 }
 
 fn token_pair(

@@ -184,18 +184,24 @@ async fn a_logout_that_cannot_reach_the_cache_is_bounded_by_the_active_entrys_li
     assert_eq!(cache.get(&key).await.as_deref(), Some(&b"revoked"[..]), "and the revocation is cached from then on");
 }
 
+/// The lock-out denial of service, refused: a stranger failing five times from one address locks
+/// out that address (429 with `Retry-After`, even with the right password), while the owner signing
+/// in from another address is not held up at all.
 #[tokio::test]
-async fn failed_logins_are_limited_per_account_with_retry_after() {
+async fn failed_logins_lock_out_the_failing_address_not_the_owner() {
     let app = app_with_clock(clock()).await;
     let email = format!("{}@example.com", unique("brute"));
     assert_eq!(register(&app, &email).await.status(), 202);
+    let attacker = random_ip();
     for _ in 0..5 {
-        assert_problem(&login(&app, &email, "wrong-password-guess", &random_ip()).await, 401);
+        assert_problem(&login(&app, &email, "wrong-password-guess", &attacker).await, 401);
     }
-    let locked = login(&app, &email, PASSWORD, &random_ip()).await;
+    let locked = login(&app, &email, PASSWORD, &attacker).await;
     assert_problem(&locked, 429);
     let retry: u64 = locked.headers()["retry-after"].to_str().unwrap().parse().unwrap();
     assert!(retry > 800 && retry <= 900, "{retry}");
+    let owner = login(&app, &email, PASSWORD, &random_ip()).await;
+    assert_eq!(owner.status(), 200, "the owner's own address signs in: {}", json_body(&owner));
     // An unknown email gets the same 401 as a wrong password.
     let unknown = login(&app, &format!("{}@example.com", unique("nobody")), PASSWORD, &random_ip()).await;
     assert_problem(&unknown, 401);
@@ -211,28 +217,51 @@ async fn a_lockout_expires_when_it_says_and_a_guess_after_it_doubles_the_next() 
     let app = app_with_clock(Arc::clone(&clock)).await;
     let email = format!("{}@example.com", unique("lock"));
     assert_eq!(register(&app, &email).await.status(), 202);
+    let ip = random_ip();
     for _ in 0..5 {
-        assert_problem(&login(&app, &email, "wrong-password-guess", &random_ip()).await, 401);
+        assert_problem(&login(&app, &email, "wrong-password-guess", &ip).await, 401);
     }
-    let locked = login(&app, &email, PASSWORD, &random_ip()).await;
+    let locked = login(&app, &email, PASSWORD, &ip).await;
     assert_problem(&locked, 429);
     let first: i64 = locked.headers()["retry-after"].to_str().unwrap().parse().unwrap();
     assert_eq!(first, 15 * 60, "the 5th failure locks for 15 minutes");
     clock.advance(first - 1);
-    assert_problem(&login(&app, &email, PASSWORD, &random_ip()).await, 429);
+    assert_problem(&login(&app, &email, PASSWORD, &ip).await, 429);
     clock.advance(1);
     // The lock is over: one more wrong guess, within the streak, locks again, for 30 minutes.
-    assert_problem(&login(&app, &email, "wrong-password-guess", &random_ip()).await, 401);
-    let again = login(&app, &email, PASSWORD, &random_ip()).await;
+    assert_problem(&login(&app, &email, "wrong-password-guess", &ip).await, 401);
+    let again = login(&app, &email, PASSWORD, &ip).await;
     assert_problem(&again, 429);
     let second: i64 = again.headers()["retry-after"].to_str().unwrap().parse().unwrap();
     assert_eq!(second, 2 * first, "the next lock-out doubles");
     clock.advance(second);
-    let back = login(&app, &email, PASSWORD, &random_ip()).await;
+    let back = login(&app, &email, PASSWORD, &ip).await;
     assert_eq!(back.status(), 200, "the right password works once the lock-out is over: {}", json_body(&back));
     // A success clears the streak: the next single failure is just a 401.
-    assert_problem(&login(&app, &email, "wrong-password-guess", &random_ip()).await, 401);
-    assert_eq!(login(&app, &email, PASSWORD, &random_ip()).await.status(), 200);
+    assert_problem(&login(&app, &email, "wrong-password-guess", &ip).await, 401);
+    assert_eq!(login(&app, &email, PASSWORD, &ip).await.status(), 200);
+}
+
+/// A guesser spreading over many addresses: once the account has 10 failures in a window, an
+/// address that has failed on it waits for the window's end, a fresh address with the right
+/// password still signs in, and the owner is told by e-mail.
+#[tokio::test]
+async fn an_account_under_attack_slows_failing_addresses_and_tells_its_owner() {
+    let app = app_with_clock(clock()).await;
+    let email = format!("{}@example.com", unique("spread"));
+    assert_eq!(register(&app, &email).await.status(), 202);
+    let attackers = [random_ip(), random_ip(), random_ip()];
+    for (ip, tries) in attackers.iter().zip([4, 4, 2]) {
+        for _ in 0..tries {
+            assert_problem(&login(&app, &email, "wrong-password-guess", ip).await, 401);
+        }
+    }
+    let slowed = login(&app, &email, PASSWORD, &attackers[0]).await;
+    assert_problem(&slowed, 429);
+    let retry: u64 = slowed.headers()["retry-after"].to_str().unwrap().parse().unwrap();
+    assert!(retry > 0 && retry <= 900, "{retry}");
+    assert_eq!(login(&app, &email, PASSWORD, &random_ip()).await.status(), 200, "a clean address signs in");
+    wait_for_mail(&email, |(subject, _)| subject.contains("Repeated failed sign-ins")).await;
 }
 
 #[tokio::test]

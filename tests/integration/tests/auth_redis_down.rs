@@ -15,10 +15,11 @@ async fn login_limits_hold_with_redis_stopped() {
     let email = format!("{}@example.com", unique("down"));
     assert_eq!(register(&app, &email).await.status(), 202);
     let _redis = stop_redis();
+    let attacker = random_ip();
     for _ in 0..5 {
-        assert_problem(&login(&app, &email, "wrong-password-guess", &random_ip()).await, 401);
+        assert_problem(&login(&app, &email, "wrong-password-guess", &attacker).await, 401);
     }
-    let locked = login(&app, &email, PASSWORD, &random_ip()).await;
+    let locked = login(&app, &email, PASSWORD, &attacker).await;
     assert_problem(&locked, 429);
     assert!(locked.headers().contains_key("retry-after"));
     let ip = random_ip();
