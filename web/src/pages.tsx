@@ -44,6 +44,8 @@ function Section({ title, children }: { title: string; children: ComponentChildr
 
 const money = (v: string | null | undefined) =>
   v === null || v === undefined ? "—" : Number(v).toLocaleString("en-US", { minimumFractionDigits: 2, maximumFractionDigits: 2 });
+/** A fraction (0.0076) as a percentage (0.76%). */
+const pct = (v: string | null | undefined) => (v === null || v === undefined ? "—" : `${(Number(v) * 100).toFixed(2)}%`);
 const num = (v: string | null | undefined, digits = 2) => (v === null || v === undefined ? "—" : Number(v).toFixed(digits));
 const today = () => new Date().toISOString().slice(0, 10);
 
@@ -474,7 +476,7 @@ function StockTable({ items }: { items: StockRow[] }) {
             <td>{s.sector ?? "—"}</td>
             <td>{money(s.price)}</td>
             <td>{num(s.pe, 1)}</td>
-            <td>{s.dividend_yield === null ? "—" : `${num(s.dividend_yield)}%`}</td>
+            <td>{pct(s.dividend_yield)}</td>
             <td>{s.market_cap === null ? "—" : `${(Number(s.market_cap) / 1e9).toFixed(1)}B`}</td>
           </tr>
         ))}
@@ -486,7 +488,7 @@ function StockTable({ items }: { items: StockRow[] }) {
 export function Screener() {
   const api = bourse();
   const presets = useLoad(() => api.ok(api.api.GET("/v1/screener/presets")), []);
-  const [filter, setFilter] = useState("pe < 20 and dividend_yield > 2");
+  const [filter, setFilter] = useState("pe < 20 and dividend_yield > 2%");
   const [rows, setRows] = useState<{ items: StockRow[]; total: number } | null>(null);
   const [fault, setFault] = useState<{ at: number; message: string; filter: string } | null>(null);
   const [error, setError] = useState<string | null>(null);
@@ -560,7 +562,8 @@ export function Screener() {
         <Failure message={error} />
         <p class="muted">
           Fields such as <code>pe</code>, <code>dividend_yield</code>, <code>market_cap</code>, <code>sector</code>; operators
-          <code> &lt; &lt;= &gt; &gt;= = !=</code>, <code>and</code>, <code>or</code>, parentheses.
+          <code> &lt; &lt;= &gt; &gt;= = !=</code>, <code>and</code>, <code>or</code>, parentheses; ratios as
+          percentages (<code>dividend_yield &gt;= 3%</code>) and strings in quotes (<code>sector = 'Energy'</code>).
         </p>
       </Section>
       {rows && (
@@ -589,7 +592,7 @@ export function StockPage({ symbol }: { symbol: string }) {
             </div>
             <div>
               <dt>Change</dt>
-              <dd>{d.change_pct === null ? "—" : `${num(d.change_pct)}%`}</dd>
+              <dd>{pct(d.change_pct)}</dd>
             </div>
             <div>
               <dt>Sector</dt>
@@ -601,7 +604,19 @@ export function StockPage({ symbol }: { symbol: string }) {
             </div>
             <div>
               <dt>Dividend yield</dt>
-              <dd>{d.dividend_yield === null ? "—" : `${num(d.dividend_yield)}%`}</dd>
+              <dd>{pct(d.dividend_yield)}</dd>
+            </div>
+            <div>
+              <dt>Market cap</dt>
+              <dd>{d.market_cap === null ? "—" : `${(Number(d.market_cap) / 1e9).toFixed(1)}B`}</dd>
+            </div>
+            <div>
+              <dt>1-year return</dt>
+              <dd>{pct(d.return_1y)}</dd>
+            </div>
+            <div>
+              <dt>RSI (14)</dt>
+              <dd>{num(d.rsi_14, 1)}</dd>
             </div>
             <div>
               <dt>52-week range</dt>
