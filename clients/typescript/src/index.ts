@@ -116,20 +116,22 @@ export interface BourseOptions {
   idempotencyKey?: (() => string) | false;
 }
 
-const PUBLIC_AUTH = new Set(["/v1/auth/register", "/v1/auth/login", "/v1/auth/refresh"]);
+// Sent without the access token: the three public routes, and logout, which names the session by
+// its refresh token (so a client whose access token has expired can still sign out).
+const PUBLIC_AUTH = new Set(["/v1/auth/register", "/v1/auth/login", "/v1/auth/refresh", "/v1/auth/logout"]);
 
 /**
- * Whether a 401 calls for a refresh: the request carried an access token, and the answer's
- * `WWW-Authenticate` says `error="invalid_token"` — or carries no error code, or cannot be read
- * (a browser hides it from a cross-origin page unless it is exposed). An error code other than
- * invalid_token (say `insufficient_scope`) is not cured by a new token.
+ * Whether a 401 calls for a refresh: the request carried an access token and the answer's
+ * `WWW-Authenticate` says `error="invalid_token"` (RFC 6750: expired, revoked or malformed). A
+ * challenge without that code (no usable token was sent) is not cured by a new token. A browser
+ * hides the header from a cross-origin page unless the API exposes it; then a 401 to a request
+ * that carried a token is taken as a refused token.
  */
 export function refusedToken(response: Response): boolean {
   if (response.status !== 401) return false;
   const challenge = response.headers.get("www-authenticate");
-  if (!challenge) return true;
-  const code = /error\s*=\s*"?([a-z_]+)"?/i.exec(challenge)?.[1];
-  return code === undefined || code === "invalid_token";
+  if (challenge === null) return true;
+  return /error\s*=\s*"?invalid_token"?/i.test(challenge);
 }
 
 /** The byte position in a screener filter that the parser reports (`at position N: …`), if any. */
@@ -153,7 +155,7 @@ export interface BourseClient {
   login(email: string, password: string): Promise<TokenPair>;
   /** Exchanges the refresh token once (concurrent callers share one exchange); null when refused. */
   refresh(): Promise<TokenPair | null>;
-  /** Revokes the session and forgets the tokens. */
+  /** Ends the session (named by its refresh token, so it works with an expired access token) and forgets the tokens. */
   logout(): Promise<void>;
   /** `POST /v1/portfolios/{id}/import` with a CSV file's text. */
   importCsv(portfolioId: string, csv: string | Blob): Promise<ImportResult>;
@@ -269,8 +271,9 @@ export function createBourseClient(options: BourseOptions): BourseClient {
     },
     refresh,
     logout: async () => {
+      const current = tokens.get();
       try {
-        if (tokens.get()) await ok(api.POST("/v1/auth/logout"));
+        if (current) await ok(api.POST("/v1/auth/logout", { body: { refresh_token: current.refresh_token } }));
       } finally {
         setTokens(null);
       }

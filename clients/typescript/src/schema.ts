@@ -115,9 +115,50 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Revoke the session; its refresh and access tokens stop working on every function */
+        /**
+         * Revoke the session; its refresh and access tokens stop working on every function
+         * @description The session is named by the body's refresh token, which is enough on its own (a client whose access token has expired can still sign out); without a body, by the bearer token.
+         */
         post: operations["logout"];
         delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/auth/sessions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The caller's live login sessions, newest first
+         * @description A session ends when it is revoked, 30 days after its login, or after 7 days without a refresh. Each shows where it signed in only to the network (/24 or /48), never the address.
+         */
+        get: operations["listSessions"];
+        put?: never;
+        post?: never;
+        /** Log out everywhere, this session included */
+        delete: operations["revokeAllSessions"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/auth/sessions/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** End one of the caller's sessions */
+        delete: operations["revokeSession"];
         options?: never;
         head?: never;
         patch?: never;
@@ -928,6 +969,20 @@ export interface components {
             /** Format: date-time */
             created_at: string;
         };
+        Session: {
+            id: string;
+            created_at: components["schemas"]["UtcDateTime"];
+            last_used_at: components["schemas"]["UtcDateTime"];
+            expires_at: components["schemas"]["UtcDateTime"];
+            user_agent: string | null;
+            /**
+             * @description The network signed in from, e.g. 203.0.113.0/24
+             * @example 203.0.113.0/24
+             */
+            approximate_source: string | null;
+            /** @description Whether this is the session of the token that asked */
+            current: boolean;
+        };
         TokenPair: {
             /** @constant */
             token_type: "Bearer";
@@ -940,6 +995,7 @@ export interface components {
             /** Format: date-time */
             refresh_expires_at: string;
         };
+        /** @description Public, so only up or down per dependency (why a probe failed goes to the logs) */
         Health: {
             /** @example screener */
             service: string;
@@ -952,15 +1008,7 @@ export interface components {
                     /** @enum {string} */
                     status: "up" | "down";
                     critical: boolean;
-                    latency_ms: number;
-                    error?: string;
                 };
-            };
-            /** @description Cache hits, misses and errors since this instance started */
-            cache_stats: {
-                hits: number;
-                misses: number;
-                errors: number;
             };
         };
         /** @description An RFC 9457 problem document */
@@ -1377,7 +1425,13 @@ export interface operations {
             path?: never;
             cookie?: never;
         };
-        requestBody?: never;
+        requestBody?: {
+            content: {
+                "application/json": {
+                    refresh_token: string;
+                };
+            };
+        };
         responses: {
             /** @description Signed out. */
             204: {
@@ -1386,7 +1440,84 @@ export interface operations {
                 };
                 content?: never;
             };
+            /** @description Malformed JSON, or `refresh_token` without the shape of a refresh token */
+            400: components["responses"]["BadRequest"];
+            /** @description No body and no valid bearer token, or an unknown refresh token */
             401: components["responses"]["Unauthorized"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    listSessions: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description `items` */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        items: components["schemas"]["Session"][];
+                    };
+                };
+            };
+            /** @description An unknown query parameter */
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            429: components["responses"]["QuotaExceeded"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    revokeAllSessions: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Every session ended. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            401: components["responses"]["Unauthorized"];
+            429: components["responses"]["QuotaExceeded"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    revokeSession: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The session ended. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            401: components["responses"]["Unauthorized"];
+            /** @description Not a session of the caller */
+            404: components["responses"]["NotFound"];
             429: components["responses"]["QuotaExceeded"];
             503: components["responses"]["Unavailable"];
         };

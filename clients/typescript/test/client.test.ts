@@ -123,6 +123,36 @@ describe("tokens", () => {
     expect(seen[0]!.headers.get("authorization")).toBe(`Bearer ${client.tokens.get()!.access_token}`);
   });
 
+  it("the stack refuses a bad access token with error=\"invalid_token\", and a missing one without", async () => {
+    const { client } = await sharedSession();
+    const url = `${baseUrl}${layout === "local" ? "/lambda-url/auth" : ""}/v1/me`;
+    const bad = await fetch(url, { headers: { authorization: `Bearer ${tampered(client.tokens.get()!.access_token)}` } });
+    expect(bad.status).toBe(401);
+    expect(bad.headers.get("www-authenticate")).toMatch(/error="invalid_token"/);
+    expect(refusedToken(bad)).toBe(true);
+    const none = await fetch(url);
+    expect(none.status).toBe(401);
+    expect(refusedToken(none)).toBe(false);
+  });
+
+  it("signs out with the refresh token, even once the access token is refused", async () => {
+    const { client, seen } = await signedIn();
+    const pair = client.tokens.get()!;
+    client.tokens.set({ ...pair, access_token: tampered(pair.access_token) });
+    await client.logout();
+    expect(client.tokens.get()).toBeNull();
+    expect(seen.map((r) => [r.path.replace(/^\/lambda-url\/\w+/, ""), r.headers.has("authorization")])).toEqual([
+      ["/v1/auth/logout", false],
+    ]);
+    // Both tokens of the session stopped working.
+    const me = await fetch(`${baseUrl}${layout === "local" ? "/lambda-url/auth" : ""}/v1/me`, {
+      headers: { authorization: `Bearer ${pair.access_token}` },
+    });
+    expect(me.status).toBe(401);
+    const after = createBourseClient({ baseUrl, layout, tokens: memoryTokenStore(pair) });
+    expect(await after.refresh()).toBeNull();
+  });
+
   it("refreshes once and retries once when the access token is refused", async () => {
     const changes: (TokenPair | null)[] = [];
     const { client, seen } = await signedIn({ onTokens: (t) => changes.push(t) });
@@ -183,8 +213,8 @@ describe("tokens", () => {
     const answer = (challenge?: string) =>
       new Response(null, { status: 401, headers: challenge ? { "www-authenticate": challenge } : {} });
     expect(refusedToken(answer('Bearer realm="bourse", error="invalid_token"'))).toBe(true);
-    expect(refusedToken(answer('Bearer realm="bourse"'))).toBe(true);
-    expect(refusedToken(answer())).toBe(true);
+    expect(refusedToken(answer('Bearer realm="bourse"'))).toBe(false);
+    expect(refusedToken(answer())).toBe(true); // hidden from a cross-origin page
     expect(refusedToken(answer('Bearer realm="bourse", error="insufficient_scope"'))).toBe(false);
     expect(refusedToken(new Response(null, { status: 403 }))).toBe(false);
   });
