@@ -160,6 +160,8 @@ test("a new user's journey through the web app", async () => {
     await page.getByLabel("Exit price of MSFT", { exact: true }).fill("440");
     await page.getByRole("button", { name: "Close" }).click();
     await page.getByText("WIN 10.00%").waitFor();
+    // The list and the statistics reload separately: wait for the statistics to show the close.
+    await page.getByTestId("journal-stats").getByText("100.0%").waitFor();
     const stats = await page.getByTestId("journal-stats").locator("dd").allTextContents();
     assert.deepEqual(stats.slice(0, 4), ["1", "0", "1", "100.0%"]);
   });
@@ -176,6 +178,14 @@ test("a new user's journey through the web app", async () => {
       { timeout: 120_000 },
     );
     assert.match(await page.getByTestId("job").first().textContent(), /2 done, 0 failed of 2/);
+  });
+
+  await step("sign out", async () => {
+    await page.getByRole("button", { name: "Sign out" }).click();
+    await page.getByRole("heading", { name: "Sign in" }).waitFor();
+    assert.equal(await page.evaluate(() => sessionStorage.getItem("bourse.tokens")), null);
+    await page.goto(new URL("#/portfolios", WEB).href);
+    await page.getByRole("heading", { name: "Sign in" }).waitFor();
   });
 
   assert.deepEqual(pageErrors, [], "no script error on any page");
