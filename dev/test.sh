@@ -14,7 +14,11 @@
 #      operation of every HTTP function, on stand-ins of its own; any 5xx, a status, content type
 #      or body the document does not describe fails the run;
 #   6. template.yaml, unchanged, deployed into the AWS emulator with the release binaries, and a
-#      smoke journey through the deployed functions (dev/deploy-emulator.sh).
+#      smoke journey through the deployed functions (dev/deploy-emulator.sh);
+#   7. the frontend: a gate checks that the TypeScript client's generated code matches
+#      openapi.yaml and builds the client and the web app (dev/web.sh build); with the functions
+#      up (step 4), the client's tests and the web app's journey in headless Chromium run
+#      against them (dev/test-web.sh).
 set -euo pipefail
 
 DEV_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -37,6 +41,7 @@ gate() { # gate <name> <command...>: stops the run when the command fails
 gate "cargo fmt" cargo fmt --all -- --check
 gate "cargo clippy" cargo clippy --workspace --all-targets --locked --quiet -- -D warnings
 gate "cargo deny" cargo deny --locked check --hide-inclusion-graph bans licenses sources
+gate "TypeScript client generated from openapi.yaml; client and web app build" bash "$DEV_DIR/web.sh" build
 
 bourse_profile test
 
@@ -103,6 +108,10 @@ print(("  " if ok else "  UNEXPECTED ") + sys.argv[1] + ": " + status + " cache 
 sys.exit(0 if ok else 1)' "$fn" || return 1
     done
 }
+echo "== the TypeScript client and the web app against the functions"
+check "the TypeScript client's tests against the functions" env BOURSE_WEB_STACK_UP=1 BOURSE_TEST_RUN_LOCKED=1 bash "$DEV_DIR/test-web.sh" client
+check "the web app's journey in headless Chromium" env BOURSE_WEB_STACK_UP=1 BOURSE_TEST_RUN_LOCKED=1 bash "$DEV_DIR/test-web.sh" browser
+
 bash "$DEV_DIR/standins.sh" stop-one redis test >/dev/null
 check "every function serves with Redis stopped and reports the cache down" health_with_cache_down
 bash "$DEV_DIR/standins.sh" start-one redis test >/dev/null

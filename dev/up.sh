@@ -5,6 +5,8 @@
 #   - creates the tables and queues from template.yaml and seeds the data;
 #   - serves every function with `cargo lambda watch -A 127.0.0.1` and starts the queue poller
 #     that feeds enrich-consumer;
+#   - builds the reference web app (web/, with the TypeScript client) and serves it on
+#     http://127.0.0.1:3000, which the local stage's CORS allows with no setting;
 #   - waits until every health endpoint answers and a message has gone through the queue.
 # Safe to re-run. dev/down.sh stops exactly what this started.
 set -euo pipefail
@@ -25,6 +27,10 @@ target/debug/bourse-dev seed --data data
 
 bash "$DEV_DIR/standins.sh" start-one lambda dev
 bash "$DEV_DIR/standins.sh" start-one poller dev
+bash "$DEV_DIR/web.sh" build
+# A re-run serves the new build: the web server only serves files, so it is restarted.
+bash "$DEV_DIR/standins.sh" stop-one web dev >/dev/null
+bash "$DEV_DIR/standins.sh" start-one web dev
 
 base="http://127.0.0.1:$LAMBDA_PORT/lambda-url"
 for fn in auth portfolio screener; do
@@ -45,6 +51,7 @@ target/debug/bourse-dev pipeline-check --queue-url "$ENRICH_QUEUE_URL" --timeout
 cat <<TXT
 
 Bourse is up (profile dev). Every function answers under $base/<function>/...
+  Web app: http://127.0.0.1:$WEB_PORT/  (or http://localhost:$WEB_PORT/)
   curl -s $base/screener/v1/screener/health
   cargo lambda invoke screener --invoke-address 127.0.0.1 --invoke-port $LAMBDA_PORT --data-file events/screener/health.json
 Logs: $BOURSE_RUN_DIR/logs/   Stop: bash dev/down.sh   (add --wipe to drop the local data)

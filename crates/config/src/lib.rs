@@ -474,10 +474,7 @@ impl Config {
             cache_ca_file: env.optional("CACHE_CA_FILE").map(str::to_owned),
             ca_bundle: CaBundle::new(env.optional("SSL_CERT_FILE").map(str::to_owned)),
             health_timeout: env.millis("HEALTH_TIMEOUT_MS", 500)?,
-            cors_allowed_origins: env
-                .optional("CORS_ALLOWED_ORIGINS")
-                .map(|v| v.split(',').map(str::trim).filter(|o| !o.is_empty()).map(str::to_owned).collect())
-                .unwrap_or_default(),
+            cors_allowed_origins: cors_origins(stage, env.optional("CORS_ALLOWED_ORIGINS")),
             max_body_bytes: env.number("MAX_BODY_BYTES", 256 * 1024)?,
             jwt_public_keys: env.optional("JWT_PUBLIC_KEYS").map(str::to_owned),
             jwt_signing_key: env.secret(deployed, "JWT_SIGNING_KEY_SECRET", "JWT_SIGNING_KEY", "JWT_SIGNING_KEY", "privateKey")?,
@@ -637,6 +634,20 @@ impl Env {
     }
 }
 
+/// Origins a local web app is served from (`bash dev/up.sh` serves the reference app on port 3000).
+pub const LOCAL_WEB_ORIGINS: &[&str] = &["http://localhost:3000", "http://127.0.0.1:3000"];
+
+/// `CORS_ALLOWED_ORIGINS` (comma-separated); the `local` and `test` stages also allow
+/// [`LOCAL_WEB_ORIGINS`], so a page on the local stack works with no setting, while a deployed
+/// stage allows only what it is given.
+fn cors_origins(stage: Stage, value: Option<&str>) -> Vec<String> {
+    let local = if stage == Stage::Prod { &[][..] } else { LOCAL_WEB_ORIGINS };
+    let given = value.unwrap_or("").split(',').map(str::trim).filter(|o| !o.is_empty());
+    let mut origins: Vec<String> = local.iter().copied().chain(given).map(str::to_owned).collect();
+    origins.dedup();
+    origins
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -702,6 +713,22 @@ mod tests {
             v.push(("MARKET_PROVIDERS", bad));
             assert!(matches!(Config::from_vars("x", vars(&v)).unwrap_err(), ConfigError::Malformed { .. }), "{bad}");
         }
+    }
+
+    #[test]
+    fn local_stages_allow_the_local_web_origins_and_a_deployed_stage_only_what_it_is_given() {
+        let config = Config::from_vars("auth", vars(&local())).unwrap();
+        assert_eq!(config.cors_allowed_origins, ["http://localhost:3000", "http://127.0.0.1:3000"]);
+        let mut v = local();
+        v.push(("CORS_ALLOWED_ORIGINS", " http://127.0.0.1:23000 ,,http://localhost:5173"));
+        let config = Config::from_vars("auth", vars(&v)).unwrap();
+        assert_eq!(
+            config.cors_allowed_origins,
+            ["http://localhost:3000", "http://127.0.0.1:3000", "http://127.0.0.1:23000", "http://localhost:5173"]
+        );
+        assert!(cors_origins(Stage::Prod, None).is_empty(), "production requires an explicit origin");
+        assert_eq!(cors_origins(Stage::Prod, Some("https://app.example.com")), ["https://app.example.com"]);
+        assert_eq!(cors_origins(Stage::Test, None), LOCAL_WEB_ORIGINS);
     }
 
     #[test]
