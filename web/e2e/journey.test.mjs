@@ -74,7 +74,7 @@ test("a new user's journey through the web app", async () => {
     await page.getByLabel("Email", { exact: true }).fill(email);
     await page.getByLabel("Password", { exact: true }).fill(password);
     await page.getByRole("button", { name: "Sign up" }).click();
-    await page.getByText("Account created. Sign in.").waitFor();
+    await page.getByText("Account created: check your inbox").waitFor();
   });
 
   await step("sign in", async () => {

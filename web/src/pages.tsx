@@ -71,7 +71,7 @@ export function SignUp() {
           setError(null);
           try {
             await bourse().register(f.email ?? "", f.password ?? "");
-            sessionStorage.setItem("bourse.notice", "Account created. Sign in.");
+            sessionStorage.setItem("bourse.notice", "Account created: check your inbox to confirm your address, and sign in.");
             go("signin");
           } catch (err) {
             setError(describe(err));

@@ -116,9 +116,17 @@ export interface BourseOptions {
   idempotencyKey?: (() => string) | false;
 }
 
-// Sent without the access token: the three public routes, and logout, which names the session by
+// Sent without the access token: the public account routes, and logout, which names the session by
 // its refresh token (so a client whose access token has expired can still sign out).
-const PUBLIC_AUTH = new Set(["/v1/auth/register", "/v1/auth/login", "/v1/auth/refresh", "/v1/auth/logout"]);
+const PUBLIC_AUTH = new Set([
+  "/v1/auth/register",
+  "/v1/auth/verify-email",
+  "/v1/auth/password-reset",
+  "/v1/auth/password-reset/confirm",
+  "/v1/auth/login",
+  "/v1/auth/refresh",
+  "/v1/auth/logout",
+]);
 
 /**
  * Whether a 401 calls for a refresh: the request carried an access token and the answer's
@@ -150,7 +158,8 @@ export interface BourseClient {
   tokens: TokenStore;
   /** The data of a success, or throws {@link BourseProblem} (or {@link BourseHttpError}). */
   ok<T>(call: Promise<{ data?: T; error?: unknown; response: Response }>): Promise<T>;
-  register(email: string, password: string): Promise<Schemas["Profile"]>;
+  /** Answers alike whether or not the address has an account; the address gets a verification link. */
+  register(email: string, password: string): Promise<Schemas["AcceptedAnswer"]>;
   /** Logs in and keeps the tokens. */
   login(email: string, password: string): Promise<TokenPair>;
   /** Exchanges the refresh token once (concurrent callers share one exchange); null when refused. */

@@ -64,8 +64,82 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Create an account (email unique case-insensitively; password 8-128 characters, not guessable) */
+        /**
+         * Create an account (email unique case-insensitively; password 8-128 characters, not guessable)
+         * @description Answers 202 whether or not the address already has an account, so registration never tells who has one: a new account's address gets a verification link (valid 24 hours, single use), an existing account's owner a notice that someone tried to register. An account may sign in before its address is verified; `GET /v1/me` shows `email_verified`.
+         */
         post: operations["register"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/auth/verify-email": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Confirm an account's address with the token of its verification e-mail */
+        post: operations["verifyEmail"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/auth/password-reset": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * E-mail a password-reset link (single use, 30 minutes) to an account's address
+         * @description Answers 202 whether or not the address has an account.
+         */
+        post: operations["requestPasswordReset"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/auth/password-reset/confirm": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Set a new password with a reset token; every session of the account ends */
+        post: operations["confirmPasswordReset"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/auth/password": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Change the password (the current one is required); every session ends, this one too */
+        post: operations["changePassword"];
         delete?: never;
         options?: never;
         head?: never;
@@ -961,9 +1035,19 @@ export interface components {
             /** @example tangerine-Orbit-47-quietly */
             password: string;
         };
+        TokenBody: {
+            /** @description The token of the e-mail's link */
+            token: string;
+        };
+        AcceptedAnswer: {
+            /** @constant */
+            status: "accepted";
+            detail: string;
+        };
         Profile: {
             user_id: string;
             email: string;
+            email_verified: boolean;
             /** @enum {string} */
             plan: "free" | "pro";
             /** Format: date-time */
@@ -1045,6 +1129,15 @@ export interface components {
         };
     };
     responses: {
+        /** @description Accepted, whether or not the address has an account; a message is on its way where one applies. */
+        Accepted: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["AcceptedAnswer"];
+            };
+        };
         /** @description A page: `items`, `next_cursor` (absent on the last page), `total`, `sort`, `order`, `universe_version` */
         StockPage: {
             headers: {
@@ -1331,22 +1424,132 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Created; the profile. `Location` is `/v1/me`. */
-            201: {
-                headers: {
-                    Location: components["headers"]["Location"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Profile"];
-                };
-            };
+            202: components["responses"]["Accepted"];
             /** @description Malformed JSON, an invalid email, or a password that is too short, too long or too easy to guess */
             400: components["responses"]["BadRequest"];
-            /** @description An account with this email already exists */
-            409: components["responses"]["Conflict"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
+            /** @description More than 5 registrations from this address in a minute */
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    verifyEmail: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["TokenBody"];
+            };
+        };
+        responses: {
+            /** @description The address is verified. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Malformed JSON, or a token that is unknown, expired or used */
+            400: components["responses"]["BadRequest"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    requestPasswordReset: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    email: string;
+                };
+            };
+        };
+        responses: {
+            202: components["responses"]["Accepted"];
+            /** @description Malformed JSON or an invalid email */
+            400: components["responses"]["BadRequest"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            /** @description More than 5 requests from this address in a minute */
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    confirmPasswordReset: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    token: string;
+                    password: string;
+                };
+            };
+        };
+        responses: {
+            /** @description The password is set and the address counts as verified; sign in again. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Malformed JSON, a weak password, or a token that is unknown, expired or used */
+            400: components["responses"]["BadRequest"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    changePassword: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    current_password: string;
+                    new_password: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Changed; the owner is told by e-mail. Sign in again. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Malformed JSON or a weak new password */
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            /** @description The current password is wrong */
+            403: components["responses"]["Forbidden"];
+            /** @description The account of the token no longer exists */
+            404: components["responses"]["NotFound"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            /** @description Too many wrong passwords for this account or from this address */
+            429: components["responses"]["TooManyRequests"];
             503: components["responses"]["Unavailable"];
         };
     };
