@@ -6,8 +6,16 @@ use http::{HeaderMap, HeaderValue, header};
 
 pub const ALLOW_METHODS: &[&str] = &["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"];
 pub const ALLOW_HEADERS: &[&str] = &["authorization", "content-type", "idempotency-key", "if-none-match", "x-request-id"];
-pub const EXPOSE_HEADERS: &[&str] =
-    &["etag", "x-request-id", "retry-after", "ratelimit-limit", "ratelimit-remaining", "ratelimit-reset", "content-encoding"];
+pub const EXPOSE_HEADERS: &[&str] = &[
+    "etag",
+    "x-request-id",
+    "retry-after",
+    "ratelimit-limit",
+    "ratelimit-remaining",
+    "ratelimit-reset",
+    "content-encoding",
+    "www-authenticate",
+];
 pub const MAX_AGE_SECONDS: u32 = 600;
 
 #[derive(Debug, Clone, Default)]
@@ -52,7 +60,7 @@ impl Cors {
 const ALLOW_METHODS_VALUE: &str = "GET, POST, PUT, PATCH, DELETE, OPTIONS";
 const ALLOW_HEADERS_VALUE: &str = "authorization, content-type, idempotency-key, if-none-match, x-request-id";
 const EXPOSE_HEADERS_VALUE: &str =
-    "etag, x-request-id, retry-after, ratelimit-limit, ratelimit-remaining, ratelimit-reset, content-encoding";
+    "etag, x-request-id, retry-after, ratelimit-limit, ratelimit-remaining, ratelimit-reset, content-encoding, www-authenticate";
 
 #[cfg(test)]
 mod tests {
