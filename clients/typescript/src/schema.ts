@@ -1429,7 +1429,7 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
-            /** @description More than 5 registrations from this address in a minute */
+            /** @description More than 20 registrations from this address in a minute */
             429: components["responses"]["TooManyRequests"];
             503: components["responses"]["Unavailable"];
         };
@@ -1481,7 +1481,7 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
-            /** @description More than 5 requests from this address in a minute */
+            /** @description More than 20 requests from this address in a minute */
             429: components["responses"]["TooManyRequests"];
             503: components["responses"]["Unavailable"];
         };

@@ -63,7 +63,8 @@ impl AddressLimit {
     pub fn per_minute(self) -> u64 {
         match self {
             AddressLimit::Login => ADDRESS_MAX_ATTEMPTS_PER_MINUTE,
-            AddressLimit::Register | AddressLimit::PasswordReset => 5,
+            // Enough for an office behind one address, far below what hashing can take.
+            AddressLimit::Register | AddressLimit::PasswordReset => 20,
         }
     }
 }

@@ -66,7 +66,7 @@ pub enum AuthError {
     BadCredentials,
     #[error("refresh token refused")]
     BadRefreshToken,
-    #[error("too many login attempts")]
+    #[error("too many attempts")]
     Throttled { retry_after: Duration },
     #[error(transparent)]
     Storage(#[from] bourse_storage::StorageError),
@@ -82,7 +82,7 @@ impl AuthError {
             AuthError::BadCredentials => ApiError::Unauthorized("wrong email or password".into()),
             AuthError::BadRefreshToken => ApiError::Unauthorized("the refresh token is invalid, expired or revoked".into()),
             AuthError::Throttled { retry_after } => {
-                ApiError::TooManyRequests { detail: "too many login attempts; wait before trying again".into(), retry_after }
+                ApiError::TooManyRequests { detail: "too many attempts; wait before trying again".into(), retry_after }
             }
             AuthError::Storage(err) => bourse_runtime::storage_problem(err),
             AuthError::Internal(detail) => ApiError::Internal(detail),
