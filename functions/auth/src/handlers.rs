@@ -147,7 +147,14 @@ impl Auth {
         )
         .await
         .map_err(AuthError::from)?;
-        token_pair(&signer, &account.user_id, &family_id, &account.plan, refresh, expires_at, now)
+        let admin = self.operator_role(&account.user_id).await?;
+        token_pair(&signer, &account.user_id, &family_id, &account.plan, admin, refresh, expires_at, now)
+    }
+
+    /// Whether tokens issued to `user_id` carry the operator role (`bourse_storage::roles`: an
+    /// attribute only an operator command writes). 1 GetItem per login or refresh.
+    async fn operator_role(&self, user_id: &UserId) -> Result<bool, ApiError> {
+        Ok(bourse_storage::roles::is_admin(&self.platform.aws, &self.table, user_id).await.map_err(AuthError::from)?)
     }
 
     /// Counts the attempt against the address and the account before any password work; refuses
@@ -207,7 +214,10 @@ impl Auth {
         }
         let new_token = new_refresh_token(&*self.platform.random).map_err(random_problem)?;
         match sessions::rotate(aws, &self.table, &old_hash, &refresh_token_hash(&new_token), &record, now).await.map_err(AuthError::from)? {
-            Rotated::Done => token_pair(&signer, &record.user_id, &record.family_id, &record.plan, new_token, record.expires_at, now),
+            Rotated::Done => {
+                let admin = self.operator_role(&record.user_id).await?;
+                token_pair(&signer, &record.user_id, &record.family_id, &record.plan, admin, new_token, record.expires_at, now)
+            }
             // Lost a race with a concurrent refresh of the same token, or the family was revoked.
             Rotated::Refused => Err(AuthError::BadRefreshToken.into()),
         }
@@ -282,16 +292,20 @@ fn account_key(email: &Email) -> String {
     bourse_domain::text::hex(&Sha256::digest(email.as_str().as_bytes()))
 }
 
+// The pair's parts are each a plain value the caller holds; a struct would only rename them.
+#[allow(clippy::too_many_arguments)]
 fn token_pair(
     signer: &TokenSigner,
     user_id: &UserId,
     family_id: &str,
     plan: &str,
+    admin: bool,
     refresh: String,
     refresh_expires: i64,
     now: i64,
 ) -> Result<Reply, ApiError> {
-    let (access, claims) = signer.issue(user_id.as_str(), family_id, plan, now).map_err(|e| ApiError::Internal(e.to_string()))?;
+    let (access, claims) =
+        signer.issue_with_role(user_id.as_str(), family_id, plan, admin, now).map_err(|e| ApiError::Internal(e.to_string()))?;
     Reply::ok(&TokenPair {
         token_type: "Bearer",
         access_token: access,
