@@ -131,6 +131,8 @@ impl Auth {
         let Some(account) = stored.filter(|_| matches) else {
             return Err(AuthError::BadCredentials.into());
         };
+        // Read before anything is written: a failure here leaves no session behind.
+        let admin = self.operator_role(&account.user_id).await?;
         login_limits::clear_account(&self.platform.aws, &self.table, &account_key(&email)).await.map_err(AuthError::from)?;
         let random = &*self.platform.random;
         let family_id = bourse_tokens::random_token(random, 16).map_err(random_problem)?;
@@ -147,7 +149,6 @@ impl Auth {
         )
         .await
         .map_err(AuthError::from)?;
-        let admin = self.operator_role(&account.user_id).await?;
         token_pair(&signer, &account.user_id, &family_id, &account.plan, admin, refresh, expires_at, now)
     }
 
@@ -212,10 +213,11 @@ impl Auth {
         if now >= record.expires_at {
             return Err(AuthError::BadRefreshToken.into());
         }
+        // Read before the rotation spends the presented token: a failure here leaves it usable.
+        let admin = self.operator_role(&record.user_id).await?;
         let new_token = new_refresh_token(&*self.platform.random).map_err(random_problem)?;
         match sessions::rotate(aws, &self.table, &old_hash, &refresh_token_hash(&new_token), &record, now).await.map_err(AuthError::from)? {
             Rotated::Done => {
-                let admin = self.operator_role(&record.user_id).await?;
                 token_pair(&signer, &record.user_id, &record.family_id, &record.plan, admin, new_token, record.expires_at, now)
             }
             // Lost a race with a concurrent refresh of the same token, or the family was revoked.
