@@ -220,9 +220,15 @@ pub async fn describe(client: &aws_sdk_elasticache::Client, id: &str) -> Result<
     })
 }
 
-fn sdk_error<E: std::error::Error + Send + Sync + 'static>(action: &str, err: aws_sdk_elasticache::error::SdkError<E>) -> DynError {
-    let detail = aws_sdk_elasticache::error::DisplayErrorContext(&err).to_string();
-    format!("{action}: {detail}").into()
+/// `Action: Code: message` for an answer of the service; the whole context otherwise (no answer).
+fn sdk_error<E>(action: &str, err: aws_sdk_elasticache::error::SdkError<E>) -> DynError
+where
+    E: aws_sdk_elasticache::error::ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+{
+    match err.as_service_error() {
+        Some(service) => format!("{action}: {}: {}", service.code().unwrap_or("error"), service.message().unwrap_or("(no message)")).into(),
+        None => format!("{action}: {}", aws_sdk_elasticache::error::DisplayErrorContext(&err)).into(),
+    }
 }
 
 /// Health samples of the functions during a drill.
