@@ -63,7 +63,8 @@ impl Ops {
     pub fn new(platform: Platform) -> Result<Self, StartupError> {
         let authenticator = platform.access_control()?.authenticator;
         let market_table = platform.config.require_market_table()?.to_owned();
-        let screener = screener_fn::app(platform.clone())?;
+        // Its reads are the warm-up's, not traffic: no metric lines.
+        let screener = screener_fn::app(platform.clone())?.without_metrics();
         Ok(Ops { platform, authenticator, market_table, universe: UniverseCache::default(), screener })
     }
 
