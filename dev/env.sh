@@ -101,6 +101,11 @@ bourse_profile() {
     export ENRICH_QUEUE_URL="http://127.0.0.1:$SQS_PORT/000000000000/bourse-enrich"
     export ENRICH_DLQ_URL="http://127.0.0.1:$SQS_PORT/000000000000/bourse-enrich-dlq"
     export SCHEDULED_QUEUE_URL="http://127.0.0.1:$SQS_PORT/000000000000/bourse-scheduled"
+    export MAIL_QUEUE_URL="http://127.0.0.1:$SQS_PORT/000000000000/bourse-mail"
+    # E-mail goes to the stand-in's SES (sent messages: GET /_ministack/ses/messages on it).
+    export AWS_ENDPOINT_URL_SESV2="http://127.0.0.1:$SQS_PORT"
+    export MAIL_FROM="no-reply@bourse.example"
+    export APP_URL="${APP_URL:-http://localhost:3000}"
     export BOURSE_STAGE=local
     # Completed jobs reach the screener's universe together, at most once per interval (60 s as
     # deployed); locally a second, so a job's data shows up at once.

@@ -109,7 +109,7 @@ class Account:
         self.base = base
         self.email = f"fuzz-{label}-{int(time.time())}-{secrets.token_hex(4)}@example.com"
         self.password = f"Fz-{secrets.token_urlsafe(18)}-q7"
-        expect(f"register {self.email}", call("POST", f"{base}/auth/v1/auth/register", {"email": self.email, "password": self.password}), 201)
+        expect(f"register {self.email}", call("POST", f"{base}/auth/v1/auth/register", {"email": self.email, "password": self.password}), 202)
         self.token = self.login()
 
     def login(self) -> str:

@@ -98,13 +98,13 @@ svc_command() {
                 --dir "$BOURSE_RUN_DIR/redis" --logfile '')
             ;;
         sqs)
-            # ministack: SERVICES limits it to SQS and Secrets Manager (the signing key the auth
-            # function reads at init, as deployed); BIND_HOST keeps it on loopback; the IoT mTLS
+            # ministack: SERVICES limits it to SQS, Secrets Manager (the signing key the auth
+            # function reads at init, as deployed) and SES (account e-mails); BIND_HOST keeps it on loopback; the IoT mTLS
             # listener (port 8883, all interfaces) and SFTP are switched off; TMPDIR holds its own
             # pid file, so two profiles never share one; no state is persisted.
             mkdir -p "$BOURSE_RUN_DIR/sqs-tmp"
             SVC_CMD=(env -u LOCALSTACK_PERSISTENCE
-                BIND_HOST=127.0.0.1 GATEWAY_PORT="$SQS_PORT" SERVICES=sqs,secretsmanager
+                BIND_HOST=127.0.0.1 GATEWAY_PORT="$SQS_PORT" SERVICES=sqs,secretsmanager,ses
                 IOT_MTLS_ENABLED=0 SFTP_ENABLED=0 PERSIST_STATE=0 MINISTACK_REGION="$AWS_REGION"
                 TMPDIR="$BOURSE_RUN_DIR/sqs-tmp" PYTHONUNBUFFERED=1 LOG_LEVEL=INFO
                 "$BOURSE_TOOLS_DIR/venv/bin/ministack")
@@ -119,7 +119,7 @@ svc_command() {
                 --disable-cors "${reload[@]}")
             ;;
         poller)
-            SVC_CMD=("$BOURSE_REPO_DIR/target/debug/bourse-dev" poll --queue-url "$ENRICH_QUEUE_URL,$SCHEDULED_QUEUE_URL"
+            SVC_CMD=("$BOURSE_REPO_DIR/target/debug/bourse-dev" poll --queue-url "$ENRICH_QUEUE_URL,$SCHEDULED_QUEUE_URL,$MAIL_QUEUE_URL"
                 --invoke-url "http://127.0.0.1:$LAMBDA_PORT/2015-03-31/functions/enrich-consumer/invocations")
             ;;
     esac

@@ -99,7 +99,7 @@ import json, sys
 body, status = sys.stdin.read().rsplit("\n", 1)
 doc = json.loads(body)
 ok = status == "200" and doc["status"] == "degraded" and doc["dependencies"]["cache"]["status"] == "down"
-print(("  " if ok else "  UNEXPECTED ") + sys.argv[1] + ": " + status + " cache " + doc["dependencies"]["cache"].get("error", "up"))
+print(("  " if ok else "  UNEXPECTED ") + sys.argv[1] + ": " + status + " cache " + doc["dependencies"]["cache"]["status"])
 sys.exit(0 if ok else 1)' "$fn" || return 1
     done
 }

@@ -281,6 +281,8 @@ pub struct AwsConfig {
     pub dynamodb_endpoint: Option<EndpointUrl>,
     pub sqs_endpoint: Option<EndpointUrl>,
     pub secrets_endpoint: Option<EndpointUrl>,
+    /// `AWS_ENDPOINT_URL_SESV2`: where e-mail is sent (the consumer only).
+    pub ses_endpoint: Option<EndpointUrl>,
 }
 
 /// Everything a function may need. Each function asks for the parts it uses through the
@@ -331,6 +333,18 @@ pub struct Config {
     /// `SCHEDULED_QUEUE_URL`: the queue of scheduled work (the consumer); `ENRICH_QUEUE_URL` when
     /// unset.
     pub scheduled_queue_url: Option<String>,
+    /// `MAIL_QUEUE_URL`: the queue of e-mails to send (auth enqueues, the consumer sends).
+    pub mail_queue_url: Option<String>,
+    /// What the consumer needs to send e-mail: `MAIL_FROM` (a verified SES identity) and
+    /// `APP_URL` (the web app the links in messages open).
+    pub mail: Option<MailSettings>,
+}
+
+/// The sender of Bourse's e-mails and the app their links open.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MailSettings {
+    pub from: String,
+    pub app_url: String,
 }
 
 /// One market-data provider the consumer may query.
@@ -440,6 +454,7 @@ impl Config {
             dynamodb_endpoint: endpoint("AWS_ENDPOINT_URL_DYNAMODB")?,
             sqs_endpoint: endpoint("AWS_ENDPOINT_URL_SQS")?,
             secrets_endpoint: endpoint("AWS_ENDPOINT_URL_SECRETS_MANAGER")?,
+            ses_endpoint: endpoint("AWS_ENDPOINT_URL_SESV2")?,
         };
         let deployed = stage == Stage::Prod;
         let cache_url = env.optional("CACHE_URL").map(|v| CacheUrl::parse("CACHE_URL", v)).transpose()?;
@@ -474,6 +489,14 @@ impl Config {
             enrich_max_concurrency: env.number("ENRICH_MAX_CONCURRENCY", 10)?.clamp(1, 1000) as u32,
             universe_publish_interval_seconds: env.number("UNIVERSE_PUBLISH_INTERVAL_SECONDS", 60)?.min(900) as u32,
             scheduled_queue_url: env.optional("SCHEDULED_QUEUE_URL").map(str::to_owned),
+            mail_queue_url: env.optional("MAIL_QUEUE_URL").map(str::to_owned),
+            mail: match (env.optional("MAIL_FROM"), env.optional("APP_URL")) {
+                (Some(from), Some(app_url)) => {
+                    Some(MailSettings { from: from.to_owned(), app_url: app_url.trim_end_matches('/').to_owned() })
+                }
+                (Some(_), None) => return Err(ConfigError::Missing("APP_URL")),
+                (None, _) => None,
+            },
         };
         config.check_isolation()?;
         Ok(config)
@@ -498,6 +521,13 @@ impl Config {
         if uses_secrets_manager {
             let name = "AWS_ENDPOINT_URL_SECRETS_MANAGER";
             let url = self.aws.secrets_endpoint.as_ref().ok_or(ConfigError::Missing(name))?;
+            if !url.is_loopback() {
+                return Err(ConfigError::NotLoopback { name, stage: self.stage, value: url.as_str().to_owned() });
+            }
+        }
+        if self.mail.is_some() {
+            let name = "AWS_ENDPOINT_URL_SESV2";
+            let url = self.aws.ses_endpoint.as_ref().ok_or(ConfigError::Missing(name))?;
             if !url.is_loopback() {
                 return Err(ConfigError::NotLoopback { name, stage: self.stage, value: url.as_str().to_owned() });
             }
@@ -543,6 +573,14 @@ impl Config {
         let key = self.jwt_signing_key.as_ref().ok_or(ConfigError::Missing("JWT_SIGNING_KEY_SECRET"))?;
         let kid = self.jwt_signing_kid.as_deref().ok_or(ConfigError::Missing("JWT_SIGNING_KID"))?;
         Ok((kid, key))
+    }
+
+    pub fn require_mail_queue_url(&self) -> Result<&str, ConfigError> {
+        self.mail_queue_url.as_deref().ok_or(ConfigError::Missing("MAIL_QUEUE_URL"))
+    }
+
+    pub fn require_mail(&self) -> Result<&MailSettings, ConfigError> {
+        self.mail.as_ref().ok_or(ConfigError::Missing("MAIL_FROM"))
     }
 
     pub fn require_cache_url(&self) -> Result<&CacheUrl, ConfigError> {
@@ -616,6 +654,21 @@ mod tests {
             ("CACHE_URL", "rediss://127.0.0.1:16379"),
             ("APP_TABLE", "bourse-app"),
         ]
+    }
+
+    #[test]
+    fn mail_outside_production_goes_only_to_a_loopback_ses() {
+        let mut v = local();
+        v.push(("MAIL_FROM", "no-reply@bourse.example"));
+        assert_eq!(Config::from_vars("enrich-consumer", vars(&v)).unwrap_err(), ConfigError::Missing("APP_URL"));
+        v.push(("APP_URL", "http://localhost:3000/"));
+        assert_eq!(Config::from_vars("enrich-consumer", vars(&v)).unwrap_err(), ConfigError::Missing("AWS_ENDPOINT_URL_SESV2"));
+        v.push(("AWS_ENDPOINT_URL_SESV2", "https://email.us-east-1.amazonaws.com"));
+        assert!(matches!(Config::from_vars("enrich-consumer", vars(&v)), Err(ConfigError::NotLoopback { .. })));
+        v.pop();
+        v.push(("AWS_ENDPOINT_URL_SESV2", "http://127.0.0.1:14566"));
+        let config = Config::from_vars("enrich-consumer", vars(&v)).unwrap();
+        assert_eq!(config.require_mail().unwrap().app_url, "http://localhost:3000");
     }
 
     #[test]

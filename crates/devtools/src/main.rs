@@ -43,6 +43,12 @@ async fn run(args: Vec<String>) -> Result<(), DynError> {
             let visibility = get("queue-visibility-timeout").map(str::parse::<u64>).transpose()?;
             let clients = clients()?;
             resources::create_all(&clients, &template, visibility).await?;
+            // The sender of account e-mails, as a verified SES identity (its domain).
+            let config = Config::from_env("devtools")?;
+            if let Some(mail) = &config.mail {
+                let ses = bourse_storage::clients::build_mail_client(&config.aws, &config.ca_bundle)?;
+                resources::ensure_mail_identity(&ses, &mail.from).await?;
+            }
             if let Some(path) = get("signing-key-file") {
                 let secret_id = std::env::var("JWT_SIGNING_KEY_SECRET").map_err(|_| "--signing-key-file needs JWT_SIGNING_KEY_SECRET")?;
                 let pem = std::fs::read_to_string(path).map_err(|e| format!("{path}: {e}"))?;

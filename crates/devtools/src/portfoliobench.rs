@@ -21,7 +21,7 @@ async fn access_token() -> Result<String, DynError> {
     let email = format!("bench-{}@example.com", &bourse_domain::random::hex_id(&bourse_domain::random::OsRandom).unwrap()[..12]);
     let credentials = json!({"email": email, "password": "tangerine-Orbit-47-quietly"}).to_string();
     let registered = auth.serve(event("POST", "/v1/auth/register", "", Some(credentials.clone()), &[])).await;
-    if registered.status() != 201 {
+    if registered.status() != 202 {
         return Err(format!("register: {}", registered.status()).into());
     }
     let login = auth.serve(event("POST", "/v1/auth/login", "", Some(credentials), &[])).await;

@@ -153,3 +153,16 @@ pub async fn put_secret(clients: &AwsClients, secret_id: &str, json_key: &str, v
         Err(err) => Err(format!("cannot create secret {secret_id}: {}", err.message().unwrap_or(&err.to_string())).into()),
     }
 }
+
+/// Makes the domain of `sender` a verified SES identity (the stand-in verifies at once; on AWS a
+/// domain identity needs DNS, done out of band). Idempotent.
+pub async fn ensure_mail_identity(ses: &aws_sdk_sesv2::Client, sender: &str) -> Result<(), DynError> {
+    let domain = sender.rsplit_once('@').map(|(_, d)| d).ok_or_else(|| format!("MAIL_FROM {sender:?} is not an address"))?;
+    match ses.create_email_identity().email_identity(domain).send().await {
+        Ok(_) => {}
+        Err(err) if err.as_service_error().is_some_and(|e| e.is_already_exists_exception()) => {}
+        Err(err) => return Err(format!("cannot create the SES identity {domain}: {err}").into()),
+    }
+    println!("mail identity {domain} ready");
+    Ok(())
+}

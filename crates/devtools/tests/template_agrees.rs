@@ -143,7 +143,7 @@ fn no_function_may_scan_and_the_queue_fits_the_consumer() {
     assert!(broad.is_empty(), "SAM DynamoDB policy templates grant Scan: {broad:?}");
     let consumer_timeout = template.at(&["Resources", "EnrichConsumerFunction", "Properties", "Timeout"]).and_then(Value::as_u64).unwrap();
     let queues = template.queues().unwrap();
-    for (name, dead_letters) in [("EnrichQueue", "EnrichDLQ"), ("ScheduledQueue", "ScheduledDLQ")] {
+    for (name, dead_letters) in [("EnrichQueue", "EnrichDLQ"), ("ScheduledQueue", "ScheduledDLQ"), ("MailQueue", "MailDLQ")] {
         let queue = queues.iter().find(|q| q.logical_id == name).unwrap();
         assert!(queue.visibility_timeout.unwrap() >= 6 * consumer_timeout, "{name}");
         let (dlq, max_receive) = queue.redrive.clone().unwrap();
@@ -160,7 +160,7 @@ fn no_function_may_scan_and_the_queue_fits_the_consumer() {
         .values()
         .filter(|e| e.get("Type").and_then(Value::as_str) == Some("SQS"))
         .collect::<Vec<_>>();
-    assert_eq!(sqs_event.len(), 2, "one event source per queue");
+    assert_eq!(sqs_event.len(), 3, "one event source per queue");
     for event in sqs_event {
         assert_eq!(strings(event.get("Properties").and_then(|p| p.get("FunctionResponseTypes"))), ["ReportBatchItemFailures"]);
     }

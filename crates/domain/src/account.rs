@@ -138,9 +138,32 @@ impl UserId {
 
 crate::ids::text_id!(UserId);
 
+/// Where a session signed in from, without keeping the address: an IPv4 address's /24 network,
+/// an IPv6 address's /48. `None` for what is not an address.
+pub fn approximate_source(address: &str) -> Option<String> {
+    match address.trim().parse::<std::net::IpAddr>().ok()? {
+        std::net::IpAddr::V4(v4) => {
+            let [a, b, c, _] = v4.octets();
+            Some(format!("{a}.{b}.{c}.0/24"))
+        }
+        std::net::IpAddr::V6(v6) => {
+            let s = v6.segments();
+            Some(format!("{}/48", std::net::Ipv6Addr::new(s[0], s[1], s[2], 0, 0, 0, 0, 0)))
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_source_is_kept_only_to_its_network() {
+        assert_eq!(approximate_source("203.0.113.77").as_deref(), Some("203.0.113.0/24"));
+        assert_eq!(approximate_source("2001:db8:abcd:12::1").as_deref(), Some("2001:db8:abcd::/48"));
+        assert_eq!(approximate_source("unknown"), None);
+        assert_eq!(approximate_source(""), None);
+    }
 
     #[test]
     fn emails_are_normalised_so_uniqueness_ignores_case() {

@@ -32,6 +32,9 @@ pub enum QueueMessage {
     /// Publish the symbols that completed jobs left pending into the universe: one publish for
     /// every job completed within the interval, sent delayed by the interval.
     PublishUniverse,
+    /// Send one e-mail (the mail queue). `id` names it, so a redelivered message that was already
+    /// sent is not sent again.
+    SendMail { id: String, mail: crate::mail::Mail },
 }
 
 /// The payload the EventBridge schedule sends (its `Input` in `template.yaml`).
@@ -71,6 +74,8 @@ pub enum InvalidMessage {
     SnapshotDate(String),
     #[error("a shard continuation names the last <user>#<portfolio> fanned out")]
     ShardContinuation,
+    #[error("a mail needs an id of 1 to 64 letters, digits or dashes and a valid recipient")]
+    Mail,
 }
 
 impl QueueMessage {
@@ -82,6 +87,7 @@ impl QueueMessage {
             QueueMessage::SnapshotShard { date, .. } | QueueMessage::SnapshotPortfolio { date, .. } if !is_date(date) => {
                 Err(InvalidMessage::SnapshotDate(date.clone()))
             }
+            QueueMessage::SendMail { id, mail } if !is_key_part(id) || crate::Email::parse(mail.to()).is_err() => Err(InvalidMessage::Mail),
             QueueMessage::SnapshotShard { after: Some(after), .. }
                 if !after.split_once('#').is_some_and(|(u, p)| is_key_part(u) && is_key_part(p)) =>
             {
@@ -136,6 +142,16 @@ mod tests {
         assert!(matches!(snapshot(&user, &portfolio.to_uppercase(), "2026-11-25"), Err(InvalidMessage::Shape(_))));
         let after = r#"{"kind":"snapshot-shard","shard":1,"date":"2026-11-25","after":"u1"}"#;
         assert_eq!(QueueMessage::parse(after), Err(InvalidMessage::ShardContinuation));
+    }
+
+    #[test]
+    fn mail_messages_carry_an_id_and_a_valid_recipient() {
+        let ok = r#"{"kind":"send-mail","id":"m-1","mail":{"template":"password-changed","to":"ada@example.com"}}"#;
+        assert!(matches!(QueueMessage::parse(ok), Ok(QueueMessage::SendMail { .. })));
+        let bad_to = r#"{"kind":"send-mail","id":"m-1","mail":{"template":"password-changed","to":"nobody"}}"#;
+        assert_eq!(QueueMessage::parse(bad_to), Err(InvalidMessage::Mail));
+        let bad_id = r#"{"kind":"send-mail","id":"a b","mail":{"template":"password-changed","to":"ada@example.com"}}"#;
+        assert_eq!(QueueMessage::parse(bad_id), Err(InvalidMessage::Mail));
     }
 
     #[test]

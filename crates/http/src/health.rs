@@ -1,6 +1,8 @@
 //! `GET /v1/<service>/health`: version and the state of each dependency, each probed concurrently
 //! with a short timeout. A critical dependency down answers 503; a non-critical one (the cache)
 //! down answers 200 with `status: degraded`, because the function still serves from DynamoDB.
+//! The answer is public, so it says only up or down per dependency: why a probe failed and how
+//! long it took go to the logs.
 
 use crate::problem::ApiError;
 use crate::reply::Reply;
@@ -45,24 +47,22 @@ pub async fn health_reply(service: &str, version: &str, checks: Vec<DependencyCh
     let mut status = "ok";
     let mut critical_down = false;
     for (name, critical, outcome, elapsed) in results {
-        let latency_ms = (elapsed.as_secs_f64() * 1000.0 * 100.0).round() / 100.0;
-        let (state, error) = match outcome {
-            Ok(()) => ("up", None),
+        let latency_ms = elapsed.as_secs_f64() * 1000.0;
+        let state = match outcome {
+            Ok(()) => "up",
             Err(error) => {
+                tracing::warn!(dependency = name, critical, latency_ms, %error, "health probe failed");
                 status = "degraded";
                 critical_down |= critical;
-                ("down", Some(error))
+                "down"
             }
         };
-        dependencies.insert(name, DependencyState { status: state, critical, latency_ms, error });
+        dependencies.insert(name, DependencyState { status: state, critical });
     }
     if critical_down {
         status = "down";
     }
-    let (hits, misses, errors) = bourse_telemetry::cache_totals();
-    // Since this instance started.
-    let cache_stats = CacheStats { hits, misses, errors };
-    let body = Health { service, version, status, dependencies, cache_stats };
+    let body = Health { service, version, status, dependencies };
     let code = if critical_down { StatusCode::SERVICE_UNAVAILABLE } else { StatusCode::OK };
     Reply::json(code, &body)
 }
@@ -75,7 +75,6 @@ pub struct Health<'a> {
     /// `ok`, `degraded` (an optional dependency is down) or `down` (a critical one is).
     pub status: &'static str,
     pub dependencies: BTreeMap<&'static str, DependencyState>,
-    pub cache_stats: CacheStats,
 }
 
 #[derive(Serialize)]
@@ -83,17 +82,6 @@ pub struct DependencyState {
     /// `up` or `down`.
     pub status: &'static str,
     pub critical: bool,
-    pub latency_ms: f64,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub error: Option<String>,
-}
-
-/// Cache hits, misses and errors since this instance started.
-#[derive(Serialize)]
-pub struct CacheStats {
-    pub hits: u64,
-    pub misses: u64,
-    pub errors: u64,
 }
 
 #[cfg(test)]
@@ -131,6 +119,7 @@ mod tests {
                 .await
                 .unwrap();
         assert_eq!(reply.status(), StatusCode::SERVICE_UNAVAILABLE);
-        assert_eq!(body(&reply)["dependencies"]["dynamodb"]["error"], "no answer within 100 ms");
+        // Public: up or down only, never the reason.
+        assert_eq!(body(&reply)["dependencies"]["dynamodb"], serde_json::json!({"status": "down", "critical": true}));
     }
 }

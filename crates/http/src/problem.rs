@@ -60,6 +60,11 @@ pub enum ApiError {
     UnsupportedMediaType(String),
     #[error("unauthorized: {0}")]
     Unauthorized(String),
+    /// A bearer token was presented but is invalid, expired or revoked: 401 with RFC 6750's
+    /// `error="invalid_token"` (a client refreshes once and retries); a missing token is
+    /// [`ApiError::Unauthorized`], whose challenge names no error.
+    #[error("invalid token: {0}")]
+    InvalidToken(String),
     /// Authenticated, but the user's plan does not allow this (the detail says which plan does).
     #[error("forbidden: {0}")]
     Forbidden(String),
@@ -99,7 +104,7 @@ impl ApiError {
         match self {
             ApiError::Validation(_) | ApiError::MalformedJson(_) => StatusCode::BAD_REQUEST,
             ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            ApiError::Unauthorized(_) | ApiError::InvalidToken(_) => StatusCode::UNAUTHORIZED,
             ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
@@ -118,7 +123,7 @@ impl ApiError {
             ApiError::Validation(_) => "validation",
             ApiError::MalformedJson(_) => "malformed-json",
             ApiError::UnsupportedMediaType(_) => "unsupported-media-type",
-            ApiError::Unauthorized(_) => "unauthorized",
+            ApiError::Unauthorized(_) | ApiError::InvalidToken(_) => "unauthorized",
             ApiError::Forbidden(_) => "forbidden",
             ApiError::NotFound(_) => "not-found",
             ApiError::MethodNotAllowed { .. } => "method-not-allowed",
@@ -144,6 +149,7 @@ impl ApiError {
             ApiError::MalformedJson(detail)
             | ApiError::UnsupportedMediaType(detail)
             | ApiError::Unauthorized(detail)
+            | ApiError::InvalidToken(detail)
             | ApiError::Forbidden(detail)
             | ApiError::NotFound(detail)
             | ApiError::Conflict(detail)
@@ -191,6 +197,7 @@ impl ApiError {
             }
             ApiError::Unavailable(_) => vec![(http::header::RETRY_AFTER, "1".into())],
             ApiError::Unauthorized(_) => vec![(http::header::WWW_AUTHENTICATE, "Bearer realm=\"bourse\"".into())],
+            ApiError::InvalidToken(_) => vec![(http::header::WWW_AUTHENTICATE, "Bearer realm=\"bourse\", error=\"invalid_token\"".into())],
             _ => vec![],
         }
     }

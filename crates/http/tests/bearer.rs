@@ -46,7 +46,7 @@ impl Authenticator for FakeAuth {
                     expires_at: 0,
                     admin: false,
                 }),
-                _ => Err(ApiError::Unauthorized("bad token".into())),
+                _ => Err(ApiError::InvalidToken("bad token".into())),
             }
         })
     }
@@ -86,10 +86,11 @@ fn get(path: &str, token: Option<&str>) -> lambda_http::Request {
 async fn bearer_routes_need_a_valid_token_and_are_metered() {
     let app = app(true);
     assert_eq!(app.serve(get("/v1/open", None)).await.status(), 200);
-    for token in [None, Some("bad")] {
+    // RFC 6750 §3.1: no token, a challenge without an error; a bad one, `error="invalid_token"`.
+    for (token, challenge) in [(None, "Bearer realm=\"bourse\""), (Some("bad"), "Bearer realm=\"bourse\", error=\"invalid_token\"")] {
         let refused = app.serve(get("/v1/mine", token)).await;
         assert_eq!(refused.status(), 401);
-        assert_eq!(refused.headers()["www-authenticate"], "Bearer realm=\"bourse\"");
+        assert_eq!(refused.headers()["www-authenticate"], challenge);
         assert_eq!(refused.headers()["content-type"], "application/problem+json");
         assert!(!refused.headers().contains_key("ratelimit-limit"));
     }

@@ -95,16 +95,16 @@ impl Authenticator for TokenAuthenticator {
             let now = self.clock.now();
             let claims = self.verifier.verify(token, now).map_err(|err| {
                 tracing::info!(reason = %err, "access token refused");
-                ApiError::Unauthorized("the access token is invalid or expired".into())
+                ApiError::InvalidToken("the access token is invalid, expired or revoked".into())
             })?;
             // Signed by us, so always a user id; anything else is refused like a bad signature.
             let user_id = bourse_domain::UserId::parse(&claims.sub).map_err(|_| {
                 tracing::warn!("access token whose subject is not a user id");
-                ApiError::Unauthorized("the access token is invalid or expired".into())
+                ApiError::InvalidToken("the access token is invalid, expired or revoked".into())
             })?;
             if !self.sessions.is_active(&claims.sid, now).await? {
                 tracing::info!(session = %claims.sid, "access token of a revoked session");
-                return Err(ApiError::Unauthorized("the access token is invalid or expired".into()));
+                return Err(ApiError::InvalidToken("the access token is invalid, expired or revoked".into()));
             }
             Ok(Principal {
                 user_id,

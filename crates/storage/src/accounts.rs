@@ -1,7 +1,12 @@
 //! Accounts in the app table.
 //!
 //! Keys:
-//! - user: `pk = USER#<userId>`, `sk = PROFILE` — email, plan, createdAt;
+//! - user: `pk = USER#<userId>`, `sk = PROFILE` — email, plan, createdAt, `sessionsValidAfter`
+//!   (epoch seconds: sessions started at or before it are over — "log out everywhere"),
+//!   `emailVerified`;
+//! - single-use tokens (e-mail verification, password reset): `pk = <VERIFY|RESET>#<sha-256 of
+//!   the token>`, `sk = TOKEN` — userId, email, `expiresAt`, `ttl`. Only the hash is stored; a
+//!   token is spent by deleting its item (conditional, returning it), so it works once.
 //! - email claim: `pk = EMAIL#<normalised email>`, `sk = EMAIL` — userId, passwordHash, plan.
 //!   Its key *is* the uniqueness constraint: registration puts both items in one transaction,
 //!   each conditional on `attribute_not_exists(pk)`, so two registrations of one email cannot
@@ -50,6 +55,7 @@ pub struct Profile {
     pub email: String,
     pub plan: String,
     pub created_at: String,
+    pub email_verified: bool,
 }
 
 /// Outcome of registration.
@@ -119,5 +125,187 @@ pub async fn profile(clients: &AwsClients, table: &str, user_id: &UserId) -> Res
         email: text(&item, "email", &key)?,
         plan: text(&item, "plan", &key)?,
         created_at: text(&item, "createdAt", &key)?,
+        email_verified: matches!(item.get("emailVerified"), Some(AttributeValue::Bool(true))),
     }))
+}
+
+/// What a refresh re-reads: the current plan and when the user last ended every session.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionPolicy {
+    pub plan: String,
+    /// Sessions started at or before this (epoch seconds) are over; 0 when never set.
+    pub sessions_valid_after: i64,
+}
+
+/// The session policy of a user (`None` when the account does not exist). 1 GetItem of two
+/// attributes, strongly consistent (1 RCU): a "log out everywhere" is seen by the next refresh.
+pub async fn session_policy(clients: &AwsClients, table: &str, user_id: &UserId) -> Result<Option<SessionPolicy>, StorageError> {
+    let key = user_pk(user_id);
+    let output = clients
+        .dynamodb
+        .get_item()
+        .table_name(table)
+        .key(PK, s(&key))
+        .key(SK, s("PROFILE"))
+        .projection_expression("#plan, #after")
+        .expression_attribute_names("#plan", "plan")
+        .expression_attribute_names("#after", "sessionsValidAfter")
+        .consistent_read(true)
+        .send()
+        .await
+        .map_err(dynamodb_error)?;
+    let Some(item) = output.item else { return Ok(None) };
+    let sessions_valid_after = match item.get("sessionsValidAfter") {
+        Some(AttributeValue::N(v)) => {
+            v.parse().map_err(|_| StorageError::Corrupt { key: key.clone(), reason: "sessionsValidAfter".into() })?
+        }
+        _ => 0,
+    };
+    Ok(Some(SessionPolicy { plan: text(&item, "plan", &key)?, sessions_valid_after }))
+}
+
+/// Ends every session of the user started at or before `now`: sets `sessionsValidAfter`, which
+/// every refresh checks (the sessions' own items are revoked by the caller as well, so their
+/// access tokens stop at once). 1 UpdateItem (1 WCU); never moves the mark backwards.
+pub async fn end_sessions_before(clients: &AwsClients, table: &str, user_id: &UserId, now: i64) -> Result<(), StorageError> {
+    let result = clients
+        .dynamodb
+        .update_item()
+        .table_name(table)
+        .key(PK, s(user_pk(user_id)))
+        .key(SK, s("PROFILE"))
+        .update_expression("SET #after = :now")
+        .condition_expression("attribute_exists(#pk) AND (attribute_not_exists(#after) OR #after < :now)")
+        .expression_attribute_names("#after", "sessionsValidAfter")
+        .expression_attribute_names("#pk", PK)
+        .expression_attribute_values(":now", AttributeValue::N(now.to_string()))
+        .send()
+        .await;
+    match result.map_err(dynamodb_error) {
+        Ok(_) | Err(StorageError::Conflict(_)) => Ok(()),
+        Err(other) => Err(other),
+    }
+}
+
+/// What a single-use account token is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenPurpose {
+    VerifyEmail,
+    PasswordReset,
+}
+
+impl TokenPurpose {
+    fn prefix(self) -> &'static str {
+        match self {
+            TokenPurpose::VerifyEmail => "VERIFY",
+            TokenPurpose::PasswordReset => "RESET",
+        }
+    }
+}
+
+/// The account a spent token was issued for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenOwner {
+    pub user_id: UserId,
+    pub email: String,
+}
+
+/// Stores a single-use token (its hash) for `owner` until `expires_at`. 1 PutItem (1 WCU).
+/// `owner` is `None` for a decoy (a reset asked for an address without an account costs the
+/// same as one with).
+pub async fn put_account_token(
+    clients: &AwsClients,
+    table: &str,
+    purpose: TokenPurpose,
+    token_hash: &str,
+    owner: Option<&TokenOwner>,
+    expires_at: i64,
+) -> Result<(), StorageError> {
+    let mut put = clients
+        .dynamodb
+        .put_item()
+        .table_name(table)
+        .item(PK, s(format!("{}#{token_hash}", purpose.prefix())))
+        .item(SK, s("TOKEN"))
+        .item("expiresAt", AttributeValue::N(expires_at.to_string()))
+        .item(crate::schema::TTL, AttributeValue::N((expires_at + 3600).to_string()));
+    if let Some(owner) = owner {
+        put = put.item("userId", s(&owner.user_id)).item("email", s(owner.email.as_str()));
+    }
+    put.send().await.map(|_| ()).map_err(dynamodb_error)
+}
+
+/// Spends a token: deletes its item if it exists and has not expired at `now`, and returns whose
+/// it was (`None` for an unknown, expired, spent or decoy token). 1 DeleteItem (1 WCU), so two
+/// presentations of one token cannot both succeed.
+pub async fn take_account_token(
+    clients: &AwsClients,
+    table: &str,
+    purpose: TokenPurpose,
+    token_hash: &str,
+    now: i64,
+) -> Result<Option<TokenOwner>, StorageError> {
+    let key = format!("{}#{token_hash}", purpose.prefix());
+    let result = clients
+        .dynamodb
+        .delete_item()
+        .table_name(table)
+        .key(PK, s(&key))
+        .key(SK, s("TOKEN"))
+        .condition_expression("#expires > :now")
+        .expression_attribute_names("#expires", "expiresAt")
+        .expression_attribute_values(":now", AttributeValue::N(now.to_string()))
+        .return_values(aws_sdk_dynamodb::types::ReturnValue::AllOld)
+        .send()
+        .await;
+    let item = match result.map_err(dynamodb_error) {
+        Ok(output) => output.attributes.unwrap_or_default(),
+        Err(StorageError::Conflict(_)) => return Ok(None),
+        Err(other) => return Err(other),
+    };
+    let (Some(AttributeValue::S(user)), Some(AttributeValue::S(email))) = (item.get("userId"), item.get("email")) else { return Ok(None) };
+    let user_id = UserId::parse(user).map_err(|e| StorageError::Corrupt { key: key.clone(), reason: format!("userId: {e}") })?;
+    Ok(Some(TokenOwner { user_id, email: email.clone() }))
+}
+
+/// Marks the account's address as verified. 1 UpdateItem (1 WCU), idempotent.
+pub async fn mark_email_verified(clients: &AwsClients, table: &str, user_id: &UserId) -> Result<(), StorageError> {
+    let result = clients
+        .dynamodb
+        .update_item()
+        .table_name(table)
+        .key(PK, s(user_pk(user_id)))
+        .key(SK, s("PROFILE"))
+        .update_expression("SET emailVerified = :true")
+        .condition_expression("attribute_exists(#pk)")
+        .expression_attribute_names("#pk", PK)
+        .expression_attribute_values(":true", AttributeValue::Bool(true))
+        .send()
+        .await;
+    match result.map_err(dynamodb_error) {
+        Ok(_) | Err(StorageError::Conflict(_)) => Ok(()),
+        Err(other) => Err(other),
+    }
+}
+
+/// Replaces the password hash of the account with `email`, if it still belongs to `user_id`.
+/// 1 UpdateItem (1 WCU); `false` when the account is gone.
+pub async fn set_password_hash(clients: &AwsClients, table: &str, email: &str, user_id: &UserId, hash: &str) -> Result<bool, StorageError> {
+    let result = clients
+        .dynamodb
+        .update_item()
+        .table_name(table)
+        .key(PK, s(email_pk(email)))
+        .key(SK, s("EMAIL"))
+        .update_expression("SET passwordHash = :hash")
+        .condition_expression("userId = :user")
+        .expression_attribute_values(":hash", s(hash))
+        .expression_attribute_values(":user", s(user_id))
+        .send()
+        .await;
+    match result.map_err(dynamodb_error) {
+        Ok(_) => Ok(true),
+        Err(StorageError::Conflict(_)) => Ok(false),
+        Err(other) => Err(other),
+    }
 }

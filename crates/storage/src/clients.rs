@@ -120,6 +120,27 @@ pub fn build_clients_from(
     })
 }
 
+/// The SES v2 client of the function that sends e-mail (the consumer): built apart from
+/// [`AwsClients`], so the functions that never send mail do not build it.
+pub fn build_mail_client(config: &AwsConfig, ca_bundle: &CaBundle) -> Result<aws_sdk_sesv2::Client, ConfigError> {
+    let timeouts = TimeoutConfig::builder()
+        .connect_timeout(Duration::from_millis(1000))
+        .operation_attempt_timeout(Duration::from_millis(5000))
+        .operation_timeout(Duration::from_millis(15000))
+        .build();
+    let mut ses = aws_sdk_sesv2::Config::builder()
+        .behavior_version(aws_sdk_sesv2::config::BehaviorVersion::latest())
+        .region(Region::new(config.region.clone()))
+        .credentials_provider(credentials(&|name: &str| std::env::var(name).ok())?)
+        .http_client(http_client(config, ca_bundle))
+        .timeout_config(timeouts)
+        .retry_config(RetryConfig::standard().with_max_attempts(3));
+    if let Some(endpoint) = &config.ses_endpoint {
+        ses = ses.endpoint_url(endpoint.as_str());
+    }
+    Ok(aws_sdk_sesv2::Client::from_conf(ses.build()))
+}
+
 /// One HTTP client for every SDK client; see the module docs for why.
 fn http_client(config: &AwsConfig, ca_bundle: &CaBundle) -> SharedHttpClient {
     let endpoints = [&config.dynamodb_endpoint, &config.sqs_endpoint, &config.secrets_endpoint];
@@ -233,7 +254,13 @@ mod tests {
 
     #[test]
     fn missing_credentials_are_named() {
-        let aws = AwsConfig { region: "us-east-1".into(), dynamodb_endpoint: None, sqs_endpoint: None, secrets_endpoint: None };
+        let aws = AwsConfig {
+            region: "us-east-1".into(),
+            dynamodb_endpoint: None,
+            sqs_endpoint: None,
+            secrets_endpoint: None,
+            ses_endpoint: None,
+        };
         let ca = CaBundle::default();
         let err = build_clients_from(&aws, &ca, |_| None).unwrap_err();
         assert_eq!(err, ConfigError::Missing("AWS_ACCESS_KEY_ID"));

@@ -24,6 +24,7 @@ pub mod idempotency;
 pub mod jobs;
 pub mod journal;
 pub mod login_limits;
+pub mod mail;
 pub mod market;
 pub mod portfolios;
 pub mod query;

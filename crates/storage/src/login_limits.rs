@@ -2,12 +2,15 @@
 //! not the cache is up. The arithmetic is `bourse_domain::login_throttle`.
 //!
 //! Keys:
-//! - per account: `pk = LOGINLIMIT#ACCOUNT#<sha-256 of the normalised email>`, `sk = LIMIT` —
-//!   `attempts`, `lastAttempt`, `lockedUntil`, `ttl`. Keyed by a hash, so no email of a
-//!   non-account is stored. Written with a condition on the state read (optimistic concurrency):
-//!   concurrent attempts on one account serialise, none is uncounted.
-//! - per source address: `pk = LOGINLIMIT#ADDRESS#<ip>`, `sk = <epoch minute>` — `attempts`,
-//!   `ttl` = the minute + 2 minutes; counted with one `ADD`.
+//! - per account and address: `pk = LOGINLIMIT#ACCOUNT#<sha-256 of the normalised email and the
+//!   address>`, `sk = LIMIT` — `attempts`, `lastAttempt`, `lockedUntil`, `ttl`. Keyed by a hash,
+//!   so no email of a non-account is stored. Written with a condition on the state read
+//!   (optimistic concurrency): concurrent attempts of one pair serialise, none is uncounted.
+//! - per account, failures across addresses: `pk = LOGINLIMIT#FAILURES#<sha-256 of the email>`,
+//!   `sk = <15-minute window>` — `failures` (one `ADD` each, never a conditional write, so a flood
+//!   of failures cannot make the owner's attempt conflict), `ttl` = the window's end + 15 min.
+//! - per source address and purpose: `pk = LOGINLIMIT#<ADDRESS|REGISTER|RESET>#<ip>`,
+//!   `sk = <epoch minute>` — `attempts`, `ttl` = the minute + 2 minutes; counted with one `ADD`.
 
 use crate::attr::n;
 use crate::clients::AwsClients;
@@ -16,7 +19,7 @@ use crate::error::dynamodb_error;
 use crate::query::get_item;
 use crate::schema::{PK, SK, TTL};
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
-use bourse_domain::login_throttle::AccountThrottle;
+use bourse_domain::login_throttle::{AccountThrottle, AddressLimit};
 
 fn account_pk(account_key: &str) -> String {
     format!("LOGINLIMIT#ACCOUNT#{account_key}")
@@ -85,14 +88,21 @@ pub async fn clear_account(clients: &AwsClients, table: &str, account_key: &str)
         .map_err(dynamodb_error)
 }
 
-/// Counts one attempt from `address` in epoch minute `minute`; returns the minute's count
+/// Counts one `limit` request from `address` in epoch minute `minute`; returns the minute's count
 /// including it. 1 UpdateItem (1 WCU).
-pub async fn count_address_attempt(clients: &AwsClients, table: &str, address: &str, minute: i64) -> Result<u64, StorageError> {
+pub async fn count_address_attempt(
+    clients: &AwsClients,
+    table: &str,
+    limit: AddressLimit,
+    address: &str,
+    minute: i64,
+) -> Result<u64, StorageError> {
+    let key = format!("LOGINLIMIT#{}#{address}", limit.name());
     let output = clients
         .dynamodb
         .update_item()
         .table_name(table)
-        .key(PK, AttributeValue::S(format!("LOGINLIMIT#ADDRESS#{address}")))
+        .key(PK, AttributeValue::S(key.clone()))
         .key(SK, AttributeValue::S(minute.to_string()))
         .update_expression("ADD attempts :one SET #ttl = :ttl")
         .expression_attribute_names("#ttl", TTL)
@@ -104,6 +114,50 @@ pub async fn count_address_attempt(clients: &AwsClients, table: &str, address: &
         .map_err(dynamodb_error)?;
     match output.attributes.as_ref().and_then(|a| a.get("attempts")) {
         Some(AttributeValue::N(v)) => Ok(v.parse().unwrap_or(u64::MAX)),
-        _ => Err(StorageError::Corrupt { key: format!("LOGINLIMIT#ADDRESS#{address}"), reason: "attempts not returned".into() }),
+        _ => Err(StorageError::Corrupt { key, reason: "attempts not returned".into() }),
+    }
+}
+
+fn failures_pk(account_key: &str) -> String {
+    format!("LOGINLIMIT#FAILURES#{account_key}")
+}
+
+/// Failed sign-ins to the account in window `window` (0 when none). 1 GetItem, strongly
+/// consistent (1 RCU).
+pub async fn account_failures(clients: &AwsClients, table: &str, account_key: &str, window: i64) -> Result<u64, StorageError> {
+    let item = get_item(clients, table, failures_pk(account_key), window.to_string(), true).await?;
+    Ok(match item.as_ref().and_then(|i| i.get("failures")) {
+        Some(AttributeValue::N(v)) => v.parse().unwrap_or(u64::MAX),
+        _ => 0,
+    })
+}
+
+/// Counts one failed sign-in to the account in window `window` (of `window_seconds`); returns the
+/// window's count including it. 1 UpdateItem (1 WCU), unconditional.
+pub async fn count_account_failure(
+    clients: &AwsClients,
+    table: &str,
+    account_key: &str,
+    window: i64,
+    window_seconds: i64,
+) -> Result<u64, StorageError> {
+    let key = failures_pk(account_key);
+    let output = clients
+        .dynamodb
+        .update_item()
+        .table_name(table)
+        .key(PK, AttributeValue::S(key.clone()))
+        .key(SK, AttributeValue::S(window.to_string()))
+        .update_expression("ADD failures :one SET #ttl = :ttl")
+        .expression_attribute_names("#ttl", TTL)
+        .expression_attribute_values(":one", AttributeValue::N("1".into()))
+        .expression_attribute_values(":ttl", n((window + 2) * window_seconds))
+        .return_values(ReturnValue::UpdatedNew)
+        .send()
+        .await
+        .map_err(dynamodb_error)?;
+    match output.attributes.as_ref().and_then(|a| a.get("failures")) {
+        Some(AttributeValue::N(v)) => Ok(v.parse().unwrap_or(u64::MAX)),
+        _ => Err(StorageError::Corrupt { key, reason: "failures not returned".into() }),
     }
 }

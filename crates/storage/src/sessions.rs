@@ -2,21 +2,24 @@
 //!
 //! Keys:
 //! - family: `pk = FAMILY#<familyId>`, `sk = FAMILY` — userId, plan, `current` (hash of the one
-//!   live refresh token), `revoked`, `expiresAt` (login + 30 days, absolute), `ttl`;
+//!   live refresh token), `revoked`, `expiresAt` (login + 30 days, absolute), `createdAt`,
+//!   `lastUsedAt`, `userAgent`, `source` (the approximate address), `ttl`; on `gsi1`:
+//!   `gsi1pk = SESSIONS#<userId>`, `gsi1sk = <createdAt, 10 digits>#<familyId>` (a user's
+//!   sessions, oldest first);
 //! - refresh token: `pk = REFRESH#<sha256 of the token>`, `sk = REFRESH` — familyId, userId,
-//!   `used`, `expiresAt`, `ttl`. The token itself is never stored.
+//!   `used`, `expiresAt`, `familyCreatedAt`, `ttl`. The token itself is never stored.
 //!
 //! Rotation is one TransactWriteItems: mark the presented token used (condition: not used yet),
-//! put the new one (condition: new key), move the family's `current` (condition: `current` is the
-//! presented token, not revoked, not expired). Two concurrent refreshes with one token: exactly
-//! one transaction commits.
+//! put the new one (condition: new key), move the family's `current` and `lastUsedAt`
+//! (condition: `current` is the presented token, not revoked, not expired, not idle). Two
+//! concurrent refreshes with one token: exactly one transaction commits.
 
-use crate::attr::{n, put_if_absent, s};
+use crate::attr::{n, put_if_absent, s, text};
 use crate::clients::AwsClients;
 use crate::error::StorageError;
 use crate::error::dynamodb_error;
-use crate::query::get_item;
-use crate::schema::{PK, SK, TTL};
+use crate::query::{Item, Partition, SortKeys, get_item, query_all};
+use crate::schema::{PK, SK, TTL, app};
 use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem, Update};
 use bourse_domain::UserId;
 use std::collections::HashMap;
@@ -41,32 +44,62 @@ pub struct RefreshRecord {
     pub plan: String,
     pub used: bool,
     pub expires_at: i64,
+    /// When its family started (0 for tokens stored before this was recorded).
+    pub family_created_at: i64,
 }
 
-fn refresh_item(token_hash: &str, family_id: &str, user_id: &UserId, plan: &str, expires_at: i64) -> HashMap<String, AttributeValue> {
+fn refresh_item(token_hash: &str, record: &RefreshRecord) -> HashMap<String, AttributeValue> {
     HashMap::from([
         (PK.to_owned(), s(refresh_pk(token_hash))),
         (SK.to_owned(), s("REFRESH")),
-        ("familyId".to_owned(), s(family_id)),
-        ("userId".to_owned(), s(user_id)),
-        ("plan".to_owned(), s(plan)),
+        ("familyId".to_owned(), s(&record.family_id)),
+        ("userId".to_owned(), s(&record.user_id)),
+        ("plan".to_owned(), s(&record.plan)),
         ("used".to_owned(), AttributeValue::Bool(false)),
-        ("expiresAt".to_owned(), n(expires_at)),
-        (TTL.to_owned(), n(expires_at + 86_400)),
+        ("expiresAt".to_owned(), n(record.expires_at)),
+        ("familyCreatedAt".to_owned(), n(record.family_created_at)),
+        (TTL.to_owned(), n(record.expires_at + 86_400)),
     ])
 }
 
+/// The partition of a user's sessions on `gsi1`.
+fn sessions_of(user_id: &UserId) -> String {
+    format!("SESSIONS#{user_id}")
+}
+
+/// Longest user agent kept with a session.
+pub const MAX_USER_AGENT_CHARS: usize = 200;
+
+/// A login session as its owner sees it in the list.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionRecord {
+    pub family_id: String,
+    pub created_at: i64,
+    pub last_used_at: i64,
+    pub expires_at: i64,
+    pub revoked: bool,
+    pub user_agent: Option<String>,
+    /// The approximate source address (a /24 or /48 network), never the exact one.
+    pub source: Option<String>,
+}
+
+/// A session to start at login.
+#[derive(Debug, Clone)]
+pub struct NewSession<'a> {
+    pub family_id: &'a str,
+    pub user_id: &'a UserId,
+    pub plan: &'a str,
+    pub token_hash: &'a str,
+    pub now: i64,
+    pub expires_at: i64,
+    pub user_agent: Option<&'a str>,
+    pub source: Option<&'a str>,
+}
+
 /// Starts a family at login with its first refresh token. 1 TransactWriteItems of 2 Puts (4 WCU).
-pub async fn start_family(
-    clients: &AwsClients,
-    table: &str,
-    family_id: &str,
-    user_id: &UserId,
-    plan: &str,
-    token_hash: &str,
-    expires_at: i64,
-) -> Result<(), StorageError> {
-    let family = HashMap::from([
+pub async fn start_family(clients: &AwsClients, table: &str, session: &NewSession<'_>) -> Result<(), StorageError> {
+    let NewSession { family_id, user_id, plan, token_hash, now, expires_at, user_agent, source } = *session;
+    let mut family = HashMap::from([
         (PK.to_owned(), s(family_pk(family_id))),
         (SK.to_owned(), s("FAMILY")),
         ("userId".to_owned(), s(user_id)),
@@ -74,17 +107,80 @@ pub async fn start_family(
         ("current".to_owned(), s(token_hash)),
         ("revoked".to_owned(), AttributeValue::Bool(false)),
         ("expiresAt".to_owned(), n(expires_at)),
+        ("createdAt".to_owned(), n(now)),
+        ("lastUsedAt".to_owned(), n(now)),
+        (app::GSI1_PK.to_owned(), s(sessions_of(user_id))),
+        (app::GSI1_SK.to_owned(), s(format!("{now:010}#{family_id}"))),
         (TTL.to_owned(), n(expires_at + 86_400)),
     ]);
+    if let Some(agent) = user_agent.filter(|a| !a.is_empty()) {
+        family.insert("userAgent".to_owned(), s(agent.chars().take(MAX_USER_AGENT_CHARS).collect::<String>()));
+    }
+    if let Some(source) = source {
+        family.insert("source".to_owned(), s(source));
+    }
+    let first = RefreshRecord {
+        family_id: family_id.to_owned(),
+        user_id: user_id.clone(),
+        plan: plan.to_owned(),
+        used: false,
+        expires_at,
+        family_created_at: now,
+    };
     clients
         .dynamodb
         .transact_write_items()
         .transact_items(put_if_absent(table, family)?)
-        .transact_items(put_if_absent(table, refresh_item(token_hash, family_id, user_id, plan, expires_at))?)
+        .transact_items(put_if_absent(table, refresh_item(token_hash, &first))?)
         .send()
         .await
         .map(|_| ())
         .map_err(dynamodb_error)
+}
+
+fn number(item: &Item, key: &str, name: &str) -> Result<i64, StorageError> {
+    match item.get(name) {
+        Some(AttributeValue::N(v)) => v.parse().map_err(|e| corrupt(key, e)),
+        None => Ok(0),
+        Some(_) => Err(corrupt(key, format!("{name} is not a number"))),
+    }
+}
+
+fn session_from(item: &Item) -> Result<SessionRecord, StorageError> {
+    let key = text(item, PK).unwrap_or_default();
+    Ok(SessionRecord {
+        family_id: key.strip_prefix("FAMILY#").ok_or_else(|| corrupt(key, "not a family"))?.to_owned(),
+        created_at: number(item, key, "createdAt")?,
+        last_used_at: number(item, key, "lastUsedAt")?,
+        expires_at: number(item, key, "expiresAt")?,
+        revoked: !matches!(item.get("revoked"), Some(AttributeValue::Bool(false))),
+        user_agent: text(item, "userAgent").map(str::to_owned),
+        source: text(item, "source").map(str::to_owned),
+    })
+}
+
+/// A user's sessions (revoked and expired ones included, until their items expire), oldest
+/// first. 1 Query per 1 MB on `gsi1`: `gsi1pk = SESSIONS#<user>` (eventually consistent: a
+/// login of the last second may be missing).
+pub async fn list_sessions(clients: &AwsClients, table: &str, user_id: &UserId) -> Result<Vec<SessionRecord>, StorageError> {
+    let key = sessions_of(user_id);
+    let partition = Partition::on_index(table, app::GSI1, app::GSI1_PK, app::GSI1_SK, &key);
+    query_all(clients, partition, SortKeys::All, None).await?.iter().map(session_from).collect()
+}
+
+/// One session of `user_id` (`None` when it does not exist or is someone else's). 1 GetItem,
+/// strongly consistent (1 RCU).
+pub async fn get_session(
+    clients: &AwsClients,
+    table: &str,
+    user_id: &UserId,
+    family_id: &str,
+) -> Result<Option<SessionRecord>, StorageError> {
+    let Some(item) = get_item(clients, table, family_pk(family_id), "FAMILY", true).await? else { return Ok(None) };
+    if text(&item, "userId") != Some(user_id.as_str()) {
+        return Ok(None);
+    }
+    session_from(&item).map(Some)
 }
 
 /// The record of a presented refresh token. 1 GetItem, strongly consistent (1 RCU).
@@ -104,6 +200,7 @@ pub async fn refresh_record(clients: &AwsClients, table: &str, token_hash: &str)
             Some(AttributeValue::N(v)) => v.parse().map_err(|e| corrupt(&key, e))?,
             _ => return Err(corrupt(&key, "expiresAt missing")),
         },
+        family_created_at: number(&item, &key, "familyCreatedAt")?,
     }))
 }
 
@@ -115,8 +212,10 @@ pub enum Rotated {
     Refused,
 }
 
-/// Rotates `old_hash` → `new_hash` in `record`'s family. 1 TransactWriteItems (Update + Put +
-/// Update, 6 WCU). The new token keeps the family's absolute expiry.
+/// Rotates `old_hash` → `new_hash` in `record`'s family, which must have been used since
+/// `idle_cutoff` (an idle family is refused). The new token carries `record`'s plan (the caller
+/// re-reads it) and keeps the family's absolute expiry. 1 TransactWriteItems (Update + Put +
+/// Update, 6 WCU).
 pub async fn rotate(
     clients: &AwsClients,
     table: &str,
@@ -124,6 +223,7 @@ pub async fn rotate(
     new_hash: &str,
     record: &RefreshRecord,
     now: i64,
+    idle_cutoff: i64,
 ) -> Result<Rotated, StorageError> {
     let mark_used = Update::builder()
         .table_name(table)
@@ -141,22 +241,28 @@ pub async fn rotate(
         .table_name(table)
         .key(PK, s(family_pk(&record.family_id)))
         .key(SK, s("FAMILY"))
-        .update_expression("SET #current = :new")
-        .condition_expression("#current = :old AND #revoked = :false AND #expires > :now")
+        .update_expression("SET #current = :new, #last = :now, #plan = :plan")
+        .condition_expression(
+            "#current = :old AND #revoked = :false AND #expires > :now AND (attribute_not_exists(#last) OR #last > :idle)",
+        )
         .expression_attribute_names("#current", "current")
         .expression_attribute_names("#revoked", "revoked")
         .expression_attribute_names("#expires", "expiresAt")
+        .expression_attribute_names("#last", "lastUsedAt")
+        .expression_attribute_names("#plan", "plan")
         .expression_attribute_values(":new", s(new_hash))
         .expression_attribute_values(":old", s(old_hash))
         .expression_attribute_values(":false", AttributeValue::Bool(false))
         .expression_attribute_values(":now", n(now))
+        .expression_attribute_values(":idle", n(idle_cutoff))
+        .expression_attribute_values(":plan", s(&record.plan))
         .build()
         .map_err(|e| corrupt("family", e))?;
     let result = clients
         .dynamodb
         .transact_write_items()
         .transact_items(TransactWriteItem::builder().update(mark_used).build())
-        .transact_items(put_if_absent(table, refresh_item(new_hash, &record.family_id, &record.user_id, &record.plan, record.expires_at))?)
+        .transact_items(put_if_absent(table, refresh_item(new_hash, record))?)
         .transact_items(TransactWriteItem::builder().update(move_family).build())
         .send()
         .await;

@@ -34,6 +34,9 @@ pub const MAX_ACCESS_TTL_SECONDS: i64 = 15 * 60;
 pub const LEEWAY_SECONDS: i64 = 30;
 /// Absolute lifetime of a refresh-token family (30 days from login).
 pub const REFRESH_FAMILY_TTL_SECONDS: i64 = 30 * 24 * 60 * 60;
+/// A login session not refreshed for this long ends, whatever is left of its 30 days (an idle
+/// timeout besides the absolute one: a device left signed in does not stay signed in).
+pub const SESSION_IDLE_SECONDS: i64 = 7 * 24 * 60 * 60;
 
 /// Why keys could not be loaded. Never includes key material.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -288,20 +291,36 @@ pub fn random_token(random: &dyn Random, bytes: usize) -> Result<String, RandomU
     Ok(URL_SAFE_NO_PAD.encode(&buf))
 }
 
-/// An opaque refresh token: 256 random bits.
+/// An opaque single-use token (refresh, e-mail verification, password reset): 256 random bits,
+/// 43 base64url characters.
 pub fn new_refresh_token(random: &dyn Random) -> Result<String, RandomUnavailable> {
     random_token(random, 32)
 }
 
-/// What is stored for a refresh token: its SHA-256 in base64url. The token has 256 bits of
+/// What is stored for an opaque token: its SHA-256 in base64url. The token has 256 bits of
 /// entropy, so a fast hash is enough (no dictionary to attack).
 pub fn refresh_token_hash(token: &str) -> String {
     URL_SAFE_NO_PAD.encode(Sha256::digest(token.as_bytes()))
 }
 
+fn is_base64url(text: &str, len: usize) -> bool {
+    text.len() == len && text.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
 /// True when `token` has the shape of a refresh token (43 base64url characters).
 pub fn looks_like_refresh_token(token: &str) -> bool {
-    token.len() == 43 && token.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    is_base64url(token, 43)
+}
+
+/// A new session (refresh-token family) id: 128 random bits, 22 base64url characters; the
+/// access tokens of the session carry it as `sid`.
+pub fn new_family_id(random: &dyn Random) -> Result<String, RandomUnavailable> {
+    random_token(random, 16)
+}
+
+/// True when `id` has the shape of a session id (what [`new_family_id`] makes).
+pub fn looks_like_family_id(id: &str) -> bool {
+    is_base64url(id, 22)
 }
 
 #[cfg(test)]

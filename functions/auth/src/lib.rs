@@ -22,9 +22,16 @@ pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 pub enum AuthRoute {
     Health,
     Register,
+    VerifyEmail,
+    RequestPasswordReset,
+    ConfirmPasswordReset,
+    ChangePassword,
     Login,
     Refresh,
     Logout,
+    Sessions,
+    RevokeSession,
+    RevokeAllSessions,
     Me,
     Usage,
 }
@@ -32,9 +39,17 @@ pub enum AuthRoute {
 pub static ROUTES: &[Route<AuthRoute>] = &[
     Route::get("/v1/auth/health", AuthRoute::Health),
     Route::post("/v1/auth/register", AuthRoute::Register),
+    Route::post("/v1/auth/verify-email", AuthRoute::VerifyEmail),
+    Route::post("/v1/auth/password-reset", AuthRoute::RequestPasswordReset),
+    Route::post("/v1/auth/password-reset/confirm", AuthRoute::ConfirmPasswordReset),
+    Route::bearer_post("/v1/auth/password", AuthRoute::ChangePassword),
     Route::post("/v1/auth/login", AuthRoute::Login),
     Route::post("/v1/auth/refresh", AuthRoute::Refresh),
-    Route::bearer_post("/v1/auth/logout", AuthRoute::Logout),
+    // Public: a refresh token in the body is enough (see `logout`).
+    Route::post("/v1/auth/logout", AuthRoute::Logout),
+    Route::bearer_get("/v1/auth/sessions", AuthRoute::Sessions),
+    Route::bearer_delete("/v1/auth/sessions", AuthRoute::RevokeAllSessions),
+    Route::bearer_delete("/v1/auth/sessions/{id}", AuthRoute::RevokeSession),
     Route::bearer_get("/v1/me", AuthRoute::Me),
     Route::bearer_get("/v1/usage", AuthRoute::Usage),
 ];
@@ -86,6 +101,10 @@ pub struct Auth {
     table: String,
     signer: InstanceSecret<TokenSigner>,
     sessions: Sessions,
+    /// The bearer check of the routes that take either a token or a refresh token (logout).
+    authenticator: std::sync::Arc<dyn bourse_http::auth::Authenticator>,
+    /// Where e-mails are queued (`MAIL_QUEUE_URL`; the consumer sends them).
+    mail_queue_url: String,
 }
 
 impl Handler<AuthRoute> for Auth {
@@ -93,9 +112,16 @@ impl Handler<AuthRoute> for Auth {
         match route {
             AuthRoute::Health => self.platform.health(VERSION, DEPENDENCIES).await,
             AuthRoute::Register => self.register(&request).await,
+            AuthRoute::VerifyEmail => self.verify_email(&request).await,
+            AuthRoute::RequestPasswordReset => self.request_password_reset(&request).await,
+            AuthRoute::ConfirmPasswordReset => self.confirm_password_reset(&request).await,
+            AuthRoute::ChangePassword => self.change_password(&request).await,
             AuthRoute::Login => self.login(&request).await,
             AuthRoute::Refresh => self.refresh(&request).await,
             AuthRoute::Logout => self.logout(&request).await,
+            AuthRoute::Sessions => self.list_sessions(&request).await,
+            AuthRoute::RevokeSession => self.revoke_session(&request).await,
+            AuthRoute::RevokeAllSessions => self.revoke_all_sessions(&request).await,
             AuthRoute::Me => self.me(&request).await,
             AuthRoute::Usage => self.usage(&request).await,
         }
@@ -117,6 +143,8 @@ pub fn app(platform: Platform) -> Result<HttpApp<AuthRoute, Auth>, StartupError>
     let table = platform.config.require_app_table()?.to_owned();
     let sessions = Sessions::new(&platform)?;
     let settings = platform.http_settings(VERSION);
-    let auth = Auth { platform, table, signer, sessions };
+    let authenticator = std::sync::Arc::clone(&access.authenticator);
+    let mail_queue_url = platform.config.require_mail_queue_url()?.to_owned();
+    let auth = Auth { platform, table, signer, sessions, authenticator, mail_queue_url };
     Ok(HttpApp::new(settings, ROUTES, auth).with_access(access))
 }

@@ -1,7 +1,7 @@
 //! Every answer of the auth function against its schema in `openapi.yaml` (closed objects: an
 //! undocumented member fails, as does a missing required one or a wrong type).
 
-use crate::handlers::{Profile, Quota, TokenPair, Usage, UsageDay};
+use crate::handlers::{Accepted, Profile, Quota, SessionView, TokenPair, Usage, UsageDay};
 use bourse_domain::UserId;
 use bourse_domain::plan::Plan;
 use bourse_http::schema_check::OpenApi;
@@ -17,6 +17,7 @@ fn samples() -> Vec<(&'static str, u16, Value)> {
     let profile = Profile {
         user_id: &UserId::parse(&"0".repeat(32)).unwrap(),
         email: "ada@example.com",
+        email_verified: false,
         plan: "free",
         created_at: "2026-11-25T21:30:00Z",
     };
@@ -35,8 +36,23 @@ fn samples() -> Vec<(&'static str, u16, Value)> {
         days: vec![UsageDay { date: "2026-11-25", total: 4, routes: &routes }],
         today: Quota { date: "2026-11-25".into(), limit: 50_000, used: 4, remaining: 49_996, resets_at: "2026-11-26T00:00:00Z".into() },
     };
+    let session = SessionView::new(
+        bourse_storage::sessions::SessionRecord {
+            family_id: "A".repeat(22),
+            created_at: 1_764_000_000,
+            last_used_at: 1_764_100_000,
+            expires_at: 1_766_592_000,
+            revoked: false,
+            user_agent: Some("Mozilla/5.0".into()),
+            source: Some("203.0.113.0/24".into()),
+        },
+        &"A".repeat(22),
+    );
+    let accepted = Accepted { status: "accepted", detail: "check your inbox" };
     vec![
-        ("register", 201, value(&profile)),
+        ("listSessions", 200, value(&bourse_http::Page::all(vec![session]))),
+        ("register", 202, value(&accepted)),
+        ("requestPasswordReset", 202, value(&accepted)),
         ("me", 200, value(&profile)),
         ("login", 200, value(&pair)),
         ("refresh", 200, value(&pair)),

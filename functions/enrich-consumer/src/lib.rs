@@ -132,6 +132,14 @@ pub struct Consumer {
     limiter: Arc<RateLimiter>,
     /// Under the Lambda Runtime API: answers for the unfinished messages if a message panics.
     panic_guard: Option<Arc<PanicGuard>>,
+    /// SES and the sender, when this deployment sends e-mail (`MAIL_FROM`).
+    mailer: Option<Mailer>,
+}
+
+/// What sending e-mail needs.
+struct Mailer {
+    ses: aws_sdk_sesv2::Client,
+    settings: bourse_config::MailSettings,
 }
 
 impl Consumer {
@@ -162,7 +170,14 @@ impl Consumer {
         let market_table = platform.config.require_market_table()?.to_owned();
         let queue_url = platform.config.enrich_queue_url.clone();
         let scheduled_queue_url = platform.config.scheduled_queue_url.clone().or_else(|| queue_url.clone());
-        Ok(Consumer { platform, app_table, market_table, queue_url, scheduled_queue_url, providers, limiter, panic_guard: None })
+        let mailer = match &platform.config.mail {
+            Some(settings) => Some(Mailer {
+                ses: bourse_storage::clients::build_mail_client(&platform.config.aws, &platform.config.ca_bundle)?,
+                settings: settings.clone(),
+            }),
+            None => None,
+        };
+        Ok(Consumer { platform, app_table, market_table, queue_url, scheduled_queue_url, providers, limiter, panic_guard: None, mailer })
     }
 
     /// Reports each batch's progress to `guard`, so that a panic fails only the unfinished messages.
@@ -263,6 +278,7 @@ impl Consumer {
                 Ok(())
             }
             QueueMessage::PublishUniverse => self.publish_pending().await,
+            QueueMessage::SendMail { id, mail } => self.send_mail(&id, &mail).await,
             QueueMessage::SnapshotPortfolio { user, portfolio, date } => {
                 let (aws, app, market) = (&self.platform.aws, self.app_table.as_str(), self.market_table.as_str());
                 write_daily_snapshot(aws, app, market, &user, &portfolio, &date).await?;
@@ -277,6 +293,22 @@ impl Consumer {
                 result
             }
         }
+    }
+
+    /// Sends one queued e-mail, unless a delivery of the same message already did. 1 GetItem +
+    /// 1 SES SendEmail + 1 PutItem. The message holds a token: it is never logged.
+    async fn send_mail(&self, id: &str, mail: &bourse_domain::mail::Mail) -> Result<(), MessageError> {
+        let mailer = self.mailer.as_ref().ok_or(MissingSetting("MAIL_FROM"))?;
+        let (aws, app) = (&self.platform.aws, self.app_table.as_str());
+        if bourse_storage::mail::was_sent(aws, app, id).await? {
+            tracing::info!(mail = id, "already sent (redelivery)");
+            return Ok(());
+        }
+        let message = mail.render(&mailer.settings.app_url);
+        bourse_storage::mail::send(&mailer.ses, &mailer.settings.from, mail.to(), &message).await?;
+        bourse_storage::mail::record_sent(aws, app, id, self.platform.clock.now()).await?;
+        tracing::info!(mail = id, subject = %message.subject, "mail sent");
+        Ok(())
     }
 
     async fn enrich(&self, job_id: &JobId, symbol: &Symbol, receives: u32, deadline: Instant) -> Result<(), MessageError> {

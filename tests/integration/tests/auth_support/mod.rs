@@ -89,7 +89,7 @@ pub async fn login(app: &AuthApp, email: &str, password: &str, ip: &str) -> Resp
 /// Registers a fresh account and logs in: (email, access token, refresh token).
 pub async fn signed_in(app: &AuthApp) -> (String, String, String) {
     let email = format!("{}@example.com", unique("user"));
-    assert_eq!(register(app, &email).await.status(), 201);
+    assert_eq!(register(app, &email).await.status(), 202);
     let response = login(app, &email, PASSWORD, &random_ip()).await;
     let body = json_body(&response);
     assert_eq!(response.status(), 200, "{body}");
@@ -111,4 +111,87 @@ pub fn assert_problem(response: &Response<Body>, status: u16) {
     if status == 401 {
         assert!(response.headers()["www-authenticate"].to_str().unwrap().starts_with("Bearer"));
     }
+}
+
+/// Sends what is on the mail queue, as the consumer's event-source mapping would: receives every
+/// message there (other tests' too: they are sent, not lost), hands them to the consumer, and
+/// deletes those it processed.
+pub async fn deliver_mail() {
+    let p = platform("enrich-consumer");
+    let queue = std::env::var("MAIL_QUEUE_URL").expect("MAIL_QUEUE_URL");
+    let consumer = enrich_consumer_fn::Consumer::new(p.clone()).await.expect("consumer starts");
+    loop {
+        let received = p.aws.sqs.receive_message().queue_url(&queue).max_number_of_messages(10).wait_time_seconds(0).send().await.unwrap();
+        let messages = received.messages.unwrap_or_default();
+        if messages.is_empty() {
+            return;
+        }
+        let records: Vec<aws_lambda_events::sqs::SqsMessage> = messages
+            .iter()
+            .map(|m| {
+                let mut record = aws_lambda_events::sqs::SqsMessage::default();
+                record.message_id = m.message_id.clone();
+                record.receipt_handle = m.receipt_handle.clone();
+                record.body = m.body.clone();
+                record
+            })
+            .collect();
+        let mut batch = aws_lambda_events::sqs::SqsEvent::default();
+        batch.records = records;
+        let answer = consumer.consume(batch).await;
+        let failed: Vec<&str> = answer.batch_item_failures.iter().map(|f| f.item_identifier.as_str()).collect();
+        assert!(failed.is_empty(), "mail messages failed: {failed:?}");
+        for m in &messages {
+            p.aws.sqs.delete_message().queue_url(&queue).set_receipt_handle(m.receipt_handle.clone()).send().await.unwrap();
+        }
+    }
+}
+
+/// The e-mails the SES stand-in holds for `to`, oldest first: (subject, text).
+pub async fn inbox(to: &str) -> Vec<(String, String)> {
+    let ses = std::env::var("AWS_ENDPOINT_URL_SESV2").expect("AWS_ENDPOINT_URL_SESV2");
+    let client = bourse_providers::http_client::HttpClient::new(None).unwrap();
+    let response = client.get(&format!("{ses}/_ministack/ses/messages"), std::time::Duration::from_secs(5)).await.unwrap();
+    assert_eq!(response.status, 200);
+    let all: serde_json::Value = serde_json::from_slice(&response.body).unwrap();
+    let mut found: Vec<(f64, String, String)> = all["messages"]
+        .as_object()
+        .into_iter()
+        .flat_map(|accounts| accounts.values())
+        .flat_map(|list| list.as_array().cloned().unwrap_or_default())
+        .filter(|m| m["To"].as_array().is_some_and(|to_list| to_list.iter().any(|t| t == to)))
+        .map(|m| {
+            (
+                m["Timestamp"].as_f64().unwrap_or(0.0),
+                m["Subject"].as_str().unwrap_or("").to_owned(),
+                m["BodyText"].as_str().unwrap_or("").to_owned(),
+            )
+        })
+        .collect();
+    found.sort_by(|a, b| a.0.total_cmp(&b.0));
+    found.into_iter().map(|(_, subject, text)| (subject, text)).collect()
+}
+
+/// The mails to `to` once one satisfies `wanted`: delivers what is queued and reads the inbox
+/// until then, for at most 20 s (another test may be sending a batch that holds this mail).
+pub async fn wait_for_mail(to: &str, wanted: impl Fn(&(String, String)) -> bool) -> Vec<(String, String)> {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        deliver_mail().await;
+        let mails = inbox(to).await;
+        if mails.iter().any(&wanted) {
+            return mails;
+        }
+        assert!(std::time::Instant::now() < deadline, "the expected mail to {to} never came: {mails:?}");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+}
+
+/// The token of the last link to `path` (`verify-email`, `reset-password`) mailed to `to`.
+pub async fn mailed_token(to: &str, path: &str) -> String {
+    let needle = format!("/{path}?token=");
+    let mails = wait_for_mail(to, |(_, text)| text.contains(&needle)).await;
+    let text = mails.iter().rev().map(|(_, text)| text).find(|t| t.contains(&needle)).expect("waited for it");
+    let start = text.find(&needle).unwrap() + needle.len();
+    text[start..].chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_').collect()
 }
