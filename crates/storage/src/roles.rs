@@ -40,12 +40,7 @@ pub async fn is_admin(clients: &AwsClients, table: &str, user_id: &UserId) -> Re
 /// an existing account. 1 UpdateItem conditioned on the profile existing (1 WCU); `false` when
 /// there is no such account. Operator tooling only.
 pub async fn set_admin(clients: &AwsClients, table: &str, user_id: &UserId, admin: bool) -> Result<bool, StorageError> {
-    let update = clients
-        .dynamodb
-        .update_item()
-        .table_name(table)
-        .key(PK, s(user_pk(user_id)))
-        .key(SK, s("PROFILE"))
+    let update = crate::accounts::update_profile(clients, table, user_id)
         .condition_expression("attribute_exists(#pk)")
         .expression_attribute_names("#pk", PK)
         .expression_attribute_names("#role", "role");

@@ -372,7 +372,8 @@ impl Auth {
     }
 
     /// Whether tokens issued to `user_id` carry the operator role (`bourse_storage::roles`: an
-    /// attribute only an operator command writes). 1 GetItem per login or refresh.
+    /// attribute only an operator command writes). 1 GetItem per login; a refresh reads it with the
+    /// session policy (`accounts::session_policy`).
     async fn operator_role(&self, user_id: &UserId) -> Result<bool, ApiError> {
         Ok(bourse_storage::roles::is_admin(&self.platform.aws, &self.table, user_id).await.map_err(AuthError::from)?)
     }
@@ -464,9 +465,8 @@ impl Auth {
             self.end_session(&record.family_id, now).await?;
             return Err(AuthError::BadRefreshToken.into());
         };
+        let admin = policy.admin;
         let record = sessions::RefreshRecord { plan: policy.plan, ..record };
-        // Read before the rotation spends the presented token: a failure here leaves it usable.
-        let admin = self.operator_role(&record.user_id).await?;
         let new_token = new_refresh_token(&*self.platform.random).map_err(random_problem)?;
         let new_hash = refresh_token_hash(&new_token);
         let idle_cutoff = now - SESSION_IDLE_SECONDS;
