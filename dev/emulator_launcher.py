@@ -147,6 +147,29 @@ def patch_sqs_batch_permissions() -> None:
     iam_actions.extract_iam_action = extract_iam_action
 
 
+def patch_metric_math_alarms() -> None:
+    """ministack 1.5.33 refuses an AWS::CloudWatch::Alarm with `Metrics` (metric math: the 5xx
+    rate, the summed DynamoDB throttles, cache errors and Lambda throttles of template.yaml), and
+    so the whole stack. AWS stores such an alarm with its `Metrics` and no single metric; this
+    records it the same way (ministack's own record for everything else, then the single-metric
+    fields replaced by `Metrics`). ministack evaluates only single-metric alarms, so these stay in
+    INSUFFICIENT_DATA, which the smoke journey does not depend on."""
+    original = provisioners._cw_metric_alarm_record
+
+    def record(name, props):
+        if not props.get("Metrics"):
+            return original(name, props)
+        single = {k: v for k, v in props.items() if k != "Metrics"}
+        single.update(MetricName="-", Namespace="-")
+        alarm = original(name, single)
+        for key in ("MetricName", "Namespace", "Statistic", "ExtendedStatistic", "Period", "Dimensions", "Unit"):
+            alarm.pop(key, None)
+        alarm["Metrics"] = props["Metrics"]
+        return alarm
+
+    provisioners._cw_metric_alarm_record = record
+
+
 def register() -> list[str]:
     registered = []
     for resource_type, handler in PROVIDERS.items():
@@ -161,6 +184,8 @@ if __name__ == "__main__":
     print("bourse: CloudFormation providers added to ministack: " + (", ".join(added) or "none needed"), flush=True)
     patch_sqs_batch_permissions()
     print("bourse: IAM: SQS batch actions authorized by their single action's permission, as in AWS", flush=True)
+    patch_metric_math_alarms()
+    print("bourse: CloudWatch: metric-math alarms recorded with their Metrics, as in AWS", flush=True)
     from ministack.app import main
 
     sys.argv = ["ministack"]

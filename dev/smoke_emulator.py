@@ -124,6 +124,11 @@ class Smoke:
         status, body, _ = self.http("GET", "/v1/me", token=token)
         self.check("GET /v1/me with the token: 200", status == 200 and isinstance(body, dict) and body.get("email") == email,
                    f"{status} {self.brief(body)}" if status != 200 else "")
+        # The ops function is deployed and routed, and refuses a token without the admin role.
+        status, body, _ = self.http("GET", "/v1/admin/cache/stats", token=token)
+        self.check("GET /v1/admin/cache/stats with an ordinary token: 404 (the ops function)",
+                   status == 404 and isinstance(body, dict) and body.get("type") == "urn:bourse:problem:not-found",
+                   f"{status} {self.brief(body)}" if status != 404 else "")
         return token
 
     def portfolio(self, token):

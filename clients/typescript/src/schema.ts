@@ -775,6 +775,57 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/admin/cache/stats": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Cache statistics: the server's INFO (hit ratio, memory, evictions) and keys by prefix (one SCAN walk) */
+        get: operations["adminCacheStats"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/cache/clear": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Delete every cache key that starts with a prefix (SCAN MATCH + UNLINK); the whole cache is never flushed */
+        post: operations["adminCacheClear"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/cache/warm": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Load the published universe and compute every public screener read the cache holds (after a deploy or a failover) */
+        post: operations["adminCacheWarm"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -3111,6 +3162,129 @@ export interface operations {
             /** @description The file is refused as a whole (encoding, no known header, an unknown column, over 10,000 rows) or has invalid rows (each with `row`, `column` and `reason`); nothing was written. Or an Idempotency-Key reused with another body */
             422: components["responses"]["Unprocessable"];
             429: components["responses"]["QuotaExceeded"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    adminCacheStats: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The statistics. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        server: {
+                            engine_version: string;
+                            uptime_seconds: number;
+                            connected_clients: number;
+                            used_memory_bytes: number;
+                            /** @description 0 when no limit is set */
+                            maxmemory_bytes: number;
+                            keyspace_hits: number;
+                            keyspace_misses: number;
+                            /** @description hits / (hits + misses) since the server started; absent before any read */
+                            hit_ratio?: number;
+                            evicted_keys: number;
+                            expired_keys: number;
+                            keys: number;
+                        };
+                        prefixes: {
+                            items: {
+                                /** @description The keys' first two colon-separated parts, e.g. bourse:screener: */
+                                prefix: string;
+                                keys: number;
+                            }[];
+                            next_cursor?: string;
+                        };
+                        scanned_keys: number;
+                        /** @description false when the walk stopped at its limit (1 */
+                        scan_complete: boolean;
+                    };
+                };
+            };
+            /** @description An unknown query parameter */
+            400: components["responses"]["BadRequest"];
+            /** @description The caller has no access token with the admin role (the same answer as a path that does not exist) */
+            404: components["responses"]["NotFound"];
+            /** @description The cache or the session store did not answer */
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    adminCacheClear: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description e.g. bourse:screener: (printable ASCII, no spaces) */
+                    prefix: string;
+                };
+            };
+        };
+        responses: {
+            /** @description What was deleted. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        prefix: string;
+                        deleted: number;
+                    };
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            /** @description The caller has no access token with the admin role */
+            404: components["responses"]["NotFound"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            /** @description The cache or the session store did not answer */
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    adminCacheWarm: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description What was warmed. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        universe_version: number;
+                        stocks: number;
+                        requests: number;
+                        computed: number;
+                        already_cached: number;
+                        failed: number;
+                        took_ms: number;
+                    };
+                };
+            };
+            /** @description The caller has no access token with the admin role */
+            404: components["responses"]["NotFound"];
+            413: components["responses"]["PayloadTooLarge"];
+            /** @description The cache, the session store or the universe is not available */
             503: components["responses"]["Unavailable"];
         };
     };

@@ -44,6 +44,11 @@ impl Connector {
         Connector { url, timeouts, trust, tls: OnceLock::new() }
     }
 
+    /// The database the URL selects (`/N`, default 0).
+    pub(crate) fn database(&self) -> i64 {
+        self.url.db()
+    }
+
     pub(crate) fn timeouts(&self) -> CacheTimeouts {
         self.timeouts
     }

@@ -7,6 +7,7 @@
 //! The connection is opened on first use and shared (multiplexed) by concurrent requests.
 
 mod connect;
+pub mod ops;
 
 pub use connect::CacheTrust;
 

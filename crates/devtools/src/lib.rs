@@ -3,6 +3,7 @@
 pub mod benchsupport;
 pub mod enrichbench;
 pub mod initbench;
+pub mod ops;
 pub mod poller;
 pub mod portfoliobench;
 pub mod resources;

@@ -27,6 +27,7 @@ fn routed() -> BTreeSet<(String, String)> {
     out.extend(auth_fn::ROUTES.iter().map(|r| (r.method.to_string(), r.path.to_owned())));
     out.extend(portfolio_fn::ROUTES.iter().map(|r| (r.method.to_string(), r.path.to_owned())));
     out.extend(screener_fn::ROUTES.iter().map(|r| (r.method.to_string(), r.path.to_owned())));
+    out.extend(ops_fn::ROUTES.iter().map(|r| (r.method.to_string(), r.path.to_owned())));
     out
 }
 

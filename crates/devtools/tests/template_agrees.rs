@@ -55,10 +55,11 @@ fn gateway_cors_matches_the_functions_cors() {
 #[test]
 fn every_routed_path_reaches_its_function_through_the_gateway() {
     let api = template().api_routes();
-    let functions: [(&str, Vec<(String, &str)>); 3] = [
+    let functions: [(&str, Vec<(String, &str)>); 4] = [
         ("AuthFunction", auth_fn::ROUTES.iter().map(|r| (r.method.to_string(), r.path)).collect()),
         ("PortfolioFunction", portfolio_fn::ROUTES.iter().map(|r| (r.method.to_string(), r.path)).collect()),
         ("ScreenerFunction", screener_fn::ROUTES.iter().map(|r| (r.method.to_string(), r.path)).collect()),
+        ("OpsFunction", ops_fn::ROUTES.iter().map(|r| (r.method.to_string(), r.path)).collect()),
     ];
     for (function, routes) in functions {
         for (method, path) in routes {
@@ -293,5 +294,180 @@ fn no_required_parameter_has_an_empty_default() {
             let description = parameter.get("Description").and_then(Value::as_str).unwrap_or_default();
             assert!(description.starts_with("Optional"), "{name:?} defaults to empty but is not described as optional");
         }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Operations (#17): every alarm and dashboard metric is one the code or the stack's services emit.
+// ---------------------------------------------------------------------------------------------
+
+/// The metrics each AWS namespace the template watches publishes (from the services' metric
+/// references), for the dimensions used here.
+const AWS_METRICS: &[(&str, &[&str])] = &[
+    ("AWS/ApiGateway", &["4xx", "5xx", "Count", "Latency", "IntegrationLatency", "DataProcessed"]),
+    ("AWS/Lambda", &["Invocations", "Errors", "Throttles", "Duration", "ConcurrentExecutions", "UnreservedConcurrentExecutions"]),
+    (
+        "AWS/SQS",
+        &[
+            "ApproximateNumberOfMessagesVisible",
+            "ApproximateNumberOfMessagesNotVisible",
+            "ApproximateNumberOfMessagesDelayed",
+            "ApproximateAgeOfOldestMessage",
+            "NumberOfMessagesSent",
+            "NumberOfMessagesReceived",
+            "NumberOfMessagesDeleted",
+        ],
+    ),
+    (
+        "AWS/DynamoDB",
+        &["ReadThrottleEvents", "WriteThrottleEvents", "ThrottledRequests", "ConsumedReadCapacityUnits", "ConsumedWriteCapacityUnits"],
+    ),
+    (
+        "AWS/ElastiCache",
+        &["EngineCPUUtilization", "CPUUtilization", "Evictions", "CurrConnections", "NewConnections", "DatabaseMemoryUsagePercentage"],
+    ),
+];
+
+/// The services whose HTTP pipeline emits the request metrics (their `Service` dimension).
+fn emitting_services() -> Vec<&'static str> {
+    vec![auth_fn::SERVICE, portfolio_fn::SERVICE, screener_fn::SERVICE, ops_fn::SERVICE]
+}
+
+/// The resources a dimension value names: `!Ref X`, `!GetAtt X.Attr`, `!Sub "...${X}..."`.
+fn referenced_resources(value: &Value) -> Vec<String> {
+    match value {
+        Value::Tagged(t) if t.tag == "Ref" => t.value.as_str().map(|s| vec![s.to_owned()]).unwrap_or_default(),
+        Value::Tagged(t) if t.tag == "GetAtt" => {
+            t.value.as_str().map(|s| vec![s.split('.').next().unwrap().to_owned()]).unwrap_or_default()
+        }
+        Value::Tagged(t) if t.tag == "Sub" => sub_references(t.value.as_str().unwrap_or_default()),
+        _ => Vec::new(),
+    }
+}
+
+/// The `${X}` and `${X.Attr}` of a `!Sub` text, without pseudo parameters.
+fn sub_references(text: &str) -> Vec<String> {
+    text.match_indices("${")
+        .filter_map(|(at, _)| text[at + 2..].split_once('}').map(|(name, _)| name.split('.').next().unwrap().to_owned()))
+        .filter(|name| !name.starts_with("AWS::"))
+        .collect()
+}
+
+/// (namespace, metric, dimensions) of an alarm: its single metric or each `MetricStat`; and the
+/// ids and expressions of its metric math.
+#[allow(clippy::type_complexity)]
+fn alarm_metrics(props: &Value) -> (Vec<(String, String, Vec<(String, Value)>)>, Vec<String>, Vec<String>) {
+    let dims = |metric: &Value| -> Vec<(String, Value)> {
+        metric
+            .get("Dimensions")
+            .and_then(Value::as_sequence)
+            .into_iter()
+            .flatten()
+            .map(|d| (d.get("Name").and_then(Value::as_str).unwrap().to_owned(), d.get("Value").unwrap().clone()))
+            .collect()
+    };
+    let text = |v: &Value, k: &str| v.get(k).and_then(Value::as_str).unwrap_or_default().to_owned();
+    let (mut metrics, mut ids, mut expressions) = (Vec::new(), Vec::new(), Vec::new());
+    if props.get("MetricName").is_some() {
+        metrics.push((text(props, "Namespace"), text(props, "MetricName"), dims(props)));
+    }
+    for entry in props.get("Metrics").and_then(Value::as_sequence).into_iter().flatten() {
+        ids.push(text(entry, "Id"));
+        if let Some(metric) = entry.get("MetricStat").and_then(|m| m.get("Metric")) {
+            metrics.push((text(metric, "Namespace"), text(metric, "MetricName"), dims(metric)));
+        }
+        if let Some(expression) = entry.get("Expression").and_then(Value::as_str) {
+            expressions.push(expression.to_owned());
+        }
+    }
+    (metrics, ids, expressions)
+}
+
+#[test]
+fn every_alarm_watches_a_metric_that_is_emitted() {
+    let template = template();
+    let resources = template.at(&["Resources"]).and_then(Value::as_mapping).unwrap();
+    let alarms: Vec<(&str, &Value)> = resources
+        .iter()
+        .filter(|(_, r)| r.get("Type").and_then(Value::as_str) == Some("AWS::CloudWatch::Alarm"))
+        .map(|(id, r)| (id.as_str().unwrap(), r.get("Properties").unwrap()))
+        .collect();
+    assert!(alarms.len() >= 18, "the alarms were read: {}", alarms.len());
+    let bourse_metrics: Vec<&str> = bourse_telemetry::REQUEST_METRICS.iter().map(|(name, _)| *name).collect();
+    for (id, props) in &alarms {
+        let (metrics, ids, expressions) = alarm_metrics(props);
+        assert!(!metrics.is_empty(), "{id} watches no metric");
+        for (namespace, metric, dimensions) in metrics {
+            if namespace == bourse_telemetry::NAMESPACE {
+                assert!(bourse_metrics.contains(&metric.as_str()), "{id}: Bourse/{metric} is not emitted (REQUEST_METRICS)");
+                let names: Vec<&str> = dimensions.iter().map(|(n, _)| n.as_str()).collect();
+                assert!(bourse_telemetry::REQUEST_DIMENSIONS.contains(&names.as_slice()), "{id}: dimensions {names:?} are not emitted");
+                for (name, value) in &dimensions {
+                    if name == "Service" {
+                        let service = value.as_str().unwrap_or_default();
+                        assert!(emitting_services().contains(&service), "{id}: no HTTP function is named {service:?}");
+                    }
+                }
+            } else {
+                let known = AWS_METRICS.iter().find(|(ns, _)| *ns == namespace).unwrap_or_else(|| panic!("{id}: namespace {namespace}"));
+                assert!(known.1.contains(&metric.as_str()), "{id}: {namespace} publishes no {metric}");
+                for (name, value) in &dimensions {
+                    let targets = referenced_resources(value);
+                    assert!(!targets.is_empty(), "{id}: dimension {name} names no resource of the stack");
+                    for target in targets {
+                        assert!(resources.contains_key(target.as_str()), "{id}: dimension {name} names {target}, not in the template");
+                    }
+                }
+            }
+        }
+        for expression in expressions {
+            let words: Vec<&str> = expression.split(|c: char| !c.is_ascii_alphanumeric() && c != '_').filter(|w| !w.is_empty()).collect();
+            for word in words.iter().filter(|w| w.chars().next().unwrap().is_ascii_lowercase()) {
+                assert!(ids.iter().any(|i| i == word), "{id}: expression {expression:?} uses {word}, which is not a metric id");
+            }
+        }
+    }
+}
+
+#[test]
+fn the_dashboard_shows_emitted_metrics_of_this_stack_and_the_runbook_covers_every_alarm() {
+    let template = template();
+    let resources = template.at(&["Resources"]).and_then(Value::as_mapping).unwrap();
+    let body = match template.at(&["Resources", "Dashboard", "Properties", "DashboardBody"]) {
+        Some(Value::Tagged(t)) if t.tag == "Sub" => t.value.as_str().unwrap().to_owned(),
+        other => panic!("DashboardBody is a !Sub text: {other:?}"),
+    };
+    for target in sub_references(&body) {
+        assert!(resources.contains_key(target.as_str()), "the dashboard names {target}, not in the template");
+    }
+    let dashboard: serde_json::Value = serde_json::from_str(&body.replace("${", "{")).expect("the dashboard body is JSON");
+    let bourse_metrics: Vec<&str> = bourse_telemetry::REQUEST_METRICS.iter().map(|(name, _)| *name).collect();
+    let mut searched = 0;
+    for widget in dashboard["widgets"].as_array().unwrap() {
+        for line in widget["properties"]["metrics"].as_array().into_iter().flatten() {
+            let line = line.as_array().unwrap();
+            if let Some(expression) = line[0].get("expression").and_then(|e| e.as_str()) {
+                for (at, _) in expression.match_indices("SEARCH('{") {
+                    let rest = &expression[at + "SEARCH('{".len()..];
+                    let (schema, rest) = rest.split_once('}').unwrap();
+                    let parts: Vec<&str> = schema.split(',').collect();
+                    assert_eq!(parts[0], bourse_telemetry::NAMESPACE, "{expression}");
+                    assert!(bourse_telemetry::REQUEST_DIMENSIONS.contains(&&parts[1..]), "{expression}: dimensions");
+                    let metric = rest.split("MetricName=\"").nth(1).unwrap().split('"').next().unwrap();
+                    assert!(bourse_metrics.contains(&metric), "{expression}: {metric} is not emitted");
+                    searched += 1;
+                }
+            } else {
+                let (namespace, metric) = (line[0].as_str().unwrap(), line[1].as_str().unwrap());
+                let known = AWS_METRICS.iter().find(|(ns, _)| *ns == namespace).unwrap_or_else(|| panic!("namespace {namespace}"));
+                assert!(known.1.contains(&metric), "{namespace} publishes no {metric}");
+            }
+        }
+    }
+    assert!(searched >= 8, "the Bourse metrics were read: {searched}");
+    let runbook = repo_file("docs/runbook.md");
+    for (id, _) in resources.iter().filter(|(_, r)| r.get("Type").and_then(Value::as_str) == Some("AWS::CloudWatch::Alarm")) {
+        let id = id.as_str().unwrap();
+        assert!(runbook.contains(&format!("### `{id}`")), "docs/runbook.md has no section for {id}");
     }
 }

@@ -38,6 +38,8 @@ pub struct HttpApp<R: 'static, H> {
     routes: &'static [Route<R>],
     handler: H,
     access: Option<AccessControl>,
+    /// One EMF metric line per request (on unless [`HttpApp::without_metrics`]).
+    emit_metrics: bool,
 }
 
 impl<R, H> HttpApp<R, H>
@@ -46,7 +48,15 @@ where
     H: Handler<R>,
 {
     pub fn new(settings: HttpSettings, routes: &'static [Route<R>], handler: H) -> Self {
-        HttpApp { settings, routes, handler, access: None }
+        HttpApp { settings, routes, handler, access: None, emit_metrics: true }
+    }
+
+    /// No EMF metric line per request: for an app served in-process by another function (the
+    /// operator's cache warm-up runs the screener's reads), whose requests are not traffic and
+    /// would distort the dashboard's latency and hit ratio.
+    pub fn without_metrics(mut self) -> Self {
+        self.emit_metrics = false;
+        self
     }
 
     /// Enables bearer routes: the authenticator and usage meter the pipeline calls before their
@@ -113,8 +123,10 @@ where
                 dynamodb_requests = counters.dynamodb_requests(),
                 "request served"
             );
-            RequestMetrics { service: self.settings.service, route: &route, status, latency, cold_start, counters: &counters }
-                .emit(&request_id);
+            if self.emit_metrics {
+                RequestMetrics { service: self.settings.service, route: &route, status, latency, cold_start, counters: &counters }
+                    .emit(&request_id);
+            }
             response
         }
         .instrument(span)

@@ -30,6 +30,8 @@ pub struct Principal {
     pub token_id: String,
     /// When the access token expires (epoch seconds).
     pub expires_at: i64,
+    /// The token carries the operator role (the `admin` claim). False for every ordinary caller.
+    pub admin: bool,
 }
 
 /// Verifies a bearer token: signature, claims, and that its session was not revoked.

@@ -44,6 +44,7 @@ impl Authenticator for FakeAuth {
                     session_id: "s".into(),
                     token_id: "t".into(),
                     expires_at: 0,
+                    admin: false,
                 }),
                 _ => Err(ApiError::InvalidToken("bad token".into())),
             }

@@ -106,7 +106,14 @@ impl Authenticator for TokenAuthenticator {
                 tracing::info!(session = %claims.sid, "access token of a revoked session");
                 return Err(ApiError::InvalidToken("the access token is invalid, expired or revoked".into()));
             }
-            Ok(Principal { user_id, plan: claims.plan, session_id: claims.sid, token_id: claims.jti, expires_at: claims.exp })
+            Ok(Principal {
+                user_id,
+                plan: claims.plan,
+                session_id: claims.sid,
+                token_id: claims.jti,
+                expires_at: claims.exp,
+                admin: claims.admin,
+            })
         })
     }
 }

@@ -18,6 +18,7 @@ use crate::error::StorageError;
 use crate::error::dynamodb_error;
 use crate::query::get_item;
 use crate::schema::{PK, SK};
+use aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder;
 use aws_sdk_dynamodb::types::AttributeValue;
 use bourse_domain::UserId;
 use std::collections::HashMap;
@@ -129,16 +130,25 @@ pub async fn profile(clients: &AwsClients, table: &str, user_id: &UserId) -> Res
     }))
 }
 
-/// What a refresh re-reads: the current plan and when the user last ended every session.
+/// What a refresh re-reads: the current plan, the operator role and when the user last ended
+/// every session.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SessionPolicy {
     pub plan: String,
     /// Sessions started at or before this (epoch seconds) are over; 0 when never set.
     pub sessions_valid_after: i64,
+    /// The account holds the operator role (`crate::roles`).
+    pub admin: bool,
 }
 
-/// The session policy of a user (`None` when the account does not exist). 1 GetItem of two
-/// attributes, strongly consistent (1 RCU): a "log out everywhere" is seen by the next refresh.
+/// An UpdateItem of the user's profile item; the caller adds the expressions and sends it.
+pub(crate) fn update_profile(clients: &AwsClients, table: &str, user_id: &UserId) -> UpdateItemFluentBuilder {
+    clients.dynamodb.update_item().table_name(table).key(PK, s(user_pk(user_id))).key(SK, s("PROFILE"))
+}
+
+/// The session policy of a user (`None` when the account does not exist). 1 GetItem of three
+/// attributes, strongly consistent (1 RCU): a "log out everywhere" or a role change is seen by
+/// the next refresh.
 pub async fn session_policy(clients: &AwsClients, table: &str, user_id: &UserId) -> Result<Option<SessionPolicy>, StorageError> {
     let key = user_pk(user_id);
     let output = clients
@@ -147,9 +157,10 @@ pub async fn session_policy(clients: &AwsClients, table: &str, user_id: &UserId)
         .table_name(table)
         .key(PK, s(&key))
         .key(SK, s("PROFILE"))
-        .projection_expression("#plan, #after")
+        .projection_expression("#plan, #after, #role")
         .expression_attribute_names("#plan", "plan")
         .expression_attribute_names("#after", "sessionsValidAfter")
+        .expression_attribute_names("#role", "role")
         .consistent_read(true)
         .send()
         .await
@@ -161,19 +172,15 @@ pub async fn session_policy(clients: &AwsClients, table: &str, user_id: &UserId)
         }
         _ => 0,
     };
-    Ok(Some(SessionPolicy { plan: text(&item, "plan", &key)?, sessions_valid_after }))
+    let admin = matches!(item.get("role"), Some(AttributeValue::S(role)) if role == crate::roles::ADMIN);
+    Ok(Some(SessionPolicy { plan: text(&item, "plan", &key)?, sessions_valid_after, admin }))
 }
 
 /// Ends every session of the user started at or before `now`: sets `sessionsValidAfter`, which
 /// every refresh checks (the sessions' own items are revoked by the caller as well, so their
 /// access tokens stop at once). 1 UpdateItem (1 WCU); never moves the mark backwards.
 pub async fn end_sessions_before(clients: &AwsClients, table: &str, user_id: &UserId, now: i64) -> Result<(), StorageError> {
-    let result = clients
-        .dynamodb
-        .update_item()
-        .table_name(table)
-        .key(PK, s(user_pk(user_id)))
-        .key(SK, s("PROFILE"))
+    let result = update_profile(clients, table, user_id)
         .update_expression("SET #after = :now")
         .condition_expression("attribute_exists(#pk) AND (attribute_not_exists(#after) OR #after < :now)")
         .expression_attribute_names("#after", "sessionsValidAfter")
@@ -270,12 +277,7 @@ pub async fn take_account_token(
 
 /// Marks the account's address as verified. 1 UpdateItem (1 WCU), idempotent.
 pub async fn mark_email_verified(clients: &AwsClients, table: &str, user_id: &UserId) -> Result<(), StorageError> {
-    let result = clients
-        .dynamodb
-        .update_item()
-        .table_name(table)
-        .key(PK, s(user_pk(user_id)))
-        .key(SK, s("PROFILE"))
+    let result = update_profile(clients, table, user_id)
         .update_expression("SET emailVerified = :true")
         .condition_expression("attribute_exists(#pk)")
         .expression_attribute_names("#pk", PK)

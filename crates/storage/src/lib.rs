@@ -29,5 +29,6 @@ pub mod market;
 pub mod portfolios;
 pub mod query;
 pub mod queue;
+pub mod roles;
 pub mod sessions;
 pub mod usage;

@@ -152,6 +152,22 @@ pub fn record_cache(outcome: CacheOutcome) {
     });
 }
 
+/// The CloudWatch namespace of every metric the functions emit.
+pub const NAMESPACE: &str = "Bourse";
+/// The metrics of each request's EMF line (name, unit): what dashboards and alarms on the
+/// `Bourse` namespace may use (`crates/devtools/tests/template_agrees.rs` checks the template).
+pub const REQUEST_METRICS: &[(&str, &str)] = &[
+    ("Latency", "Milliseconds"),
+    ("DynamoDbRequests", "Count"),
+    ("CacheHit", "Count"),
+    ("CacheMiss", "Count"),
+    ("CacheError", "Count"),
+    ("ServerError", "Count"),
+    ("ColdStart", "Count"),
+];
+/// The dimension sets each request's metrics are published under.
+pub const REQUEST_DIMENSIONS: &[&[&str]] = &[&["Service", "Route"], &["Service"]];
+
 /// One request's metric line in CloudWatch Embedded Metric Format.
 #[derive(Debug, Clone)]
 pub struct RequestMetrics<'a> {
@@ -173,17 +189,9 @@ impl RequestMetrics<'_> {
             "_aws": {
                 "Timestamp": timestamp,
                 "CloudWatchMetrics": [{
-                    "Namespace": "Bourse",
-                    "Dimensions": [["Service", "Route"], ["Service"]],
-                    "Metrics": [
-                        {"Name": "Latency", "Unit": "Milliseconds"},
-                        {"Name": "DynamoDbRequests", "Unit": "Count"},
-                        {"Name": "CacheHit", "Unit": "Count"},
-                        {"Name": "CacheMiss", "Unit": "Count"},
-                        {"Name": "CacheError", "Unit": "Count"},
-                        {"Name": "ServerError", "Unit": "Count"},
-                        {"Name": "ColdStart", "Unit": "Count"}
-                    ]
+                    "Namespace": NAMESPACE,
+                    "Dimensions": REQUEST_DIMENSIONS,
+                    "Metrics": REQUEST_METRICS.iter().map(|(name, unit)| serde_json::json!({"Name": name, "Unit": unit})).collect::<Vec<_>>()
                 }]
             },
             "Service": self.service,
@@ -256,6 +264,9 @@ mod tests {
             let name = metric["Name"].as_str().unwrap();
             assert!(doc[name].is_number(), "{name} declared but not set");
         }
+        assert_eq!(declared.len(), REQUEST_METRICS.len(), "the line declares exactly REQUEST_METRICS");
+        assert_eq!(doc["_aws"]["CloudWatchMetrics"][0]["Namespace"], NAMESPACE);
+        assert_eq!(doc["_aws"]["CloudWatchMetrics"][0]["Dimensions"], serde_json::json!([["Service", "Route"], ["Service"]]));
         assert_eq!(doc["DynamoDbRequests"], 1);
         assert_eq!(doc["Latency"], 1.5);
         assert_eq!(doc["ColdStart"], 1);

@@ -95,6 +95,14 @@ pub struct AccessClaims {
     pub sid: String,
     /// The user's plan when the token was issued.
     pub plan: String,
+    /// The operator role: set only when the account carries it (an operator command writes it;
+    /// no route can), absent otherwise. Admin routes answer 404 to every token without it.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub admin: bool,
+}
+
+fn is_false(value: &bool) -> bool {
+    !*value
 }
 
 fn check_kid(kid: &str) -> Result<(), KeyError> {
@@ -144,6 +152,11 @@ impl TokenSigner {
 
     /// An access token for `sub` in session `sid`, valid from `now` for [`ACCESS_TTL_SECONDS`].
     pub fn issue(&self, sub: &str, sid: &str, plan: &str, now: i64) -> Result<(String, AccessClaims), TokenError> {
+        self.issue_with_role(sub, sid, plan, false, now)
+    }
+
+    /// [`TokenSigner::issue`], with the operator role when `admin` (the account's role).
+    pub fn issue_with_role(&self, sub: &str, sid: &str, plan: &str, admin: bool, now: i64) -> Result<(String, AccessClaims), TokenError> {
         let claims = AccessClaims {
             iss: ISSUER.to_owned(),
             aud: AUDIENCE.to_owned(),
@@ -155,6 +168,7 @@ impl TokenSigner {
             jti: random_token(&OsRandom, 16).map_err(|e| TokenError::Signing(e.to_string()))?,
             sid: sid.to_owned(),
             plan: plan.to_owned(),
+            admin,
         };
         let token = self.sign(&claims)?;
         Ok((token, claims))

@@ -28,7 +28,23 @@ fn claims() -> AccessClaims {
         jti: "j".into(),
         sid: "s".into(),
         plan: "free".into(),
+        admin: false,
     }
+}
+
+#[test]
+fn the_admin_claim_is_absent_unless_the_role_is_given_and_survives_verification() {
+    let k = keys();
+    let (plain, claims) = k.signer.issue("u1", "fam1", "free", NOW).unwrap();
+    assert!(!claims.admin);
+    let payload = |token: &str| -> serde_json::Value {
+        serde_json::from_slice(&URL_SAFE_NO_PAD.decode(token.split('.').nth(1).unwrap()).unwrap()).unwrap()
+    };
+    assert!(payload(&plain).get("admin").is_none(), "no admin member on an ordinary token");
+    assert!(!k.verifier.verify(&plain, NOW).unwrap().admin);
+    let (admin, _) = k.signer.issue_with_role("u1", "fam1", "free", true, NOW).unwrap();
+    assert_eq!(payload(&admin)["admin"], serde_json::json!(true));
+    assert!(k.verifier.verify(&admin, NOW).unwrap().admin);
 }
 
 fn b64(value: &serde_json::Value) -> String {

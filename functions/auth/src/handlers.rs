@@ -348,6 +348,8 @@ impl Auth {
         let Some(account) = stored.filter(|_| matches) else {
             return Err(AuthError::BadCredentials.into());
         };
+        // Read before anything is written: a failure here leaves no session behind.
+        let admin = self.operator_role(&account.user_id).await?;
         login_limits::clear_account(&self.platform.aws, &self.table, &pair_key(&email, request)).await.map_err(AuthError::from)?;
         let random = &*self.platform.random;
         let family_id = bourse_tokens::new_family_id(random).map_err(random_problem)?;
@@ -366,7 +368,14 @@ impl Auth {
             source: source.as_deref(),
         };
         sessions::start_family(&self.platform.aws, &self.table, &session).await.map_err(AuthError::from)?;
-        token_pair(&signer, &account.user_id, &family_id, &account.plan, refresh, expires_at, now)
+        token_pair(&signer, &account.user_id, &family_id, &account.plan, admin, refresh, expires_at, now)
+    }
+
+    /// Whether tokens issued to `user_id` carry the operator role (`bourse_storage::roles`: an
+    /// attribute only an operator command writes). 1 GetItem per login; a refresh reads it with the
+    /// session policy (`accounts::session_policy`).
+    async fn operator_role(&self, user_id: &UserId) -> Result<bool, ApiError> {
+        Ok(bourse_storage::roles::is_admin(&self.platform.aws, &self.table, user_id).await.map_err(AuthError::from)?)
     }
 
     /// Counts the attempt against the address, and against the account from this address, before
@@ -456,12 +465,15 @@ impl Auth {
             self.end_session(&record.family_id, now).await?;
             return Err(AuthError::BadRefreshToken.into());
         };
+        let admin = policy.admin;
         let record = sessions::RefreshRecord { plan: policy.plan, ..record };
         let new_token = new_refresh_token(&*self.platform.random).map_err(random_problem)?;
         let new_hash = refresh_token_hash(&new_token);
         let idle_cutoff = now - SESSION_IDLE_SECONDS;
         match sessions::rotate(aws, &self.table, &old_hash, &new_hash, &record, now, idle_cutoff).await.map_err(AuthError::from)? {
-            Rotated::Done => token_pair(&signer, &record.user_id, &record.family_id, &record.plan, new_token, record.expires_at, now),
+            Rotated::Done => {
+                token_pair(&signer, &record.user_id, &record.family_id, &record.plan, admin, new_token, record.expires_at, now)
+            }
             Rotated::Refused => {
                 // Lost a race with another refresh of the same token (then the token is spent now:
                 // reuse, so the family ends), or the family was revoked, expired or idle.
@@ -623,16 +635,20 @@ fn pair_key(email: &Email, request: &ApiRequest) -> String {
     bourse_domain::text::hex(&Sha256::digest(format!("{}\n{address}", email.as_str()).as_bytes()))
 }
 
+// The pair's parts are each a plain value the caller holds; a struct would only rename them.
+#[allow(clippy::too_many_arguments)]
 fn token_pair(
     signer: &TokenSigner,
     user_id: &UserId,
     family_id: &str,
     plan: &str,
+    admin: bool,
     refresh: String,
     refresh_expires: i64,
     now: i64,
 ) -> Result<Reply, ApiError> {
-    let (access, claims) = signer.issue(user_id.as_str(), family_id, plan, now).map_err(|e| ApiError::Internal(e.to_string()))?;
+    let (access, claims) =
+        signer.issue_with_role(user_id.as_str(), family_id, plan, admin, now).map_err(|e| ApiError::Internal(e.to_string()))?;
     Reply::ok(&TokenPair {
         token_type: "Bearer",
         access_token: access,
