@@ -129,22 +129,7 @@ pub enum CacheOutcome {
     Error,
 }
 
-/// Process-wide cache outcomes since start: (hits, misses, errors).
-static CACHE_TOTALS: [std::sync::atomic::AtomicU64; 3] =
-    [std::sync::atomic::AtomicU64::new(0), std::sync::atomic::AtomicU64::new(0), std::sync::atomic::AtomicU64::new(0)];
-
-pub fn cache_totals() -> (u64, u64, u64) {
-    let read = |i: usize| CACHE_TOTALS[i].load(Ordering::Relaxed);
-    (read(0), read(1), read(2))
-}
-
 pub fn record_cache(outcome: CacheOutcome) {
-    let slot = match outcome {
-        CacheOutcome::Hit => 0,
-        CacheOutcome::Miss => 1,
-        CacheOutcome::Error => 2,
-    };
-    CACHE_TOTALS[slot].fetch_add(1, Ordering::Relaxed);
     record(|c| match outcome {
         CacheOutcome::Hit => c.cache_hits += 1,
         CacheOutcome::Miss => c.cache_misses += 1,
