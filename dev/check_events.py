@@ -51,7 +51,12 @@ def prepare(want):
 
 def verify(want):
     for after in want.get("after", []):
-        item = dynamodb().get_item(TableName=table_name(after["table"]), Key=after["key"], ConsistentRead=True).get("Item") or {}
+        item = dynamodb().get_item(TableName=table_name(after["table"]), Key=after["key"], ConsistentRead=True).get("Item")
+        if after.get("absent"):
+            if item is not None:
+                return f"after: {after['key']} still exists"
+            continue
+        item = item or {}
         for name, value in after["has"].items():
             if item.get(name) != value:
                 return f"after: {after['key']} has {name} = {item.get(name)}, want {value}"

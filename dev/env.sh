@@ -111,6 +111,9 @@ bourse_profile() {
     # Completed jobs reach the screener's universe together, at most once per interval (60 s as
     # deployed); locally a second, so a job's data shows up at once.
     export UNIVERSE_PUBLISH_INTERVAL_SECONDS="${UNIVERSE_PUBLISH_INTERVAL_SECONDS:-1}"
+    # An erased account is looked at once more after this delay (60 s as deployed: longer than
+    # any request in flight at the deletion); locally two seconds, so the goodbye comes soon.
+    export ERASURE_FINAL_PASS_DELAY_SECONDS="${ERASURE_FINAL_PASS_DELAY_SECONDS:-2}"
     _bourse_jwt_keys || return 1
 }
 

@@ -249,7 +249,11 @@ export interface paths {
         get: operations["me"];
         put?: never;
         post?: never;
-        delete?: never;
+        /**
+         * Delete the account and every item of its data (the password is asked again)
+         * @description At once the address is released (nobody can sign in to the account any more, and the address may register again), every session ends, and the erasure of every item of the user (portfolios, transactions, snapshots, journal, usage, jobs, sessions, tokens, idempotency records, sign-in limits) is queued; an e-mail confirms when it has finished. Large accounts are erased in steps through the queue. Asked again while the erasure runs, with a session that is still valid, the erasure is queued again and the password is not needed.
+         */
+        delete: operations["deleteAccount"];
         options?: never;
         head?: never;
         patch?: never;
@@ -1800,6 +1804,44 @@ export interface operations {
             /** @description The account of the token no longer exists */
             404: components["responses"]["NotFound"];
             429: components["responses"]["QuotaExceeded"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    deleteAccount: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    password: string;
+                };
+            };
+        };
+        responses: {
+            /** @description The deletion has begun; the caller is signed out. */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AcceptedAnswer"];
+                };
+            };
+            /** @description Malformed JSON or a missing password */
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            /** @description The password is wrong */
+            403: components["responses"]["Forbidden"];
+            /** @description The account of the token no longer exists */
+            404: components["responses"]["NotFound"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            /** @description Too many wrong passwords for this account or from this address */
+            429: components["responses"]["TooManyRequests"];
             503: components["responses"]["Unavailable"];
         };
     };

@@ -333,8 +333,13 @@ pub struct Config {
     /// `SCHEDULED_QUEUE_URL`: the queue of scheduled work (the consumer); `ENRICH_QUEUE_URL` when
     /// unset.
     pub scheduled_queue_url: Option<String>,
-    /// `MAIL_QUEUE_URL`: the queue of e-mails to send (auth enqueues, the consumer sends).
+    /// `MAIL_QUEUE_URL`: the account queue — e-mails to send and accounts to erase (auth
+    /// enqueues, the consumer sends and erases, continuing an erasure through it).
     pub mail_queue_url: Option<String>,
+    /// `ERASURE_FINAL_PASS_DELAY_SECONDS` (default 60, at most 900): how long after an account's
+    /// items are gone the erasure looks once more, for what requests in flight at the time of the
+    /// deletion wrote. Longer than an HTTP function's timeout (10 s, 29 s for an import).
+    pub erasure_final_pass_delay_seconds: u32,
     /// What the consumer needs to send e-mail: `MAIL_FROM` (a verified SES identity) and
     /// `APP_URL` (the web app the links in messages open).
     pub mail: Option<MailSettings>,
@@ -487,6 +492,7 @@ impl Config {
             universe_publish_interval_seconds: env.number("UNIVERSE_PUBLISH_INTERVAL_SECONDS", 60)?.min(900) as u32,
             scheduled_queue_url: env.optional("SCHEDULED_QUEUE_URL").map(str::to_owned),
             mail_queue_url: env.optional("MAIL_QUEUE_URL").map(str::to_owned),
+            erasure_final_pass_delay_seconds: env.number("ERASURE_FINAL_PASS_DELAY_SECONDS", 60)?.min(900) as u32,
             mail: match (env.optional("MAIL_FROM"), env.optional("APP_URL")) {
                 (Some(from), Some(app_url)) => {
                     Some(MailSettings { from: from.to_owned(), app_url: app_url.trim_end_matches('/').to_owned() })

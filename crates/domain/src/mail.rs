@@ -18,6 +18,8 @@ pub enum Mail {
     PasswordChanged { to: String },
     /// Sign-ins to the account were slowed down after repeated wrong passwords.
     SignInsThrottled { to: String },
+    /// The account and every item of its data were deleted (sent once erasure has finished).
+    AccountDeleted { to: String },
 }
 
 /// A message ready to send.
@@ -41,7 +43,8 @@ impl Mail {
             | Mail::RegisteredAgain { to }
             | Mail::PasswordReset { to, .. }
             | Mail::PasswordChanged { to }
-            | Mail::SignInsThrottled { to } => to,
+            | Mail::SignInsThrottled { to }
+            | Mail::AccountDeleted { to } => to,
         }
     }
 
@@ -76,6 +79,12 @@ impl Mail {
                 "Repeated failed sign-ins to your Bourse account",
                 vec!["There were several sign-ins to your Bourse account with a wrong password, so further attempts are slowed down for a while. Your own sign-ins from your usual devices still work.".into(),
                     "If this was not you, no action is needed; choosing a stronger password never hurts.".into()],
+                None,
+            ),
+            Mail::AccountDeleted { .. } => (
+                "Your Bourse account was deleted",
+                vec!["As you asked, your Bourse account and all of its data (portfolios, transactions, journal, usage and sessions) have been deleted.".into(),
+                    "This address is free again: you are welcome to sign up anew at any time.".into()],
                 None,
             ),
         };

@@ -35,6 +35,17 @@ pub enum QueueMessage {
     /// Send one e-mail (the mail queue). `id` names it, so a redelivered message that was already
     /// sent is not sent again.
     SendMail { id: String, mail: crate::mail::Mail },
+    /// Delete every item of an account whose owner asked for it (the account queue). Each message
+    /// deletes a bounded share and sends itself again until nothing is left; then one delayed
+    /// `finalPass` catches what requests in flight at the time of the deletion wrote, and the
+    /// owner is told. `email` is the account's address (its sign-in limits are keyed by it, and
+    /// the goodbye goes to it).
+    EraseAccount {
+        user: crate::UserId,
+        email: String,
+        #[serde(default, rename = "finalPass", skip_serializing_if = "std::ops::Not::not")]
+        final_pass: bool,
+    },
 }
 
 /// The payload the EventBridge schedule sends (its `Input` in `template.yaml`).
@@ -76,6 +87,8 @@ pub enum InvalidMessage {
     ShardContinuation,
     #[error("a mail needs an id of 1 to 64 letters, digits or dashes and a valid recipient")]
     Mail,
+    #[error("an erasure names the account's valid e-mail address")]
+    ErasureEmail,
 }
 
 impl QueueMessage {
@@ -88,6 +101,7 @@ impl QueueMessage {
                 Err(InvalidMessage::SnapshotDate(date.clone()))
             }
             QueueMessage::SendMail { id, mail } if !is_key_part(id) || crate::Email::parse(mail.to()).is_err() => Err(InvalidMessage::Mail),
+            QueueMessage::EraseAccount { email, .. } if crate::Email::parse(email).is_err() => Err(InvalidMessage::ErasureEmail),
             QueueMessage::SnapshotShard { after: Some(after), .. }
                 if !after.split_once('#').is_some_and(|(u, p)| is_key_part(u) && is_key_part(p)) =>
             {
@@ -152,6 +166,19 @@ mod tests {
         assert_eq!(QueueMessage::parse(bad_to), Err(InvalidMessage::Mail));
         let bad_id = r#"{"kind":"send-mail","id":"a b","mail":{"template":"password-changed","to":"ada@example.com"}}"#;
         assert_eq!(QueueMessage::parse(bad_id), Err(InvalidMessage::Mail));
+    }
+
+    #[test]
+    fn an_erasure_names_a_user_and_a_valid_address() {
+        let ok = r#"{"kind":"erase-account","user":"0123456789abcdef0123456789abcdef","email":"a@b.co"}"#;
+        let Ok(QueueMessage::EraseAccount { final_pass, .. }) = QueueMessage::parse(ok) else { panic!("{ok} should parse") };
+        assert!(!final_pass);
+        let last = r#"{"kind":"erase-account","user":"0123456789abcdef0123456789abcdef","email":"a@b.co","finalPass":true}"#;
+        assert!(matches!(QueueMessage::parse(last), Ok(QueueMessage::EraseAccount { final_pass: true, .. })));
+        let bad_email = r#"{"kind":"erase-account","user":"0123456789abcdef0123456789abcdef","email":"nope"}"#;
+        assert_eq!(QueueMessage::parse(bad_email), Err(InvalidMessage::ErasureEmail));
+        let bad_user = r#"{"kind":"erase-account","user":"USER#x","email":"a@b.co"}"#;
+        assert!(matches!(QueueMessage::parse(bad_user), Err(InvalidMessage::Shape(_))));
     }
 
     #[test]

@@ -17,7 +17,7 @@ use crate::clients::AwsClients;
 use crate::error::StorageError;
 use crate::error::dynamodb_error;
 use crate::query::get_item;
-use crate::schema::{PK, SK};
+use crate::schema::{PK, SK, app};
 use aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder;
 use aws_sdk_dynamodb::types::AttributeValue;
 use bourse_domain::UserId;
@@ -57,6 +57,8 @@ pub struct Profile {
     pub plan: String,
     pub created_at: String,
     pub email_verified: bool,
+    /// The owner asked for the account's deletion (epoch seconds); the erasure is under way.
+    pub deleting_since: Option<i64>,
 }
 
 /// Outcome of registration.
@@ -127,6 +129,10 @@ pub async fn profile(clients: &AwsClients, table: &str, user_id: &UserId) -> Res
         plan: text(&item, "plan", &key)?,
         created_at: text(&item, "createdAt", &key)?,
         email_verified: matches!(item.get("emailVerified"), Some(AttributeValue::Bool(true))),
+        deleting_since: match item.get(DELETING) {
+            Some(AttributeValue::N(v)) => v.parse().ok(),
+            _ => None,
+        },
     }))
 }
 
@@ -157,7 +163,8 @@ pub async fn session_policy(clients: &AwsClients, table: &str, user_id: &UserId)
         .table_name(table)
         .key(PK, s(&key))
         .key(SK, s("PROFILE"))
-        .projection_expression("#plan, #after, #role")
+        .projection_expression("#plan, #after, #role, #deleting")
+        .expression_attribute_names("#deleting", DELETING)
         .expression_attribute_names("#plan", "plan")
         .expression_attribute_names("#after", "sessionsValidAfter")
         .expression_attribute_names("#role", "role")
@@ -165,7 +172,8 @@ pub async fn session_policy(clients: &AwsClients, table: &str, user_id: &UserId)
         .send()
         .await
         .map_err(dynamodb_error)?;
-    let Some(item) = output.item else { return Ok(None) };
+    // An account being deleted has no sessions left to refresh.
+    let Some(item) = output.item.filter(|item| !item.contains_key(DELETING)) else { return Ok(None) };
     let sessions_valid_after = match item.get("sessionsValidAfter") {
         Some(AttributeValue::N(v)) => {
             v.parse().map_err(|_| StorageError::Corrupt { key: key.clone(), reason: "sessionsValidAfter".into() })?
@@ -190,6 +198,50 @@ pub async fn end_sessions_before(clients: &AwsClients, table: &str, user_id: &Us
         .await;
     match result.map_err(dynamodb_error) {
         Ok(_) | Err(StorageError::Conflict(_)) => Ok(()),
+        Err(other) => Err(other),
+    }
+}
+
+/// The profile attribute that marks an account whose deletion has begun.
+const DELETING: &str = "deletingSince";
+
+/// Begins deleting an account: in 1 TransactWriteItems (4 WCU), deletes the e-mail claim (its
+/// password hash: nobody signs in any more, and the address is free again) if it still belongs to
+/// `user_id`, and marks the profile `deletingSince = now` (no refresh succeeds from then on). The
+/// rest of the user's items are erased by the queue (`crate::erasure`). `false` when the claim is
+/// no longer the user's or the profile is gone (a deletion already began).
+pub async fn begin_deletion(clients: &AwsClients, table: &str, user_id: &UserId, email: &str, now: i64) -> Result<bool, StorageError> {
+    use aws_sdk_dynamodb::types::{Delete, TransactWriteItem, Update};
+    let corrupt = |e: aws_sdk_dynamodb::error::BuildError| StorageError::Corrupt { key: user_pk(user_id), reason: e.to_string() };
+    let release_email = Delete::builder()
+        .table_name(table)
+        .key(PK, s(email_pk(email)))
+        .key(SK, s("EMAIL"))
+        .condition_expression("userId = :user")
+        .expression_attribute_values(":user", s(user_id))
+        .build()
+        .map_err(corrupt)?;
+    let mark_profile = Update::builder()
+        .table_name(table)
+        .key(PK, s(user_pk(user_id)))
+        .key(SK, s("PROFILE"))
+        .update_expression("SET #deleting = :now")
+        .condition_expression("attribute_exists(#pk)")
+        .expression_attribute_names("#deleting", DELETING)
+        .expression_attribute_names("#pk", PK)
+        .expression_attribute_values(":now", AttributeValue::N(now.to_string()))
+        .build()
+        .map_err(corrupt)?;
+    let result = clients
+        .dynamodb
+        .transact_write_items()
+        .transact_items(TransactWriteItem::builder().delete(release_email).build())
+        .transact_items(TransactWriteItem::builder().update(mark_profile).build())
+        .send()
+        .await;
+    match result.map_err(dynamodb_error) {
+        Ok(_) => Ok(true),
+        Err(StorageError::Conflict(_)) => Ok(false),
         Err(other) => Err(other),
     }
 }
@@ -237,7 +289,12 @@ pub async fn put_account_token(
         .item("expiresAt", AttributeValue::N(expires_at.to_string()))
         .item(crate::schema::TTL, AttributeValue::N((expires_at + 3600).to_string()));
     if let Some(owner) = owner {
-        put = put.item("userId", s(&owner.user_id)).item("email", s(owner.email.as_str()));
+        // The owner index finds it when the account is deleted: the key is only a hash.
+        put = put
+            .item("userId", s(&owner.user_id))
+            .item("email", s(owner.email.as_str()))
+            .item(app::GSI3_PK, s(app::owner_pk(&owner.user_id)))
+            .item(app::GSI3_SK, s(format!("{}#{token_hash}", purpose.prefix())));
     }
     put.send().await.map(|_| ()).map_err(dynamodb_error)
 }

@@ -12,7 +12,7 @@ use crate::clients::AwsClients;
 use crate::error::StorageError;
 use crate::error::dynamodb_error;
 use crate::query::get_item;
-use crate::schema::{PK, SK, TTL};
+use crate::schema::{PK, SK, TTL, app};
 use aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder;
 use aws_sdk_dynamodb::types::AttributeValue;
 use bourse_domain::UserId;
@@ -83,6 +83,8 @@ pub async fn begin(
         .item("claimId", AttributeValue::S(claim_id.to_owned()))
         .item("leaseUntil", AttributeValue::N((now + LEASE_SECONDS).to_string()))
         .item(TTL, AttributeValue::N((now + RETENTION_SECONDS).to_string()))
+        .item(app::GSI3_PK, s(app::owner_pk(user)))
+        .item(app::GSI3_SK, s(pk.clone()))
         .condition_expression("attribute_not_exists(#pk) OR #ttl < :now")
         .expression_attribute_names("#pk", PK)
         .expression_attribute_names("#ttl", TTL)

@@ -96,7 +96,7 @@ pub async fn create_job(
     let pk = job_pk(&job.id);
     let build = crate::batch::build_error(&pk);
     let expires = n(now_epoch + JOB_TTL_SECONDS);
-    let header = Put::builder()
+    let mut header = Put::builder()
         .table_name(table)
         .item(PK, s(job_pk(&job.id)))
         .item(SK, s("JOB"))
@@ -111,9 +111,12 @@ pub async fn create_job(
         .item(app::GSI1_SK, s(format!("{}#{}", job.created_at, job.id)))
         .item(TTL, expires.clone())
         .condition_expression("attribute_not_exists(#pk)")
-        .expression_attribute_names("#pk", PK)
-        .build()
-        .map_err(&build)?;
+        .expression_attribute_names("#pk", PK);
+    if let JobOwner::User(user) = &job.owner {
+        // A user's job is found by the owner index when the account is deleted.
+        header = header.item(app::GSI3_PK, s(app::owner_pk(user))).item(app::GSI3_SK, s(pk.clone()));
+    }
+    let header = header.build().map_err(&build)?;
     let mut items = vec![TransactWriteItem::builder().put(header).build()];
     for (i, chunk) in symbols.chunks(SYMBOLS_PER_CHUNK).enumerate() {
         let put = Put::builder()

@@ -20,6 +20,7 @@ pub use clients::{AwsClients, build_clients};
 pub use error::StorageError;
 pub mod accounts;
 pub mod diagnostics;
+pub mod erasure;
 pub mod idempotency;
 pub mod jobs;
 pub mod journal;

@@ -2,9 +2,10 @@
 //! not the cache is up. The arithmetic is `bourse_domain::login_throttle`.
 //!
 //! Keys:
-//! - per account and address: `pk = LOGINLIMIT#ACCOUNT#<sha-256 of the normalised email and the
-//!   address>`, `sk = LIMIT` — `attempts`, `lastAttempt`, `lockedUntil`, `ttl`. Keyed by a hash,
-//!   so no email of a non-account is stored. Written with a condition on the state read
+//! - per account and address: `pk = LOGINLIMIT#ACCOUNT#<sha-256 of the normalised email>`,
+//!   `sk = <sha-256 of the email and the address>` — `attempts`, `lastAttempt`, `lockedUntil`,
+//!   `ttl`. Keyed by hashes, so no email of a non-account is stored; the account's hash leads,
+//!   so deleting an account finds every address's state with one Query. Written with a condition on the state read
 //!   (optimistic concurrency): concurrent attempts of one pair serialise, none is uncounted.
 //! - per account, failures across addresses: `pk = LOGINLIMIT#FAILURES#<sha-256 of the email>`,
 //!   `sk = <15-minute window>` — `failures` (one `ADD` each, never a conditional write, so a flood
@@ -19,15 +20,44 @@ use crate::error::dynamodb_error;
 use crate::query::get_item;
 use crate::schema::{PK, SK, TTL};
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
+use bourse_domain::Email;
 use bourse_domain::login_throttle::{AccountThrottle, AddressLimit};
+use bourse_domain::text::hex;
+use sha2::{Digest, Sha256};
+
+/// The hash that names an account's sign-in state: SHA-256 of the normalised email, hex.
+pub fn account_key(email: &Email) -> String {
+    hex(&Sha256::digest(email.as_str().as_bytes()))
+}
+
+/// Names the sign-in state of one account from one address.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PairKey {
+    /// [`account_key`] of the email.
+    account: String,
+    /// SHA-256 of the email and the address, hex.
+    pair: String,
+}
+
+impl PairKey {
+    pub fn new(email: &Email, address: &str) -> Self {
+        PairKey { account: account_key(email), pair: hex(&Sha256::digest(format!("{}\n{address}", email.as_str()).as_bytes())) }
+    }
+}
 
 fn account_pk(account_key: &str) -> String {
     format!("LOGINLIMIT#ACCOUNT#{account_key}")
 }
 
+/// The partitions that hold an account's sign-in state (every address's, and the failures):
+/// what deleting the account empties.
+pub fn partitions_of(account_key: &str) -> [String; 2] {
+    [account_pk(account_key), failures_pk(account_key)]
+}
+
 /// The stored state of an account (default when none). 1 GetItem, strongly consistent (1 RCU).
-pub async fn account_state(clients: &AwsClients, table: &str, account_key: &str) -> Result<Option<AccountThrottle>, StorageError> {
-    let Some(item) = get_item(clients, table, account_pk(account_key), "LIMIT", true).await? else { return Ok(None) };
+pub async fn account_state(clients: &AwsClients, table: &str, key: &PairKey) -> Result<Option<AccountThrottle>, StorageError> {
+    let Some(item) = get_item(clients, table, account_pk(&key.account), key.pair.as_str(), true).await? else { return Ok(None) };
     let number = |name: &str| match item.get(name) {
         Some(AttributeValue::N(v)) => v.parse::<i64>().unwrap_or(0),
         _ => 0,
@@ -44,7 +74,7 @@ pub async fn account_state(clients: &AwsClients, table: &str, account_key: &str)
 pub async fn record_account_attempt(
     clients: &AwsClients,
     table: &str,
-    account_key: &str,
+    key: &PairKey,
     previous: Option<AccountThrottle>,
     next: AccountThrottle,
 ) -> Result<bool, StorageError> {
@@ -53,8 +83,8 @@ pub async fn record_account_attempt(
         .dynamodb
         .put_item()
         .table_name(table)
-        .item(PK, AttributeValue::S(account_pk(account_key)))
-        .item(SK, AttributeValue::S("LIMIT".into()))
+        .item(PK, AttributeValue::S(account_pk(&key.account)))
+        .item(SK, AttributeValue::S(key.pair.clone()))
         .item("attempts", n(i64::from(next.attempts)))
         .item("lastAttempt", n(next.last_attempt))
         .item("lockedUntil", n(next.locked_until))
@@ -75,13 +105,13 @@ pub async fn record_account_attempt(
 }
 
 /// Clears an account's state after a successful login. 1 DeleteItem (1 WCU).
-pub async fn clear_account(clients: &AwsClients, table: &str, account_key: &str) -> Result<(), StorageError> {
+pub async fn clear_account(clients: &AwsClients, table: &str, key: &PairKey) -> Result<(), StorageError> {
     clients
         .dynamodb
         .delete_item()
         .table_name(table)
-        .key(PK, AttributeValue::S(account_pk(account_key)))
-        .key(SK, AttributeValue::S("LIMIT".into()))
+        .key(PK, AttributeValue::S(account_pk(&key.account)))
+        .key(SK, AttributeValue::S(key.pair.clone()))
         .send()
         .await
         .map(|_| ())

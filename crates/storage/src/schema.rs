@@ -16,11 +16,22 @@ pub const GSI1_SK: &str = "gsi1sk";
 pub const GSI2: &str = "gsi2";
 pub const GSI2_PK: &str = "gsi2pk";
 pub const GSI2_SK: &str = "gsi2sk";
+/// The App table's owner index (keys only): items whose key does not name their user.
+pub const GSI3: &str = "gsi3";
+pub const GSI3_PK: &str = "gsi3pk";
+pub const GSI3_SK: &str = "gsi3sk";
 
 /// App table (user-owned data): gsi1 holds journal signals by symbol, open jobs and the
-/// active-portfolio shards; gsi2 journal signals by status.
+/// active-portfolio shards; gsi2 journal signals by status; gsi3 (keys only) the items of a user
+/// whose own key does not name the user — refresh tokens, account tokens, idempotency records and
+/// jobs — so that deleting an account finds them without a Scan.
 pub mod app {
-    pub use super::{GSI1, GSI1_PK, GSI1_SK, GSI2, GSI2_PK, GSI2_SK};
+    pub use super::{GSI1, GSI1_PK, GSI1_SK, GSI2, GSI2_PK, GSI2_SK, GSI3, GSI3_PK, GSI3_SK};
+
+    /// The owner-index partition of a user's items.
+    pub fn owner_pk(user: &bourse_domain::UserId) -> String {
+        format!("OWNER#{user}")
+    }
 }
 
 /// Market table (stocks, quotes, history, market signals): gsi1 holds stocks by sector ordered by
@@ -34,6 +45,7 @@ pub const KEY_SCHEMAS: &[(&str, Option<&str>, &str, &str)] = &[
     ("AppTable", None, PK, SK),
     ("AppTable", Some(app::GSI1), app::GSI1_PK, app::GSI1_SK),
     ("AppTable", Some(app::GSI2), app::GSI2_PK, app::GSI2_SK),
+    ("AppTable", Some(app::GSI3), app::GSI3_PK, app::GSI3_SK),
     ("MarketTable", None, PK, SK),
     ("MarketTable", Some(market::GSI1), market::GSI1_PK, market::GSI1_SK),
     ("MarketTable", Some(market::GSI2), market::GSI2_PK, market::GSI2_SK),

@@ -59,6 +59,9 @@ fn refresh_item(token_hash: &str, record: &RefreshRecord) -> HashMap<String, Att
         ("expiresAt".to_owned(), n(record.expires_at)),
         ("familyCreatedAt".to_owned(), n(record.family_created_at)),
         (TTL.to_owned(), n(record.expires_at + 86_400)),
+        // Found by the owner index when the account is deleted: the key is only a hash.
+        (app::GSI3_PK.to_owned(), s(app::owner_pk(&record.user_id))),
+        (app::GSI3_SK.to_owned(), s(refresh_pk(token_hash))),
     ])
 }
 

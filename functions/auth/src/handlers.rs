@@ -14,6 +14,7 @@ use bourse_domain::{Email, Password, UserId};
 use bourse_http::{ApiError, ApiRequest, FieldError, Reply};
 use bourse_runtime::random_problem;
 use bourse_storage::accounts::{self, NewAccount, Registered, TokenOwner, TokenPurpose};
+use bourse_storage::login_limits::{PairKey, account_key};
 use bourse_storage::sessions::{self, NewSession, Rotated};
 use bourse_storage::{login_limits, usage};
 use bourse_tokens::{
@@ -52,6 +53,12 @@ struct EmailBody {
 #[serde(deny_unknown_fields)]
 struct ResetBody {
     token: String,
+    password: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PasswordBody {
     password: String,
 }
 
@@ -578,6 +585,45 @@ impl Auth {
         })
     }
 
+    /// `DELETE /v1/me` `{password}` (bearer) → 202: the account is being deleted. The password is
+    /// asked again (a stolen access token alone cannot delete an account; a wrong one is 403 and
+    /// counts against the sign-in limit). At once the address is released (nobody signs in any
+    /// more), every session ends, and the erasure of every item of the user is queued; the owner
+    /// gets an e-mail once it is done. Asked again while the erasure runs (say, after a failure
+    /// to queue it), the erasure is queued again without the password: the account has none left.
+    pub(crate) async fn delete_account(&self, request: &ApiRequest) -> Result<Reply, ApiError> {
+        let principal = request.principal()?;
+        let (aws, table, now) = (&self.platform.aws, self.table.as_str(), self.now());
+        let gone = || ApiError::NotFound("no such user".into());
+        let profile = accounts::profile(aws, table, &principal.user_id).await.map_err(AuthError::from)?.ok_or_else(gone)?;
+        let email = Email::parse(&profile.email).map_err(|e| ApiError::Internal(e.to_string()))?;
+        if profile.deleting_since.is_none() {
+            let body: PasswordBody = request.json()?;
+            let password = Password::presented(&body.password).map_err(password_problem)?;
+            self.admit_attempt(request, &email, now).await?;
+            let stored = accounts::credentials_by_email(aws, table, email.as_str()).await.map_err(AuthError::from)?;
+            let stored = stored.filter(|c| c.user_id == principal.user_id);
+            if !verify_or_burn(&password, stored.as_ref().map(|c| c.password_hash.as_str())) {
+                self.count_failure(&email, true, now).await?;
+                return Err(ApiError::Forbidden("the password is wrong".into()));
+            }
+            if !accounts::begin_deletion(aws, table, &principal.user_id, email.as_str(), now).await.map_err(AuthError::from)? {
+                return Err(gone());
+            }
+        }
+        let erase = bourse_domain::messages::QueueMessage::EraseAccount {
+            user: principal.user_id.clone(),
+            email: email.as_str().to_owned(),
+            final_pass: false,
+        };
+        bourse_storage::queue::send_messages(aws, &self.mail_queue_url, &[erase], None).await.map_err(AuthError::from)?;
+        self.end_every_session(&principal.user_id).await?;
+        Reply::accepted(&Accepted {
+            status: "accepted",
+            detail: "your account is being deleted: you have been signed out, and an e-mail confirms when every item of your data is gone",
+        })
+    }
+
     /// `GET /v1/usage?from=YYYY-MM-DD&to=YYYY-MM-DD` (defaults: the last 7 days; at most 90) →
     /// per-day, per-route counts and today's quota.
     pub(crate) async fn usage(&self, request: &ApiRequest) -> Result<Reply, ApiError> {
@@ -622,17 +668,9 @@ impl Auth {
     }
 }
 
-/// The per-account limiter key: SHA-256 of the normalised email, hex.
-fn account_key(email: &Email) -> String {
-    use sha2::{Digest, Sha256};
-    bourse_domain::text::hex(&Sha256::digest(email.as_str().as_bytes()))
-}
-
-/// The limiter key of the account and the caller's address: SHA-256 of both, hex.
-fn pair_key(email: &Email, request: &ApiRequest) -> String {
-    use sha2::{Digest, Sha256};
-    let address = request.source_ip.as_deref().unwrap_or("unknown");
-    bourse_domain::text::hex(&Sha256::digest(format!("{}\n{address}", email.as_str()).as_bytes()))
+/// The limiter key of the account and the caller's address.
+fn pair_key(email: &Email, request: &ApiRequest) -> PairKey {
+    PairKey::new(email, request.source_ip.as_deref().unwrap_or("unknown"))
 }
 
 // The pair's parts are each a plain value the caller holds; a struct would only rename them.

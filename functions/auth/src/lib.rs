@@ -33,6 +33,7 @@ pub enum AuthRoute {
     RevokeSession,
     RevokeAllSessions,
     Me,
+    DeleteAccount,
     Usage,
 }
 
@@ -51,6 +52,7 @@ pub static ROUTES: &[Route<AuthRoute>] = &[
     Route::bearer_delete("/v1/auth/sessions", AuthRoute::RevokeAllSessions),
     Route::bearer_delete("/v1/auth/sessions/{id}", AuthRoute::RevokeSession),
     Route::bearer_get("/v1/me", AuthRoute::Me),
+    Route::bearer_delete("/v1/me", AuthRoute::DeleteAccount),
     Route::bearer_get("/v1/usage", AuthRoute::Usage),
 ];
 
@@ -123,6 +125,7 @@ impl Handler<AuthRoute> for Auth {
             AuthRoute::RevokeSession => self.revoke_session(&request).await,
             AuthRoute::RevokeAllSessions => self.revoke_all_sessions(&request).await,
             AuthRoute::Me => self.me(&request).await,
+            AuthRoute::DeleteAccount => self.delete_account(&request).await,
             AuthRoute::Usage => self.usage(&request).await,
         }
     }

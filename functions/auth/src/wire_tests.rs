@@ -53,6 +53,7 @@ fn samples() -> Vec<(&'static str, u16, Value)> {
         ("listSessions", 200, value(&bourse_http::Page::all(vec![session]))),
         ("register", 202, value(&accepted)),
         ("requestPasswordReset", 202, value(&accepted)),
+        ("deleteAccount", 202, value(&accepted)),
         ("me", 200, value(&profile)),
         ("login", 200, value(&pair)),
         ("refresh", 200, value(&pair)),

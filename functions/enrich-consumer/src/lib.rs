@@ -279,6 +279,7 @@ impl Consumer {
             }
             QueueMessage::PublishUniverse => self.publish_pending().await,
             QueueMessage::SendMail { id, mail } => self.send_mail(&id, &mail).await,
+            QueueMessage::EraseAccount { user, email, final_pass } => self.erase_account(user, email, final_pass).await,
             QueueMessage::SnapshotPortfolio { user, portfolio, date } => {
                 let (aws, app, market) = (&self.platform.aws, self.app_table.as_str(), self.market_table.as_str());
                 write_daily_snapshot(aws, app, market, &user, &portfolio, &date).await?;
@@ -308,6 +309,33 @@ impl Consumer {
         bourse_storage::mail::send(&mailer.ses, &mailer.settings.from, mail.to(), &message).await?;
         bourse_storage::mail::record_sent(aws, app, id, self.platform.clock.now()).await?;
         tracing::info!(mail = id, subject = %message.subject, "mail sent");
+        Ok(())
+    }
+
+    /// One step of an account's erasure (`bourse_storage::erasure`): deletes a bounded share of
+    /// the user's items and sends the next step to the account queue; once nothing is left, one
+    /// delayed final pass looks again (a request in flight at the deletion may have written
+    /// since), and after it the owner is told. Every step is idempotent.
+    async fn erase_account(&self, user: UserId, email: String, final_pass: bool) -> Result<(), MessageError> {
+        let address = bourse_domain::Email::parse(&email).map_err(|_| bourse_domain::messages::InvalidMessage::ErasureEmail)?;
+        let (aws, app) = (&self.platform.aws, self.app_table.as_str());
+        let step = bourse_storage::erasure::erase_step(aws, app, &user, &address).await?;
+        tracing::info!(user = %user, deleted = step.deleted, finished = step.finished, final_pass, "account erasure step");
+        let queue = self.platform.config.mail_queue_url.as_deref().ok_or(MissingSetting("MAIL_QUEUE_URL"))?;
+        let (next, delay) = match (step.finished, final_pass) {
+            (false, _) => (QueueMessage::EraseAccount { user, email, final_pass }, None),
+            (true, false) => {
+                let delay = self.platform.config.erasure_final_pass_delay_seconds as i32;
+                (QueueMessage::EraseAccount { user, email, final_pass: true }, Some(delay))
+            }
+            (true, true) => {
+                // A random id: a mail-sent marker named after the user would outlive the account.
+                let id = bourse_domain::random::hex_id(&*self.platform.random)
+                    .map_err(|e| MessageError::Transient(format!("no randomness for the mail id: {e}")))?;
+                (QueueMessage::SendMail { id, mail: bourse_domain::mail::Mail::AccountDeleted { to: email } }, None)
+            }
+        };
+        bourse_storage::queue::send_messages(aws, queue, &[next], delay).await?;
         Ok(())
     }
 
