@@ -100,7 +100,7 @@ export function functionOf(path: string): "auth" | "portfolio" | "screener" | "o
   if (path.startsWith("/v1/auth/") || path === "/v1/me" || path === "/v1/usage") return "auth";
   if (path.startsWith("/v1/admin/")) return "ops";
   if (path === "/v1/portfolio/health" || path === "/v1/portfolios" || path.startsWith("/v1/portfolios/")) return "portfolio";
-  if (path.startsWith("/v1/journal/")) return "portfolio";
+  if (path.startsWith("/v1/journal/") || path === "/v1/me/export") return "portfolio";
   return "screener";
 }
 

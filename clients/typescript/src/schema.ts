@@ -259,6 +259,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/me/export": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Everything the service holds of the caller, as JSON (or the transactions as CSV), in pages
+         * @description The first page holds the profile, sessions, usage (the 100 days kept) and portfolios; every page holds up to 1,000 transactions (portfolio by portfolio, newest first), then the journal's signals. Follow `next_cursor` (JSON) or the `Link: <…>; rel="next"` header (CSV) until it is absent; each page is bounded work, so an account of any size exports. CSV pages carry the header row on the first page only, so they concatenate; free-text cells that a spreadsheet would read as a formula start with an apostrophe.
+         */
+        get: operations["exportAccount"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/usage": {
         parameters: {
             query?: never;
@@ -1099,6 +1119,56 @@ export interface components {
             status: "accepted";
             detail: string;
         };
+        AccountExport: {
+            /** @constant */
+            format: "bourse-export-1";
+            /** Format: date-time */
+            exported_at: string;
+            /** @description first page only */
+            profile?: components["schemas"]["Profile"];
+            /** @description first page only (empty after); ended sessions too, until they expire */
+            sessions: {
+                /** Format: date-time */
+                created_at: string;
+                /** Format: date-time */
+                last_used_at: string;
+                /** Format: date-time */
+                expires_at: string;
+                revoked: boolean;
+                user_agent: string | null;
+                approximate_source: string | null;
+            }[];
+            /** @description first page only (empty after) */
+            usage: {
+                /** Format: date */
+                date: string;
+                total: number;
+                routes: {
+                    [key: string]: number;
+                };
+            }[];
+            /** @description first page only (empty after) */
+            portfolios: components["schemas"]["Portfolio"][];
+            transactions: {
+                portfolio_id: string;
+                id: string;
+                symbol: string;
+                /** Format: date */
+                trade_date: string;
+                /** @enum {string} */
+                type: "BUY" | "SELL" | "DIVIDEND" | "FEE" | "SPLIT";
+                quantity?: components["schemas"]["Decimal"];
+                price?: components["schemas"]["Decimal"];
+                fees?: components["schemas"]["Decimal"];
+                amount?: components["schemas"]["Decimal"];
+                ratio?: string;
+                currency: string;
+                source?: string;
+            }[];
+            signals: components["schemas"]["Signal"][];
+            /** @description absent on the last page */
+            next_cursor?: string;
+        };
         Profile: {
             user_id: string;
             email: string;
@@ -1842,6 +1912,41 @@ export interface operations {
             415: components["responses"]["UnsupportedMediaType"];
             /** @description Too many wrong passwords for this account or from this address */
             429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    exportAccount: {
+        parameters: {
+            query?: {
+                /** @description `json`: the whole export; `csv`: the transactions only */
+                format?: "json" | "csv";
+                /** @description `next_cursor` (or the `Link` header's) of the previous page, of the same format */
+                cursor?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description One page of the export. */
+            200: {
+                headers: {
+                    /** @description CSV only: `</v1/me/export?format=csv&cursor=…>; rel="next"` while there is more */
+                    Link?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AccountExport"];
+                    "text/csv": string;
+                };
+            };
+            /** @description An unknown format or query parameter */
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            /** @description The account of the token no longer exists */
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["QuotaExceeded"];
             503: components["responses"]["Unavailable"];
         };
     };

@@ -201,7 +201,7 @@ where
     /// Turns the handler's outcome into the HTTP response.
     fn respond(&self, outcome: Result<Reply, ApiError>, request_headers: &HeaderMap, request_id: &str, path: &str) -> Response<Body> {
         let (status, content_type, body, cache, extra) = match outcome {
-            Ok(reply) => (reply.status, "application/json", reply.body, reply.cache, reply.headers),
+            Ok(reply) => (reply.status, reply.content_type, reply.body, reply.cache, reply.headers),
             Err(err) => {
                 if err.status().is_server_error() {
                     tracing::error!(error = %err, "request failed");

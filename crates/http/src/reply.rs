@@ -16,9 +16,13 @@ pub enum CachePolicy {
     Public { max_age: Duration },
 }
 
+const JSON: &str = "application/json";
+const CSV: &str = "text/csv; charset=utf-8";
+
 #[derive(Debug)]
 pub struct Reply {
     pub(crate) status: StatusCode,
+    pub(crate) content_type: &'static str,
     pub(crate) body: Option<Vec<u8>>,
     pub(crate) cache: CachePolicy,
     pub(crate) headers: Vec<(HeaderName, HeaderValue)>,
@@ -28,12 +32,12 @@ impl Reply {
     /// A JSON answer with the given status.
     pub fn json<T: Serialize + ?Sized>(status: StatusCode, value: &T) -> Result<Self, ApiError> {
         let body = serde_json::to_vec(value).map_err(|e| ApiError::Internal(format!("serialising the response: {e}")))?;
-        Ok(Reply { status, body: Some(body), cache: CachePolicy::NoStore, headers: Vec::new() })
+        Ok(Reply { status, content_type: JSON, body: Some(body), cache: CachePolicy::NoStore, headers: Vec::new() })
     }
 
     /// An already serialised JSON body (e.g. from the cache).
     pub fn json_bytes(status: StatusCode, body: Vec<u8>) -> Self {
-        Reply { status, body: Some(body), cache: CachePolicy::NoStore, headers: Vec::new() }
+        Reply { status, content_type: JSON, body: Some(body), cache: CachePolicy::NoStore, headers: Vec::new() }
     }
 
     pub fn ok<T: Serialize + ?Sized>(value: &T) -> Result<Self, ApiError> {
@@ -48,8 +52,14 @@ impl Reply {
         Self::json(StatusCode::ACCEPTED, value)
     }
 
+    /// A CSV document (`text/csv; charset=utf-8`), offered for download as `filename`.
+    pub fn csv(body: Vec<u8>, filename: &str) -> Result<Self, ApiError> {
+        let reply = Reply { status: StatusCode::OK, content_type: CSV, body: Some(body), cache: CachePolicy::NoStore, headers: Vec::new() };
+        reply.header(http::header::CONTENT_DISPOSITION, &format!("attachment; filename=\"{filename}\""))
+    }
+
     pub fn no_content() -> Self {
-        Reply { status: StatusCode::NO_CONTENT, body: None, cache: CachePolicy::NoStore, headers: Vec::new() }
+        Reply { status: StatusCode::NO_CONTENT, content_type: JSON, body: None, cache: CachePolicy::NoStore, headers: Vec::new() }
     }
 
     /// Marks the answer cacheable by anyone for `max_age`.

@@ -5,6 +5,7 @@
 //! health needs a bearer token, and every key includes the caller's user id, so another user's
 //! portfolio id is simply not found (404). Domain failures map to responses in [`problem`].
 
+mod export;
 mod import;
 mod input;
 mod journal;
@@ -58,6 +59,7 @@ pub enum PortfolioRoute {
     JournalClose,
     JournalDelete,
     JournalStats,
+    Export,
 }
 
 pub static ROUTES: &[Route<PortfolioRoute>] = &[
@@ -82,6 +84,8 @@ pub static ROUTES: &[Route<PortfolioRoute>] = &[
     Route::bearer_delete("/v1/journal/signals/{signalId}", PortfolioRoute::JournalDelete),
     Route::bearer_post("/v1/journal/signals/{signalId}/close", PortfolioRoute::JournalClose),
     Route::bearer_get("/v1/journal/stats", PortfolioRoute::JournalStats),
+    // The account's data export: the portfolio function holds most of it.
+    Route::bearer_get("/v1/me/export", PortfolioRoute::Export),
 ];
 
 /// What the health endpoint checks.
@@ -493,6 +497,7 @@ impl Handler<PortfolioRoute> for Portfolio {
             PortfolioRoute::JournalClose => self.close_signal(&request, &user()?).await,
             PortfolioRoute::JournalDelete => self.delete_signal(&request, &user()?).await,
             PortfolioRoute::JournalStats => self.journal_stats(&request, &user()?).await,
+            PortfolioRoute::Export => self.export(&request, &user()?).await,
         }
     }
 }

@@ -142,7 +142,47 @@ fn samples() -> Vec<(&'static str, u16, Value)> {
             .collect(),
     };
     let empty_stats = JournalStats { all: JournalCounts::from(&rules::roll_up(&[]).0), by_symbol: vec![] };
+    let first_page = crate::export::AccountExport {
+        format: crate::export::FORMAT,
+        exported_at: "2026-11-25T21:30:00Z".into(),
+        profile: Some(crate::export::ExportProfile {
+            user_id: bourse_domain::UserId::parse(&"1".repeat(32)).unwrap(),
+            email: "ada@example.com".into(),
+            email_verified: true,
+            plan: "free".into(),
+            created_at: "2026-11-25T21:30:00Z".into(),
+        }),
+        sessions: vec![crate::export::ExportSession {
+            created_at: "2026-11-25T21:30:00Z".into(),
+            last_used_at: "2026-11-25T21:30:00Z".into(),
+            expires_at: "2026-12-25T21:30:00Z".into(),
+            revoked: false,
+            user_agent: None,
+            approximate_source: Some("203.0.113.0/24".into()),
+        }],
+        usage: vec![crate::export::ExportUsageDay { date: "2026-11-25".into(), total: 2, routes: [("GET /v1/me".to_owned(), 2)].into() }],
+        portfolios: vec![view.clone()],
+        transactions: transactions
+            .iter()
+            .map(|t| crate::export::ExportTransaction { portfolio_id: portfolio.id.clone(), transaction: t.clone() })
+            .collect(),
+        signals: vec![signal_view(&closed)],
+        next_cursor: Some("0a0b".into()),
+    };
+    let last_page = crate::export::AccountExport {
+        format: crate::export::FORMAT,
+        exported_at: "2026-11-25T21:30:00Z".into(),
+        profile: None,
+        sessions: vec![],
+        usage: vec![],
+        portfolios: vec![],
+        transactions: vec![],
+        signals: vec![signal_view(&open)],
+        next_cursor: None,
+    };
     vec![
+        ("exportAccount", 200, json(&first_page)),
+        ("exportAccount", 200, json(&last_page)),
         ("createPortfolio", 201, json(&view)),
         ("getPortfolio", 200, json(&view)),
         ("renamePortfolio", 200, json(&view)),
@@ -214,7 +254,8 @@ fn answers_are_snake_case_and_echo_no_stored_attribute() {
             match value {
                 Value::Object(members) => {
                     for (name, member) in members {
-                        let upper_ok = matches!(name.as_str(), "OPEN" | "CLOSED");
+                        // Status names, and the routes usage is counted by (`GET /v1/me`), are values used as keys.
+                        let upper_ok = matches!(name.as_str(), "OPEN" | "CLOSED") || name.contains(" /");
                         assert!(upper_ok || !name.chars().any(|c| c.is_ascii_uppercase()), "{operation}: {name}");
                         assert_ne!(name, "seq", "{operation} echoes a stored attribute");
                         stack.push(member);

@@ -1,0 +1,355 @@
+//! `GET /v1/me/export`: everything the service holds of the caller, as one JSON document — or the
+//! transactions as CSV (`format=csv`). An account of any size is exported in pages of at most
+//! [`PAGE_RECORDS`] transactions and signals, so each request does bounded work: the first page
+//! holds the profile, sessions, usage and portfolios; every page continues the transactions
+//! (portfolio by portfolio), then the journal's signals; `next_cursor` (JSON) or a `Link: …;
+//! rel="next"` header (CSV) names the next page, absent on the last.
+
+use crate::wire::{PortfolioView, SignalView, TransactionView};
+use crate::{Portfolio, journal::signal_view};
+use bourse_domain::clock::{DAY, rfc3339, utc_date};
+use bourse_domain::journal::SignalId;
+use bourse_domain::{PortfolioId, TransactionId, UserId};
+use bourse_http::{ApiError, ApiRequest, Reply};
+use bourse_runtime::storage_problem;
+use bourse_storage::portfolios::{self as store, TransactionRange};
+use bourse_storage::{accounts, journal, sessions, usage};
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+/// Transactions and signals per page.
+pub const PAGE_RECORDS: usize = 1_000;
+/// The export's format name: a consumer of the document checks it.
+pub const FORMAT: &str = "bourse-export-1";
+/// Usage is kept 100 days.
+const USAGE_DAYS: i64 = 100;
+
+/// `AccountExport`: one page of the export.
+#[derive(Debug, Serialize)]
+pub struct AccountExport {
+    pub format: &'static str,
+    pub exported_at: String,
+    /// First page only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub profile: Option<ExportProfile>,
+    pub sessions: Vec<ExportSession>,
+    pub usage: Vec<ExportUsageDay>,
+    pub portfolios: Vec<PortfolioView>,
+    pub transactions: Vec<ExportTransaction>,
+    pub signals: Vec<SignalView>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_cursor: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ExportProfile {
+    pub user_id: UserId,
+    pub email: String,
+    pub email_verified: bool,
+    pub plan: String,
+    pub created_at: String,
+}
+
+/// A session as stored: ended ones too, until they expire.
+#[derive(Debug, Serialize)]
+pub struct ExportSession {
+    pub created_at: String,
+    pub last_used_at: String,
+    pub expires_at: String,
+    pub revoked: bool,
+    pub user_agent: Option<String>,
+    pub approximate_source: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ExportUsageDay {
+    pub date: String,
+    pub total: u64,
+    pub routes: BTreeMap<String, u64>,
+}
+
+/// A transaction with the portfolio it belongs to.
+#[derive(Debug, Serialize)]
+pub struct ExportTransaction {
+    pub portfolio_id: PortfolioId,
+    #[serde(flatten)]
+    pub transaction: TransactionView,
+}
+
+/// Where a page starts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Position {
+    Start,
+    /// The transactions of `portfolio` (or the first portfolio after it, if it is gone), after
+    /// the transaction `after` (from its newest, when `None`).
+    Transactions {
+        portfolio: PortfolioId,
+        after: Option<TransactionId>,
+    },
+    /// The signals after `after`, newest first.
+    Signals {
+        after: Option<SignalId>,
+    },
+}
+
+impl Position {
+    fn encode(&self) -> String {
+        let text = match self {
+            Position::Start => String::new(),
+            Position::Transactions { portfolio, after } => format!("t:{portfolio}:{}", after.as_ref().map_or("", |a| a.as_str())),
+            Position::Signals { after } => format!("s:{}", after.as_ref().map_or("", |a| a.as_str())),
+        };
+        bourse_http::cursor::encode(&text)
+    }
+
+    fn decode(raw: &str) -> Result<Self, ApiError> {
+        let bad = || ApiError::field("query.cursor", "not a cursor of the export");
+        let text = bourse_http::cursor::decode(raw).ok_or_else(bad)?;
+        match text.split(':').collect::<Vec<_>>().as_slice() {
+            ["t", portfolio, after] => Ok(Position::Transactions {
+                portfolio: PortfolioId::parse(portfolio).map_err(|_| bad())?,
+                after: match *after {
+                    "" => None,
+                    id => Some(TransactionId::parse(id).map_err(|_| bad())?),
+                },
+            }),
+            ["s", after] => Ok(Position::Signals {
+                after: match *after {
+                    "" => None,
+                    id => Some(SignalId::parse(id).map_err(|_| bad())?),
+                },
+            }),
+            _ => Err(bad()),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Format {
+    Json,
+    Csv,
+}
+
+/// What one page holds of the transactions and signals, and where the next begins.
+struct Records {
+    transactions: Vec<ExportTransaction>,
+    signals: Vec<SignalView>,
+    next: Option<Position>,
+}
+
+impl Portfolio {
+    /// `GET /v1/me/export?format=json|csv&cursor=…`. Cost per page: 1 Query (portfolios) + 1 Query
+    /// per portfolio page of transactions + 1–10 Queries of signals, and on the first page 1
+    /// GetItem (profile) + 1 Query on `gsi1` (sessions) + 1 Query (usage).
+    pub(crate) async fn export(&self, request: &ApiRequest, user: &UserId) -> Result<Reply, ApiError> {
+        request.only_query(&["format", "cursor"])?;
+        let format = match request.query("format")? {
+            None | Some("json") => Format::Json,
+            Some("csv") => Format::Csv,
+            Some(_) => return Err(ApiError::field("query.format", "must be json or csv")),
+        };
+        let position = request.query("cursor")?.map(Position::decode).transpose()?.unwrap_or(Position::Start);
+        let (aws, table) = (&self.platform.aws, self.app_table.as_str());
+        let portfolios = store::list_portfolios(aws, table, user).await.map_err(storage_problem)?;
+        let records = self.records(user, &portfolios, &position, format).await?;
+        let next_cursor = records.next.as_ref().map(Position::encode);
+        if format == Format::Csv {
+            let names: BTreeMap<&PortfolioId, &str> = portfolios.iter().map(|p| (&p.id, p.name.as_str())).collect();
+            let body = transactions_csv(&records.transactions, &names, position == Position::Start)?;
+            let reply = Reply::csv(body, "bourse-transactions.csv")?;
+            return match next_cursor {
+                Some(cursor) => reply.header(http::header::LINK, &format!("</v1/me/export?format=csv&cursor={cursor}>; rel=\"next\"")),
+                None => Ok(reply),
+            };
+        }
+        let now = time::OffsetDateTime::now_utc().unix_timestamp();
+        let mut page = AccountExport {
+            format: FORMAT,
+            exported_at: rfc3339(now),
+            profile: None,
+            sessions: Vec::new(),
+            usage: Vec::new(),
+            portfolios: Vec::new(),
+            transactions: records.transactions,
+            signals: records.signals,
+            next_cursor,
+        };
+        if position == Position::Start {
+            let profile = accounts::profile(aws, table, user)
+                .await
+                .map_err(storage_problem)?
+                .ok_or_else(|| ApiError::NotFound("no such user".into()))?;
+            page.profile = Some(ExportProfile {
+                user_id: profile.user_id,
+                email: profile.email,
+                email_verified: profile.email_verified,
+                plan: profile.plan,
+                created_at: profile.created_at,
+            });
+            page.sessions = sessions::list_sessions(aws, table, user)
+                .await
+                .map_err(storage_problem)?
+                .into_iter()
+                .map(|s| ExportSession {
+                    created_at: rfc3339(s.created_at),
+                    last_used_at: rfc3339(s.last_used_at),
+                    expires_at: rfc3339(s.expires_at),
+                    revoked: s.revoked,
+                    user_agent: s.user_agent,
+                    approximate_source: s.source,
+                })
+                .collect();
+            let (from, to) = (utc_date(now - USAGE_DAYS * DAY), utc_date(now));
+            page.usage = usage::usage_between(aws, table, user, &from, &to)
+                .await
+                .map_err(storage_problem)?
+                .into_iter()
+                .map(|d| ExportUsageDay { date: d.date, total: d.total, routes: d.routes })
+                .collect();
+            page.portfolios = portfolios.iter().map(PortfolioView::from).collect();
+        }
+        Reply::ok(&page)
+    }
+
+    /// Up to [`PAGE_RECORDS`] transactions from `position` on, portfolio after portfolio (in id
+    /// order), then (JSON only) signals to fill the page.
+    async fn records(
+        &self,
+        user: &UserId,
+        portfolios: &[store::PortfolioRecord],
+        position: &Position,
+        format: Format,
+    ) -> Result<Records, ApiError> {
+        let (aws, table) = (&self.platform.aws, self.app_table.as_str());
+        let mut records = Records { transactions: Vec::new(), signals: Vec::new(), next: None };
+        let (mut index, mut after) = match position {
+            Position::Start => (0, None),
+            // A portfolio deleted since the last page: go on with the next one.
+            Position::Transactions { portfolio, after } => match portfolios.iter().position(|p| &p.id >= portfolio) {
+                Some(i) if &portfolios[i].id == portfolio => (i, after.clone()),
+                Some(i) => (i, None),
+                None => (portfolios.len(), None),
+            },
+            Position::Signals { .. } => (portfolios.len(), None),
+        };
+        while let Some(portfolio) = portfolios.get(index) {
+            let room = PAGE_RECORDS - records.transactions.len();
+            if room == 0 {
+                records.next = Some(Position::Transactions { portfolio: portfolio.id.clone(), after: None });
+                return Ok(records);
+            }
+            let range = TransactionRange { from: "0000-01-01", to: "9999-12-31", limit: room as i32, after: after.as_ref() };
+            let (page, more) = store::list_transactions(aws, table, user, &portfolio.id, range).await.map_err(storage_problem)?;
+            records.transactions.extend(
+                page.iter().map(|t| ExportTransaction { portfolio_id: portfolio.id.clone(), transaction: TransactionView::from(t) }),
+            );
+            if let Some(last) = more {
+                records.next = Some(Position::Transactions { portfolio: portfolio.id.clone(), after: Some(last.id) });
+                return Ok(records);
+            }
+            index += 1;
+            after = None;
+        }
+        if format == Format::Csv {
+            return Ok(records);
+        }
+        let room = PAGE_RECORDS - records.transactions.len();
+        if room == 0 {
+            records.next = Some(Position::Signals { after: None });
+            return Ok(records);
+        }
+        let after = match position {
+            Position::Signals { after } => after.as_ref(),
+            _ => None,
+        };
+        let (signals, more) =
+            journal::list_signals(aws, table, user, &journal::SignalFilter::default(), room, after).await.map_err(storage_problem)?;
+        records.signals = signals.iter().map(signal_view).collect();
+        records.next = more.map(|last| Position::Signals { after: Some(last) });
+        Ok(records)
+    }
+}
+
+/// The CSV columns, in order.
+const CSV_HEADER: [&str; 13] = [
+    "portfolio_id",
+    "portfolio_name",
+    "id",
+    "trade_date",
+    "type",
+    "symbol",
+    "quantity",
+    "price",
+    "fees",
+    "amount",
+    "ratio",
+    "currency",
+    "source",
+];
+
+/// Transactions as CSV (the header on the first page only, so pages concatenate). Free text is
+/// defused for spreadsheets: a cell that would start a formula gets a leading apostrophe.
+fn transactions_csv(transactions: &[ExportTransaction], names: &BTreeMap<&PortfolioId, &str>, header: bool) -> Result<Vec<u8>, ApiError> {
+    let failed = |e: csv::Error| ApiError::Internal(format!("writing the CSV: {e}"));
+    let mut writer = csv::Writer::from_writer(Vec::new());
+    if header {
+        writer.write_record(CSV_HEADER).map_err(failed)?;
+    }
+    for row in transactions {
+        let t = &row.transaction;
+        let text = |v: &Option<String>| v.clone().unwrap_or_default();
+        let name = names.get(&row.portfolio_id).copied().unwrap_or_default();
+        writer
+            .write_record([
+                row.portfolio_id.as_str(),
+                &defuse(name),
+                t.id.as_str(),
+                &t.trade_date,
+                &t.kind,
+                &t.symbol,
+                &text(&t.quantity),
+                &text(&t.price),
+                &text(&t.fees),
+                &text(&t.amount),
+                &text(&t.ratio),
+                &t.currency,
+                &defuse(&text(&t.source)),
+            ])
+            .map_err(failed)?;
+    }
+    writer.into_inner().map_err(|e| ApiError::Internal(format!("writing the CSV: {e}")))
+}
+
+/// A cell a spreadsheet would read as a formula (`=`, `+`, `-`, `@`, tab, carriage return first)
+/// is prefixed with `'`.
+fn defuse(cell: &str) -> String {
+    if cell.starts_with(['=', '+', '-', '@', '\t', '\r']) { format!("'{cell}") } else { cell.to_owned() }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cursors_round_trip_and_nothing_else_decodes() {
+        let portfolio = PortfolioId::parse(&"a".repeat(32)).unwrap();
+        let tx = TransactionId::new(time::macros::date!(2026 - 01 - 15), "0123456789abcdef").unwrap();
+        for position in [
+            Position::Transactions { portfolio: portfolio.clone(), after: None },
+            Position::Transactions { portfolio, after: Some(tx) },
+            Position::Signals { after: None },
+        ] {
+            assert_eq!(Position::decode(&position.encode()).unwrap(), position);
+        }
+        for raw in ["", "zz", &bourse_http::cursor::encode("t:nope:"), &bourse_http::cursor::encode("x:1")] {
+            assert!(Position::decode(raw).is_err(), "{raw}");
+        }
+    }
+
+    #[test]
+    fn formulas_are_defused_and_plain_text_is_not() {
+        assert_eq!(defuse("=HYPERLINK(\"x\")"), "'=HYPERLINK(\"x\")");
+        assert_eq!(defuse("@SUM(A1)"), "'@SUM(A1)");
+        assert_eq!(defuse("Core"), "Core");
+    }
+}
