@@ -5,6 +5,11 @@ use std::time::Instant;
 
 /// An HTTP API (v2) event; `headers` are added to `host` and a JSON content type.
 pub fn event(method: &str, path: &str, query: &str, body: Option<String>, headers: &[(&str, &str)]) -> lambda_http::Request {
+    event_from("127.0.0.1", method, path, query, body, headers)
+}
+
+/// [`event`] from the source address `ip`.
+pub fn event_from(ip: &str, method: &str, path: &str, query: &str, body: Option<String>, headers: &[(&str, &str)]) -> lambda_http::Request {
     let mut all = json!({"host": "bench", "content-type": "application/json"});
     for (name, value) in headers {
         all[*name] = json!(value);
@@ -13,7 +18,7 @@ pub fn event(method: &str, path: &str, query: &str, body: Option<String>, header
         "version": "2.0", "routeKey": "$default", "rawPath": path, "rawQueryString": query,
         "headers": all,
         "requestContext": {"accountId": "1", "apiId": "a", "domainName": "bench", "domainPrefix": "b",
-            "http": {"method": method, "path": path, "protocol": "HTTP/1.1", "sourceIp": "127.0.0.1", "userAgent": "bench"},
+            "http": {"method": method, "path": path, "protocol": "HTTP/1.1", "sourceIp": ip, "userAgent": "bench"},
             "requestId": "bench", "routeKey": "$default", "stage": "$default", "time": "25/Nov/2026:21:30:00 +0000", "timeEpoch": 0},
         "body": body,
         "isBase64Encoded": false

@@ -2,6 +2,7 @@
 
 pub mod benchsupport;
 pub mod enrichbench;
+pub mod enumerationbench;
 pub mod initbench;
 pub mod ops;
 pub mod poller;

@@ -10,6 +10,7 @@
 //! bourse-dev init-bench --bin-dir DIR [--rounds 20] [--events events]
 //! bourse-dev screener-bench [--runs 200]
 //! bourse-dev portfolio-bench [--runs 50]
+//! bourse-dev enumeration-bench [--runs 30]
 //! bourse-dev enrich-bench [--rate 20] [--latency-ms 100] [--concurrency 5] [--redis-db 5]
 //! ```
 
@@ -32,7 +33,7 @@ async fn main() {
 async fn run(args: Vec<String>) -> Result<(), DynError> {
     let (command, options) = args
         .split_first()
-        .ok_or("usage: bourse-dev <resources|seed|poll|pipeline-check|init-bench|screener-bench|portfolio-bench|enrich-bench> [options]")?;
+        .ok_or("usage: bourse-dev <resources|seed|poll|pipeline-check|init-bench|screener-bench|portfolio-bench|enumeration-bench|enrich-bench> [options]")?;
     let options = parse_options(options)?;
     let get = |name: &str| options.get(name).map(String::as_str);
     let need = |name: &str| get(name).ok_or_else(|| format!("{command} needs --{name}"));
@@ -88,6 +89,7 @@ async fn run(args: Vec<String>) -> Result<(), DynError> {
         }
         "screener-bench" => bourse_devtools::screenerbench::run(get("runs").unwrap_or("200").parse()?).await?,
         "portfolio-bench" => bourse_devtools::portfoliobench::run(get("runs").unwrap_or("50").parse()?).await?,
+        "enumeration-bench" => bourse_devtools::enumerationbench::run(get("runs").unwrap_or("30").parse()?).await?,
         "init-bench" => {
             init_bench(Path::new(need("bin-dir")?), get("rounds").unwrap_or("20").parse()?, Path::new(get("events").unwrap_or("events")))?
         }

@@ -35,6 +35,9 @@ pub enum QueueMessage {
     /// Send one e-mail (the mail queue). `id` names it, so a redelivered message that was already
     /// sent is not sent again.
     SendMail { id: String, mail: crate::mail::Mail },
+    /// Sent in place of an e-mail to an address without an account (a password reset for an
+    /// unknown address), so that the request costs the same as for a known one; dropped.
+    Decoy,
     /// Delete every item of an account whose owner asked for it (the account queue). Each message
     /// deletes a bounded share and sends itself again until nothing is left; then one delayed
     /// `finalPass` catches what requests in flight at the time of the deletion wrote, and the
@@ -177,6 +180,7 @@ mod tests {
         assert!(matches!(QueueMessage::parse(last), Ok(QueueMessage::EraseAccount { final_pass: true, .. })));
         let bad_email = r#"{"kind":"erase-account","user":"0123456789abcdef0123456789abcdef","email":"nope"}"#;
         assert_eq!(QueueMessage::parse(bad_email), Err(InvalidMessage::ErasureEmail));
+        assert_eq!(QueueMessage::parse(r#"{"kind":"decoy"}"#), Ok(QueueMessage::Decoy));
         let bad_user = r#"{"kind":"erase-account","user":"USER#x","email":"a@b.co"}"#;
         assert!(matches!(QueueMessage::parse(bad_user), Err(InvalidMessage::Shape(_))));
     }

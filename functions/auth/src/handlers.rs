@@ -8,6 +8,7 @@ use bourse_domain::login_throttle::{
     ACCOUNT_SLOWDOWN_FAILURES, ACCOUNT_WINDOW_SECONDS, AddressLimit, AttemptDecision, account_window, address_window, slowed_down,
 };
 use bourse_domain::mail::{Mail, RESET_TOKEN_SECONDS, VERIFY_TOKEN_SECONDS};
+use bourse_domain::messages::QueueMessage;
 use bourse_domain::password_hash::{hash_password, verify_or_burn};
 use bourse_domain::plan::{MAX_USAGE_RANGE_DAYS, Plan, QuotaState};
 use bourse_domain::{Email, Password, UserId};
@@ -250,8 +251,9 @@ impl Auth {
     }
 
     /// `POST /v1/auth/password-reset` `{email}` → 202 whether or not the address has an account;
-    /// an account's address gets a single-use link valid 30 minutes. A decoy token is stored for
-    /// an unknown address, so both take comparable time.
+    /// an account's address gets a single-use link valid 30 minutes. For an unknown address a
+    /// decoy token is stored and a decoy message queued, so both send the same requests and take
+    /// comparable time (`tests/account_mail.rs` compares them; `dev/bench-enumeration.sh` times them).
     pub(crate) async fn request_password_reset(&self, request: &ApiRequest) -> Result<Reply, ApiError> {
         let body: EmailBody = request.json()?;
         let email = Email::parse(&body.email).map_err(|e| ApiError::field("body.email", e.to_string()))?;
@@ -273,6 +275,11 @@ impl Auth {
         .map_err(AuthError::from)?;
         if owner.is_some() {
             self.send_mail(Mail::PasswordReset { to: email.as_str().to_owned(), token }).await?;
+        } else {
+            // The same queue write as a real mail: the answer's timing tells nothing either.
+            bourse_storage::queue::send_messages(&self.platform.aws, &self.mail_queue_url, &[QueueMessage::Decoy], None)
+                .await
+                .map_err(AuthError::from)?;
         }
         Reply::accepted(&Accepted {
             status: "accepted",
@@ -611,11 +618,7 @@ impl Auth {
                 return Err(gone());
             }
         }
-        let erase = bourse_domain::messages::QueueMessage::EraseAccount {
-            user: principal.user_id.clone(),
-            email: email.as_str().to_owned(),
-            final_pass: false,
-        };
+        let erase = QueueMessage::EraseAccount { user: principal.user_id.clone(), email: email.as_str().to_owned(), final_pass: false };
         bourse_storage::queue::send_messages(aws, &self.mail_queue_url, &[erase], None).await.map_err(AuthError::from)?;
         self.end_every_session(&principal.user_id).await?;
         Reply::accepted(&Accepted {

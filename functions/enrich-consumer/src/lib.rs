@@ -278,6 +278,7 @@ impl Consumer {
                 Ok(())
             }
             QueueMessage::PublishUniverse => self.publish_pending().await,
+            QueueMessage::Decoy => Ok(()),
             QueueMessage::SendMail { id, mail } => self.send_mail(&id, &mail).await,
             QueueMessage::EraseAccount { user, email, final_pass } => self.erase_account(user, email, final_pass).await,
             QueueMessage::SnapshotPortfolio { user, portfolio, date } => {

@@ -129,3 +129,44 @@ async fn registrations_from_one_address_are_limited_per_minute() {
     assert_eq!(statuses.iter().filter(|s| **s == 202).count(), limit, "{statuses:?}");
     assert_eq!(statuses.last(), Some(&429), "{statuses:?}");
 }
+
+/// What an observer learns from an answer: its status, its body without the per-request members,
+/// and the requests it cost (a proxy for its time: the same requests in the same order, with the
+/// same password work on both paths; `dev/bench-enumeration.sh` measures the times).
+async fn observed(app: &AuthApp, path: &str, body: serde_json::Value) -> (u16, serde_json::Value, Vec<String>, Vec<String>) {
+    let (response, counted) = bourse_telemetry::measured(post(app, path, body, None)).await;
+    let mut shown = json_body(&response);
+    if let Some(members) = shown.as_object_mut() {
+        members.remove("request_id");
+        members.remove("instance");
+    }
+    (response.status().as_u16(), shown, counted.dynamodb_operations, counted.sqs_operations)
+}
+
+/// Registration, a reset request and a failed sign-in answer the same and send the same requests
+/// whether or not the address has an account.
+#[tokio::test]
+async fn known_and_unknown_addresses_get_the_same_answer_for_the_same_work() {
+    let app = app().await;
+    let (known, _, _) = signed_in(&app).await;
+    let unknown = || format!("{}@example.com", unique("stranger"));
+    let cases = [
+        (
+            "/v1/auth/register",
+            serde_json::json!({"email": known, "password": PASSWORD}),
+            serde_json::json!({"email": unknown(), "password": PASSWORD}),
+        ),
+        ("/v1/auth/password-reset", serde_json::json!({"email": known}), serde_json::json!({"email": unknown()})),
+        (
+            "/v1/auth/login",
+            serde_json::json!({"email": known, "password": "a-wrong-password-here"}),
+            serde_json::json!({"email": unknown(), "password": "a-wrong-password-here"}),
+        ),
+    ];
+    for (path, for_known, for_unknown) in cases {
+        let known_answer = observed(&app, path, for_known).await;
+        let unknown_answer = observed(&app, path, for_unknown).await;
+        assert!(known_answer.2.len() >= 2, "{path}: the requests were counted: {known_answer:?}");
+        assert_eq!(known_answer, unknown_answer, "{path}: an observer could tell the addresses apart");
+    }
+}
