@@ -239,11 +239,7 @@ pub async fn begin_deletion(clients: &AwsClients, table: &str, user_id: &UserId,
         .transact_items(TransactWriteItem::builder().update(mark_profile).build())
         .send()
         .await;
-    match result.map_err(dynamodb_error) {
-        Ok(_) => Ok(true),
-        Err(StorageError::Conflict(_)) => Ok(false),
-        Err(other) => Err(other),
-    }
+    crate::error::applied(result)
 }
 
 /// What a single-use account token is for.
@@ -362,9 +358,5 @@ pub async fn set_password_hash(clients: &AwsClients, table: &str, email: &str, u
         .expression_attribute_values(":user", s(user_id))
         .send()
         .await;
-    match result.map_err(dynamodb_error) {
-        Ok(_) => Ok(true),
-        Err(StorageError::Conflict(_)) => Ok(false),
-        Err(other) => Err(other),
-    }
+    crate::error::applied(result)
 }

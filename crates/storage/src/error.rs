@@ -55,6 +55,20 @@ impl StorageError {
     }
 }
 
+/// Whether a conditional DynamoDB write applied: `false` when its condition failed (or cancelled
+/// the transaction it was part of), the error for anything else.
+pub(crate) fn applied<T, E, R>(result: Result<T, SdkError<E, R>>) -> Result<bool, StorageError>
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug,
+{
+    match result.map_err(dynamodb_error) {
+        Ok(_) => Ok(true),
+        Err(StorageError::Conflict(_)) => Ok(false),
+        Err(other) => Err(other),
+    }
+}
+
 /// [`StorageError::from_sdk`] for DynamoDB, the common case, as a function to pass to `map_err`.
 pub(crate) fn dynamodb_error<E, R>(err: SdkError<E, R>) -> StorageError
 where

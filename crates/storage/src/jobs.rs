@@ -363,11 +363,7 @@ pub async fn mark_completed(clients: &AwsClients, table: &str, id: &JobId, now: 
         .expression_attribute_values(":now", s(now))
         .send()
         .await;
-    match result.map_err(dynamodb_error) {
-        Ok(_) => Ok(true),
-        Err(StorageError::Conflict(_)) => Ok(false),
-        Err(err) => Err(err),
-    }
+    crate::error::applied(result)
 }
 
 /// Marks a job whose messages could not all be sent (its state becomes failed). 1 UpdateItem.

@@ -97,11 +97,7 @@ pub async fn record_account_attempt(
             .expression_attribute_values(":l", n(prev.last_attempt))
             .expression_attribute_values(":u", n(prev.locked_until)),
     };
-    match put.send().await.map_err(dynamodb_error) {
-        Ok(_) => Ok(true),
-        Err(StorageError::Conflict(_)) => Ok(false),
-        Err(other) => Err(other),
-    }
+    crate::error::applied(put.send().await)
 }
 
 /// Clears an account's state after a successful login. 1 DeleteItem (1 WCU).

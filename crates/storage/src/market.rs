@@ -524,11 +524,7 @@ pub async fn finish_pending_publish(clients: &AwsClients, table: &str, published
         .expression_attribute_values(":now", n(now_epoch))
         .send()
         .await;
-    match scheduled.map_err(dynamodb_error) {
-        Ok(_) => Ok(true),
-        Err(StorageError::Conflict(_)) => Ok(false),
-        Err(err) => Err(err),
-    }
+    crate::error::applied(scheduled)
 }
 
 #[cfg(test)]

@@ -322,16 +322,33 @@ impl Auth {
         let current = Password::presented(&body.current_password).map_err(|e| ApiError::field("body.current_password", e.to_string()))?;
         let new = Password::new_for_account(&body.new_password, &[email.as_str()])
             .map_err(|e| ApiError::field("body.new_password", e.to_string()))?;
-        self.admit_attempt(request, &email, now).await?;
-        let stored = accounts::credentials_by_email(aws, table, email.as_str()).await.map_err(AuthError::from)?;
-        let stored = stored.filter(|c| c.user_id == principal.user_id);
-        if !verify_or_burn(&current, stored.as_ref().map(|c| c.password_hash.as_str())) {
-            self.count_failure(&email, true, now).await?;
-            return Err(ApiError::Forbidden("the current password is wrong".into()));
-        }
-        login_limits::clear_account(aws, table, &pair_key(&email, request)).await.map_err(AuthError::from)?;
+        self.reauthenticate(request, &principal.user_id, &email, &current, now).await?;
         self.replace_password(&principal.user_id, &email, &new).await?;
         Ok(Reply::no_content())
+    }
+
+    /// Checks the password of a signed-in user once more before a grave change (a new password,
+    /// the account's deletion): under the sign-in limits, and a wrong one counts against them (403,
+    /// since the caller is authenticated but not allowed this); a right one clears this address's
+    /// limit.
+    async fn reauthenticate(
+        &self,
+        request: &ApiRequest,
+        user: &UserId,
+        email: &Email,
+        password: &Password,
+        now: i64,
+    ) -> Result<(), ApiError> {
+        let (aws, table) = (&self.platform.aws, self.table.as_str());
+        self.admit_attempt(request, email, now).await?;
+        let stored = accounts::credentials_by_email(aws, table, email.as_str()).await.map_err(AuthError::from)?;
+        let stored = stored.filter(|c| &c.user_id == user);
+        if !verify_or_burn(password, stored.as_ref().map(|c| c.password_hash.as_str())) {
+            self.count_failure(email, true, now).await?;
+            return Err(ApiError::Forbidden("the password is wrong".into()));
+        }
+        login_limits::clear_account(aws, table, &pair_key(email, request)).await.map_err(AuthError::from)?;
+        Ok(())
     }
 
     /// Stores a new password, ends every session of the user and tells the owner.
@@ -607,13 +624,7 @@ impl Auth {
         if profile.deleting_since.is_none() {
             let body: PasswordBody = request.json()?;
             let password = Password::presented(&body.password).map_err(password_problem)?;
-            self.admit_attempt(request, &email, now).await?;
-            let stored = accounts::credentials_by_email(aws, table, email.as_str()).await.map_err(AuthError::from)?;
-            let stored = stored.filter(|c| c.user_id == principal.user_id);
-            if !verify_or_burn(&password, stored.as_ref().map(|c| c.password_hash.as_str())) {
-                self.count_failure(&email, true, now).await?;
-                return Err(ApiError::Forbidden("the password is wrong".into()));
-            }
+            self.reauthenticate(request, &principal.user_id, &email, &password, now).await?;
             if !accounts::begin_deletion(aws, table, &principal.user_id, email.as_str(), now).await.map_err(AuthError::from)? {
                 return Err(gone());
             }
