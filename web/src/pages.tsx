@@ -54,7 +54,9 @@ function form(e: Event): Record<string, string> {
   const data = new FormData(e.currentTarget as HTMLFormElement);
   const out: Record<string, string> = {};
   data.forEach((v, k) => {
-    if (typeof v === "string" && v.trim() !== "") out[k] = v.trim();
+    // A password is sent exactly as typed: its spaces are part of it.
+    if (typeof v !== "string" || v.trim() === "") return;
+    out[k] = k.toLowerCase().includes("password") ? v : v.trim();
   });
   return out;
 }

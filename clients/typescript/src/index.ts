@@ -161,7 +161,7 @@ export interface BourseClient {
   ok<T>(call: Promise<{ data?: T; error?: unknown; response: Response }>): Promise<T>;
   /** Answers alike whether or not the address has an account; the address gets a verification link. */
   register(email: string, password: string): Promise<Schemas["AcceptedAnswer"]>;
-  /** Logs in and keeps the tokens. */
+  /** Logs in and keeps the tokens; a session this client already held is ended first (best effort). */
   login(email: string, password: string): Promise<TokenPair>;
   /** Exchanges the refresh token once (concurrent callers share one exchange); null when refused. */
   refresh(): Promise<TokenPair | null>;
@@ -276,6 +276,11 @@ export function createBourseClient(options: BourseOptions): BourseClient {
     register: (email, password) => ok(api.POST("/v1/auth/register", { body: { email, password } })),
     login: async (email, password) => {
       const pair = await ok(api.POST("/v1/auth/login", { body: { email, password } }));
+      // Signing in again replaces the session this client held: end it rather than leave it live.
+      const previous = tokens.get();
+      if (previous) {
+        await api.POST("/v1/auth/logout", { body: { refresh_token: previous.refresh_token } }).catch(() => undefined);
+      }
       setTokens(pair);
       return pair;
     },

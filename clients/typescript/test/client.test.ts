@@ -202,6 +202,15 @@ describe("tokens", () => {
     expect(changes.at(-1)).toBeNull();
   });
 
+  it("ends the session it held when it signs in again", async () => {
+    const { client, address } = await signedIn();
+    const first = client.tokens.get()!;
+    await client.login(address, PASSWORD);
+    const stale = createBourseClient({ baseUrl, layout, tokens: memoryTokenStore({ ...first }) });
+    expect(await stale.refresh()).toBeNull(); // the first session was ended, not left live
+    expect((await client.ok(client.api.GET("/v1/me"))).email).toBe(address);
+  });
+
   it("never refreshes for a public route's 401 (wrong password)", async () => {
     const { client, seen, address } = await signedIn();
     const error = await client.login(address, "wrong-Password-1234").catch((e: unknown) => e);

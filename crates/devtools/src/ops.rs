@@ -336,6 +336,29 @@ impl std::fmt::Display for DrillReport {
 }
 
 /// Stages where a drill may run: anything but production.
+/// Ends every session of the account with `email` at once, as its owner's "log out everywhere"
+/// does: the mark every refresh checks, then each live session revoked in DynamoDB and in the
+/// cache (its access tokens are refused from the next request). Returns how many were ended.
+pub async fn end_sessions(platform: &bourse_runtime::Platform, email: &str) -> Result<usize, DynError> {
+    let table = platform.config.require_app_table()?;
+    let email = bourse_domain::account::Email::parse(email).map_err(|e| format!("--email: {e}"))?;
+    let account = bourse_storage::accounts::credentials_by_email(&platform.aws, table, email.as_str())
+        .await?
+        .ok_or_else(|| format!("no account {}", email.as_str()))?;
+    let now = platform.clock.now();
+    bourse_storage::accounts::end_sessions_before(&platform.aws, table, &account.user_id, now).await?;
+    let cache = bourse_runtime::access::Sessions::new(platform)?;
+    let mut ended = 0;
+    for session in bourse_storage::sessions::list_sessions(&platform.aws, table, &account.user_id).await? {
+        if !session.revoked {
+            bourse_storage::sessions::revoke_family(&platform.aws, table, &session.family_id, now).await?;
+            cache.cache_revoked(&session.family_id).await;
+            ended += 1;
+        }
+    }
+    Ok(ended)
+}
+
 pub fn drill_allowed(stage: &str) -> Result<(), DynError> {
     match stage {
         "prod" | "production" => Err("TestFailover drills run only outside production (stage prod refused)".into()),

@@ -82,10 +82,29 @@ impl fmt::Debug for Password {
     }
 }
 
+/// Words about this service that an attacker guessing a user's password would try first: a new
+/// password made of them scores as weak.
+pub const CONTEXT_WORDS: &[&str] = &[
+    "bourse",
+    "bourseapp",
+    "portfolio",
+    "portfolios",
+    "screener",
+    "stocks",
+    "stock",
+    "invest",
+    "investing",
+    "investor",
+    "trading",
+    "signals",
+    "journal",
+    "dividend",
+];
+
 impl Password {
     /// A new password: length in characters (not bytes) from 8 to 128, longer is refused rather
-    /// than cut; and a zxcvbn score of at least 3, counting `user_inputs` (e.g. the email) as
-    /// known to an attacker.
+    /// than cut; and a zxcvbn score of at least 3, counting as known to an attacker `user_inputs`
+    /// (the email: whole, its local part and its domain's labels) and [`CONTEXT_WORDS`].
     pub fn new_for_account(raw: &str, user_inputs: &[&str]) -> Result<Self, PasswordError> {
         let chars = raw.chars().count();
         if chars < PASSWORD_MIN_CHARS {
@@ -94,7 +113,15 @@ impl Password {
         if chars > PASSWORD_MAX_CHARS {
             return Err(PasswordError::TooLong);
         }
-        let estimate = zxcvbn::zxcvbn(raw, user_inputs);
+        let mut known: Vec<&str> = CONTEXT_WORDS.to_vec();
+        for input in user_inputs {
+            known.push(input);
+            if let Some((local, domain)) = input.split_once('@') {
+                known.push(local);
+                known.extend(domain.split('.'));
+            }
+        }
+        let estimate = zxcvbn::zxcvbn(raw, &known);
         if u8::from(estimate.score()) < PASSWORD_MIN_SCORE {
             let hint = estimate.feedback().and_then(|f| f.warning().map(|w| format!(": {w}"))).unwrap_or_default();
             return Err(PasswordError::Weak(hint));
@@ -199,6 +226,16 @@ mod tests {
             assert!(matches!(Password::new_for_account(weak, &["ada@example.com"]), Err(PasswordError::Weak(_))), "{weak}");
         }
         assert!(Password::new_for_account("tangerine-Orbit-47-quietly", &["ada@example.com"]).is_ok());
+    }
+
+    #[test]
+    fn the_service_s_own_words_count_as_known() {
+        // Each is strong enough for zxcvbn alone; the context is what gives it away.
+        for weak in ["bourseinvestor", "screenerbourse"] {
+            assert!(u8::from(zxcvbn::zxcvbn(weak, &[]).score()) >= PASSWORD_MIN_SCORE, "{weak} is weak even without the context");
+            let refused = Password::new_for_account(weak, &["lovelace@example.com"]);
+            assert!(matches!(refused, Err(PasswordError::Weak(_))), "{weak}: {refused:?}");
+        }
     }
 
     #[test]

@@ -37,6 +37,9 @@ pub const REFRESH_FAMILY_TTL_SECONDS: i64 = 30 * 24 * 60 * 60;
 /// A login session not refreshed for this long ends, whatever is left of its 30 days (an idle
 /// timeout besides the absolute one: a device left signed in does not stay signed in).
 pub const SESSION_IDLE_SECONDS: i64 = 7 * 24 * 60 * 60;
+/// Live sessions one account may hold at once: a sign-in past it ends the least recently used
+/// (a person has a handful of devices; an unbounded number would hide a leaked password).
+pub const MAX_SESSIONS_PER_ACCOUNT: usize = 20;
 
 /// Why keys could not be loaded. Never includes key material.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]

@@ -19,7 +19,8 @@ use bourse_storage::login_limits::{PairKey, account_key};
 use bourse_storage::sessions::{self, NewSession, Rotated};
 use bourse_storage::{login_limits, usage};
 use bourse_tokens::{
-    REFRESH_FAMILY_TTL_SECONDS, SESSION_IDLE_SECONDS, TokenSigner, looks_like_refresh_token, new_refresh_token, refresh_token_hash,
+    MAX_SESSIONS_PER_ACCOUNT, REFRESH_FAMILY_TTL_SECONDS, SESSION_IDLE_SECONDS, TokenSigner, looks_like_refresh_token, new_refresh_token,
+    refresh_token_hash,
 };
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
@@ -381,6 +382,7 @@ impl Auth {
         };
         // Read before anything is written: a failure here leaves no session behind.
         let admin = self.operator_role(&account.user_id).await?;
+        self.make_room_for_a_session(&account.user_id, now).await?;
         login_limits::clear_account(&self.platform.aws, &self.table, &pair_key(&email, request)).await.map_err(AuthError::from)?;
         let random = &*self.platform.random;
         let family_id = bourse_tokens::new_family_id(random).map_err(random_problem)?;
@@ -400,6 +402,24 @@ impl Auth {
         };
         sessions::start_family(&self.platform.aws, &self.table, &session).await.map_err(AuthError::from)?;
         token_pair(&signer, &account.user_id, &family_id, &account.plan, admin, refresh, expires_at, now)
+    }
+
+    /// Keeps an account under [`MAX_SESSIONS_PER_ACCOUNT`] live sessions before a sign-in adds
+    /// one, ending the least recently used. 1 Query (`gsi1`), + 1 UpdateItem per session ended.
+    async fn make_room_for_a_session(&self, user: &UserId, now: i64) -> Result<(), ApiError> {
+        let mut live: Vec<sessions::SessionRecord> = sessions::list_sessions(&self.platform.aws, &self.table, user)
+            .await
+            .map_err(AuthError::from)?
+            .into_iter()
+            .filter(|s| is_live(s, now))
+            .collect();
+        if live.len() >= MAX_SESSIONS_PER_ACCOUNT {
+            live.sort_by_key(|s| s.last_used_at);
+            for oldest in &live[..=live.len() - MAX_SESSIONS_PER_ACCOUNT] {
+                self.end_session(&oldest.family_id, now).await?;
+            }
+        }
+        Ok(())
     }
 
     /// Whether tokens issued to `user_id` carry the operator role (`bourse_storage::roles`: an
@@ -549,7 +569,7 @@ impl Auth {
             .await
             .map_err(AuthError::from)?
             .into_iter()
-            .filter(|s| !s.revoked && now < s.expires_at && s.last_used_at > now - SESSION_IDLE_SECONDS)
+            .filter(|s| is_live(s, now))
             .map(|s| SessionView::new(s, &principal.session_id))
             .collect();
         live.reverse();
@@ -680,6 +700,11 @@ impl Auth {
             },
         })
     }
+}
+
+/// Whether a session can still be used at `now`: not ended, expired or idle too long.
+fn is_live(session: &sessions::SessionRecord, now: i64) -> bool {
+    !session.revoked && now < session.expires_at && session.last_used_at > now - SESSION_IDLE_SECONDS
 }
 
 /// The limiter key of the account and the caller's address.

@@ -382,3 +382,19 @@ async fn bourse_ops_describes_and_drills_against_ministack_elasticache() {
     assert_eq!(dead.error_rate(), 1.0);
     drop(ministack);
 }
+
+/// An operator ends every session of an account at once (`bourse-ops sessions end`): its access
+/// and refresh tokens stop working, and another account's do not.
+#[tokio::test]
+async fn an_operator_ends_every_session_of_one_account() {
+    let auth = app_with_clock(std::sync::Arc::new(bourse_domain::ManualClock::new(now()))).await;
+    let (email, access, refresh_token) = signed_in(&auth).await;
+    let (_, other_access, _) = signed_in(&auth).await;
+    let second = json_body(&login(&auth, &email, PASSWORD, &random_ip()).await)["access_token"].as_str().unwrap().to_owned();
+    assert_eq!(ops::end_sessions(&platform("bourse-ops"), &email).await.unwrap(), 2);
+    assert_problem(&me(&auth, &access).await, 401);
+    assert_problem(&me(&auth, &second).await, 401);
+    assert_problem(&refresh(&auth, &refresh_token).await, 401);
+    assert_eq!(me(&auth, &other_access).await.status(), 200);
+    assert!(ops::end_sessions(&platform("bourse-ops"), "nobody-here@example.com").await.is_err());
+}

@@ -163,3 +163,49 @@ async fn two_concurrent_refreshes_with_one_token_end_the_family() {
         assert_problem(&refresh(&app, winner["refresh_token"].as_str().unwrap()).await, 401);
     }
 }
+
+/// An account holds at most `MAX_SESSIONS_PER_ACCOUNT` live sessions: a sign-in past it ends the
+/// least recently used one, and only that one.
+#[tokio::test]
+async fn a_sign_in_past_the_session_cap_ends_the_least_recently_used_session() {
+    let clock = clock();
+    let app = app_with_clock(Arc::clone(&clock)).await;
+    let (email, _, first_refresh) = signed_in(&app).await;
+    let mut latest = String::new();
+    for i in 1..bourse_tokens::MAX_SESSIONS_PER_ACCOUNT {
+        clock.advance(1);
+        latest = login_as(&app, &email, &format!("device {i}"), &random_ip()).await.0;
+    }
+    // Using the first session makes the second the least recently used.
+    clock.advance(1);
+    let used = refresh(&app, &first_refresh).await;
+    assert_eq!(used.status(), 200);
+    let first_access_now = json_body(&used)["access_token"].as_str().unwrap().to_owned();
+    assert_eq!(sessions_of(&app, &latest).await.len(), bourse_tokens::MAX_SESSIONS_PER_ACCOUNT);
+    clock.advance(1);
+    let newest = login_as(&app, &email, "one device too many", &random_ip()).await.0;
+    let live = sessions_of(&app, &newest).await;
+    assert_eq!(live.len(), bourse_tokens::MAX_SESSIONS_PER_ACCOUNT, "still at the cap");
+    let agents: Vec<&str> = live.iter().filter_map(|s| s["user_agent"].as_str()).collect();
+    assert!(!agents.contains(&"device 1"), "the least recently used session ended: {agents:?}");
+    assert!(agents.contains(&"device 2") && agents.contains(&"one device too many"), "{agents:?}");
+    assert_eq!(me(&app, &first_access_now).await.status(), 200, "the refreshed first session lives on");
+}
+
+/// However often it is refreshed, a session ends 30 days after its sign-in.
+#[tokio::test]
+async fn a_session_used_every_day_still_ends_thirty_days_after_sign_in() {
+    let clock = clock();
+    let app = app_with_clock(Arc::clone(&clock)).await;
+    let (_, _, mut token) = signed_in(&app).await;
+    let mut elapsed = 0;
+    while elapsed + 5 * 86_400 < bourse_tokens::REFRESH_FAMILY_TTL_SECONDS {
+        clock.advance(5 * 86_400);
+        elapsed += 5 * 86_400;
+        let rotated = refresh(&app, &token).await;
+        assert_eq!(rotated.status(), 200, "day {}: {}", elapsed / 86_400, json_body(&rotated));
+        token = json_body(&rotated)["refresh_token"].as_str().unwrap().to_owned();
+    }
+    clock.advance(bourse_tokens::REFRESH_FAMILY_TTL_SECONDS - elapsed);
+    assert_problem(&refresh(&app, &token).await, 401);
+}

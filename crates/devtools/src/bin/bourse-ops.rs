@@ -3,6 +3,7 @@
 //!
 //! ```text
 //! bourse-ops admin grant|revoke --email ADDRESS          the admin role on an account (its next token)
+//! bourse-ops sessions end --email ADDRESS               end every session of an account now
 //! bourse-ops cache stats                                  INFO (hit ratio, memory, evictions) + keys by prefix
 //! bourse-ops cache clear --prefix PREFIX                  delete the keys starting with PREFIX
 //! bourse-ops cache warm                                   load the universe, compute the public screener reads
@@ -29,7 +30,7 @@ async fn main() {
     }
 }
 
-const USAGE: &str = "usage: bourse-ops admin grant|revoke --email ADDRESS | cache stats|clear|warm|describe|failover-drill [options] | dlq replay --from URL --to URL [--dry-run] [--max N]";
+const USAGE: &str = "usage: bourse-ops admin grant|revoke --email ADDRESS | sessions end --email ADDRESS | cache stats|clear|warm|describe|failover-drill [options] | dlq replay --from URL --to URL [--dry-run] [--max N]";
 
 /// `--name value` pairs; `--dry-run` is a flag.
 fn parse_options(args: &[String]) -> Result<(HashMap<String, String>, bool), DynError> {
@@ -79,6 +80,13 @@ async fn run(args: Vec<String>) -> Result<(), DynError> {
                 email.as_str(),
                 account.user_id,
                 if admin { "granted" } else { "revoked" }
+            );
+        }
+        ("sessions", "end") => {
+            let ended = ops::end_sessions(&platform()?, need("email")?).await?;
+            println!(
+                "{}: {ended} sessions ended (every refresh token is refused, and every access token from its next request)",
+                need("email")?
             );
         }
         ("cache", "stats" | "clear" | "warm") => {
