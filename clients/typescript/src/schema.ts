@@ -268,7 +268,7 @@ export interface paths {
         };
         /**
          * Everything the service holds of the caller, as JSON (or the transactions as CSV), in pages
-         * @description The first page holds the profile, sessions, usage (the 100 days kept) and portfolios; every page holds up to 1,000 transactions (portfolio by portfolio, newest first), then the journal's signals. Follow `next_cursor` (JSON) or the `Link: <…>; rel="next"` header (CSV) until it is absent; each page is bounded work, so an account of any size exports. CSV pages carry the header row on the first page only, so they concatenate; free-text cells that a spreadsheet would read as a formula start with an apostrophe.
+         * @description The first page holds the profile, sessions, usage (the 100 days kept), portfolios and watchlists; every page holds up to 1,000 transactions (portfolio by portfolio, newest first), then the journal's signals. Follow `next_cursor` (JSON) or the `Link: <…>; rel="next"` header (CSV) until it is absent; each page is bounded work, so an account of any size exports. CSV pages carry the header row on the first page only, so they concatenate; free-text cells that a spreadsheet would read as a formula start with an apostrophe.
          */
         get: operations["exportAccount"];
         put?: never;
@@ -683,6 +683,88 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/watchlists": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The caller's watchlists (names and symbols, no quotes) */
+        get: operations["listWatchlists"];
+        put?: never;
+        /** Create a watchlist */
+        post: operations["createWatchlist"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/watchlists/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A watchlist id; anything else, or another user's id, is 404 */
+                id: string;
+            };
+            cookie?: never;
+        };
+        /** A watchlist with a quote per symbol, in its order (1 GetItem + 1 batch read per 100 symbols) */
+        get: operations["getWatchlist"];
+        put?: never;
+        post?: never;
+        /** Delete a watchlist */
+        delete: operations["deleteWatchlist"];
+        options?: never;
+        head?: never;
+        /** Rename a watchlist and/or replace its symbols (a new order included) */
+        patch: operations["changeWatchlist"];
+        trace?: never;
+    };
+    "/v1/watchlists/{id}/symbols": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A watchlist id; anything else, or another user's id, is 404 */
+                id: string;
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Add a symbol at the end of a watchlist (one already there changes nothing) */
+        post: operations["addToWatchlist"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/watchlists/{id}/symbols/{symbol}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A watchlist id; anything else, or another user's id, is 404 */
+                id: string;
+                /** @description A symbol on the watchlist; any other is 404 */
+                symbol: string;
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** Remove a symbol from a watchlist */
+        delete: operations["removeFromWatchlist"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/journal/signals": {
         parameters: {
             query?: never;
@@ -889,6 +971,31 @@ export interface components {
         Note: string;
         Links: {
             self: string;
+        };
+        Watchlist: {
+            id: string;
+            name: string;
+            symbols: string[];
+            /** Format: date-time */
+            created_at: string;
+            /** Format: date-time */
+            updated_at: string;
+        };
+        WatchlistDetail: {
+            id: string;
+            name: string;
+            symbols: string[];
+            /** Format: date-time */
+            created_at: string;
+            /** Format: date-time */
+            updated_at: string;
+            items: {
+                symbol: string;
+                price: components["schemas"]["NullableDecimal"];
+                change: components["schemas"]["NullableDecimal"];
+                change_pct: components["schemas"]["NullableDecimal"];
+                sector: string | null;
+            }[];
         };
         Portfolio: {
             id: string;
@@ -1149,6 +1256,8 @@ export interface components {
             }[];
             /** @description first page only (empty after) */
             portfolios: components["schemas"]["Portfolio"][];
+            /** @description first page only (empty after) */
+            watchlists: components["schemas"]["Watchlist"][];
             transactions: {
                 portfolio_id: string;
                 id: string;
@@ -2988,6 +3097,246 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             404: components["responses"]["NotFound"];
+            429: components["responses"]["QuotaExceeded"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    listWatchlists: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description `items` */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        items: components["schemas"]["Watchlist"][];
+                    };
+                };
+            };
+            /** @description A query parameter (none is known) */
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            429: components["responses"]["QuotaExceeded"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    createWatchlist: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description 1 to 128 visible ASCII characters (else 400). A retried POST with the same key and body answers the stored response (`Idempotent-Replayed: true`) with no second effect; 409 while another request holds the key (a lease of at most 60 s); 422 with another body */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    name: string;
+                    /** @description in the order to keep; no repeats; every symbol known to the universe */
+                    symbols?: string[];
+                };
+            };
+        };
+        responses: {
+            /** @description The watchlist */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Watchlist"];
+                };
+            };
+            /** @description A blank or over-long name, a malformed or repeated symbol (`body.symbols[i]`) */
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            /** @description Another request holds the Idempotency-Key */
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            /** @description An unknown symbol, more symbols or lists than the plan allows, or an Idempotency-Key reused with another body */
+            422: components["responses"]["Unprocessable"];
+            429: components["responses"]["QuotaExceeded"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    getWatchlist: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A watchlist id; anything else, or another user's id, is 404 */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The watchlist and its quotes */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WatchlistDetail"];
+                };
+            };
+            /** @description A query parameter (none is known) */
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            /** @description No such watchlist (another user's id included) */
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["QuotaExceeded"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    deleteWatchlist: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A watchlist id; anything else, or another user's id, is 404 */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deleted */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            401: components["responses"]["Unauthorized"];
+            /** @description No such watchlist (another user's id included) */
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["QuotaExceeded"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    changeWatchlist: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A watchlist id; anything else, or another user's id, is 404 */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    name?: string;
+                    symbols?: string[];
+                };
+            };
+        };
+        responses: {
+            /** @description The watchlist */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Watchlist"];
+                };
+            };
+            /** @description A blank or over-long name, a malformed or repeated symbol */
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            /** @description No such watchlist (another user's id included) */
+            404: components["responses"]["NotFound"];
+            /** @description Changed by other requests at the same moment; retry */
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            /** @description An unknown symbol */
+            422: components["responses"]["Unprocessable"];
+            429: components["responses"]["QuotaExceeded"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    addToWatchlist: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A watchlist id; anything else, or another user's id, is 404 */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    symbol: string;
+                };
+            };
+        };
+        responses: {
+            /** @description The watchlist */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Watchlist"];
+                };
+            };
+            /** @description A malformed symbol */
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            /** @description No such watchlist (another user's id included) */
+            404: components["responses"]["NotFound"];
+            /** @description Changed by other requests at the same moment; retry */
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            /** @description An unknown symbol */
+            422: components["responses"]["Unprocessable"];
+            429: components["responses"]["QuotaExceeded"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    removeFromWatchlist: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A watchlist id; anything else, or another user's id, is 404 */
+                id: string;
+                /** @description A symbol on the watchlist; any other is 404 */
+                symbol: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Removed */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            401: components["responses"]["Unauthorized"];
+            /** @description No such watchlist, or the symbol is not on it */
+            404: components["responses"]["NotFound"];
+            /** @description Changed by other requests at the same moment; retry */
+            409: components["responses"]["Conflict"];
             429: components["responses"]["QuotaExceeded"];
             503: components["responses"]["Unavailable"];
         };

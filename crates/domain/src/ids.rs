@@ -53,25 +53,43 @@ macro_rules! text_id {
 }
 pub(crate) use text_id;
 
-/// Text that is not a portfolio id.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("not a portfolio id")]
-pub struct InvalidPortfolioId;
+/// An id of 128 random bits, written as 32 lower-case hex digits, with its parse error.
+macro_rules! random_id {
+    ($(#[$doc:meta])* $name:ident, $error:ident, $what:literal) => {
+        #[doc = concat!("Why text was refused: ", $what, ".")]
+        #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+        #[error($what)]
+        pub struct $error;
 
-/// A portfolio id: 32 lower-case hex digits (128 random bits).
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct PortfolioId(String);
+        $(#[$doc])*
+        #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub struct $name(String);
 
-impl PortfolioId {
-    pub fn parse(text: &str) -> Result<Self, InvalidPortfolioId> {
-        if is_lower_hex(text, 32) { Ok(PortfolioId(text.to_owned())) } else { Err(InvalidPortfolioId) }
-    }
+        impl $name {
+            pub fn parse(text: &str) -> Result<Self, $error> {
+                if is_lower_hex(text, 32) { Ok($name(text.to_owned())) } else { Err($error) }
+            }
 
-    /// From 16 random bytes (the caller supplies the randomness: the domain does no I/O).
-    pub fn from_random(bytes: [u8; 16]) -> Self {
-        PortfolioId(crate::text::hex(&bytes))
-    }
+            /// From 16 random bytes (the caller supplies the randomness: the domain does no I/O).
+            pub fn from_random(bytes: [u8; 16]) -> Self {
+                $name(crate::text::hex(&bytes))
+            }
+        }
+    };
 }
+
+random_id!(
+    /// A portfolio id: 32 lower-case hex digits (128 random bits).
+    PortfolioId,
+    InvalidPortfolioId,
+    "not a portfolio id"
+);
+random_id!(
+    /// A watchlist id: 32 lower-case hex digits (128 random bits).
+    WatchlistId,
+    InvalidWatchlistId,
+    "not a watchlist id"
+);
 
 /// Text that is not a transaction id.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -106,7 +124,7 @@ impl TransactionId {
     }
 }
 
-text_id!(PortfolioId, TransactionId);
+text_id!(PortfolioId, WatchlistId, TransactionId);
 
 #[cfg(test)]
 mod tests {

@@ -28,9 +28,10 @@ pub mod symbol;
 pub mod text;
 pub mod transaction;
 pub mod universe;
+pub mod watchlist;
 
 pub use account::{Email, Password, UserId};
 pub use clock::{Clock, ManualClock, SystemClock};
-pub use ids::{PortfolioId, TransactionId};
+pub use ids::{PortfolioId, TransactionId, WatchlistId};
 pub use plan::{Plan, QuotaState};
 pub use symbol::{Symbol, SymbolError};

@@ -33,3 +33,4 @@ pub mod queue;
 pub mod roles;
 pub mod sessions;
 pub mod usage;
+pub mod watchlists;

@@ -1,7 +1,7 @@
 //! `GET /v1/me/export`: everything the service holds of the caller, as one JSON document — or the
 //! transactions as CSV (`format=csv`). An account of any size is exported in pages of at most
 //! [`PAGE_RECORDS`] transactions and signals, so each request does bounded work: the first page
-//! holds the profile, sessions, usage and portfolios; every page continues the transactions
+//! holds the profile, sessions, usage, portfolios and watchlists; every page continues the transactions
 //! (portfolio by portfolio), then the journal's signals; `next_cursor` (JSON) or a `Link: …;
 //! rel="next"` header (CSV) names the next page, absent on the last.
 
@@ -35,6 +35,7 @@ pub struct AccountExport {
     pub sessions: Vec<ExportSession>,
     pub usage: Vec<ExportUsageDay>,
     pub portfolios: Vec<PortfolioView>,
+    pub watchlists: Vec<crate::wire::WatchlistView>,
     pub transactions: Vec<ExportTransaction>,
     pub signals: Vec<SignalView>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -140,7 +141,7 @@ struct Records {
 impl Portfolio {
     /// `GET /v1/me/export?format=json|csv&cursor=…`. Cost per page: 1 Query (portfolios) + 1 Query
     /// per portfolio page of transactions + 1–10 Queries of signals, and on the first page 1
-    /// GetItem (profile) + 1 Query on `gsi1` (sessions) + 1 Query (usage).
+    /// GetItem (profile) + 1 Query on `gsi1` (sessions) + 1 Query (usage) + 1 Query (watchlists).
     pub(crate) async fn export(&self, request: &ApiRequest, user: &UserId) -> Result<Reply, ApiError> {
         request.only_query(&["format", "cursor"])?;
         let format = match request.query("format")? {
@@ -170,6 +171,7 @@ impl Portfolio {
             sessions: Vec::new(),
             usage: Vec::new(),
             portfolios: Vec::new(),
+            watchlists: Vec::new(),
             transactions: records.transactions,
             signals: records.signals,
             next_cursor,
@@ -207,6 +209,12 @@ impl Portfolio {
                 .map(|d| ExportUsageDay { date: d.date, total: d.total, routes: d.routes })
                 .collect();
             page.portfolios = portfolios.iter().map(PortfolioView::from).collect();
+            page.watchlists = bourse_storage::watchlists::list_watchlists(aws, table, user)
+                .await
+                .map_err(storage_problem)?
+                .iter()
+                .map(crate::wire::WatchlistView::from)
+                .collect();
         }
         Reply::ok(&page)
     }

@@ -10,6 +10,7 @@ mod import;
 mod input;
 mod journal;
 mod ledger;
+mod watchlists;
 pub mod wire;
 #[cfg(test)]
 mod wire_tests;
@@ -60,6 +61,13 @@ pub enum PortfolioRoute {
     JournalDelete,
     JournalStats,
     Export,
+    WatchlistCreate,
+    WatchlistList,
+    WatchlistGet,
+    WatchlistChange,
+    WatchlistDelete,
+    WatchlistAdd,
+    WatchlistRemove,
 }
 
 pub static ROUTES: &[Route<PortfolioRoute>] = &[
@@ -86,6 +94,13 @@ pub static ROUTES: &[Route<PortfolioRoute>] = &[
     Route::bearer_get("/v1/journal/stats", PortfolioRoute::JournalStats),
     // The account's data export: the portfolio function holds most of it.
     Route::bearer_get("/v1/me/export", PortfolioRoute::Export),
+    Route::bearer_post("/v1/watchlists", PortfolioRoute::WatchlistCreate),
+    Route::bearer_get("/v1/watchlists", PortfolioRoute::WatchlistList),
+    Route::bearer_get("/v1/watchlists/{id}", PortfolioRoute::WatchlistGet),
+    Route::bearer_patch("/v1/watchlists/{id}", PortfolioRoute::WatchlistChange),
+    Route::bearer_delete("/v1/watchlists/{id}", PortfolioRoute::WatchlistDelete),
+    Route::bearer_post("/v1/watchlists/{id}/symbols", PortfolioRoute::WatchlistAdd),
+    Route::bearer_delete("/v1/watchlists/{id}/symbols/{symbol}", PortfolioRoute::WatchlistRemove),
 ];
 
 /// What the health endpoint checks.
@@ -94,7 +109,7 @@ const DEPENDENCIES: &[Dependency] = &[Dependency::AppTable, Dependency::MarketTa
 /// A cached summary or holdings list lives this long; every write to the portfolio deletes it.
 pub const VIEW_TTL: Duration = Duration::from_secs(60);
 /// Read-modify-write attempts (a holding, a symbol's journal statistics) before answering 409.
-const WRITE_ATTEMPTS: u32 = 30;
+pub(crate) const WRITE_ATTEMPTS: u32 = 30;
 /// Longest history range one request may ask for.
 pub const MAX_HISTORY_DAYS: i64 = 5 * 366;
 
@@ -498,6 +513,13 @@ impl Handler<PortfolioRoute> for Portfolio {
             PortfolioRoute::JournalDelete => self.delete_signal(&request, &user()?).await,
             PortfolioRoute::JournalStats => self.journal_stats(&request, &user()?).await,
             PortfolioRoute::Export => self.export(&request, &user()?).await,
+            PortfolioRoute::WatchlistCreate => self.create_watchlist(&request, &user()?).await,
+            PortfolioRoute::WatchlistList => self.list_watchlists(&request, &user()?).await,
+            PortfolioRoute::WatchlistGet => self.get_watchlist(&request, &user()?).await,
+            PortfolioRoute::WatchlistChange => self.change_watchlist(&request, &user()?).await,
+            PortfolioRoute::WatchlistDelete => self.delete_watchlist(&request, &user()?).await,
+            PortfolioRoute::WatchlistAdd => self.add_to_watchlist(&request, &user()?).await,
+            PortfolioRoute::WatchlistRemove => self.remove_from_watchlist(&request, &user()?).await,
         }
     }
 }

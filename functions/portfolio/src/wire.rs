@@ -336,3 +336,55 @@ pub struct SymbolCounts {
     #[serde(flatten)]
     pub counts: JournalCounts,
 }
+
+/// `Watchlist`: a list's name and symbols, in the user's order.
+#[derive(Debug, Clone, Serialize)]
+pub struct WatchlistView {
+    pub id: bourse_domain::WatchlistId,
+    pub name: String,
+    pub symbols: Vec<String>,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+impl From<&bourse_storage::watchlists::WatchlistRecord> for WatchlistView {
+    fn from(w: &bourse_storage::watchlists::WatchlistRecord) -> Self {
+        WatchlistView {
+            id: w.id.clone(),
+            name: w.name.clone(),
+            symbols: w.symbols.iter().map(|s| s.as_str().to_owned()).collect(),
+            created_at: w.created_at.clone(),
+            updated_at: w.updated_at.clone(),
+        }
+    }
+}
+
+/// `WatchlistDetail`: the list with a quote per symbol.
+#[derive(Debug, Clone, Serialize)]
+pub struct WatchlistDetail {
+    #[serde(flatten)]
+    pub list: WatchlistView,
+    pub items: Vec<QuotedSymbol>,
+}
+
+/// `QuotedSymbol`: a symbol with its latest quote (nulls when the data has none).
+#[derive(Debug, Clone, Serialize)]
+pub struct QuotedSymbol {
+    pub symbol: String,
+    pub price: Option<String>,
+    pub change: Option<String>,
+    pub change_pct: Option<String>,
+    pub sector: Option<String>,
+}
+
+impl QuotedSymbol {
+    pub fn new(symbol: &bourse_domain::Symbol, quote: Option<&Quote>) -> Self {
+        QuotedSymbol {
+            symbol: symbol.as_str().to_owned(),
+            price: quote.and_then(|q| q.price).map(dec),
+            change: quote.and_then(|q| q.change).map(dec),
+            change_pct: quote.and_then(|q| q.change_pct).map(dec),
+            sector: quote.and_then(|q| q.sector.clone()),
+        }
+    }
+}

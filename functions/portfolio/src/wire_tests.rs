@@ -142,6 +142,19 @@ fn samples() -> Vec<(&'static str, u16, Value)> {
             .collect(),
     };
     let empty_stats = JournalStats { all: JournalCounts::from(&rules::roll_up(&[]).0), by_symbol: vec![] };
+    let watchlist = bourse_storage::watchlists::WatchlistRecord {
+        id: bourse_domain::WatchlistId::parse(&"2".repeat(32)).unwrap(),
+        name: "Tech".into(),
+        symbols: vec![Symbol::parse("AAPL").unwrap(), Symbol::parse("ZZZ").unwrap()],
+        created_at: "2026-11-25T21:30:00Z".into(),
+        updated_at: "2026-11-25T21:31:00Z".into(),
+        version: 2,
+    };
+    let listed = WatchlistView::from(&watchlist);
+    let detail = WatchlistDetail {
+        list: listed.clone(),
+        items: watchlist.symbols.iter().map(|s| QuotedSymbol::new(s, quotes.get(s.as_str()))).collect(),
+    };
     let first_page = crate::export::AccountExport {
         format: crate::export::FORMAT,
         exported_at: "2026-11-25T21:30:00Z".into(),
@@ -162,6 +175,7 @@ fn samples() -> Vec<(&'static str, u16, Value)> {
         }],
         usage: vec![crate::export::ExportUsageDay { date: "2026-11-25".into(), total: 2, routes: [("GET /v1/me".to_owned(), 2)].into() }],
         portfolios: vec![view.clone()],
+        watchlists: vec![listed.clone()],
         transactions: transactions
             .iter()
             .map(|t| crate::export::ExportTransaction { portfolio_id: portfolio.id.clone(), transaction: t.clone() })
@@ -176,11 +190,17 @@ fn samples() -> Vec<(&'static str, u16, Value)> {
         sessions: vec![],
         usage: vec![],
         portfolios: vec![],
+        watchlists: vec![],
         transactions: vec![],
         signals: vec![signal_view(&open)],
         next_cursor: None,
     };
     vec![
+        ("createWatchlist", 201, json(&listed)),
+        ("listWatchlists", 200, json(&Page::all(vec![listed.clone()]))),
+        ("getWatchlist", 200, json(&detail)),
+        ("changeWatchlist", 200, json(&listed)),
+        ("addToWatchlist", 200, json(&listed)),
         ("exportAccount", 200, json(&first_page)),
         ("exportAccount", 200, json(&last_page)),
         ("createPortfolio", 201, json(&view)),
@@ -243,7 +263,7 @@ fn every_answer_matches_its_schema() {
 
 #[test]
 fn every_documented_answer_has_a_sample() {
-    OpenApi::of_workspace(env!("CARGO_MANIFEST_DIR")).assert_samples_cover(&["portfolio", "journal"], &samples());
+    OpenApi::of_workspace(env!("CARGO_MANIFEST_DIR")).assert_samples_cover(&["portfolio", "journal", "watchlists"], &samples());
 }
 
 #[test]
