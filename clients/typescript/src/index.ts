@@ -102,6 +102,7 @@ export function functionOf(path: string): "auth" | "portfolio" | "screener" | "o
   if (path === "/v1/portfolio/health" || path === "/v1/portfolios" || path.startsWith("/v1/portfolios/")) return "portfolio";
   if (path.startsWith("/v1/journal/") || path === "/v1/me/export") return "portfolio";
   if (path === "/v1/watchlists" || path.startsWith("/v1/watchlists/")) return "portfolio";
+  if (path === "/v1/inbox" || path.startsWith("/v1/inbox/")) return "portfolio";
   return "screener";
 }
 

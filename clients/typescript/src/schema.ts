@@ -765,6 +765,97 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/inbox": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The caller's notifications, newest first, and the unread count */
+        get: operations["inbox"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/inbox/unread-count": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** How many notifications are unread (one read, whatever the inbox's size) */
+        get: operations["inboxUnreadCount"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/inbox/read-all": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Mark every notification read */
+        post: operations["inboxMarkAllRead"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/inbox/{id}/read": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A notification id; anything else, or another user's id, is 404 */
+                id: string;
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Mark a notification read (a read one stays read) */
+        post: operations["inboxMarkRead"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/inbox/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A notification id; anything else, or another user's id, is 404 */
+                id: string;
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** Delete a notification */
+        delete: operations["inboxDelete"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/journal/signals": {
         parameters: {
             query?: never;
@@ -971,6 +1062,23 @@ export interface components {
         Note: string;
         Links: {
             self: string;
+        };
+        InboxPage: {
+            items: {
+                id: string;
+                /** @enum {string} */
+                kind: "job-completed";
+                title: string;
+                body: string;
+                /** @description the API path it is about */
+                link: string | null;
+                /** Format: date-time */
+                created_at: string;
+                read: boolean;
+            }[];
+            /** @description absent on the last page */
+            next_cursor?: string;
+            unread: number;
         };
         Watchlist: {
             id: string;
@@ -3336,6 +3444,149 @@ export interface operations {
             /** @description No such watchlist, or the symbol is not on it */
             404: components["responses"]["NotFound"];
             /** @description Changed by other requests at the same moment; retry */
+            409: components["responses"]["Conflict"];
+            429: components["responses"]["QuotaExceeded"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    inbox: {
+        parameters: {
+            query?: {
+                /** @description `true`: unread ones only */
+                unread?: "true" | "false";
+                limit?: number;
+                /** @description `next_cursor` of the previous page (of the same range, for transactions) */
+                cursor?: components["parameters"]["Cursor"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InboxPage"];
+                };
+            };
+            /** @description An unknown parameter, a bad limit, `unread` or cursor */
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            429: components["responses"]["QuotaExceeded"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    inboxUnreadCount: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description `unread` */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        unread: number;
+                    };
+                };
+            };
+            /** @description A query parameter (none is known) */
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            429: components["responses"]["QuotaExceeded"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    inboxMarkAllRead: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description `marked`: how many were unread */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        marked: number;
+                    };
+                };
+            };
+            /** @description A query parameter (none is known) */
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            /** @description The inbox kept changing under concurrent writes; retry */
+            409: components["responses"]["Conflict"];
+            429: components["responses"]["QuotaExceeded"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    inboxMarkRead: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A notification id; anything else, or another user's id, is 404 */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Read */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            401: components["responses"]["Unauthorized"];
+            /** @description No such notification (another user's id included) */
+            404: components["responses"]["NotFound"];
+            /** @description The notification kept changing under concurrent writes; retry */
+            409: components["responses"]["Conflict"];
+            429: components["responses"]["QuotaExceeded"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    inboxDelete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A notification id; anything else, or another user's id, is 404 */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deleted */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            401: components["responses"]["Unauthorized"];
+            /** @description No such notification (another user's id included) */
+            404: components["responses"]["NotFound"];
+            /** @description The notification kept changing under concurrent writes; retry */
             409: components["responses"]["Conflict"];
             429: components["responses"]["QuotaExceeded"];
             503: components["responses"]["Unavailable"];

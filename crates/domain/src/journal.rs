@@ -195,17 +195,11 @@ pub struct SignalId(String);
 impl SignalId {
     /// A new id at `epoch_millis` with the first 12 hex digits of `random_hex`.
     pub fn new(epoch_millis: i64, random_hex: &str) -> Result<Self, JournalError> {
-        let suffix = random_hex.get(..12).ok_or(JournalError::Id)?;
-        SignalId::parse(&format!("{:013}-{}", epoch_millis.max(0), suffix.to_ascii_lowercase()))
+        crate::text::time_ordered_id(epoch_millis, random_hex).map(SignalId).ok_or(JournalError::Id)
     }
 
     pub fn parse(text: &str) -> Result<Self, JournalError> {
-        let bytes = text.as_bytes();
-        let valid = bytes.len() == 26
-            && bytes[13] == b'-'
-            && bytes[..13].iter().all(u8::is_ascii_digit)
-            && crate::text::is_lower_hex(&text[14..], 12);
-        if valid { Ok(SignalId(text.to_owned())) } else { Err(JournalError::Id) }
+        if crate::text::is_time_ordered_id(text) { Ok(SignalId(text.to_owned())) } else { Err(JournalError::Id) }
     }
 }
 

@@ -8,6 +8,7 @@ pub mod gcra;
 pub mod history;
 pub mod ids;
 pub mod import;
+pub mod inbox;
 pub mod indicators;
 pub mod jobs;
 pub mod journal;

@@ -70,6 +70,20 @@ pub fn unhex(text: &str) -> Option<Vec<u8>> {
 }
 
 /// True for a lower-case hex string of exactly `len` digits (how minted ids are checked).
+/// Whether `text` is a time-ordered id: 13 digits of epoch milliseconds, `-`, 12 lower-case hex
+/// digits (ids of this shape sort by creation time).
+pub fn is_time_ordered_id(text: &str) -> bool {
+    let bytes = text.as_bytes();
+    bytes.len() == 26 && bytes[13] == b'-' && bytes[..13].iter().all(u8::is_ascii_digit) && is_lower_hex(&text[14..], 12)
+}
+
+/// The time-ordered id at `epoch_millis` with the first 12 hex digits of `hex` (lower-cased);
+/// `None` when `hex` is shorter or not hex.
+pub fn time_ordered_id(epoch_millis: i64, hex: &str) -> Option<String> {
+    let id = format!("{:013}-{}", epoch_millis.max(0), hex.get(..12)?.to_ascii_lowercase());
+    is_time_ordered_id(&id).then_some(id)
+}
+
 pub fn is_lower_hex(text: &str, len: usize) -> bool {
     text.len() == len && text.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
 }

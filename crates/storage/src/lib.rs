@@ -22,6 +22,7 @@ pub mod accounts;
 pub mod diagnostics;
 pub mod erasure;
 pub mod idempotency;
+pub mod inbox;
 pub mod jobs;
 pub mod journal;
 pub mod login_limits;

@@ -417,7 +417,32 @@ impl Consumer {
             }
             tracing::info!(job = %job_id, symbols = symbols.len(), "job complete; its stocks join the next universe publish");
         }
+        if let JobOwner::User(user) = &job.owner {
+            self.notify_completion(user, &job, &rfc3339(now)).await?;
+        }
         bourse_storage::jobs::mark_completed(aws, app, job_id, &rfc3339(now)).await?;
+        Ok(())
+    }
+
+    /// Tells the job's owner it finished, in the inbox. Before the job is marked complete, so a
+    /// failure leaves the message to SQS and the next delivery tells again; the notification's id
+    /// derives from the job (its creation time and id), so telling twice stores one notification.
+    async fn notify_completion(&self, user: &UserId, job: &JobRecord, now: &str) -> Result<(), MessageError> {
+        use bourse_domain::inbox::{NotificationId, NotificationKind, job_completed};
+        let created = bourse_domain::text::parse_rfc3339(&job.created_at).map(|t| t.unix_timestamp() * 1000).unwrap_or(0);
+        let id = NotificationId::new(created, job.id.as_str().trim_start_matches('j'))
+            .map_err(|e| MessageError::Transient(format!("notification id of job {}: {e}", job.id)))?;
+        let (title, body) = job_completed(job.progress.done, job.progress.failed);
+        let notification = bourse_storage::inbox::Notification {
+            id,
+            kind: NotificationKind::JobCompleted,
+            title,
+            body,
+            link: Some(format!("/v1/jobs/{}", job.id)),
+            created_at: now.to_owned(),
+            read: false,
+        };
+        bourse_storage::inbox::deliver(&self.platform.aws, &self.app_table, user, &notification).await?;
         Ok(())
     }
 

@@ -7,6 +7,7 @@
 
 mod export;
 mod import;
+mod inbox;
 mod input;
 mod journal;
 mod ledger;
@@ -68,6 +69,11 @@ pub enum PortfolioRoute {
     WatchlistDelete,
     WatchlistAdd,
     WatchlistRemove,
+    Inbox,
+    InboxUnreadCount,
+    InboxMarkRead,
+    InboxMarkAllRead,
+    InboxDelete,
 }
 
 pub static ROUTES: &[Route<PortfolioRoute>] = &[
@@ -101,6 +107,11 @@ pub static ROUTES: &[Route<PortfolioRoute>] = &[
     Route::bearer_delete("/v1/watchlists/{id}", PortfolioRoute::WatchlistDelete),
     Route::bearer_post("/v1/watchlists/{id}/symbols", PortfolioRoute::WatchlistAdd),
     Route::bearer_delete("/v1/watchlists/{id}/symbols/{symbol}", PortfolioRoute::WatchlistRemove),
+    Route::bearer_get("/v1/inbox", PortfolioRoute::Inbox),
+    Route::bearer_get("/v1/inbox/unread-count", PortfolioRoute::InboxUnreadCount),
+    Route::bearer_post("/v1/inbox/read-all", PortfolioRoute::InboxMarkAllRead),
+    Route::bearer_post("/v1/inbox/{id}/read", PortfolioRoute::InboxMarkRead),
+    Route::bearer_delete("/v1/inbox/{id}", PortfolioRoute::InboxDelete),
 ];
 
 /// What the health endpoint checks.
@@ -520,6 +531,11 @@ impl Handler<PortfolioRoute> for Portfolio {
             PortfolioRoute::WatchlistDelete => self.delete_watchlist(&request, &user()?).await,
             PortfolioRoute::WatchlistAdd => self.add_to_watchlist(&request, &user()?).await,
             PortfolioRoute::WatchlistRemove => self.remove_from_watchlist(&request, &user()?).await,
+            PortfolioRoute::Inbox => self.inbox(&request, &user()?).await,
+            PortfolioRoute::InboxUnreadCount => self.unread_count(&request, &user()?).await,
+            PortfolioRoute::InboxMarkRead => self.mark_read(&request, &user()?).await,
+            PortfolioRoute::InboxMarkAllRead => self.mark_all_read(&request, &user()?).await,
+            PortfolioRoute::InboxDelete => self.delete_notification(&request, &user()?).await,
         }
     }
 }

@@ -388,3 +388,50 @@ impl QuotedSymbol {
         }
     }
 }
+
+/// `Notification`.
+#[derive(Debug, Clone, Serialize)]
+pub struct NotificationView {
+    pub id: String,
+    pub kind: &'static str,
+    pub title: String,
+    pub body: String,
+    pub link: Option<String>,
+    pub created_at: String,
+    pub read: bool,
+}
+
+impl From<&bourse_storage::inbox::Notification> for NotificationView {
+    fn from(n: &bourse_storage::inbox::Notification) -> Self {
+        NotificationView {
+            id: n.id.as_str().to_owned(),
+            kind: n.kind.as_str(),
+            title: n.title.clone(),
+            body: n.body.clone(),
+            link: n.link.clone(),
+            created_at: n.created_at.clone(),
+            read: n.read,
+        }
+    }
+}
+
+/// `InboxPage`: a page of notifications and the unread count.
+#[derive(Debug, Clone, Serialize)]
+pub struct InboxPage {
+    pub items: Vec<NotificationView>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_cursor: Option<String>,
+    pub unread: u64,
+}
+
+/// `{unread}`.
+#[derive(Debug, Clone, Serialize)]
+pub struct UnreadCount {
+    pub unread: u64,
+}
+
+/// `{marked}`: how many were marked read.
+#[derive(Debug, Clone, Serialize)]
+pub struct MarkedRead {
+    pub marked: u64,
+}

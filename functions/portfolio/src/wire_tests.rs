@@ -195,7 +195,20 @@ fn samples() -> Vec<(&'static str, u16, Value)> {
         signals: vec![signal_view(&open)],
         next_cursor: None,
     };
+    let note = bourse_storage::inbox::Notification {
+        id: bourse_domain::inbox::NotificationId::new(1_795_642_200_000, "0123456789ab").unwrap(),
+        kind: bourse_domain::inbox::NotificationKind::JobCompleted,
+        title: "Your enrichment job finished".into(),
+        body: "1 symbol enriched.".into(),
+        link: Some("/v1/jobs/j0123456789abcdef01234567".into()),
+        created_at: "2026-11-25T21:30:00Z".into(),
+        read: false,
+    };
+    let inbox_page = InboxPage { items: vec![NotificationView::from(&note)], next_cursor: Some("0a0b".into()), unread: 1 };
     vec![
+        ("inbox", 200, json(&inbox_page)),
+        ("inboxUnreadCount", 200, json(&UnreadCount { unread: 3 })),
+        ("inboxMarkAllRead", 200, json(&MarkedRead { marked: 3 })),
         ("createWatchlist", 201, json(&listed)),
         ("listWatchlists", 200, json(&Page::all(vec![listed.clone()]))),
         ("getWatchlist", 200, json(&detail)),
@@ -263,7 +276,7 @@ fn every_answer_matches_its_schema() {
 
 #[test]
 fn every_documented_answer_has_a_sample() {
-    OpenApi::of_workspace(env!("CARGO_MANIFEST_DIR")).assert_samples_cover(&["portfolio", "journal", "watchlists"], &samples());
+    OpenApi::of_workspace(env!("CARGO_MANIFEST_DIR")).assert_samples_cover(&["portfolio", "journal", "watchlists", "inbox"], &samples());
 }
 
 #[test]

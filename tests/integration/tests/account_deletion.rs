@@ -69,6 +69,7 @@ async fn footprint(
         (format!("P#{user}#{portfolio}"), None),
         (format!("J#{user}"), None),
         (format!("USAGE#{user}"), None),
+        (format!("INBOX#{user}"), None),
         (format!("IDEMP#{user}#{idempotency_key}"), None),
         (format!("JOB#{job}"), None),
         (format!("LOGINLIMIT#ACCOUNT#{account}"), None),
@@ -134,8 +135,21 @@ async fn deleting_an_account_leaves_nothing_of_the_user_and_nothing_else_is_touc
     let hashes: Vec<String> =
         [&first_refresh, &second_refresh, &reset_token].iter().map(|t| bourse_tokens::refresh_token_hash(t)).collect();
 
+    // A notification in the inbox (what a finished job leaves).
+    let note = bourse_storage::inbox::Notification {
+        id: bourse_domain::inbox::NotificationId::new(1_795_642_200_000, "0123456789ab").unwrap(),
+        kind: bourse_domain::inbox::NotificationKind::JobCompleted,
+        title: "done".into(),
+        body: "1 symbol enriched.".into(),
+        link: None,
+        created_at: "2026-11-25T21:30:00Z".into(),
+        read: false,
+    };
+    let owner = UserId::parse(&user).unwrap();
+    assert!(bourse_storage::inbox::deliver(&platform("auth").aws, &table(), &owner, &note).await.unwrap());
+
     let before = footprint(&user, &email, &portfolio, &job, &hashes, &idempotency_key).await;
-    for key in ["USER#", "EMAIL#", "P#", "J#", "USAGE#", "IDEMP#", "JOB#", "LOGINLIMIT#FAILURES#", "SESSIONS#", "OWNER#"] {
+    for key in ["USER#", "EMAIL#", "P#", "J#", "USAGE#", "INBOX#", "IDEMP#", "JOB#", "LOGINLIMIT#FAILURES#", "SESSIONS#", "OWNER#"] {
         assert!(before.iter().any(|(k, n)| k.starts_with(key) && *n > 0), "the user has no {key} item to delete: {before:?}");
     }
     let held = |prefix: &str| before.iter().filter(|(k, _)| k.starts_with(prefix)).map(|(_, n)| n).sum::<usize>();
