@@ -20,6 +20,7 @@ pub mod password_hash;
 pub mod plan;
 pub mod portfolio;
 pub mod random;
+pub mod returns;
 pub mod screener;
 pub mod sectors;
 pub mod signals;
