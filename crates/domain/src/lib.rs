@@ -12,6 +12,7 @@ pub mod indicators;
 pub mod jobs;
 pub mod journal;
 pub mod login_throttle;
+pub mod lots;
 pub mod mail;
 pub mod market_data;
 pub mod messages;
