@@ -45,10 +45,11 @@
 //!   range reports the return of the period only: annualising a day or a month magnifies noise.
 //! - **Rounding**: a rate is a fraction (`0.05` is 5 %) rounded to [`RATE_PLACES`] = 8 places
 //!   (10⁻⁶ of a percentage point; `round_dp`, ties to even). Money sums are exact decimals.
-//! - **Precision**: TWR, the simple return and annualisation are exact decimal arithmetic (a power
-//!   with a fractional exponent is `rust_decimal`'s, good to more than 20 digits). Only the MWR
-//!   solver works in `f64` — about 15 significant digits, ample for 8 places — and its result is
-//!   returned as a `Decimal` rounded to 8 places.
+//! - **Precision**: TWR, the simple return and annualisation are decimal arithmetic (sums exact,
+//!   quotients and products to `Decimal`'s 28 significant digits; a power with a fractional
+//!   exponent is `rust_decimal`'s, good to more than 20). Only the MWR solver works in `f64` —
+//!   about 15 significant digits, ample for 8 places — and its result is returned as a `Decimal`
+//!   rounded to 8 places; it may differ from an exact rate by one unit of the 8th place.
 //!
 //! # When a return does not exist
 //!
