@@ -663,6 +663,29 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/portfolios/{id}/lots": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A portfolio id (32 lowercase hex digits); anything else, or another user's id, is 404 */
+                id: components["parameters"]["PortfolioId"];
+            };
+            cookie?: never;
+        };
+        /**
+         * Tax lots and realised gains by year, from the whole ledger, under a lot method
+         * @description Every holding's open lots (after splits, with their cost) and every sale's disposals: the lots it drew on, proceeds, cost, gain, short or long term (long when sold after the purchase's anniversary), and — with the US rule — wash sales (a loss with a purchase of the same symbol within 30 days before or after: the loss is disallowed now and added to the replacement lot's cost). `gains_by_year` sums the disposals of all holdings by year and term.
+         */
+        get: operations["lots"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/portfolios/{id}/analysis": {
         parameters: {
             query?: never;
@@ -1062,6 +1085,55 @@ export interface components {
         Note: string;
         Links: {
             self: string;
+        };
+        LotsReport: {
+            /** @enum {string} */
+            method: "FIFO" | "LIFO" | "AVERAGE";
+            /** @enum {string} */
+            wash_sales: "us" | "off";
+            holdings: {
+                symbol: string;
+                fees: components["schemas"]["Decimal"];
+                open_lots: {
+                    /** @description the id of the BUY that opened it */
+                    lot_id: string;
+                    /** Format: date */
+                    acquired: string;
+                    quantity: components["schemas"]["Decimal"];
+                    cost_basis: components["schemas"]["Decimal"];
+                    unit_cost: components["schemas"]["Decimal"];
+                    wash_adjustment: components["schemas"]["Decimal"];
+                }[];
+                disposals: {
+                    sale_id: string;
+                    lot_id: string;
+                    /** Format: date */
+                    acquired: string;
+                    /** Format: date */
+                    disposed: string;
+                    quantity: components["schemas"]["Decimal"];
+                    proceeds: components["schemas"]["Decimal"];
+                    cost_basis: components["schemas"]["Decimal"];
+                    gain: components["schemas"]["Decimal"];
+                    /** @enum {string} */
+                    term: "short" | "long";
+                    disallowed_loss: components["schemas"]["NullableDecimal"];
+                    reportable_gain: components["schemas"]["Decimal"];
+                }[];
+            }[];
+            gains_by_year: {
+                year: number;
+                short_term: components["schemas"]["TermGains"];
+                long_term: components["schemas"]["TermGains"];
+            }[];
+        };
+        TermGains: {
+            disposals: number;
+            proceeds: components["schemas"]["Decimal"];
+            cost_basis: components["schemas"]["Decimal"];
+            gain: components["schemas"]["Decimal"];
+            disallowed_loss: components["schemas"]["Decimal"];
+            reportable_gain: components["schemas"]["Decimal"];
         };
         InboxPage: {
             items: {
@@ -3169,6 +3241,41 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             404: components["responses"]["NotFound"];
+            429: components["responses"]["QuotaExceeded"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    lots: {
+        parameters: {
+            query?: {
+                /** @description Which lots a sale draws on (case-insensitive) */
+                method?: "FIFO" | "LIFO" | "AVERAGE";
+                wash_sales?: "us" | "off";
+            };
+            header?: never;
+            path: {
+                /** @description A portfolio id (32 lowercase hex digits); anything else, or another user's id, is 404 */
+                id: components["parameters"]["PortfolioId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The lots */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LotsReport"];
+                };
+            };
+            /** @description An unknown method, wash-sale rule or query parameter */
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            /** @description A holding's stored ledger cannot be split into lots */
+            409: components["responses"]["Conflict"];
             429: components["responses"]["QuotaExceeded"];
             503: components["responses"]["Unavailable"];
         };

@@ -11,6 +11,7 @@ mod inbox;
 mod input;
 mod journal;
 mod ledger;
+mod lots;
 mod watchlists;
 pub mod wire;
 #[cfg(test)]
@@ -74,6 +75,7 @@ pub enum PortfolioRoute {
     InboxMarkRead,
     InboxMarkAllRead,
     InboxDelete,
+    Lots,
 }
 
 pub static ROUTES: &[Route<PortfolioRoute>] = &[
@@ -90,6 +92,7 @@ pub static ROUTES: &[Route<PortfolioRoute>] = &[
     Route::bearer_get("/v1/portfolios/{id}/summary", PortfolioRoute::Summary),
     Route::bearer_get("/v1/portfolios/{id}/history", PortfolioRoute::History),
     Route::bearer_get("/v1/portfolios/{id}/analysis", PortfolioRoute::Analysis),
+    Route::bearer_get("/v1/portfolios/{id}/lots", PortfolioRoute::Lots),
     Route::bearer_post("/v1/portfolios/{id}/import", PortfolioRoute::Import).with_body_limit(import::MAX_IMPORT_BYTES),
     Route::bearer_post("/v1/journal/signals", PortfolioRoute::JournalCreate),
     Route::bearer_get("/v1/journal/signals", PortfolioRoute::JournalList),
@@ -531,6 +534,7 @@ impl Handler<PortfolioRoute> for Portfolio {
             PortfolioRoute::WatchlistDelete => self.delete_watchlist(&request, &user()?).await,
             PortfolioRoute::WatchlistAdd => self.add_to_watchlist(&request, &user()?).await,
             PortfolioRoute::WatchlistRemove => self.remove_from_watchlist(&request, &user()?).await,
+            PortfolioRoute::Lots => self.lots(&request, &user()?).await,
             PortfolioRoute::Inbox => self.inbox(&request, &user()?).await,
             PortfolioRoute::InboxUnreadCount => self.unread_count(&request, &user()?).await,
             PortfolioRoute::InboxMarkRead => self.mark_read(&request, &user()?).await,

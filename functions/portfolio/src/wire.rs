@@ -435,3 +435,114 @@ pub struct UnreadCount {
 pub struct MarkedRead {
     pub marked: u64,
 }
+
+/// `LotsReport`: tax lots and realised gains of a portfolio under one method.
+#[derive(Debug, Clone, Serialize)]
+pub struct LotsReport {
+    pub method: &'static str,
+    pub wash_sales: &'static str,
+    pub holdings: Vec<HoldingLots>,
+    pub gains_by_year: Vec<YearGainsView>,
+}
+
+/// One holding's open lots, its sales' disposals and its lot-less fees.
+#[derive(Debug, Clone, Serialize)]
+pub struct HoldingLots {
+    pub symbol: String,
+    pub open_lots: Vec<OpenLotView>,
+    pub disposals: Vec<DisposalView>,
+    pub fees: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct OpenLotView {
+    /// The id of the BUY that opened it.
+    pub lot_id: String,
+    pub acquired: String,
+    pub quantity: String,
+    pub cost_basis: String,
+    pub unit_cost: String,
+    pub wash_adjustment: String,
+}
+
+impl From<&bourse_domain::lots::OpenLot> for OpenLotView {
+    fn from(l: &bourse_domain::lots::OpenLot) -> Self {
+        OpenLotView {
+            lot_id: l.id.as_str().to_owned(),
+            acquired: l.acquired.to_string(),
+            quantity: dec(l.quantity),
+            cost_basis: dec(l.cost_basis),
+            unit_cost: dec(l.unit_cost()),
+            wash_adjustment: dec(l.wash_adjustment),
+        }
+    }
+}
+
+/// One sale's draw on one lot.
+#[derive(Debug, Clone, Serialize)]
+pub struct DisposalView {
+    pub sale_id: String,
+    pub lot_id: String,
+    pub acquired: String,
+    pub disposed: String,
+    pub quantity: String,
+    pub proceeds: String,
+    pub cost_basis: String,
+    pub gain: String,
+    /// `short` or `long` (held more than a year).
+    pub term: &'static str,
+    /// The loss a wash sale disallows now (added to the replacement lot's cost), if any.
+    pub disallowed_loss: Option<String>,
+    pub reportable_gain: String,
+}
+
+impl From<&bourse_domain::lots::Disposal> for DisposalView {
+    fn from(d: &bourse_domain::lots::Disposal) -> Self {
+        DisposalView {
+            sale_id: d.sale.as_str().to_owned(),
+            lot_id: d.lot.as_str().to_owned(),
+            acquired: d.acquired.to_string(),
+            disposed: d.disposed.to_string(),
+            quantity: dec(d.quantity),
+            proceeds: dec(d.proceeds),
+            cost_basis: dec(d.cost_basis),
+            gain: dec(d.gain),
+            term: match d.term {
+                bourse_domain::lots::HoldingTerm::Short => "short",
+                bourse_domain::lots::HoldingTerm::Long => "long",
+            },
+            disallowed_loss: d.wash_sale.as_ref().map(|w| dec(w.disallowed_loss)),
+            reportable_gain: dec(d.reportable_gain()),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct YearGainsView {
+    pub year: i32,
+    pub short_term: TermGainsView,
+    pub long_term: TermGainsView,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct TermGainsView {
+    pub disposals: u32,
+    pub proceeds: String,
+    pub cost_basis: String,
+    pub gain: String,
+    pub disallowed_loss: String,
+    pub reportable_gain: String,
+}
+
+impl From<&bourse_domain::lots::TermGains> for TermGainsView {
+    fn from(g: &bourse_domain::lots::TermGains) -> Self {
+        TermGainsView {
+            disposals: g.disposals,
+            proceeds: dec(g.proceeds),
+            cost_basis: dec(g.cost_basis),
+            gain: dec(g.gain),
+            disallowed_loss: dec(g.disallowed_loss),
+            reportable_gain: dec(g.reportable_gain),
+        }
+    }
+}

@@ -205,7 +205,41 @@ fn samples() -> Vec<(&'static str, u16, Value)> {
         read: false,
     };
     let inbox_page = InboxPage { items: vec![NotificationView::from(&note)], next_cursor: Some("0a0b".into()), unread: 1 };
+    let entries: Vec<bourse_domain::lots::LedgerEntry> = [
+        ("2024-01-10-00000000000000a1", "BUY", "2024-01-10", &[("quantity", "10"), ("price", "100"), ("fees", "1")][..]),
+        ("2025-03-01-00000000000000a2", "SELL", "2025-03-01", &[("quantity", "4"), ("price", "90")][..]),
+        ("2025-03-10-00000000000000a3", "BUY", "2025-03-10", &[("quantity", "2"), ("price", "85")][..]),
+    ]
+    .iter()
+    .map(|(id, kind, date, terms)| {
+        let t = transaction(id, kind, date, terms);
+        bourse_domain::lots::LedgerEntry { id: t.id.clone(), date: parse_date(date).unwrap(), trade: t.trade, picks: vec![] }
+    })
+    .collect();
+    let rules =
+        bourse_domain::lots::LotRules { method: bourse_domain::lots::LotMethod::Fifo, wash_sales: bourse_domain::lots::WashSaleRule::Us };
+    let book = bourse_domain::lots::tax_lots(&entries, rules).unwrap();
+    let lots_report = LotsReport {
+        method: "FIFO",
+        wash_sales: "us",
+        holdings: vec![HoldingLots {
+            symbol: "AAPL".into(),
+            open_lots: book.open.iter().map(OpenLotView::from).collect(),
+            disposals: book.disposals.iter().map(DisposalView::from).collect(),
+            fees: "0".into(),
+        }],
+        gains_by_year: bourse_domain::lots::gains_by_year(&book.disposals)
+            .iter()
+            .map(|y| YearGainsView {
+                year: y.year,
+                short_term: TermGainsView::from(&y.short_term),
+                long_term: TermGainsView::from(&y.long_term),
+            })
+            .collect(),
+    };
+    assert!(book.disposals.iter().any(|d| d.wash_sale.is_some()), "the sample shows a wash sale");
     vec![
+        ("lots", 200, json(&lots_report)),
         ("inbox", 200, json(&inbox_page)),
         ("inboxUnreadCount", 200, json(&UnreadCount { unread: 3 })),
         ("inboxMarkAllRead", 200, json(&MarkedRead { marked: 3 })),

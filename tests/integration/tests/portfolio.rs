@@ -597,3 +597,62 @@ async fn the_snapshot_fan_out_covers_a_shard_page_by_page_through_the_queue() {
     let written = bourse_storage::portfolios::snapshots_between(&p.aws, app, user, portfolio, date, date).await.unwrap();
     assert_eq!(written.len(), 1);
 }
+
+/// Tax lots from the ledger, worked by hand: a loss sale with a repurchase 9 days later (a US wash
+/// sale), a 2:1 split, and a second sale drawn on different lots by FIFO and LIFO.
+#[tokio::test]
+async fn lots_and_realised_gains_follow_the_method_splits_and_wash_sales() {
+    let auth = auth().await;
+    let c = client(&auth).await;
+    let id = new_portfolio(&c).await;
+    let trade = |kind: &str, date: &str, quantity: &str, price: &str| {
+        json!({"type": kind, "symbol": "AAPL", "trade_date": date, "quantity": quantity, "price": price, "fees": "0"})
+    };
+    for body in [
+        trade("BUY", "2024-01-10", "10", "100"),
+        trade("SELL", "2025-03-01", "4", "90"),
+        trade("BUY", "2025-03-10", "2", "85"),
+        json!({"type": "SPLIT", "symbol": "AAPL", "trade_date": "2025-06-02", "ratio": "2:1"}),
+        trade("SELL", "2025-07-01", "3", "60"),
+    ] {
+        let response = c.call("POST", &format!("/v1/portfolios/{id}/transactions"), Some(body.clone())).await;
+        assert_eq!(response.status(), 201, "{body}: {}", json_body(&response));
+    }
+    let report = |query: &'static str| {
+        let c = &c;
+        let id = id.clone();
+        async move {
+            let response = c.call_with("GET", &format!("/v1/portfolios/{id}/lots"), query, None, &[]).await;
+            assert_eq!(response.status(), 200, "{query}: {}", json_body(&response));
+            json_body(&response)
+        }
+    };
+    let fifo = report("method=FIFO").await;
+    let holding = &fifo["holdings"][0];
+    let sales = holding["disposals"].as_array().unwrap();
+    // 4 sold at 90 from the 100 lot: −40, long term; 2 of the 4 replaced within 30 days: 20 of it
+    // disallowed now and added to the new lot's cost.
+    assert_eq!((sales[0]["gain"].as_str(), sales[0]["term"].as_str()), (Some("-40"), Some("long")));
+    assert_eq!((sales[0]["disallowed_loss"].as_str(), sales[0]["reportable_gain"].as_str()), (Some("20"), Some("-20")));
+    // After the split: 3 of the first lot's 12 at 60: proceeds 180, cost 600 × 3/12 = 150.
+    assert_eq!((sales[1]["gain"].as_str(), sales[1]["cost_basis"].as_str(), sales[1]["term"].as_str()), (Some("30"), Some("150"), Some("long")));
+    let open: Vec<(&str, &str)> =
+        holding["open_lots"].as_array().unwrap().iter().map(|l| (l["quantity"].as_str().unwrap(), l["cost_basis"].as_str().unwrap())).collect();
+    assert_eq!(open, [("9", "450"), ("4", "190")], "the replacement lot carries the disallowed 20");
+    let year = &fifo["gains_by_year"][0];
+    assert_eq!((year["year"].as_i64(), year["long_term"]["gain"].as_str(), year["long_term"]["reportable_gain"].as_str()), (Some(2025), Some("-10"), Some("10")));
+
+    // LIFO draws the second sale on the newest lot: 3 of its 4 (cost 190): 142.5, short term.
+    let lifo = report("method=lifo").await;
+    let second = &lifo["holdings"][0]["disposals"][1];
+    assert_eq!((second["cost_basis"].as_str(), second["gain"].as_str(), second["term"].as_str()), (Some("142.5"), Some("37.5"), Some("short")));
+
+    // Without the wash-sale rule the whole loss counts now.
+    let off = report("wash_sales=off").await;
+    assert!(off["holdings"][0]["disposals"][0]["disallowed_loss"].is_null());
+    for (query, field) in [("method=SPECIFIC", "query.method"), ("method=HIFO", "query.method"), ("wash_sales=eu", "query.wash_sales")] {
+        let response = c.call_with("GET", &format!("/v1/portfolios/{id}/lots"), query, None, &[]).await;
+        assert_eq!(response.status(), 400, "{query}");
+        assert_eq!(json_body(&response)["errors"][0]["field"], field);
+    }
+}
