@@ -663,6 +663,29 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/portfolios/{id}/returns": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A portfolio id (32 lowercase hex digits); anything else, or another user's id, is 404 */
+                id: components["parameters"]["PortfolioId"];
+            };
+            cookie?: never;
+        };
+        /**
+         * Time-weighted, money-weighted and simple returns over a period, from the history rebuilt from the ledger
+         * @description Daily values are rebuilt from every transaction and the symbols' daily closes (a back-dated import has its history at once); the flows are the trades (a purchase brings money in, a sale or a dividend takes it out). Rates are fractions (0.05 = 5%), annualised when the period is longer than a year; a rate that cannot be computed (nothing invested, no root) is null.
+         */
+        get: operations["returns"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/portfolios/{id}/lots": {
         parameters: {
             query?: never;
@@ -1085,6 +1108,25 @@ export interface components {
         Note: string;
         Links: {
             self: string;
+        };
+        PeriodReturns: {
+            period: string;
+            /** Format: date */
+            from: string;
+            /** Format: date */
+            to: string;
+            start_value: components["schemas"]["Decimal"];
+            end_value: components["schemas"]["Decimal"];
+            contributions: components["schemas"]["Decimal"];
+            withdrawals: components["schemas"]["Decimal"];
+            gain: components["schemas"]["Decimal"];
+            time_weighted: components["schemas"]["Rate"] | null;
+            money_weighted: components["schemas"]["Rate"] | null;
+            simple: components["schemas"]["Rate"] | null;
+        };
+        Rate: {
+            cumulative: components["schemas"]["Decimal"];
+            annualised: components["schemas"]["NullableDecimal"];
         };
         LotsReport: {
             /** @enum {string} */
@@ -3241,6 +3283,44 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             404: components["responses"]["NotFound"];
+            429: components["responses"]["QuotaExceeded"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    returns: {
+        parameters: {
+            query?: {
+                /** @description A named period ending today (default YTD; case-insensitive); or give from/to */
+                period?: "1D" | "WTD" | "MTD" | "YTD" | "1Y" | "3Y" | "5Y" | "MAX";
+                /** @description A custom range's first day (default: the first transaction) */
+                from?: string;
+                /** @description A custom range's last day (default: today) */
+                to?: string;
+            };
+            header?: never;
+            path: {
+                /** @description A portfolio id (32 lowercase hex digits); anything else, or another user's id, is 404 */
+                id: components["parameters"]["PortfolioId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The returns */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PeriodReturns"];
+                };
+            };
+            /** @description An unknown period, a malformed date, from after to, a range after today, or a period with a range */
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            /** @description No transactions yet, or a range before the first one */
+            422: components["responses"]["Unprocessable"];
             429: components["responses"]["QuotaExceeded"];
             503: components["responses"]["Unavailable"];
         };

@@ -31,6 +31,7 @@ pub mod symbol;
 pub mod text;
 pub mod transaction;
 pub mod universe;
+pub mod valuation;
 pub mod watchlist;
 
 pub use account::{Email, Password, UserId};

@@ -12,6 +12,7 @@ mod input;
 mod journal;
 mod ledger;
 mod lots;
+mod returns;
 mod watchlists;
 pub mod wire;
 #[cfg(test)]
@@ -76,6 +77,7 @@ pub enum PortfolioRoute {
     InboxMarkAllRead,
     InboxDelete,
     Lots,
+    Returns,
 }
 
 pub static ROUTES: &[Route<PortfolioRoute>] = &[
@@ -93,6 +95,7 @@ pub static ROUTES: &[Route<PortfolioRoute>] = &[
     Route::bearer_get("/v1/portfolios/{id}/history", PortfolioRoute::History),
     Route::bearer_get("/v1/portfolios/{id}/analysis", PortfolioRoute::Analysis),
     Route::bearer_get("/v1/portfolios/{id}/lots", PortfolioRoute::Lots),
+    Route::bearer_get("/v1/portfolios/{id}/returns", PortfolioRoute::Returns),
     Route::bearer_post("/v1/portfolios/{id}/import", PortfolioRoute::Import).with_body_limit(import::MAX_IMPORT_BYTES),
     Route::bearer_post("/v1/journal/signals", PortfolioRoute::JournalCreate),
     Route::bearer_get("/v1/journal/signals", PortfolioRoute::JournalList),
@@ -535,6 +538,7 @@ impl Handler<PortfolioRoute> for Portfolio {
             PortfolioRoute::WatchlistAdd => self.add_to_watchlist(&request, &user()?).await,
             PortfolioRoute::WatchlistRemove => self.remove_from_watchlist(&request, &user()?).await,
             PortfolioRoute::Lots => self.lots(&request, &user()?).await,
+            PortfolioRoute::Returns => self.returns(&request, &user()?).await,
             PortfolioRoute::Inbox => self.inbox(&request, &user()?).await,
             PortfolioRoute::InboxUnreadCount => self.unread_count(&request, &user()?).await,
             PortfolioRoute::InboxMarkRead => self.mark_read(&request, &user()?).await,

@@ -546,3 +546,26 @@ impl From<&bourse_domain::lots::TermGains> for TermGainsView {
         }
     }
 }
+
+/// `PeriodReturns`.
+#[derive(Debug, Clone, Serialize)]
+pub struct PeriodReturnsView {
+    pub period: String,
+    pub from: String,
+    pub to: String,
+    pub start_value: String,
+    pub end_value: String,
+    pub contributions: String,
+    pub withdrawals: String,
+    pub gain: String,
+    pub time_weighted: Option<RateView>,
+    pub money_weighted: Option<RateView>,
+    pub simple: Option<RateView>,
+}
+
+/// A return as a fraction (0.05 = 5%), annualised when the period is longer than a year.
+#[derive(Debug, Clone, Serialize)]
+pub struct RateView {
+    pub cumulative: String,
+    pub annualised: Option<String>,
+}

@@ -238,7 +238,22 @@ fn samples() -> Vec<(&'static str, u16, Value)> {
             .collect(),
     };
     assert!(book.disposals.iter().any(|d| d.wash_sale.is_some()), "the sample shows a wash sale");
+    let rate = |c: &str, a: Option<&str>| Some(RateView { cumulative: c.into(), annualised: a.map(Into::into) });
+    let returns = PeriodReturnsView {
+        period: "3Y".into(),
+        from: "2023-12-03".into(),
+        to: "2026-12-02".into(),
+        start_value: "1000".into(),
+        end_value: "1342".into(),
+        contributions: "0".into(),
+        withdrawals: "0".into(),
+        gain: "342".into(),
+        time_weighted: rate("0.342", Some("0.10306")),
+        money_weighted: None,
+        simple: rate("0.342", None),
+    };
     vec![
+        ("returns", 200, json(&returns)),
         ("lots", 200, json(&lots_report)),
         ("inbox", 200, json(&inbox_page)),
         ("inboxUnreadCount", 200, json(&UnreadCount { unread: 3 })),

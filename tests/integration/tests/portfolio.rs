@@ -605,9 +605,7 @@ async fn lots_and_realised_gains_follow_the_method_splits_and_wash_sales() {
     let auth = auth().await;
     let c = client(&auth).await;
     let id = new_portfolio(&c).await;
-    let trade = |kind: &str, date: &str, quantity: &str, price: &str| {
-        json!({"type": kind, "symbol": "AAPL", "trade_date": date, "quantity": quantity, "price": price, "fees": "0"})
-    };
+    let trade = |kind: &str, date: &str, quantity: &str, price: &str| json!({"type": kind, "symbol": "AAPL", "trade_date": date, "quantity": quantity, "price": price, "fees": "0"});
     for body in [
         trade("BUY", "2024-01-10", "10", "100"),
         trade("SELL", "2025-03-01", "4", "90"),
@@ -635,17 +633,30 @@ async fn lots_and_realised_gains_follow_the_method_splits_and_wash_sales() {
     assert_eq!((sales[0]["gain"].as_str(), sales[0]["term"].as_str()), (Some("-40"), Some("long")));
     assert_eq!((sales[0]["disallowed_loss"].as_str(), sales[0]["reportable_gain"].as_str()), (Some("20"), Some("-20")));
     // After the split: 3 of the first lot's 12 at 60: proceeds 180, cost 600 × 3/12 = 150.
-    assert_eq!((sales[1]["gain"].as_str(), sales[1]["cost_basis"].as_str(), sales[1]["term"].as_str()), (Some("30"), Some("150"), Some("long")));
-    let open: Vec<(&str, &str)> =
-        holding["open_lots"].as_array().unwrap().iter().map(|l| (l["quantity"].as_str().unwrap(), l["cost_basis"].as_str().unwrap())).collect();
+    assert_eq!(
+        (sales[1]["gain"].as_str(), sales[1]["cost_basis"].as_str(), sales[1]["term"].as_str()),
+        (Some("30"), Some("150"), Some("long"))
+    );
+    let open: Vec<(&str, &str)> = holding["open_lots"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| (l["quantity"].as_str().unwrap(), l["cost_basis"].as_str().unwrap()))
+        .collect();
     assert_eq!(open, [("9", "450"), ("4", "190")], "the replacement lot carries the disallowed 20");
     let year = &fifo["gains_by_year"][0];
-    assert_eq!((year["year"].as_i64(), year["long_term"]["gain"].as_str(), year["long_term"]["reportable_gain"].as_str()), (Some(2025), Some("-10"), Some("10")));
+    assert_eq!(
+        (year["year"].as_i64(), year["long_term"]["gain"].as_str(), year["long_term"]["reportable_gain"].as_str()),
+        (Some(2025), Some("-10"), Some("10"))
+    );
 
     // LIFO draws the second sale on the newest lot: 3 of its 4 (cost 190): 142.5, short term.
     let lifo = report("method=lifo").await;
     let second = &lifo["holdings"][0]["disposals"][1];
-    assert_eq!((second["cost_basis"].as_str(), second["gain"].as_str(), second["term"].as_str()), (Some("142.5"), Some("37.5"), Some("short")));
+    assert_eq!(
+        (second["cost_basis"].as_str(), second["gain"].as_str(), second["term"].as_str()),
+        (Some("142.5"), Some("37.5"), Some("short"))
+    );
 
     // Without the wash-sale rule the whole loss counts now.
     let off = report("wash_sales=off").await;
@@ -655,4 +666,45 @@ async fn lots_and_realised_gains_follow_the_method_splits_and_wash_sales() {
         assert_eq!(response.status(), 400, "{query}");
         assert_eq!(json_body(&response)["errors"][0]["field"], field);
     }
+}
+
+/// Returns from the history rebuilt from the ledger: a back-dated purchase of 10 AAPL at 100 has
+/// its whole history at once, and with no other flow TWR = simple return = the last close × 10 /
+/// 1,000 − 1, computed here from the closes read directly.
+#[tokio::test]
+async fn returns_are_computed_from_the_rebuilt_history_at_once() {
+    let auth = auth().await;
+    let c = client(&auth).await;
+    let id = new_portfolio(&c).await;
+    let buy = json!({"type": "BUY", "symbol": "AAPL", "trade_date": "2026-06-01", "quantity": "10", "price": "100", "fees": "0"});
+    assert_eq!(c.call("POST", &format!("/v1/portfolios/{id}/transactions"), Some(buy)).await.status(), 201);
+    let response = c.call_with("GET", &format!("/v1/portfolios/{id}/returns"), "from=2026-06-01&to=2026-09-30", None, &[]).await;
+    let body = json_body(&response);
+    assert_eq!(response.status(), 200, "{body}");
+
+    let p = platform("portfolio");
+    let market = std::env::var("MARKET_TABLE").unwrap();
+    let (from, to) = (bourse_domain::text::parse_date("2026-05-25").unwrap(), bourse_domain::text::parse_date("2026-09-30").unwrap());
+    let (closes, _) = bourse_storage::market::query_history(&p.aws, &market, "AAPL", from, to).await.unwrap();
+    let last = closes.last().expect("the seeded history covers the range").close;
+    let expected = (last * rust_decimal::Decimal::from(10) / rust_decimal::Decimal::from(1000) - rust_decimal::Decimal::ONE).round_dp(8);
+    let rate = |name: &str| body[name]["cumulative"].as_str().unwrap().parse::<rust_decimal::Decimal>().unwrap();
+    assert_eq!((body["start_value"].as_str(), body["contributions"].as_str()), (Some("0"), Some("1000")));
+    assert_eq!(body["end_value"].as_str().unwrap().parse::<rust_decimal::Decimal>().unwrap(), last * rust_decimal::Decimal::from(10));
+    assert_eq!(rate("simple"), expected, "{body}");
+    assert_eq!(rate("time_weighted"), expected, "{body}");
+    assert!(body["time_weighted"]["annualised"].is_null(), "four months are not annualised");
+
+    for (query, status, field) in [
+        ("period=10Y", 400, "query.period"),
+        ("period=YTD&from=2026-01-01", 400, "query.period"),
+        ("from=2026-09-30&to=2026-06-01", 400, "query.from"),
+        ("to=2026-05-01", 422, "query.to"),
+    ] {
+        let response = c.call_with("GET", &format!("/v1/portfolios/{id}/returns"), query, None, &[]).await;
+        assert_eq!(response.status(), status, "{query}: {}", json_body(&response));
+        assert_eq!(json_body(&response)["errors"][0]["field"], field, "{query}");
+    }
+    let empty = new_portfolio(&c).await;
+    assert_eq!(c.call("GET", &format!("/v1/portfolios/{empty}/returns"), None).await.status(), 422);
 }
