@@ -45,7 +45,7 @@ DOCUMENT = REPO / "openapi.yaml"
 # The operations each function serves, by path (`lambda-url/<function>` is the function's base).
 FUNCTIONS = {
     "auth": r"^/v1/(auth/|me$|usage$)",
-    "portfolio": r"^/v1/(portfolio/|portfolios|journal/)",
+    "portfolio": r"^/v1/(portfolio/|portfolios|journal/|watchlists|inbox|me/export$)",
     "screener": r"^/v1/(screener/|stocks|sectors$|signals/|jobs)",
     # The operator routes: fuzzed with an ordinary user's token, so every generated request must
     # get the documented 404 (the refusal path, whatever the body, query or headers). Their admin
@@ -144,6 +144,14 @@ def journal_fixtures(base: str, token: str) -> dict[str, str]:
     return {"signal": readable, "doomed_signal": doomed}
 
 
+def watchlist_fixtures(base: str, token: str) -> dict[str, str]:
+    """A watchlist to read and change, and one to delete."""
+    p = f"{base}/portfolio/v1/watchlists"
+    kept = expect("watchlist", call("POST", p, {"name": "Fuzz tech", "symbols": ["AAPL", "MSFT"]}, token), 201)["id"]
+    doomed = expect("watchlist", call("POST", p, {"name": "Fuzz to delete"}, token), 201)["id"]
+    return {"watchlist": kept, "doomed_watchlist": doomed}
+
+
 def screener_fixtures(base: str, token: str) -> dict[str, str]:
     job = expect("create job", call("POST", f"{base}/screener/v1/jobs", {"symbols": ["AAPL", "MSFT"]}, token), 202)
     return {"job": job["job_id"]}
@@ -153,7 +161,13 @@ def screener_fixtures(base: str, token: str) -> dict[str, str]:
 # quota of 1,000 requests) and the resources each one owns.
 ACCOUNTS = {
     "auth": {"/v1": None},
-    "portfolio": {"/v1/portfolios": portfolio_fixtures, "/v1/journal": journal_fixtures},
+    "portfolio": {
+        "/v1/portfolios": portfolio_fixtures,
+        "/v1/journal": journal_fixtures,
+        "/v1/watchlists": watchlist_fixtures,
+        "/v1/inbox": None,
+        "/v1/me/export": None,
+    },
     "screener": {"/v1": screener_fixtures},
     "ops": {"/v1": None},
 }

@@ -46,6 +46,8 @@ EXAMPLES = {
     ("*", "/v1/journal/signals/{signalId}", "signalId"): "signal",
     ("delete", "/v1/journal/signals/{signalId}", "signalId"): "doomed_signal",
     ("*", "/v1/jobs/{id}", "id"): "job",
+    ("*", "/v1/watchlists/{id}", "id"): "watchlist",
+    ("delete", "/v1/watchlists/{id}", "id"): "doomed_watchlist",
 }
 
 
