@@ -2,7 +2,8 @@
 # The frontend's tests, against the real local stack (nothing of the backend is mocked):
 #   client   the TypeScript client's tests (clients/typescript, vitest) against the functions;
 #   browser  the web app's journey in headless Chromium (web/e2e, playwright-core driving
-#            Debian's chromium), the page served by dev/serve_web.py on 127.0.0.1:$WEB_PORT.
+#            Debian's chromium), the page served by dev/serve_web.py on 127.0.0.1:$WEB_PORT; the
+#            account e-mails' links are read from the SES stand-in's sent mail.
 #
 #   bash dev/test-web.sh [client|browser|all]        (default all)
 #
@@ -67,7 +68,7 @@ fi
 if [ "$what" != client ]; then
     echo "== the web app's journey in headless Chromium (web/e2e)"
     rm -rf web/e2e/artifacts
-    (cd web && BOURSE_WEB_URL="http://127.0.0.1:$WEB_PORT/" node --test --test-reporter=spec e2e/) || {
+    (cd web && BOURSE_WEB_URL="http://127.0.0.1:$WEB_PORT/" BOURSE_SES_URL="$AWS_ENDPOINT_URL_SESV2" node --test --test-reporter=spec e2e/) || {
         rc=1
         echo "bourse: screenshots of the failed step in web/e2e/artifacts/" >&2
     }

@@ -77,3 +77,18 @@ export function charIndexOfByte(text: string, byte: number): number {
 export function go(path: string) {
   location.hash = `#/${path}`;
 }
+
+const NOTICE = "bourse.notice";
+
+/** Opens the sign-in page with a message above the form (after sign-up, a reset, a deletion…). */
+export function toSignIn(notice: string) {
+  sessionStorage.setItem(NOTICE, notice);
+  go("signin");
+}
+
+/** The message left for the sign-in page, once. */
+export function takeNotice(): string | null {
+  const notice = sessionStorage.getItem(NOTICE);
+  sessionStorage.removeItem(NOTICE);
+  return notice;
+}

@@ -1,12 +1,28 @@
 import { render } from "preact";
 import { useEffect, useState } from "preact/hooks";
+import { AccountPage, ForgotPassword, ResetPassword, VerifyEmail } from "./account";
 import { bourse, connect, go, onSession } from "./api";
 import { Jobs, Journal, PortfolioPage, Portfolios, Screener, SignIn, SignUp, StockPage } from "./pages";
 import "./style.css";
 
+interface Route {
+  /** The path's parts: `#/portfolios/p…` → `["portfolios", "p…"]`. */
+  parts: string[];
+  /** What follows `?` in the hash: `#/reset-password?token=…` (the e-mailed links). */
+  query: URLSearchParams;
+  /** The whole hash, so a page is made anew when any of it changes. */
+  key: string;
+}
+
 /** Hash routes (`#/portfolios/p…`), so any static host serves the app with no rewrite rules. */
-function useRoute(): string[] {
-  const read = () => (location.hash.replace(/^#\/?/, "") || "portfolios").split("/").map(decodeURIComponent);
+function useRoute(): Route {
+  const read = (): Route => {
+    const hash = location.hash.replace(/^#\/?/, "");
+    const at = hash.indexOf("?");
+    const path = at < 0 ? hash : hash.slice(0, at);
+    const parts = (path || "portfolios").split("/").map(decodeURIComponent);
+    return { parts, query: new URLSearchParams(at < 0 ? "" : hash.slice(at + 1)), key: hash };
+  };
   const [route, setRoute] = useState(read);
   useEffect(() => {
     const changed = () => setRoute(read());
@@ -16,17 +32,24 @@ function useRoute(): string[] {
   return route;
 }
 
+/** Pages anyone may open, signed in or not (the e-mailed links among them). */
+const OPEN = new Set(["signin", "signup", "screener", "stocks", "verify-email", "forgot-password", "reset-password"]);
+
 function App() {
   const route = useRoute();
   const [signedIn, setSignedIn] = useState(() => bourse().tokens.get() !== null);
   useEffect(() => onSession(setSignedIn), []);
 
-  const [page = "portfolios", arg] = route;
-  const open = page === "signin" || page === "signup" || page === "screener" || page === "stocks";
+  const [page = "portfolios", arg] = route.parts;
+  const token = route.query.get("token") ?? "";
   let view;
-  if (!signedIn && !open) view = <SignIn />;
+  if (!signedIn && !OPEN.has(page)) view = <SignIn />;
   else if (page === "signin") view = <SignIn />;
   else if (page === "signup") view = <SignUp />;
+  else if (page === "verify-email") view = <VerifyEmail token={token} />;
+  else if (page === "forgot-password") view = <ForgotPassword />;
+  else if (page === "reset-password") view = <ResetPassword token={token} />;
+  else if (page === "account") view = <AccountPage />;
   else if (page === "portfolios" && arg) view = <PortfolioPage id={arg} />;
   else if (page === "portfolios") view = <Portfolios />;
   else if (page === "screener") view = <Screener />;
@@ -47,9 +70,12 @@ function App() {
         </nav>
         <span class="session">
           {signedIn ? (
-            <button type="button" onClick={() => bourse().logout().finally(() => go("signin"))}>
-              Sign out
-            </button>
+            <>
+              <a href="#/account">Account</a>{" "}
+              <button type="button" onClick={() => bourse().logout().finally(() => go("signin"))}>
+                Sign out
+              </button>
+            </>
           ) : (
             <>
               <a href="#/signin">Sign in</a> <a href="#/signup">Sign up</a>
@@ -57,7 +83,7 @@ function App() {
           )}
         </span>
       </header>
-      <main key={route.join("/")}>{view}</main>
+      <main key={route.key}>{view}</main>
     </>
   );
 }

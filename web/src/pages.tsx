@@ -1,13 +1,13 @@
 import { BourseProblem, filterErrorPosition, type FieldError, type Schemas } from "@bourse/client";
 import type { ComponentChildren } from "preact";
 import { useCallback, useEffect, useState } from "preact/hooks";
-import { bourse, charIndexOfByte, describe, go } from "./api";
+import { bourse, charIndexOfByte, describe, go, takeNotice, toSignIn } from "./api";
 import { Bars, LineChart } from "./chart";
 
 // --- small pieces ------------------------------------------------------------------------------
 
 /** Loads once per change of `deps`; `reload()` loads again. */
-function useLoad<T>(load: () => Promise<T>, deps: unknown[]) {
+export function useLoad<T>(load: () => Promise<T>, deps: unknown[]) {
   const [state, setState] = useState<{ data?: T; error?: string; loading: boolean }>({ loading: true });
   const [tick, setTick] = useState(0);
   useEffect(() => {
@@ -25,7 +25,7 @@ function useLoad<T>(load: () => Promise<T>, deps: unknown[]) {
   return { ...state, reload: useCallback(() => setTick((t) => t + 1), []) };
 }
 
-function Failure({ message }: { message?: string | null }) {
+export function Failure({ message }: { message?: string | null }) {
   return message ? (
     <p class="error" role="alert">
       {message}
@@ -33,7 +33,7 @@ function Failure({ message }: { message?: string | null }) {
   ) : null;
 }
 
-function Section({ title, children }: { title: string; children: ComponentChildren }) {
+export function Section({ title, children }: { title: string; children: ComponentChildren }) {
   return (
     <section>
       <h2>{title}</h2>
@@ -49,7 +49,8 @@ const pct = (v: string | null | undefined) => (v === null || v === undefined ? "
 const num = (v: string | null | undefined, digits = 2) => (v === null || v === undefined ? "—" : Number(v).toFixed(digits));
 const today = () => new Date().toISOString().slice(0, 10);
 
-function form(e: Event): Record<string, string> {
+/** The form's fields, trimmed (but passwords), empty ones left out; stops the submission. */
+export function form(e: Event): Record<string, string> {
   e.preventDefault();
   const data = new FormData(e.currentTarget as HTMLFormElement);
   const out: Record<string, string> = {};
@@ -73,8 +74,7 @@ export function SignUp() {
           setError(null);
           try {
             await bourse().register(f.email ?? "", f.password ?? "");
-            sessionStorage.setItem("bourse.notice", "Account created: check your inbox to confirm your address, and sign in.");
-            go("signin");
+            toSignIn("Account created: check your inbox to confirm your address, and sign in.");
           } catch (err) {
             setError(describe(err));
           }
@@ -98,11 +98,7 @@ export function SignUp() {
 
 export function SignIn() {
   const [error, setError] = useState<string | null>(null);
-  const [notice] = useState(() => {
-    const n = sessionStorage.getItem("bourse.notice");
-    sessionStorage.removeItem("bourse.notice");
-    return n;
-  });
+  const [notice] = useState(takeNotice);
   return (
     <Section title="Sign in">
       {notice && <p class="notice">{notice}</p>}
@@ -127,6 +123,9 @@ export function SignIn() {
         <button type="submit">Sign in</button>
       </form>
       <Failure message={error} />
+      <p class="muted">
+        <a href="#/forgot-password">Forgot your password?</a>
+      </p>
       <p class="muted">
         New here? <a href="#/signup">Create an account</a>
       </p>

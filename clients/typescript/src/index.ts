@@ -171,6 +171,47 @@ export interface BourseClient {
   logout(): Promise<void>;
   /** `POST /v1/portfolios/{id}/import` with a CSV file's text. */
   importCsv(portfolioId: string, csv: string | Blob): Promise<ImportResult>;
+  /** `POST /v1/auth/password`. Every session of the account ends, this one too: the tokens are forgotten. */
+  changePassword(currentPassword: string, newPassword: string): Promise<void>;
+  /** `DELETE /v1/auth/sessions/{id}`; ending the session this client holds (`current`) forgets the tokens. */
+  endSession(session: Pick<Session, "id" | "current">): Promise<void>;
+  /** `DELETE /v1/auth/sessions`: logs out everywhere, this session too, and forgets the tokens. */
+  logoutEverywhere(): Promise<void>;
+  /** `DELETE /v1/me` with the password: the account's erasure begins and the tokens are forgotten. */
+  deleteAccount(password: string): Promise<Schemas["AcceptedAnswer"]>;
+  /**
+   * `GET /v1/me/export` page after page (following `next_cursor`), merged into one document: the
+   * first page's profile, sessions, usage and portfolios, and every page's transactions and signals.
+   */
+  exportAll(options?: ExportOptions): Promise<AccountExport>;
+  /**
+   * `GET /v1/me/export?format=csv` page after page (following the `Link` header's next page),
+   * concatenated: the transactions as one CSV file, its header row once.
+   */
+  exportCsv(options?: ExportOptions): Promise<string>;
+}
+
+export type Session = Schemas["Session"];
+export type AccountExport = Schemas["AccountExport"];
+
+export interface ExportOptions {
+  /** Called after each page with how many pages have arrived so far. */
+  onPage?: (pages: number) => void;
+}
+
+/**
+ * The cursor of the next page named by a `Link` header (`<…?format=csv&cursor=…>; rel="next"`),
+ * or null when there is none (the last page). A browser page sees the header only because the API
+ * lists `link` among the headers CORS exposes.
+ */
+export function nextCursor(link: string | null): string | null {
+  for (const part of (link ?? "").split(",")) {
+    const m = /^\s*<([^>]*)>\s*;(.*)$/.exec(part);
+    if (!m || !/(?:^|;)\s*rel\s*=\s*"?next"?\s*(?:;|$)/i.test(m[2] ?? "")) continue;
+    const cursor = new URL(m[1] ?? "", "http://link.invalid").searchParams.get("cursor");
+    if (cursor) return cursor;
+  }
+  return null;
 }
 
 export type ImportResult =
@@ -304,6 +345,63 @@ export function createBourseClient(options: BourseOptions): BourseClient {
           headers: { "content-type": "text/csv" },
         }),
       ),
+    changePassword: async (currentPassword, newPassword) => {
+      await ok(api.POST("/v1/auth/password", { body: { current_password: currentPassword, new_password: newPassword } }));
+      setTokens(null);
+    },
+    endSession: async (session) => {
+      await ok(api.DELETE("/v1/auth/sessions/{id}", { params: { path: { id: session.id } } }));
+      if (session.current) setTokens(null);
+    },
+    logoutEverywhere: async () => {
+      await ok(api.DELETE("/v1/auth/sessions"));
+      setTokens(null);
+    },
+    deleteAccount: async (password) => {
+      const answer = await ok(api.DELETE("/v1/me", { body: { password } }));
+      setTokens(null);
+      return answer;
+    },
+    exportAll: async (options = {}) => {
+      // The operation answers JSON or CSV; without `format=csv` it is the JSON document.
+      const jsonPage = async (cursor?: string): Promise<AccountExport> => {
+        const call = api.GET("/v1/me/export", { params: { query: cursor ? { cursor } : {} } });
+        const data = await ok(call);
+        if (typeof data === "string") throw new BourseHttpError((await call).response.status, "the export answered text, not JSON");
+        return data;
+      };
+      const seen = new Set<string>();
+      let page = await jsonPage();
+      const whole: AccountExport = { ...page, transactions: [...page.transactions], signals: [...page.signals] };
+      let pages = 1;
+      options.onPage?.(pages);
+      while (page.next_cursor) {
+        const cursor = page.next_cursor;
+        if (seen.has(cursor)) throw new Error("the export named the same page twice");
+        seen.add(cursor);
+        page = await jsonPage(cursor);
+        whole.transactions.push(...page.transactions);
+        whole.signals.push(...page.signals);
+        options.onPage?.(++pages);
+      }
+      delete whole.next_cursor;
+      return whole;
+    },
+    exportCsv: async (options = {}) => {
+      const seen = new Set<string>();
+      const parts: string[] = [];
+      let cursor: string | null = null;
+      do {
+        const query: { format: "csv"; cursor?: string } = cursor ? { format: "csv", cursor } : { format: "csv" };
+        const call = api.GET("/v1/me/export", { params: { query }, parseAs: "text" });
+        parts.push(await ok(call));
+        options.onPage?.(parts.length);
+        cursor = nextCursor((await call).response.headers.get("link"));
+        if (cursor !== null && seen.has(cursor)) throw new Error("the export named the same page twice");
+        if (cursor !== null) seen.add(cursor);
+      } while (cursor !== null);
+      return parts.join("");
+    },
   };
 }
 

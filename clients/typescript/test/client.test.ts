@@ -10,6 +10,7 @@ import {
   filterErrorPosition,
   functionOf,
   memoryTokenStore,
+  nextCursor,
   refusedToken,
   type BourseOptions,
   type TokenPair,
@@ -294,6 +295,110 @@ describe("problems", () => {
   });
 });
 
+describe("the account", () => {
+  it("changes the password: every session ends, the tokens are forgotten, the new one signs in", async () => {
+    const changes: (TokenPair | null)[] = [];
+    const { client, address } = await signedIn({ onTokens: (t) => changes.push(t) });
+    const before = client.tokens.get()!;
+    const wrong = await failure(client.changePassword("not-the-Password-99", "another-Harbour-58-slowly"));
+    expect([wrong.status, wrong.kind]).toEqual([403, "forbidden"]);
+    expect(client.tokens.get()).toEqual(before); // a refusal keeps the session
+    const weak = await failure(client.changePassword(PASSWORD, "password1"));
+    expect([weak.status, weak.kind]).toEqual([400, "validation"]);
+    expect(weak.errors.map((e) => e.field)).toEqual(["body.new_password"]);
+
+    changes.length = 0;
+    await client.changePassword(PASSWORD, "another-Harbour-58-slowly");
+    expect(client.tokens.get()).toBeNull();
+    expect(changes).toEqual([null]);
+    const stale = createBourseClient({ baseUrl, layout, tokens: memoryTokenStore({ ...before }) });
+    expect(await stale.refresh()).toBeNull();
+    expect((await failure(client.login(address, PASSWORD))).status).toBe(401);
+    await client.login(address, "another-Harbour-58-slowly");
+    expect((await client.ok(client.api.GET("/v1/me"))).email).toBe(address);
+  });
+
+  it("lists the sessions, this one marked, and ends one, then all", async () => {
+    const { client, address } = await signedIn();
+    const other = createBourseClient({ baseUrl, layout });
+    await other.login(address, PASSWORD);
+    const { items } = await client.ok(client.api.GET("/v1/auth/sessions"));
+    expect(items).toHaveLength(2);
+    expect(items.filter((s) => s.current)).toHaveLength(1);
+    const theirs = items.find((s) => !s.current)!;
+
+    await client.endSession(theirs);
+    expect(client.tokens.get()).not.toBeNull(); // not this client's session
+    expect(await other.refresh()).toBeNull();
+    expect((await client.ok(client.api.GET("/v1/auth/sessions"))).items.map((s) => s.id)).not.toContain(theirs.id);
+
+    const access = client.tokens.get()!.access_token;
+    await client.logoutEverywhere();
+    expect(client.tokens.get()).toBeNull();
+    const me = await fetch(`${baseUrl}${layout === "local" ? "/lambda-url/auth" : ""}/v1/me`, {
+      headers: { authorization: `Bearer ${access}` },
+    });
+    expect(me.status).toBe(401);
+  });
+
+  it("ending its own session forgets the tokens", async () => {
+    const { client } = await signedIn();
+    const mine = (await client.ok(client.api.GET("/v1/auth/sessions"))).items.find((s) => s.current)!;
+    await client.endSession(mine);
+    expect(client.tokens.get()).toBeNull();
+  });
+
+  it("exports every page as one document, and the transactions as one CSV", async () => {
+    const { client, address } = await signedIn();
+    const p = await client.ok(client.api.POST("/v1/portfolios", { body: { name: "Export", currency: "USD" } }));
+    // More transactions than one page holds (1,000), so both exports follow a cursor.
+    const rows = Array.from({ length: 1_050 }, (_, i) => `2026-01-${String(2 + (i % 20)).padStart(2, "0")},BUY,MSFT,${i + 1},100`);
+    const imported = await client.importCsv(p.id, `date,type,symbol,quantity,price\n${rows.join("\n")}\n`);
+    expect(imported.added).toBe(1_050);
+    await client.ok(client.api.POST("/v1/journal/signals", { body: { symbol: "MSFT", direction: "LONG", entry_price: "400", confidence: 60 } }));
+
+    const jsonPages: number[] = [];
+    const whole = await client.exportAll({ onPage: (n) => jsonPages.push(n) });
+    expect(jsonPages).toEqual([1, 2]);
+    expect(whole.format).toBe("bourse-export-1");
+    expect(whole.profile?.email).toBe(address);
+    expect(whole.portfolios.map((x) => x.id)).toEqual([p.id]);
+    expect(whole.transactions).toHaveLength(1_050);
+    expect(new Set(whole.transactions.map((t) => t.id)).size).toBe(1_050);
+    expect(whole.signals.map((s) => s.symbol)).toEqual(["MSFT"]);
+    expect(whole.sessions.length).toBeGreaterThan(0);
+    expect(whole.next_cursor).toBeUndefined();
+
+    const csvPages: number[] = [];
+    const csv = await client.exportCsv({ onPage: (n) => csvPages.push(n) });
+    expect(csvPages).toEqual([1, 2]);
+    const lines = csv.trimEnd().split(/\r?\n/);
+    expect(lines[0]).toBe("portfolio_id,portfolio_name,id,trade_date,type,symbol,quantity,price,fees,amount,ratio,currency,source");
+    expect(lines.filter((l) => l.startsWith("portfolio_id,"))).toHaveLength(1);
+    expect(lines).toHaveLength(1 + 1_050);
+    expect(new Set(lines.slice(1).map((l) => l.split(",")[2])).size).toBe(1_050);
+  });
+
+  it("reads the next page's cursor from a Link header", () => {
+    expect(nextCursor('</v1/me/export?format=csv&cursor=0a1b>; rel="next"')).toBe("0a1b");
+    expect(nextCursor("<https://api.example/v1/me/export?cursor=ff&format=csv>; rel=next")).toBe("ff");
+    expect(nextCursor('</v1/me/export?cursor=00>; rel="prev", </v1/me/export?cursor=01>; rel="next"')).toBe("01");
+    expect(nextCursor('</v1/me/export?cursor=00>; rel="prev"')).toBeNull();
+    expect(nextCursor(null)).toBeNull();
+  });
+
+  it("deletes the account with its password: the tokens are forgotten and the address signs in no more", async () => {
+    const { client, address } = await signedIn();
+    const wrong = await failure(client.deleteAccount("not-the-Password-99"));
+    expect([wrong.status, wrong.kind]).toEqual([403, "forbidden"]);
+    expect(client.tokens.get()).not.toBeNull();
+    const answer = await client.deleteAccount(PASSWORD);
+    expect(answer.status).toBe("accepted");
+    expect(client.tokens.get()).toBeNull();
+    expect((await failure(client.login(address, PASSWORD))).status).toBe(401);
+  });
+});
+
 describe("a browser page on http://localhost:3000", () => {
   // What a browser sends: a preflight for the bearer POST, then the request with its Origin.
   for (const origin of ["http://localhost:3000", "http://127.0.0.1:3000"]) {
@@ -325,6 +430,19 @@ describe("a browser page on http://localhost:3000", () => {
       expect(answer.headers.get("access-control-expose-headers")).toContain("x-request-id");
     });
   }
+
+  it("may read the CSV export's Link header (CORS exposes it)", async () => {
+    const origin = "http://localhost:3000";
+    const { client } = await sharedSession();
+    const answer = await fetch(`${baseUrl}${layout === "local" ? "/lambda-url/portfolio" : ""}/v1/me/export?format=csv`, {
+      headers: { origin, authorization: `Bearer ${client.tokens.get()!.access_token}` },
+    });
+    expect(answer.status).toBe(200);
+    expect(answer.headers.get("access-control-allow-origin")).toBe(origin);
+    const exposed = (answer.headers.get("access-control-expose-headers") ?? "").split(",").map((h) => h.trim());
+    expect(exposed).toContain("link");
+    expect(exposed).toContain("www-authenticate");
+  });
 
   it("is not granted to another origin", async () => {
     const url = `${baseUrl}${layout === "local" ? "/lambda-url/screener" : ""}/v1/sectors`;

@@ -48,32 +48,34 @@ impl Mail {
         }
     }
 
-    /// The message, with links into the web app at `app_url` (no trailing slash).
+    /// The message, with links into the web app at `app_url` (no trailing slash). The app routes
+    /// by the URL's hash (`#/reset-password?token=…`), so any static host serves the link, and the
+    /// token, being in the fragment, is never sent to that host nor named in a `Referer`.
     pub fn render(&self, app_url: &str) -> Rendered {
         let (subject, paragraphs, link): (&str, Vec<String>, Option<(String, &str)>) = match self {
             Mail::VerifyEmail { token, .. } => (
                 "Confirm your e-mail address for Bourse",
                 vec!["Welcome to Bourse. Confirm that this address is yours to finish setting up your account.".into(),
                     "The link works once and for 24 hours. If you did not sign up, ignore this message.".into()],
-                Some((format!("{app_url}/verify-email?token={token}"), "Confirm my address")),
+                Some((format!("{app_url}/#/verify-email?token={token}"), "Confirm my address")),
             ),
             Mail::RegisteredAgain { .. } => (
                 "Someone tried to sign up with your address",
                 vec!["Someone tried to create a Bourse account with this e-mail address, which already has one. Nothing was changed.".into(),
                     "If it was you, sign in instead, or reset your password if you have forgotten it.".into()],
-                Some((format!("{app_url}/forgot-password"), "Reset my password")),
+                Some((format!("{app_url}/#/forgot-password"), "Reset my password")),
             ),
             Mail::PasswordReset { token, .. } => (
                 "Reset your Bourse password",
                 vec!["Someone asked to reset the password of the Bourse account with this address.".into(),
                     "The link works once and for 30 minutes. If it was not you, ignore this message: your password stays as it is.".into()],
-                Some((format!("{app_url}/reset-password?token={token}"), "Choose a new password")),
+                Some((format!("{app_url}/#/reset-password?token={token}"), "Choose a new password")),
             ),
             Mail::PasswordChanged { .. } => (
                 "Your Bourse password was changed",
                 vec!["The password of your Bourse account was just changed, and every device was signed out.".into(),
                     "If this was not you, reset your password now and review your account.".into()],
-                Some((format!("{app_url}/forgot-password"), "Reset my password")),
+                Some((format!("{app_url}/#/forgot-password"), "Reset my password")),
             ),
             Mail::SignInsThrottled { .. } => (
                 "Repeated failed sign-ins to your Bourse account",
@@ -125,9 +127,35 @@ mod tests {
         let mail = Mail::VerifyEmail { to: "ada@example.com".into(), token: "tok_EN-123".into() };
         let rendered = mail.render("https://app.bourse.example");
         assert_eq!(mail.to(), "ada@example.com");
-        assert!(rendered.text.contains("https://app.bourse.example/verify-email?token=tok_EN-123"), "{}", rendered.text);
-        assert!(rendered.html.contains("href=\"https://app.bourse.example/verify-email?token=tok_EN-123\""));
+        assert!(rendered.text.contains("https://app.bourse.example/#/verify-email?token=tok_EN-123"), "{}", rendered.text);
+        assert!(rendered.html.contains("href=\"https://app.bourse.example/#/verify-email?token=tok_EN-123\""));
         assert!(rendered.subject.contains("Confirm"));
+    }
+
+    /// The web app routes by the hash (`#/…`): every link is one of its pages, whatever the host.
+    #[test]
+    fn every_link_is_a_hash_route_of_the_app() {
+        let app = "https://app.bourse.example";
+        let to = || "ada@example.com".to_owned();
+        let cases = [
+            (Mail::VerifyEmail { to: to(), token: "tok_1".into() }, Some("/#/verify-email?token=tok_1")),
+            (Mail::PasswordReset { to: to(), token: "tok_2".into() }, Some("/#/reset-password?token=tok_2")),
+            (Mail::RegisteredAgain { to: to() }, Some("/#/forgot-password")),
+            (Mail::PasswordChanged { to: to() }, Some("/#/forgot-password")),
+            (Mail::SignInsThrottled { to: to() }, None),
+            (Mail::AccountDeleted { to: to() }, None),
+        ];
+        for (mail, route) in cases {
+            let rendered = mail.render(app);
+            let links: Vec<&str> = rendered.text.split_whitespace().filter(|w| w.starts_with("http")).collect();
+            match route {
+                Some(route) => {
+                    assert_eq!(links, [format!("{app}{route}")], "{mail:?}");
+                    assert!(rendered.html.contains(&format!("href=\"{app}{route}\"")), "{}", rendered.html);
+                }
+                None => assert!(links.is_empty(), "{mail:?}: {links:?}"),
+            }
+        }
     }
 
     #[test]

@@ -15,6 +15,7 @@ pub const EXPOSE_HEADERS: &[&str] = &[
     "ratelimit-reset",
     "content-encoding",
     "www-authenticate",
+    "link",
 ];
 pub const MAX_AGE_SECONDS: u32 = 600;
 
@@ -60,7 +61,7 @@ impl Cors {
 const ALLOW_METHODS_VALUE: &str = "GET, POST, PUT, PATCH, DELETE, OPTIONS";
 const ALLOW_HEADERS_VALUE: &str = "authorization, content-type, idempotency-key, if-none-match, x-request-id";
 const EXPOSE_HEADERS_VALUE: &str =
-    "etag, x-request-id, retry-after, ratelimit-limit, ratelimit-remaining, ratelimit-reset, content-encoding, www-authenticate";
+    "etag, x-request-id, retry-after, ratelimit-limit, ratelimit-remaining, ratelimit-reset, content-encoding, www-authenticate, link";
 
 #[cfg(test)]
 mod tests {
@@ -85,7 +86,7 @@ mod tests {
         for name in ["authorization", "content-type", "idempotency-key", "if-none-match"] {
             assert!(listed(&preflight, header::ACCESS_CONTROL_ALLOW_HEADERS).contains(&name.to_owned()), "{name}");
         }
-        for name in ["etag", "retry-after", "ratelimit-limit", "ratelimit-remaining", "ratelimit-reset", "x-request-id"] {
+        for name in ["etag", "retry-after", "ratelimit-limit", "ratelimit-remaining", "ratelimit-reset", "x-request-id", "link"] {
             assert!(listed(&actual, header::ACCESS_CONTROL_EXPOSE_HEADERS).contains(&name.to_owned()), "{name}");
         }
         // The same lists the template's CorsConfiguration is checked against.
