@@ -794,7 +794,18 @@ fn only_auth_writes_credentials_and_sessions_and_the_screener_and_ops_see_no_acc
     // The profile (and its role) is written by auth; the portfolio items share its partition.
     assert_eq!(who_may(&found, ITEM_WRITES, "USER#0123"), [auth, portfolio], "who may write USER#");
     // The screener: jobs, Idempotency-Key records, its meter, the revocation check; no user data.
-    for key in ["EMAIL#a@b.c", "USER#0123", "P#0123#4567", "J#0123", "REFRESH#ab", "VERIFY#ab", "RESET#ab", "LOGINLIMIT#x", "MAILSENT#m"] {
+    for key in [
+        "EMAIL#a@b.c",
+        "USER#0123",
+        "P#0123#4567",
+        "J#0123",
+        "INBOX#0123",
+        "REFRESH#ab",
+        "VERIFY#ab",
+        "RESET#ab",
+        "LOGINLIMIT#x",
+        "MAILSENT#m",
+    ] {
         assert!(!all.iter().any(|a| may(&found, "ScreenerFunction", a, key)), "the screener may touch {key}");
     }
     for action in ITEM_WRITES.iter().chain(ITEM_DELETES) {
@@ -884,7 +895,14 @@ fn every_key_the_code_builds_is_granted_to_the_functions_that_use_it() {
         ("PortfolioFunction", put, &signals),
         ("PortfolioFunction", update, &signals),
         ("PortfolioFunction", delete, &signals),
-        ("PortfolioFunction", query, &meter), // the account's data export
+        ("PortfolioFunction", query, &meter),     // the account's data export
+        ("PortfolioFunction", get, "INBOX#0123"), // the notifications inbox
+        ("PortfolioFunction", query, "INBOX#0123"),
+        ("PortfolioFunction", put, "INBOX#0123"),
+        ("PortfolioFunction", update, "INBOX#0123"),
+        ("PortfolioFunction", delete, "INBOX#0123"),
+        (CONSUMER, put, "INBOX#0123"), // a completed job's notification
+        (CONSUMER, update, "INBOX#0123"),
         ("ScreenerFunction", query, "JOB#j1"),
         ("ScreenerFunction", get, "JOB#j1"),
         ("ScreenerFunction", put, "JOB#j1"),
@@ -906,7 +924,9 @@ fn every_key_the_code_builds_is_granted_to_the_functions_that_use_it() {
     // An account's erasure (bourse_storage::erasure): the keys of the user's partitions are read
     // with Query, the rest come from the owner and sessions indexes; every item goes in a
     // BatchWriteItem.
-    for key in [profile.as_str(), &holdings, &signals, &meter, "JOB#j1", "LOGINLIMIT#ACCOUNT#ab12", "LOGINLIMIT#FAILURES#ab12"] {
+    for key in
+        [profile.as_str(), &holdings, &signals, &meter, "INBOX#0123", "JOB#j1", "LOGINLIMIT#ACCOUNT#ab12", "LOGINLIMIT#FAILURES#ab12"]
+    {
         expected.extend([(CONSUMER, query, key), (CONSUMER, batch_write, key)]);
     }
     for key in ["IDEMP#0123#k", family.as_str(), &refresh, "VERIFY#ab12", "RESET#ab12"] {
