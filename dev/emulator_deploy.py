@@ -5,7 +5,8 @@
 
 --keys-output is what `dev/keys.sh new` printed when it created the signing key's secret (in
 ministack's Secrets Manager): its "deploy with" line gives the stack parameters, as it gives them
-to an operator.
+to an operator. The one other required parameter, DynamoDbPrefixListId, is looked up the way the
+README tells an operator to: EC2 DescribePrefixLists, by the name com.amazonaws.<region>.dynamodb.
 
 Steps (each printed with its time):
   1. packaging, i.e. what `sam build` + `sam package` do: each AWS::Serverless::Function's bootstrap
@@ -74,6 +75,15 @@ def keys_parameters(path: Path) -> dict:
         if "JwtSigningKeySecret=" in line:
             return dict(word.split("=", 1) for word in shlex.split(line.strip()))
     raise SystemExit(f"{path} has no parameter line (JwtSigningKeySecret=...): did dev/keys.sh fail?")
+
+
+def dynamodb_prefix_list(ec2, region: str) -> str:
+    """The id of DynamoDB's AWS-managed prefix list in the region (DescribePrefixLists by name)."""
+    name = f"com.amazonaws.{region}.dynamodb"
+    found = ec2.describe_prefix_lists(Filters=[{"Name": "prefix-list-name", "Values": [name]}])["PrefixLists"]
+    if len(found) != 1:
+        raise SystemExit(f"DescribePrefixLists found {len(found)} prefix lists named {name}, expected one")
+    return found[0]["PrefixListId"]
 
 
 def package(s3, template: dict, lambda_dir: Path) -> dict:
@@ -224,7 +234,8 @@ def main() -> int:
     run_dir = args.out.parent
 
     parameters = keys_parameters(args.keys_output)
-    log("parameters from dev/keys.sh: " + ", ".join(f"{k}={v}" for k, v in parameters.items()))
+    parameters["DynamoDbPrefixListId"] = dynamodb_prefix_list(make("ec2"), args.region)
+    log("parameters (dev/keys.sh's, and the DynamoDB prefix list): " + ", ".join(f"{k}={v}" for k, v in parameters.items()))
     with Timer("package (zip + upload the bootstraps)"):
         for logical, where in package(s3, template, args.lambda_dir).items():
             log(f"  {logical}: CodeUri . -> {where}")

@@ -18,13 +18,22 @@ permission of the single action (sqs:SendMessage, sqs:DeleteMessage, sqs:ChangeM
 actions), while ministack 1.5.33 evaluates them as actions of their own, so a role allowed
 sqs:SendMessage is refused SendMessageBatch.
 
+It also gives DynamoDB requests the condition key dynamodb:LeadingKeys, which ministack 1.5.33 does
+not set: a policy's ForAllValues condition on it then held for every request (an absent key is an
+empty set), so the template's per-function partition-key prefixes were not enforced. AWS sets it to
+the partition-key values of the items a request names: the Key or Item of GetItem, PutItem,
+UpdateItem and DeleteItem, the partition-key value of a Query's key condition, the keys of the
+table's entries in BatchGetItem and BatchWriteItem, and, for each item of TransactWriteItems or
+TransactGetItems (authorised as its single-item action), that item's key.
+
 Used by dev/deploy-emulator.sh only; configured, like ministack, by environment variables.
 """
 
+import json
 import re
 import sys
 
-from ministack.core import iam_actions
+from ministack.core import iam_actions, iam_evaluator
 from ministack.services import ec2
 from ministack.services.cloudformation import provisioners
 
@@ -147,6 +156,144 @@ def patch_sqs_batch_permissions() -> None:
     iam_actions.extract_iam_action = extract_iam_action
 
 
+# -- dynamodb:LeadingKeys ---------------------------------------------------------------------
+
+_BODY = "bourse:request-body"  # carries the request body from the service context to enforce()
+
+
+class _KeyedArn(str):
+    """A transaction item's table ARN, with the partition-key value of that item."""
+
+    leading_keys: list
+
+
+def _scalar(value):
+    """The string an AttributeValue holds (S, N or B), else None."""
+    if isinstance(value, dict):
+        for kind in ("S", "N", "B"):
+            if isinstance(value.get(kind), str):
+                return value[kind]
+    return None
+
+
+def _table_of(arn: str) -> tuple[str, str | None]:
+    """(table name, index name or None) of a DynamoDB ARN."""
+    rest = arn.split(":table/", 1)[-1]
+    table, _, index = rest.partition("/index/")
+    return table, (index or None)
+
+
+def _hash_key(table: str) -> str | None:
+    from ministack.services import dynamodb
+
+    record = dynamodb._tables.get(table) or {}
+    for element in record.get("KeySchema") or []:
+        if element.get("KeyType") == "HASH":
+            return element.get("AttributeName")
+    return None
+
+
+def _query_partition_value(data: dict, hash_key: str):
+    names = data.get("ExpressionAttributeNames") or {}
+    values = data.get("ExpressionAttributeValues") or {}
+    expression = data.get("KeyConditionExpression")
+    if isinstance(expression, str):
+        for left, right in re.findall(r"([#:]?[\w.]+)\s*=\s*([#:]?[\w.]+)", expression):
+            for name, value in ((left, right), (right, left)):
+                if value.startswith(":") and names.get(name, name) == hash_key:
+                    return _scalar(values.get(value))
+    condition = (data.get("KeyConditions") or {}).get(hash_key) or {}
+    if condition.get("ComparisonOperator") == "EQ":
+        return _scalar((condition.get("AttributeValueList") or [None])[0])
+    return None
+
+
+def _leading_keys(iam_action: str, body: bytes, resource_arn: str):
+    """The partition-key values a (non-transaction) request names on the table of resource_arn;
+    None where AWS sets no value (Scan, a Query on an index: the template's index statements carry
+    no LeadingKeys condition)."""
+    try:
+        data = json.loads(body or b"{}")
+    except (ValueError, TypeError):
+        return None
+    table, index = _table_of(resource_arn)
+    hash_key = _hash_key(table)
+    if not isinstance(data, dict) or index or not hash_key:
+        return None
+    action = iam_action.split(":", 1)[-1]
+    if action == "Query":
+        value = _query_partition_value(data, hash_key)
+        return [value] if value is not None else None
+    if action in ("GetItem", "DeleteItem", "UpdateItem"):
+        items = [data.get("Key")]
+    elif action == "PutItem":
+        items = [data.get("Item")]
+    elif action in ("BatchGetItem", "BatchWriteItem"):
+        entries = (data.get("RequestItems") or {}).get(table)
+        if entries is None:  # the table may be named by its ARN
+            entries = next((v for k, v in (data.get("RequestItems") or {}).items() if k.endswith(f":table/{table}")), None)
+        if action == "BatchGetItem":
+            items = (entries or {}).get("Keys") or []
+        else:
+            items = [(e.get("PutRequest") or {}).get("Item") or (e.get("DeleteRequest") or {}).get("Key") for e in entries or []]
+    else:
+        return None
+    keys = [_scalar((item or {}).get(hash_key)) for item in items]
+    return [k for k in keys if k is not None]
+
+
+def patch_dynamodb_leading_keys() -> None:
+    # ministack imports these three from their modules at each request, so replacing the modules'
+    # attributes is enough.
+    original_context = iam_actions.dynamodb_service_context
+    original_enforce = iam_evaluator.enforce
+
+    def dynamodb_service_context(body):
+        context = original_context(body)
+        context[_BODY] = body
+        return context
+
+    def dynamodb_transaction_checks(iam_action, body, region, account_id):
+        if iam_action not in ("dynamodb:TransactWriteItems", "dynamodb:TransactGetItems"):
+            return []
+        try:
+            data = json.loads(body or b"{}")
+        except (ValueError, TypeError):
+            return []
+        checks = []
+        for item in (data.get("TransactItems") if isinstance(data, dict) else None) or []:
+            if not isinstance(item, dict):
+                continue
+            # ministack's own order and members: one check per member an item names.
+            for member, action in iam_actions._DYNAMODB_TRANSACT_ITEM_ACTIONS.items():
+                detail = item.get(member)
+                table = detail.get("TableName") if isinstance(detail, dict) else None
+                if isinstance(table, str) and table:
+                    arn = _KeyedArn(iam_actions._dynamodb_table_arn(table, region, account_id))
+                    hash_key = _hash_key(_table_of(arn)[0])
+                    value = _scalar((detail.get("Item" if member == "Put" else "Key") or {}).get(hash_key or ""))
+                    arn.leading_keys = [value] if value is not None else []
+                    checks.append((action, arn))
+        return checks
+
+    def enforce(access_key_id, iam_action, service, region, resource_arn="*", service_context=None):
+        if service == "dynamodb" and service_context is not None:
+            context = dict(service_context)
+            body = context.pop(_BODY, None)
+            keys = getattr(resource_arn, "leading_keys", None)
+            if keys is None and body is not None:
+                keys = _leading_keys(iam_action, body, resource_arn)
+            if keys is not None:
+                context["dynamodb:LeadingKeys"] = keys
+            service_context = context
+        return original_enforce(access_key_id, iam_action, service, region, resource_arn=resource_arn,
+                                service_context=service_context)
+
+    iam_actions.dynamodb_service_context = dynamodb_service_context
+    iam_actions.dynamodb_transaction_checks = dynamodb_transaction_checks
+    iam_evaluator.enforce = enforce
+
+
 def patch_metric_math_alarms() -> None:
     """ministack 1.5.33 refuses an AWS::CloudWatch::Alarm with `Metrics` (metric math: the 5xx
     rate, the summed DynamoDB throttles, cache errors and Lambda throttles of template.yaml), and
@@ -186,6 +333,8 @@ if __name__ == "__main__":
     print("bourse: IAM: SQS batch actions authorized by their single action's permission, as in AWS", flush=True)
     patch_metric_math_alarms()
     print("bourse: CloudWatch: metric-math alarms recorded with their Metrics, as in AWS", flush=True)
+    patch_dynamodb_leading_keys()
+    print("bourse: IAM: DynamoDB requests carry dynamodb:LeadingKeys (their partition-key values), as in AWS", flush=True)
     from ministack.app import main
 
     sys.argv = ["ministack"]

@@ -471,3 +471,776 @@ fn the_dashboard_shows_emitted_metrics_of_this_stack_and_the_runbook_covers_ever
         assert!(runbook.contains(&format!("### `{id}`")), "docs/runbook.md has no section for {id}");
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Least privilege: which function may touch which partition-key prefix of the App table, and
+// what each function's network lets it reach.
+// ---------------------------------------------------------------------------------------------
+
+/// The DynamoDB actions that read, write or delete items by key (a transaction's items are
+/// authorised as these): on the App table each must carry the prefixes it may touch.
+const ITEM_READS: &[&str] = &["dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query", "dynamodb:ConditionCheckItem"];
+const ITEM_WRITES: &[&str] = &["dynamodb:PutItem", "dynamodb:UpdateItem"];
+const ITEM_DELETES: &[&str] = &["dynamodb:DeleteItem", "dynamodb:BatchWriteItem"];
+
+/// The functions, by logical id, with the short names the docs use.
+const FUNCTIONS: &[(&str, &str)] = &[
+    ("AuthFunction", "auth"),
+    ("PortfolioFunction", "portfolio"),
+    ("ScreenerFunction", "screener"),
+    ("EnrichConsumerFunction", "enrich-consumer"),
+    ("OpsFunction", "ops"),
+];
+const HTTP_FUNCTIONS: &[&str] = &["AuthFunction", "PortfolioFunction", "ScreenerFunction", "OpsFunction"];
+const CONSUMER: &str = "EnrichConsumerFunction";
+
+fn item_actions() -> impl Iterator<Item = &'static str> {
+    ITEM_READS.iter().chain(ITEM_WRITES).chain(ITEM_DELETES).copied()
+}
+
+/// IAM's `StringLike`: `*` any run of characters, `?` one; case-sensitive.
+fn like(pattern: &str, value: &str) -> bool {
+    fn matches(p: &[u8], v: &[u8]) -> bool {
+        match (p.first(), v.first()) {
+            (None, None) => true,
+            (Some(b'*'), _) => matches(&p[1..], v) || (!v.is_empty() && matches(p, &v[1..])),
+            (Some(b'?'), Some(_)) => matches(&p[1..], &v[1..]),
+            (Some(x), Some(y)) if x == y => matches(&p[1..], &v[1..]),
+            _ => false,
+        }
+    }
+    matches(pattern.as_bytes(), value.as_bytes())
+}
+
+fn one_or_many(value: Option<&Value>) -> Vec<Value> {
+    match value {
+        Some(Value::Sequence(items)) => items.clone(),
+        Some(other) => vec![other.clone()],
+        None => Vec::new(),
+    }
+}
+
+/// What an ARN-valued property names, as `!Sub` text: `!GetAtt X.Arn` is `${X.Arn}`.
+fn resource_text(value: &Value) -> String {
+    match value {
+        Value::String(s) => s.clone(),
+        Value::Tagged(t) if t.tag == "GetAtt" || t.tag == "Ref" => format!("${{{}}}", t.value.as_str().unwrap_or("?")),
+        Value::Tagged(t) if t.tag == "Sub" => t.value.as_str().map(str::to_owned).unwrap_or_else(|| format!("{:?}", t.value)),
+        other => format!("{other:?}"),
+    }
+}
+
+/// Whether a policy resource covers the App table's items, and which of its indexes (`*`: any).
+fn app_resource(value: &Value) -> (bool, Option<String>) {
+    let text = resource_text(value);
+    if text == "*" {
+        return (true, Some("*".into()));
+    }
+    for anchor in ["${AppTable.Arn}", "${AppTable}"] {
+        if let Some(at) = text.find(anchor) {
+            let rest = &text[at + anchor.len()..];
+            return match rest.strip_prefix("/index/") {
+                _ if rest.is_empty() => (true, None),
+                Some(index) if !index.contains('*') => (false, Some(index.to_owned())),
+                Some(_) => (false, Some("*".into())),
+                None => (true, Some("*".into())),
+            };
+        }
+    }
+    // Named some other way (a table name or a wildcard ARN): it counts as everything.
+    if text.contains("AppTable") || text.contains("-app") || text.contains("table/*") {
+        return (true, Some("*".into()));
+    }
+    (false, None)
+}
+
+/// One Allow statement of a function's policies that covers the App table.
+#[derive(Debug)]
+struct AppGrant {
+    function: String,
+    sid: String,
+    actions: Vec<String>,
+    table: bool,
+    indexes: Vec<String>,
+    /// The `dynamodb:LeadingKeys` values, when the statement conditions on them.
+    leading_keys: Option<Vec<String>>,
+    /// The condition operators that name `dynamodb:LeadingKeys`.
+    key_operators: Vec<String>,
+}
+
+impl AppGrant {
+    fn allows(&self, action: &str) -> bool {
+        self.actions.iter().any(|a| grants(a, action))
+    }
+
+    /// Whether this statement lets `action` touch the item(s) under partition key `key`.
+    fn allows_key(&self, action: &str, key: &str) -> bool {
+        self.table && self.allows(action) && self.leading_keys.as_ref().is_none_or(|keys| keys.iter().any(|p| like(p, key)))
+    }
+}
+
+/// Every statement of every function's inline policies, `!If` branches included.
+fn function_statements(template: &Template) -> Vec<(String, Value)> {
+    fn collect(function: &str, statement: &Value, out: &mut Vec<(String, Value)>) {
+        match statement {
+            Value::Tagged(t) if t.tag == "If" => {
+                t.value.as_sequence().into_iter().flatten().skip(1).for_each(|branch| collect(function, branch, out))
+            }
+            Value::Mapping(m) if m.contains_key("Fn::If") => {
+                m["Fn::If"].as_sequence().into_iter().flatten().skip(1).for_each(|branch| collect(function, branch, out))
+            }
+            Value::Mapping(_) => out.push((function.to_owned(), statement.clone())),
+            _ => {} // !Ref AWS::NoValue
+        }
+    }
+    let mut out = Vec::new();
+    let resources = template.at(&["Resources"]).and_then(Value::as_mapping).unwrap();
+    for (id, resource) in resources {
+        if resource.get("Type").and_then(Value::as_str) != Some("AWS::Serverless::Function") {
+            continue;
+        }
+        let id = id.as_str().unwrap();
+        let properties = resource.get("Properties").unwrap();
+        assert!(properties.get("Role").is_none(), "{id} brings its own Role: its permissions would not be these policies");
+        for policy in properties.get("Policies").and_then(Value::as_sequence).into_iter().flatten() {
+            let statements = policy.get("Statement").and_then(Value::as_sequence);
+            assert!(
+                statements.is_some(),
+                "{id}: every policy is an inline document (a named or managed policy is not checked): {policy:?}"
+            );
+            statements.into_iter().flatten().for_each(|s| collect(id, s, &mut out));
+        }
+    }
+    out
+}
+
+fn app_grants(template: &Template) -> Vec<AppGrant> {
+    let mut grants_found = Vec::new();
+    for (function, statement) in function_statements(template) {
+        assert!(statement.get("NotAction").is_none() && statement.get("NotResource").is_none(), "{function}: {statement:?}");
+        if statement.get("Effect").and_then(Value::as_str) != Some("Allow") {
+            continue;
+        }
+        let (mut table, mut indexes) = (false, Vec::new());
+        for resource in one_or_many(statement.get("Resource")) {
+            let (t, index) = app_resource(&resource);
+            table |= t;
+            indexes.extend(index);
+        }
+        if !table && indexes.is_empty() {
+            continue;
+        }
+        let actions: Vec<String> = one_or_many(statement.get("Action")).iter().filter_map(|a| a.as_str().map(str::to_owned)).collect();
+        let (mut leading_keys, mut key_operators) = (None, Vec::new());
+        for (operator, keys) in statement.get("Condition").and_then(Value::as_mapping).into_iter().flatten() {
+            for (key, values) in keys.as_mapping().into_iter().flatten() {
+                if key.as_str().is_some_and(|k| k.eq_ignore_ascii_case("dynamodb:LeadingKeys")) {
+                    key_operators.push(operator.as_str().unwrap_or_default().to_owned());
+                    leading_keys = Some(strings(Some(values)).into_iter().chain(values.as_str().map(str::to_owned)).collect::<Vec<_>>());
+                }
+            }
+        }
+        let sid = statement.get("Sid").and_then(Value::as_str).unwrap_or("(no Sid)").to_owned();
+        grants_found.push(AppGrant { function, sid, actions, table, indexes, leading_keys, key_operators });
+    }
+    grants_found
+}
+
+/// Whether `function` may use `action` on the App-table item(s) under partition key `key`.
+fn may(grants_found: &[AppGrant], function: &str, action: &str, key: &str) -> bool {
+    grants_found.iter().any(|g| g.function == function && g.allows_key(action, key))
+}
+
+/// The functions that may use any of `actions` on partition key `key`.
+fn who_may(grants_found: &[AppGrant], actions: &[&str], key: &str) -> Vec<&'static str> {
+    FUNCTIONS.iter().filter(|(id, _)| actions.iter().any(|action| may(grants_found, id, action, key))).map(|(id, _)| *id).collect()
+}
+
+#[test]
+fn the_key_pattern_matcher_is_iam_string_like() {
+    assert!(like("USER#*", "USER#0123"));
+    assert!(like("USER#*", "USER#"));
+    assert!(like("HEALTH", "HEALTH"));
+    assert!(!like("HEALTH", "HEALTHY"));
+    assert!(!like("USER#*", "user#0123"), "case-sensitive");
+    assert!(!like("P#*", "PING#1"));
+    assert!(!like("J#*", "JOB#1"));
+    assert!(like("*", "EMAIL#a@b"));
+    assert!(like("U?ER#*", "USER#1"));
+}
+
+#[test]
+fn every_app_table_item_action_is_limited_to_named_partition_key_prefixes() {
+    let template = template();
+    let found = app_grants(&template);
+    assert!(found.len() >= 10, "the App-table statements were read: {found:?}");
+    let well_formed = |p: &str| {
+        let word = p.strip_suffix("#*").unwrap_or(p);
+        !word.is_empty() && word.chars().all(|c| c.is_ascii_uppercase())
+    };
+    for grant in &found {
+        let who = format!("{} {}", grant.function, grant.sid);
+        let item_level: Vec<&str> = item_actions().chain(["dynamodb:Scan"]).filter(|a| grant.allows(a)).collect();
+        if grant.table && !item_level.is_empty() {
+            assert_eq!(
+                grant.key_operators,
+                ["ForAllValues:StringLike"],
+                "{who}: {item_level:?} need ForAllValues:StringLike on dynamodb:LeadingKeys"
+            );
+            let keys = grant.leading_keys.as_ref().unwrap();
+            assert!(!keys.is_empty(), "{who}: no prefix named");
+            for pattern in keys {
+                assert!(well_formed(pattern), "{who}: {pattern:?} is neither a prefix PREFIX#* nor a fixed key");
+            }
+        }
+        for index in &grant.indexes {
+            for action in &grant.actions {
+                assert!(action.eq_ignore_ascii_case("dynamodb:Query"), "{who}: index {index} is read-only (Query), not {action}");
+            }
+            assert_ne!(index, "*", "{who}: the indexes are named one by one");
+        }
+    }
+    for (function, _) in FUNCTIONS {
+        assert!(found.iter().any(|g| g.function == *function && g.table), "{function} has no App-table statement: read the template again");
+    }
+}
+
+/// `docs/table-design.md`, "Who may touch which prefix": (prefix, read, written, deleted) and
+/// (index, queried by), the functions by their short names.
+#[allow(clippy::type_complexity)]
+fn prefix_table() -> (Vec<(String, Vec<String>, Vec<String>, Vec<String>)>, Vec<(String, Vec<String>)>) {
+    let doc = repo_file("docs/table-design.md");
+    let section =
+        doc.split("## Who may touch which prefix").nth(1).expect("docs/table-design.md has the section").split("\n## ").next().unwrap();
+    let names = |cell: &str| -> Vec<String> {
+        let mut names: Vec<String> =
+            cell.split(',').map(|n| n.trim().trim_matches('`').to_owned()).filter(|n| !n.is_empty() && n != "—").collect();
+        names.sort();
+        names
+    };
+    let (mut prefixes, mut indexes) = (Vec::new(), Vec::new());
+    for line in section.lines().filter(|l| l.starts_with("| `")) {
+        let cells: Vec<&str> = line.trim().trim_matches('|').split('|').map(str::trim).collect();
+        let key = cells[0].trim_matches('`').to_owned();
+        match cells.len() {
+            5 => prefixes.push((key, names(cells[2]), names(cells[3]), names(cells[4]))),
+            2 => indexes.push((key, names(cells[1]))),
+            n => panic!("{line}: {n} columns"),
+        }
+    }
+    (prefixes, indexes)
+}
+
+#[test]
+fn the_prefix_table_in_the_docs_is_what_the_template_grants() {
+    let found = app_grants(&template());
+    let short = |id: &str| FUNCTIONS.iter().find(|(f, _)| *f == id).map(|(_, s)| (*s).to_owned()).unwrap();
+    let mut granted: std::collections::BTreeMap<String, [Vec<String>; 3]> = Default::default();
+    let mut queried: std::collections::BTreeMap<String, Vec<String>> = Default::default();
+    for grant in &found {
+        for index in &grant.indexes {
+            queried.entry(index.clone()).or_default().push(short(&grant.function));
+        }
+        let Some(keys) = grant.leading_keys.as_ref().filter(|_| grant.table) else { continue };
+        for pattern in keys {
+            let prefix = pattern.strip_suffix('*').unwrap_or(pattern).to_owned();
+            let columns = granted.entry(prefix).or_default();
+            for (column, actions) in [ITEM_READS, ITEM_WRITES, ITEM_DELETES].iter().enumerate() {
+                if actions.iter().any(|a| grant.allows(a)) {
+                    columns[column].push(short(&grant.function));
+                }
+            }
+        }
+    }
+    let tidy = |mut v: Vec<String>| {
+        v.sort();
+        v.dedup();
+        v
+    };
+    let (doc_prefixes, doc_indexes) = prefix_table();
+    assert!(doc_prefixes.len() >= 10, "the docs' table was read: {doc_prefixes:?}");
+    for (prefix, read, written, deleted) in &doc_prefixes {
+        let columns = granted.remove(prefix).unwrap_or_else(|| panic!("docs/table-design.md lists {prefix}, which no function may touch"));
+        let [r, w, d] = columns.map(tidy);
+        assert_eq!(
+            (&r, &w, &d),
+            (read, written, deleted),
+            "{prefix}: (read, written, deleted) in the template and in docs/table-design.md"
+        );
+    }
+    assert!(granted.is_empty(), "prefixes granted but missing from docs/table-design.md: {:?}", granted.keys().collect::<Vec<_>>());
+    for (index, by) in doc_indexes {
+        assert_eq!(tidy(queried.remove(&index).unwrap_or_default()), by, "index {index}");
+    }
+    assert!(queried.is_empty(), "indexes queried but missing from docs/table-design.md: {queried:?}");
+}
+
+#[test]
+fn only_auth_writes_credentials_and_sessions_and_the_screener_and_ops_see_no_account_data() {
+    let found = app_grants(&template());
+    let all: Vec<&str> = item_actions().collect();
+    let (auth, portfolio, consumer) = ("AuthFunction", "PortfolioFunction", CONSUMER);
+    // The password hash lives under EMAIL#: auth alone reads, writes or deletes it (an account's
+    // deletion releases the address in auth; the consumer's erasure never touches it).
+    assert_eq!(who_may(&found, &all, "EMAIL#ada@example.com"), [auth], "who may touch EMAIL#");
+    // Refresh tokens, single-use tokens and sign-in limits: auth's, and the account deletion's.
+    for key in ["REFRESH#ab12", "VERIFY#ab12", "RESET#ab12", "LOGINLIMIT#ACCOUNT#ab12"] {
+        assert_eq!(who_may(&found, &all, key), [auth, consumer], "who may touch {key}");
+        assert_eq!(who_may(&found, ITEM_WRITES, key), [auth], "who may put or update {key}");
+    }
+    // A session is started, rotated and revoked by auth alone; every bearer function reads it.
+    assert_eq!(who_may(&found, ITEM_WRITES, "FAMILY#f1"), [auth], "who may write FAMILY#");
+    assert_eq!(who_may(&found, ITEM_READS, "FAMILY#f1"), HTTP_FUNCTIONS, "the revocation check reads FAMILY#");
+    // The profile (and its role) is written by auth; the portfolio items share its partition.
+    assert_eq!(who_may(&found, ITEM_WRITES, "USER#0123"), [auth, portfolio], "who may write USER#");
+    // The screener: jobs, Idempotency-Key records, its meter, the revocation check; no user data.
+    for key in [
+        "EMAIL#a@b.c",
+        "USER#0123",
+        "P#0123#4567",
+        "J#0123",
+        "INBOX#0123",
+        "REFRESH#ab",
+        "VERIFY#ab",
+        "RESET#ab",
+        "LOGINLIMIT#x",
+        "MAILSENT#m",
+    ] {
+        assert!(!all.iter().any(|a| may(&found, "ScreenerFunction", a, key)), "the screener may touch {key}");
+    }
+    for action in ITEM_WRITES.iter().chain(ITEM_DELETES) {
+        assert!(!may(&found, "ScreenerFunction", action, "FAMILY#f1"), "the screener may {action} FAMILY#");
+    }
+    // ops: the revocation check, nothing else.
+    for action in &all {
+        for key in ["FAMILY#f1", "EMAIL#a@b.c", "USER#0123", "USAGE#0123", "JOB#j", "HEALTH", "P#0123#4567"] {
+            let allowed = *action == "dynamodb:GetItem" && key.starts_with("FAMILY#");
+            assert_eq!(may(&found, "OpsFunction", action, key), allowed, "ops {action} {key}");
+        }
+    }
+    // Only the consumer records e-mails sent and diagnostics.
+    for key in ["MAILSENT#m", "PING#p", "SCHEDULE#refresh"] {
+        assert_eq!(who_may(&found, ITEM_WRITES, key), [consumer], "who may write {key}");
+    }
+    // A key no code builds is no one's.
+    assert!(who_may(&found, &all, "ADMIN#x").is_empty() && who_may(&found, &all, "").is_empty());
+}
+
+#[test]
+fn every_key_the_code_builds_is_granted_to_the_functions_that_use_it() {
+    use bourse_storage::{accounts, journal, portfolios, schema, sessions, usage};
+    let found = app_grants(&template());
+    let user = bourse_domain::UserId::parse("0123456789abcdef0123456789abcdef").unwrap();
+    let portfolio = bourse_domain::PortfolioId::parse("fedcba9876543210fedcba9876543210").unwrap();
+    let (email, profile, family, refresh, meter) = (
+        accounts::email_pk("ada@example.com"),
+        accounts::user_pk(&user),
+        sessions::family_pk("f1"),
+        sessions::refresh_pk("ab12"),
+        usage::usage_pk(&user),
+    );
+    let (holdings, signals) = (portfolios::portfolio_pk(&user, &portfolio), journal::journal_pk(&user));
+    let (get, query, batch_get, put, update, delete, batch_write) = (
+        "dynamodb:GetItem",
+        "dynamodb:Query",
+        "dynamodb:BatchGetItem",
+        "dynamodb:PutItem",
+        "dynamodb:UpdateItem",
+        "dynamodb:DeleteItem",
+        "dynamodb:BatchWriteItem",
+    );
+    let mut expected: Vec<(&str, &str, &str)> = Vec::new();
+    for function in HTTP_FUNCTIONS {
+        expected.push((function, get, &family)); // the revocation check of every bearer request
+    }
+    for function in ["AuthFunction", "PortfolioFunction", "ScreenerFunction"] {
+        expected.extend([(function, update, meter.as_str()), (function, get, schema::HEALTH_KEY)]);
+    }
+    expected.extend([
+        ("AuthFunction", get, email.as_str()),
+        ("AuthFunction", put, &email),
+        ("AuthFunction", update, &email),
+        ("AuthFunction", put, &profile),
+        ("AuthFunction", get, &profile),
+        ("AuthFunction", update, &profile),
+        ("AuthFunction", put, &family),
+        ("AuthFunction", update, &family),
+        ("AuthFunction", put, &refresh),
+        ("AuthFunction", get, &refresh),
+        ("AuthFunction", update, &refresh),
+        ("AuthFunction", query, &meter),
+        ("AuthFunction", delete, &email), // an account's deletion releases the address
+        ("AuthFunction", put, "VERIFY#ab12"),
+        ("AuthFunction", delete, "VERIFY#ab12"),
+        ("AuthFunction", put, "RESET#ab12"),
+        ("AuthFunction", delete, "RESET#ab12"),
+        ("AuthFunction", update, "LOGINLIMIT#ADDRESS#192.0.2.0"),
+        ("AuthFunction", get, "LOGINLIMIT#ACCOUNT#ab12"),
+        ("AuthFunction", put, "LOGINLIMIT#ACCOUNT#ab12"),
+        ("AuthFunction", delete, "LOGINLIMIT#ACCOUNT#ab12"),
+        ("PortfolioFunction", query, &profile),
+        ("PortfolioFunction", get, &profile),
+        ("PortfolioFunction", put, &profile),
+        ("PortfolioFunction", update, &profile),
+        ("PortfolioFunction", delete, &profile),
+        ("PortfolioFunction", get, &holdings),
+        ("PortfolioFunction", query, &holdings),
+        ("PortfolioFunction", put, &holdings),
+        ("PortfolioFunction", update, &holdings),
+        ("PortfolioFunction", delete, &holdings),
+        ("PortfolioFunction", batch_write, &holdings),
+        ("PortfolioFunction", get, &signals),
+        ("PortfolioFunction", batch_get, &signals),
+        ("PortfolioFunction", query, &signals),
+        ("PortfolioFunction", put, &signals),
+        ("PortfolioFunction", update, &signals),
+        ("PortfolioFunction", delete, &signals),
+        ("PortfolioFunction", query, &meter),     // the account's data export
+        ("PortfolioFunction", get, "INBOX#0123"), // the notifications inbox
+        ("PortfolioFunction", query, "INBOX#0123"),
+        ("PortfolioFunction", put, "INBOX#0123"),
+        ("PortfolioFunction", update, "INBOX#0123"),
+        ("PortfolioFunction", delete, "INBOX#0123"),
+        (CONSUMER, put, "INBOX#0123"), // a completed job's notification
+        (CONSUMER, update, "INBOX#0123"),
+        ("ScreenerFunction", query, "JOB#j1"),
+        ("ScreenerFunction", get, "JOB#j1"),
+        ("ScreenerFunction", put, "JOB#j1"),
+        ("ScreenerFunction", update, "JOB#j1"),
+        (CONSUMER, get, "JOB#j1"),
+        (CONSUMER, query, "JOB#j1"),
+        (CONSUMER, put, "JOB#j1"),
+        (CONSUMER, update, "JOB#j1"),
+        (CONSUMER, query, &holdings),
+        (CONSUMER, put, &holdings),
+        (CONSUMER, get, "MAILSENT#m1"),
+        (CONSUMER, put, "MAILSENT#m1"),
+        (CONSUMER, put, "PING#p1"),
+        (CONSUMER, put, "SCHEDULE#refresh"),
+    ]);
+    for function in ["PortfolioFunction", "ScreenerFunction"] {
+        expected.extend([(function, put, "IDEMP#0123#k"), (function, get, "IDEMP#0123#k"), (function, update, "IDEMP#0123#k")]);
+    }
+    // An account's erasure (bourse_storage::erasure): the keys of the user's partitions are read
+    // with Query, the rest come from the owner and sessions indexes; every item goes in a
+    // BatchWriteItem.
+    for key in
+        [profile.as_str(), &holdings, &signals, &meter, "INBOX#0123", "JOB#j1", "LOGINLIMIT#ACCOUNT#ab12", "LOGINLIMIT#FAILURES#ab12"]
+    {
+        expected.extend([(CONSUMER, query, key), (CONSUMER, batch_write, key)]);
+    }
+    for key in ["IDEMP#0123#k", family.as_str(), &refresh, "VERIFY#ab12", "RESET#ab12"] {
+        expected.push((CONSUMER, batch_write, key));
+    }
+    for (function, action, key) in expected {
+        assert!(may(&found, function, action, key), "{function} may not {action} {key}, which its code does");
+    }
+    let index_queries =
+        [("AuthFunction", "gsi1"), ("PortfolioFunction", "gsi1"), ("PortfolioFunction", "gsi2"), (CONSUMER, "gsi1"), (CONSUMER, "gsi3")];
+    for (function, index) in index_queries {
+        assert!(
+            found.iter().any(|g| g.function == function && g.indexes.contains(&index.to_owned()) && g.allows(query)),
+            "{function} may not Query {index}"
+        );
+    }
+}
+
+// -- network ----------------------------------------------------------------------------------
+
+/// The resource a `!Ref X`, `!GetAtt X.Attr` (or their long forms) names.
+fn target(value: &Value) -> Option<String> {
+    match value {
+        Value::Tagged(t) if t.tag == "Ref" => t.value.as_str().map(str::to_owned),
+        Value::Tagged(t) if t.tag == "GetAtt" => t.value.as_str().map(|s| s.split('.').next().unwrap().to_owned()),
+        Value::Mapping(m) if m.contains_key("Ref") => m["Ref"].as_str().map(str::to_owned),
+        Value::Mapping(m) if m.contains_key("Fn::GetAtt") => {
+            m["Fn::GetAtt"].as_sequence().and_then(|s| s.first()).and_then(Value::as_str).map(str::to_owned)
+        }
+        _ => None,
+    }
+}
+
+fn resources_of_type<'a>(template: &'a Template, kind: &'a str) -> impl Iterator<Item = (&'a str, &'a Value)> + 'a {
+    template
+        .at(&["Resources"])
+        .and_then(Value::as_mapping)
+        .into_iter()
+        .flatten()
+        .filter(move |(_, r)| r.get("Type").and_then(Value::as_str) == Some(kind))
+        .map(|(id, r)| (id.as_str().unwrap(), r.get("Properties").unwrap_or(&Value::Null)))
+}
+
+/// A security group rule: protocol, ports and where to (or from).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+struct Rule {
+    protocol: String,
+    ports: (i64, i64),
+    /// `cidr:<block>`, `sg:<logical id>` or `pl:<what the prefix list id references>`.
+    peer: String,
+}
+
+fn rule(value: &Value) -> Rule {
+    let port = |k: &str| value.get(k).and_then(Value::as_i64).unwrap_or(-1);
+    let peer = if let Some(cidr) = value.get("CidrIp").or(value.get("CidrIpv6")).and_then(Value::as_str) {
+        format!("cidr:{cidr}")
+    } else if let Some(group) = value.get("DestinationSecurityGroupId").or(value.get("SourceSecurityGroupId")) {
+        format!("sg:{}", target(group).unwrap_or_else(|| format!("{group:?}")))
+    } else if let Some(list) = value.get("DestinationPrefixListId").or(value.get("SourcePrefixListId")) {
+        format!("pl:{}", target(list).unwrap_or_else(|| format!("{list:?}")))
+    } else {
+        format!("unknown:{value:?}")
+    };
+    let protocol = match value.get("IpProtocol") {
+        Some(Value::Number(n)) => n.to_string(),
+        Some(other) => other.as_str().unwrap_or_default().to_owned(),
+        None => String::new(),
+    };
+    Rule { protocol, ports: (port("FromPort"), port("ToPort")), peer }
+}
+
+/// A group's rules in one direction: inline, and the rule resources that name it.
+fn group_rules(template: &Template, group: &str, inline: &str, kind: &str) -> Vec<Rule> {
+    let properties = template.at(&["Resources", group, "Properties"]).unwrap();
+    let mut rules: Vec<Rule> = one_or_many(properties.get(inline)).iter().map(rule).collect();
+    rules.extend(
+        resources_of_type(template, kind)
+            .filter(|(_, p)| p.get("GroupId").and_then(target).as_deref() == Some(group))
+            .map(|(_, p)| rule(p)),
+    );
+    rules.sort();
+    rules
+}
+
+/// Each function's security groups and subnets (logical ids).
+fn function_network(template: &Template, function: &str) -> (Vec<String>, Vec<String>) {
+    let vpc = template.at(&["Resources", function, "Properties", "VpcConfig"]).unwrap_or_else(|| panic!("{function} has no VpcConfig"));
+    let ids =
+        |key: &str| one_or_many(vpc.get(key)).iter().map(|v| target(v).unwrap_or_else(|| panic!("{function} {key}: {v:?}"))).collect();
+    (ids("SecurityGroupIds"), ids("SubnetIds"))
+}
+
+#[test]
+fn every_function_has_its_own_security_group_and_only_the_consumer_reaches_the_internet() {
+    let template = template();
+    assert!(template.at(&["Globals", "Function", "VpcConfig"]).is_none(), "a global VpcConfig would add its groups to every function's");
+    let mut own_groups = Vec::new();
+    for (function, _) in FUNCTIONS {
+        let (groups, _) = function_network(&template, function);
+        assert_eq!(groups.len(), 1, "{function}: one security group of its own, {groups:?}");
+        let group = groups[0].clone();
+        assert_eq!(template.at(&["Resources", &group, "Type"]).and_then(Value::as_str), Some("AWS::EC2::SecurityGroup"), "{group}");
+        assert!(!own_groups.contains(&group), "{function} shares {group} with another function");
+        // Without inline egress, EC2 gives a group its default allow-all egress rule.
+        let inline = one_or_many(template.at(&["Resources", &group, "Properties", "SecurityGroupEgress"]));
+        assert!(!inline.is_empty(), "{group} declares no inline egress: EC2 would add allow-all");
+        own_groups.push(group);
+    }
+    let group_of = |function: &str| function_network(&template, function).0.remove(0);
+    let internet = |r: &Rule| r.peer.starts_with("cidr:") && r.peer != "cidr:127.0.0.1/32";
+    let (cache, endpoints, dynamodb) = ("sg:CacheSecurityGroup", "sg:VpcEndpointSecurityGroup", "pl:DynamoDbPrefixListId");
+    let tcp = |port: i64, peer: &str| Rule { protocol: "tcp".into(), ports: (port, port), peer: peer.into() };
+    for (id, _) in resources_of_type(&template, "AWS::EC2::SecurityGroup") {
+        let egress = group_rules(&template, id, "SecurityGroupEgress", "AWS::EC2::SecurityGroupEgress");
+        let open: Vec<&Rule> = egress.iter().filter(|r| internet(r)).collect();
+        if id == group_of(CONSUMER) {
+            assert_eq!(open, [&tcp(443, "cidr:0.0.0.0/0")], "the consumer: HTTPS out (providers, SES), nothing else to the internet");
+        } else {
+            assert!(open.is_empty(), "{id} has egress out of the VPC: {open:?}");
+        }
+    }
+    for function in HTTP_FUNCTIONS {
+        let group = group_of(function);
+        let egress = group_rules(&template, &group, "SecurityGroupEgress", "AWS::EC2::SecurityGroupEgress");
+        for r in &egress {
+            assert!([tcp(6379, cache), tcp(443, endpoints), tcp(443, dynamodb)].contains(r), "{function}: egress {r:?}");
+        }
+        assert!(egress.contains(&tcp(6379, cache)) && egress.contains(&tcp(443, dynamodb)), "{function} reaches the cache and DynamoDB");
+    }
+    // The cache and the endpoints take connections from the functions' groups, by name.
+    let ingress_sources = |group: &str, port: i64| {
+        let rules = group_rules(&template, group, "SecurityGroupIngress", "AWS::EC2::SecurityGroupIngress");
+        for r in &rules {
+            assert!(r.protocol == "tcp" && r.ports == (port, port) && r.peer.starts_with("sg:"), "{group}: ingress {r:?}");
+        }
+        let mut sources: Vec<String> = rules.iter().map(|r| r.peer["sg:".len()..].to_owned()).collect();
+        sources.sort();
+        sources
+    };
+    let mut all = own_groups.clone();
+    all.sort();
+    assert_eq!(ingress_sources("CacheSecurityGroup", 6379), all, "the cache: from each function's group");
+    let mut reaching_endpoints: Vec<String> = own_groups
+        .iter()
+        .filter(|g| {
+            let egress = group_rules(&template, g, "SecurityGroupEgress", "AWS::EC2::SecurityGroupEgress");
+            egress.contains(&tcp(443, endpoints)) || egress.contains(&tcp(443, "cidr:0.0.0.0/0"))
+        })
+        .cloned()
+        .collect();
+    reaching_endpoints.sort();
+    assert_eq!(ingress_sources("VpcEndpointSecurityGroup", 443), reaching_endpoints, "the endpoints: from each group that sends to them");
+    for function in ["AuthFunction", "PortfolioFunction", "ScreenerFunction"] {
+        assert!(reaching_endpoints.contains(&group_of(function)), "{function} calls SQS or Secrets Manager");
+    }
+}
+
+#[test]
+fn the_http_functions_subnets_have_no_route_out_of_the_vpc() {
+    let template = template();
+    let route_table_of = |subnet: &str| {
+        let tables: Vec<String> = resources_of_type(&template, "AWS::EC2::SubnetRouteTableAssociation")
+            .filter(|(_, p)| p.get("SubnetId").and_then(target).as_deref() == Some(subnet))
+            .map(|(_, p)| p.get("RouteTableId").and_then(target).unwrap())
+            .collect();
+        assert_eq!(tables.len(), 1, "{subnet}: one explicit route table");
+        tables[0].clone()
+    };
+    let routes_of = |table: &str| -> Vec<&Value> {
+        resources_of_type(&template, "AWS::EC2::Route")
+            .filter(|(_, p)| p.get("RouteTableId").and_then(target).as_deref() == Some(table))
+            .map(|(_, p)| p)
+            .collect()
+    };
+    let dynamodb_route_tables: Vec<String> = resources_of_type(&template, "AWS::EC2::VPCEndpoint")
+        .filter(|(_, p)| resource_text(p.get("ServiceName").unwrap()).ends_with(".dynamodb"))
+        .flat_map(|(_, p)| one_or_many(p.get("RouteTableIds")).iter().filter_map(target).collect::<Vec<_>>())
+        .collect();
+    for function in HTTP_FUNCTIONS {
+        let (_, subnets) = function_network(&template, function);
+        assert!(subnets.len() >= 2, "{function}: two AZs");
+        for subnet in subnets {
+            assert_eq!(template.at(&["Resources", &subnet, "Type"]).and_then(Value::as_str), Some("AWS::EC2::Subnet"));
+            let public = template.at(&["Resources", &subnet, "Properties", "MapPublicIpOnLaunch"]).and_then(Value::as_bool);
+            assert_ne!(public, Some(true), "{subnet}");
+            let table = route_table_of(&subnet);
+            let routes = routes_of(&table);
+            assert!(
+                routes.is_empty(),
+                "{function}'s subnet {subnet} ({table}) has routes besides the VPC's and the endpoint's: {routes:?}"
+            );
+            assert!(dynamodb_route_tables.contains(&table), "{function}'s {table} has no route to the DynamoDB gateway endpoint");
+        }
+    }
+    let (_, subnets) = function_network(&template, CONSUMER);
+    for subnet in subnets {
+        let table = route_table_of(&subnet);
+        assert!(
+            routes_of(&table).iter().any(|r| r.get("NatGatewayId").is_some()),
+            "the consumer's {subnet} routes through the NAT gateway"
+        );
+        assert!(dynamodb_route_tables.contains(&table), "the consumer's {table} has no route to the DynamoDB gateway endpoint");
+    }
+    // The AWS services the HTTP functions call have interface endpoints their group may reach.
+    for service in [".sqs", ".secretsmanager"] {
+        let endpoint = resources_of_type(&template, "AWS::EC2::VPCEndpoint")
+            .find(|(_, p)| resource_text(p.get("ServiceName").unwrap()).ends_with(service))
+            .unwrap_or_else(|| panic!("no interface endpoint for {service}"));
+        let groups: Vec<String> = one_or_many(endpoint.1.get("SecurityGroupIds")).iter().filter_map(target).collect();
+        assert_eq!(groups, ["VpcEndpointSecurityGroup"], "{service}");
+        assert_eq!(endpoint.1.get("PrivateDnsEnabled").and_then(Value::as_bool), Some(true), "{service}: the SDK's default host");
+    }
+}
+
+// -- CORS in production -----------------------------------------------------------------------
+
+#[derive(Debug, Clone, PartialEq)]
+enum RuleValue {
+    Bool(bool),
+    Text(String),
+    List(Vec<String>),
+}
+
+/// Evaluates a `Rules` expression the way CloudFormation does, with the parameters given.
+fn evaluate(node: &Value, parameters: &std::collections::HashMap<&str, RuleValue>) -> RuleValue {
+    let (function, args) = match node {
+        Value::String(s) => return RuleValue::Text(s.clone()),
+        Value::Tagged(t) if t.tag == "Ref" => {
+            let name = t.value.as_str().unwrap();
+            return parameters.get(name).cloned().unwrap_or_else(|| panic!("the rule refers to {name}, not given"));
+        }
+        Value::Tagged(t) => (format!("Fn::{}", t.tag.to_string().trim_start_matches('!')), t.value.clone()),
+        Value::Mapping(m) if m.len() == 1 => {
+            let (k, v) = m.iter().next().unwrap();
+            if k.as_str() == Some("Ref") {
+                return parameters[v.as_str().unwrap()].clone();
+            }
+            (k.as_str().unwrap().to_owned(), v.clone())
+        }
+        other => panic!("not a rule expression: {other:?}"),
+    };
+    let args: Vec<RuleValue> = args.as_sequence().unwrap().iter().map(|a| evaluate(a, parameters)).collect();
+    let boolean = |v: &RuleValue| match v {
+        RuleValue::Bool(b) => *b,
+        other => panic!("{function}: {other:?} is not true or false"),
+    };
+    let list = |v: &RuleValue| match v {
+        RuleValue::List(l) => l.clone(),
+        other => panic!("{function}: {other:?} is not a list"),
+    };
+    let text = |v: &RuleValue| match v {
+        RuleValue::Text(t) => t.clone(),
+        other => panic!("{function}: {other:?} is not a string"),
+    };
+    RuleValue::Bool(match function.as_str() {
+        "Fn::Equals" => args[0] == args[1],
+        "Fn::Not" => !boolean(&args[0]),
+        "Fn::And" => args.iter().all(boolean),
+        "Fn::Or" => args.iter().any(boolean),
+        "Fn::Contains" => list(&args[0]).contains(&text(&args[1])),
+        "Fn::EachMemberEquals" => list(&args[0]).iter().all(|m| *m == text(&args[1])),
+        "Fn::EachMemberIn" => list(&args[0]).iter().all(|m| list(&args[1]).contains(m)),
+        other => panic!("{other} in a rule: this evaluator does not know it"),
+    })
+}
+
+/// Whether CloudFormation takes `origins` for the stage: every origin matches the parameter's
+/// AllowedPattern (each member of a list; an empty value is one empty member), and every rule
+/// whose condition holds has all its assertions true.
+fn deploy_accepts(template: &Template, stage: &str, origins: &str) -> bool {
+    let parameter = template.at(&["Parameters", "AllowedOrigins"]).unwrap();
+    let pattern = parameter.get("AllowedPattern").and_then(Value::as_str).expect("AllowedOrigins has an AllowedPattern");
+    let pattern = regex_lite::Regex::new(&format!("^(?:{pattern})$")).unwrap();
+    let members: Vec<String> = origins.split(',').map(str::to_owned).collect();
+    if !members.iter().all(|m| pattern.is_match(m)) {
+        return false;
+    }
+    let parameters =
+        std::collections::HashMap::from([("Stage", RuleValue::Text(stage.into())), ("AllowedOrigins", RuleValue::List(members))]);
+    template.at(&["Rules"]).and_then(Value::as_mapping).into_iter().flatten().all(|(_, rule)| {
+        let applies = rule.get("RuleCondition").is_none_or(|c| evaluate(c, &parameters) == RuleValue::Bool(true));
+        !applies
+            || one_or_many(rule.get("Assertions")).iter().all(|a| evaluate(a.get("Assert").unwrap(), &parameters) == RuleValue::Bool(true))
+    })
+}
+
+#[test]
+fn production_refuses_an_empty_or_loopback_cors_origin() {
+    let template = template();
+    let default = template.at(&["Parameters", "AllowedOrigins", "Default"]).and_then(Value::as_str).unwrap();
+    for stage in ["dev", "staging"] {
+        assert!(deploy_accepts(&template, stage, default), "{stage} keeps the default {default}");
+        assert!(deploy_accepts(&template, stage, "http://127.0.0.1:5173,https://dev.example.com"), "{stage}: a local web app");
+    }
+    assert!(!deploy_accepts(&template, "prod", default), "prod refuses the default {default}");
+    for origins in [
+        "",
+        "http://localhost:3000",
+        "http://127.0.0.1:3000",
+        "http://localhost:5173",
+        "http://127.0.0.1:5173",
+        "http://localhost",
+        "http://localhost:8080",
+        "https://localhost",
+        "https://localhost:3000",
+        "http://127.0.0.1:23000",
+        "https://127.0.0.1",
+        "http://[::1]:3000",
+        "http://app.example.com",
+        "https://app.example.com,http://localhost:3000",
+        "https://app.example.com,",
+    ] {
+        assert!(!deploy_accepts(&template, "prod", origins), "prod takes AllowedOrigins={origins:?}");
+    }
+    assert!(deploy_accepts(&template, "prod", "https://app.example.com"));
+    assert!(deploy_accepts(&template, "prod", "https://app.example.com,https://www.example.com:8443"));
+}
