@@ -181,14 +181,16 @@ pub enum Changed {
     NotFound,
 }
 
-/// Attempts before a change that keeps losing races to other changes of the same notification
-/// gives up (each lost race means the state moved; re-reading settles it quickly).
-const ATTEMPTS: usize = 5;
+/// Attempts before a change that keeps losing races gives up (each lost race means the state
+/// moved, or another change of the inbox held its counter at the same moment: re-reading after a
+/// jittered pause settles it).
+const ATTEMPTS: u32 = 12;
 
 /// Marks a notification read (and lets it expire [`READ_RETENTION_SECONDS`] later). Per attempt
 /// 1 GetItem + 1 TransactWriteItems (the item `read = false` → true, the counter −1).
 pub async fn mark_read(clients: &AwsClients, table: &str, user: &UserId, id: &NotificationId, now: i64) -> Result<Changed, StorageError> {
-    for _ in 0..ATTEMPTS {
+    let mut attempts = crate::retry::Attempts::new(ATTEMPTS);
+    while attempts.next().await {
         let Some(found) = get_notification(clients, table, user, id).await? else { return Ok(Changed::NotFound) };
         if found.read {
             return Ok(Changed::Unchanged);
@@ -225,8 +227,8 @@ const MARK_CHUNK: usize = 99;
 /// a chunk that loses a race to another change is listed again.
 pub async fn mark_all_read(clients: &AwsClients, table: &str, user: &UserId, now: i64) -> Result<u64, StorageError> {
     let mut marked = 0;
-    let mut lost_races = 0;
-    loop {
+    let mut attempts = crate::retry::Attempts::new(ATTEMPTS);
+    while attempts.next().await {
         let (unread, _) = list(clients, table, user, MARK_CHUNK, None, true).await?;
         if unread.is_empty() {
             return Ok(marked);
@@ -235,19 +237,18 @@ pub async fn mark_all_read(clients: &AwsClients, table: &str, user: &UserId, now
         items.push(count_by(table, user, -(unread.len() as i64))?);
         if transact(clients, items).await? {
             marked += unread.len() as u64;
-        } else {
-            lost_races += 1;
-            if lost_races > ATTEMPTS {
-                return Err(StorageError::Conflict("the inbox kept changing".into()));
-            }
+            // A chunk done is progress, not a lost race: the next one starts without a pause.
+            attempts = crate::retry::Attempts::new(ATTEMPTS);
         }
     }
+    Err(StorageError::Conflict("the inbox kept changing".into()))
 }
 
 /// Deletes a notification (the counter −1 if it was unread). Per attempt 1 GetItem + 1
 /// TransactWriteItems conditioned on the read state seen.
 pub async fn delete(clients: &AwsClients, table: &str, user: &UserId, id: &NotificationId) -> Result<Changed, StorageError> {
-    for _ in 0..ATTEMPTS {
+    let mut attempts = crate::retry::Attempts::new(ATTEMPTS);
+    while attempts.next().await {
         let Some(found) = get_notification(clients, table, user, id).await? else { return Ok(Changed::NotFound) };
         let delete = Delete::builder()
             .table_name(table)

@@ -107,7 +107,11 @@ async fn the_unread_count_stays_exact_under_concurrent_changes() {
     }
     let work = requests.iter().map(|(method, path)| c.call(method, path, None));
     let statuses: Vec<u16> = futures_util::future::join_all(work).await.iter().map(|r| r.status().as_u16()).collect();
-    assert!(statuses.iter().all(|s| *s == 204), "{statuses:?}");
+    for ((method, path), status) in requests.iter().zip(&statuses) {
+        // Marking 8 or 9 read may come after their deletion: then there is nothing to mark (404).
+        let raced = *method == "POST" && (path.contains(note(8).id.as_str()) || path.contains(note(9).id.as_str()));
+        assert!(*status == 204 || (raced && *status == 404), "{method} {path}: {status}");
+    }
     let newer: Vec<Notification> = (30..35).map(note).collect();
     let more = newer.iter().map(|n| inbox::deliver(aws, &table, &user, n));
     futures_util::future::join_all(more).await.into_iter().for_each(|r| assert!(r.unwrap()));
