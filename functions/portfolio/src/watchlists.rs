@@ -60,19 +60,15 @@ fn limits(request: &ApiRequest) -> Result<WatchlistLimits, ApiError> {
 }
 
 impl Portfolio {
-    /// Refuses symbols the universe does not know (422 on `field[i]`): 1 BatchGetItem per 100.
-    async fn known(&self, symbols: &[Symbol], field: &str) -> Result<(), ApiError> {
+    /// Refuses symbols the universe does not know (422 on `field(i)`, the i-th symbol's place in
+    /// the body): 1 BatchGetItem per 100.
+    async fn known(&self, symbols: &[Symbol], field: impl Fn(usize) -> String) -> Result<(), ApiError> {
         let found = quotes(&self.platform.aws, &self.market_table, symbols).await.map_err(storage_problem)?;
         let unknown: Vec<FieldError> = symbols
             .iter()
             .enumerate()
             .filter(|(_, s)| !found.contains_key(s.as_str()))
-            .map(|(i, s)| {
-                FieldError::new(
-                    if field == "body.symbol" { field.to_owned() } else { format!("{field}[{i}]") },
-                    format!("{s} is not a known symbol"),
-                )
-            })
+            .map(|(i, s)| FieldError::new(field(i), format!("{s} is not a known symbol")))
             .collect();
         if unknown.is_empty() { Ok(()) } else { Err(ApiError::Unprocessable { detail: "unknown symbols".into(), errors: unknown }) }
     }
@@ -83,7 +79,7 @@ impl Portfolio {
         let limits = limits(request)?;
         let name = rules::name(&body.name).map_err(|e| problem(e, "body.symbols"))?;
         let symbols = rules::symbols(&body.symbols, limits.symbols).map_err(|e| problem(e, "body.symbols"))?;
-        self.known(&symbols, "body.symbols").await?;
+        self.known(&symbols, |i| format!("body.symbols[{i}]")).await?;
         self.idempotent(request, user, |attempt| async move {
             let (aws, table) = (&self.platform.aws, self.app_table.as_str());
             let id = WatchlistId::from_random(attempt.id_bytes("watchlist", 0));
@@ -134,7 +130,7 @@ impl Portfolio {
         let symbols =
             body.symbols.as_deref().map(|s| rules::symbols(s, limits.symbols)).transpose().map_err(|e| problem(e, "body.symbols"))?;
         if let Some(symbols) = &symbols {
-            self.known(symbols, "body.symbols").await?;
+            self.known(symbols, |i| format!("body.symbols[{i}]")).await?;
         }
         self.rewrite(user, &id, |list| {
             Ok(Some(WatchlistRecord {
@@ -154,7 +150,7 @@ impl Portfolio {
         let body: AddSymbol = request.json()?;
         let limits = limits(request)?;
         let symbol = Symbol::parse(&body.symbol).map_err(|e| ApiError::field("body.symbol", e.to_string()))?;
-        self.known(std::slice::from_ref(&symbol), "body.symbol").await?;
+        self.known(std::slice::from_ref(&symbol), |_| "body.symbol".to_owned()).await?;
         self.rewrite(user, &id, |list| {
             let next = rules::add(&list.symbols, symbol.clone(), limits.symbols).map_err(|e| problem(e, "body.symbol"))?;
             Ok(next.map(|symbols| WatchlistRecord { symbols, ..list.clone() }))
