@@ -54,11 +54,8 @@ pub fn balances<'a>(trades: impl IntoIterator<Item = (Currency, &'a Trade)>) -> 
     let mut by_currency: BTreeMap<Currency, CashBalance> = BTreeMap::new();
     for (currency, trade) in trades {
         let Some(leg) = cash_leg(trade) else { continue };
-        let entry = by_currency.entry(currency).or_insert(CashBalance {
-            currency,
-            balance: Decimal::ZERO,
-            net_contributions: Decimal::ZERO,
-        });
+        let entry =
+            by_currency.entry(currency).or_insert(CashBalance { currency, balance: Decimal::ZERO, net_contributions: Decimal::ZERO });
         entry.balance += leg;
         entry.net_contributions += external_flow(trade).unwrap_or_default();
     }
@@ -86,7 +83,10 @@ pub fn check_withdrawals<'a>(
     if withdrawn.is_empty() {
         return Ok(());
     }
-    match balances(trades.into_iter().chain(added.iter().copied())).into_iter().find(|b| withdrawn.contains(&b.currency) && b.balance < Decimal::ZERO) {
+    match balances(trades.into_iter().chain(added.iter().copied()))
+        .into_iter()
+        .find(|b| withdrawn.contains(&b.currency) && b.balance < Decimal::ZERO)
+    {
         Some(short) => Err(InsufficientCash { currency: short.currency, shortfall: -short.balance }),
         None => Ok(()),
     }

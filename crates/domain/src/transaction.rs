@@ -342,7 +342,10 @@ mod tests {
             ..Default::default()
         };
         let deposit = cash("deposit", "", Some("eur")).parse(today()).unwrap();
-        assert_eq!((deposit.symbol.cash_currency(), deposit.trade), (Some(Currency::EUR), Trade::Deposit { amount: Amount::parse("250.5").unwrap() }));
+        assert_eq!(
+            (deposit.symbol.cash_currency(), deposit.trade),
+            (Some(Currency::EUR), Trade::Deposit { amount: Amount::parse("250.5").unwrap() })
+        );
         assert_eq!(deposit.canonical(), "2026-01-15|$EUR|kind=DEPOSIT|amount=250.5|currency=EUR");
         let withdrawal = cash("WITHDRAWAL", "  ", None).parse(today()).unwrap();
         assert_eq!((withdrawal.symbol.as_str(), withdrawal.kind()), ("$USD", "WITHDRAWAL"));
