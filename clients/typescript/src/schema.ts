@@ -556,7 +556,7 @@ export interface paths {
         delete: operations["deletePortfolio"];
         options?: never;
         head?: never;
-        /** Rename a portfolio */
+        /** Rename a portfolio and/or turn its cash tracking on or off */
         patch: operations["renamePortfolio"];
         trace?: never;
     };
@@ -1109,6 +1109,7 @@ export interface components {
         Links: {
             self: string;
         };
+        /** @description Every amount is in the portfolio's base currency (`currency`), each position and cash balance converted at each day's FX rate, each flow at its day's rate. `price_effect` is the same computation with every rate held at its value on the day before `from`; `fx_effect` = the total minus the price effect (time-weighted return and gain). */
         PeriodReturns: {
             period: string;
             /** Format: date */
@@ -1123,6 +1124,15 @@ export interface components {
             time_weighted: components["schemas"]["Rate"] | null;
             money_weighted: components["schemas"]["Rate"] | null;
             simple: components["schemas"]["Rate"] | null;
+            /** @description the base currency */
+            currency: string;
+            price_effect: components["schemas"]["ReturnEffect"];
+            fx_effect: components["schemas"]["ReturnEffect"];
+        };
+        ReturnEffect: {
+            /** @description its part of the cumulative time-weighted return (null when there is none) */
+            time_weighted: components["schemas"]["NullableDecimal"];
+            gain: components["schemas"]["Decimal"];
         };
         Rate: {
             cumulative: components["schemas"]["Decimal"];
@@ -1222,18 +1232,21 @@ export interface components {
         Portfolio: {
             id: string;
             name: string;
+            /** @description the base currency */
             currency: string;
             /** Format: date-time */
             created_at: string;
+            track_cash: boolean;
         };
-        /** @description BUY and SELL need `quantity` and `price` (`fees` optional); DIVIDEND and FEE need `amount` and take no fees; SPLIT needs `ratio`. Amounts are decimal strings. */
+        /** @description BUY and SELL need `quantity` and `price` (`fees` optional); DIVIDEND and FEE need `amount` and take no fees; SPLIT needs `ratio`; each of them needs `symbol`. The cash kinds DEPOSIT, WITHDRAWAL and INTEREST (portfolios that track cash only) need `amount`, take no fees and have no symbol (absent or empty): `currency` says which cash they move. Amounts are decimal strings. */
         NewTransaction: {
             /**
              * @description case-insensitive
              * @enum {string}
              */
-            type: "BUY" | "SELL" | "DIVIDEND" | "FEE" | "SPLIT";
-            symbol: components["schemas"]["SymbolText"];
+            type: "BUY" | "SELL" | "DIVIDEND" | "FEE" | "SPLIT" | "DEPOSIT" | "WITHDRAWAL" | "INTEREST";
+            /** @description a ticker (1 to 10 letters and digits, `.` or `-` between); absent or empty for DEPOSIT, WITHDRAWAL and INTEREST */
+            symbol?: string;
             /**
              * Format: date
              * @description YYYY-MM-DD, not in the future
@@ -1245,23 +1258,24 @@ export interface components {
             price?: components["schemas"]["Amount"];
             /** @description default 0; BUY/SELL only */
             fees?: components["schemas"]["Amount"];
-            /** @description DIVIDEND/FEE */
+            /** @description DIVIDEND/FEE/DEPOSIT/WITHDRAWAL/INTEREST */
             amount?: components["schemas"]["Amount"];
             /**
              * @description new:old, two whole numbers from 1 to 1000; SPLIT
              * @example 2:1
              */
             ratio?: string;
-            /** @description must be the portfolio's currency (default USD) */
+            /** @description the currency of the price or amount (default: the portfolio's base currency): one of USD, EUR, GBP, JPY, CHF, CAD, AUD, NZD, HKD, SGD, SEK, NOK, DKK */
             currency?: string;
-        } & (unknown & unknown & unknown);
+        } & (unknown & unknown & unknown & unknown);
         Transaction: {
             id: string;
-            symbol: string;
+            /** @description absent for DEPOSIT, WITHDRAWAL and INTEREST */
+            symbol?: string;
             /** Format: date */
             trade_date: string;
             /** @enum {string} */
-            type: "BUY" | "SELL" | "DIVIDEND" | "FEE" | "SPLIT";
+            type: "BUY" | "SELL" | "DIVIDEND" | "FEE" | "SPLIT" | "DEPOSIT" | "WITHDRAWAL" | "INTEREST";
             quantity?: components["schemas"]["Decimal"];
             price?: components["schemas"]["Decimal"];
             fees?: components["schemas"]["Decimal"];
@@ -2925,10 +2939,15 @@ export interface operations {
                 "application/json": {
                     name: components["schemas"]["PortfolioName"];
                     /**
-                     * @description ISO 4217 code, case-insensitive
+                     * @description The base currency (values and returns are in it; it cannot change later): an ISO 4217 code, case-insensitive, one of USD, EUR, GBP, JPY, CHF, CAD, AUD, NZD, HKD, SGD, SEK, NOK, DKK (the currencies with daily rates)
                      * @default USD
                      */
                     currency?: string;
+                    /**
+                     * @description Track cash: DEPOSIT, WITHDRAWAL and INTEREST are accepted, every transaction has a cash leg, the summary shows the cash per currency, and returns count deposits and withdrawals as the only flows with cash in the value. Off: trades are the flows (see README, returns and money)
+                     * @default false
+                     */
+                    track_cash?: boolean;
                 };
             };
         };
@@ -2942,7 +2961,7 @@ export interface operations {
                     "application/json": components["schemas"]["Portfolio"];
                 };
             };
-            /** @description A blank name, one over 100 characters or with control characters, a currency that is not three letters, or an invalid Idempotency-Key */
+            /** @description A blank name, one over 100 characters or with control characters, a currency that is not three letters or not supported, a track_cash that is not a boolean, or an invalid Idempotency-Key */
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             /** @description A request with this Idempotency-Key is still in progress */
@@ -3020,7 +3039,9 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": {
-                    name: components["schemas"]["PortfolioName"];
+                    name?: components["schemas"]["PortfolioName"];
+                    /** @description Turning it off keeps the cash transactions; they are then ignored by returns and the summary */
+                    track_cash?: boolean;
                 };
             };
         };
@@ -3034,7 +3055,7 @@ export interface operations {
                     "application/json": components["schemas"]["Portfolio"];
                 };
             };
-            /** @description A blank name, one over 100 characters or with control characters */
+            /** @description Neither name nor track_cash, a blank name, one over 100 characters or with control characters, a track_cash that is not a boolean */
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             404: components["responses"]["NotFound"];
@@ -3115,7 +3136,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Every invalid field at once (`body.<field>`): a type other than the five, a bad symbol, a date that is not YYYY-MM-DD or in the future, a missing or malformed amount, a split ratio outside 1-1000:1-1000, fees on a DIVIDEND or FEE; or an invalid Idempotency-Key */
+            /** @description Every invalid field at once (`body.<field>`): a type other than the eight, a bad symbol (or any symbol on a cash kind), a currency without rates, a date that is not YYYY-MM-DD or in the future, a missing or malformed amount, a split ratio outside 1-1000:1-1000, fees on a DIVIDEND or FEE; or an invalid Idempotency-Key */
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             404: components["responses"]["NotFound"];
@@ -3123,7 +3144,7 @@ export interface operations {
             409: components["responses"]["Conflict"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
-            /** @description Selling more than held, another currency, a trade or position beyond the documented bounds (value over 10^15, more than 10^12 shares after splits), or an Idempotency-Key reused with another body */
+            /** @description Selling more than held, a cash kind in a portfolio that does not track cash (`body.type`), a WITHDRAWAL beyond the cash balance of its currency (`body.amount`), a trade or position beyond the documented bounds (value over 10^15, more than 10^12 shares after splits), or an Idempotency-Key reused with another body */
             422: components["responses"]["Unprocessable"];
             429: components["responses"]["QuotaExceeded"];
             503: components["responses"]["Unavailable"];
@@ -3226,6 +3247,12 @@ export interface operations {
                             change_pct: components["schemas"]["Decimal"];
                         }[];
                         unpriced_symbols: string[];
+                        /** @description The cash per currency of a portfolio that tracks cash, in currency order (empty when it does not): the balance is the sum of every transaction's cash leg, net contributions are deposits minus withdrawals */
+                        cash: {
+                            currency: string;
+                            balance: components["schemas"]["Decimal"];
+                            net_contributions: components["schemas"]["Decimal"];
+                        }[];
                         /** Format: date-time */
                         as_of: string;
                     };
@@ -3319,7 +3346,7 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             404: components["responses"]["NotFound"];
-            /** @description No transactions yet, or a range before the first one */
+            /** @description No transactions yet, a range before the first one, or a currency of the portfolio without any exchange rate known yet */
             422: components["responses"]["Unprocessable"];
             429: components["responses"]["QuotaExceeded"];
             503: components["responses"]["Unavailable"];
@@ -4067,6 +4094,7 @@ export interface operations {
                             reason: string;
                         }[];
                         symbols: {
+                            /** @description a ticker, or `$<currency>` for the rows of that currency's cash (DEPOSIT, WITHDRAWAL, INTEREST) */
                             symbol: string;
                             added: number;
                             duplicates: number;
@@ -4093,7 +4121,7 @@ export interface operations {
             413: components["responses"]["PayloadTooLarge"];
             /** @description Not a CSV media type */
             415: components["responses"]["UnsupportedMediaType"];
-            /** @description The file is refused as a whole (encoding, no known header, an unknown column, over 10,000 rows) or has invalid rows (each with `row`, `column` and `reason`); nothing was written. Or an Idempotency-Key reused with another body */
+            /** @description The file is refused as a whole (encoding, no known header, an unknown column, over 10,000 rows) or has invalid rows (each with `row`, `column` and `reason`: among them cash rows in a portfolio that does not track cash); nothing was written. Or withdrawals beyond the cash balance of their currency (`body`), or an Idempotency-Key reused with another body */
             422: components["responses"]["Unprocessable"];
             429: components["responses"]["QuotaExceeded"];
             503: components["responses"]["Unavailable"];

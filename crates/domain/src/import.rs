@@ -478,8 +478,8 @@ fn columns(header: &csv::StringRecord) -> Result<Columns, FileRejection> {
 
 /// Parses a decoded file. A problem with the file as a whole is a [`FileRejection`]; problems
 /// with rows are collected in [`ParsedImport::errors`] (every one, not just the first).
-/// Transactions in another currency than `base` (the portfolio's) are row errors: FX is not
-/// supported yet.
+/// A row that gives no currency is in `base` (the portfolio's base currency), as a transaction
+/// posted without one is; any supported currency may be given.
 pub fn parse(text: &str, today: Date, base: Currency) -> Result<ParsedImport, FileRejection> {
     let mut lines = Lines { bytes: text.as_bytes(), at: 0, line: 1 };
     if let Some(at) = unclosed_quote(text) {
@@ -552,15 +552,7 @@ pub fn parse(text: &str, today: Date, base: Currency) -> Result<ParsedImport, Fi
                 continue;
             }
         };
-        match raw.parse(today) {
-            Ok(transaction) if transaction.currency != base => parsed.errors.push(RowError {
-                row,
-                column: columns.column_of(TxField::Currency),
-                reason: format!(
-                    "{} is not the portfolio's currency {base}; other currencies need FX, which is not supported yet",
-                    transaction.currency
-                ),
-            }),
+        match raw.in_currency_by_default(base).parse(today) {
             Ok(transaction) => {
                 let canonical = transaction.canonical();
                 let occurrence = seen.entry(canonical.clone()).or_default();
@@ -601,13 +593,29 @@ mod tests {
         2026-03-04,SPLIT,AAPL,,,,,2:1,\n";
 
     #[test]
+    fn cash_rows_have_an_empty_symbol_as_in_a_json_body() {
+        let text = "date,type,symbol,amount,currency\n\
+            2026-01-02,DEPOSIT,,1000,EUR\n\
+            2026-01-03,withdrawal,,250,\n\
+            2026-01-04,INTEREST,,1.5,GBP\n\
+            2026-01-05,DEPOSIT,AAPL,1,\n";
+        let parsed = parse(text, today(), Currency::USD).unwrap();
+        let rows: Vec<(&str, &str, &str)> =
+            parsed.rows.iter().map(|r| (r.transaction.kind(), r.transaction.symbol.as_str(), r.transaction.currency.as_str())).collect();
+        assert_eq!(rows, [("DEPOSIT", "$EUR", "EUR"), ("WITHDRAWAL", "$USD", "USD"), ("INTEREST", "$GBP", "GBP")]);
+        // The same refusal as the JSON API: a cash kind names no symbol.
+        assert_eq!(parsed.errors.iter().map(|e| (e.row, e.column.as_str())).collect::<Vec<_>>(), [(5, "symbol")]);
+    }
+
+    #[test]
     fn the_generic_layout_parses_and_identical_rows_stay_distinct() {
         let parsed = parse(GENERIC, today(), Currency::USD).unwrap();
         assert_eq!(parsed.layout, Layout::Generic);
         assert!(parsed.errors.is_empty() && parsed.skipped.is_empty());
-        let in_euros = parse(GENERIC, today(), Currency::parse("EUR").unwrap()).unwrap();
-        assert_eq!(in_euros.errors.len(), 4, "every row is in USD");
-        assert_eq!(in_euros.errors[0].column, "currency");
+        // Rows without a currency are in the portfolio's; rows that give one keep theirs.
+        let in_euros = parse(GENERIC, today(), Currency::EUR).unwrap();
+        let currencies: Vec<&str> = in_euros.rows.iter().map(|r| r.transaction.currency.as_str()).collect();
+        assert_eq!(currencies, ["USD", "USD", "EUR", "EUR"]);
         let rows: Vec<usize> = parsed.rows.iter().map(|r| r.row).collect();
         assert_eq!(rows, [2, 3, 4, 5]);
         assert_ne!(parsed.rows[0].fingerprint, parsed.rows[1].fingerprint, "two identical buys are two transactions");

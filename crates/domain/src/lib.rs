@@ -3,7 +3,9 @@
 
 pub mod account;
 pub mod backoff;
+pub mod cash;
 pub mod clock;
+pub mod fx;
 pub mod gcra;
 pub mod history;
 pub mod ids;

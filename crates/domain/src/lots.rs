@@ -354,7 +354,8 @@ impl Engine<'_> {
                 });
             }
             Trade::Sell { quantity, price, fees } => self.sell(i, quantity.value(), price.value(), fees.value())?,
-            Trade::Dividend { .. } => {}
+            // Income and cash movements open or close no lot.
+            Trade::Dividend { .. } | Trade::Deposit { .. } | Trade::Withdrawal { .. } | Trade::Interest { .. } => {}
             Trade::Fee { amount } => self.book.fees = checked(self.book.fees.checked_add(amount.value()))?,
             Trade::Split { numerator, denominator } => {
                 for lot in &mut self.lots {

@@ -6,7 +6,7 @@ use std::fmt;
 use std::str::FromStr;
 
 /// An ISO 4217 code: three upper-case ASCII letters.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
 pub struct Currency([u8; 3]);
 
@@ -14,6 +14,8 @@ pub struct Currency([u8; 3]);
 pub enum MoneyError {
     #[error("a currency is three letters, such as USD")]
     Currency,
+    #[error("{0} is not a supported currency: one of USD, EUR, GBP, JPY, CHF, CAD, AUD, NZD, HKD, SGD, SEK, NOK, DKK")]
+    Unsupported(String),
     #[error("not a decimal number")]
     NotANumber,
     #[error("must be greater than zero")]
@@ -28,11 +30,39 @@ pub enum MoneyError {
 
 impl Currency {
     pub const USD: Currency = Currency(*b"USD");
+    pub const EUR: Currency = Currency(*b"EUR");
+
+    /// The currencies Bourse holds daily rates for (each against USD, fetched by every daily
+    /// refresh: see `crate::fx`), so the only ones a portfolio or a transaction may be in: the
+    /// majors of the retail brokers it imports from. A fixed list, not the currencies in use,
+    /// because the refresh then needs no read of anyone's data to know what to fetch, and 12 rate
+    /// series cost 12 requests a day.
+    pub const SUPPORTED: [Currency; 13] = [
+        Currency(*b"USD"),
+        Currency(*b"EUR"),
+        Currency(*b"GBP"),
+        Currency(*b"JPY"),
+        Currency(*b"CHF"),
+        Currency(*b"CAD"),
+        Currency(*b"AUD"),
+        Currency(*b"NZD"),
+        Currency(*b"HKD"),
+        Currency(*b"SGD"),
+        Currency(*b"SEK"),
+        Currency(*b"NOK"),
+        Currency(*b"DKK"),
+    ];
 
     pub fn parse(text: &str) -> Result<Self, MoneyError> {
         let upper = text.trim().to_ascii_uppercase();
         let bytes: [u8; 3] = upper.as_bytes().try_into().map_err(|_| MoneyError::Currency)?;
         if bytes.iter().all(u8::is_ascii_uppercase) { Ok(Currency(bytes)) } else { Err(MoneyError::Currency) }
+    }
+
+    /// A code of [`Currency::SUPPORTED`] (any other ISO 4217 code is refused: no rates for it).
+    pub fn parse_supported(text: &str) -> Result<Self, MoneyError> {
+        let currency = Currency::parse(text)?;
+        if Currency::SUPPORTED.contains(&currency) { Ok(currency) } else { Err(MoneyError::Unsupported(currency.to_string())) }
     }
 
     pub fn as_str(&self) -> &str {
@@ -159,5 +189,7 @@ mod tests {
         for bad in ["US", "USDT", "U$D", ""] {
             assert_eq!(Currency::parse(bad), Err(MoneyError::Currency), "{bad}");
         }
+        assert_eq!(Currency::parse_supported("eur"), Ok(Currency::EUR));
+        assert_eq!(Currency::parse_supported("XAU"), Err(MoneyError::Unsupported("XAU".into())));
     }
 }

@@ -8,6 +8,8 @@
 //! - DIVIDEND a: dividends += a (income, part of the total return, not of the cost basis).
 //! - FEE f (a charge on the position): fees += f; realised P&L −= f.
 //! - SPLIT n:d: quantity ·= n/d; the cost basis is unchanged, so the average cost scales by d/n.
+//! - DEPOSIT, WITHDRAWAL, INTEREST: cash, not a position; they belong to a cash ledger
+//!   ([`Symbol::cash`]) and change no holding (their effect is on the cash balance: `crate::cash`).
 //!
 //! Every step is checked arithmetic within the documented [`bounds`]: a transaction that would
 //! take a holding outside them is refused (the API answers 422), so no input can overflow a
@@ -40,6 +42,18 @@ pub enum Trade {
     Split {
         numerator: u32,
         denominator: u32,
+    },
+    /// Money paid into the portfolio's cash from outside.
+    Deposit {
+        amount: Amount,
+    },
+    /// Money taken out of the portfolio's cash.
+    Withdrawal {
+        amount: Amount,
+    },
+    /// Interest paid on the portfolio's cash (income, like a dividend).
+    Interest {
+        amount: Amount,
     },
 }
 
@@ -169,6 +183,7 @@ impl Holding {
                 let split = next.quantity.checked_mul(Decimal::from(numerator)).and_then(|q| q.checked_div(Decimal::from(denominator)));
                 next.quantity = quantity(split)?;
             }
+            Trade::Deposit { .. } | Trade::Withdrawal { .. } | Trade::Interest { .. } => {}
         }
         next.quantity = next.quantity.normalize();
         next.cost_basis = next.cost_basis.normalize();

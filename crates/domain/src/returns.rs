@@ -85,14 +85,14 @@ pub struct CashFlow {
 
 /// The flow of one trade for a portfolio that does not track cash, seen from the portfolio (see the
 /// module's documentation): BUY `+(q·p + fees)`, SELL `−(q·p − fees)`, DIVIDEND `−amount`, FEE
-/// `+amount`, SPLIT none. Exact: quantities and prices are at most 10¹² each.
+/// `+amount`, SPLIT and the cash kinds none. Exact: quantities and prices are at most 10¹² each.
 pub fn trade_flow(trade: &Trade) -> Option<Decimal> {
     match *trade {
         Trade::Buy { quantity, price, fees } => Some(quantity.value() * price.value() + fees.value()),
         Trade::Sell { quantity, price, fees } => Some(fees.value() - quantity.value() * price.value()),
         Trade::Dividend { amount } => Some(-amount.value()),
         Trade::Fee { amount } => Some(amount.value()),
-        Trade::Split { .. } => None,
+        Trade::Split { .. } | Trade::Deposit { .. } | Trade::Withdrawal { .. } | Trade::Interest { .. } => None,
     }
 }
 

@@ -1,5 +1,6 @@
 //! Ticker symbols.
 
+use crate::money::Currency;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
@@ -40,6 +41,26 @@ impl Symbol {
 
     pub fn as_str(&self) -> &str {
         &self.0
+    }
+
+    /// The key of a portfolio's cash ledger in `currency`: `$USD`. Deposits, withdrawals and
+    /// interest are stored as that ledger's transactions; the `$` is outside the ticker grammar,
+    /// so it never names a security and no input can spell it.
+    pub fn cash(currency: Currency) -> Symbol {
+        Symbol(format!("${currency}"))
+    }
+
+    /// The currency of a cash ledger's key (`None` for a ticker).
+    pub fn cash_currency(&self) -> Option<Currency> {
+        self.0.strip_prefix('$').and_then(|code| Currency::parse_supported(code).ok())
+    }
+
+    /// A ticker, or a cash ledger's key, as stored (never for input: input names no cash ledger).
+    pub fn parse_stored(text: &str) -> Result<Self, SymbolError> {
+        match text.strip_prefix('$') {
+            Some(code) => Currency::parse_supported(code).map(Symbol::cash).map_err(|_| SymbolError::Characters),
+            None => Symbol::parse(text),
+        }
     }
 }
 
@@ -82,6 +103,16 @@ mod tests {
         for bad in [".A", "A.", "A..B", "A B", "A$", "É", "A/B"] {
             assert_eq!(Symbol::parse(bad), Err(SymbolError::Characters), "{bad}");
         }
+    }
+
+    #[test]
+    fn cash_ledgers_have_keys_no_input_can_spell() {
+        let cash = Symbol::cash(Currency::EUR);
+        assert_eq!((cash.as_str(), cash.cash_currency()), ("$EUR", Some(Currency::EUR)));
+        assert_eq!(Symbol::parse_stored("$EUR"), Ok(cash));
+        assert_eq!(Symbol::parse("$EUR"), Err(SymbolError::Characters));
+        assert_eq!(Symbol::parse_stored("$XAU"), Err(SymbolError::Characters));
+        assert_eq!(Symbol::parse_stored("aapl").map(|s| s.cash_currency()), Ok(None));
     }
 
     #[test]

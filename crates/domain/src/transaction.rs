@@ -58,6 +58,9 @@ impl TxFieldError {
 pub struct RawTransaction {
     #[serde(rename = "type")]
     pub kind: String,
+    /// A ticker; absent or empty for the cash kinds (DEPOSIT, WITHDRAWAL, INTEREST), whose
+    /// `currency` says which cash they move.
+    #[serde(default)]
     pub symbol: String,
     pub trade_date: String,
     pub quantity: Option<String>,
@@ -72,11 +75,16 @@ pub struct RawTransaction {
 /// A valid transaction.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ParsedTransaction {
+    /// The ledger it belongs to: the ticker, or for a cash kind the cash ledger of its currency
+    /// ([`Symbol::cash`]).
     pub symbol: Symbol,
     pub trade_date: Date,
     pub trade: Trade,
     pub currency: Currency,
 }
+
+/// The kinds that move cash rather than a position: no symbol, an amount in `currency`.
+pub const CASH_KINDS: [&str; 3] = ["DEPOSIT", "WITHDRAWAL", "INTEREST"];
 
 /// The trimmed text of an optional field; blank counts as absent.
 fn present(value: &Option<String>) -> Option<&str> {
@@ -95,6 +103,15 @@ fn parse_ratio(raw: &str) -> Option<(u32, u32)> {
 }
 
 impl RawTransaction {
+    /// The same transaction, in `currency` unless it names one (a transaction without a currency
+    /// is in the portfolio's base currency, on every input path).
+    pub fn in_currency_by_default(self, currency: Currency) -> RawTransaction {
+        match present(&self.currency) {
+            Some(_) => self,
+            None => RawTransaction { currency: Some(currency.to_string()), ..self },
+        }
+    }
+
     /// Every error at once (a person fixes a row in one go), or the transaction. Trade dates after
     /// `today` are refused.
     pub fn parse(&self, today: Date) -> Result<ParsedTransaction, Vec<TxFieldError>> {
@@ -104,15 +121,24 @@ impl RawTransaction {
                 errors.push(TxFieldError::new(field, reason));
             }
         };
-        let symbol = Symbol::parse(&self.symbol).map_err(|e| e.to_string());
+        let kind = self.kind.trim().to_ascii_uppercase();
+        let cash = CASH_KINDS.contains(&kind.as_str());
         let trade_date = parse_date(&self.trade_date)
             .map_err(|e| e.to_string())
             .and_then(|d| if d > today { Err("must not be in the future".to_owned()) } else { Ok(d) });
         let currency = match self.currency.as_deref().map(str::trim).filter(|c| !c.is_empty()) {
             None => Ok(Currency::USD),
-            Some(c) => Currency::parse(c).map_err(|e| e.to_string()),
+            Some(c) => Currency::parse_supported(c).map_err(|e| e.to_string()),
         };
-        check(TxField::Symbol, symbol.as_ref().map(|_| ()).map_err(Clone::clone));
+        let symbol = match (cash, self.symbol.trim().is_empty()) {
+            (false, _) => Symbol::parse(&self.symbol).map_err(|e| e.to_string()),
+            (true, true) => currency.clone().map(Symbol::cash).map_err(|_| "needs a valid currency".to_owned()),
+            (true, false) => Err(format!("a {kind} moves cash and has no symbol: leave it empty and give the currency")),
+        };
+        // A cash kind's ledger is its currency's: a bad currency is one error, not two.
+        if !(cash && currency.is_err()) {
+            check(TxField::Symbol, symbol.as_ref().map(|_| ()).map_err(Clone::clone));
+        }
         check(TxField::TradeDate, trade_date.as_ref().map(|_| ()).map_err(Clone::clone));
         check(TxField::Currency, currency.as_ref().map(|_| ()).map_err(Clone::clone));
 
@@ -132,7 +158,6 @@ impl RawTransaction {
             None => Some(Amount::ZERO),
             Some(f) => Amount::parse(f).map_err(|e| errors.push(TxFieldError::new(TxField::Fees, e.to_string()))).ok(),
         };
-        let kind = self.kind.trim().to_ascii_uppercase();
         let trade = match kind.as_str() {
             "BUY" | "SELL" => {
                 let (quantity, price) = (quantity(&mut errors), amount(TxField::Price, &self.price, &mut errors));
@@ -142,13 +167,18 @@ impl RawTransaction {
                     _ => None,
                 }
             }
-            "DIVIDEND" | "FEE" => {
+            "DIVIDEND" | "FEE" | "DEPOSIT" | "WITHDRAWAL" | "INTEREST" => {
                 // Fees of a dividend or a fee would be counted nowhere: refuse rather than drop them.
                 if fees.is_some_and(|f| f != Amount::ZERO) {
                     errors.push(TxFieldError::new(TxField::Fees, "only BUY and SELL carry fees; record a separate FEE"));
                 }
-                amount(TxField::Amount, &self.amount, &mut errors)
-                    .map(|amount| if kind == "DIVIDEND" { Trade::Dividend { amount } } else { Trade::Fee { amount } })
+                amount(TxField::Amount, &self.amount, &mut errors).map(|amount| match kind.as_str() {
+                    "DIVIDEND" => Trade::Dividend { amount },
+                    "FEE" => Trade::Fee { amount },
+                    "DEPOSIT" => Trade::Deposit { amount },
+                    "WITHDRAWAL" => Trade::Withdrawal { amount },
+                    _ => Trade::Interest { amount },
+                })
             }
             "SPLIT" => match present(&self.ratio) {
                 None => {
@@ -164,7 +194,7 @@ impl RawTransaction {
                 },
             },
             _ => {
-                errors.push(TxFieldError::new(TxField::Type, "one of BUY, SELL, DIVIDEND, FEE, SPLIT"));
+                errors.push(TxFieldError::new(TxField::Type, "one of BUY, SELL, DIVIDEND, FEE, SPLIT, DEPOSIT, WITHDRAWAL, INTEREST"));
                 None
             }
         };
@@ -195,7 +225,7 @@ impl ParsedTransaction {
 pub type Term = (&'static str, String);
 
 impl Trade {
-    /// `BUY`, `SELL`, `DIVIDEND`, `FEE` or `SPLIT`.
+    /// `BUY`, `SELL`, `DIVIDEND`, `FEE`, `SPLIT`, `DEPOSIT`, `WITHDRAWAL` or `INTEREST`.
     pub fn kind(&self) -> &'static str {
         match self {
             Trade::Buy { .. } => "BUY",
@@ -203,6 +233,9 @@ impl Trade {
             Trade::Dividend { .. } => "DIVIDEND",
             Trade::Fee { .. } => "FEE",
             Trade::Split { .. } => "SPLIT",
+            Trade::Deposit { .. } => "DEPOSIT",
+            Trade::Withdrawal { .. } => "WITHDRAWAL",
+            Trade::Interest { .. } => "INTEREST",
         }
     }
 
@@ -213,7 +246,11 @@ impl Trade {
             Trade::Buy { quantity, price, fees } | Trade::Sell { quantity, price, fees } => {
                 vec![("quantity", text(quantity.value())), ("price", text(price.value())), ("fees", text(fees.value()))]
             }
-            Trade::Dividend { amount } | Trade::Fee { amount } => vec![("amount", text(amount.value()))],
+            Trade::Dividend { amount }
+            | Trade::Fee { amount }
+            | Trade::Deposit { amount }
+            | Trade::Withdrawal { amount }
+            | Trade::Interest { amount } => vec![("amount", text(amount.value()))],
             Trade::Split { numerator, denominator } => vec![("ratio", format!("{numerator}:{denominator}"))],
         }
     }
@@ -228,6 +265,9 @@ impl Trade {
             "SELL" => Trade::Sell { quantity: Quantity::parse(term("quantity")?).ok()?, price: Amount::parse(term("price")?).ok()?, fees },
             "DIVIDEND" => Trade::Dividend { amount: Amount::parse(term("amount")?).ok()? },
             "FEE" => Trade::Fee { amount: Amount::parse(term("amount")?).ok()? },
+            "DEPOSIT" => Trade::Deposit { amount: Amount::parse(term("amount")?).ok()? },
+            "WITHDRAWAL" => Trade::Withdrawal { amount: Amount::parse(term("amount")?).ok()? },
+            "INTEREST" => Trade::Interest { amount: Amount::parse(term("amount")?).ok()? },
             "SPLIT" => {
                 let (numerator, denominator) = parse_ratio(term("ratio")?)?;
                 Trade::Split { numerator, denominator }
@@ -289,6 +329,46 @@ mod tests {
             let errors = RawTransaction { ratio: Some(bad.into()), ..raw("SPLIT") }.parse(today()).unwrap_err();
             assert_eq!(errors[0].field, TxField::Ratio, "{bad}");
         }
+    }
+
+    #[test]
+    fn cash_kinds_have_no_symbol_and_belong_to_their_currency_s_cash_ledger() {
+        let cash = |kind: &str, symbol: &str, currency: Option<&str>| RawTransaction {
+            kind: kind.into(),
+            symbol: symbol.into(),
+            trade_date: "2026-01-15".into(),
+            amount: Some("250.5".into()),
+            currency: currency.map(Into::into),
+            ..Default::default()
+        };
+        let deposit = cash("deposit", "", Some("eur")).parse(today()).unwrap();
+        assert_eq!(
+            (deposit.symbol.cash_currency(), deposit.trade),
+            (Some(Currency::EUR), Trade::Deposit { amount: Amount::parse("250.5").unwrap() })
+        );
+        assert_eq!(deposit.canonical(), "2026-01-15|$EUR|kind=DEPOSIT|amount=250.5|currency=EUR");
+        let withdrawal = cash("WITHDRAWAL", "  ", None).parse(today()).unwrap();
+        assert_eq!((withdrawal.symbol.as_str(), withdrawal.kind()), ("$USD", "WITHDRAWAL"));
+        assert_eq!(cash("INTEREST", "", None).parse(today()).unwrap().trade.kind(), "INTEREST");
+        // A symbol on a cash kind, a currency without rates, a missing amount: each names its field.
+        assert_eq!(cash("DEPOSIT", "AAPL", None).parse(today()).unwrap_err()[0].field, TxField::Symbol);
+        let fields = |errors: Vec<TxFieldError>| errors.iter().map(|e| e.field).collect::<Vec<_>>();
+        assert_eq!(fields(cash("DEPOSIT", "", Some("XAU")).parse(today()).unwrap_err()), [TxField::Currency]);
+        let no_amount = RawTransaction { amount: None, ..cash("WITHDRAWAL", "", None) };
+        assert_eq!(fields(no_amount.parse(today()).unwrap_err()), [TxField::Amount]);
+        // A BUY still needs its symbol.
+        let buy = RawTransaction { kind: "BUY".into(), quantity: Some("1".into()), price: Some("1".into()), ..cash("BUY", "", None) };
+        assert_eq!(fields(buy.parse(today()).unwrap_err()), [TxField::Symbol]);
+        // Stored terms round-trip.
+        let terms = deposit.trade.terms();
+        assert_eq!(Trade::from_terms("DEPOSIT", |n| terms.iter().find(|(k, _)| *k == n).map(|(_, v)| v.as_str())), Some(deposit.trade));
+    }
+
+    #[test]
+    fn a_json_body_may_leave_out_the_symbol_of_a_cash_kind() {
+        let body: RawTransaction =
+            serde_json::from_str(r#"{"type": "DEPOSIT", "trade_date": "2026-01-15", "amount": "100", "currency": "GBP"}"#).unwrap();
+        assert_eq!(body.parse(today()).unwrap().symbol.as_str(), "$GBP");
     }
 
     #[test]

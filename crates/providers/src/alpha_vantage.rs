@@ -8,14 +8,19 @@
 //!   `PERatio`, `EPS`, `DividendYield`, `52WeekHigh`, `52WeekLow` (strings; `"None"` or `"-"`
 //!   when unknown). An empty object means no fundamentals; its failure only loses them.
 //!
-//! Errors: `{"Error Message": …}` → unknown symbol; `{"Note": …}` or `{"Information": …}` (how the
+//! FX: `GET {base}/query?function=FX_DAILY&from_symbol=EUR&to_symbol=USD&apikey={key}`:
+//! `"Time Series FX (Daily)"`, a map of `YYYY-MM-DD` → `{"4. close": "…"}` (USD per EUR).
+//!
+//! Errors: `{"Error Message": …}` → unknown symbol (or currency); `{"Note": …}` or `{"Information": …}` (how the
 //! API reports a rate limit, with HTTP 200) or HTTP 429 → rate limited; 5xx → server error.
 
 use crate::http_client::{HttpClient, common_status, json};
-use crate::{Provider, ProviderError, RequestContext, decimal};
+use crate::{FX_PLACES, FxSeries, Provider, ProviderError, RequestContext, decimal, decimal_places};
 use bourse_domain::Symbol;
+use bourse_domain::fx::RatePoint;
 use bourse_domain::history::PricePoint;
 use bourse_domain::market_data::MarketData;
+use bourse_domain::money::Currency;
 use futures_util::future::BoxFuture;
 use serde_json::Value;
 use std::time::Duration;
@@ -39,9 +44,10 @@ impl AlphaVantage {
         self
     }
 
-    async fn query(&self, function: &str, symbol: &str, extra: &str, context: &RequestContext) -> Result<Value, ProviderError> {
+    /// One request of `function` with the query `parameters` (`&name=value…`).
+    async fn query(&self, function: &str, parameters: &str, context: &RequestContext) -> Result<Value, ProviderError> {
         context.permit(NAME, self.timeout).await?;
-        let url = format!("{}/query?function={function}&symbol={symbol}{extra}&apikey={}", self.base, self.key);
+        let url = format!("{}/query?function={function}{parameters}&apikey={}", self.base, self.key);
         let response = self.http.get(&url, self.timeout).await?;
         common_status(&response)?;
         if response.status != 200 {
@@ -70,9 +76,9 @@ impl Provider for AlphaVantage {
     fn fetch<'a>(&'a self, symbol: &'a Symbol, context: &'a RequestContext) -> BoxFuture<'a, Result<MarketData, ProviderError>> {
         Box::pin(async move {
             let remote = crate::remote_symbol(symbol);
-            let series = self.query("TIME_SERIES_DAILY", &remote, "&outputsize=full", context).await?;
+            let series = self.query("TIME_SERIES_DAILY", &format!("&symbol={remote}&outputsize=full"), context).await?;
             let mut data = parse_daily(symbol, &series)?;
-            match self.query("OVERVIEW", &remote, "", context).await {
+            match self.query("OVERVIEW", &format!("&symbol={remote}"), context).await {
                 Ok(overview) => add_overview(&mut data, &overview),
                 Err(err @ ProviderError::Deferred(_)) => return Err(err),
                 Err(err) => {
@@ -82,6 +88,35 @@ impl Provider for AlphaVantage {
             Ok(data)
         })
     }
+
+    fn fetch_fx<'a>(&'a self, currency: Currency, context: &'a RequestContext) -> BoxFuture<'a, Result<FxSeries, ProviderError>> {
+        Box::pin(async move {
+            let body = self.query("FX_DAILY", &format!("&from_symbol={currency}&to_symbol=USD"), context).await?;
+            Ok(FxSeries { source: NAME.into(), generated: false, points: parse_fx_daily(&body)? })
+        })
+    }
+}
+
+/// Parses `FX_DAILY`: the daily closes are the rates.
+pub fn parse_fx_daily(body: &Value) -> Result<Vec<RatePoint>, ProviderError> {
+    let series = body
+        .get("Time Series FX (Daily)")
+        .and_then(Value::as_object)
+        .ok_or_else(|| ProviderError::Malformed("no \"Time Series FX (Daily)\"".into()))?;
+    let mut points = Vec::with_capacity(series.len());
+    for (day, values) in series {
+        let date = bourse_domain::text::parse_date(day).map_err(|e| ProviderError::Malformed(format!("date {day:?}: {e}")))?;
+        let Some(rate) = values.get("4. close").and_then(|v| decimal_places(v, FX_PLACES)).filter(|r| *r > rust_decimal::Decimal::ZERO)
+        else {
+            continue;
+        };
+        points.push(RatePoint { date, rate });
+    }
+    points.sort_by_key(|p| p.date);
+    if points.is_empty() {
+        return Err(ProviderError::Malformed("no rates".into()));
+    }
+    Ok(points)
 }
 
 /// Parses `TIME_SERIES_DAILY`.

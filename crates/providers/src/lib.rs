@@ -8,6 +8,8 @@
 //!   local stack and the tests never need the internet;
 //! - [`limiter::RateLimiter`]: per-provider limits shared by every consumer instance (GCRA in
 //!   Redis), with a conservative per-instance fallback;
+//! - [`Provider::fetch_fx`] and [`fetch_fx_first`]: daily FX rates against USD (`EURUSD=X` on the
+//!   chart API, `FX_DAILY` on Alpha Vantage, generated offline), for the daily refresh;
 //! - [`fetch::fetch_best`]: every provider in parallel, retries with backoff and jitter inside a
 //!   deadline, and the best merged answer;
 //! - [`stub`]: local HTTP servers replaying both providers' formats and failure modes (tests and
@@ -22,7 +24,9 @@ pub mod stub;
 pub mod yahoo;
 
 use bourse_domain::Symbol;
+use bourse_domain::fx::RatePoint;
 use bourse_domain::market_data::MarketData;
+use bourse_domain::money::Currency;
 use futures_util::future::BoxFuture;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -91,13 +95,48 @@ impl RequestContext {
     }
 }
 
-/// A source of market data for one symbol.
+/// A source of market data for one symbol, and of daily FX rates.
 pub trait Provider: Send + Sync {
     /// The provider's name (`yahoo-chart`, `alpha-vantage`, `offline`): also its rate-limit key.
     fn name(&self) -> &str;
     /// The longest one HTTP request may take.
     fn request_timeout(&self) -> Duration;
     fn fetch<'a>(&'a self, symbol: &'a Symbol, context: &'a RequestContext) -> BoxFuture<'a, Result<MarketData, ProviderError>>;
+    /// The recent daily rates of `currency` against USD (USD per unit, `bourse_domain::fx`),
+    /// oldest first; [`ProviderError::UnknownSymbol`] for a currency the provider does not quote.
+    fn fetch_fx<'a>(&'a self, currency: Currency, context: &'a RequestContext) -> BoxFuture<'a, Result<FxSeries, ProviderError>>;
+}
+
+/// Decimal places of a fetched FX rate.
+pub const FX_PLACES: u32 = 10;
+
+/// A provider's daily rates of one currency against USD.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FxSeries {
+    /// The provider's name: stored with every rate.
+    pub source: String,
+    /// Generated rates (the offline provider), never market data.
+    pub generated: bool,
+    pub points: Vec<RatePoint>,
+}
+
+/// The rates of `currency` from the first provider (in order of preference) that gives them; the
+/// errors of every provider tried otherwise. One attempt each: the daily refresh fetches again
+/// tomorrow, and a day without a new rate carries the last one.
+pub async fn fetch_fx_first(
+    providers: &[Arc<dyn Provider>],
+    currency: Currency,
+    context: &RequestContext,
+) -> Result<FxSeries, Vec<(String, ProviderError)>> {
+    let mut errors = Vec::new();
+    for provider in providers {
+        match provider.fetch_fx(currency, context).await {
+            Ok(series) if !series.points.is_empty() => return Ok(series),
+            Ok(_) => errors.push((provider.name().to_owned(), ProviderError::Malformed("no rates".into()))),
+            Err(err) => errors.push((provider.name().to_owned(), err)),
+        }
+    }
+    Err(errors)
 }
 
 /// The configured providers, in order of preference, and the rate limits they share.
@@ -158,6 +197,11 @@ pub(crate) fn remote_symbol(symbol: &Symbol) -> String {
 /// A decimal from a JSON number or numeric string, rounded to 6 places; `None` for null,
 /// "None", "-", or anything that is not a finite number.
 pub(crate) fn decimal(value: &serde_json::Value) -> Option<rust_decimal::Decimal> {
+    decimal_places(value, 6)
+}
+
+/// [`decimal`] to `places` (FX rates keep 10: a yen is worth less than a cent).
+pub(crate) fn decimal_places(value: &serde_json::Value, places: u32) -> Option<rust_decimal::Decimal> {
     use std::str::FromStr;
     let text = match value {
         serde_json::Value::Number(n) => n.to_string(),
@@ -167,5 +211,5 @@ pub(crate) fn decimal(value: &serde_json::Value) -> Option<rust_decimal::Decimal
     rust_decimal::Decimal::from_str(&text)
         .or_else(|_| rust_decimal::Decimal::from_scientific(&text))
         .ok()
-        .map(|d| d.round_dp(6).normalize())
+        .map(|d| d.round_dp(places).normalize())
 }

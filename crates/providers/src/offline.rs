@@ -1,11 +1,13 @@
 //! The offline provider: the bundled S&P 500 reference data (`data/`), with generated price
 //! history ending today, labelled `generated` (the data has no history). The local stack and the
-//! default configuration use it, so nothing reaches the internet.
+//! default configuration use it, so nothing reaches the internet. Its FX rates are generated too
+//! (`bourse_domain::fx::generated`, the last 30 days), labelled `generated` where stored.
 
-use crate::{Provider, ProviderError, RequestContext};
+use crate::{FxSeries, Provider, ProviderError, RequestContext};
 use bourse_domain::Symbol;
 use bourse_domain::history::stock_from_record;
 use bourse_domain::market_data::MarketData;
+use bourse_domain::money::Currency;
 use bourse_domain::universe::{StockRecord, load_universe};
 use futures_util::future::BoxFuture;
 use std::collections::HashMap;
@@ -68,4 +70,17 @@ impl Provider for Offline {
     fn fetch<'a>(&'a self, symbol: &'a Symbol, _context: &'a RequestContext) -> BoxFuture<'a, Result<MarketData, ProviderError>> {
         Box::pin(async move { self.answer(symbol, time::OffsetDateTime::now_utc().date()) })
     }
+
+    fn fetch_fx<'a>(&'a self, currency: Currency, _context: &'a RequestContext) -> BoxFuture<'a, Result<FxSeries, ProviderError>> {
+        Box::pin(async move { fx_answer(currency, time::OffsetDateTime::now_utc().date()) })
+    }
+}
+
+/// The generated rates of `currency` for the 30 days up to `today`.
+pub fn fx_answer(currency: Currency, today: time::Date) -> Result<FxSeries, ProviderError> {
+    if currency == Currency::USD || !Currency::SUPPORTED.contains(&currency) {
+        return Err(ProviderError::UnknownSymbol);
+    }
+    let points = bourse_domain::fx::generated(currency, today - time::Duration::days(30), today);
+    Ok(FxSeries { source: NAME.into(), generated: true, points })
 }

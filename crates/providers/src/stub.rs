@@ -15,6 +15,16 @@
 //!
 //! Every other symbol gets a price derived from its name (plus `price_bump`), a history of
 //! `history_days` trading days ending `today`, and fundamentals.
+//!
+//! FX rates (`/v8/finance/chart/EURUSD=X`, `function=FX_DAILY&from_symbol=EUR&to_symbol=USD`)
+//! are the generated series of `bourse_domain::fx::generated` over the 30 days to `today`, in
+//! each provider's format, with failure modes chosen by currency:
+//!
+//! | currency | answer |
+//! | --- | --- |
+//! | `SEK` | rate limited on the currency's first request (429 with `Retry-After: 1`; Alpha Vantage's 200 `{"Note": …}`), then normal |
+//! | `NOK` | 503 every time |
+//! | `DKK` | the provider's unknown-symbol answer |
 
 use bourse_domain::gcra::{LocalGcra, Rate, Reservation};
 use bourse_domain::history::trading_days;
@@ -195,6 +205,15 @@ fn query_param<'a>(target: &'a str, name: &str) -> Option<&'a str> {
 
 async fn answer(state: &State, target: &str) -> (u16, &'static str, Vec<u8>) {
     let (format, config) = (state.config.format, &state.config);
+    let fx = match format {
+        StubFormat::YahooChart => {
+            target.strip_prefix("/v8/finance/chart/").and_then(|rest| rest.split('?').next()).and_then(|s| s.strip_suffix("USD=X"))
+        }
+        StubFormat::AlphaVantage => query_param(target, "from_symbol").filter(|_| query_param(target, "function") == Some("FX_DAILY")),
+    };
+    if let Some(code) = fx {
+        return fx_answer(state, target, code);
+    }
     let symbol = match format {
         StubFormat::YahooChart => target.strip_prefix("/v8/finance/chart/").and_then(|rest| rest.split('?').next()).unwrap_or_default(),
         StubFormat::AlphaVantage => query_param(target, "symbol").unwrap_or_default(),
@@ -229,6 +248,65 @@ async fn answer(state: &State, target: &str) -> (u16, &'static str, Vec<u8>) {
         bytes.truncate(bytes.len() / 2);
     }
     (body.0, "", bytes)
+}
+
+/// An FX answer in the stub's format (see the module's table of failure modes).
+fn fx_answer(state: &State, target: &str, code: &str) -> (u16, &'static str, Vec<u8>) {
+    let yahoo = state.config.format == StubFormat::YahooChart;
+    let body = |value: Value| serde_json::to_vec(&value).unwrap_or_default();
+    if !yahoo && query_param(target, "apikey") != Some(state.config.api_key.as_str()) {
+        return (200, "", body(json!({"Error Message": "the parameter apikey is invalid or missing"})));
+    }
+    let currency = bourse_domain::money::Currency::parse_supported(code).ok().filter(|_| code != "DKK" && code != "USD");
+    match (code, currency) {
+        ("SEK", _) if state.rate_limited_once.lock().map(|mut s| s.insert(format!("FX#{code}"))).unwrap_or(false) => {
+            if yahoo {
+                (429, "Retry-After: 1\r\n", body(json!({"error": "slow down"})))
+            } else {
+                let note = "Thank you for using Alpha Vantage! Our standard API rate limit is 25 requests per day.";
+                (200, "", body(json!({"Note": note})))
+            }
+        }
+        ("NOK", _) => (503, "", body(json!({"message": "upstream unavailable"}))),
+        (_, None) if yahoo => (
+            404,
+            "",
+            body(
+                json!({"chart": {"result": null, "error": {"code": "Not Found", "description": "No data found, symbol may be delisted"}}}),
+            ),
+        ),
+        (_, None) => (200, "", body(json!({"Error Message": "Invalid API call. Please retry or visit the documentation for FX_DAILY."}))),
+        (_, Some(currency)) => {
+            let today = state.config.today;
+            let points = bourse_domain::fx::generated(currency, today - time::Duration::days(30), today);
+            (200, "", body(if yahoo { yahoo_fx_body(code, &points) } else { alpha_vantage_fx_body(code, &points) }))
+        }
+    }
+}
+
+fn yahoo_fx_body(code: &str, points: &[bourse_domain::fx::RatePoint]) -> Value {
+    let stamp = |d: &time::Date| d.midnight().assume_utc().unix_timestamp();
+    let last = points.last().map(|p| p.rate).unwrap_or_default();
+    json!({"chart": {"result": [{
+        "meta": {"currency": "USD", "symbol": format!("{code}USD=X"), "exchangeName": "CCY", "instrumentType": "CURRENCY",
+                 "regularMarketPrice": number(last), "regularMarketTime": points.last().map(|p| stamp(&p.date)),
+                 "dataGranularity": "1d", "range": "1mo"},
+        "timestamp": points.iter().map(|p| stamp(&p.date)).collect::<Vec<_>>(),
+        "indicators": {"quote": [{"close": points.iter().map(|p| number(p.rate)).collect::<Vec<_>>()}]}
+    }], "error": null}})
+}
+
+fn alpha_vantage_fx_body(code: &str, points: &[bourse_domain::fx::RatePoint]) -> Value {
+    let mut days = serde_json::Map::new();
+    for point in points.iter().rev() {
+        let r = point.rate.to_string();
+        days.insert(point.date.to_string(), json!({"1. open": r, "2. high": r, "3. low": r, "4. close": r}));
+    }
+    json!({
+        "Meta Data": {"1. Information": "Forex Daily Prices (open, high, low, close)", "2. From Symbol": code, "3. To Symbol": "USD",
+                      "4. Output Size": "Compact", "5. Last Refreshed": points.last().map(|p| p.date.to_string()), "6. Time Zone": "UTC"},
+        "Time Series FX (Daily)": days
+    })
 }
 
 /// The deterministic series of a symbol: (dates, closes), the last close being the price.

@@ -3,13 +3,14 @@
 //! providers and the data-quality choice. No network beyond 127.0.0.1.
 
 use bourse_domain::Symbol;
+use bourse_domain::money::Currency;
 use bourse_domain::stock::{Metric, Stock};
 use bourse_providers::alpha_vantage::AlphaVantage;
 use bourse_providers::http_client::HttpClient;
 use bourse_providers::offline::Offline;
 use bourse_providers::stub::{StubConfig, StubFormat, StubServer};
 use bourse_providers::yahoo::YahooChart;
-use bourse_providers::{FetchOutcome, Provider, ProviderError, RateLimiter, RequestContext, fetch_best};
+use bourse_providers::{FetchOutcome, Provider, ProviderError, RateLimiter, RequestContext, fetch_best, fetch_fx_first};
 use rust_decimal::Decimal;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -130,4 +131,47 @@ async fn the_offline_provider_serves_the_bundled_data_labelled_generated() {
 
 fn today() -> time::Date {
     time::OffsetDateTime::now_utc().date()
+}
+
+fn currency(code: &str) -> Currency {
+    Currency::parse(code).unwrap()
+}
+
+#[tokio::test]
+async fn fx_rates_come_through_both_providers_formats_and_the_offline_one() {
+    let (_ys, _as, yahoo, av) = stubs().await;
+    let ctx = context(10);
+    let today = time::OffsetDateTime::now_utc().date();
+    let expected = bourse_domain::fx::generated(Currency::EUR, today - time::Duration::days(30), today);
+    for provider in [&yahoo, &av] {
+        let series = provider.fetch_fx(Currency::EUR, &ctx).await.unwrap();
+        assert_eq!((series.source.as_str(), series.generated), (provider.name(), false));
+        // The chart API's JSON numbers and Alpha Vantage's strings both give the exact rates.
+        assert_eq!(series.points, expected, "{}", provider.name());
+    }
+    let offline = Offline::bundled().fetch_fx(Currency::EUR, &ctx).await.unwrap();
+    assert_eq!((offline.source.as_str(), offline.generated, offline.points.len()), ("offline", true, expected.len()));
+    assert_eq!(Offline::bundled().fetch_fx(Currency::USD, &ctx).await.unwrap_err(), ProviderError::UnknownSymbol);
+}
+
+#[tokio::test]
+async fn fx_failures_are_typed_and_the_first_provider_that_answers_wins() {
+    let (_ys, _as, yahoo, av) = stubs().await;
+    let ctx = context(10);
+    assert_eq!(
+        yahoo.fetch_fx(currency("SEK"), &ctx).await.unwrap_err(),
+        ProviderError::RateLimited { retry_after: Some(Duration::from_secs(1)) }
+    );
+    // Alpha Vantage says so with a 200 and a note.
+    assert_eq!(av.fetch_fx(currency("SEK"), &ctx).await.unwrap_err(), ProviderError::RateLimited { retry_after: None });
+    assert!(yahoo.fetch_fx(currency("SEK"), &ctx).await.is_ok(), "the limit was for the first request only");
+    for provider in [&yahoo, &av] {
+        assert_eq!(provider.fetch_fx(currency("NOK"), &ctx).await.unwrap_err(), ProviderError::Server(503), "{}", provider.name());
+        assert_eq!(provider.fetch_fx(currency("DKK"), &ctx).await.unwrap_err(), ProviderError::UnknownSymbol, "{}", provider.name());
+    }
+    // The refresh's choice: the first provider that gives rates, or every error.
+    let providers = [yahoo.clone(), av.clone()];
+    assert_eq!(fetch_fx_first(&providers, Currency::EUR, &ctx).await.unwrap().source, "yahoo-chart");
+    let errors = fetch_fx_first(&providers, currency("NOK"), &ctx).await.unwrap_err();
+    assert_eq!(errors.iter().map(|(name, _)| name.as_str()).collect::<Vec<_>>(), ["yahoo-chart", "alpha-vantage"]);
 }

@@ -21,6 +21,7 @@ pub use error::StorageError;
 pub mod accounts;
 pub mod diagnostics;
 pub mod erasure;
+pub mod fx;
 pub mod idempotency;
 pub mod inbox;
 pub mod jobs;

@@ -43,8 +43,12 @@ fn decimal(item: &Item, name: &str) -> Result<Decimal, StorageError> {
 pub struct PortfolioRecord {
     pub id: PortfolioId,
     pub name: String,
+    /// The base currency: values and returns are in it.
     pub currency: Currency,
     pub created_at: String,
+    /// Whether the portfolio tracks cash (`trackCash`; absent on portfolios created before the
+    /// setting existed, which is off).
+    pub track_cash: bool,
 }
 
 fn portfolio_from(item: &Item) -> Result<PortfolioRecord, StorageError> {
@@ -54,6 +58,7 @@ fn portfolio_from(item: &Item) -> Result<PortfolioRecord, StorageError> {
         name: text(item, "name").ok_or_else(|| corrupt(item, "name"))?.to_owned(),
         currency: Currency::parse(text(item, "currency").unwrap_or_default()).map_err(|_| corrupt(item, "currency"))?,
         created_at: text(item, "createdAt").unwrap_or_default().to_owned(),
+        track_cash: matches!(item.get("trackCash"), Some(AttributeValue::Bool(true))),
     })
 }
 
@@ -68,6 +73,7 @@ pub async fn create_portfolio(clients: &AwsClients, table: &str, user: &UserId, 
         .item("name", s(record.name.clone()))
         .item("currency", s(record.currency.as_str()))
         .item("createdAt", s(record.created_at.clone()))
+        .item("trackCash", AttributeValue::Bool(record.track_cash))
         // The sparse index of active portfolios, spread over shards so the daily snapshot
         // fan-out reads N small partitions instead of scanning.
         .item(app::GSI1_PK, s(active_shard_key(user, &record.id)))
@@ -221,28 +227,43 @@ pub async fn get_portfolio(
     found.as_ref().map(portfolio_from).transpose()
 }
 
-/// Renames a portfolio; `false` when it does not exist. 1 UpdateItem with `attribute_exists(pk)`.
-pub async fn rename_portfolio(
+/// What a PATCH of a portfolio changes (at least one member).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PortfolioChange<'a> {
+    pub name: Option<&'a str>,
+    pub track_cash: Option<bool>,
+}
+
+/// Renames a portfolio and/or turns its cash tracking on or off; `false` when it does not exist.
+/// 1 UpdateItem with `attribute_exists(pk)`.
+pub async fn change_portfolio(
     clients: &AwsClients,
     table: &str,
     user: &UserId,
     id: &PortfolioId,
-    name: &str,
+    change: PortfolioChange<'_>,
 ) -> Result<bool, StorageError> {
-    let result = clients
+    let mut sets = Vec::new();
+    let mut update = clients
         .dynamodb
         .update_item()
         .table_name(table)
         .key(PK, s(format!("USER#{user}")))
         .key(SK, s(format!("PORTFOLIO#{id}")))
-        .update_expression("SET #name = :name")
         .condition_expression("attribute_exists(#pk)")
-        .expression_attribute_names("#name", "name")
-        .expression_attribute_names("#pk", PK)
-        .expression_attribute_values(":name", s(name))
-        .send()
-        .await;
-    match result {
+        .expression_attribute_names("#pk", PK);
+    if let Some(name) = change.name {
+        sets.push("#name = :name");
+        update = update.expression_attribute_names("#name", "name").expression_attribute_values(":name", s(name));
+    }
+    if let Some(track_cash) = change.track_cash {
+        sets.push("trackCash = :cash");
+        update = update.expression_attribute_values(":cash", AttributeValue::Bool(track_cash));
+    }
+    if sets.is_empty() {
+        return get_portfolio(clients, table, user, id).await.map(|p| p.is_some());
+    }
+    match update.update_expression(format!("SET {}", sets.join(", "))).send().await {
         Ok(_) => Ok(true),
         Err(e) if e.as_service_error().is_some_and(|e| e.is_conditional_check_failed_exception()) => Ok(false),
         Err(e) => Err(dynamodb_error(e)),
@@ -310,7 +331,7 @@ impl VersionedHolding {
 }
 
 fn holding_from(item: &Item) -> Result<VersionedHolding, StorageError> {
-    let symbol = Symbol::parse(text(item, "symbol").unwrap_or_default()).map_err(|_| corrupt(item, "symbol"))?;
+    let symbol = Symbol::parse_stored(text(item, "symbol").unwrap_or_default()).map_err(|_| corrupt(item, "symbol"))?;
     Ok(VersionedHolding {
         holding: Holding {
             symbol,
@@ -346,7 +367,8 @@ pub async fn get_holding(
     }
 }
 
-/// Every holding of a portfolio. 1 Query `pk = P#<user>#<id> AND begins_with(sk, HOLDING#)`,
+/// Every holding of a portfolio (positions only: the cash ledgers' items, `HOLDING#$<currency>`,
+/// are left out). 1 Query `pk = P#<user>#<id> AND begins_with(sk, HOLDING#)`,
 /// strongly consistent (1 RCU per 4 KB: what the cached views are computed from must include
 /// every write before it); one page up to 1 MB ≈ 5,000 holdings, further pages followed.
 pub async fn list_holdings(
@@ -357,7 +379,11 @@ pub async fn list_holdings(
 ) -> Result<Vec<Holding>, StorageError> {
     let pk = portfolio_pk(user, portfolio);
     let items = query_all(clients, Partition::of(table, &pk).consistent(), SortKeys::BeginsWith("HOLDING#"), None).await?;
-    items.iter().map(|item| holding_from(item).map(|h| h.holding)).collect()
+    items
+        .iter()
+        .map(|item| holding_from(item).map(|h| h.holding))
+        .filter(|h| h.as_ref().map_or(true, |h| h.symbol.cash_currency().is_none()))
+        .collect()
 }
 
 /// A stored transaction. Its trade date leads its id.
@@ -508,7 +534,7 @@ fn transaction_from(item: &Item) -> Result<TransactionRecord, StorageError> {
     let kind = text(item, "kind").unwrap_or_default();
     Ok(TransactionRecord {
         id: TransactionId::parse(text(item, "id").unwrap_or_default()).map_err(|_| corrupt(item, "id"))?,
-        symbol: Symbol::parse(text(item, "symbol").unwrap_or_default()).map_err(|_| corrupt(item, "symbol"))?,
+        symbol: Symbol::parse_stored(text(item, "symbol").unwrap_or_default()).map_err(|_| corrupt(item, "symbol"))?,
         seq: text(item, "seq").unwrap_or_default().to_owned(),
         trade: Trade::from_terms(kind, |name| text(item, name)).ok_or_else(|| corrupt(item, "kind"))?,
         currency: Currency::parse(text(item, "currency").unwrap_or_default()).map_err(|_| corrupt(item, "currency"))?,

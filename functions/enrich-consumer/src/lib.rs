@@ -26,6 +26,7 @@ use bourse_domain::Symbol;
 use bourse_domain::jobs::{JobId, JobKind, JobOwner};
 use bourse_domain::market_data::apply;
 use bourse_domain::messages::{QueueMessage, ScheduledTask};
+use bourse_domain::money::Currency;
 use bourse_domain::portfolio::{DailySnapshot, daily_snapshot};
 use bourse_domain::signals::history_signals;
 use bourse_domain::stock::Stock;
@@ -540,9 +541,40 @@ impl Consumer {
         bourse_storage::queue::send_messages(aws, queue, &shards, Some(SNAPSHOT_DELAY_SECONDS)).await?;
         bourse_storage::jobs::mark_enqueued(aws, app, &id, &rfc3339(now)).await?;
         tracing::info!(task = name, date, job = %id, sent, "scheduled refresh fanned out");
+        self.refresh_fx().await?;
         Ok(id)
     }
+
+    /// Fetches the recent daily rates of every supported currency against USD
+    /// (`Currency::SUPPORTED`: a fixed list, so no one's data is read to learn which) from the first
+    /// provider that gives them, and stores them with their date and source (`bourse_storage::fx`).
+    /// 12 currencies, one provider request each while the first provider answers. A currency
+    /// whose providers all fail keeps its last rates (a day without a rate carries the last one)
+    /// and is fetched again by the next refresh: it is logged, never fatal. Returns how many
+    /// currencies were stored.
+    pub async fn refresh_fx(&self) -> Result<usize, ConsumerError> {
+        let (aws, market) = (&self.platform.aws, self.market_table.as_str());
+        let context = RequestContext { limiter: self.limiter.clone(), deadline: Instant::now() + FX_REFRESH_BUDGET };
+        let mut stored = 0;
+        for currency in Currency::SUPPORTED.into_iter().filter(|c| *c != Currency::USD) {
+            match bourse_providers::fetch_fx_first(&self.providers, currency, &context).await {
+                Ok(series) => {
+                    let source = bourse_storage::fx::RateSource { name: &series.source, generated: series.generated };
+                    bourse_storage::fx::put_rates(aws, market, currency, &series.points, source).await?;
+                    stored += 1;
+                }
+                Err(errors) => {
+                    let reasons: Vec<String> = errors.iter().map(|(provider, e)| format!("{provider}: {e}")).collect();
+                    tracing::warn!(currency = %currency, errors = %reasons.join("; "), "no FX rates fetched; the last ones carry over");
+                }
+            }
+        }
+        Ok(stored)
+    }
 }
+
+/// The time the daily FX refresh may spend waiting for providers' rate limits.
+const FX_REFRESH_BUDGET: Duration = Duration::from_secs(60);
 
 /// A job with no outcome recorded for this long is stalled: the sweep records its missing symbols
 /// as failed and completes it. Far above a provider's rate-limit deferrals (seconds to minutes).

@@ -314,7 +314,7 @@ fn transactions_csv(transactions: &[ExportTransaction], names: &BTreeMap<&Portfo
                 t.id.as_str(),
                 &t.trade_date,
                 &t.kind,
-                &t.symbol,
+                &text(&t.symbol),
                 &text(&t.quantity),
                 &text(&t.price),
                 &text(&t.fees),

@@ -81,8 +81,16 @@ impl Portfolio {
         let portfolio = self.owned(user, &id).await?;
         let text = import::decode(request.body(), charset.as_deref()).map_err(rejected)?;
         let parsed = import::parse(&text, now().date(), portfolio.currency).map_err(rejected)?;
-        if !parsed.errors.is_empty() {
-            return Err(row_errors(parsed.errors.into_iter().map(|e| FieldError::cell(e.row, e.column, e.reason)).collect()));
+        let mut errors: Vec<FieldError> =
+            parsed.errors.iter().map(|e| FieldError::cell(e.row, e.column.clone(), e.reason.clone())).collect();
+        if !portfolio.track_cash {
+            let type_column = parsed.layout.column_name(TxField::Type);
+            let cash_rows = parsed.rows.iter().filter(|r| crate::cash::is_cash_kind(&r.transaction.trade));
+            errors.extend(cash_rows.map(|r| FieldError::cell(r.row, type_column, crate::cash::untracked(&portfolio))));
+        }
+        if !errors.is_empty() {
+            errors.sort_by_key(|e| e.row);
+            return Err(row_errors(errors));
         }
         let file_sha256 = bourse_domain::text::hex(&Sha256::digest(request.body()));
         let reply = self.idempotent(request, user, |_| self.import_parsed(user, &id, parsed, file_sha256)).await?;
@@ -128,6 +136,8 @@ impl Portfolio {
         if !errors.is_empty() {
             return Err(row_errors(errors));
         }
+        let added: Vec<_> = plans.iter().flat_map(|p| p.new.iter().map(|(_, r)| (r.currency, &r.trade))).collect();
+        self.check_withdrawals(user, id, &added, FieldError::new("body", "")).await?;
         let writing: Vec<_> = plans.iter().map(|plan| self.write_plan(user, id, plan)).collect();
         let written: Vec<Result<usize, ApiError>> = stream::iter(writing).buffer_unordered(SYMBOLS_AT_ONCE).collect().await;
         let mut added = 0;
@@ -135,7 +145,8 @@ impl Portfolio {
             added += result?;
         }
 
-        let symbols: Vec<Symbol> = by_symbol.keys().map(|s| (*s).clone()).collect();
+        // Cash ledgers (`$<currency>`) are no market symbol.
+        let symbols: Vec<Symbol> = by_symbol.keys().filter(|s| s.cash_currency().is_none()).map(|s| (*s).clone()).collect();
         let known_symbols = bourse_storage::market::quotes(aws, &self.market_table, &symbols).await.map_err(storage_problem)?;
         let unknown: Vec<Symbol> = symbols.into_iter().filter(|s| !known_symbols.contains_key(s.as_str())).collect();
         let job = if unknown.is_empty() {

@@ -11,13 +11,19 @@ use time::Date;
 #[serde(deny_unknown_fields)]
 pub struct NewPortfolio {
     pub name: String,
+    /// The base currency (default USD).
     pub currency: Option<String>,
+    /// Whether the portfolio tracks cash (default off: today's behaviour, trades are the flows).
+    pub track_cash: Option<bool>,
 }
 
+/// `PATCH /v1/portfolios/{id}`: a new name and/or cash tracking on or off (the base currency
+/// cannot change: every stored figure is in it).
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct Rename {
-    pub name: String,
+pub struct PortfolioPatch {
+    pub name: Option<String>,
+    pub track_cash: Option<bool>,
 }
 
 /// A portfolio name: 1 to 100 characters after trimming, no control characters.
@@ -29,15 +35,17 @@ pub fn portfolio_name(raw: &str) -> Result<String, ApiError> {
     Ok(name.to_owned())
 }
 
+/// A base currency: one of [`Currency::SUPPORTED`] (default USD).
 pub fn currency(raw: Option<&str>) -> Result<Currency, ApiError> {
-    raw.map(|c| Currency::parse(c).map_err(|e| ApiError::field("body.currency", e.to_string())))
+    raw.map(|c| Currency::parse_supported(c).map_err(|e| ApiError::field("body.currency", e.to_string())))
         .transpose()
         .map(|c| c.unwrap_or(Currency::USD))
 }
 
-/// A posted transaction, or every invalid field as `body.<field>`.
-pub fn transaction(body: &RawTransaction, today: Date) -> Result<ParsedTransaction, ApiError> {
-    body.parse(today).map_err(|errors| {
+/// A posted transaction (in `base` unless it names a currency), or every invalid field as
+/// `body.<field>`.
+pub fn transaction(body: RawTransaction, base: Currency, today: Date) -> Result<ParsedTransaction, ApiError> {
+    body.in_currency_by_default(base).parse(today).map_err(|errors| {
         ApiError::Validation(errors.into_iter().map(|e| FieldError::new(format!("body.{}", e.field.name()), e.reason)).collect())
     })
 }

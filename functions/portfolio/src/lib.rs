@@ -5,6 +5,7 @@
 //! health needs a bearer token, and every key includes the caller's user id, so another user's
 //! portfolio id is simply not found (404). Domain failures map to responses in [`problem`].
 
+mod cash;
 mod export;
 mod import;
 mod inbox;
@@ -215,12 +216,14 @@ impl Portfolio {
         let body: input::NewPortfolio = request.json()?;
         let name = input::portfolio_name(&body.name)?;
         let currency = input::currency(body.currency.as_deref())?;
+        let track_cash = body.track_cash.unwrap_or(false);
         self.idempotent(request, user, |attempt| async move {
             let record = PortfolioRecord {
                 id: PortfolioId::from_random(attempt.id_bytes("portfolio", 0)),
                 name,
                 currency,
                 created_at: rfc3339(attempt.started),
+                track_cash,
             };
             match store::create_portfolio(&self.platform.aws, &self.app_table, user, &record).await {
                 Ok(()) => Ok((StatusCode::CREATED, PortfolioView::from(&record))),
@@ -243,19 +246,15 @@ impl Portfolio {
     async fn add_transaction(&self, request: &ApiRequest, user: &UserId) -> Result<Reply, ApiError> {
         let id = &portfolio_id(request)?;
         let body: bourse_domain::transaction::RawTransaction = request.json()?;
-        let parsed = input::transaction(&body, now().date())?;
         let portfolio = self.owned(user, id).await?;
-        if parsed.currency != portfolio.currency {
-            return Err(ApiError::Unprocessable {
-                detail: format!(
-                    "the portfolio is in {}; transactions in {} need FX, which is not supported yet",
-                    portfolio.currency, parsed.currency
-                ),
-                errors: vec![bourse_http::FieldError::new("body.currency", format!("must be {}", portfolio.currency))],
-            });
+        let parsed = input::transaction(body, portfolio.currency, now().date())?;
+        if cash::is_cash_kind(&parsed.trade) && !portfolio.track_cash {
+            return Err(ApiError::unprocessable("body.type", cash::untracked(&portfolio)));
         }
         let reply = self
             .idempotent(request, user, |attempt| async move {
+                let field = bourse_http::FieldError::new("body.amount", "");
+                self.check_withdrawals(user, id, &[(parsed.currency, &parsed.trade)], field).await?;
                 // Id and order from the attempt: the same on every attempt of a keyed request.
                 let random = attempt.id_bytes("transaction", 0);
                 let record = TransactionRecord {
@@ -386,7 +385,8 @@ impl Portfolio {
         self.cached_view(user, id, "summary", || async {
             let portfolio = self.owned(user, id).await?;
             let (holdings, quotes) = self.priced_holdings(user, id).await?;
-            Ok(summary(&portfolio, &holdings, &quotes))
+            let cash = self.cash(user, &portfolio).await?;
+            Ok(summary(&portfolio, &holdings, &quotes, &cash))
         })
         .await
     }
@@ -444,7 +444,12 @@ fn valued<'a>(holdings: &'a [Holding], quotes: &'a HashMap<String, Quote>) -> Ve
         .collect()
 }
 
-fn summary(portfolio: &PortfolioRecord, holdings: &[Holding], quotes: &HashMap<String, Quote>) -> wire::Summary {
+fn summary(
+    portfolio: &PortfolioRecord,
+    holdings: &[Holding],
+    quotes: &HashMap<String, Quote>,
+    cash: &[bourse_domain::cash::CashBalance],
+) -> wire::Summary {
     let positions = valued(holdings, quotes);
     let (by_position, by_sector) = allocation(&positions);
     let value: Decimal = positions.iter().map(|p| p.value).sum();
@@ -473,6 +478,7 @@ fn summary(portfolio: &PortfolioRecord, holdings: &[Holding], quotes: &HashMap<S
         allocation_by_sector: by_sector,
         top_movers: movers.iter().take(5).map(|(h, pct)| Mover { symbol: h.symbol.as_str().to_owned(), change_pct: dec(*pct) }).collect(),
         unpriced_symbols: unpriced,
+        cash: cash.iter().map(wire::CashView::from).collect(),
         as_of: rfc3339(now()),
     }
 }
@@ -497,10 +503,14 @@ impl Handler<PortfolioRoute> for Portfolio {
             }
             PortfolioRoute::Get => Reply::ok(&PortfolioView::from(&self.owned(&user()?, &portfolio_id(&request)?).await?)),
             PortfolioRoute::Rename => {
-                let body: input::Rename = request.json()?;
-                let name = input::portfolio_name(&body.name)?;
+                let body: input::PortfolioPatch = request.json()?;
+                let name = body.name.as_deref().map(input::portfolio_name).transpose()?;
+                if name.is_none() && body.track_cash.is_none() {
+                    return Err(ApiError::field("body", "give a name, track_cash or both"));
+                }
                 let (user, id) = (user()?, portfolio_id(&request)?);
-                if !store::rename_portfolio(aws, table, &user, &id, &name).await.map_err(storage_problem)? {
+                let change = store::PortfolioChange { name: name.as_deref(), track_cash: body.track_cash };
+                if !store::change_portfolio(aws, table, &user, &id, change).await.map_err(storage_problem)? {
                     return Err(not_found(&id));
                 }
                 self.invalidate(&user, &id).await;

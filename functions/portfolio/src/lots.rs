@@ -34,7 +34,8 @@ impl Portfolio {
         let rules = LotRules { method, wash_sales };
         let mut holdings = Vec::new();
         let mut all_disposals = Vec::new();
-        for ledger in records.chunk_by(|a, b| a.symbol == b.symbol) {
+        // Cash ledgers (`$<currency>`) hold no lots.
+        for ledger in records.chunk_by(|a, b| a.symbol == b.symbol).filter(|l| l[0].symbol.cash_currency().is_none()) {
             let symbol = ledger[0].symbol.as_str().to_owned();
             let entries = ledger
                 .iter()

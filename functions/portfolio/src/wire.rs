@@ -16,13 +16,36 @@ use serde::{Deserialize, Serialize};
 pub struct PortfolioView {
     pub id: PortfolioId,
     pub name: String,
+    /// The base currency.
     pub currency: String,
     pub created_at: String,
+    pub track_cash: bool,
 }
 
 impl From<&PortfolioRecord> for PortfolioView {
     fn from(p: &PortfolioRecord) -> Self {
-        PortfolioView { id: p.id.clone(), name: p.name.clone(), currency: p.currency.as_str().to_owned(), created_at: p.created_at.clone() }
+        PortfolioView {
+            id: p.id.clone(),
+            name: p.name.clone(),
+            currency: p.currency.as_str().to_owned(),
+            created_at: p.created_at.clone(),
+            track_cash: p.track_cash,
+        }
+    }
+}
+
+/// The cash of one currency, in the summary of a portfolio that tracks cash.
+#[derive(Debug, Clone, Serialize)]
+pub struct CashView {
+    pub currency: String,
+    pub balance: String,
+    /// Deposits − withdrawals.
+    pub net_contributions: String,
+}
+
+impl From<&bourse_domain::cash::CashBalance> for CashView {
+    fn from(b: &bourse_domain::cash::CashBalance) -> Self {
+        CashView { currency: b.currency.to_string(), balance: dec(b.balance), net_contributions: dec(b.net_contributions) }
     }
 }
 
@@ -30,7 +53,9 @@ impl From<&PortfolioRecord> for PortfolioView {
 #[derive(Debug, Clone, Serialize)]
 pub struct TransactionView {
     pub id: TransactionId,
-    pub symbol: String,
+    /// Absent for the cash kinds (DEPOSIT, WITHDRAWAL, INTEREST).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub symbol: Option<String>,
     pub trade_date: String,
     #[serde(rename = "type")]
     pub kind: String,
@@ -56,7 +81,7 @@ impl From<&TransactionRecord> for TransactionView {
         let term = |name: &str| terms.iter().find(|(k, _)| *k == name).map(|(_, v)| v.clone());
         TransactionView {
             id: t.id.clone(),
-            symbol: t.symbol.as_str().to_owned(),
+            symbol: t.symbol.cash_currency().is_none().then(|| t.symbol.as_str().to_owned()),
             trade_date: t.trade_date().to_owned(),
             kind: t.trade.kind().to_owned(),
             quantity: term("quantity"),
@@ -137,6 +162,8 @@ pub struct Summary {
     pub allocation_by_sector: Vec<Weight>,
     pub top_movers: Vec<Mover>,
     pub unpriced_symbols: Vec<String>,
+    /// The cash per currency of a portfolio that tracks cash (empty otherwise).
+    pub cash: Vec<CashView>,
     pub as_of: String,
 }
 
@@ -561,6 +588,20 @@ pub struct PeriodReturnsView {
     pub time_weighted: Option<RateView>,
     pub money_weighted: Option<RateView>,
     pub simple: Option<RateView>,
+    /// The base currency every figure is in.
+    pub currency: String,
+    /// The returns at the FX rates of the start valuation's day, held constant: prices alone.
+    pub price_effect: EffectView,
+    /// What the moves of FX rates added: the total minus the price effect.
+    pub fx_effect: EffectView,
+}
+
+/// One effect of a return's decomposition: on the cumulative time-weighted return (when there
+/// is one) and on the gain.
+#[derive(Debug, Clone, Serialize)]
+pub struct EffectView {
+    pub time_weighted: Option<String>,
+    pub gain: String,
 }
 
 /// A return as a fraction (0.05 = 5%), annualised when the period is longer than a year.

@@ -84,6 +84,7 @@ fn samples() -> Vec<(&'static str, u16, Value)> {
         name: "Core".into(),
         currency: Currency::USD,
         created_at: "2026-11-25T21:30:00Z".into(),
+        track_cash: true,
     };
     let view = PortfolioView::from(&portfolio);
     let mut imported = transaction("2026-01-16-00112233445566ff", "BUY", "2026-01-16", &[("quantity", "5"), ("price", "100")]);
@@ -105,7 +106,27 @@ fn samples() -> Vec<(&'static str, u16, Value)> {
     };
     let quotes: HashMap<String, Quote> = [("AAPL".to_owned(), quote.clone())].into();
     let holdings = vec![aapl.clone(), unpriced.clone()];
-    let transactions: Vec<TransactionView> = ledger.iter().map(TransactionView::from).collect();
+    let mut transactions: Vec<TransactionView> = ledger.iter().map(TransactionView::from).collect();
+    // A cash kind: no symbol.
+    let deposit = RawTransaction {
+        kind: "DEPOSIT".into(),
+        trade_date: "2026-01-02".into(),
+        amount: Some("5000".into()),
+        currency: Some("EUR".into()),
+        ..Default::default()
+    }
+    .parse(parse_date("2026-06-30").unwrap())
+    .unwrap();
+    transactions.push(TransactionView::from(&TransactionRecord {
+        id: TransactionId::parse("2026-01-02-00112233445566bb").unwrap(),
+        symbol: deposit.symbol.clone(),
+        seq: "0".into(),
+        trade: deposit.trade,
+        currency: deposit.currency,
+        source: None,
+    }));
+    assert!(transactions.last().is_some_and(|t| t.symbol.is_none()), "a cash kind shows no symbol");
+    let cash = bourse_domain::cash::balances(ledger.iter().map(|r| (r.currency, &r.trade)).chain([(deposit.currency, &deposit.trade)]));
     let import = ImportResult {
         layout: "schwab".into(),
         file_sha256: "ab".repeat(32),
@@ -251,6 +272,9 @@ fn samples() -> Vec<(&'static str, u16, Value)> {
         time_weighted: rate("0.342", Some("0.10306")),
         money_weighted: None,
         simple: rate("0.342", None),
+        currency: "USD".into(),
+        price_effect: EffectView { time_weighted: Some("0.3".into()), gain: "300".into() },
+        fx_effect: EffectView { time_weighted: Some("0.042".into()), gain: "42".into() },
     };
     vec![
         ("returns", 200, json(&returns)),
@@ -284,8 +308,8 @@ fn samples() -> Vec<(&'static str, u16, Value)> {
                 as_of: "2026-11-25T21:30:00Z".into(),
             }),
         ),
-        ("summary", 200, json(&summary(&portfolio, &holdings, &quotes))),
-        ("summary", 200, json(&summary(&portfolio, &[], &HashMap::new()))),
+        ("summary", 200, json(&summary(&portfolio, &holdings, &quotes, &cash))),
+        ("summary", 200, json(&summary(&portfolio, &[], &HashMap::new(), &[]))),
         (
             "history",
             200,

@@ -346,3 +346,26 @@ fn dead_cache() -> bourse_cache::Cache {
     };
     bourse_cache::Cache::new(&url, timeouts, bourse_cache::CacheTrust::default())
 }
+
+/// The daily FX refresh through both real clients and their stubs: every supported currency is
+/// asked for; the ones a provider answers are stored with their dates; a rate limit on both
+/// providers (SEK), a failing upstream (NOK) and an unknown pair (DKK) store nothing and fail
+/// nothing.
+#[tokio::test]
+async fn the_fx_refresh_stores_what_the_providers_answer_and_survives_their_failures() {
+    ensure_resources().await;
+    let platform = platform("enrich-consumer");
+    let (_stubs, providers, config) = stub_providers().await;
+    let consumer = consumer(&platform, providers);
+    assert_eq!(consumer.refresh_fx().await.unwrap(), 9, "12 currencies less SEK, NOK and DKK");
+    let market = platform.config.require_market_table().unwrap().to_owned();
+    let since = config.today - time::Duration::days(30);
+    let read = |code: &str| {
+        let (platform, market) = (&platform, &market);
+        let currency = bourse_domain::money::Currency::parse(code).unwrap();
+        async move { bourse_storage::fx::rates_between(&platform.aws, market, currency, since, config.today).await.unwrap() }
+    };
+    let expected = bourse_domain::fx::generated(bourse_domain::money::Currency::EUR, since, config.today);
+    assert_eq!(read("EUR").await, expected, "the chart API's rates, stored day by day");
+    assert!(!read("JPY").await.is_empty());
+}

@@ -120,7 +120,7 @@ async fn rows_in_error_are_all_reported_and_nothing_is_written() {
     );
     assert!(c.holdings(&id).await.is_empty());
 
-    // Files refused as a whole: no layout, a header only, an unknown column, the wrong currency.
+    // Files refused as a whole: no layout, a header only, an unknown column; a currency without rates.
     for (file, expected) in [
         ("when,what\n1,2\n", "matches no known layout"),
         ("date,type,symbol\n", "no transactions"),
@@ -130,8 +130,8 @@ async fn rows_in_error_are_all_reported_and_nothing_is_written() {
         assert_eq!(body["status"], 422, "{body}");
         assert!(body["detail"].as_str().unwrap().contains(expected), "{body}");
     }
-    let euros = json_body(&c.upload(&id, CSV, b"date,type,symbol,amount,currency\n2026-01-02,FEE,AAPL,1,EUR\n").await);
-    assert_eq!((euros["status"].as_u64(), euros["errors"][0]["column"].as_str()), (Some(422), Some("currency")));
+    let gold = json_body(&c.upload(&id, CSV, b"date,type,symbol,amount,currency\n2026-01-02,FEE,AAPL,1,XAU\n").await);
+    assert_eq!((gold["status"].as_u64(), gold["errors"][0]["column"].as_str()), (Some(422), Some("currency")));
     assert_eq!(c.transaction_count(&id).await, 0);
 }
 

@@ -55,7 +55,11 @@ fn project(t: &ParsedTransaction) -> Tx {
         Trade::Buy { quantity, price, fees } | Trade::Sell { quantity, price, fees } => {
             (vec![quantity.value(), price.value(), fees.value()], None)
         }
-        Trade::Dividend { amount } | Trade::Fee { amount } => (vec![amount.value()], None),
+        Trade::Dividend { amount }
+        | Trade::Fee { amount }
+        | Trade::Deposit { amount }
+        | Trade::Withdrawal { amount }
+        | Trade::Interest { amount } => (vec![amount.value()], None),
         Trade::Split { numerator, denominator } => (vec![], Some((numerator, denominator))),
     };
     Tx { kind: t.kind(), symbol: t.symbol.to_string(), date: t.trade_date, values, ratio }
@@ -659,8 +663,9 @@ fn check_parse(text: &str, parsed: &ParsedImport, base: Currency) {
     for row in &parsed.rows {
         let tx = &row.transaction;
         let t = project(tx);
-        assert!(tx.trade_date <= today() && tx.currency == base, "{row:?}");
-        assert_eq!(Symbol::parse(tx.symbol.as_str()).as_ref(), Ok(&tx.symbol));
+        // A row without a currency is in the base; one that names a currency has rates for it.
+        assert!(tx.trade_date <= today() && (tx.currency == base || Currency::SUPPORTED.contains(&tx.currency)), "{row:?}");
+        assert_eq!(Symbol::parse_stored(tx.symbol.as_str()).as_ref(), Ok(&tx.symbol));
         for (i, value) in t.values.iter().enumerate() {
             let quantity = i == 0 && matches!(t.kind, "BUY" | "SELL");
             assert!(

@@ -5,7 +5,8 @@
 
 use bourse_domain::Symbol;
 use bourse_domain::market_data::MarketData;
-use bourse_providers::{Provider, ProviderError, RateLimiter, RequestContext};
+use bourse_domain::money::Currency;
+use bourse_providers::{FxSeries, Provider, ProviderError, RateLimiter, RequestContext};
 use enrich_consumer_fn::Consumer;
 use enrich_consumer_fn::panic_guard::PanicGuard;
 use futures_util::future::BoxFuture;
@@ -33,6 +34,10 @@ impl Provider for PanicsLast {
             }
             panic!("provider bug while parsing {symbol}");
         })
+    }
+
+    fn fetch_fx<'a>(&'a self, _: Currency, _: &'a RequestContext) -> BoxFuture<'a, Result<FxSeries, ProviderError>> {
+        Box::pin(async { Err(ProviderError::UnknownSymbol) })
     }
 }
 
