@@ -4,6 +4,7 @@
 pub mod account;
 pub mod backoff;
 pub mod clock;
+pub mod dividends;
 pub mod gcra;
 pub mod history;
 pub mod ids;
