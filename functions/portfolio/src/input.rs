@@ -38,6 +38,6 @@ pub fn currency(raw: Option<&str>) -> Result<Currency, ApiError> {
 /// A posted transaction, or every invalid field as `body.<field>`.
 pub fn transaction(body: &RawTransaction, today: Date) -> Result<ParsedTransaction, ApiError> {
     body.parse(today).map_err(|errors| {
-        ApiError::Validation(errors.into_iter().map(|e| FieldError::new(format!("body.{}", e.field.name()), e.reason)).collect())
+        ApiError::Validation(errors.into_iter().map(|e| FieldError::new(format!("body.{}", e.path()), e.reason)).collect())
     })
 }
