@@ -277,17 +277,14 @@ pub fn dividends(inputs: &[HoldingInput<'_>], today: Date) -> Result<DividendRep
         if let (Basis::Trailing, Some(months), Some(last)) = (basis, cadence.and_then(Cadence::months), payments.last()) {
             let per_share = payments.iter().rev().find_map(|p| p.per_share).unwrap_or_default();
             let horizon = add_months(today, 12);
-            calendar.extend(
-                (1..=12 / months + 1)
-                    .map(|k| add_months(last.date, k * months))
-                    .filter(|d| *d > today && *d <= horizon)
-                    .map(|date| ExpectedPayment {
-                        date,
-                        symbol: input.symbol.clone(),
-                        per_share: per_share.normalize(),
-                        amount: (per_share * holding.quantity).round_dp(MONEY_PLACES).normalize(),
-                    }),
-            );
+            calendar.extend((1..=12 / months + 1).map(|k| add_months(last.date, k * months)).filter(|d| *d > today && *d <= horizon).map(
+                |date| ExpectedPayment {
+                    date,
+                    symbol: input.symbol.clone(),
+                    per_share: per_share.normalize(),
+                    amount: (per_share * holding.quantity).round_dp(MONEY_PLACES).normalize(),
+                },
+            ));
         }
         holdings.push(HoldingDividends {
             symbol: input.symbol.clone(),
@@ -311,11 +308,7 @@ pub fn dividends(inputs: &[HoldingInput<'_>], today: Date) -> Result<DividendRep
     }
     let held: Vec<&HoldingDividends> = holdings.iter().filter(|h| !h.quantity.is_zero()).collect();
     let priced: Vec<&&HoldingDividends> = held.iter().filter(|h| h.value.is_some()).collect();
-    let ttm_yield = ratio(
-        priced.iter().map(|h| h.ttm_income).sum(),
-        priced.iter().filter_map(|h| h.value).sum(),
-        YIELD_PLACES,
-    );
+    let ttm_yield = ratio(priced.iter().map(|h| h.ttm_income).sum(), priced.iter().filter_map(|h| h.value).sum(), YIELD_PLACES);
     let yield_on_cost = ratio(held.iter().map(|h| h.ttm_income).sum(), held.iter().map(|h| h.cost_basis).sum(), YIELD_PLACES);
     Ok(DividendReport {
         ttm_since: since,

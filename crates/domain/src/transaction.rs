@@ -4,10 +4,10 @@
 use crate::ids::TransactionId;
 use crate::lots::LotPick;
 use crate::money::{Amount, Currency, Quantity};
-use rust_decimal::Decimal;
 use crate::portfolio::Trade;
 use crate::symbol::Symbol;
 use crate::text::parse_date;
+use rust_decimal::Decimal;
 use time::Date;
 
 /// The fields of a transaction, named so each input can say where an error is.
@@ -234,9 +234,10 @@ impl RawTransaction {
         }
         let mut picks: Vec<LotPick> = Vec::with_capacity(self.lots.len());
         for (i, raw) in self.lots.iter().enumerate() {
-            let lot = TransactionId::parse(raw.lot_id.trim()).map_err(|_| "must be the id of a BUY of this holding".to_owned()).and_then(|lot| {
-                if picks.iter().any(|p| p.lot == lot) { Err("names a lot already named".to_owned()) } else { Ok(lot) }
-            });
+            let lot =
+                TransactionId::parse(raw.lot_id.trim())
+                    .map_err(|_| "must be the id of a BUY of this holding".to_owned())
+                    .and_then(|lot| if picks.iter().any(|p| p.lot == lot) { Err("names a lot already named".to_owned()) } else { Ok(lot) });
             let quantity = Quantity::parse(raw.quantity.trim()).map_err(|e| e.to_string());
             match (lot, quantity) {
                 (Ok(lot), Ok(quantity)) => picks.push(LotPick { lot, quantity: quantity.value() }),
@@ -252,7 +253,10 @@ impl RawTransaction {
         }
         let named: Decimal = picks.iter().map(|p| p.quantity).sum();
         if picks.len() == self.lots.len() && named != sold {
-            errors.push(TxFieldError::new(TxField::Lots, format!("the lots name {} shares; the sale sells {}", named.normalize(), sold.normalize())));
+            errors.push(TxFieldError::new(
+                TxField::Lots,
+                format!("the lots name {} shares; the sale sells {}", named.normalize(), sold.normalize()),
+            ));
         }
         picks
     }
@@ -368,7 +372,10 @@ mod tests {
         let sale = |lots: Vec<RawLotPick>| RawTransaction { quantity: Some("10".into()), price: Some("5".into()), lots, ..raw("SELL") };
         let (a, b) = ("2026-01-02-00000000000000aa", "2026-01-03-00000000000000bb");
         let ok = sale(vec![pick(a, "4"), pick(b, "6.0")]).parse(today()).unwrap();
-        assert_eq!(ok.lots.iter().map(|p| (p.lot.as_str(), p.quantity)).collect::<Vec<_>>(), [(a, Decimal::from(4)), (b, Decimal::from(6))]);
+        assert_eq!(
+            ok.lots.iter().map(|p| (p.lot.as_str(), p.quantity)).collect::<Vec<_>>(),
+            [(a, Decimal::from(4)), (b, Decimal::from(6))]
+        );
         let paths = |r: RawTransaction| r.parse(today()).unwrap_err().iter().map(TxFieldError::path).collect::<Vec<_>>();
         assert_eq!(paths(sale(vec![pick("nope", "4"), pick(b, "-1")])), ["lots[0].lot_id", "lots[1].quantity"]);
         assert_eq!(paths(sale(vec![pick(a, "4"), pick(a, "6")])), ["lots[1].lot_id"]);

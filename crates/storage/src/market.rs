@@ -560,7 +560,9 @@ mod tests {
 pub async fn quotes(clients: &AwsClients, market_table: &str, symbols: &[Symbol]) -> Result<HashMap<String, Quote>, StorageError> {
     let keys =
         symbols.iter().map(|sym| HashMap::from([(PK.to_owned(), s(format!("STOCK#{sym}"))), (SK.to_owned(), s("PROFILE"))])).collect();
-    let items = crate::batch::get_all(clients, market_table, keys, Some("symbol, price, change, change_pct, sector, dividend_yield"), false).await?;
+    let items =
+        crate::batch::get_all(clients, market_table, keys, Some("symbol, price, change, change_pct, sector, dividend_yield"), false)
+            .await?;
     let number = |item: &Item, name: &str| match item.get(name) {
         Some(AttributeValue::N(v)) => Decimal::from_str(v).ok(),
         _ => None,

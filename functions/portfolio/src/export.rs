@@ -277,7 +277,7 @@ fn transactions_csv(transactions: &[ExportTransaction], names: &BTreeMap<&Portfo
     let columns = csv_header();
     let rows = transactions.iter().map(|row| {
         let name = names.get(&row.portfolio_id).copied().unwrap_or_default();
-        [row.portfolio_id.as_str().to_owned(), name.to_owned()].into_iter().chain(row.transaction.cells()).collect()
+        [row.portfolio_id.as_str().to_owned(), name.to_owned()].into_iter().chain(row.transaction.cells()).collect::<Vec<String>>()
     });
     table::csv_document(header.then_some(columns.as_slice()), rows)
 }

@@ -104,7 +104,9 @@ impl Portfolio {
         let (holdings, quotes) = self.priced_holdings(user, &id).await?;
         let rows: Vec<HoldingView> = holdings.iter().map(|h| HoldingView::new(h, quotes.get(h.symbol.as_str()))).collect();
         match format {
-            Format::Json => Reply::ok(&crate::wire::Holdings { page: Page::all(rows), as_of: crate::rfc3339(self.platform.clock.now_utc()) }),
+            Format::Json => {
+                Reply::ok(&crate::wire::Holdings { page: Page::all(rows), as_of: crate::rfc3339(self.platform.clock.now_utc()) })
+            }
             Format::Csv => table::csv_reply(csv_of(&rows, true)?, &filename(&id, "holdings"), None),
         }
     }
@@ -125,8 +127,10 @@ impl Portfolio {
         };
         let books = self.lot_books(user, &id, rules).await?;
         let in_year = |d: &Disposal| year.is_none_or(|y| d.disposed.year() == y);
-        let disposals: Vec<(&str, &Disposal)> =
-            books.iter().flat_map(|(symbol, book)| book.disposals.iter().filter(|d| in_year(d)).map(move |d| (symbol.as_str(), d))).collect();
+        let disposals: Vec<(&str, &Disposal)> = books
+            .iter()
+            .flat_map(|(symbol, book)| book.disposals.iter().filter(|d| in_year(d)).map(move |d| (symbol.as_str(), d)))
+            .collect();
         let rows: Vec<GainRow> = disposals
             .iter()
             .map(|(symbol, d)| GainRow {

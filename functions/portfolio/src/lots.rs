@@ -47,7 +47,11 @@ pub(crate) fn ledger_entries(ledger: &[TransactionRecord]) -> Result<Vec<LedgerE
 pub(crate) fn year_views(disposals: &[Disposal]) -> Vec<YearGainsView> {
     lots::gains_by_year(disposals)
         .iter()
-        .map(|y| YearGainsView { year: y.year, short_term: TermGainsView::from(&y.short_term), long_term: TermGainsView::from(&y.long_term) })
+        .map(|y| YearGainsView {
+            year: y.year,
+            short_term: TermGainsView::from(&y.short_term),
+            long_term: TermGainsView::from(&y.long_term),
+        })
         .collect()
 }
 

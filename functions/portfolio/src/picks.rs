@@ -35,7 +35,8 @@ impl Portfolio {
         let mut attempts = Attempts::new(WRITE_ATTEMPTS);
         while attempts.next().await {
             let holding = store::get_holding(aws, table, user, portfolio, symbol).await.map_err(storage_problem)?;
-            let Some(mut ledger) = unless_raced(store::ledger(aws, table, user, portfolio, &holding).await).map_err(storage_problem)? else {
+            let Some(mut ledger) = unless_raced(store::ledger(aws, table, user, portfolio, &holding).await).map_err(storage_problem)?
+            else {
                 continue;
             };
             match change {

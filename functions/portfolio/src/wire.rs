@@ -649,7 +649,10 @@ impl DividendsView {
             by_month: r
                 .by_month
                 .iter()
-                .map(|((year, month), amount)| DividendMonthView { month: format!("{year:04}-{:02}", u8::from(*month)), amount: dec(*amount) })
+                .map(|((year, month), amount)| DividendMonthView {
+                    month: format!("{year:04}-{:02}", u8::from(*month)),
+                    amount: dec(*amount),
+                })
                 .collect(),
             holdings: r
                 .holdings

@@ -257,7 +257,12 @@ fn samples() -> Vec<(&'static str, u16, Value)> {
     let gain_rows: Vec<GainRow> = book
         .disposals
         .iter()
-        .map(|d| GainRow { symbol: "AAPL".into(), tax_year: d.disposed.year(), disposal: DisposalView::from(d), wash_sale: d.wash_sale.is_some() })
+        .map(|d| GainRow {
+            symbol: "AAPL".into(),
+            tax_year: d.disposed.year(),
+            disposal: DisposalView::from(d),
+            wash_sale: d.wash_sale.is_some(),
+        })
         .collect();
     let gains = GainsExport {
         method: "SPECIFIC",
@@ -272,11 +277,8 @@ fn samples() -> Vec<(&'static str, u16, Value)> {
     named.lots = vec![bourse_domain::lots::LotPick { lot: TransactionId::parse("2024-01-10-00000000000000a1").unwrap(), quantity: d("4") }];
     let dividend_ledger: Vec<(time::Date, bourse_domain::portfolio::Trade)> =
         ledger.iter().map(|t| (parse_date(t.trade_date()).unwrap(), t.trade)).collect();
-    let payer = [
-        ("2026-04-01-00112233445566b1", "2026-04-01"),
-        ("2026-07-01-00112233445566b2", "2026-07-01"),
-    ]
-    .map(|(id, date)| (parse_date(date).unwrap(), transaction(id, "DIVIDEND", date, &[("amount", "1.2")]).trade));
+    let payer = [("2026-04-01-00112233445566b1", "2026-04-01"), ("2026-07-01-00112233445566b2", "2026-07-01")]
+        .map(|(id, date)| (parse_date(date).unwrap(), transaction(id, "DIVIDEND", date, &[("amount", "1.2")]).trade));
     let dividend_ledger: Vec<_> = dividend_ledger.into_iter().chain(payer).collect();
     let empty_ledger = vec![(parse_date("2026-05-01").unwrap(), ledger[0].trade)];
     let report = bourse_domain::dividends::dividends(

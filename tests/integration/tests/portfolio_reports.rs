@@ -42,9 +42,11 @@ fn cell_of(value: Option<&Value>) -> String {
     match value {
         None | Some(Value::Null) => String::new(),
         Some(Value::String(s)) => s.clone(),
-        Some(Value::Array(picks)) => {
-            picks.iter().map(|p| format!("{}:{}", p["lot_id"].as_str().unwrap(), p["quantity"].as_str().unwrap())).collect::<Vec<_>>().join(";")
-        }
+        Some(Value::Array(picks)) => picks
+            .iter()
+            .map(|p| format!("{}:{}", p["lot_id"].as_str().unwrap(), p["quantity"].as_str().unwrap()))
+            .collect::<Vec<_>>()
+            .join(";"),
         Some(other) => other.to_string(),
     }
 }
@@ -220,11 +222,15 @@ async fn a_sale_names_the_lots_it_sells() {
         (400, sale("5", json!([{"lot_id": b, "quantity": "0"}])), "body.lots[0].quantity"),
         (400, sale("5", json!([{"lot_id": b, "quantity": "4"}])), "body.lots"),
         (400, sale("5", json!([{"lot_id": b, "quantity": "5", "colour": "red"}])), "body.lots[0]"),
-        (400, {
-            let mut buy = trade("BUY", "ZXL", "2025-08-01", "5", "200");
-            buy["lots"] = json!([{"lot_id": a, "quantity": "5"}]);
-            buy
-        }, "body.lots"),
+        (
+            400,
+            {
+                let mut buy = trade("BUY", "ZXL", "2025-08-01", "5", "200");
+                buy["lots"] = json!([{"lot_id": a, "quantity": "5"}]);
+                buy
+            },
+            "body.lots",
+        ),
         // Well-formed, but no BUY of this holding has that id; then more than the lot holds.
         (422, sale("5", json!([{"lot_id": "2024-01-11-0123456789abcdef", "quantity": "5"}])), "body.lots[0].lot_id"),
         (422, sale("12", json!([{"lot_id": a, "quantity": "12"}])), "body.lots[0].quantity"),
@@ -287,12 +293,16 @@ async fn dividends_of_a_quarterly_payer() {
     // Four payments of 25 on 100 shares: 1 a share a year, 100 projected; no price: no yield.
     assert_eq!((&report["ttm_income"], &report["projected_income_12m"]), (&json!("100"), &json!("100")));
     let holding = &report["holdings"][0];
-    assert_eq!((&holding["ttm_per_share"], &holding["projection_basis"], &holding["cadence"]), (&json!("1"), &json!("trailing"), &json!("quarterly")));
+    assert_eq!(
+        (&holding["ttm_per_share"], &holding["projection_basis"], &holding["cadence"]),
+        (&json!("1"), &json!("trailing"), &json!("quarterly"))
+    );
     assert_eq!((&holding["ttm_yield"], &holding["yield_on_cost"]), (&Value::Null, &json!("0.1")));
     let calendar = report["calendar"].as_array().unwrap();
     assert_eq!(calendar.len(), 4, "{report}");
     assert!(calendar.iter().all(|p| p["amount"] == "25" && p["date"].as_str().unwrap() > today.to_string().as_str()));
-    let by_year: Decimal = report["by_year"].as_array().unwrap().iter().map(|y| y["amount"].as_str().unwrap().parse::<Decimal>().unwrap()).sum();
+    let by_year: Decimal =
+        report["by_year"].as_array().unwrap().iter().map(|y| y["amount"].as_str().unwrap().parse::<Decimal>().unwrap()).sum();
     let by_month: Decimal =
         report["by_month"].as_array().unwrap().iter().map(|m| m["amount"].as_str().unwrap().parse::<Decimal>().unwrap()).sum();
     assert_eq!((by_year, by_month), (Decimal::from(100), Decimal::from(100)));
