@@ -234,10 +234,9 @@ impl RawTransaction {
         }
         let mut picks: Vec<LotPick> = Vec::with_capacity(self.lots.len());
         for (i, raw) in self.lots.iter().enumerate() {
-            let lot =
-                TransactionId::parse(raw.lot_id.trim())
-                    .map_err(|_| "must be the id of a BUY of this holding".to_owned())
-                    .and_then(|lot| if picks.iter().any(|p| p.lot == lot) { Err("names a lot already named".to_owned()) } else { Ok(lot) });
+            let lot = TransactionId::parse(raw.lot_id.trim())
+                .map_err(|_| "must be the id of a BUY of this holding".to_owned())
+                .and_then(|lot| if picks.iter().any(|p| p.lot == lot) { Err("names a lot already named".to_owned()) } else { Ok(lot) });
             let quantity = Quantity::parse(raw.quantity.trim()).map_err(|e| e.to_string());
             match (lot, quantity) {
                 (Ok(lot), Ok(quantity)) => picks.push(LotPick { lot, quantity: quantity.value() }),
