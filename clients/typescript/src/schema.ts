@@ -698,9 +698,98 @@ export interface paths {
         };
         /**
          * Tax lots and realised gains by year, from the whole ledger, under a lot method
-         * @description Every holding's open lots (after splits, with their cost) and every sale's disposals: the lots it drew on, proceeds, cost, gain, short or long term (long when sold after the purchase's anniversary), and — with the US rule — wash sales (a loss with a purchase of the same symbol within 30 days before or after: the loss is disallowed now and added to the replacement lot's cost). `gains_by_year` sums the disposals of all holdings by year and term.
+         * @description Every holding's open lots (after splits, with their cost) and every sale's disposals: the lots it drew on, proceeds, cost, gain, short or long term (long when sold after the purchase's anniversary), and — with the US rule — wash sales (a loss with a purchase of the same symbol within 30 days before or after: the loss is disallowed now and added to the replacement lot's cost). `gains_by_year` sums the disposals of all holdings by year and term. Under `SPECIFIC` a SELL sells the lots it named when it was recorded (`lots`), and one that named none sells FIFO.
          */
         get: operations["lots"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/portfolios/{id}/dividends": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A portfolio id (32 lowercase hex digits); anything else, or another user's id, is 404 */
+                id: components["parameters"]["PortfolioId"];
+            };
+            cookie?: never;
+        };
+        /**
+         * Dividends received by month and year, TTM income and yields, projected income and expected payments
+         * @description From the whole ledger and the latest quotes. TTM = the dividends dated after the same day a year before, up to today. TTM yield = TTM dividends / value; yield on cost = TTM dividends / cost basis, per holding and over the holdings held now. The next twelve months are projected per holding from its TTM dividends per share (in today's shares, so a split changes nothing) × shares held now; a holding with no dividend ever is projected from the universe's `dividend_yield` × value and marked `yield`; one whose dividends stopped (none in the TTM) is projected at 0. The calendar lists each paying holding's next dates within a year, its last payment date plus whole steps of its cadence (a quarterly payer: the next four), each at the latest payment per share × shares held now.
+         */
+        get: operations["dividends"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/portfolios/{id}/export/transactions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A portfolio id (32 lowercase hex digits); anything else, or another user's id, is 404 */
+                id: components["parameters"]["PortfolioId"];
+            };
+            cookie?: never;
+        };
+        /**
+         * The portfolio's transactions as JSON or CSV, in pages of 1,000
+         * @description Newest first. JSON and CSV carry the same records with the same fields in the same order (an absent member is an empty cell; `lots` is `<lot id>:<quantity>` joined by `;`). Follow `next_cursor` (JSON) or the `Link: <…>; rel="next"` header (CSV) until it is absent; the CSV header row is on the first page only, so pages concatenate. Cells a spreadsheet would read as a formula start with an apostrophe (numbers stay numbers).
+         */
+        get: operations["exportTransactions"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/portfolios/{id}/export/holdings": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A portfolio id (32 lowercase hex digits); anything else, or another user's id, is 404 */
+                id: components["parameters"]["PortfolioId"];
+            };
+            cookie?: never;
+        };
+        /** The portfolio's holdings, priced at the latest quotes, as JSON or CSV */
+        get: operations["exportHoldings"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/portfolios/{id}/export/gains": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A portfolio id (32 lowercase hex digits); anything else, or another user's id, is 404 */
+                id: components["parameters"]["PortfolioId"];
+            };
+            cookie?: never;
+        };
+        /**
+         * The realised-gains report (one row per lot a sale drew on) as JSON or CSV
+         * @description The disposals of `GET …/lots` under the same `method` and `wash_sales`, each with its holding, tax year (the sale's year), term (short or long) and whether a wash sale disallows part of its loss; `year` keeps one tax year. JSON adds the totals by year and term.
+         */
+        get: operations["exportGains"];
         put?: never;
         post?: never;
         delete?: never;
@@ -1140,7 +1229,7 @@ export interface components {
         };
         LotsReport: {
             /** @enum {string} */
-            method: "FIFO" | "LIFO" | "AVERAGE";
+            method: "FIFO" | "LIFO" | "SPECIFIC" | "AVERAGE";
             /** @enum {string} */
             wash_sales: "us" | "off";
             holdings: {
@@ -1156,27 +1245,113 @@ export interface components {
                     unit_cost: components["schemas"]["Decimal"];
                     wash_adjustment: components["schemas"]["Decimal"];
                 }[];
-                disposals: {
-                    sale_id: string;
-                    lot_id: string;
-                    /** Format: date */
-                    acquired: string;
-                    /** Format: date */
-                    disposed: string;
-                    quantity: components["schemas"]["Decimal"];
-                    proceeds: components["schemas"]["Decimal"];
-                    cost_basis: components["schemas"]["Decimal"];
-                    gain: components["schemas"]["Decimal"];
-                    /** @enum {string} */
-                    term: "short" | "long";
-                    disallowed_loss: components["schemas"]["NullableDecimal"];
-                    reportable_gain: components["schemas"]["Decimal"];
-                }[];
+                disposals: components["schemas"]["Disposal"][];
             }[];
-            gains_by_year: {
+            gains_by_year: components["schemas"]["GainsByYear"];
+        };
+        Disposal: {
+            sale_id: string;
+            lot_id: string;
+            /** Format: date */
+            acquired: string;
+            /** Format: date */
+            disposed: string;
+            quantity: components["schemas"]["Decimal"];
+            proceeds: components["schemas"]["Decimal"];
+            cost_basis: components["schemas"]["Decimal"];
+            gain: components["schemas"]["Decimal"];
+            /** @enum {string} */
+            term: "short" | "long";
+            disallowed_loss: components["schemas"]["NullableDecimal"];
+            reportable_gain: components["schemas"]["Decimal"];
+        };
+        GainsByYear: {
+            year: number;
+            short_term: components["schemas"]["TermGains"];
+            long_term: components["schemas"]["TermGains"];
+        }[];
+        /** @description A disposal (see `Disposal`) with its holding, tax year (the sale's year) and whether a wash sale disallows part of its loss */
+        GainRow: {
+            symbol: string;
+            tax_year: number;
+            sale_id: string;
+            lot_id: string;
+            /** Format: date */
+            acquired: string;
+            /** Format: date */
+            disposed: string;
+            quantity: components["schemas"]["Decimal"];
+            proceeds: components["schemas"]["Decimal"];
+            cost_basis: components["schemas"]["Decimal"];
+            gain: components["schemas"]["Decimal"];
+            /** @enum {string} */
+            term: "short" | "long";
+            disallowed_loss: components["schemas"]["NullableDecimal"];
+            reportable_gain: components["schemas"]["Decimal"];
+            wash_sale: boolean;
+        };
+        GainsExport: {
+            /** @enum {string} */
+            method: "FIFO" | "LIFO" | "SPECIFIC" | "AVERAGE";
+            /** @enum {string} */
+            wash_sales: "us" | "off";
+            /** @description the tax year asked for, null for every year */
+            year: number | null;
+            items: components["schemas"]["GainRow"][];
+            gains_by_year: components["schemas"]["GainsByYear"];
+        };
+        Dividends: {
+            /** Format: date-time */
+            as_of: string;
+            /**
+             * Format: date
+             * @description first day of the trailing twelve months (the day after the same day a year before)
+             */
+            ttm_since: string;
+            ttm_income: components["schemas"]["Decimal"];
+            /** @description TTM dividends of the holdings held and priced / their value (a fraction) */
+            ttm_yield: components["schemas"]["NullableDecimal"];
+            /** @description TTM dividends of the holdings held / their cost basis */
+            yield_on_cost: components["schemas"]["NullableDecimal"];
+            projected_income_12m: components["schemas"]["Decimal"];
+            by_year: {
                 year: number;
-                short_term: components["schemas"]["TermGains"];
-                long_term: components["schemas"]["TermGains"];
+                amount: components["schemas"]["Decimal"];
+            }[];
+            by_month: {
+                month: string;
+                amount: components["schemas"]["Decimal"];
+            }[];
+            holdings: {
+                symbol: string;
+                quantity: components["schemas"]["Decimal"];
+                market_value: components["schemas"]["NullableDecimal"];
+                cost_basis: components["schemas"]["Decimal"];
+                /** @description every dividend ever received */
+                received: components["schemas"]["Decimal"];
+                ttm_income: components["schemas"]["Decimal"];
+                /** @description TTM dividends per share, in today's shares (after splits) */
+                ttm_per_share: components["schemas"]["Decimal"];
+                ttm_yield: components["schemas"]["NullableDecimal"];
+                yield_on_cost: components["schemas"]["NullableDecimal"];
+                projected_income_12m: components["schemas"]["Decimal"];
+                /**
+                 * @description `trailing`: TTM per share × shares now; `stopped`: dividends before, none in the TTM (0); `yield`: no dividend ever, the universe's dividend_yield × value; `none`: nothing known or not held
+                 * @enum {string}
+                 */
+                projection_basis: "trailing" | "stopped" | "yield" | "none";
+                /**
+                 * @description from the median gap between the last five payments
+                 * @enum {string|null}
+                 */
+                cadence: "monthly" | "quarterly" | "semi_annual" | "annual" | "irregular" | null;
+            }[];
+            calendar: {
+                /** Format: date */
+                date: string;
+                symbol: string;
+                per_share: components["schemas"]["Decimal"];
+                amount: components["schemas"]["Decimal"];
             }[];
         };
         TermGains: {
@@ -1267,6 +1442,8 @@ export interface components {
             ratio?: string;
             /** @description the currency of the price or amount (default: the portfolio's base currency): one of USD, EUR, GBP, JPY, CHF, CAD, AUD, NZD, HKD, SGD, SEK, NOK, DKK */
             currency?: string;
+            /** @description SELL only: the lots it sells (specific identification), distinct, their quantities adding up to `quantity`; each an open lot of the holding on the trade date. Omitted: the lot method decides. */
+            lots?: components["schemas"]["LotPick"][];
         } & (unknown & unknown & unknown & unknown);
         Transaction: {
             id: string;
@@ -1285,6 +1462,14 @@ export interface components {
             currency: string;
             /** @description the import layout, for imported transactions */
             source?: string;
+            /** @description the lots a SELL names (specific identification); absent when none */
+            lots?: components["schemas"]["LotPick"][];
+        };
+        LotPick: {
+            /** @description the id of the BUY that opened the lot */
+            lot_id: string;
+            /** @description shares of the lot, in shares of the sale's day (after splits), > 0 */
+            quantity: components["schemas"]["Decimal"];
         };
         Holding: {
             symbol: string;
@@ -1816,6 +2001,11 @@ export interface components {
         StockCursor: string;
         /** @description `next_cursor` of the previous page (of the same range, for transactions) */
         Cursor: string;
+        /** @description `json` or `csv` (`text/csv`, offered as a download), the same records in either */
+        ExportFormat: "json" | "csv";
+        /** @description Which lots a sale draws on (case-insensitive); `SPECIFIC`: the lots each SELL named, FIFO for one that named none */
+        LotMethod: "FIFO" | "LIFO" | "SPECIFIC" | "AVERAGE";
+        WashSales: "us" | "off";
     };
     requestBodies: never;
     headers: {
@@ -3136,7 +3326,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Every invalid field at once (`body.<field>`): a type other than the eight, a bad symbol (or any symbol on a cash kind), a currency without rates, a date that is not YYYY-MM-DD or in the future, a missing or malformed amount, a split ratio outside 1-1000:1-1000, fees on a DIVIDEND or FEE; or an invalid Idempotency-Key */
+            /** @description Every invalid field at once (`body.<field>`): a type other than the eight, a bad symbol (or any symbol on a cash kind), a currency without rates, a date that is not YYYY-MM-DD or in the future, a missing or malformed amount, a split ratio outside 1-1000:1-1000, fees on a DIVIDEND or FEE, `lots` on anything but a SELL, a lot named twice, a malformed lot id or quantity (`body.lots[i].lot_id`, `body.lots[i].quantity`), lots not adding up to the quantity (`body.lots`); or an invalid Idempotency-Key */
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             404: components["responses"]["NotFound"];
@@ -3144,7 +3334,7 @@ export interface operations {
             409: components["responses"]["Conflict"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
-            /** @description Selling more than held, a cash kind in a portfolio that does not track cash (`body.type`), a WITHDRAWAL beyond the cash balance of its currency (`body.amount`), a trade or position beyond the documented bounds (value over 10^15, more than 10^12 shares after splits), or an Idempotency-Key reused with another body */
+            /** @description Selling more than held, a named lot that is not an open lot of the holding on the trade date (`body.lots[i].lot_id`) or holds fewer shares (`body.lots[i].quantity`), a cash kind in a portfolio that does not track cash (`body.type`), a WITHDRAWAL beyond the cash balance of its currency (`body.amount`), a trade or position beyond the documented bounds (value over 10^15, more than 10^12 shares after splits), or an Idempotency-Key reused with another body */
             422: components["responses"]["Unprocessable"];
             429: components["responses"]["QuotaExceeded"];
             503: components["responses"]["Unavailable"];
@@ -3175,7 +3365,7 @@ export interface operations {
             404: components["responses"]["NotFound"];
             /** @description The holding kept changing under concurrent writers; retry */
             409: components["responses"]["Conflict"];
-            /** @description Later transactions depend on it */
+            /** @description Later transactions depend on it (a sale of the shares it bought, or a sale that names its lot) */
             422: components["responses"]["Unprocessable"];
             429: components["responses"]["QuotaExceeded"];
             503: components["responses"]["Unavailable"];
@@ -3355,9 +3545,9 @@ export interface operations {
     lots: {
         parameters: {
             query?: {
-                /** @description Which lots a sale draws on (case-insensitive) */
-                method?: "FIFO" | "LIFO" | "AVERAGE";
-                wash_sales?: "us" | "off";
+                /** @description Which lots a sale draws on (case-insensitive); `SPECIFIC`: the lots each SELL named, FIFO for one that named none */
+                method?: components["parameters"]["LotMethod"];
+                wash_sales?: components["parameters"]["WashSales"];
             };
             header?: never;
             path: {
@@ -3378,6 +3568,154 @@ export interface operations {
                 };
             };
             /** @description An unknown method, wash-sale rule or query parameter */
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            /** @description A holding's stored ledger cannot be split into lots */
+            409: components["responses"]["Conflict"];
+            429: components["responses"]["QuotaExceeded"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    dividends: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A portfolio id (32 lowercase hex digits); anything else, or another user's id, is 404 */
+                id: components["parameters"]["PortfolioId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The dividends */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Dividends"];
+                };
+            };
+            /** @description A query parameter (it takes none) */
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            /** @description A holding's stored ledger cannot be followed */
+            409: components["responses"]["Conflict"];
+            429: components["responses"]["QuotaExceeded"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    exportTransactions: {
+        parameters: {
+            query?: {
+                /** @description `json` or `csv` (`text/csv`, offered as a download), the same records in either */
+                format?: components["parameters"]["ExportFormat"];
+                /** @description `next_cursor` (or the `Link` header's) of the previous page */
+                cursor?: string;
+            };
+            header?: never;
+            path: {
+                /** @description A portfolio id (32 lowercase hex digits); anything else, or another user's id, is 404 */
+                id: components["parameters"]["PortfolioId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description One page of transactions. */
+            200: {
+                headers: {
+                    /** @description CSV only: `<…&cursor=…>; rel="next"` while there is more */
+                    Link?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        items: components["schemas"]["Transaction"][];
+                        next_cursor?: string;
+                    };
+                    "text/csv": string;
+                };
+            };
+            /** @description An unknown format or query parameter */
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["QuotaExceeded"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    exportHoldings: {
+        parameters: {
+            query?: {
+                /** @description `json` or `csv` (`text/csv`, offered as a download), the same records in either */
+                format?: components["parameters"]["ExportFormat"];
+            };
+            header?: never;
+            path: {
+                /** @description A portfolio id (32 lowercase hex digits); anything else, or another user's id, is 404 */
+                id: components["parameters"]["PortfolioId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The holdings (the same records in either format). */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        items: components["schemas"]["Holding"][];
+                        /** Format: date-time */
+                        as_of: string;
+                    };
+                    "text/csv": string;
+                };
+            };
+            /** @description An unknown format or query parameter */
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["QuotaExceeded"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    exportGains: {
+        parameters: {
+            query?: {
+                /** @description `json` or `csv` (`text/csv`, offered as a download), the same records in either */
+                format?: components["parameters"]["ExportFormat"];
+                /** @description Only sales in this tax year */
+                year?: number;
+                /** @description Which lots a sale draws on (case-insensitive); `SPECIFIC`: the lots each SELL named, FIFO for one that named none */
+                method?: components["parameters"]["LotMethod"];
+                wash_sales?: components["parameters"]["WashSales"];
+            };
+            header?: never;
+            path: {
+                /** @description A portfolio id (32 lowercase hex digits); anything else, or another user's id, is 404 */
+                id: components["parameters"]["PortfolioId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The report. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GainsExport"];
+                    "text/csv": string;
+                };
+            };
+            /** @description An unknown format, method, wash-sale rule or query parameter, or a year outside 1900-9999 */
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             404: components["responses"]["NotFound"];

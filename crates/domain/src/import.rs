@@ -87,6 +87,8 @@ impl Layout {
             (Layout::Schwab, TxField::Fees) => "Fees & Comm",
             (Layout::Schwab, TxField::Amount) => "Amount",
             (Layout::Schwab, TxField::Currency) => "Currency (USD for Schwab)",
+            // A row never names lots: only the JSON API does.
+            (Layout::Schwab, TxField::Lots) => "Action",
         }
     }
 }
@@ -309,6 +311,7 @@ impl Columns {
                 amount: self.cell(record, "amount").map(str::to_owned),
                 ratio: self.cell(record, "ratio").map(str::to_owned),
                 currency: self.cell(record, "currency").map(str::to_owned),
+                lots: Vec::new(),
             })),
             Layout::Schwab => self.read_schwab(row, record),
         }
@@ -386,6 +389,7 @@ impl Columns {
             amount: magnitude("amount").filter(|_| !is_trade),
             ratio: None,
             currency: Some(Currency::USD.to_string()),
+            lots: Vec::new(),
         }))
     }
 }

@@ -5,6 +5,7 @@ pub mod account;
 pub mod backoff;
 pub mod cash;
 pub mod clock;
+pub mod dividends;
 pub mod fx;
 pub mod gcra;
 pub mod history;

@@ -125,6 +125,22 @@ pub struct LotPick {
     pub quantity: Decimal,
 }
 
+/// Picks as text, `<lot id>:<quantity>` joined by `;` (how a SELL's picks are stored and exported).
+pub fn picks_text(picks: &[LotPick]) -> String {
+    picks.iter().map(|p| format!("{}:{}", p.lot, p.quantity.normalize())).collect::<Vec<_>>().join(";")
+}
+
+/// The picks [`picks_text`] wrote; `None` for anything else (each quantity positive).
+pub fn parse_picks(text: &str) -> Option<Vec<LotPick>> {
+    text.split(';')
+        .map(|pick| {
+            let (lot, quantity) = pick.split_once(':')?;
+            let quantity: Decimal = quantity.parse().ok()?;
+            (quantity > Decimal::ZERO).then_some(LotPick { lot: LotId::parse(lot).ok()?, quantity })
+        })
+        .collect()
+}
+
 /// One transaction of a holding's ledger.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LedgerEntry {

@@ -1,10 +1,13 @@
 //! A transaction as a person enters it (a JSON body or a CSV row), parsed into a [`Trade`] by one
 //! parser, so every input path accepts and refuses exactly the same things.
 
+use crate::ids::TransactionId;
+use crate::lots::LotPick;
 use crate::money::{Amount, Currency, Quantity};
 use crate::portfolio::Trade;
 use crate::symbol::Symbol;
 use crate::text::parse_date;
+use rust_decimal::Decimal;
 use time::Date;
 
 /// The fields of a transaction, named so each input can say where an error is.
@@ -19,6 +22,8 @@ pub enum TxField {
     Amount,
     Ratio,
     Currency,
+    /// A SELL's named lots (specific identification).
+    Lots,
 }
 
 impl TxField {
@@ -34,6 +39,7 @@ impl TxField {
             TxField::Amount => "amount",
             TxField::Ratio => "ratio",
             TxField::Currency => "currency",
+            TxField::Lots => "lots",
         }
     }
 }
@@ -42,14 +48,38 @@ impl TxField {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TxFieldError {
     pub field: TxField,
+    /// Where inside the field, for a list's member: `[1].quantity`; empty otherwise.
+    pub at: String,
     pub reason: String,
 }
 
 impl TxFieldError {
     pub fn new(field: TxField, reason: impl Into<String>) -> Self {
-        TxFieldError { field, reason: reason.into() }
+        TxFieldError { field, at: String::new(), reason: reason.into() }
+    }
+
+    /// The error of member `index`'s `member` of a list field.
+    pub fn member(field: TxField, index: usize, member: &str, reason: impl Into<String>) -> Self {
+        TxFieldError { field, at: format!("[{index}].{member}"), reason: reason.into() }
+    }
+
+    /// The field's name and where inside it: `lots[1].quantity`.
+    pub fn path(&self) -> String {
+        format!("{}{}", self.field.name(), self.at)
     }
 }
+
+/// A lot a SELL names: the id of the BUY that opened it and how many of its shares (in shares of
+/// the sale's day) the sale takes.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawLotPick {
+    pub lot_id: String,
+    pub quantity: String,
+}
+
+/// Most lots one SELL may name.
+pub const MAX_LOT_PICKS: usize = 100;
 
 /// A transaction as entered — also the JSON body of `POST …/transactions` — as text, so no binary
 /// floating point ever touches an amount.
@@ -70,6 +100,10 @@ pub struct RawTransaction {
     /// For SPLIT: `new:old`, e.g. `2:1`.
     pub ratio: Option<String>,
     pub currency: Option<String>,
+    /// For a SELL under specific identification: the lots it sells, whose quantities add up to
+    /// the quantity sold. The JSON API only (a CSV row names none).
+    #[serde(default)]
+    pub lots: Vec<RawLotPick>,
 }
 
 /// A valid transaction.
@@ -81,6 +115,8 @@ pub struct ParsedTransaction {
     pub trade_date: Date,
     pub trade: Trade,
     pub currency: Currency,
+    /// A SELL's named lots (checked: distinct, positive, adding up to the quantity sold).
+    pub lots: Vec<LotPick>,
 }
 
 /// The kinds that move cash rather than a position: no symbol, an amount in `currency`.
@@ -198,12 +234,60 @@ impl RawTransaction {
                 None
             }
         };
+        let lots = self.parse_lots(trade.as_ref(), &mut errors);
         match (symbol, trade_date, currency, trade) {
             (Ok(symbol), Ok(trade_date), Ok(currency), Some(trade)) if errors.is_empty() => {
-                Ok(ParsedTransaction { symbol, trade_date, trade, currency })
+                Ok(ParsedTransaction { symbol, trade_date, trade, currency, lots })
             }
             _ => Err(errors),
         }
+    }
+
+    /// The named lots: only a SELL names any; each a transaction id and a positive quantity, no
+    /// lot twice, adding up to the quantity sold. Whether each is an open lot of the holding is
+    /// the ledger's question (`lots::tax_lots`).
+    fn parse_lots(&self, trade: Option<&Trade>, errors: &mut Vec<TxFieldError>) -> Vec<LotPick> {
+        if self.lots.is_empty() {
+            return Vec::new();
+        }
+        let sold = match trade {
+            Some(Trade::Sell { quantity, .. }) => quantity.value(),
+            Some(_) => {
+                errors.push(TxFieldError::new(TxField::Lots, "only a SELL names lots"));
+                return Vec::new();
+            }
+            None => return Vec::new(),
+        };
+        if self.lots.len() > MAX_LOT_PICKS {
+            errors.push(TxFieldError::new(TxField::Lots, format!("at most {MAX_LOT_PICKS} lots")));
+            return Vec::new();
+        }
+        let mut picks: Vec<LotPick> = Vec::with_capacity(self.lots.len());
+        for (i, raw) in self.lots.iter().enumerate() {
+            let lot = TransactionId::parse(raw.lot_id.trim())
+                .map_err(|_| "must be the id of a BUY of this holding".to_owned())
+                .and_then(|lot| if picks.iter().any(|p| p.lot == lot) { Err("names a lot already named".to_owned()) } else { Ok(lot) });
+            let quantity = Quantity::parse(raw.quantity.trim()).map_err(|e| e.to_string());
+            match (lot, quantity) {
+                (Ok(lot), Ok(quantity)) => picks.push(LotPick { lot, quantity: quantity.value() }),
+                (lot, quantity) => {
+                    if let Err(reason) = lot {
+                        errors.push(TxFieldError::member(TxField::Lots, i, "lot_id", reason));
+                    }
+                    if let Err(reason) = quantity {
+                        errors.push(TxFieldError::member(TxField::Lots, i, "quantity", reason));
+                    }
+                }
+            }
+        }
+        let named: Decimal = picks.iter().map(|p| p.quantity).sum();
+        if picks.len() == self.lots.len() && named != sold {
+            errors.push(TxFieldError::new(
+                TxField::Lots,
+                format!("the lots name {} shares; the sale sells {}", named.normalize(), sold.normalize()),
+            ));
+        }
+        picks
     }
 }
 
@@ -319,6 +403,25 @@ mod tests {
         assert_eq!(raw("SHORT").parse(today()).unwrap_err()[0].field, TxField::Type);
         let fees = RawTransaction { amount: Some("1".into()), fees: Some("0.5".into()), ..raw("DIVIDEND") }.parse(today()).unwrap_err();
         assert_eq!(fees[0].field, TxField::Fees);
+    }
+
+    #[test]
+    fn a_sale_names_distinct_positive_lots_adding_up_to_what_it_sells() {
+        let pick = |lot: &str, q: &str| RawLotPick { lot_id: lot.into(), quantity: q.into() };
+        let sale = |lots: Vec<RawLotPick>| RawTransaction { quantity: Some("10".into()), price: Some("5".into()), lots, ..raw("SELL") };
+        let (a, b) = ("2026-01-02-00000000000000aa", "2026-01-03-00000000000000bb");
+        let ok = sale(vec![pick(a, "4"), pick(b, "6.0")]).parse(today()).unwrap();
+        assert_eq!(
+            ok.lots.iter().map(|p| (p.lot.as_str(), p.quantity)).collect::<Vec<_>>(),
+            [(a, Decimal::from(4)), (b, Decimal::from(6))]
+        );
+        let paths = |r: RawTransaction| r.parse(today()).unwrap_err().iter().map(TxFieldError::path).collect::<Vec<_>>();
+        assert_eq!(paths(sale(vec![pick("nope", "4"), pick(b, "-1")])), ["lots[0].lot_id", "lots[1].quantity"]);
+        assert_eq!(paths(sale(vec![pick(a, "4"), pick(a, "6")])), ["lots[1].lot_id"]);
+        assert_eq!(paths(sale(vec![pick(a, "4"), pick(b, "5")])), ["lots"]);
+        let buy = RawTransaction { quantity: Some("10".into()), price: Some("5".into()), lots: vec![pick(a, "10")], ..raw("BUY") };
+        assert_eq!(paths(buy), ["lots"]);
+        assert!(sale(vec![]).parse(today()).unwrap().lots.is_empty());
     }
 
     #[test]

@@ -553,14 +553,16 @@ mod tests {
     }
 }
 
-/// Latest quotes (price, change, sector) for any number of symbols from the market table:
+/// Latest quotes (price, change, sector, dividend yield) for any number of symbols from the market table:
 /// ⌈N/100⌉ BatchGetItem sent concurrently (0.5 RCU per stock), unprocessed keys retried — never
 /// one read per symbol. Keys still unprocessed after the retries are an error (503, nothing
 /// cached), never positions shown unpriced.
 pub async fn quotes(clients: &AwsClients, market_table: &str, symbols: &[Symbol]) -> Result<HashMap<String, Quote>, StorageError> {
     let keys =
         symbols.iter().map(|sym| HashMap::from([(PK.to_owned(), s(format!("STOCK#{sym}"))), (SK.to_owned(), s("PROFILE"))])).collect();
-    let items = crate::batch::get_all(clients, market_table, keys, Some("symbol, price, change, change_pct, sector"), false).await?;
+    let items =
+        crate::batch::get_all(clients, market_table, keys, Some("symbol, price, change, change_pct, sector, dividend_yield"), false)
+            .await?;
     let number = |item: &Item, name: &str| match item.get(name) {
         Some(AttributeValue::N(v)) => Decimal::from_str(v).ok(),
         _ => None,
@@ -573,6 +575,7 @@ pub async fn quotes(clients: &AwsClients, market_table: &str, symbols: &[Symbol]
                 change: number(item, "change"),
                 change_pct: number(item, "change_pct"),
                 sector: text(item, "sector").map(str::to_owned),
+                dividend_yield: number(item, "dividend_yield"),
             };
             (text(item, "symbol").unwrap_or_default().to_owned(), quote)
         })
@@ -585,4 +588,6 @@ pub struct Quote {
     pub change: Option<Decimal>,
     pub change_pct: Option<Decimal>,
     pub sector: Option<String>,
+    /// The universe's annual dividend / price (a fraction), for projecting dividends.
+    pub dividend_yield: Option<Decimal>,
 }

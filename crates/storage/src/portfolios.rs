@@ -18,6 +18,7 @@ use crate::query::{Partition, SortKeys, get_item, query_all};
 use crate::schema::{PK, SK, app};
 use aws_sdk_dynamodb::operation::put_item::builders::PutItemFluentBuilder;
 use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, TransactWriteItem, Update};
+use bourse_domain::lots::{LotPick, parse_picks, picks_text};
 use bourse_domain::money::Currency;
 use bourse_domain::portfolio::{Holding, Trade};
 use bourse_domain::{PortfolioId, Symbol, TransactionId, UserId};
@@ -398,6 +399,9 @@ pub struct TransactionRecord {
     pub currency: Currency,
     /// The import layout, for imported transactions.
     pub source: Option<String>,
+    /// For a SELL: the lots it names (specific identification); empty otherwise. Stored as
+    /// `lots = <lot id>:<quantity>;…` ([`bourse_domain::lots::picks_text`]).
+    pub lots: Vec<LotPick>,
 }
 
 impl TransactionRecord {
@@ -469,6 +473,9 @@ fn transaction_put(table: &str, pk: &str, record: &TransactionRecord) -> Result<
     if let Some(source) = &record.source {
         put = put.item("source", s(source.clone()));
     }
+    if !record.lots.is_empty() {
+        put = put.item("lots", s(picks_text(&record.lots)));
+    }
     Ok(TransactWriteItem::builder()
         .put(put.build().map_err(|e| StorageError::Corrupt { key: pk.to_owned(), reason: e.to_string() })?)
         .build())
@@ -539,6 +546,10 @@ fn transaction_from(item: &Item) -> Result<TransactionRecord, StorageError> {
         trade: Trade::from_terms(kind, |name| text(item, name)).ok_or_else(|| corrupt(item, "kind"))?,
         currency: Currency::parse(text(item, "currency").unwrap_or_default()).map_err(|_| corrupt(item, "currency"))?,
         source: text(item, "source").map(str::to_owned),
+        lots: match text(item, "lots") {
+            None => Vec::new(),
+            Some(lots) => parse_picks(lots).ok_or_else(|| corrupt(item, "lots"))?,
+        },
     })
 }
 

@@ -5,6 +5,7 @@
 //! (portfolio by portfolio), then the journal's signals; `next_cursor` (JSON) or a `Link: …;
 //! rel="next"` header (CSV) names the next page, absent on the last.
 
+use crate::table::{self, CsvRecord, Format};
 use crate::wire::{PortfolioView, SignalView, TransactionView};
 use crate::{Portfolio, journal::signal_view};
 use bourse_domain::clock::{DAY, rfc3339, utc_date};
@@ -125,12 +126,6 @@ impl Position {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Format {
-    Json,
-    Csv,
-}
-
 /// What one page holds of the transactions and signals, and where the next begins.
 struct Records {
     transactions: Vec<ExportTransaction>,
@@ -144,11 +139,7 @@ impl Portfolio {
     /// GetItem (profile) + 1 Query on `gsi1` (sessions) + 1 Query (usage) + 1 Query (watchlists).
     pub(crate) async fn export(&self, request: &ApiRequest, user: &UserId) -> Result<Reply, ApiError> {
         request.only_query(&["format", "cursor"])?;
-        let format = match request.query("format")? {
-            None | Some("json") => Format::Json,
-            Some("csv") => Format::Csv,
-            Some(_) => return Err(ApiError::field("query.format", "must be json or csv")),
-        };
+        let format = Format::of(request)?;
         let position = request.query("cursor")?.map(Position::decode).transpose()?.unwrap_or(Position::Start);
         let (aws, table) = (&self.platform.aws, self.app_table.as_str());
         let portfolios = store::list_portfolios(aws, table, user).await.map_err(storage_problem)?;
@@ -157,11 +148,8 @@ impl Portfolio {
         if format == Format::Csv {
             let names: BTreeMap<&PortfolioId, &str> = portfolios.iter().map(|p| (&p.id, p.name.as_str())).collect();
             let body = transactions_csv(&records.transactions, &names, position == Position::Start)?;
-            let reply = Reply::csv(body, "bourse-transactions.csv")?;
-            return match next_cursor {
-                Some(cursor) => reply.header(http::header::LINK, &format!("</v1/me/export?format=csv&cursor={cursor}>; rel=\"next\"")),
-                None => Ok(reply),
-            };
+            let next = next_cursor.map(|cursor| format!("/v1/me/export?format=csv&cursor={cursor}"));
+            return table::csv_reply(body, "bourse-transactions.csv", next);
         }
         let now = time::OffsetDateTime::now_utc().unix_timestamp();
         let mut page = AccountExport {
@@ -278,60 +266,20 @@ impl Portfolio {
     }
 }
 
-/// The CSV columns, in order.
-const CSV_HEADER: [&str; 13] = [
-    "portfolio_id",
-    "portfolio_name",
-    "id",
-    "trade_date",
-    "type",
-    "symbol",
-    "quantity",
-    "price",
-    "fees",
-    "amount",
-    "ratio",
-    "currency",
-    "source",
-];
-
-/// Transactions as CSV (the header on the first page only, so pages concatenate). Free text is
-/// defused for spreadsheets: a cell that would start a formula gets a leading apostrophe.
-fn transactions_csv(transactions: &[ExportTransaction], names: &BTreeMap<&PortfolioId, &str>, header: bool) -> Result<Vec<u8>, ApiError> {
-    let failed = |e: csv::Error| ApiError::Internal(format!("writing the CSV: {e}"));
-    let mut writer = csv::Writer::from_writer(Vec::new());
-    if header {
-        writer.write_record(CSV_HEADER).map_err(failed)?;
-    }
-    for row in transactions {
-        let t = &row.transaction;
-        let text = |v: &Option<String>| v.clone().unwrap_or_default();
-        let name = names.get(&row.portfolio_id).copied().unwrap_or_default();
-        writer
-            .write_record([
-                row.portfolio_id.as_str(),
-                &defuse(name),
-                t.id.as_str(),
-                &t.trade_date,
-                &t.kind,
-                &text(&t.symbol),
-                &text(&t.quantity),
-                &text(&t.price),
-                &text(&t.fees),
-                &text(&t.amount),
-                &text(&t.ratio),
-                &t.currency,
-                &defuse(&text(&t.source)),
-            ])
-            .map_err(failed)?;
-    }
-    writer.into_inner().map_err(|e| ApiError::Internal(format!("writing the CSV: {e}")))
+/// The account export's CSV columns: the portfolio, then a transaction's own columns.
+fn csv_header() -> Vec<&'static str> {
+    ["portfolio_id", "portfolio_name"].into_iter().chain(TransactionView::HEADER.iter().copied()).collect()
 }
 
-/// A cell a spreadsheet would read as a formula (`=`, `+`, `-`, `@`, tab, carriage return first)
-/// is prefixed with `'`.
-fn defuse(cell: &str) -> String {
-    if cell.starts_with(['=', '+', '-', '@', '\t', '\r']) { format!("'{cell}") } else { cell.to_owned() }
+/// Transactions as CSV (the header on the first page only, so pages concatenate), each row the
+/// portfolio's id and name before the transaction's cells.
+fn transactions_csv(transactions: &[ExportTransaction], names: &BTreeMap<&PortfolioId, &str>, header: bool) -> Result<Vec<u8>, ApiError> {
+    let columns = csv_header();
+    let rows = transactions.iter().map(|row| {
+        let name = names.get(&row.portfolio_id).copied().unwrap_or_default();
+        [row.portfolio_id.as_str().to_owned(), name.to_owned()].into_iter().chain(row.transaction.cells()).collect::<Vec<String>>()
+    });
+    table::csv_document(header.then_some(columns.as_slice()), rows)
 }
 
 #[cfg(test)]
@@ -352,12 +300,5 @@ mod tests {
         for raw in ["", "zz", &bourse_http::cursor::encode("t:nope:"), &bourse_http::cursor::encode("x:1")] {
             assert!(Position::decode(raw).is_err(), "{raw}");
         }
-    }
-
-    #[test]
-    fn formulas_are_defused_and_plain_text_is_not() {
-        assert_eq!(defuse("=HYPERLINK(\"x\")"), "'=HYPERLINK(\"x\")");
-        assert_eq!(defuse("@SUM(A1)"), "'@SUM(A1)");
-        assert_eq!(defuse("Core"), "Core");
     }
 }

@@ -257,6 +257,7 @@ impl Portfolio {
                 trade: row.transaction.trade,
                 currency: row.transaction.currency,
                 source: Some(layout.name().into()),
+                lots: Vec::new(),
             };
             new.push((row.row, record));
         }

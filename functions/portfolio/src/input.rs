@@ -46,6 +46,6 @@ pub fn currency(raw: Option<&str>) -> Result<Currency, ApiError> {
 /// `body.<field>`.
 pub fn transaction(body: RawTransaction, base: Currency, today: Date) -> Result<ParsedTransaction, ApiError> {
     body.in_currency_by_default(base).parse(today).map_err(|errors| {
-        ApiError::Validation(errors.into_iter().map(|e| FieldError::new(format!("body.{}", e.field.name()), e.reason)).collect())
+        ApiError::Validation(errors.into_iter().map(|e| FieldError::new(format!("body.{}", e.path()), e.reason)).collect())
     })
 }

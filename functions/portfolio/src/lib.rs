@@ -6,14 +6,18 @@
 //! portfolio id is simply not found (404). Domain failures map to responses in [`problem`].
 
 mod cash;
+mod dividends;
 mod export;
+mod exports;
 mod import;
 mod inbox;
 mod input;
 mod journal;
 mod ledger;
 mod lots;
+mod picks;
 mod returns;
+mod table;
 mod watchlists;
 pub mod wire;
 #[cfg(test)]
@@ -79,6 +83,10 @@ pub enum PortfolioRoute {
     InboxDelete,
     Lots,
     Returns,
+    Dividends,
+    ExportTransactions,
+    ExportHoldings,
+    ExportGains,
 }
 
 pub static ROUTES: &[Route<PortfolioRoute>] = &[
@@ -97,6 +105,10 @@ pub static ROUTES: &[Route<PortfolioRoute>] = &[
     Route::bearer_get("/v1/portfolios/{id}/analysis", PortfolioRoute::Analysis),
     Route::bearer_get("/v1/portfolios/{id}/lots", PortfolioRoute::Lots),
     Route::bearer_get("/v1/portfolios/{id}/returns", PortfolioRoute::Returns),
+    Route::bearer_get("/v1/portfolios/{id}/dividends", PortfolioRoute::Dividends),
+    Route::bearer_get("/v1/portfolios/{id}/export/transactions", PortfolioRoute::ExportTransactions),
+    Route::bearer_get("/v1/portfolios/{id}/export/holdings", PortfolioRoute::ExportHoldings),
+    Route::bearer_get("/v1/portfolios/{id}/export/gains", PortfolioRoute::ExportGains),
     Route::bearer_post("/v1/portfolios/{id}/import", PortfolioRoute::Import).with_body_limit(import::MAX_IMPORT_BYTES),
     Route::bearer_post("/v1/journal/signals", PortfolioRoute::JournalCreate),
     Route::bearer_get("/v1/journal/signals", PortfolioRoute::JournalList),
@@ -264,7 +276,9 @@ impl Portfolio {
                     trade: parsed.trade,
                     currency: parsed.currency,
                     source: None,
+                    lots: parsed.lots.clone(),
                 };
+                self.check_picks(user, id, picks::Change::Add(&record)).await?;
                 let holding = match self.change_ledger(user, id, &parsed.symbol, std::slice::from_ref(&record), &[], None).await {
                     Ok(stored) => stored.holding,
                     Err(ChangeError::Underivable { error, .. }) => return Err(problem(error)),
@@ -286,6 +300,7 @@ impl Portfolio {
             .await
             .map_err(storage_problem)?
             .ok_or_else(|| ApiError::NotFound(format!("no transaction {tx_id}")))?;
+        self.check_picks(user, id, picks::Change::Remove(&record)).await?;
         match self.change_ledger(user, id, &record.symbol, &[], std::slice::from_ref(&record), None).await {
             Ok(_) => {}
             // Removing a BUY that later SELLs depend on would leave a negative position.
@@ -549,6 +564,10 @@ impl Handler<PortfolioRoute> for Portfolio {
             PortfolioRoute::WatchlistRemove => self.remove_from_watchlist(&request, &user()?).await,
             PortfolioRoute::Lots => self.lots(&request, &user()?).await,
             PortfolioRoute::Returns => self.returns(&request, &user()?).await,
+            PortfolioRoute::Dividends => self.dividends(&request, &user()?).await,
+            PortfolioRoute::ExportTransactions => self.export_transactions(&request, &user()?).await,
+            PortfolioRoute::ExportHoldings => self.export_holdings(&request, &user()?).await,
+            PortfolioRoute::ExportGains => self.export_gains(&request, &user()?).await,
             PortfolioRoute::Inbox => self.inbox(&request, &user()?).await,
             PortfolioRoute::InboxUnreadCount => self.unread_count(&request, &user()?).await,
             PortfolioRoute::InboxMarkRead => self.mark_read(&request, &user()?).await,

@@ -73,6 +73,16 @@ pub struct TransactionView {
     /// The import layout, for imported transactions.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub source: Option<String>,
+    /// The lots a SELL names (specific identification).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub lots: Vec<LotPickView>,
+}
+
+/// `LotPick`: a lot a SELL names and the shares it takes of it.
+#[derive(Debug, Clone, Serialize)]
+pub struct LotPickView {
+    pub lot_id: String,
+    pub quantity: String,
 }
 
 impl From<&TransactionRecord> for TransactionView {
@@ -91,6 +101,7 @@ impl From<&TransactionRecord> for TransactionView {
             ratio: term("ratio"),
             currency: t.currency.to_string(),
             source: t.source.clone(),
+            lots: t.lots.iter().map(|p| LotPickView { lot_id: p.lot.as_str().to_owned(), quantity: dec(p.quantity) }).collect(),
         }
     }
 }
@@ -609,4 +620,132 @@ pub struct EffectView {
 pub struct RateView {
     pub cumulative: String,
     pub annualised: Option<String>,
+}
+
+/// `Dividends`: a portfolio's dividends (rules in `bourse_domain::dividends`).
+#[derive(Debug, Clone, Serialize)]
+pub struct DividendsView {
+    pub as_of: String,
+    /// The first day of the trailing twelve months.
+    pub ttm_since: String,
+    pub ttm_income: String,
+    pub ttm_yield: Option<String>,
+    pub yield_on_cost: Option<String>,
+    pub projected_income_12m: String,
+    pub by_year: Vec<DividendYearView>,
+    pub by_month: Vec<DividendMonthView>,
+    pub holdings: Vec<HoldingDividendsView>,
+    pub calendar: Vec<ExpectedPaymentView>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct DividendYearView {
+    pub year: i32,
+    pub amount: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct DividendMonthView {
+    /// `YYYY-MM`.
+    pub month: String,
+    pub amount: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct HoldingDividendsView {
+    pub symbol: String,
+    pub quantity: String,
+    pub market_value: Option<String>,
+    pub cost_basis: String,
+    pub received: String,
+    pub ttm_income: String,
+    pub ttm_per_share: String,
+    pub ttm_yield: Option<String>,
+    pub yield_on_cost: Option<String>,
+    pub projected_income_12m: String,
+    /// `trailing`, `stopped`, `yield` or `none`.
+    pub projection_basis: &'static str,
+    pub cadence: Option<&'static str>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ExpectedPaymentView {
+    pub date: String,
+    pub symbol: String,
+    pub per_share: String,
+    pub amount: String,
+}
+
+impl DividendsView {
+    pub fn new(r: &bourse_domain::dividends::DividendReport, as_of: String) -> Self {
+        let opt = |d: Option<Decimal>| d.map(dec);
+        DividendsView {
+            as_of,
+            ttm_since: r.ttm_since.to_string(),
+            ttm_income: dec(r.ttm_income),
+            ttm_yield: opt(r.ttm_yield),
+            yield_on_cost: opt(r.yield_on_cost),
+            projected_income_12m: dec(r.projected_income),
+            by_year: r.by_year.iter().map(|(year, amount)| DividendYearView { year: *year, amount: dec(*amount) }).collect(),
+            by_month: r
+                .by_month
+                .iter()
+                .map(|((year, month), amount)| DividendMonthView {
+                    month: format!("{year:04}-{:02}", u8::from(*month)),
+                    amount: dec(*amount),
+                })
+                .collect(),
+            holdings: r
+                .holdings
+                .iter()
+                .map(|h| HoldingDividendsView {
+                    symbol: h.symbol.as_str().to_owned(),
+                    quantity: dec(h.quantity),
+                    market_value: opt(h.value),
+                    cost_basis: dec(h.cost_basis),
+                    received: dec(h.received),
+                    ttm_income: dec(h.ttm_income),
+                    ttm_per_share: dec(h.ttm_per_share),
+                    ttm_yield: opt(h.ttm_yield),
+                    yield_on_cost: opt(h.yield_on_cost),
+                    projected_income_12m: dec(h.projected_income),
+                    projection_basis: h.basis.code(),
+                    cadence: h.cadence.map(|c| c.code()),
+                })
+                .collect(),
+            calendar: r
+                .calendar
+                .iter()
+                .map(|p| ExpectedPaymentView {
+                    date: p.date.to_string(),
+                    symbol: p.symbol.as_str().to_owned(),
+                    per_share: dec(p.per_share),
+                    amount: dec(p.amount),
+                })
+                .collect(),
+        }
+    }
+}
+
+/// `GainsExport`: the realised-gains report as rows, one per lot a sale drew on.
+#[derive(Debug, Clone, Serialize)]
+pub struct GainsExport {
+    pub method: &'static str,
+    pub wash_sales: &'static str,
+    /// The tax year asked for (`?year=`), or every year.
+    pub year: Option<i32>,
+    #[serde(flatten)]
+    pub page: bourse_http::Page<GainRow>,
+    pub gains_by_year: Vec<YearGainsView>,
+}
+
+/// `GainRow`: a disposal with its holding and tax year.
+#[derive(Debug, Clone, Serialize)]
+pub struct GainRow {
+    pub symbol: String,
+    pub tax_year: i32,
+    #[serde(flatten)]
+    pub disposal: DisposalView,
+    /// Whether the wash-sale rule disallows part of its loss now.
+    pub wash_sale: bool,
 }

@@ -51,6 +51,7 @@ fn transaction(id: &str, kind: &str, date: &str, extra: &[(&str, &str)]) -> Tran
         trade: parsed.trade,
         currency: parsed.currency,
         source: None,
+        lots: parsed.lots,
     }
 }
 
@@ -103,6 +104,7 @@ fn samples() -> Vec<(&'static str, u16, Value)> {
         change: Some(d("-1.25")),
         change_pct: Some(d("-1.3")),
         sector: Some("Information Technology".into()),
+        dividend_yield: Some(d("0.005")),
     };
     let quotes: HashMap<String, Quote> = [("AAPL".to_owned(), quote.clone())].into();
     let holdings = vec![aapl.clone(), unpriced.clone()];
@@ -124,6 +126,7 @@ fn samples() -> Vec<(&'static str, u16, Value)> {
         trade: deposit.trade,
         currency: deposit.currency,
         source: None,
+        lots: Vec::new(),
     }));
     assert!(transactions.last().is_some_and(|t| t.symbol.is_none()), "a cash kind shows no symbol");
     let cash = bourse_domain::cash::balances(ledger.iter().map(|r| (r.currency, &r.trade)).chain([(deposit.currency, &deposit.trade)]));
@@ -276,7 +279,67 @@ fn samples() -> Vec<(&'static str, u16, Value)> {
         price_effect: EffectView { time_weighted: Some("0.3".into()), gain: "300".into() },
         fx_effect: EffectView { time_weighted: Some("0.042".into()), gain: "42".into() },
     };
+    let gain_rows: Vec<GainRow> = book
+        .disposals
+        .iter()
+        .map(|d| GainRow {
+            symbol: "AAPL".into(),
+            tax_year: d.disposed.year(),
+            disposal: DisposalView::from(d),
+            wash_sale: d.wash_sale.is_some(),
+        })
+        .collect();
+    let gains = GainsExport {
+        method: "SPECIFIC",
+        wash_sales: "us",
+        year: Some(2025),
+        page: Page::all(gain_rows),
+        gains_by_year: crate::lots::year_views(&book.disposals),
+    };
+    let every_year = GainsExport { year: None, page: Page::all(vec![]), gains_by_year: vec![], ..gains.clone() };
+    // A SELL naming its lots shows them.
+    let mut named = transaction("2025-03-01-00000000000000a2", "SELL", "2025-03-01", &[("quantity", "4"), ("price", "90")]);
+    named.lots = vec![bourse_domain::lots::LotPick { lot: TransactionId::parse("2024-01-10-00000000000000a1").unwrap(), quantity: d("4") }];
+    let dividend_ledger: Vec<(time::Date, bourse_domain::portfolio::Trade)> =
+        ledger.iter().map(|t| (parse_date(t.trade_date()).unwrap(), t.trade)).collect();
+    let payer = [("2026-04-01-00112233445566b1", "2026-04-01"), ("2026-07-01-00112233445566b2", "2026-07-01")]
+        .map(|(id, date)| (parse_date(date).unwrap(), transaction(id, "DIVIDEND", date, &[("amount", "1.2")]).trade));
+    let dividend_ledger: Vec<_> = dividend_ledger.into_iter().chain(payer).collect();
+    let empty_ledger = vec![(parse_date("2026-05-01").unwrap(), ledger[0].trade)];
+    let report = bourse_domain::dividends::dividends(
+        &[
+            bourse_domain::dividends::HoldingInput {
+                symbol: Symbol::parse("AAPL").unwrap(),
+                ledger: &dividend_ledger,
+                price: Some(d("95.5")),
+                dividend_yield: Some(d("0.005")),
+            },
+            bourse_domain::dividends::HoldingInput {
+                symbol: Symbol::parse("MSFT").unwrap(),
+                ledger: &empty_ledger,
+                price: None,
+                dividend_yield: None,
+            },
+        ],
+        parse_date("2026-08-01").unwrap(),
+    )
+    .unwrap();
+    assert!(!report.calendar.is_empty() && report.holdings[1].ttm_yield.is_none(), "the sample shows a calendar and an unknown yield");
+    let dividends = DividendsView::new(&report, "2026-08-01T21:30:00Z".into());
     vec![
+        ("dividends", 200, json(&dividends)),
+        ("exportGains", 200, json(&gains)),
+        ("exportGains", 200, json(&every_year)),
+        ("exportTransactions", 200, json(&Page::new(vec![TransactionView::from(&named)], Some("0a0b".into())))),
+        ("exportTransactions", 200, json(&Page::<TransactionView>::all(vec![]))),
+        (
+            "exportHoldings",
+            200,
+            json(&Holdings {
+                page: Page::all(holdings.iter().map(|h| HoldingView::new(h, quotes.get(h.symbol.as_str()))).collect()),
+                as_of: "2026-11-25T21:30:00Z".into(),
+            }),
+        ),
         ("returns", 200, json(&returns)),
         ("lots", 200, json(&lots_report)),
         ("inbox", 200, json(&inbox_page)),

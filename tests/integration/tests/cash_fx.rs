@@ -179,7 +179,7 @@ async fn the_cash_kinds_need_track_cash_in_json_and_csv_alike() {
     assert_eq!(c.call("PATCH", &format!("/v1/portfolios/{id}"), Some(json!({"track_cash": true}))).await.status(), 200);
     let response = c.upload(&id, "text/csv", csv).await;
     let body = json_body(&response);
-    assert_eq!((response.status(), body["added"].as_u64()), (200, Some(2)), "{body}");
+    assert_eq!((response.status().as_u16(), body["added"].as_u64()), (200, Some(2)), "{body}");
     assert!(body["unknown_symbols"].as_array().unwrap().is_empty(), "a cash ledger is no symbol to enrich: {body}");
     let summary = json_body(&c.call("GET", &format!("/v1/portfolios/{id}/summary"), None).await);
     assert_eq!(summary["cash"], json!([{"currency": "GBP", "balance": "100.5", "net_contributions": "100"}]), "{summary}");
