@@ -273,7 +273,8 @@ fn windows_1252(b: u8) -> Option<char> {
 
 /// What one data row turned into.
 enum RowOutcome {
-    Transaction(RawTransaction),
+    // Boxed: a row's text is much larger than the other outcomes.
+    Transaction(Box<RawTransaction>),
     Skipped(String),
     /// A summary line of the export (not data): left out silently.
     Ignored,
@@ -301,7 +302,7 @@ impl Columns {
 
     fn read(&self, row: usize, record: &csv::StringRecord) -> Result<RowOutcome, RowError> {
         match self.layout {
-            Layout::Generic => Ok(RowOutcome::Transaction(RawTransaction {
+            Layout::Generic => Ok(RowOutcome::Transaction(Box::new(RawTransaction {
                 kind: self.cell(record, "type").unwrap_or_default().to_owned(),
                 symbol: self.cell(record, "symbol").unwrap_or_default().to_owned(),
                 trade_date: self.cell(record, "date").unwrap_or_default().to_owned(),
@@ -312,7 +313,7 @@ impl Columns {
                 ratio: self.cell(record, "ratio").map(str::to_owned),
                 currency: self.cell(record, "currency").map(str::to_owned),
                 lots: Vec::new(),
-            })),
+            }))),
             Layout::Schwab => self.read_schwab(row, record),
         }
     }
@@ -379,7 +380,7 @@ impl Columns {
             }
             _ => {}
         }
-        Ok(RowOutcome::Transaction(RawTransaction {
+        Ok(RowOutcome::Transaction(Box::new(RawTransaction {
             kind: kind.into(),
             symbol: symbol.replace('/', "."),
             trade_date,
@@ -390,7 +391,7 @@ impl Columns {
             ratio: None,
             currency: Some(Currency::USD.to_string()),
             lots: Vec::new(),
-        }))
+        })))
     }
 }
 
