@@ -1682,11 +1682,12 @@ export interface components {
             transactions: {
                 portfolio_id: string;
                 id: string;
-                symbol: string;
+                /** @description absent for DEPOSIT, WITHDRAWAL and INTEREST */
+                symbol?: string;
                 /** Format: date */
                 trade_date: string;
                 /** @enum {string} */
-                type: "BUY" | "SELL" | "DIVIDEND" | "FEE" | "SPLIT";
+                type: "BUY" | "SELL" | "DIVIDEND" | "FEE" | "SPLIT" | "DEPOSIT" | "WITHDRAWAL" | "INTEREST";
                 quantity?: components["schemas"]["Decimal"];
                 price?: components["schemas"]["Decimal"];
                 fees?: components["schemas"]["Decimal"];
@@ -1694,6 +1695,8 @@ export interface components {
                 ratio?: string;
                 currency: string;
                 source?: string;
+                /** @description the lots a SELL names; absent when none */
+                lots?: components["schemas"]["LotPick"][];
             }[];
             signals: components["schemas"]["Signal"][];
             /** @description absent on the last page */

@@ -43,7 +43,7 @@ fn transaction(id: &str, kind: &str, date: &str, extra: &[(&str, &str)]) -> Tran
             _ => unreachable!(),
         }
     }
-    let parsed = raw.parse(parse_date("2026-06-30").unwrap()).unwrap();
+    let parsed = raw.parse(parse_date("2026-11-30").unwrap()).unwrap();
     TransactionRecord {
         id: TransactionId::parse(id).unwrap(),
         symbol: parsed.symbol.clone(),
