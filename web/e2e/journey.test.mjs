@@ -310,7 +310,7 @@ test("the account's e-mailed links and the account page", async () => {
     assert.ok(doc.sessions.length >= 1);
     const csv = await download(page.getByRole("button", { name: "Download my transactions (CSV)" }));
     assert.match(csv.name, /^bourse-transactions-\d{4}-\d{2}-\d{2}\.csv$/);
-    assert.equal(csv.text.split(/\r?\n/)[0], "portfolio_id,portfolio_name,id,trade_date,type,symbol,quantity,price,fees,amount,ratio,currency,source");
+    assert.equal(csv.text.split(/\r?\n/)[0], "portfolio_id,portfolio_name,id,trade_date,type,symbol,quantity,price,fees,amount,ratio,currency,source,lots");
   });
 
   await step("delete the account: signed out, and the address signs in no more", async () => {

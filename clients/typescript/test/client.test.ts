@@ -373,7 +373,7 @@ describe("the account", () => {
     const csv = await client.exportCsv({ onPage: (n) => csvPages.push(n) });
     expect(csvPages).toEqual([1, 2]);
     const lines = csv.trimEnd().split(/\r?\n/);
-    expect(lines[0]).toBe("portfolio_id,portfolio_name,id,trade_date,type,symbol,quantity,price,fees,amount,ratio,currency,source");
+    expect(lines[0]).toBe("portfolio_id,portfolio_name,id,trade_date,type,symbol,quantity,price,fees,amount,ratio,currency,source,lots");
     expect(lines.filter((l) => l.startsWith("portfolio_id,"))).toHaveLength(1);
     expect(lines).toHaveLength(1 + 1_050);
     expect(new Set(lines.slice(1).map((l) => l.split(",")[2])).size).toBe(1_050);
