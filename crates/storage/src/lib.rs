@@ -35,3 +35,4 @@ pub mod roles;
 pub mod sessions;
 pub mod usage;
 pub mod watchlists;
+pub mod webhooks;
