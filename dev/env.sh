@@ -107,6 +107,9 @@ bourse_profile() {
     export AWS_ENDPOINT_URL_SESV2="http://127.0.0.1:$SQS_PORT"
     export MAIL_FROM="no-reply@bourse.example"
     export APP_URL="${APP_URL:-http://localhost:3000}"
+    # Seals webhook signing secrets at rest. Deployed, it is the generated Secrets Manager secret
+    # WebhookKeySecret; locally a fixed development value (it protects only local data).
+    export WEBHOOK_KEY="local-development-webhook-sealing-key-not-secret"
     export BOURSE_STAGE=local
     # Completed jobs reach the screener's universe together, at most once per interval (60 s as
     # deployed); locally a second, so a job's data shows up at once.

@@ -45,7 +45,7 @@ DOCUMENT = REPO / "openapi.yaml"
 # The operations each function serves, by path (`lambda-url/<function>` is the function's base).
 FUNCTIONS = {
     "auth": r"^/v1/(auth/|me$|usage$)",
-    "portfolio": r"^/v1/(portfolio/|portfolios|journal/|watchlists|inbox|me/export$)",
+    "portfolio": r"^/v1/(portfolio/|portfolios|journal/|watchlists|inbox|webhooks|notifications/|me/export$)",
     "screener": r"^/v1/(screener/|stocks|sectors$|signals/|jobs)",
     # The operator routes: fuzzed with an ordinary user's token, so every generated request must
     # get the documented 404 (the refusal path, whatever the body, query or headers). Their admin
@@ -152,6 +152,14 @@ def watchlist_fixtures(base: str, token: str) -> dict[str, str]:
     return {"watchlist": kept, "doomed_watchlist": doomed}
 
 
+def webhook_fixtures(base: str, token: str) -> dict[str, str]:
+    """An endpoint to test, and one to delete (loopback receivers: the local stage reaches no other)."""
+    p = f"{base}/portfolio/v1/webhooks"
+    kept = expect("webhook", call("POST", p, {"url": "http://127.0.0.1:9/fuzz"}, token), 201)["id"]
+    doomed = expect("webhook", call("POST", p, {"url": "http://127.0.0.1:9/fuzz-doomed"}, token), 201)["id"]
+    return {"webhook": kept, "doomed_webhook": doomed}
+
+
 def screener_fixtures(base: str, token: str) -> dict[str, str]:
     job = expect("create job", call("POST", f"{base}/screener/v1/jobs", {"symbols": ["AAPL", "MSFT"]}, token), 202)
     return {"job": job["job_id"]}
@@ -166,6 +174,8 @@ ACCOUNTS = {
         "/v1/journal": journal_fixtures,
         "/v1/watchlists": watchlist_fixtures,
         "/v1/inbox": None,
+        "/v1/webhooks": webhook_fixtures,
+        "/v1/notifications": None,
         "/v1/me/export": None,
     },
     "screener": {"/v1": screener_fixtures},

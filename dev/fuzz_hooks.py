@@ -48,6 +48,8 @@ EXAMPLES = {
     ("*", "/v1/jobs/{id}", "id"): "job",
     ("*", "/v1/watchlists/{id}", "id"): "watchlist",
     ("delete", "/v1/watchlists/{id}", "id"): "doomed_watchlist",
+    ("*", "/v1/webhooks/{id}/test", "id"): "webhook",
+    ("delete", "/v1/webhooks/{id}", "id"): "doomed_webhook",
 }
 
 

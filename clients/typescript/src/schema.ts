@@ -991,6 +991,85 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/webhooks": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The caller's endpoints (never their secrets) */
+        get: operations["listWebhooks"];
+        put?: never;
+        /**
+         * Register an endpoint; the answer holds its signing secret, shown this once
+         * @description The URL must be https, without user info or fragment; its host is resolved now and every address must be public (no private, loopback, link-local, CGNAT, multicast or reserved range, nor a mapped form of one) — and again before every delivery, whose connection goes to the address checked. Outside production only loopback receivers are allowed. Not keyed by Idempotency-Key: a replay would have to keep the secret.
+         */
+        post: operations["createWebhook"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/webhooks/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description An endpoint id; anything else, or another user's id, is 404 */
+                id: string;
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** Delete an endpoint (deliveries in flight to it are dropped) */
+        delete: operations["deleteWebhook"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/webhooks/{id}/test": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description An endpoint id; anything else, or another user's id, is 404 */
+                id: string;
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Queue a signed `webhook-test` event for the endpoint (delivered and retried like any event) */
+        post: operations["testWebhook"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/notifications/preferences": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** How notifications are delivered besides the inbox and the endpoints */
+        get: operations["getNotificationPreferences"];
+        /** Turn e-mail delivery on or off (e-mails go to the account's verified address only) */
+        put: operations["setNotificationPreferences"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/journal/signals": {
         parameters: {
             query?: never;
@@ -1366,7 +1445,7 @@ export interface components {
             items: {
                 id: string;
                 /** @enum {string} */
-                kind: "job-completed";
+                kind: "job-completed" | "webhook-disabled";
                 title: string;
                 body: string;
                 /** @description the API path it is about */
@@ -1378,6 +1457,36 @@ export interface components {
             /** @description absent on the last page */
             next_cursor?: string;
             unread: number;
+        };
+        Webhook: {
+            id: string;
+            url: string;
+            /**
+             * @description `disabled` after 3 failed deliveries in a row (each after 5 attempts); the user is told in the inbox
+             * @enum {string}
+             */
+            status: "active" | "disabled";
+            /** Format: date-time */
+            created_at: string;
+            /** @description failed deliveries in a row */
+            failures: number;
+            /** Format: date-time */
+            disabled_at?: string;
+        };
+        CreatedWebhook: {
+            id: string;
+            url: string;
+            /** @enum {string} */
+            status: "active";
+            /** Format: date-time */
+            created_at: string;
+            failures: number;
+            /** @description The HMAC-SHA256 key of `Bourse-Signature` (its text as is); never shown again */
+            secret: string;
+        };
+        NotificationPreferences: {
+            /** @description each notification also by e-mail (default false) */
+            email: boolean;
         };
         Watchlist: {
             id: string;
@@ -1679,6 +1788,10 @@ export interface components {
             portfolios: components["schemas"]["Portfolio"][];
             /** @description first page only (empty after) */
             watchlists: components["schemas"]["Watchlist"][];
+            /** @description first page only (empty after); never their secrets */
+            webhooks: components["schemas"]["Webhook"][];
+            /** @description first page only */
+            notification_preferences?: components["schemas"]["NotificationPreferences"];
             transactions: {
                 portfolio_id: string;
                 id: string;
@@ -4143,6 +4256,192 @@ export interface operations {
             404: components["responses"]["NotFound"];
             /** @description The notification kept changing under concurrent writes; retry */
             409: components["responses"]["Conflict"];
+            429: components["responses"]["QuotaExceeded"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    listWebhooks: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Every endpoint */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        items: components["schemas"]["Webhook"][];
+                        /** @description never present (one page) */
+                        next_cursor?: string;
+                    };
+                };
+            };
+            /** @description A query parameter (none is known) */
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            429: components["responses"]["QuotaExceeded"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    createWebhook: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /**
+                     * Format: uri
+                     * @example https://hooks.example.com/bourse
+                     */
+                    url: string;
+                };
+            };
+        };
+        responses: {
+            /** @description The endpoint and its secret */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CreatedWebhook"];
+                };
+            };
+            /** @description Malformed JSON, an unknown field, or a URL that is not an absolute https URL (`body.url`) */
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            /** @description The host does not resolve, or resolves to an address webhooks may not reach (`body.url`), or the account has 3 endpoints already */
+            422: components["responses"]["Unprocessable"];
+            429: components["responses"]["QuotaExceeded"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    deleteWebhook: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description An endpoint id; anything else, or another user's id, is 404 */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deleted */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            401: components["responses"]["Unauthorized"];
+            /** @description No such endpoint (another user's id included) */
+            404: components["responses"]["NotFound"];
+            /** @description The account's endpoints changed at the same moment; retry */
+            409: components["responses"]["Conflict"];
+            429: components["responses"]["QuotaExceeded"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    testWebhook: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description An endpoint id; anything else, or another user's id, is 404 */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Queued; `event_id` is the event's `id` */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        event_id: string;
+                    };
+                };
+            };
+            /** @description A query parameter (none is known) */
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            /** @description No such endpoint (another user's id included) */
+            404: components["responses"]["NotFound"];
+            /** @description The endpoint is disabled */
+            409: components["responses"]["Conflict"];
+            429: components["responses"]["QuotaExceeded"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    getNotificationPreferences: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The preferences */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NotificationPreferences"];
+                };
+            };
+            /** @description A query parameter (none is known) */
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            429: components["responses"]["QuotaExceeded"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    setNotificationPreferences: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["NotificationPreferences"];
+            };
+        };
+        responses: {
+            /** @description The preferences */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NotificationPreferences"];
+                };
+            };
+            /** @description Malformed JSON, a missing or unknown field, `email` not a boolean */
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
             429: components["responses"]["QuotaExceeded"];
             503: components["responses"]["Unavailable"];
         };

@@ -343,6 +343,10 @@ pub struct Config {
     /// What the consumer needs to send e-mail: `MAIL_FROM` (a verified SES identity) and
     /// `APP_URL` (the web app the links in messages open).
     pub mail: Option<MailSettings>,
+    /// The key that seals webhook signing secrets at rest (portfolio seals, the consumer opens):
+    /// the Secrets Manager secret `WEBHOOK_KEY_SECRET` (JSON key `key`, at least 32 characters),
+    /// or inline `WEBHOOK_KEY` outside deployed stages. Webhook routes answer 503 without it.
+    pub webhook_key: Option<SecretSource>,
 }
 
 /// The sender of Bourse's e-mails and the app their links open.
@@ -500,6 +504,7 @@ impl Config {
                 (Some(_), None) => return Err(ConfigError::Missing("APP_URL")),
                 (None, _) => None,
             },
+            webhook_key: env.secret(deployed, "WEBHOOK_KEY_SECRET", "WEBHOOK_KEY", "WEBHOOK_KEY", "key")?,
         };
         config.check_isolation()?;
         Ok(config)
@@ -518,7 +523,8 @@ impl Config {
                 return Err(ConfigError::NotLoopback { name, stage: self.stage, value: url.as_str().to_owned() });
             }
         }
-        let uses_secrets_manager = std::iter::once(&self.jwt_signing_key)
+        let uses_secrets_manager = [&self.jwt_signing_key, &self.webhook_key]
+            .into_iter()
             .chain(self.market_providers.iter().map(|p| &p.api_key))
             .any(|source| matches!(source, Some(SecretSource::SecretsManager { .. })));
         if uses_secrets_manager {

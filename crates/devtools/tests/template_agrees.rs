@@ -262,8 +262,9 @@ fn secrets_are_read_at_init_never_placed_in_environment_variables() {
     assert!(!text.contains("resolve:secretsmanager"), "a dynamic reference would put the secret's value into an environment variable");
     for line in text.lines().map(str::trim) {
         let name = line.split(':').next().unwrap_or_default();
-        let inline_secret =
-            name == "JWT_SIGNING_KEY" || (name.starts_with("PROVIDER_API_KEY_") && !name.starts_with("PROVIDER_API_KEY_SECRET_"));
+        let inline_secret = name == "JWT_SIGNING_KEY"
+            || name == "WEBHOOK_KEY"
+            || (name.starts_with("PROVIDER_API_KEY_") && !name.starts_with("PROVIDER_API_KEY_SECRET_"));
         assert!(!inline_secret, "template.yaml sets {name}: secrets are read from Secrets Manager (…_SECRET names the secret)");
     }
     let template = template();

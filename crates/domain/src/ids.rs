@@ -90,6 +90,12 @@ random_id!(
     InvalidWatchlistId,
     "not a watchlist id"
 );
+random_id!(
+    /// A webhook endpoint's id: 32 lower-case hex digits (128 random bits).
+    WebhookId,
+    InvalidWebhookId,
+    "not a webhook id"
+);
 
 /// Text that is not a transaction id.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -124,7 +130,7 @@ impl TransactionId {
     }
 }
 
-text_id!(PortfolioId, WatchlistId, TransactionId);
+text_id!(PortfolioId, WatchlistId, WebhookId, TransactionId);
 
 #[cfg(test)]
 mod tests {

@@ -32,18 +32,22 @@ crate::ids::text_id!(NotificationId);
 pub enum NotificationKind {
     /// A job the user started (an enrichment, an import's unknown symbols) finished.
     JobCompleted,
+    /// A webhook endpoint was disabled after repeated failed deliveries.
+    WebhookDisabled,
 }
 
 impl NotificationKind {
     pub fn as_str(self) -> &'static str {
         match self {
             NotificationKind::JobCompleted => "job-completed",
+            NotificationKind::WebhookDisabled => "webhook-disabled",
         }
     }
 
     pub fn parse(text: &str) -> Option<Self> {
         match text {
             "job-completed" => Some(NotificationKind::JobCompleted),
+            "webhook-disabled" => Some(NotificationKind::WebhookDisabled),
             _ => None,
         }
     }
@@ -64,6 +68,16 @@ pub fn job_completed(done: u64, failed: u64) -> (String, String) {
         format!("{} enriched, {} failed (the job lists why).", symbols(done), symbols(failed))
     };
     (title, body)
+}
+
+/// The notice of an endpoint disabled after `failures` failed deliveries in a row.
+pub fn webhook_disabled(url: &str, failures: u32) -> (String, String) {
+    (
+        "A webhook endpoint was disabled".to_owned(),
+        format!(
+            "{failures} deliveries in a row to {url} failed, so it gets no more events. Fix the receiver, then delete the endpoint and register it again."
+        ),
+    )
 }
 
 #[cfg(test)]

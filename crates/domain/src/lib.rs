@@ -36,9 +36,10 @@ pub mod transaction;
 pub mod universe;
 pub mod valuation;
 pub mod watchlist;
+pub mod webhook;
 
 pub use account::{Email, Password, UserId};
 pub use clock::{Clock, ManualClock, SystemClock};
-pub use ids::{PortfolioId, TransactionId, WatchlistId};
+pub use ids::{PortfolioId, TransactionId, WatchlistId, WebhookId};
 pub use plan::{Plan, QuotaState};
 pub use symbol::{Symbol, SymbolError};

@@ -20,6 +20,16 @@ pub enum Mail {
     SignInsThrottled { to: String },
     /// The account and every item of its data were deleted (sent once erasure has finished).
     AccountDeleted { to: String },
+    /// A notification from the inbox, for a user who turned e-mail delivery on.
+    Notification { to: String, title: String, body: String },
+}
+
+/// The queue id of a notification's e-mail: `n-` and 32 hex digits of SHA-256 over the user and
+/// the notification, so a producer telling twice sends once, and no id names the user.
+pub fn notification_mail_id(user: &crate::UserId, notification_id: &str) -> String {
+    use sha2::Digest;
+    let digest = sha2::Sha256::digest(format!("{user}:{notification_id}").as_bytes());
+    format!("n-{}", &crate::text::hex(&digest)[..32])
 }
 
 /// A message ready to send.
@@ -44,7 +54,8 @@ impl Mail {
             | Mail::PasswordReset { to, .. }
             | Mail::PasswordChanged { to }
             | Mail::SignInsThrottled { to }
-            | Mail::AccountDeleted { to } => to,
+            | Mail::AccountDeleted { to }
+            | Mail::Notification { to, .. } => to,
         }
     }
 
@@ -53,6 +64,12 @@ impl Mail {
     /// token, being in the fragment, is never sent to that host nor named in a `Referer`.
     pub fn render(&self, app_url: &str) -> Rendered {
         let (subject, paragraphs, link): (&str, Vec<String>, Option<(String, &str)>) = match self {
+            Mail::Notification { title, body, .. } => (
+                title.as_str(),
+                vec![body.clone(),
+                    "You get this e-mail because e-mail notifications are on for your Bourse account. To stop them, turn e-mail off in your notification preferences; your inbox keeps every notification either way.".into()],
+                Some((format!("{app_url}/#/account"), "Notification preferences")),
+            ),
             Mail::VerifyEmail { token, .. } => (
                 "Confirm your e-mail address for Bourse",
                 vec!["Welcome to Bourse. Confirm that this address is yours to finish setting up your account.".into(),
@@ -144,6 +161,7 @@ mod tests {
             (Mail::PasswordChanged { to: to() }, Some("/#/forgot-password")),
             (Mail::SignInsThrottled { to: to() }, None),
             (Mail::AccountDeleted { to: to() }, None),
+            (Mail::Notification { to: to(), title: "t".into(), body: "b".into() }, Some("/#/account")),
         ];
         for (mail, route) in cases {
             let rendered = mail.render(app);
@@ -156,6 +174,16 @@ mod tests {
                 None => assert!(links.is_empty(), "{mail:?}: {links:?}"),
             }
         }
+    }
+
+    #[test]
+    fn a_notification_mail_says_how_to_stop_them() {
+        let mail = Mail::Notification { to: "a@b.co".into(), title: "Your job <finished>".into(), body: "3 symbols enriched.".into() };
+        let rendered = mail.render("https://app.example");
+        assert_eq!(rendered.subject, "Your job <finished>");
+        assert!(rendered.text.starts_with("3 symbols enriched."), "{}", rendered.text);
+        assert!(rendered.text.contains("turn e-mail off"), "{}", rendered.text);
+        assert!(rendered.html.contains("turn e-mail off"));
     }
 
     #[test]

@@ -35,6 +35,11 @@ pub enum QueueMessage {
     /// Send one e-mail (the mail queue). `id` names it, so a redelivered message that was already
     /// sent is not sent again.
     SendMail { id: String, mail: crate::mail::Mail },
+    /// One attempt to deliver `event` to one of `user`'s webhook endpoints (the account queue).
+    /// A failed attempt sends attempt + 1, delayed by `webhook::retry_delay`; the attempt's
+    /// outcome is recorded with a condition, so a redelivered attempt neither posts twice nor
+    /// continues the chain twice.
+    DeliverWebhook { user: crate::UserId, webhook: crate::WebhookId, attempt: u32, event: crate::webhook::WebhookEvent },
     /// Sent in place of an e-mail to an address without an account (a password reset for an
     /// unknown address), so that the request costs the same as for a known one; dropped.
     Decoy,
@@ -92,6 +97,11 @@ pub enum InvalidMessage {
     Mail,
     #[error("an erasure names the account's valid e-mail address")]
     ErasureEmail,
+    #[error(
+        "a webhook delivery needs an attempt from 1 to {} and an event id evt_… of at most 64 key-safe characters",
+        crate::webhook::ATTEMPTS
+    )]
+    WebhookDelivery,
 }
 
 impl QueueMessage {
@@ -105,6 +115,11 @@ impl QueueMessage {
             }
             QueueMessage::SendMail { id, mail } if !is_key_part(id) || crate::Email::parse(mail.to()).is_err() => Err(InvalidMessage::Mail),
             QueueMessage::EraseAccount { email, .. } if crate::Email::parse(email).is_err() => Err(InvalidMessage::ErasureEmail),
+            QueueMessage::DeliverWebhook { attempt, event, .. }
+                if !(1..=crate::webhook::ATTEMPTS).contains(attempt) || !event.has_valid_id() =>
+            {
+                Err(InvalidMessage::WebhookDelivery)
+            }
             QueueMessage::SnapshotShard { after: Some(after), .. }
                 if !after.split_once('#').is_some_and(|(u, p)| is_key_part(u) && is_key_part(p)) =>
             {
@@ -183,6 +198,26 @@ mod tests {
         assert_eq!(QueueMessage::parse(r#"{"kind":"decoy"}"#), Ok(QueueMessage::Decoy));
         let bad_user = r#"{"kind":"erase-account","user":"USER#x","email":"a@b.co"}"#;
         assert!(matches!(QueueMessage::parse(bad_user), Err(InvalidMessage::Shape(_))));
+    }
+
+    #[test]
+    fn webhook_deliveries_carry_an_attempt_in_range_and_a_key_safe_event_id() {
+        let event = crate::webhook::WebhookEvent::test(&"ab".repeat(16), "2026-12-02T12:00:00Z");
+        let message = |attempt: u32, event: &crate::webhook::WebhookEvent| {
+            let m = QueueMessage::DeliverWebhook {
+                user: crate::UserId::parse(&"a".repeat(32)).unwrap(),
+                webhook: crate::WebhookId::from_random([3; 16]),
+                attempt,
+                event: event.clone(),
+            };
+            QueueMessage::parse(&serde_json::to_string(&m).unwrap()).map(|_| ())
+        };
+        assert_eq!(message(1, &event), Ok(()));
+        assert_eq!(message(crate::webhook::ATTEMPTS, &event), Ok(()));
+        assert_eq!(message(0, &event), Err(InvalidMessage::WebhookDelivery));
+        assert_eq!(message(crate::webhook::ATTEMPTS + 1, &event), Err(InvalidMessage::WebhookDelivery));
+        let bad = crate::webhook::WebhookEvent { id: "evt_x#y".into(), ..event };
+        assert_eq!(message(1, &bad), Err(InvalidMessage::WebhookDelivery));
     }
 
     #[test]

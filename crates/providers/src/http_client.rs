@@ -91,3 +91,59 @@ pub(crate) fn common_status(response: &HttpResponse) -> Result<(), ProviderError
 pub(crate) fn json(response: &HttpResponse) -> Result<serde_json::Value, ProviderError> {
     serde_json::from_slice(&response.body).map_err(|e| ProviderError::Malformed(format!("HTTP {}: {e}", response.status)))
 }
+
+/// One webhook request: where it connects, what it says.
+pub struct PinnedPost<'a> {
+    /// The vetted address: connected to as is, never resolved again here.
+    pub address: std::net::SocketAddr,
+    /// The URL's host, for `Host` and the TLS server name (SNI, certificate check).
+    pub host: &'a str,
+    pub https: bool,
+    /// Path and query.
+    pub path: &'a str,
+    pub headers: &'a [(&'a str, String)],
+    pub body: Bytes,
+}
+
+/// POSTs to exactly `post.address` (so a name re-pointed after it was vetted cannot redirect the
+/// connection), over TLS checked against `host` when `https`, and answers the status of the
+/// response head. Redirects are answered, never followed; the body is not read. The whole
+/// exchange is bounded by `timeout`; a new connection each time (no pool: one per attempt).
+pub async fn post_pinned(tls: &Arc<rustls::ClientConfig>, post: PinnedPost<'_>, timeout: Duration) -> Result<u16, ProviderError> {
+    let PinnedPost { address, host, https, path, headers, body } = post;
+    let transport = |e: &dyn std::fmt::Display| ProviderError::Transport(e.to_string());
+    let default_port = if https { 443 } else { 80 };
+    let bracketed = if host.contains(':') { format!("[{host}]") } else { host.to_owned() };
+    let authority = if address.port() == default_port { bracketed } else { format!("{bracketed}:{}", address.port()) };
+    let mut request = http::Request::post(path)
+        .header(http::header::HOST, authority)
+        .header(http::header::CONTENT_TYPE, "application/json")
+        .header(http::header::USER_AGENT, "Bourse-Webhooks/1.0");
+    for (name, value) in headers {
+        request = request.header(*name, value.as_str());
+    }
+    let request = request.body(http_body_util::Full::new(body)).map_err(|e| transport(&e))?;
+    let exchange = async {
+        let tcp = tokio::net::TcpStream::connect(address).await.map_err(|e| transport(&e))?;
+        let _ = tcp.set_nodelay(true);
+        if https {
+            let name = rustls::pki_types::ServerName::try_from(host.to_owned()).map_err(|e| transport(&e))?;
+            let stream = tokio_rustls::TlsConnector::from(Arc::clone(tls)).connect(name, tcp).await.map_err(|e| transport(&e))?;
+            send_once(hyper_util::rt::TokioIo::new(stream), request).await
+        } else {
+            send_once(hyper_util::rt::TokioIo::new(tcp), request).await
+        }
+    };
+    tokio::time::timeout(timeout, exchange).await.map_err(|_| ProviderError::Timeout)?
+}
+
+async fn send_once<S>(io: S, request: http::Request<http_body_util::Full<Bytes>>) -> Result<u16, ProviderError>
+where
+    S: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
+{
+    let (mut sender, connection) = hyper::client::conn::http1::handshake(io).await.map_err(|e| ProviderError::Transport(e.to_string()))?;
+    let driver = tokio::spawn(connection);
+    let response = sender.send_request(request).await.map_err(|e| ProviderError::Transport(e.to_string()));
+    driver.abort();
+    Ok(response?.status().as_u16())
+}

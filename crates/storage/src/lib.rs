@@ -36,3 +36,4 @@ pub mod roles;
 pub mod sessions;
 pub mod usage;
 pub mod watchlists;
+pub mod webhooks;

@@ -44,6 +44,7 @@ use std::time::{Duration, Instant};
 use time::OffsetDateTime;
 
 pub mod fanout;
+pub mod notify;
 pub mod panic_guard;
 
 use panic_guard::PanicGuard;
@@ -105,7 +106,7 @@ pub struct MissingSetting(pub &'static str);
 
 /// Why one message failed; it is reported so that only it is redelivered.
 #[derive(Debug, thiserror::Error)]
-enum MessageError {
+pub enum MessageError {
     /// The body can never be processed, however often it is delivered.
     #[error("poison message: {0}")]
     Poison(#[from] bourse_domain::messages::InvalidMessage),
@@ -135,6 +136,16 @@ pub struct Consumer {
     panic_guard: Option<Arc<PanicGuard>>,
     /// SES and the sender, when this deployment sends e-mail (`MAIL_FROM`).
     mailer: Option<Mailer>,
+    /// What webhook deliveries need (`notify.rs`).
+    webhooks: WebhookDelivery,
+}
+
+/// The receivers this deployment may reach, the TLS they are reached with, the key that opens
+/// their signing secrets.
+struct WebhookDelivery {
+    reach: bourse_domain::webhook::Reach,
+    tls: Arc<rustls::ClientConfig>,
+    seal_key: Option<bourse_runtime::secrets::InstanceSecret<bourse_domain::webhook::SealKey>>,
 }
 
 /// What sending e-mail needs.
@@ -178,7 +189,27 @@ impl Consumer {
             }),
             None => None,
         };
-        Ok(Consumer { platform, app_table, market_table, queue_url, scheduled_queue_url, providers, limiter, panic_guard: None, mailer })
+        let reach = bourse_runtime::webhooks::reach(&platform);
+        // Public receivers are checked against the process's CA bundle; loopback stand-ins (local
+        // and test stages) are plain http, so no certificate store is read there.
+        let tls = match reach {
+            bourse_domain::webhook::Reach::Public => bourse_config::trust::client_config(&platform.config.ca_bundle, None),
+            bourse_domain::webhook::Reach::LoopbackOnly => bourse_config::trust::trusting(rustls::RootCertStore::empty()),
+        }
+        .map_err(|e| StartupError::Init(format!("webhook TLS: {e}")))?;
+        let webhooks = WebhookDelivery { reach, tls, seal_key: bourse_runtime::webhooks::seal_key(&platform) };
+        Ok(Consumer {
+            platform,
+            app_table,
+            market_table,
+            queue_url,
+            scheduled_queue_url,
+            providers,
+            limiter,
+            panic_guard: None,
+            mailer,
+            webhooks,
+        })
     }
 
     /// Reports each batch's progress to `guard`, so that a panic fails only the unfinished messages.
@@ -281,6 +312,7 @@ impl Consumer {
             QueueMessage::PublishUniverse => self.publish_pending().await,
             QueueMessage::Decoy => Ok(()),
             QueueMessage::SendMail { id, mail } => self.send_mail(&id, &mail).await,
+            QueueMessage::DeliverWebhook { user, webhook, attempt, event } => self.deliver_webhook(&user, &webhook, attempt, &event).await,
             QueueMessage::EraseAccount { user, email, final_pass } => self.erase_account(user, email, final_pass).await,
             QueueMessage::SnapshotPortfolio { user, portfolio, date } => {
                 let (aws, app, market) = (&self.platform.aws, self.app_table.as_str(), self.market_table.as_str());
@@ -425,7 +457,7 @@ impl Consumer {
         Ok(())
     }
 
-    /// Tells the job's owner it finished, in the inbox. Before the job is marked complete, so a
+    /// Tells the job's owner it finished ([`Consumer::notify`]: the inbox, then its deliveries). Before the job is marked complete, so a
     /// failure leaves the message to SQS and the next delivery tells again; the notification's id
     /// derives from the job (its creation time and id), so telling twice stores one notification.
     async fn notify_completion(&self, user: &UserId, job: &JobRecord, now: &str) -> Result<(), MessageError> {
@@ -443,7 +475,7 @@ impl Consumer {
             created_at: now.to_owned(),
             read: false,
         };
-        bourse_storage::inbox::deliver(&self.platform.aws, &self.app_table, user, &notification).await?;
+        self.notify(user, &notification).await?;
         Ok(())
     }
 

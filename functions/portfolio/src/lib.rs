@@ -19,6 +19,7 @@ mod picks;
 mod returns;
 mod table;
 mod watchlists;
+mod webhooks;
 pub mod wire;
 #[cfg(test)]
 mod wire_tests;
@@ -87,6 +88,12 @@ pub enum PortfolioRoute {
     ExportTransactions,
     ExportHoldings,
     ExportGains,
+    WebhookCreate,
+    WebhookList,
+    WebhookDelete,
+    WebhookTest,
+    PreferencesGet,
+    PreferencesPut,
 }
 
 pub static ROUTES: &[Route<PortfolioRoute>] = &[
@@ -131,6 +138,12 @@ pub static ROUTES: &[Route<PortfolioRoute>] = &[
     Route::bearer_post("/v1/inbox/read-all", PortfolioRoute::InboxMarkAllRead),
     Route::bearer_post("/v1/inbox/{id}/read", PortfolioRoute::InboxMarkRead),
     Route::bearer_delete("/v1/inbox/{id}", PortfolioRoute::InboxDelete),
+    Route::bearer_post("/v1/webhooks", PortfolioRoute::WebhookCreate),
+    Route::bearer_get("/v1/webhooks", PortfolioRoute::WebhookList),
+    Route::bearer_delete("/v1/webhooks/{id}", PortfolioRoute::WebhookDelete),
+    Route::bearer_post("/v1/webhooks/{id}/test", PortfolioRoute::WebhookTest),
+    Route::bearer_get("/v1/notifications/preferences", PortfolioRoute::PreferencesGet),
+    Route::bearer_put("/v1/notifications/preferences", PortfolioRoute::PreferencesPut),
 ];
 
 /// What the health endpoint checks.
@@ -147,6 +160,8 @@ pub struct Portfolio {
     platform: Platform,
     app_table: String,
     market_table: String,
+    /// The key that seals webhook signing secrets (`WEBHOOK_KEY_SECRET`), fetched once.
+    seal_key: Option<bourse_runtime::secrets::InstanceSecret<bourse_domain::webhook::SealKey>>,
 }
 
 /// The one mapping of portfolio failures to responses.
@@ -199,6 +214,7 @@ impl Portfolio {
         Ok(Portfolio {
             app_table: platform.config.require_app_table()?.to_owned(),
             market_table: platform.config.require_market_table()?.to_owned(),
+            seal_key: bourse_runtime::webhooks::seal_key(&platform),
             platform,
         })
     }
@@ -573,6 +589,12 @@ impl Handler<PortfolioRoute> for Portfolio {
             PortfolioRoute::InboxMarkRead => self.mark_read(&request, &user()?).await,
             PortfolioRoute::InboxMarkAllRead => self.mark_all_read(&request, &user()?).await,
             PortfolioRoute::InboxDelete => self.delete_notification(&request, &user()?).await,
+            PortfolioRoute::WebhookCreate => self.create_webhook(&request, &user()?).await,
+            PortfolioRoute::WebhookList => self.list_webhooks(&request, &user()?).await,
+            PortfolioRoute::WebhookDelete => self.delete_webhook(&request, &user()?).await,
+            PortfolioRoute::WebhookTest => self.test_webhook(&request, &user()?).await,
+            PortfolioRoute::PreferencesGet => self.preferences(&request, &user()?).await,
+            PortfolioRoute::PreferencesPut => self.set_preferences(&request, &user()?).await,
         }
     }
 }

@@ -749,3 +749,56 @@ pub struct GainRow {
     /// Whether the wash-sale rule disallows part of its loss now.
     pub wash_sale: bool,
 }
+
+/// `Webhook`: an endpoint as answered (never its secret).
+#[derive(Debug, Clone, Serialize)]
+pub struct WebhookView {
+    pub id: String,
+    pub url: String,
+    /// `active`, or `disabled` after repeated failed deliveries.
+    pub status: &'static str,
+    pub created_at: String,
+    /// Failed deliveries in a row (each after all its attempts).
+    pub failures: u32,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub disabled_at: Option<String>,
+}
+
+impl From<&bourse_storage::webhooks::WebhookRecord> for WebhookView {
+    fn from(r: &bourse_storage::webhooks::WebhookRecord) -> Self {
+        WebhookView {
+            id: r.id.to_string(),
+            url: r.url.clone(),
+            status: if r.active { "active" } else { "disabled" },
+            created_at: r.created_at.clone(),
+            failures: r.failures,
+            disabled_at: r.disabled_at.clone(),
+        }
+    }
+}
+
+/// `CreatedWebhook`: the endpoint and its signing secret, shown this once.
+#[derive(Debug, Clone, Serialize)]
+pub struct CreatedWebhook {
+    #[serde(flatten)]
+    pub endpoint: WebhookView,
+    pub secret: String,
+}
+
+/// `{event_id}` of a queued test event.
+#[derive(Debug, Clone, Serialize)]
+pub struct TestQueued {
+    pub event_id: String,
+}
+
+/// `NotificationPreferences`.
+#[derive(Debug, Clone, Serialize)]
+pub struct PreferencesView {
+    pub email: bool,
+}
+
+impl From<bourse_domain::webhook::DeliveryPreferences> for PreferencesView {
+    fn from(p: bourse_domain::webhook::DeliveryPreferences) -> Self {
+        PreferencesView { email: p.email }
+    }
+}

@@ -200,6 +200,15 @@ fn samples() -> Vec<(&'static str, u16, Value)> {
         usage: vec![crate::export::ExportUsageDay { date: "2026-11-25".into(), total: 2, routes: [("GET /v1/me".to_owned(), 2)].into() }],
         portfolios: vec![view.clone()],
         watchlists: vec![listed.clone()],
+        webhooks: vec![WebhookView {
+            id: "ab".repeat(16),
+            url: "https://hooks.example.com/bourse".into(),
+            status: "active",
+            created_at: "2026-12-02T12:00:00Z".into(),
+            failures: 0,
+            disabled_at: None,
+        }],
+        notification_preferences: Some(PreferencesView { email: true }),
         transactions: transactions
             .iter()
             .map(|t| crate::export::ExportTransaction { portfolio_id: portfolio.id.clone(), transaction: t.clone() })
@@ -215,6 +224,8 @@ fn samples() -> Vec<(&'static str, u16, Value)> {
         usage: vec![],
         portfolios: vec![],
         watchlists: vec![],
+        webhooks: vec![],
+        notification_preferences: None,
         transactions: vec![],
         signals: vec![signal_view(&open)],
         next_cursor: None,
@@ -326,7 +337,31 @@ fn samples() -> Vec<(&'static str, u16, Value)> {
     .unwrap();
     assert!(!report.calendar.is_empty() && report.holdings[1].ttm_yield.is_none(), "the sample shows a calendar and an unknown yield");
     let dividends = DividendsView::new(&report, "2026-08-01T21:30:00Z".into());
+    let hook = bourse_storage::webhooks::WebhookRecord {
+        id: bourse_domain::WebhookId::from_random([0xab; 16]),
+        url: "https://hooks.example.com/bourse".into(),
+        sealed_secret: "00".into(),
+        created_at: "2026-12-02T12:00:00Z".into(),
+        active: true,
+        failures: 0,
+        disabled_at: None,
+    };
+    let disabled = bourse_storage::webhooks::WebhookRecord {
+        active: false,
+        failures: 3,
+        disabled_at: Some("2026-12-02T13:00:00Z".into()),
+        ..hook.clone()
+    };
+    let created = CreatedWebhook {
+        endpoint: WebhookView::from(&hook),
+        secret: bourse_domain::webhook::WebhookSecret::from_random([7; 32]).expose().to_owned(),
+    };
     vec![
+        ("createWebhook", 201, json(&created)),
+        ("listWebhooks", 200, json(&Page::all(vec![WebhookView::from(&hook), WebhookView::from(&disabled)]))),
+        ("testWebhook", 202, json(&TestQueued { event_id: format!("evt_test_{}", "0f".repeat(16)) })),
+        ("getNotificationPreferences", 200, json(&PreferencesView { email: false })),
+        ("setNotificationPreferences", 200, json(&PreferencesView { email: true })),
         ("dividends", 200, json(&dividends)),
         ("exportGains", 200, json(&gains)),
         ("exportGains", 200, json(&every_year)),
@@ -412,7 +447,8 @@ fn every_answer_matches_its_schema() {
 
 #[test]
 fn every_documented_answer_has_a_sample() {
-    OpenApi::of_workspace(env!("CARGO_MANIFEST_DIR")).assert_samples_cover(&["portfolio", "journal", "watchlists", "inbox"], &samples());
+    OpenApi::of_workspace(env!("CARGO_MANIFEST_DIR"))
+        .assert_samples_cover(&["portfolio", "journal", "watchlists", "inbox", "webhooks"], &samples());
 }
 
 #[test]

@@ -125,6 +125,9 @@ async fn deleting_an_account_leaves_nothing_of_the_user_and_nothing_else_is_touc
     let job = imported["enrichment_job"]["job_id"].as_str().expect("the unknown symbol queued a job").to_owned();
     let signal = json!({"symbol": "MSFT", "direction": "LONG", "entry_price": "400", "confidence": 70});
     assert_eq!(c.call("POST", "/v1/journal/signals", Some(signal)).await.status(), 201);
+    // Delivery settings: a webhook endpoint (with its count) and the preferences, in the inbox's partition.
+    assert_eq!(c.call("POST", "/v1/webhooks", Some(json!({"url": "http://127.0.0.1:9/hook"}))).await.status(), 201);
+    assert_eq!(c.call("PUT", "/v1/notifications/preferences", Some(json!({"email": true}))).await.status(), 200);
     assert_eq!(login(&auth, &email, "wrong-password-entirely", &random_ip()).await.status(), 401);
     let refreshed = json_body(&refresh(&auth, &first_refresh).await);
     let second_refresh = refreshed["refresh_token"].as_str().unwrap().to_owned();
@@ -154,6 +157,7 @@ async fn deleting_an_account_leaves_nothing_of_the_user_and_nothing_else_is_touc
     }
     let held = |prefix: &str| before.iter().filter(|(k, _)| k.starts_with(prefix)).map(|(_, n)| n).sum::<usize>();
     assert_eq!((held("REFRESH#"), held("RESET#")), (2, 1), "two refresh tokens and a reset token: {before:?}");
+    assert_eq!(held("INBOX#"), 5, "a notification, the unread count, an endpoint, the endpoints' count, the preferences: {before:?}");
 
     // Re-authentication: the password is asked, and a wrong one changes nothing.
     let wrong = call(&auth, "DELETE", "/v1/me", Some(json!({"password": "not-the-password-at-all"})), Some(&access)).await;
