@@ -90,6 +90,18 @@ random_id!(
     InvalidWatchlistId,
     "not a watchlist id"
 );
+random_id!(
+    /// A saved screen's id: 32 lower-case hex digits (128 random bits).
+    ScreenId,
+    InvalidScreenId,
+    "not a screen id"
+);
+random_id!(
+    /// An alert's id: 32 lower-case hex digits (128 random bits).
+    AlertId,
+    InvalidAlertId,
+    "not an alert id"
+);
 
 /// Text that is not a transaction id.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -124,7 +136,7 @@ impl TransactionId {
     }
 }
 
-text_id!(PortfolioId, WatchlistId, TransactionId);
+text_id!(PortfolioId, WatchlistId, ScreenId, AlertId, TransactionId);
 
 #[cfg(test)]
 mod tests {

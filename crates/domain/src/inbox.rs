@@ -32,18 +32,22 @@ crate::ids::text_id!(NotificationId);
 pub enum NotificationKind {
     /// A job the user started (an enrichment, an import's unknown symbols) finished.
     JobCompleted,
+    /// One of the user's alerts fired (`bourse_domain::alerts`).
+    AlertFired,
 }
 
 impl NotificationKind {
     pub fn as_str(self) -> &'static str {
         match self {
             NotificationKind::JobCompleted => "job-completed",
+            NotificationKind::AlertFired => "alert-fired",
         }
     }
 
     pub fn parse(text: &str) -> Option<Self> {
         match text {
             "job-completed" => Some(NotificationKind::JobCompleted),
+            "alert-fired" => Some(NotificationKind::AlertFired),
             _ => None,
         }
     }
@@ -89,6 +93,8 @@ mod tests {
         let (title, body) = job_completed(3, 2);
         assert!(title.contains("failures"));
         assert_eq!(body, "3 symbols enriched, 2 symbols failed (the job lists why).");
-        assert_eq!(NotificationKind::parse(NotificationKind::JobCompleted.as_str()), Some(NotificationKind::JobCompleted));
+        for kind in [NotificationKind::JobCompleted, NotificationKind::AlertFired] {
+            assert_eq!(NotificationKind::parse(kind.as_str()), Some(kind));
+        }
     }
 }

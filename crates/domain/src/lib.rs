@@ -2,6 +2,7 @@
 //! I/O: everything here is unit-tested directly.
 
 pub mod account;
+pub mod alerts;
 pub mod backoff;
 pub mod clock;
 pub mod gcra;
@@ -24,6 +25,7 @@ pub mod portfolio;
 pub mod random;
 pub mod returns;
 pub mod screener;
+pub mod saved_screen;
 pub mod sectors;
 pub mod signals;
 pub mod stock;
@@ -36,6 +38,6 @@ pub mod watchlist;
 
 pub use account::{Email, Password, UserId};
 pub use clock::{Clock, ManualClock, SystemClock};
-pub use ids::{PortfolioId, TransactionId, WatchlistId};
+pub use ids::{AlertId, PortfolioId, ScreenId, TransactionId, WatchlistId};
 pub use plan::{Plan, QuotaState};
 pub use symbol::{Symbol, SymbolError};
