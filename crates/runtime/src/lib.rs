@@ -5,6 +5,7 @@ pub mod access;
 pub mod idempotency;
 pub mod jobs;
 pub mod secrets;
+pub mod universe;
 
 use bourse_cache::Cache;
 use bourse_config::{Config, ConfigError};

@@ -5,7 +5,7 @@
 
 use bourse_domain::stock::{Metric, Stock};
 use bourse_http::ApiError;
-use bourse_runtime::{Platform, storage_problem};
+use crate::{Platform, storage_problem};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
