@@ -48,6 +48,11 @@ EXAMPLES = {
     ("*", "/v1/jobs/{id}", "id"): "job",
     ("*", "/v1/watchlists/{id}", "id"): "watchlist",
     ("delete", "/v1/watchlists/{id}", "id"): "doomed_watchlist",
+    ("*", "/v1/screens/{id}", "id"): "screen",
+    ("delete", "/v1/screens/{id}", "id"): "doomed_screen",
+    ("*", "/v1/screens/{id}/results", "id"): "screen",
+    ("*", "/v1/alerts/{id}", "id"): "alert",
+    ("delete", "/v1/alerts/{id}", "id"): "doomed_alert",
 }
 
 
