@@ -81,7 +81,11 @@ pub async fn run(settings: Settings) -> Result<(), DynError> {
     println!("evaluated {evaluated} alerts of {} changed symbols in {seconds:.2} s ({} concurrently)", symbols.len(), settings.concurrency);
     println!("alerts evaluated per second: {:.0}", evaluated as f64 / seconds);
     println!("fired: {fired}");
-    println!("DynamoDB requests: {requests} ({queries} Query, {} UpdateItem, {} TransactWriteItems)", count("UpdateItem"), count("TransactWriteItems"));
+    println!(
+        "DynamoDB requests: {requests} ({queries} Query, {} UpdateItem, {} TransactWriteItems)",
+        count("UpdateItem"),
+        count("TransactWriteItems")
+    );
     println!("DynamoDB requests per changed symbol (reading its alerts): {:.2}", queries as f64 / symbols.len().max(1) as f64);
     println!("DynamoDB requests per fired alert: {:.2}", (requests - queries) as f64 / fired.max(1) as f64);
     Ok(())

@@ -909,7 +909,7 @@ fn every_key_the_code_builds_is_granted_to_the_functions_that_use_it() {
         ("PortfolioFunction", query, &alerts),
         ("PortfolioFunction", put, &alerts),
         ("PortfolioFunction", delete, &alerts),
-        (CONSUMER, update, &alerts), // an alert's state
+        (CONSUMER, update, &alerts),     // an alert's state
         (CONSUMER, batch_get, &profile), // the saved screens of screen alerts
         ("ScreenerFunction", query, "JOB#j1"),
         ("ScreenerFunction", get, "JOB#j1"),
@@ -932,9 +932,17 @@ fn every_key_the_code_builds_is_granted_to_the_functions_that_use_it() {
     // An account's erasure (bourse_storage::erasure): the keys of the user's partitions are read
     // with Query, the rest come from the owner and sessions indexes; every item goes in a
     // BatchWriteItem.
-    for key in
-        [profile.as_str(), &holdings, &signals, &meter, "INBOX#0123", &alerts, "JOB#j1", "LOGINLIMIT#ACCOUNT#ab12", "LOGINLIMIT#FAILURES#ab12"]
-    {
+    for key in [
+        profile.as_str(),
+        &holdings,
+        &signals,
+        &meter,
+        "INBOX#0123",
+        &alerts,
+        "JOB#j1",
+        "LOGINLIMIT#ACCOUNT#ab12",
+        "LOGINLIMIT#FAILURES#ab12",
+    ] {
         expected.extend([(CONSUMER, query, key), (CONSUMER, batch_write, key)]);
     }
     for key in ["IDEMP#0123#k", family.as_str(), &refresh, "VERIFY#ab12", "RESET#ab12"] {

@@ -82,7 +82,8 @@ pub enum AlertKind {
 }
 
 impl AlertKind {
-    pub const ALL: [AlertKind; 5] = [AlertKind::PriceAbove, AlertKind::PriceBelow, AlertKind::DayMove, AlertKind::Signal, AlertKind::Screen];
+    pub const ALL: [AlertKind; 5] =
+        [AlertKind::PriceAbove, AlertKind::PriceBelow, AlertKind::DayMove, AlertKind::Signal, AlertKind::Screen];
 
     pub fn as_str(self) -> &'static str {
         match self {

@@ -59,7 +59,13 @@ impl ScreenDefinition {
     /// Parses every member: the name as a watchlist's, the filter in the screener's language,
     /// `sort`/`order` as the screener's query takes them (default market cap, descending), the
     /// columns as metric names without repeats (default [`DEFAULT_COLUMNS`]).
-    pub fn parse(name: &str, filter: &str, sort: Option<&str>, order: Option<&str>, columns: Option<&[String]>) -> Result<Self, ScreenError> {
+    pub fn parse(
+        name: &str,
+        filter: &str,
+        sort: Option<&str>,
+        order: Option<&str>,
+        columns: Option<&[String]>,
+    ) -> Result<Self, ScreenError> {
         let name = crate::watchlist::name(name).map_err(|_| ScreenError::Name)?;
         let filter = parse_filter(filter).map_err(|e| ScreenError::Filter(e.to_string()))?;
         let sort = SortSpec::parse(sort.unwrap_or("market_cap"), order.unwrap_or("desc")).map_err(|e| ScreenError::Sort(e.to_string()))?;

@@ -77,7 +77,8 @@ fn count(item: &Item, name: &str) -> Result<Option<u64>, StorageError> {
 }
 
 fn alert_from(item: &Item) -> Result<AlertRecord, StorageError> {
-    let user = text(item, PK).and_then(|pk| pk.strip_prefix("ALERT#")).and_then(|u| UserId::parse(u).ok()).ok_or_else(|| corrupt(item, PK))?;
+    let user =
+        text(item, PK).and_then(|pk| pk.strip_prefix("ALERT#")).and_then(|u| UserId::parse(u).ok()).ok_or_else(|| corrupt(item, PK))?;
     let id = text(item, SK).and_then(|sk| sk.strip_prefix("A#")).and_then(|id| AlertId::parse(id).ok()).ok_or_else(|| corrupt(item, SK))?;
     let raw = RawAlert {
         kind: text(item, "kind").ok_or_else(|| corrupt(item, "kind"))?.to_owned(),
@@ -329,7 +330,12 @@ pub async fn rearm(clients: &AwsClients, table: &str, alert: &AlertRecord) -> Re
 
 /// A screen alert's match set changed without firing (not the change it reports): 1 UpdateItem
 /// `SET matches` if `crossings = :read` (a concurrent fire wins).
-pub async fn store_matches(clients: &AwsClients, table: &str, alert: &AlertRecord, matches: &BTreeSet<Symbol>) -> Result<bool, StorageError> {
+pub async fn store_matches(
+    clients: &AwsClients,
+    table: &str,
+    alert: &AlertRecord,
+    matches: &BTreeSet<Symbol>,
+) -> Result<bool, StorageError> {
     let update = clients
         .dynamodb
         .update_item()

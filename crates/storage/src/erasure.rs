@@ -100,7 +100,8 @@ pub async fn erase_step(clients: &AwsClients, table: &str, user: &UserId, email:
             doomed.extend(keys);
         }
     }
-    for pk in [crate::journal::journal_pk(user), crate::usage::usage_pk(user), crate::inbox::inbox_pk(user), crate::alerts::alerts_pk(user)] {
+    for pk in [crate::journal::journal_pk(user), crate::usage::usage_pk(user), crate::inbox::inbox_pk(user), crate::alerts::alerts_pk(user)]
+    {
         let keys = keys_of(clients, table, None, &pk, room(&doomed)).await?;
         doomed.extend(keys);
     }

@@ -33,7 +33,9 @@ fn sort_key(id: &ScreenId) -> String {
 fn screen_from(item: &Item) -> Result<ScreenRecord, StorageError> {
     let sk = text(item, SK).ok_or_else(|| corrupt(item, SK))?;
     let columns: Vec<String> = match item.get("columns") {
-        Some(AttributeValue::L(list)) => list.iter().map(|v| v.as_s().cloned().map_err(|_| corrupt(item, "columns"))).collect::<Result<_, _>>()?,
+        Some(AttributeValue::L(list)) => {
+            list.iter().map(|v| v.as_s().cloned().map_err(|_| corrupt(item, "columns"))).collect::<Result<_, _>>()?
+        }
         _ => return Err(corrupt(item, "columns")),
     };
     let field = |name: &str| text(item, name).ok_or_else(|| corrupt(item, name));
@@ -87,7 +89,11 @@ pub async fn get_screen(clients: &AwsClients, table: &str, user: &UserId, id: &S
 
 /// The screens of `keys` that exist, with their owner (screen alerts' evaluation):
 /// ⌈N/100⌉ BatchGetItem, eventually consistent (0.5 RCU per screen).
-pub async fn get_screens(clients: &AwsClients, table: &str, keys: &[(UserId, ScreenId)]) -> Result<Vec<(UserId, ScreenRecord)>, StorageError> {
+pub async fn get_screens(
+    clients: &AwsClients,
+    table: &str,
+    keys: &[(UserId, ScreenId)],
+) -> Result<Vec<(UserId, ScreenRecord)>, StorageError> {
     let requested: Vec<Item> =
         keys.iter().map(|(user, id)| Item::from([(PK.to_owned(), s(user_pk(user))), (SK.to_owned(), s(sort_key(id)))])).collect();
     let found = get_all(clients, table, requested, None, false).await?;

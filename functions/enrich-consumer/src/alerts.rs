@@ -51,7 +51,12 @@ impl Consumer {
     /// Evaluates one page of `symbol`'s alerts (after `after`) against `seen`, and sends the next
     /// page's message when there is one. 1 Query + per alert that fires 2 UpdateItem + the
     /// notification, per alert that re-arms 1 UpdateItem; nothing for the others.
-    pub async fn evaluate_symbol_alerts(&self, symbol: &Symbol, seen: &Observation, after: Option<&str>) -> Result<Evaluated, MessageError> {
+    pub async fn evaluate_symbol_alerts(
+        &self,
+        symbol: &Symbol,
+        seen: &Observation,
+        after: Option<&str>,
+    ) -> Result<Evaluated, MessageError> {
         let (aws, app) = (&self.platform.aws, self.app_table.as_str());
         let (alerts, next) = store::alerts_page(aws, app, &store::symbol_index_key(symbol), after, ALERT_PAGE).await?;
         let outcomes = self
@@ -62,14 +67,19 @@ impl Consumer {
                         if self.fire(alert, title, body, None).await? { Outcome::Fired } else { Outcome::Unchanged }
                     }
                     Some(Transition::Rearm) => {
-                        if store::rearm(aws, app, alert).await? { Outcome::Rearmed } else { Outcome::Unchanged }
+                        if store::rearm(aws, app, alert).await? {
+                            Outcome::Rearmed
+                        } else {
+                            Outcome::Unchanged
+                        }
                     }
                     None => Outcome::Unchanged,
                 };
                 Ok::<Outcome, MessageError>(outcome)
             })
             .await?;
-        let continuation = next.clone().map(|after| QueueMessage::EvaluateAlerts { symbol: symbol.clone(), seen: seen.clone(), after: Some(after) });
+        let continuation =
+            next.clone().map(|after| QueueMessage::EvaluateAlerts { symbol: symbol.clone(), seen: seen.clone(), after: Some(after) });
         self.tally(alerts.len(), outcomes, next, continuation).await
     }
 
@@ -169,7 +179,13 @@ impl Consumer {
 
     /// Records the alert's next crossing and tells its owner; `false` when another evaluation
     /// recorded it first (that one tells).
-    async fn fire(&self, alert: &AlertRecord, title: String, body: String, matches: Option<&BTreeSet<Symbol>>) -> Result<bool, MessageError> {
+    async fn fire(
+        &self,
+        alert: &AlertRecord,
+        title: String,
+        body: String,
+        matches: Option<&BTreeSet<Symbol>>,
+    ) -> Result<bool, MessageError> {
         let now = self.platform.clock.now_utc();
         let at_millis = i64::try_from(now.unix_timestamp_nanos() / 1_000_000).unwrap_or(0);
         let pending = Pending { crossing: alert.crossings + 1, at_millis, title, body };
@@ -204,14 +220,19 @@ impl Consumer {
 
 /// What a refresh of one symbol shows alerts, and whether it differs from what was known before
 /// (the previous price or day's change; any signal found is news).
-pub fn observation(before: &bourse_domain::stock::Stock, after: &bourse_domain::stock::Stock, signals: &[bourse_domain::signals::Signal]) -> (Observation, bool) {
+pub fn observation(
+    before: &bourse_domain::stock::Stock,
+    after: &bourse_domain::stock::Stock,
+    signals: &[bourse_domain::signals::Signal],
+) -> (Observation, bool) {
     use bourse_domain::stock::Metric;
     let seen = Observation {
         price: after.metric(Metric::Price),
         change_pct: after.metric(Metric::ChangePct),
         signals: signals.iter().map(|s| s.kind).collect(),
     };
-    let changed = before.metric(Metric::Price) != seen.price || before.metric(Metric::ChangePct) != seen.change_pct || !seen.signals.is_empty();
+    let changed =
+        before.metric(Metric::Price) != seen.price || before.metric(Metric::ChangePct) != seen.change_pct || !seen.signals.is_empty();
     (seen, changed)
 }
 

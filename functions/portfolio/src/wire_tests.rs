@@ -157,7 +157,8 @@ fn samples() -> Vec<(&'static str, u16, Value)> {
     };
     let screen = bourse_storage::screens::ScreenRecord {
         id: bourse_domain::ScreenId::parse(&"3".repeat(32)).unwrap(),
-        definition: bourse_domain::saved_screen::ScreenDefinition::parse("Cheap", "pe < 15 and sector = 'Energy'", None, None, None).unwrap(),
+        definition: bourse_domain::saved_screen::ScreenDefinition::parse("Cheap", "pe < 15 and sector = 'Energy'", None, None, None)
+            .unwrap(),
         created_at: "2026-11-25T21:30:00Z".into(),
         updated_at: "2026-11-25T21:31:00Z".into(),
     };
@@ -391,7 +392,8 @@ fn every_answer_matches_its_schema() {
 
 #[test]
 fn every_documented_answer_has_a_sample() {
-    OpenApi::of_workspace(env!("CARGO_MANIFEST_DIR")).assert_samples_cover(&["portfolio", "journal", "watchlists", "inbox", "screens", "alerts"], &samples());
+    OpenApi::of_workspace(env!("CARGO_MANIFEST_DIR"))
+        .assert_samples_cover(&["portfolio", "journal", "watchlists", "inbox", "screens", "alerts"], &samples());
 }
 
 #[test]

@@ -156,7 +156,9 @@ async fn deleting_an_account_leaves_nothing_of_the_user_and_nothing_else_is_touc
     assert!(bourse_storage::inbox::deliver(&platform("auth").aws, &table(), &owner, &note).await.unwrap());
 
     let before = footprint(&user, &email, &portfolio, &job, &hashes, &idempotency_key).await;
-    for key in ["USER#", "EMAIL#", "P#", "J#", "USAGE#", "INBOX#", "ALERT#", "IDEMP#", "JOB#", "LOGINLIMIT#FAILURES#", "SESSIONS#", "OWNER#"] {
+    for key in
+        ["USER#", "EMAIL#", "P#", "J#", "USAGE#", "INBOX#", "ALERT#", "IDEMP#", "JOB#", "LOGINLIMIT#FAILURES#", "SESSIONS#", "OWNER#"]
+    {
         assert!(before.iter().any(|(k, n)| k.starts_with(key) && *n > 0), "the user has no {key} item to delete: {before:?}");
     }
     let held = |prefix: &str| before.iter().filter(|(k, _)| k.starts_with(prefix)).map(|(_, n)| n).sum::<usize>();

@@ -138,7 +138,10 @@ async fn screens_and_alerts_live_their_whole_life_and_belong_to_their_owner() {
         let created = c.call("POST", "/v1/alerts", Some(body.clone())).await;
         assert_eq!(created.status(), 201, "{body}: {}", json_body(&created));
         let view = json_body(&created);
-        assert_eq!((view["kind"].clone(), view["armed"].as_bool(), view["fired_count"].as_u64()), (body["kind"].clone(), Some(true), Some(0)));
+        assert_eq!(
+            (view["kind"].clone(), view["armed"].as_bool(), view["fired_count"].as_u64()),
+            (body["kind"].clone(), Some(true), Some(0))
+        );
         alerts.push(view["id"].as_str().unwrap().to_owned());
     }
     assert_eq!(json_body(&c.call("GET", "/v1/alerts", None).await)["items"].as_array().unwrap().len(), kinds.len());
@@ -214,7 +217,8 @@ async fn bad_input_is_a_4xx_on_the_field_at_fault_and_plan_limits_hold() {
     assert!(json_body(&over)["errors"][0]["reason"].as_str().unwrap().contains(&format!("limit: {screens}")), "{}", json_body(&over));
     let alerts = bourse_domain::alerts::max_alerts(plan);
     for i in 0..alerts {
-        let created = c.call("POST", "/v1/alerts", Some(json!({"kind": "price-above", "symbol": "AAPL", "price": format!("{}", 1000 + i)}))).await;
+        let created =
+            c.call("POST", "/v1/alerts", Some(json!({"kind": "price-above", "symbol": "AAPL", "price": format!("{}", 1000 + i)}))).await;
         assert_eq!(created.status(), 201, "{}", json_body(&created));
     }
     let over = c.call("POST", "/v1/alerts", Some(json!({"kind": "price-below", "symbol": "AAPL", "price": "1"}))).await;
@@ -234,7 +238,12 @@ async fn an_alert_fires_once_per_crossing_rearms_when_it_clears_and_redelivery_c
     // Below: nothing. Above: fires; the same evaluation delivered again (an SQS redelivery of the
     // message) finds the crossing recorded and fires nothing.
     let message = |seen: &Observation| {
-        let body = serde_json::to_string(&bourse_domain::messages::QueueMessage::EvaluateAlerts { symbol: symbol.clone(), seen: seen.clone(), after: None }).unwrap();
+        let body = serde_json::to_string(&bourse_domain::messages::QueueMessage::EvaluateAlerts {
+            symbol: symbol.clone(),
+            seen: seen.clone(),
+            after: None,
+        })
+        .unwrap();
         let mut record = aws_lambda_events::sqs::SqsMessage::default();
         record.message_id = Some(format!("m-{}", bourse_domain::random::hex_id(&bourse_domain::random::OsRandom).unwrap()));
         record.body = Some(body);
@@ -351,8 +360,11 @@ async fn saved_screen_alerts_report_gained_and_lost_matches_once() {
 
     // Only a loss: the "gained" alert stores the new set without firing; the others fire.
     let only_loss: BTreeSet<Symbol> = ["AAPL", "MSFT", "NVDA"].iter().map(|s| Symbol::parse(s).unwrap()).collect();
-    let current: Vec<AlertRecord> =
-        futures_util::future::join_all(ids.iter().map(|id| store::get_alert(&p.aws, &table(), &user, id))).await.into_iter().map(|r| r.unwrap().unwrap()).collect();
+    let current: Vec<AlertRecord> = futures_util::future::join_all(ids.iter().map(|id| store::get_alert(&p.aws, &table(), &user, id)))
+        .await
+        .into_iter()
+        .map(|r| r.unwrap().unwrap())
+        .collect();
     let rewound: Vec<AlertRecord> = current.iter().map(|r| AlertRecord { matches: only_loss.clone(), ..r.clone() }).collect();
     store::put_alerts_unchecked(&p.aws, &table(), &rewound).await.unwrap();
     evaluate_all().await;
