@@ -45,7 +45,7 @@ DOCUMENT = REPO / "openapi.yaml"
 # The operations each function serves, by path (`lambda-url/<function>` is the function's base).
 FUNCTIONS = {
     "auth": r"^/v1/(auth/|me$|usage$)",
-    "portfolio": r"^/v1/(portfolio/|portfolios|journal/|watchlists|inbox|webhooks|notifications/|me/export$)",
+    "portfolio": r"^/v1/(portfolio/|portfolios|journal/|watchlists|inbox|screens|alerts|webhooks|notifications/|me/export$)",
     "screener": r"^/v1/(screener/|stocks|sectors$|signals/|jobs)",
     # The operator routes: fuzzed with an ordinary user's token, so every generated request must
     # get the documented 404 (the refusal path, whatever the body, query or headers). Their admin
@@ -160,6 +160,22 @@ def webhook_fixtures(base: str, token: str) -> dict[str, str]:
     return {"webhook": kept, "doomed_webhook": doomed}
 
 
+def screen_fixtures(base: str, token: str) -> dict[str, str]:
+    """A saved screen to read, change and run, and one to delete."""
+    p = f"{base}/portfolio/v1/screens"
+    kept = expect("screen", call("POST", p, {"name": "Fuzz cheap", "filter": "pe < 20"}, token), 201)["id"]
+    doomed = expect("screen", call("POST", p, {"name": "Fuzz to delete", "filter": "pe > 5"}, token), 201)["id"]
+    return {"screen": kept, "doomed_screen": doomed}
+
+
+def alert_fixtures(base: str, token: str) -> dict[str, str]:
+    """An alert to read and replace, and one to delete."""
+    p = f"{base}/portfolio/v1/alerts"
+    kept = expect("alert", call("POST", p, {"kind": "price-above", "symbol": "AAPL", "price": "500"}, token), 201)["id"]
+    doomed = expect("alert", call("POST", p, {"kind": "day-move", "symbol": "MSFT", "percent": "5"}, token), 201)["id"]
+    return {"alert": kept, "doomed_alert": doomed}
+
+
 def screener_fixtures(base: str, token: str) -> dict[str, str]:
     job = expect("create job", call("POST", f"{base}/screener/v1/jobs", {"symbols": ["AAPL", "MSFT"]}, token), 202)
     return {"job": job["job_id"]}
@@ -176,6 +192,8 @@ ACCOUNTS = {
         "/v1/inbox": None,
         "/v1/webhooks": webhook_fixtures,
         "/v1/notifications": None,
+        "/v1/screens": screen_fixtures,
+        "/v1/alerts": alert_fixtures,
         "/v1/me/export": None,
     },
     "screener": {"/v1": screener_fixtures},

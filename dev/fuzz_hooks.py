@@ -50,6 +50,11 @@ EXAMPLES = {
     ("delete", "/v1/watchlists/{id}", "id"): "doomed_watchlist",
     ("*", "/v1/webhooks/{id}/test", "id"): "webhook",
     ("delete", "/v1/webhooks/{id}", "id"): "doomed_webhook",
+    ("*", "/v1/screens/{id}", "id"): "screen",
+    ("delete", "/v1/screens/{id}", "id"): "doomed_screen",
+    ("*", "/v1/screens/{id}/results", "id"): "screen",
+    ("*", "/v1/alerts/{id}", "id"): "alert",
+    ("delete", "/v1/alerts/{id}", "id"): "doomed_alert",
 }
 
 

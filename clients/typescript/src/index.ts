@@ -104,6 +104,8 @@ export function functionOf(path: string): "auth" | "portfolio" | "screener" | "o
   if (path === "/v1/watchlists" || path.startsWith("/v1/watchlists/")) return "portfolio";
   if (path === "/v1/inbox" || path.startsWith("/v1/inbox/")) return "portfolio";
   if (path === "/v1/webhooks" || path.startsWith("/v1/webhooks/") || path.startsWith("/v1/notifications/")) return "portfolio";
+  if (path === "/v1/screens" || path.startsWith("/v1/screens/")) return "portfolio";
+  if (path === "/v1/alerts" || path.startsWith("/v1/alerts/")) return "portfolio";
   return "screener";
 }
 

@@ -900,6 +900,112 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/screens": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The caller's saved screens (1 Query) */
+        get: operations["listScreens"];
+        put?: never;
+        /** Save a screen (a filter in the screener's language, with name, sort and columns) */
+        post: operations["createScreen"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/screens/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A screen id; anything else, or another user's id, is 404 */
+                id: string;
+            };
+            cookie?: never;
+        };
+        /** A saved screen (1 GetItem) */
+        get: operations["getScreen"];
+        put?: never;
+        post?: never;
+        /** Delete a saved screen (alerts on it stop firing) */
+        delete: operations["deleteScreen"];
+        options?: never;
+        head?: never;
+        /** Change a saved screen (the members given replace the stored ones) */
+        patch: operations["changeScreen"];
+        trace?: never;
+    };
+    "/v1/screens/{id}/results": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A screen id; anything else, or another user's id, is 404 */
+                id: string;
+            };
+            cookie?: never;
+        };
+        /**
+         * Run a saved screen: over the universe, or over one of the caller's portfolios (its holdings) or watchlists
+         * @description Runs over the universe held in memory: 1 GetItem (the screen), + 1 GetItem and 1 Query for a portfolio's holdings, + 1 GetItem for a watchlist.
+         */
+        get: operations["screenResults"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/alerts": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The caller's alerts with their state (1 Query) */
+        get: operations["listAlerts"];
+        put?: never;
+        /**
+         * Create an alert
+         * @description An alert fires once per crossing (its condition starts to hold) and re-arms when the condition clears; each firing is a notification in the inbox.
+         */
+        post: operations["createAlert"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/alerts/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description An alert id; anything else, or another user's id, is 404 */
+                id: string;
+            };
+            cookie?: never;
+        };
+        /** An alert with its state (1 GetItem) */
+        get: operations["getAlert"];
+        /** Replace an alert's rule (it is armed again) */
+        put: operations["replaceAlert"];
+        post?: never;
+        /** Delete an alert */
+        delete: operations["deleteAlert"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/inbox": {
         parameters: {
             query?: never;
@@ -1445,7 +1551,7 @@ export interface components {
             items: {
                 id: string;
                 /** @enum {string} */
-                kind: "job-completed" | "webhook-disabled";
+                kind: "job-completed" | "webhook-disabled" | "alert-fired";
                 title: string;
                 body: string;
                 /** @description the API path it is about */
@@ -1487,6 +1593,73 @@ export interface components {
         NotificationPreferences: {
             /** @description each notification also by e-mail (default false) */
             email: boolean;
+        };
+        SavedScreen: {
+            id: string;
+            name: string;
+            /** @description the filter as the service prints it (parses back to the same filter) */
+            filter: string;
+            sort: string;
+            /** @enum {string} */
+            order: "asc" | "desc";
+            columns: string[];
+            /** Format: date-time */
+            created_at: string;
+            /** Format: date-time */
+            updated_at: string;
+        };
+        ScreenResults: {
+            screen: components["schemas"]["SavedScreen"];
+            /** @enum {string} */
+            scope: "universe" | "portfolio" | "watchlist";
+            /** @description matches over the whole scope */
+            total: number;
+            universe_version: number;
+            /** @description symbols of the portfolio or watchlist the universe does not hold (never matched) */
+            unknown: string[];
+            items: {
+                symbol: string;
+                name: string;
+                sector: string | null;
+                /** @description the screen's columns: field name → exact decimal (null when unknown) */
+                values: {
+                    [key: string]: string | null;
+                };
+            }[];
+            /** @description absent on the last page */
+            next_cursor?: string;
+        };
+        /** @description price-above / price-below: symbol, price (at or above / at or below); day-move: symbol, percent (the day's change, either way, at least this many percent); signal: symbol, signal (one the enrichment finds in the history); screen: screen_id, on (gained, lost or any change of the saved screen's matches; default any). Members of another kind are refused. */
+        AlertRule: {
+            /** @enum {string} */
+            kind: "price-above" | "price-below" | "day-move" | "signal" | "screen";
+            symbol?: components["schemas"]["SymbolText"];
+            price?: components["schemas"]["Price"];
+            percent?: components["schemas"]["Price"];
+            /** @enum {string} */
+            signal?: "new52-week-high" | "new52-week-low" | "uptrend" | "downtrend" | "rsi-overbought" | "rsi-oversold" | "golden-cross" | "death-cross";
+            screen_id?: string;
+            /** @enum {string} */
+            on?: "gained" | "lost" | "any";
+        };
+        Alert: {
+            id: string;
+            /** @enum {string} */
+            kind: "price-above" | "price-below" | "day-move" | "signal" | "screen";
+            symbol?: string;
+            price?: string;
+            percent?: string;
+            signal?: string;
+            screen_id?: string;
+            /** @enum {string} */
+            on?: "gained" | "lost" | "any";
+            /** @description fires at the next crossing; false after firing until the condition clears */
+            armed: boolean;
+            fired_count: number;
+            /** Format: date-time */
+            last_fired_at: string | null;
+            /** Format: date-time */
+            created_at: string;
         };
         Watchlist: {
             id: string;
@@ -1792,6 +1965,10 @@ export interface components {
             webhooks: components["schemas"]["Webhook"][];
             /** @description first page only */
             notification_preferences?: components["schemas"]["NotificationPreferences"];
+            /** @description first page only (empty after) */
+            screens: components["schemas"]["SavedScreen"][];
+            /** @description first page only (empty after) */
+            alerts: components["schemas"]["Alert"][];
             transactions: {
                 portfolio_id: string;
                 id: string;
@@ -4113,6 +4290,380 @@ export interface operations {
             404: components["responses"]["NotFound"];
             /** @description Changed by other requests at the same moment; retry */
             409: components["responses"]["Conflict"];
+            429: components["responses"]["QuotaExceeded"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    listScreens: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description `items` */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        items: components["schemas"]["SavedScreen"][];
+                    };
+                };
+            };
+            /** @description A query parameter (none is known) */
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            429: components["responses"]["QuotaExceeded"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    createScreen: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description 1 to 128 visible ASCII characters (else 400). A retried POST with the same key and body answers the stored response (`Idempotent-Replayed: true`) with no second effect; 409 while another request holds the key (a lease of at most 60 s); 422 with another body */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    name: string;
+                    /** @description the screener's filter language (see POST /v1/screener/query) */
+                    filter: string;
+                    /** @description symbol or a numeric field (GET /v1/screener/fields); default market_cap */
+                    sort?: string;
+                    /**
+                     * @description default desc
+                     * @enum {string}
+                     */
+                    order?: "asc" | "desc";
+                    /** @description numeric fields shown with each match, no repeats; default price, change_pct, market_cap, pe */
+                    columns?: string[];
+                };
+            };
+        };
+        responses: {
+            /** @description The screen */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SavedScreen"];
+                };
+            };
+            /** @description A blank name, a filter that does not parse (`body.filter`), an unknown sort or column (`body.columns[i]`) */
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            /** @description Another request holds the Idempotency-Key */
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            /** @description More screens than the plan allows (the detail names the limit), or an Idempotency-Key reused with another body */
+            422: components["responses"]["Unprocessable"];
+            429: components["responses"]["QuotaExceeded"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    getScreen: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A screen id; anything else, or another user's id, is 404 */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The screen */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SavedScreen"];
+                };
+            };
+            /** @description A query parameter (none is known) */
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            /** @description No such screen (another user's id included) */
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["QuotaExceeded"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    deleteScreen: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A screen id; anything else, or another user's id, is 404 */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deleted */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            401: components["responses"]["Unauthorized"];
+            /** @description No such screen (another user's id included) */
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["QuotaExceeded"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    changeScreen: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A screen id; anything else, or another user's id, is 404 */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    name?: string;
+                    filter?: string;
+                    sort?: string;
+                    /** @enum {string} */
+                    order?: "asc" | "desc";
+                    columns?: string[];
+                };
+            };
+        };
+        responses: {
+            /** @description The screen */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SavedScreen"];
+                };
+            };
+            /** @description A member that does not parse (named in `errors`) */
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            /** @description No such screen (another user's id included) */
+            404: components["responses"]["NotFound"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["QuotaExceeded"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    screenResults: {
+        parameters: {
+            query?: {
+                /** @description screen this portfolio's holdings (not with watchlist_id) */
+                portfolio_id?: string;
+                /** @description screen this watchlist's symbols (not with portfolio_id) */
+                watchlist_id?: string;
+                limit?: components["parameters"]["Limit"];
+                /** @description `next_cursor` of the previous page of the same sort and order */
+                cursor?: components["parameters"]["StockCursor"];
+            };
+            header?: never;
+            path: {
+                /** @description A screen id; anything else, or another user's id, is 404 */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of matches in the screen's order */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ScreenResults"];
+                };
+            };
+            /** @description An unknown parameter, both scopes, a bad limit or a cursor of another sort */
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            /** @description No such screen, portfolio or watchlist (another user's ids included) */
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["QuotaExceeded"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    listAlerts: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description `items` */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        items: components["schemas"]["Alert"][];
+                    };
+                };
+            };
+            /** @description A query parameter (none is known) */
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            429: components["responses"]["QuotaExceeded"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    createAlert: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description 1 to 128 visible ASCII characters (else 400). A retried POST with the same key and body answers the stored response (`Idempotent-Replayed: true`) with no second effect; 409 while another request holds the key (a lease of at most 60 s); 422 with another body */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AlertRule"];
+            };
+        };
+        responses: {
+            /** @description The alert */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Alert"];
+                };
+            };
+            /** @description An unknown kind, a member missing or foreign to the kind, a malformed value (each named, e.g. `body.price`) */
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            /** @description Another request holds the Idempotency-Key */
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            /** @description An unknown symbol or screen, more alerts than the plan allows (the detail names the limit), or an Idempotency-Key reused with another body */
+            422: components["responses"]["Unprocessable"];
+            429: components["responses"]["QuotaExceeded"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    getAlert: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description An alert id; anything else, or another user's id, is 404 */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The alert */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Alert"];
+                };
+            };
+            /** @description A query parameter (none is known) */
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            /** @description No such alert (another user's id included) */
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["QuotaExceeded"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    replaceAlert: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description An alert id; anything else, or another user's id, is 404 */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AlertRule"];
+            };
+        };
+        responses: {
+            /** @description The alert */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Alert"];
+                };
+            };
+            /** @description A member that does not parse (named in `errors`) */
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            /** @description No such alert (another user's id included) */
+            404: components["responses"]["NotFound"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            /** @description An unknown symbol or screen */
+            422: components["responses"]["Unprocessable"];
+            429: components["responses"]["QuotaExceeded"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    deleteAlert: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description An alert id; anything else, or another user's id, is 404 */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deleted */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            401: components["responses"]["Unauthorized"];
+            /** @description No such alert (another user's id included) */
+            404: components["responses"]["NotFound"];
             429: components["responses"]["QuotaExceeded"];
             503: components["responses"]["Unavailable"];
         };

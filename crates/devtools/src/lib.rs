@@ -1,5 +1,6 @@
 //! Developer tooling behind the `bourse-dev` command (see `dev/README.md`).
 
+pub mod alertsbench;
 pub mod benchsupport;
 pub mod enrichbench;
 pub mod enumerationbench;

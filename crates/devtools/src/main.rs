@@ -12,6 +12,7 @@
 //! bourse-dev portfolio-bench [--runs 50]
 //! bourse-dev enumeration-bench [--runs 30]
 //! bourse-dev enrich-bench [--rate 20] [--latency-ms 100] [--concurrency 5] [--redis-db 5]
+//! bourse-dev alerts-bench [--alerts 10000] [--symbols 500] [--concurrency 8]
 //! ```
 
 use bourse_config::Config;
@@ -33,7 +34,7 @@ async fn main() {
 async fn run(args: Vec<String>) -> Result<(), DynError> {
     let (command, options) = args
         .split_first()
-        .ok_or("usage: bourse-dev <resources|seed|poll|pipeline-check|init-bench|screener-bench|portfolio-bench|enumeration-bench|enrich-bench> [options]")?;
+        .ok_or("usage: bourse-dev <resources|seed|poll|pipeline-check|init-bench|screener-bench|portfolio-bench|enumeration-bench|enrich-bench|alerts-bench> [options]")?;
     let options = parse_options(options)?;
     let get = |name: &str| options.get(name).map(String::as_str);
     let need = |name: &str| get(name).ok_or_else(|| format!("{command} needs --{name}"));
@@ -84,6 +85,14 @@ async fn run(args: Vec<String>) -> Result<(), DynError> {
                 latency: Duration::from_millis(get("latency-ms").unwrap_or("100").parse()?),
                 concurrency: get("concurrency").unwrap_or("5").parse()?,
                 redis_db: get("redis-db").unwrap_or("5").parse()?,
+            })
+            .await?
+        }
+        "alerts-bench" => {
+            bourse_devtools::alertsbench::run(bourse_devtools::alertsbench::Settings {
+                alerts: get("alerts").unwrap_or("10000").parse()?,
+                symbols: get("symbols").unwrap_or("500").parse()?,
+                concurrency: get("concurrency").unwrap_or("8").parse()?,
             })
             .await?
         }

@@ -801,6 +801,7 @@ fn only_auth_writes_credentials_and_sessions_and_the_screener_and_ops_see_no_acc
         "P#0123#4567",
         "J#0123",
         "INBOX#0123",
+        "ALERT#0123",
         "REFRESH#ab",
         "VERIFY#ab",
         "RESET#ab",
@@ -841,6 +842,7 @@ fn every_key_the_code_builds_is_granted_to_the_functions_that_use_it() {
         usage::usage_pk(&user),
     );
     let (holdings, signals) = (portfolios::portfolio_pk(&user, &portfolio), journal::journal_pk(&user));
+    let alerts = bourse_storage::alerts::alerts_pk(&user);
     let (get, query, batch_get, put, update, delete, batch_write) = (
         "dynamodb:GetItem",
         "dynamodb:Query",
@@ -902,8 +904,14 @@ fn every_key_the_code_builds_is_granted_to_the_functions_that_use_it() {
         ("PortfolioFunction", put, "INBOX#0123"),
         ("PortfolioFunction", update, "INBOX#0123"),
         ("PortfolioFunction", delete, "INBOX#0123"),
-        (CONSUMER, put, "INBOX#0123"), // a completed job's notification
+        (CONSUMER, put, "INBOX#0123"), // a completed job's or a fired alert's notification
         (CONSUMER, update, "INBOX#0123"),
+        ("PortfolioFunction", get, alerts.as_str()), // alerts
+        ("PortfolioFunction", query, &alerts),
+        ("PortfolioFunction", put, &alerts),
+        ("PortfolioFunction", delete, &alerts),
+        (CONSUMER, update, &alerts),     // an alert's state
+        (CONSUMER, batch_get, &profile), // the saved screens of screen alerts
         ("ScreenerFunction", query, "JOB#j1"),
         ("ScreenerFunction", get, "JOB#j1"),
         ("ScreenerFunction", put, "JOB#j1"),
@@ -925,9 +933,17 @@ fn every_key_the_code_builds_is_granted_to_the_functions_that_use_it() {
     // An account's erasure (bourse_storage::erasure): the keys of the user's partitions are read
     // with Query, the rest come from the owner and sessions indexes; every item goes in a
     // BatchWriteItem.
-    for key in
-        [profile.as_str(), &holdings, &signals, &meter, "INBOX#0123", "JOB#j1", "LOGINLIMIT#ACCOUNT#ab12", "LOGINLIMIT#FAILURES#ab12"]
-    {
+    for key in [
+        profile.as_str(),
+        &holdings,
+        &signals,
+        &meter,
+        "INBOX#0123",
+        &alerts,
+        "JOB#j1",
+        "LOGINLIMIT#ACCOUNT#ab12",
+        "LOGINLIMIT#FAILURES#ab12",
+    ] {
         expected.extend([(CONSUMER, query, key), (CONSUMER, batch_write, key)]);
     }
     for key in ["IDEMP#0123#k", family.as_str(), &refresh, "VERIFY#ab12", "RESET#ab12"] {

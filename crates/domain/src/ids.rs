@@ -96,6 +96,18 @@ random_id!(
     InvalidWebhookId,
     "not a webhook id"
 );
+random_id!(
+    /// A saved screen's id: 32 lower-case hex digits (128 random bits).
+    ScreenId,
+    InvalidScreenId,
+    "not a screen id"
+);
+random_id!(
+    /// An alert's id: 32 lower-case hex digits (128 random bits).
+    AlertId,
+    InvalidAlertId,
+    "not an alert id"
+);
 
 /// Text that is not a transaction id.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -130,7 +142,7 @@ impl TransactionId {
     }
 }
 
-text_id!(PortfolioId, WatchlistId, WebhookId, TransactionId);
+text_id!(PortfolioId, WatchlistId, WebhookId, ScreenId, AlertId, TransactionId);
 
 #[cfg(test)]
 mod tests {

@@ -34,6 +34,8 @@ pub enum NotificationKind {
     JobCompleted,
     /// A webhook endpoint was disabled after repeated failed deliveries.
     WebhookDisabled,
+    /// One of the user's alerts fired (`bourse_domain::alerts`).
+    AlertFired,
 }
 
 impl NotificationKind {
@@ -41,6 +43,7 @@ impl NotificationKind {
         match self {
             NotificationKind::JobCompleted => "job-completed",
             NotificationKind::WebhookDisabled => "webhook-disabled",
+            NotificationKind::AlertFired => "alert-fired",
         }
     }
 
@@ -48,6 +51,7 @@ impl NotificationKind {
         match text {
             "job-completed" => Some(NotificationKind::JobCompleted),
             "webhook-disabled" => Some(NotificationKind::WebhookDisabled),
+            "alert-fired" => Some(NotificationKind::AlertFired),
             _ => None,
         }
     }
@@ -103,6 +107,8 @@ mod tests {
         let (title, body) = job_completed(3, 2);
         assert!(title.contains("failures"));
         assert_eq!(body, "3 symbols enriched, 2 symbols failed (the job lists why).");
-        assert_eq!(NotificationKind::parse(NotificationKind::JobCompleted.as_str()), Some(NotificationKind::JobCompleted));
+        for kind in [NotificationKind::JobCompleted, NotificationKind::AlertFired] {
+            assert_eq!(NotificationKind::parse(kind.as_str()), Some(kind));
+        }
     }
 }

@@ -2,6 +2,7 @@
 //! I/O: everything here is unit-tested directly.
 
 pub mod account;
+pub mod alerts;
 pub mod backoff;
 pub mod cash;
 pub mod clock;
@@ -26,6 +27,7 @@ pub mod plan;
 pub mod portfolio;
 pub mod random;
 pub mod returns;
+pub mod saved_screen;
 pub mod screener;
 pub mod sectors;
 pub mod signals;
@@ -40,6 +42,6 @@ pub mod webhook;
 
 pub use account::{Email, Password, UserId};
 pub use clock::{Clock, ManualClock, SystemClock};
-pub use ids::{PortfolioId, TransactionId, WatchlistId, WebhookId};
+pub use ids::{AlertId, PortfolioId, ScreenId, TransactionId, WatchlistId, WebhookId};
 pub use plan::{Plan, QuotaState};
 pub use symbol::{Symbol, SymbolError};

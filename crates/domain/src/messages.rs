@@ -54,6 +54,23 @@ pub enum QueueMessage {
         #[serde(default, rename = "finalPass", skip_serializing_if = "std::ops::Not::not")]
         final_pass: bool,
     },
+    /// Evaluate the alerts of `symbol` after `after` (the index position `<user>#<alert>` of the
+    /// last one evaluated) against what its refresh found: the enrichment evaluates the first
+    /// page itself and sends this for the next, so a symbol with many alerts is spread over
+    /// messages of bounded work.
+    EvaluateAlerts {
+        symbol: crate::symbol::Symbol,
+        seen: crate::alerts::Observation,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        after: Option<String>,
+    },
+    /// Diff the saved-screen alerts after `after` against universe `version` (sent when a new
+    /// universe is published; one page per message, continued by the next).
+    EvaluateScreenAlerts {
+        version: u64,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        after: Option<String>,
+    },
 }
 
 /// The payload the EventBridge schedule sends (its `Input` in `template.yaml`).
@@ -77,6 +94,11 @@ fn is_key_part(text: &str) -> bool {
     !text.is_empty() && text.len() <= 64 && text.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
 }
 
+/// An index position `<user>#<id>` a continuation starts after.
+fn is_position(after: &str) -> bool {
+    after.split_once('#').is_some_and(|(u, p)| is_key_part(u) && is_key_part(p))
+}
+
 /// Longest diagnostic id accepted (it becomes part of a key).
 pub const MAX_PING_ID_LEN: usize = 64;
 
@@ -93,6 +115,8 @@ pub enum InvalidMessage {
     SnapshotDate(String),
     #[error("a shard continuation names the last <user>#<portfolio> fanned out")]
     ShardContinuation,
+    #[error("an alert continuation names the last <user>#<alert> evaluated")]
+    AlertContinuation,
     #[error("a mail needs an id of 1 to 64 letters, digits or dashes and a valid recipient")]
     Mail,
     #[error("an erasure names the account's valid e-mail address")]
@@ -120,10 +144,11 @@ impl QueueMessage {
             {
                 Err(InvalidMessage::WebhookDelivery)
             }
-            QueueMessage::SnapshotShard { after: Some(after), .. }
-                if !after.split_once('#').is_some_and(|(u, p)| is_key_part(u) && is_key_part(p)) =>
+            QueueMessage::SnapshotShard { after: Some(after), .. } if !is_position(after) => Err(InvalidMessage::ShardContinuation),
+            QueueMessage::EvaluateAlerts { after: Some(after), .. } | QueueMessage::EvaluateScreenAlerts { after: Some(after), .. }
+                if !is_position(after) =>
             {
-                Err(InvalidMessage::ShardContinuation)
+                Err(InvalidMessage::AlertContinuation)
             }
             _ => Ok(message),
         }
@@ -218,6 +243,22 @@ mod tests {
         assert_eq!(message(crate::webhook::ATTEMPTS + 1, &event), Err(InvalidMessage::WebhookDelivery));
         let bad = crate::webhook::WebhookEvent { id: "evt_x#y".into(), ..event };
         assert_eq!(message(1, &bad), Err(InvalidMessage::WebhookDelivery));
+    }
+
+    #[test]
+    fn alert_evaluations_carry_what_was_seen_and_where_to_continue() {
+        let seen = crate::alerts::Observation {
+            price: Some(rust_decimal::Decimal::new(12345, 2)),
+            change_pct: None,
+            signals: vec![crate::signals::SignalKind::GoldenCross],
+        };
+        let message = QueueMessage::EvaluateAlerts { symbol: crate::Symbol::parse("AAPL").unwrap(), seen, after: Some("u#a".into()) };
+        let text = serde_json::to_string(&message).unwrap();
+        assert_eq!(QueueMessage::parse(&text).unwrap(), message);
+        let screens = QueueMessage::EvaluateScreenAlerts { version: 7, after: None };
+        assert_eq!(serde_json::to_string(&screens).unwrap(), r#"{"kind":"evaluate-screen-alerts","version":7}"#);
+        let bad = r#"{"kind":"evaluate-screen-alerts","version":7,"after":"nope"}"#;
+        assert_eq!(QueueMessage::parse(bad), Err(InvalidMessage::AlertContinuation));
     }
 
     #[test]

@@ -5,9 +5,9 @@ use crate::indicators::{rsi, sma};
 use crate::market_data::YEAR_OF_TRADING_DAYS;
 use crate::stock::{Metric, Stock};
 use rust_decimal::Decimal;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum SignalKind {
     New52WeekHigh,

@@ -5,6 +5,7 @@ pub mod access;
 pub mod idempotency;
 pub mod jobs;
 pub mod secrets;
+pub mod universe;
 pub mod webhooks;
 
 use bourse_cache::Cache;

@@ -43,6 +43,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 use time::OffsetDateTime;
 
+pub mod alerts;
 pub mod fanout;
 pub mod notify;
 pub mod panic_guard;
@@ -310,6 +311,16 @@ impl Consumer {
                 Ok(())
             }
             QueueMessage::PublishUniverse => self.publish_pending().await,
+            QueueMessage::EvaluateAlerts { symbol, seen, after } => {
+                let done = self.evaluate_symbol_alerts(&symbol, &seen, after.as_deref()).await?;
+                tracing::info!(symbol = %symbol, evaluated = done.evaluated, fired = done.fired, "alerts evaluated");
+                Ok(())
+            }
+            QueueMessage::EvaluateScreenAlerts { version, after } => {
+                let done = self.evaluate_screen_alerts(version, after.as_deref()).await?;
+                tracing::info!(version, evaluated = done.evaluated, fired = done.fired, "screen alerts evaluated");
+                Ok(())
+            }
             QueueMessage::Decoy => Ok(()),
             QueueMessage::SendMail { id, mail } => self.send_mail(&id, &mail).await,
             QueueMessage::DeliverWebhook { user, webhook, attempt, event } => self.deliver_webhook(&user, &webhook, attempt, &event).await,
@@ -386,19 +397,26 @@ impl Consumer {
                 for (provider, error) in &failures {
                     tracing::info!(symbol = %symbol, provider, %error, "provider failed; others answered");
                 }
-                let mut stock = bourse_storage::market::get_stocks(aws, market, &[symbol.to_string()])
+                let before = bourse_storage::market::get_stocks(aws, market, &[symbol.to_string()])
                     .await?
                     .pop()
                     .unwrap_or_else(|| Stock::new(symbol.clone(), symbol.to_string()));
+                let mut stock = before.clone();
                 apply(&mut stock, &data, quality, &rfc3339(now));
                 let closes: Vec<_> = data.history.iter().map(|p| p.close).collect();
                 let date = now.date().to_string();
-                let signals: Vec<MarketSignal> = history_signals(&closes)
-                    .into_iter()
-                    .map(|s| MarketSignal { symbol: symbol.to_string(), kind: s.kind.name().to_owned(), detail: s.detail })
+                let found = history_signals(&closes);
+                let signals: Vec<MarketSignal> = found
+                    .iter()
+                    .map(|s| MarketSignal { symbol: symbol.to_string(), kind: s.kind.name().to_owned(), detail: s.detail.clone() })
                     .collect();
                 let history = if data.history_is_sane() { data.history.as_slice() } else { &[] };
                 bourse_storage::market::put_enrichment(aws, market, &stock, history, &signals, &date, now.unix_timestamp() as u64).await?;
+                // Before the outcome is recorded, so a failure here is redelivered and evaluated again.
+                let (seen, changed) = alerts::observation(&before, &stock, &found);
+                if changed {
+                    self.evaluate_symbol_alerts(symbol, &seen, None).await?;
+                }
                 Ok(quality)
             }
             FetchOutcome::Unknown => Err("unknown symbol: no provider knows it".into()),
@@ -490,12 +508,14 @@ impl Consumer {
     /// The coalesced publish: every pending symbol's stock (a symbol new to the universe only if
     /// `market_data::may_join_universe`: a provider knows it well) in one new universe version,
     /// the version to the cache, the published symbols off the pending set — and the next publish
-    /// scheduled if jobs completed meanwhile. 1 GetItem + ⌈N/100⌉ BatchGetItem + the republish +
-    /// 1–2 UpdateItem.
+    /// scheduled if jobs completed meanwhile, then the first page of screen alerts diffed against
+    /// the new universe. 1 GetItem + ⌈N/100⌉ BatchGetItem + the republish + 1–2 UpdateItem + 1
+    /// Query (screen alerts; with some, + 1 Query of the snapshot + 1 BatchGetItem of their screens).
     async fn publish_pending(&self) -> Result<(), MessageError> {
         let (aws, market) = (&self.platform.aws, self.market_table.as_str());
         let now = self.platform.clock.now_utc().unix_timestamp() as u64;
         let pending = bourse_storage::market::pending_publish(aws, market).await?;
+        let mut published = None;
         if !pending.is_empty() {
             let stocks = bourse_storage::market::get_stocks(aws, market, &pending).await?;
             let version =
@@ -504,9 +524,18 @@ impl Consumer {
                 cache.set(bourse_cache::UNIVERSE_VERSION_KEY, version.to_string().as_bytes(), VERSION_TTL).await;
             }
             tracing::info!(version, stocks = stocks.len(), "universe published");
+            published = Some(version);
         }
         if bourse_storage::market::finish_pending_publish(aws, market, &pending, now).await? {
             self.schedule_publish().await?;
+        }
+        // The saved screens' matches may have changed: the first page of screen alerts is diffed
+        // here, the next ones in messages of their own. A failure is only logged: each alert
+        // keeps its last match set, so the next publish reports what this one missed.
+        if let Some(version) = published
+            && let Err(err) = self.evaluate_screen_alerts(version, None).await
+        {
+            tracing::warn!(version, error = %err, "screen alerts not evaluated; the next publish diffs them");
         }
         Ok(())
     }

@@ -1,7 +1,9 @@
 //! Telling a user something: every notification goes through [`Consumer::notify`], which stores it
-//! in the inbox and — only when it is new there, so a redelivered producer never tells twice —
-//! queues its delivery to each active webhook endpoint of the user and, when the user asked for
-//! it, by e-mail.
+//! in the inbox (once: its id is the key) and queues its delivery to each active webhook endpoint
+//! of the user and, when the user asked for it, by e-mail. The deliveries are queued again when a
+//! producer's message comes again and finds the notification already stored: the earlier try may
+//! have stopped between the two writes, and each delivery drops its own copies (an attempt's
+//! recorded state, the e-mail's id), so a retry tells nothing twice and loses nothing.
 //!
 //! A webhook delivery is one `deliver-webhook` message per attempt, on the account queue:
 //! 1. the endpoint is read (deleted or disabled → dropped) and the delivery's state: an attempt
@@ -50,14 +52,11 @@ pub fn event_of(notification: &Notification) -> WebhookEvent {
 }
 
 impl Consumer {
-    /// Stores `notification` in `user`'s inbox and, when it is new there, queues its deliveries
-    /// (each active webhook; e-mail when the user turned it on and the address is verified).
-    /// `true` when newly stored.
+    /// Stores `notification` in `user`'s inbox and queues its deliveries (each active webhook;
+    /// e-mail when the user turned it on and the address is verified). `true` when newly stored.
     pub async fn notify(&self, user: &UserId, notification: &Notification) -> Result<bool, MessageError> {
         let (aws, app) = (&self.platform.aws, self.app_table.as_str());
-        if !bourse_storage::inbox::deliver(aws, app, user, notification).await? {
-            return Ok(false);
-        }
+        let stored = bourse_storage::inbox::deliver(aws, app, user, notification).await?;
         let settings = bourse_storage::webhooks::settings(aws, app, user).await?;
         let event = event_of(notification);
         let mut messages: Vec<QueueMessage> = settings
@@ -81,7 +80,7 @@ impl Consumer {
         if !messages.is_empty() {
             bourse_storage::queue::send_messages(aws, self.account_queue()?, &messages, None).await?;
         }
-        Ok(true)
+        Ok(stored)
     }
 
     /// The account queue (`MAIL_QUEUE_URL`): e-mails, erasures and webhook attempts.

@@ -1,8 +1,8 @@
 //! `GET /v1/me/export`: everything the service holds of the caller, as one JSON document — or the
 //! transactions as CSV (`format=csv`). An account of any size is exported in pages of at most
 //! [`PAGE_RECORDS`] transactions and signals, so each request does bounded work: the first page
-//! holds the profile, sessions, usage, portfolios, watchlists, webhook endpoints and notification
-//! preferences; every page continues the transactions
+//! holds the profile, sessions, usage, portfolios, watchlists, saved screens, alerts, webhook
+//! endpoints and notification preferences; every page continues the transactions
 //! (portfolio by portfolio), then the journal's signals; `next_cursor` (JSON) or a `Link: …;
 //! rel="next"` header (CSV) names the next page, absent on the last.
 
@@ -38,6 +38,8 @@ pub struct AccountExport {
     pub usage: Vec<ExportUsageDay>,
     pub portfolios: Vec<PortfolioView>,
     pub watchlists: Vec<crate::wire::WatchlistView>,
+    pub screens: Vec<crate::wire::ScreenView>,
+    pub alerts: Vec<crate::wire::AlertView>,
     /// First page only: the webhook endpoints (never their secrets).
     pub webhooks: Vec<crate::wire::WebhookView>,
     /// First page only.
@@ -142,8 +144,8 @@ struct Records {
 impl Portfolio {
     /// `GET /v1/me/export?format=json|csv&cursor=…`. Cost per page: 1 Query (portfolios) + 1 Query
     /// per portfolio page of transactions + 1–10 Queries of signals, and on the first page 1
-    /// GetItem (profile) + 1 Query on `gsi1` (sessions) + 1 Query (usage) + 1 Query (watchlists) + 1
-    /// Query (webhooks and preferences).
+    /// GetItem (profile) + 1 Query on `gsi1` (sessions) + 1 Query (usage) + 1 Query (watchlists and
+    /// saved screens, each) + 1 Query (alerts) + 1 Query (webhooks and preferences).
     pub(crate) async fn export(&self, request: &ApiRequest, user: &UserId) -> Result<Reply, ApiError> {
         request.only_query(&["format", "cursor"])?;
         let format = Format::of(request)?;
@@ -167,6 +169,8 @@ impl Portfolio {
             usage: Vec::new(),
             portfolios: Vec::new(),
             watchlists: Vec::new(),
+            screens: Vec::new(),
+            alerts: Vec::new(),
             webhooks: Vec::new(),
             notification_preferences: None,
             transactions: records.transactions,
@@ -211,6 +215,18 @@ impl Portfolio {
                 .map_err(storage_problem)?
                 .iter()
                 .map(crate::wire::WatchlistView::from)
+                .collect();
+            page.screens = bourse_storage::screens::list_screens(aws, table, user)
+                .await
+                .map_err(storage_problem)?
+                .iter()
+                .map(crate::wire::ScreenView::from)
+                .collect();
+            page.alerts = bourse_storage::alerts::list_alerts(aws, table, user)
+                .await
+                .map_err(storage_problem)?
+                .iter()
+                .map(crate::wire::AlertView::from)
                 .collect();
             let delivery = bourse_storage::webhooks::settings(aws, table, user).await.map_err(storage_problem)?;
             page.webhooks = delivery.webhooks.iter().map(crate::wire::WebhookView::from).collect();

@@ -5,6 +5,7 @@
 //! health needs a bearer token, and every key includes the caller's user id, so another user's
 //! portfolio id is simply not found (404). Domain failures map to responses in [`problem`].
 
+mod alerts;
 mod cash;
 mod dividends;
 mod export;
@@ -17,6 +18,7 @@ mod ledger;
 mod lots;
 mod picks;
 mod returns;
+mod screens;
 mod table;
 mod watchlists;
 mod webhooks;
@@ -94,6 +96,17 @@ pub enum PortfolioRoute {
     WebhookTest,
     PreferencesGet,
     PreferencesPut,
+    ScreenCreate,
+    ScreenList,
+    ScreenGet,
+    ScreenChange,
+    ScreenDelete,
+    ScreenResults,
+    AlertCreate,
+    AlertList,
+    AlertGet,
+    AlertReplace,
+    AlertDelete,
 }
 
 pub static ROUTES: &[Route<PortfolioRoute>] = &[
@@ -144,6 +157,17 @@ pub static ROUTES: &[Route<PortfolioRoute>] = &[
     Route::bearer_post("/v1/webhooks/{id}/test", PortfolioRoute::WebhookTest),
     Route::bearer_get("/v1/notifications/preferences", PortfolioRoute::PreferencesGet),
     Route::bearer_put("/v1/notifications/preferences", PortfolioRoute::PreferencesPut),
+    Route::bearer_post("/v1/screens", PortfolioRoute::ScreenCreate),
+    Route::bearer_get("/v1/screens", PortfolioRoute::ScreenList),
+    Route::bearer_get("/v1/screens/{id}", PortfolioRoute::ScreenGet),
+    Route::bearer_patch("/v1/screens/{id}", PortfolioRoute::ScreenChange),
+    Route::bearer_delete("/v1/screens/{id}", PortfolioRoute::ScreenDelete),
+    Route::bearer_get("/v1/screens/{id}/results", PortfolioRoute::ScreenResults),
+    Route::bearer_post("/v1/alerts", PortfolioRoute::AlertCreate),
+    Route::bearer_get("/v1/alerts", PortfolioRoute::AlertList),
+    Route::bearer_get("/v1/alerts/{id}", PortfolioRoute::AlertGet),
+    Route::bearer_put("/v1/alerts/{id}", PortfolioRoute::AlertReplace),
+    Route::bearer_delete("/v1/alerts/{id}", PortfolioRoute::AlertDelete),
 ];
 
 /// What the health endpoint checks.
@@ -162,6 +186,8 @@ pub struct Portfolio {
     market_table: String,
     /// The key that seals webhook signing secrets (`WEBHOOK_KEY_SECRET`), fetched once.
     seal_key: Option<bourse_runtime::secrets::InstanceSecret<bourse_domain::webhook::SealKey>>,
+    /// The published universe, for running saved screens (held as the screener holds it).
+    universe: bourse_runtime::universe::UniverseCache,
 }
 
 /// The one mapping of portfolio failures to responses.
@@ -216,6 +242,7 @@ impl Portfolio {
             market_table: platform.config.require_market_table()?.to_owned(),
             seal_key: bourse_runtime::webhooks::seal_key(&platform),
             platform,
+            universe: bourse_runtime::universe::UniverseCache::default(),
         })
     }
 
@@ -578,6 +605,17 @@ impl Handler<PortfolioRoute> for Portfolio {
             PortfolioRoute::WatchlistDelete => self.delete_watchlist(&request, &user()?).await,
             PortfolioRoute::WatchlistAdd => self.add_to_watchlist(&request, &user()?).await,
             PortfolioRoute::WatchlistRemove => self.remove_from_watchlist(&request, &user()?).await,
+            PortfolioRoute::ScreenCreate => self.create_screen(&request, &user()?).await,
+            PortfolioRoute::ScreenList => self.list_screens(&request, &user()?).await,
+            PortfolioRoute::ScreenGet => self.get_screen(&request, &user()?).await,
+            PortfolioRoute::ScreenChange => self.change_screen(&request, &user()?).await,
+            PortfolioRoute::ScreenDelete => self.delete_screen(&request, &user()?).await,
+            PortfolioRoute::ScreenResults => self.screen_results(&request, &user()?).await,
+            PortfolioRoute::AlertCreate => self.create_alert(&request, &user()?).await,
+            PortfolioRoute::AlertList => self.list_alerts(&request, &user()?).await,
+            PortfolioRoute::AlertGet => self.get_alert(&request, &user()?).await,
+            PortfolioRoute::AlertReplace => self.replace_alert(&request, &user()?).await,
+            PortfolioRoute::AlertDelete => self.delete_alert(&request, &user()?).await,
             PortfolioRoute::Lots => self.lots(&request, &user()?).await,
             PortfolioRoute::Returns => self.returns(&request, &user()?).await,
             PortfolioRoute::Dividends => self.dividends(&request, &user()?).await,

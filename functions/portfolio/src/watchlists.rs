@@ -62,7 +62,7 @@ fn limits(request: &ApiRequest) -> Result<WatchlistLimits, ApiError> {
 impl Portfolio {
     /// Refuses symbols the universe does not know (422 on `field(i)`, the i-th symbol's place in
     /// the body): 1 BatchGetItem per 100.
-    async fn known(&self, symbols: &[Symbol], field: impl Fn(usize) -> String) -> Result<(), ApiError> {
+    pub(crate) async fn known(&self, symbols: &[Symbol], field: impl Fn(usize) -> String) -> Result<(), ApiError> {
         let found = quotes(&self.platform.aws, &self.market_table, symbols).await.map_err(storage_problem)?;
         let unknown: Vec<FieldError> = symbols
             .iter()

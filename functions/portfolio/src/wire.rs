@@ -802,3 +802,122 @@ impl From<bourse_domain::webhook::DeliveryPreferences> for PreferencesView {
         PreferencesView { email: p.email }
     }
 }
+
+/// `SavedScreen`: a user's screen definition (the filter as the service prints it back).
+#[derive(Debug, Clone, Serialize)]
+pub struct ScreenView {
+    pub id: bourse_domain::ScreenId,
+    pub name: String,
+    pub filter: String,
+    pub sort: &'static str,
+    pub order: &'static str,
+    pub columns: Vec<&'static str>,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+impl From<&bourse_storage::screens::ScreenRecord> for ScreenView {
+    fn from(s: &bourse_storage::screens::ScreenRecord) -> Self {
+        let d = &s.definition;
+        ScreenView {
+            id: s.id.clone(),
+            name: d.name.clone(),
+            filter: d.filter.to_string(),
+            sort: d.sort.name(),
+            order: if d.sort.descending { "desc" } else { "asc" },
+            columns: d.columns.iter().map(|m| m.info().name).collect(),
+            created_at: s.created_at.clone(),
+            updated_at: s.updated_at.clone(),
+        }
+    }
+}
+
+/// `ScreenRow`: one matching stock with the screen's columns (`null` where the data has none).
+#[derive(Debug, Clone, Serialize)]
+pub struct ScreenRow {
+    pub symbol: String,
+    pub name: String,
+    pub sector: Option<String>,
+    pub values: std::collections::BTreeMap<&'static str, Option<String>>,
+}
+
+impl ScreenRow {
+    pub fn new(stock: &bourse_domain::stock::Stock, columns: &[bourse_domain::stock::Metric]) -> Self {
+        ScreenRow {
+            symbol: stock.symbol.to_string(),
+            name: stock.name.clone(),
+            sector: stock.sector.clone(),
+            values: columns.iter().map(|m| (m.info().name, stock.metric(*m).map(dec))).collect(),
+        }
+    }
+}
+
+/// `ScreenResults`: a page of a saved screen's matches over its scope.
+#[derive(Debug, Clone, Serialize)]
+pub struct ScreenResults {
+    pub screen: ScreenView,
+    /// `universe`, `portfolio` or `watchlist`.
+    pub scope: &'static str,
+    /// How many stocks of the scope match (all pages).
+    pub total: usize,
+    pub universe_version: u64,
+    /// Symbols of the scope the universe does not hold (never matched).
+    pub unknown: Vec<String>,
+    #[serde(flatten)]
+    pub page: bourse_http::Page<ScreenRow>,
+}
+
+/// `Alert`: an alert's rule and state.
+#[derive(Debug, Clone, Serialize)]
+pub struct AlertView {
+    pub id: bourse_domain::AlertId,
+    pub kind: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub symbol: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub price: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub percent: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub signal: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub screen_id: Option<bourse_domain::ScreenId>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub on: Option<&'static str>,
+    /// Fires at the next crossing (false after firing, until the condition clears).
+    pub armed: bool,
+    /// How many times it fired.
+    pub fired_count: u64,
+    pub last_fired_at: Option<String>,
+    pub created_at: String,
+}
+
+impl From<&bourse_storage::alerts::AlertRecord> for AlertView {
+    fn from(a: &bourse_storage::alerts::AlertRecord) -> Self {
+        use bourse_domain::alerts::AlertRule;
+        let mut view = AlertView {
+            id: a.id.clone(),
+            kind: a.rule.kind().as_str(),
+            symbol: a.rule.symbol().map(|s| s.to_string()),
+            price: None,
+            percent: None,
+            signal: None,
+            screen_id: None,
+            on: None,
+            armed: a.armed,
+            fired_count: a.crossings,
+            last_fired_at: a.last_fired_at.clone(),
+            created_at: a.created_at.clone(),
+        };
+        match &a.rule {
+            AlertRule::PriceAbove { price, .. } | AlertRule::PriceBelow { price, .. } => view.price = Some(dec(*price)),
+            AlertRule::DayMove { percent, .. } => view.percent = Some(dec(*percent)),
+            AlertRule::Signal { signal, .. } => view.signal = Some(signal.name()),
+            AlertRule::Screen { screen, on } => {
+                view.screen_id = Some(screen.clone());
+                view.on = Some(on.as_str());
+            }
+        }
+        view
+    }
+}

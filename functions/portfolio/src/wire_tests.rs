@@ -179,6 +179,58 @@ fn samples() -> Vec<(&'static str, u16, Value)> {
         list: listed.clone(),
         items: watchlist.symbols.iter().map(|s| QuotedSymbol::new(s, quotes.get(s.as_str()))).collect(),
     };
+    let screen = bourse_storage::screens::ScreenRecord {
+        id: bourse_domain::ScreenId::parse(&"3".repeat(32)).unwrap(),
+        definition: bourse_domain::saved_screen::ScreenDefinition::parse("Cheap", "pe < 15 and sector = 'Energy'", None, None, None)
+            .unwrap(),
+        created_at: "2026-11-25T21:30:00Z".into(),
+        updated_at: "2026-11-25T21:31:00Z".into(),
+    };
+    let screen_view = ScreenView::from(&screen);
+    let mut stock = bourse_domain::stock::Stock::new(Symbol::parse("XOM").unwrap(), "Exxon Mobil".into());
+    stock.sector = Some("Energy".into());
+    stock.set(bourse_domain::stock::Metric::Pe, Some(d("12.5")));
+    let results = |cursor: Option<String>| ScreenResults {
+        screen: screen_view.clone(),
+        scope: "watchlist",
+        total: 1,
+        universe_version: 7,
+        unknown: vec!["ZZZ".into()],
+        page: Page::new(vec![ScreenRow::new(&stock, &screen.definition.columns)], cursor),
+    };
+    let alert = |kind: &str, members: &[(&str, &str)], crossings: u64| {
+        let mut raw = bourse_domain::alerts::RawAlert { kind: kind.into(), ..Default::default() };
+        for (name, value) in members {
+            let value = Some((*value).to_owned());
+            match *name {
+                "symbol" => raw.symbol = value,
+                "price" => raw.price = value,
+                "percent" => raw.percent = value,
+                "signal" => raw.signal = value,
+                "screen_id" => raw.screen_id = value,
+                "on" => raw.on = value,
+                _ => unreachable!(),
+            }
+        }
+        AlertView::from(&bourse_storage::alerts::AlertRecord {
+            user: bourse_domain::UserId::parse(&"1".repeat(32)).unwrap(),
+            id: bourse_domain::AlertId::parse(&"4".repeat(32)).unwrap(),
+            rule: raw.parse().unwrap(),
+            armed: crossings == 0,
+            crossings,
+            pending: None,
+            matches: Default::default(),
+            last_fired_at: (crossings > 0).then(|| "2026-11-25T21:35:00Z".to_owned()),
+            created_at: "2026-11-25T21:30:00Z".into(),
+        })
+    };
+    let alert_views = vec![
+        alert("price-above", &[("symbol", "AAPL"), ("price", "200.5")], 0),
+        alert("price-below", &[("symbol", "AAPL"), ("price", "150")], 1),
+        alert("day-move", &[("symbol", "MSFT"), ("percent", "5")], 0),
+        alert("signal", &[("symbol", "MSFT"), ("signal", "golden-cross")], 2),
+        alert("screen", &[("screen_id", &"3".repeat(32)), ("on", "gained")], 0),
+    ];
     let first_page = crate::export::AccountExport {
         format: crate::export::FORMAT,
         exported_at: "2026-11-25T21:30:00Z".into(),
@@ -200,6 +252,8 @@ fn samples() -> Vec<(&'static str, u16, Value)> {
         usage: vec![crate::export::ExportUsageDay { date: "2026-11-25".into(), total: 2, routes: [("GET /v1/me".to_owned(), 2)].into() }],
         portfolios: vec![view.clone()],
         watchlists: vec![listed.clone()],
+        screens: vec![screen_view.clone()],
+        alerts: alert_views.clone(),
         webhooks: vec![WebhookView {
             id: "ab".repeat(16),
             url: "https://hooks.example.com/bourse".into(),
@@ -224,6 +278,8 @@ fn samples() -> Vec<(&'static str, u16, Value)> {
         usage: vec![],
         portfolios: vec![],
         watchlists: vec![],
+        screens: vec![],
+        alerts: vec![],
         webhooks: vec![],
         notification_preferences: None,
         transactions: vec![],
@@ -380,6 +436,17 @@ fn samples() -> Vec<(&'static str, u16, Value)> {
         ("inbox", 200, json(&inbox_page)),
         ("inboxUnreadCount", 200, json(&UnreadCount { unread: 3 })),
         ("inboxMarkAllRead", 200, json(&MarkedRead { marked: 3 })),
+        ("createScreen", 201, json(&screen_view)),
+        ("listScreens", 200, json(&Page::all(vec![screen_view.clone()]))),
+        ("getScreen", 200, json(&screen_view)),
+        ("changeScreen", 200, json(&screen_view)),
+        ("screenResults", 200, json(&results(Some("0a0b".into())))),
+        ("screenResults", 200, json(&results(None))),
+        ("createAlert", 201, json(&alert_views[0])),
+        ("listAlerts", 200, json(&Page::all(alert_views.clone()))),
+        ("getAlert", 200, json(&alert_views[3])),
+        ("getAlert", 200, json(&alert_views[4])),
+        ("replaceAlert", 200, json(&alert_views[2])),
         ("createWatchlist", 201, json(&listed)),
         ("listWatchlists", 200, json(&Page::all(vec![listed.clone()]))),
         ("getWatchlist", 200, json(&detail)),
@@ -448,7 +515,7 @@ fn every_answer_matches_its_schema() {
 #[test]
 fn every_documented_answer_has_a_sample() {
     OpenApi::of_workspace(env!("CARGO_MANIFEST_DIR"))
-        .assert_samples_cover(&["portfolio", "journal", "watchlists", "inbox", "webhooks"], &samples());
+        .assert_samples_cover(&["portfolio", "journal", "watchlists", "inbox", "webhooks", "screens", "alerts"], &samples());
 }
 
 #[test]

@@ -6,7 +6,7 @@
 //! per-route TTLs, and carry `ETag`/`Cache-Control`. Routing is declared once in [`ROUTES`].
 
 pub mod jobs;
-pub mod universe;
+pub use bourse_runtime::universe;
 pub mod views;
 #[cfg(test)]
 mod wire_tests;

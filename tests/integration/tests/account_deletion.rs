@@ -70,6 +70,7 @@ async fn footprint(
         (format!("J#{user}"), None),
         (format!("USAGE#{user}"), None),
         (format!("INBOX#{user}"), None),
+        (format!("ALERT#{user}"), None),
         (format!("IDEMP#{user}#{idempotency_key}"), None),
         (format!("JOB#{job}"), None),
         (format!("LOGINLIMIT#ACCOUNT#{account}"), None),
@@ -128,6 +129,12 @@ async fn deleting_an_account_leaves_nothing_of_the_user_and_nothing_else_is_touc
     // Delivery settings: a webhook endpoint (with its count) and the preferences, in the inbox's partition.
     assert_eq!(c.call("POST", "/v1/webhooks", Some(json!({"url": "http://127.0.0.1:9/hook"}))).await.status(), 201);
     assert_eq!(c.call("PUT", "/v1/notifications/preferences", Some(json!({"email": true}))).await.status(), 200);
+    // A saved screen (under USER#) and alerts (ALERT#, indexed by symbol and as a screen alert).
+    let screen = json_body(&c.call("POST", "/v1/screens", Some(json!({"name": "Big", "filter": "market_cap > 100B"}))).await);
+    let screen_alert = json!({"kind": "screen", "screen_id": screen["id"]});
+    assert_eq!(c.call("POST", "/v1/alerts", Some(screen_alert)).await.status(), 201);
+    let price_alert = json!({"kind": "price-above", "symbol": "MSFT", "price": "1000"});
+    assert_eq!(c.call("POST", "/v1/alerts", Some(price_alert)).await.status(), 201);
     assert_eq!(login(&auth, &email, "wrong-password-entirely", &random_ip()).await.status(), 401);
     let refreshed = json_body(&refresh(&auth, &first_refresh).await);
     let second_refresh = refreshed["refresh_token"].as_str().unwrap().to_owned();
@@ -152,7 +159,9 @@ async fn deleting_an_account_leaves_nothing_of_the_user_and_nothing_else_is_touc
     assert!(bourse_storage::inbox::deliver(&platform("auth").aws, &table(), &owner, &note).await.unwrap());
 
     let before = footprint(&user, &email, &portfolio, &job, &hashes, &idempotency_key).await;
-    for key in ["USER#", "EMAIL#", "P#", "J#", "USAGE#", "INBOX#", "IDEMP#", "JOB#", "LOGINLIMIT#FAILURES#", "SESSIONS#", "OWNER#"] {
+    for key in
+        ["USER#", "EMAIL#", "P#", "J#", "USAGE#", "INBOX#", "ALERT#", "IDEMP#", "JOB#", "LOGINLIMIT#FAILURES#", "SESSIONS#", "OWNER#"]
+    {
         assert!(before.iter().any(|(k, n)| k.starts_with(key) && *n > 0), "the user has no {key} item to delete: {before:?}");
     }
     let held = |prefix: &str| before.iter().filter(|(k, _)| k.starts_with(prefix)).map(|(_, n)| n).sum::<usize>();

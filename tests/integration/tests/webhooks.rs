@@ -118,12 +118,34 @@ impl Receiver {
 /// A consumer whose account queue is a fresh queue of this test, so the retries it schedules
 /// (delayed 30 s and more) reach no other test.
 async fn consumer() -> enrich_consumer_fn::Consumer {
+    consumer_and_queue().await.0
+}
+
+/// A consumer whose account queue is a fresh one of this test's, and that queue's URL.
+async fn consumer_and_queue() -> (enrich_consumer_fn::Consumer, String) {
     let p = platform("enrich-consumer");
     let name = format!("bourse-webhook-test-{}", bourse_domain::random::hex_id(&bourse_domain::random::OsRandom).unwrap());
     let queue = p.aws.sqs.create_queue().queue_name(name).send().await.unwrap().queue_url.unwrap();
-    let config = bourse_config::Config { mail_queue_url: Some(queue), ..(*p.config).clone() };
+    let config = bourse_config::Config { mail_queue_url: Some(queue.clone()), ..(*p.config).clone() };
     let p = bourse_runtime::Platform { config: Arc::new(config), ..p };
-    enrich_consumer_fn::Consumer::new(p).await.unwrap()
+    (enrich_consumer_fn::Consumer::new(p).await.unwrap(), queue)
+}
+
+/// Every message waiting on `queue` (bodies), taken off it.
+async fn drain(queue: &str) -> Vec<String> {
+    let sqs = &platform("enrich-consumer").aws.sqs;
+    let mut bodies = Vec::new();
+    loop {
+        let got = sqs.receive_message().queue_url(queue).max_number_of_messages(10).wait_time_seconds(1).send().await.unwrap();
+        let messages = got.messages.unwrap_or_default();
+        if messages.is_empty() {
+            return bodies;
+        }
+        for m in messages {
+            sqs.delete_message().queue_url(queue).receipt_handle(m.receipt_handle.unwrap()).send().await.unwrap();
+            bodies.push(m.body.unwrap());
+        }
+    }
 }
 
 async fn consume(consumer: &enrich_consumer_fn::Consumer, body: &str) {
@@ -193,17 +215,23 @@ async fn a_notification_reaches_the_endpoint_signed_once_and_redirects_are_not_f
     let stored = bourse_storage::webhooks::settings(&platform("portfolio").aws, &table(), &user).await.unwrap();
     assert!(!stored.webhooks[0].sealed_secret.contains(&secret[6..]), "stored sealed, not in clear");
 
-    // notify stores it and queues one delivery; our queue's message, consumed, posts it.
-    let consumer = consumer().await;
+    // notify stores it and queues one delivery. A second notify of it (a producer's message that
+    // came again, perhaps after stopping between the inbox and the queue) stores nothing more but
+    // queues the delivery again; the copies, consumed, post it once.
+    let (consumer, queue) = consumer_and_queue().await;
     let n = note(1);
     assert!(consumer.notify(&user, &n).await.unwrap());
-    assert!(!consumer.notify(&user, &n).await.unwrap(), "a second notify stores and queues nothing");
+    assert!(!consumer.notify(&user, &n).await.unwrap(), "a second notify stores nothing new");
     let event = enrich_consumer_fn::notify::event_of(&n);
     let hook: bourse_domain::WebhookId = bourse_domain::WebhookId::parse(created["id"].as_str().unwrap()).unwrap();
     let message = bourse_domain::messages::QueueMessage::DeliverWebhook { user: user.clone(), webhook: hook.clone(), attempt: 1, event };
     let body = serde_json::to_string(&message).unwrap();
-    consume(&consumer, &body).await;
-    consume(&consumer, &body).await; // a redelivery of the same attempt
+    let queued = drain(&queue).await;
+    assert_eq!(queued, vec![body.clone(), body.clone()], "each notify queued the same first attempt");
+    for copy in &queued {
+        consume(&consumer, copy).await;
+    }
+    consume(&consumer, &body).await; // and a redelivery of the same attempt
     assert_eq!(ok.count(), 1, "delivered once");
     let got = &ok.requests()[0];
     let header = got.header("bourse-signature").expect("signed");

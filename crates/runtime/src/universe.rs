@@ -3,9 +3,9 @@
 //! down or cold), and a reload (one Query of the snapshot) only when the version moved. A screen
 //! over the universe then costs no DynamoDB request.
 
+use crate::{Platform, storage_problem};
 use bourse_domain::stock::{Metric, Stock};
 use bourse_http::ApiError;
-use bourse_runtime::{Platform, storage_problem};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
