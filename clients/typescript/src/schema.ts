@@ -1551,7 +1551,7 @@ export interface components {
             items: {
                 id: string;
                 /** @enum {string} */
-                kind: "job-completed" | "webhook-disabled" | "alert-fired";
+                kind: "job-completed" | "import-finished" | "webhook-disabled" | "alert-fired";
                 title: string;
                 body: string;
                 /** @description the API path it is about */

@@ -36,6 +36,8 @@ pub enum NotificationKind {
     WebhookDisabled,
     /// One of the user's alerts fired (`bourse_domain::alerts`).
     AlertFired,
+    /// A CSV import into one of the user's portfolios finished.
+    ImportFinished,
 }
 
 impl NotificationKind {
@@ -44,6 +46,7 @@ impl NotificationKind {
             NotificationKind::JobCompleted => "job-completed",
             NotificationKind::WebhookDisabled => "webhook-disabled",
             NotificationKind::AlertFired => "alert-fired",
+            NotificationKind::ImportFinished => "import-finished",
         }
     }
 
@@ -52,6 +55,7 @@ impl NotificationKind {
             "job-completed" => Some(NotificationKind::JobCompleted),
             "webhook-disabled" => Some(NotificationKind::WebhookDisabled),
             "alert-fired" => Some(NotificationKind::AlertFired),
+            "import-finished" => Some(NotificationKind::ImportFinished),
             _ => None,
         }
     }
@@ -72,6 +76,21 @@ pub fn job_completed(done: u64, failed: u64) -> (String, String) {
         format!("{} enriched, {} failed (the job lists why).", symbols(done), symbols(failed))
     };
     (title, body)
+}
+
+/// The notification of a finished import into the portfolio `portfolio_name`: what it added,
+/// what it found already there, and what it skipped.
+pub fn import_finished(portfolio_name: &str, added: u64, duplicates: u64, skipped: u64) -> (String, String) {
+    let transactions = |n: u64| if n == 1 { "1 transaction".to_owned() } else { format!("{n} transactions") };
+    let mut body = format!("{} added to {portfolio_name}", transactions(added));
+    if duplicates > 0 {
+        body.push_str(&format!(", {} already there", transactions(duplicates)));
+    }
+    if skipped > 0 {
+        body.push_str(&format!(", {skipped} {} skipped", if skipped == 1 { "row" } else { "rows" }));
+    }
+    body.push('.');
+    ("Your import finished".to_owned(), body)
 }
 
 /// The notice of an endpoint disabled after `failures` failed deliveries in a row.
@@ -107,8 +126,20 @@ mod tests {
         let (title, body) = job_completed(3, 2);
         assert!(title.contains("failures"));
         assert_eq!(body, "3 symbols enriched, 2 symbols failed (the job lists why).");
-        for kind in [NotificationKind::JobCompleted, NotificationKind::AlertFired] {
+        for kind in [
+            NotificationKind::JobCompleted,
+            NotificationKind::WebhookDisabled,
+            NotificationKind::AlertFired,
+            NotificationKind::ImportFinished,
+        ] {
             assert_eq!(NotificationKind::parse(kind.as_str()), Some(kind));
         }
+    }
+
+    #[test]
+    fn an_import_notification_says_what_it_added_found_and_skipped() {
+        assert_eq!(import_finished("Main", 1, 0, 0), ("Your import finished".to_owned(), "1 transaction added to Main.".to_owned()));
+        assert_eq!(import_finished("ISA", 12, 3, 1).1, "12 transactions added to ISA, 3 transactions already there, 1 row skipped.");
+        assert_eq!(import_finished("ISA", 0, 1, 2).1, "0 transactions added to ISA, 1 transaction already there, 2 rows skipped.");
     }
 }

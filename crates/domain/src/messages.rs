@@ -64,6 +64,18 @@ pub enum QueueMessage {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         after: Option<String>,
     },
+    /// Tell `user` that an import into `portfolio` finished (sent by the portfolio function once
+    /// the import is stored; the consumer's `notify` stores it and delivers it). `file` is the
+    /// file's SHA-256 (hex): with `at`, it names the notification, so a redelivery tells once.
+    ImportFinished {
+        user: crate::UserId,
+        portfolio: crate::PortfolioId,
+        file: String,
+        at: String,
+        added: u64,
+        duplicates: u64,
+        skipped: u64,
+    },
     /// Diff the saved-screen alerts after `after` against universe `version` (sent when a new
     /// universe is published; one page per message, continued by the next).
     EvaluateScreenAlerts {
@@ -126,6 +138,8 @@ pub enum InvalidMessage {
         crate::webhook::ATTEMPTS
     )]
     WebhookDelivery,
+    #[error("an import's notification needs the file's SHA-256 in lower-case hex and an RFC 3339 time")]
+    ImportFinished,
 }
 
 impl QueueMessage {
@@ -139,6 +153,11 @@ impl QueueMessage {
             }
             QueueMessage::SendMail { id, mail } if !is_key_part(id) || crate::Email::parse(mail.to()).is_err() => Err(InvalidMessage::Mail),
             QueueMessage::EraseAccount { email, .. } if crate::Email::parse(email).is_err() => Err(InvalidMessage::ErasureEmail),
+            QueueMessage::ImportFinished { file, at, .. }
+                if !crate::text::is_lower_hex(file, 64) || crate::text::parse_rfc3339(at).is_err() =>
+            {
+                Err(InvalidMessage::ImportFinished)
+            }
             QueueMessage::DeliverWebhook { attempt, event, .. }
                 if !(1..=crate::webhook::ATTEMPTS).contains(attempt) || !event.has_valid_id() =>
             {
@@ -259,6 +278,28 @@ mod tests {
         assert_eq!(serde_json::to_string(&screens).unwrap(), r#"{"kind":"evaluate-screen-alerts","version":7}"#);
         let bad = r#"{"kind":"evaluate-screen-alerts","version":7,"after":"nope"}"#;
         assert_eq!(QueueMessage::parse(bad), Err(InvalidMessage::AlertContinuation));
+    }
+
+    #[test]
+    fn an_import_notification_carries_the_files_digest_and_a_time() {
+        let message = |file: &str, at: &str| QueueMessage::ImportFinished {
+            user: crate::UserId::parse(&"a".repeat(32)).unwrap(),
+            portfolio: crate::PortfolioId::parse(&"b".repeat(32)).unwrap(),
+            file: file.into(),
+            at: at.into(),
+            added: 3,
+            duplicates: 1,
+            skipped: 0,
+        };
+        let good = message(&"0f".repeat(32), "2026-12-02T12:00:00Z");
+        assert_eq!(QueueMessage::parse(&serde_json::to_string(&good).unwrap()), Ok(good));
+        for bad in [
+            message("0F".repeat(32).as_str(), "2026-12-02T12:00:00Z"),
+            message("0f", "2026-12-02T12:00:00Z"),
+            message(&"0f".repeat(32), "yesterday"),
+        ] {
+            assert_eq!(QueueMessage::parse(&serde_json::to_string(&bad).unwrap()), Err(InvalidMessage::ImportFinished));
+        }
     }
 
     #[test]

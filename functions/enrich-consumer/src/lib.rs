@@ -324,6 +324,9 @@ impl Consumer {
             QueueMessage::Decoy => Ok(()),
             QueueMessage::SendMail { id, mail } => self.send_mail(&id, &mail).await,
             QueueMessage::DeliverWebhook { user, webhook, attempt, event } => self.deliver_webhook(&user, &webhook, attempt, &event).await,
+            QueueMessage::ImportFinished { user, portfolio, file, at, added, duplicates, skipped } => {
+                self.notify_import(&user, &portfolio, &file, &at, [added, duplicates, skipped]).await
+            }
             QueueMessage::EraseAccount { user, email, final_pass } => self.erase_account(user, email, final_pass).await,
             QueueMessage::SnapshotPortfolio { user, portfolio, date } => {
                 let (aws, app, market) = (&self.platform.aws, self.app_table.as_str(), self.market_table.as_str());

@@ -27,7 +27,7 @@ use crate::{Consumer, MessageError, MissingSetting};
 use bourse_domain::inbox::{NotificationId, NotificationKind};
 use bourse_domain::messages::QueueMessage;
 use bourse_domain::webhook::{self, EventData, SIGNATURE_HEADER, WebhookEvent, WebhookSecret, WebhookUrl};
-use bourse_domain::{UserId, WebhookId};
+use bourse_domain::{PortfolioId, UserId, WebhookId};
 use bourse_providers::http_client::{PinnedPost, post_pinned};
 use bourse_runtime::webhooks::{SystemResolver, pinned_address};
 use bourse_storage::inbox::Notification;
@@ -81,6 +81,39 @@ impl Consumer {
             bourse_storage::queue::send_messages(aws, self.account_queue()?, &messages, None).await?;
         }
         Ok(stored)
+    }
+
+    /// Tells `user` an import into `portfolio` finished (`[added, duplicates, skipped]`). The
+    /// notification's id derives from the import's time and file, so a redelivery tells once; a
+    /// portfolio deleted since is told of no more. 1 GetItem + [`Consumer::notify`].
+    pub(crate) async fn notify_import(
+        &self,
+        user: &UserId,
+        portfolio: &PortfolioId,
+        file: &str,
+        at: &str,
+        [added, duplicates, skipped]: [u64; 3],
+    ) -> Result<(), MessageError> {
+        let (aws, app) = (&self.platform.aws, self.app_table.as_str());
+        let Some(record) = bourse_storage::portfolios::get_portfolio(aws, app, user, portfolio).await? else {
+            tracing::info!(portfolio = %portfolio, "the imported portfolio was deleted: nothing to tell");
+            return Ok(());
+        };
+        let millis = bourse_domain::text::parse_rfc3339(at).map(|t| (t.unix_timestamp_nanos() / 1_000_000) as i64).unwrap_or(0);
+        let id =
+            NotificationId::new(millis, file).map_err(|e| MessageError::Transient(format!("notification id of import {file}: {e}")))?;
+        let (title, body) = bourse_domain::inbox::import_finished(&record.name, added, duplicates, skipped);
+        let notification = Notification {
+            id,
+            kind: NotificationKind::ImportFinished,
+            title,
+            body,
+            link: Some(format!("/v1/portfolios/{portfolio}/transactions")),
+            created_at: at.to_owned(),
+            read: false,
+        };
+        self.notify(user, &notification).await?;
+        Ok(())
     }
 
     /// The account queue (`MAIL_QUEUE_URL`): e-mails, erasures and webhook attempts.

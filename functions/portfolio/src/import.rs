@@ -192,7 +192,30 @@ impl Portfolio {
         let stored = result.to_stored().map_err(|e| ApiError::Internal(e.to_string()))?;
         let record = ImportRecord { file_sha256, imported_at, result: stored };
         store::put_import(aws, table, user, id, &record).await.map_err(storage_problem)?;
+        self.tell_import_finished(user, id, &record.file_sha256, &result).await;
         Ok((StatusCode::OK, result))
+    }
+
+    /// Queues the import's notification (the consumer's `notify`: the inbox, the user's webhooks,
+    /// e-mail if on). 1 SendMessage. The import is stored by now and the answer tells the same:
+    /// a queue failure is logged, not fatal.
+    async fn tell_import_finished(&self, user: &UserId, id: &PortfolioId, file_sha256: &str, result: &ImportResult) {
+        let message = bourse_domain::messages::QueueMessage::ImportFinished {
+            user: user.clone(),
+            portfolio: id.clone(),
+            file: file_sha256.to_owned(),
+            at: result.imported_at.clone(),
+            added: result.added as u64,
+            duplicates: result.duplicates as u64,
+            skipped: result.skipped.len() as u64,
+        };
+        let sent = match self.platform.config.require_enrich_queue_url() {
+            Ok(queue) => bourse_storage::queue::send_messages(&self.platform.aws, queue, &[message], None).await.map_err(|e| e.to_string()),
+            Err(e) => Err(e.to_string()),
+        };
+        if let Err(error) = sent {
+            tracing::warn!(portfolio = %id, error, "the import's notification could not be queued");
+        }
     }
 
     /// Writes one symbol's new transactions in steps of [`MAX_LEDGER_CHANGE`]; returns how many.

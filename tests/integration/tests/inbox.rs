@@ -11,7 +11,7 @@ use bourse_domain::UserId;
 use bourse_domain::inbox::{NotificationId, NotificationKind};
 use bourse_integration_tests::{enqueued_job, json_body, platform};
 use bourse_storage::inbox::{self, Notification};
-use portfolio_support::{auth, client};
+use portfolio_support::{auth, client, client_on, new_portfolio};
 use serde_json::Value;
 
 fn table() -> String {
@@ -168,4 +168,51 @@ async fn a_finished_job_tells_its_owner_once() {
     assert_eq!(notes[0].link.as_deref(), Some(format!("/v1/jobs/{id}").as_str()));
     assert_eq!(notes[0].body, "1 symbol enriched.");
     assert_eq!(inbox::unread_count(&p.aws, &table(), &owner).await.unwrap(), 1);
+}
+
+#[tokio::test]
+async fn a_finished_import_tells_its_owner_once() {
+    // The portfolio function on a queue of this test's own, so the message it sends is ours.
+    let p = platform("portfolio");
+    let queue_name = format!("bourse-import-note-{}", bourse_domain::random::hex_id(&bourse_domain::random::OsRandom).unwrap());
+    let queue = p.aws.sqs.create_queue().queue_name(queue_name).send().await.unwrap().queue_url.unwrap();
+    let config = bourse_config::Config { enrich_queue_url: Some(queue.clone()), ..(*p.config).clone() };
+    let p = bourse_runtime::Platform { config: std::sync::Arc::new(config), ..p };
+    let auth = auth().await;
+    let c = client_on(&auth, p.clone()).await;
+    let user = user_of(&c.token);
+    let id = new_portfolio(&c).await;
+    let csv = b"date,type,symbol,quantity,price\n2026-01-02,BUY,AAPL,2,150\n2026-01-05,BUY,MSFT,1,400\n";
+    let first = c.upload(&id, "text/csv", csv).await;
+    assert_eq!(first.status(), 200, "{}", json_body(&first));
+    // The same file again adds nothing and tells nothing.
+    assert_eq!(c.upload(&id, "text/csv", csv).await.status(), 200);
+
+    let got = p.aws.sqs.receive_message().queue_url(&queue).max_number_of_messages(10).wait_time_seconds(1).send().await.unwrap();
+    let bodies: Vec<String> = got.messages.unwrap_or_default().into_iter().map(|m| m.body.unwrap()).collect();
+    assert_eq!(bodies.len(), 1, "one message, for the first upload only: {bodies:?}");
+    let message: Value = serde_json::from_str(&bodies[0]).unwrap();
+    assert_eq!(
+        (message["kind"].as_str(), message["added"].as_u64(), message["portfolio"].as_str()),
+        (Some("import-finished"), Some(2), Some(id.as_str()))
+    );
+
+    // The consumer tells the owner once, however often the message comes.
+    let consumer = enrich_consumer_fn::Consumer::new(platform("enrich-consumer")).await.unwrap();
+    for _ in 0..2 {
+        let mut record = aws_lambda_events::sqs::SqsMessage::default();
+        record.message_id = Some("m-import".into());
+        record.body = Some(bodies[0].clone());
+        let mut batch = aws_lambda_events::sqs::SqsEvent::default();
+        batch.records = vec![record];
+        assert!(consumer.consume(batch).await.batch_item_failures.is_empty());
+    }
+    let page = c.call("GET", "/v1/inbox", None).await;
+    let items = json_body(&page)["items"].as_array().unwrap().clone();
+    assert_eq!(items.len(), 1, "{items:?}");
+    assert_eq!((items[0]["kind"].as_str(), items[0]["title"].as_str()), (Some("import-finished"), Some("Your import finished")));
+    assert_eq!(items[0]["body"].as_str(), Some("2 transactions added to Core."));
+    assert_eq!(items[0]["link"].as_str(), Some(format!("/v1/portfolios/{id}/transactions").as_str()));
+    assert_eq!(inbox::unread_count(&platform("portfolio").aws, &table(), &user).await.unwrap(), 1);
+    p.aws.sqs.delete_queue().queue_url(&queue).send().await.unwrap();
 }

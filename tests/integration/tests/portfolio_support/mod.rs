@@ -65,8 +65,15 @@ pub async fn auth() -> AuthApp {
 }
 
 pub async fn client(auth: &AuthApp) -> Client {
+    client_on(auth, platform("portfolio")).await
+}
+
+/// A signed-in user's client of a portfolio function built on `platform` (e.g. with a queue of
+/// the test's own).
+#[allow(dead_code)] // not every test binary builds its own platform
+pub async fn client_on(auth: &AuthApp, platform: bourse_runtime::Platform) -> Client {
     let (_, token, _) = signed_in(auth).await;
-    Client { app: portfolio_fn::app(platform("portfolio")).unwrap(), token }
+    Client { app: portfolio_fn::app(platform).unwrap(), token }
 }
 
 pub async fn new_portfolio(c: &Client) -> String {
