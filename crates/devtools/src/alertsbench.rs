@@ -3,8 +3,10 @@
 //! crosses, the rest "above" levels it does not reach), then every symbol is evaluated as a
 //! changed one, `concurrency` at a time, as the enrichment does after writing a symbol. Prints the
 //! alerts evaluated per second and the DynamoDB requests per changed symbol and per fired alert,
-//! counted by the per-request telemetry (as the integration test asserts them).
+//! counted by the per-request telemetry (as the integration test asserts them); then the latency of
+//! reading the inbox those alerts filled (first page, unread count).
 
+use crate::benchsupport::{elapsed_ms, median, percentile};
 use crate::resources::DynError;
 use bourse_domain::alerts::{AlertRule, Observation};
 use bourse_domain::{AlertId, Symbol, UserId};
@@ -91,5 +93,25 @@ pub async fn run(settings: Settings) -> Result<(), DynError> {
     );
     println!("DynamoDB requests per changed symbol (reading its alerts): {:.2}", page_queries as f64 / symbols.len().max(1) as f64);
     println!("DynamoDB requests per fired alert: {:.2}", (requests - page_queries) as f64 / fired.max(1) as f64);
+
+    // Reading the inbox the fired alerts filled: each user's first page and unread count, one
+    // user after another (the storage calls the routes make, without the HTTP pipeline).
+    let (mut page_ms, mut count_ms) = (Vec::new(), Vec::new());
+    for user in &users {
+        let started = Instant::now();
+        bourse_storage::inbox::list(&platform.aws, &app, user, 20, None, false).await?;
+        page_ms.push(elapsed_ms(started));
+        let started = Instant::now();
+        bourse_storage::inbox::unread_count(&platform.aws, &app, user).await?;
+        count_ms.push(elapsed_ms(started));
+    }
+    println!(
+        "inbox read latency over {} users: first page of 20 median {:.2} ms, p99 {:.2} ms; unread count median {:.2} ms, p99 {:.2} ms",
+        users.len(),
+        median(page_ms.clone()),
+        percentile(page_ms, 0.99),
+        median(count_ms.clone()),
+        percentile(count_ms, 0.99)
+    );
     Ok(())
 }

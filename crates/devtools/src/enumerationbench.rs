@@ -5,19 +5,13 @@
 //! address interleaved, each request from its own source address (so no per-address limit
 //! applies); prints medians, 90th percentiles and the gap.
 
-use crate::benchsupport::{elapsed_ms, event_from, median};
+use crate::benchsupport::{elapsed_ms, event_from, median, percentile};
 use crate::resources::DynError;
 use bourse_runtime::Platform;
 use serde_json::json;
 use std::time::Instant;
 
 const PASSWORD: &str = "tangerine-Orbit-47-quietly";
-
-fn percentile(mut samples: Vec<f64>, p: f64) -> f64 {
-    samples.sort_by(f64::total_cmp);
-    let i = ((samples.len() as f64 - 1.0) * p).round() as usize;
-    samples.get(i).copied().unwrap_or(f64::NAN)
-}
 
 fn fresh(prefix: &str) -> Result<String, DynError> {
     Ok(format!("{prefix}-{}@example.com", &bourse_domain::random::hex_id(&bourse_domain::random::OsRandom)?[..16]))
