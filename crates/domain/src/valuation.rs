@@ -9,8 +9,7 @@ use crate::Symbol;
 use crate::history::PricePoint;
 use crate::portfolio::Trade;
 use crate::returns::Valuation;
-use rust_decimal::Decimal;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use time::Date;
 
 /// One transaction of the ledger, in trade order.
@@ -26,57 +25,8 @@ pub struct LedgerTrade<'a> {
 /// first trade are worth 0. `closes` per symbol, oldest first, need cover only `[from − a week,
 /// to]`: the last close before `from` carries into it.
 pub fn daily_values(trades: &[LedgerTrade<'_>], closes: &HashMap<Symbol, Vec<PricePoint>>, from: Date, to: Date) -> Vec<Valuation> {
-    let mut held: BTreeMap<&Symbol, Decimal> = BTreeMap::new();
-    let mut price: HashMap<&Symbol, Decimal> = HashMap::new();
-    let mut next_close: HashMap<&Symbol, usize> = HashMap::new();
-    let mut pending = trades.iter().peekable();
-    let mut values = Vec::new();
-    let mut day = from;
-    // Trades before the range only move quantities (and the fallback price).
-    while let Some(t) = pending.next_if(|t| t.date < from) {
-        apply(&mut held, &mut price, t);
-    }
-    loop {
-        while let Some(t) = pending.next_if(|t| t.date == day) {
-            apply(&mut held, &mut price, t);
-        }
-        for symbol in held.keys() {
-            let Some(points) = closes.get(*symbol) else { continue };
-            let at = next_close.entry(symbol).or_insert(0);
-            while let Some(point) = points.get(*at).filter(|p| p.date <= day) {
-                price.insert(symbol, point.close);
-                *at += 1;
-            }
-        }
-        let value: Decimal = held.iter().map(|(symbol, quantity)| *quantity * price.get(symbol).copied().unwrap_or_default()).sum();
-        values.push(Valuation { date: day, value });
-        match day.next_day() {
-            Some(next) if next <= to => day = next,
-            _ => return values,
-        }
-    }
-}
-
-fn apply<'a>(held: &mut BTreeMap<&'a Symbol, Decimal>, price: &mut HashMap<&'a Symbol, Decimal>, t: &LedgerTrade<'a>) {
-    let quantity = held.entry(t.symbol).or_default();
-    match t.trade {
-        Trade::Buy { quantity: q, price: p, .. } => {
-            *quantity += q.value();
-            price.entry(t.symbol).or_insert(p.value());
-        }
-        Trade::Sell { quantity: q, price: p, .. } => {
-            *quantity -= q.value();
-            price.entry(t.symbol).or_insert(p.value());
-        }
-        Trade::Split { numerator, denominator } if *denominator != 0 => {
-            *quantity = *quantity * Decimal::from(*numerator) / Decimal::from(*denominator);
-            // The last close before the split is per old share: scale it until the next close.
-            if let Some(p) = price.get_mut(t.symbol) {
-                *p = *p * Decimal::from(*denominator) / Decimal::from(*numerator);
-            }
-        }
-        _ => {}
-    }
+    // One replay of the ledger serves the history, the returns and this.
+    crate::performance::daily_history(trades, closes, from, to).into_iter().map(|(date, s)| Valuation { date, value: s.value }).collect()
 }
 
 #[cfg(test)]
@@ -84,6 +34,7 @@ mod tests {
     use super::*;
     use crate::text::parse_date;
     use crate::transaction::RawTransaction;
+    use rust_decimal::Decimal;
 
     fn d(s: &str) -> Date {
         parse_date(s).unwrap()
