@@ -1,106 +1,366 @@
-//! `GET /v1/portfolios/{id}/returns?period=YTD` (or `from`/`to`): time-weighted, money-weighted
-//! and simple returns over a period, from daily values rebuilt from the whole ledger and the daily
-//! closes (`bourse_domain::valuation`, `bourse_domain::returns`). Without tracked cash, the flows
-//! are the trades themselves: a purchase brings money in, a sale or a dividend takes it out.
-//! Cost: 1 GetItem + 1 Query per MB of transactions + 1 Query of closes per symbol held in the
-//! period (≈ 1 RCU per year each), sent 16 at a time.
+//! Returns and the value history, rebuilt from the ledger × the daily closes
+//! (`bourse_domain::performance`, `bourse_domain::returns`):
+//!
+//! - `GET /v1/portfolios/{id}/returns?period=YTD` (or `from`/`to`; `benchmark=sp500`): time-weighted,
+//!   money-weighted and simple returns of the portfolio and of each holding, and the S&P 500 over
+//!   the same period and flows. Without tracked cash, the flows are the trades themselves: a
+//!   purchase brings money in, a sale or a dividend takes it out. Cost on a cache miss: 1 GetItem +
+//!   1 Query per MB of transactions + 1 Query of closes per symbol traded up to the range's end
+//!   (≈ 1 RCU per year each, 16 in flight), + 1 Query for the benchmark.
+//! - `GET /v1/portfolios/returns`: the same across all of the caller's portfolios in one currency:
+//!   1 Query of the portfolios + per portfolio (at most [`MAX_COMBINED_PORTFOLIOS`]) 1 Query per MB
+//!   of transactions + 1 Query of closes per distinct symbol (+ 1 for the benchmark).
+//! - `GET /v1/portfolios/{id}/history`: the daily snapshots (value, cost, realised P&L, dividends)
+//!   of every day of the range, from the first transaction on, rebuilt at once for a back-dated
+//!   import; with `benchmark=sp500`, the same money in the index each day. Same cost as returns.
+//!
+//! Answers for one portfolio are cached per portfolio generation (`Portfolio::generational_view`):
+//! any write to the portfolio moves it to a new generation, so a cached answer is never served
+//! after a transaction changed it; with the cache down, computed every time.
 
-use crate::wire::{PeriodReturnsView, RateView};
-use crate::{Portfolio, portfolio_id};
-use bourse_domain::UserId;
-use bourse_domain::returns::{DateRange, Period, PeriodError, flows_from_trades, period_returns};
+use crate::wire::{
+    AllReturnsView, BenchmarkView, HistoryPoint, HoldingReturnsView, PeriodReturnsView, PortfolioReturnsRow, RateView, ReturnsFigures,
+};
+use crate::{Portfolio, dec, portfolio_id};
+use bourse_domain::history::PricePoint;
+use bourse_domain::money::Currency;
+use bourse_domain::performance::{
+    BENCHMARK_NAME, BENCHMARK_SYMBOL, benchmark_returns, daily_history, holding_returns, linking_days, same_money, values_on,
+};
+use bourse_domain::returns::{DateRange, Period, PeriodError, PeriodReturns, Rate, flows_from_trades, period_returns};
 use bourse_domain::text::parse_date;
-use bourse_domain::valuation::{LedgerTrade, daily_values};
+use bourse_domain::valuation::LedgerTrade;
+use bourse_domain::{PortfolioId, Symbol, UserId};
 use bourse_http::{ApiError, ApiRequest, Reply};
 use bourse_runtime::storage_problem;
-use bourse_storage::portfolios as store;
+use bourse_storage::portfolios::{self as store, TransactionRecord};
 use futures_util::{StreamExt, TryStreamExt};
 use std::collections::{BTreeSet, HashMap};
-use time::Duration;
+use time::{Date, Duration};
 
 /// Daily closes read at once.
 const HISTORY_READS_IN_FLIGHT: usize = 16;
+/// Portfolios `GET /v1/portfolios/returns` combines at most (its request count grows with them).
+pub const MAX_COMBINED_PORTFOLIOS: usize = 20;
+/// Closes are read from this long before a range: the last close before it carries into it.
+const CARRY_DAYS: i64 = 7;
 
-impl Portfolio {
-    pub(crate) async fn returns(&self, request: &ApiRequest, user: &UserId) -> Result<Reply, ApiError> {
-        request.only_query(&["period", "from", "to"])?;
-        let id = portfolio_id(request)?;
-        self.owned(user, &id).await?;
-        let (aws, table) = (&self.platform.aws, self.app_table.as_str());
-        let mut records = store::all_transactions(aws, table, user, &id).await.map_err(storage_problem)?;
-        records.sort_by(|a, b| a.ledger_position().cmp(&b.ledger_position()));
-        let dated = records
-            .iter()
-            .map(|t| parse_date(t.trade_date()).map(|date| (date, t)).map_err(|e| ApiError::Internal(format!("stored trade date: {e}"))))
-            .collect::<Result<Vec<_>, _>>()?;
-        let today = crate::now().date();
-        let Some(first) = dated.first().map(|(date, _)| *date) else {
-            return Err(ApiError::unprocessable("query.period", "the portfolio has no transactions yet: there is no return to compute"));
-        };
-        let range = self.range(request, today, first)?;
-        // The symbols held at some point up to the range's end, with their closes from a week before it.
-        let symbols: BTreeSet<bourse_domain::Symbol> =
-            dated.iter().filter(|(date, _)| *date <= range.to()).map(|(_, t)| t.symbol.clone()).collect();
-        let since = range.start() - Duration::days(7);
-        let market = self.market_table.as_str();
-        let closes: HashMap<bourse_domain::Symbol, Vec<bourse_domain::history::PricePoint>> = futures_util::stream::iter(symbols)
-            .map(|symbol: bourse_domain::Symbol| async move {
-                let (points, _) = bourse_storage::market::query_history(aws, market, symbol.as_str(), since, range.to()).await?;
-                Ok::<_, bourse_storage::StorageError>((symbol, points))
-            })
-            .buffer_unordered(HISTORY_READS_IN_FLIGHT)
-            .try_collect()
-            .await
-            .map_err(storage_problem)?;
-        let trades: Vec<LedgerTrade> =
-            dated.iter().map(|(date, t)| LedgerTrade { date: *date, symbol: &t.symbol, trade: &t.trade }).collect();
-        let values = daily_values(&trades, &closes, range.start(), range.to());
-        let flows = flows_from_trades(
-            dated.iter().filter(|(date, _)| *date >= range.from() && *date <= range.to()).map(|(date, t)| (*date, &t.trade)),
-        );
-        let result = period_returns(&values, &flows, range).map_err(|e| ApiError::unprocessable("query.period", e.to_string()))?;
-        let rate = |r: Option<bourse_domain::returns::Rate>| {
-            r.map(|r| RateView { cumulative: crate::dec(r.cumulative), annualised: r.annualised.map(crate::dec) })
-        };
-        Reply::ok(&PeriodReturnsView {
-            period: request.query("period")?.map_or("CUSTOM".to_owned(), |p| p.to_ascii_uppercase()),
-            from: range.from().to_string(),
-            to: range.to().to_string(),
-            start_value: crate::dec(result.start_value),
-            end_value: crate::dec(result.end_value),
-            contributions: crate::dec(result.contributions),
-            withdrawals: crate::dec(result.withdrawals),
-            gain: crate::dec(result.gain),
-            time_weighted: rate(result.twr),
-            money_weighted: rate(result.mwr),
-            simple: rate(result.simple),
-        })
+/// A ledger in trade order, each transaction with its date.
+type Dated = Vec<(Date, TransactionRecord)>;
+
+fn ledger(dated: &[(Date, TransactionRecord)]) -> Vec<LedgerTrade<'_>> {
+    dated.iter().map(|(date, t)| LedgerTrade { date: *date, symbol: &t.symbol, trade: &t.trade }).collect()
+}
+
+/// What a request asked for, parsed before anything is read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Selection {
+    Named(Period),
+    Custom { from: Option<Date>, to: Option<Date> },
+}
+
+impl Selection {
+    /// The part of a cache key that names this selection.
+    fn key(&self) -> String {
+        match self {
+            Selection::Named(period) => period.code().to_owned(),
+            Selection::Custom { from, to } => {
+                format!("{}..{}", from.map(|d| d.to_string()).unwrap_or_default(), to.map(|d| d.to_string()).unwrap_or_default())
+            }
+        }
     }
 
-    /// The range asked for: a named `period` (default YTD), or `from`/`to` (a custom range).
-    fn range(&self, request: &ApiRequest, today: time::Date, first: time::Date) -> Result<DateRange, ApiError> {
-        let (from, to) = (request.date("from")?, request.date("to")?);
-        let period = match (request.query("period")?, from, to) {
-            (Some(_), Some(_), _) | (Some(_), _, Some(_)) => {
-                return Err(ApiError::field("query.period", "give a period or a from/to range, not both"));
-            }
-            (Some(code), None, None) => {
-                Period::parse(code).ok_or_else(|| ApiError::field("query.period", "must be one of 1D, WTD, MTD, YTD, 1Y, 3Y, 5Y, MAX"))?
-            }
-            (None, None, None) => Period::YearToDate,
-            (None, from, to) => {
+    fn label(&self) -> String {
+        match self {
+            Selection::Named(period) => period.code().to_owned(),
+            Selection::Custom { .. } => "CUSTOM".to_owned(),
+        }
+    }
+
+    /// The range on `today` of a history starting on `first`.
+    fn resolve(self, today: Date, first: Date) -> Result<DateRange, ApiError> {
+        let before_first = || ApiError::unprocessable("query.to", "the range ends before the first transaction");
+        let period = match self {
+            Selection::Named(period) => period,
+            Selection::Custom { from, to } => {
                 let to = to.unwrap_or(today);
                 if from.is_none() && to < first {
-                    return Err(ApiError::unprocessable("query.to", "the range ends before the portfolio's first transaction"));
+                    return Err(before_first());
                 }
-                let range = DateRange::new(from.unwrap_or(first), to).map_err(|_| ApiError::field("query.from", "must not be after to"))?;
-                Period::Custom(range)
+                Period::Custom(
+                    DateRange::new(from.unwrap_or(first), to).map_err(|_| ApiError::field("query.from", "must not be after to"))?,
+                )
             }
         };
         period.resolve(today, first).map_err(|e| match e {
             PeriodError::Reversed => ApiError::field("query.from", e.to_string()),
             PeriodError::Future => ApiError::field("query.to", "must not be after today"),
-            PeriodError::NoHistory => ApiError::unprocessable("query.to", "the range ends before the portfolio's first transaction"),
+            PeriodError::NoHistory => before_first(),
         })
+    }
+}
+
+/// A named `period` (default YTD), or `from`/`to` (a custom range).
+fn selection(request: &ApiRequest) -> Result<Selection, ApiError> {
+    let (from, to) = (request.date("from")?, request.date("to")?);
+    match (request.query("period")?, from, to) {
+        (Some(_), Some(_), _) | (Some(_), _, Some(_)) => Err(ApiError::field("query.period", "give a period or a from/to range, not both")),
+        (Some(code), None, None) => Period::parse(code)
+            .map(Selection::Named)
+            .ok_or_else(|| ApiError::field("query.period", "must be one of 1D, WTD, MTD, YTD, 1Y, 3Y, 5Y, MAX")),
+        (None, None, None) => Ok(Selection::Named(Period::YearToDate)),
+        (None, from, to) => Ok(Selection::Custom { from, to }),
+    }
+}
+
+/// `benchmark=sp500` (the only benchmark), or none.
+pub(crate) fn benchmark(request: &ApiRequest) -> Result<bool, ApiError> {
+    match request.query("benchmark")? {
+        None => Ok(false),
+        Some(name) if name.eq_ignore_ascii_case(BENCHMARK_NAME) => Ok(true),
+        Some(_) => Err(ApiError::field("query.benchmark", format!("must be {BENCHMARK_NAME}"))),
+    }
+}
+
+fn rate(r: Option<Rate>) -> Option<RateView> {
+    r.map(|r| RateView { cumulative: dec(r.cumulative), annualised: r.annualised.map(dec) })
+}
+
+fn figures(r: &PeriodReturns) -> ReturnsFigures {
+    ReturnsFigures {
+        start_value: dec(r.start_value),
+        end_value: dec(r.end_value),
+        contributions: dec(r.contributions),
+        withdrawals: dec(r.withdrawals),
+        gain: dec(r.gain),
+        time_weighted: rate(r.twr),
+        money_weighted: rate(r.mwr),
+        simple: rate(r.simple),
+    }
+}
+
+/// The returns of a ledger over `range`, its holdings' and, given the index's levels, the
+/// benchmark's.
+fn report(
+    ledger: &[LedgerTrade<'_>],
+    closes: &HashMap<Symbol, Vec<PricePoint>>,
+    range: DateRange,
+    levels: Option<&[PricePoint]>,
+    period: String,
+) -> Result<PeriodReturnsView, ApiError> {
+    let (result, flows) = portfolio_returns(ledger, closes, range)?;
+    let holdings = holding_returns(ledger, closes, range)
+        .iter()
+        .map(|h| HoldingReturnsView { symbol: h.symbol.to_string(), figures: figures(&h.returns) })
+        .collect();
+    let benchmark = levels.map(|levels| {
+        let b = benchmark_returns(levels, &result, &flows);
+        BenchmarkView {
+            name: BENCHMARK_NAME.into(),
+            symbol: BENCHMARK_SYMBOL.into(),
+            index_return: rate(b.index),
+            same_money_end_value: b.same_money.as_ref().map(|s| dec(s.end_value)),
+            same_money_gain: b.same_money.as_ref().map(|s| dec(s.gain)),
+            same_money_money_weighted: rate(b.same_money.as_ref().and_then(|s| s.mwr)),
+            excess_time_weighted: rate(b.excess_time_weighted),
+            excess_money_weighted: rate(b.excess_money_weighted),
+        }
+    });
+    Ok(PeriodReturnsView {
+        period,
+        from: range.from().to_string(),
+        to: range.to().to_string(),
+        figures: figures(&result),
+        benchmark,
+        holdings,
+    })
+}
+
+/// A ledger's returns over `range` from its values on the linking days only, with its flows.
+fn portfolio_returns(
+    ledger: &[LedgerTrade<'_>],
+    closes: &HashMap<Symbol, Vec<PricePoint>>,
+    range: DateRange,
+) -> Result<(PeriodReturns, Vec<bourse_domain::returns::CashFlow>), ApiError> {
+    let flows = flows_from_trades(ledger.iter().filter(|t| t.date >= range.from() && t.date <= range.to()).map(|t| (t.date, t.trade)));
+    let values = values_on(ledger, closes, &linking_days(range, &flows));
+    let result = period_returns(&values, &flows, range).map_err(|e| ApiError::unprocessable("query.period", e.to_string()))?;
+    Ok((result, flows))
+}
+
+impl Portfolio {
+    /// A portfolio's transactions in trade order, each with its date. 1 Query per MB.
+    async fn dated_ledger(&self, user: &UserId, id: &PortfolioId) -> Result<Dated, ApiError> {
+        let mut records = store::all_transactions(&self.platform.aws, &self.app_table, user, id).await.map_err(storage_problem)?;
+        records.sort_by(|a, b| a.ledger_position().cmp(&b.ledger_position()));
+        records
+            .into_iter()
+            .map(|t| parse_date(t.trade_date()).map(|date| (date, t)).map_err(|e| ApiError::Internal(format!("stored trade date: {e}"))))
+            .collect()
+    }
+
+    /// The closes of `symbols` from [`CARRY_DAYS`] before `from` to `to`: 1 Query each,
+    /// [`HISTORY_READS_IN_FLIGHT`] at a time.
+    async fn closes(&self, symbols: BTreeSet<Symbol>, from: Date, to: Date) -> Result<HashMap<Symbol, Vec<PricePoint>>, ApiError> {
+        let (aws, market) = (&self.platform.aws, self.market_table.as_str());
+        let since = from - Duration::days(CARRY_DAYS);
+        futures_util::stream::iter(symbols)
+            .map(|symbol: Symbol| async move {
+                let (points, _) = bourse_storage::market::query_history(aws, market, symbol.as_str(), since, to).await?;
+                Ok::<_, bourse_storage::StorageError>((symbol, points))
+            })
+            .buffer_unordered(HISTORY_READS_IN_FLIGHT)
+            .try_collect()
+            .await
+            .map_err(storage_problem)
+    }
+
+    /// The closes of every symbol of `ledger` traded up to `to`, and of the benchmark if asked.
+    async fn ledger_closes(
+        &self,
+        ledger: &[LedgerTrade<'_>],
+        from: Date,
+        to: Date,
+        with_benchmark: bool,
+    ) -> Result<(HashMap<Symbol, Vec<PricePoint>>, Option<Vec<PricePoint>>), ApiError> {
+        let mut symbols: BTreeSet<Symbol> = ledger.iter().filter(|t| t.date <= to).map(|t| t.symbol.clone()).collect();
+        let index = Symbol::parse(BENCHMARK_SYMBOL).map_err(|e| ApiError::Internal(e.to_string()))?;
+        let held_index = symbols.contains(&index);
+        if with_benchmark {
+            symbols.insert(index.clone());
+        }
+        let mut closes = self.closes(symbols, from, to).await?;
+        let levels = match (with_benchmark, held_index) {
+            (false, _) => None,
+            (true, true) => closes.get(&index).cloned(),
+            (true, false) => closes.remove(&index),
+        };
+        Ok((closes, levels))
+    }
+
+    pub(crate) async fn returns(&self, request: &ApiRequest, user: &UserId) -> Result<Reply, ApiError> {
+        request.only_query(&["period", "from", "to", "benchmark"])?;
+        let id = portfolio_id(request)?;
+        let (selection, with_benchmark) = (selection(request)?, benchmark(request)?);
+        let today = crate::now().date();
+        let view = format!("returns:{today}:{}:{with_benchmark}", selection.key());
+        self.generational_view(user, &id, &view, || async {
+            self.owned(user, &id).await?;
+            let dated = self.dated_ledger(user, &id).await?;
+            let Some(first) = dated.first().map(|(date, _)| *date) else {
+                return Err(ApiError::unprocessable(
+                    "query.period",
+                    "the portfolio has no transactions yet: there is no return to compute",
+                ));
+            };
+            let range = selection.resolve(today, first)?;
+            let ledger = ledger(&dated);
+            let (closes, levels) = self.ledger_closes(&ledger, range.start(), range.to(), with_benchmark).await?;
+            report(&ledger, &closes, range, levels.as_deref(), selection.label())
+        })
+        .await
+    }
+
+    /// `GET /v1/portfolios/returns`: every portfolio of the caller in `currency` (default USD)
+    /// combined, as one ledger, and each on its own.
+    pub(crate) async fn all_returns(&self, request: &ApiRequest, user: &UserId) -> Result<Reply, ApiError> {
+        request.only_query(&["period", "from", "to", "benchmark", "currency"])?;
+        let (selection, with_benchmark) = (selection(request)?, benchmark(request)?);
+        let currency = match request.query("currency")? {
+            None => Currency::USD,
+            Some(code) => Currency::parse(code).map_err(|e| ApiError::field("query.currency", e.to_string()))?,
+        };
+        let today = crate::now().date();
+        let (aws, table) = (&self.platform.aws, self.app_table.as_str());
+        let all = store::list_portfolios(aws, table, user).await.map_err(storage_problem)?;
+        let (portfolios, others): (Vec<_>, Vec<_>) = all.into_iter().partition(|p| p.currency == currency);
+        if portfolios.len() > MAX_COMBINED_PORTFOLIOS {
+            return Err(ApiError::unprocessable(
+                "query.currency",
+                format!("more than {MAX_COMBINED_PORTFOLIOS} portfolios in {currency}: ask for each portfolio's returns"),
+            ));
+        }
+        let ledgers: Vec<Dated> = futures_util::stream::iter(&portfolios)
+            .map(|p| self.dated_ledger(user, &p.id))
+            .buffered(HISTORY_READS_IN_FLIGHT)
+            .try_collect()
+            .await?;
+        // One ledger of them all, in trade order (a stable sort keeps each portfolio's own order, so
+        // no sale ever exceeds the shares the portfolios hold together).
+        let mut combined: Vec<LedgerTrade> = ledgers.iter().flat_map(|d| ledger(d)).collect();
+        combined.sort_by_key(|t| t.date);
+        let Some(first) = combined.first().map(|t| t.date) else {
+            return Err(ApiError::unprocessable("query.period", format!("no portfolio in {currency} has transactions yet")));
+        };
+        let range = selection.resolve(today, first)?;
+        let (closes, levels) = self.ledger_closes(&combined, range.start(), range.to(), with_benchmark).await?;
+        let combined_view = report(&combined, &closes, range, levels.as_deref(), selection.label())?;
+        let rows = portfolios
+            .iter()
+            .zip(&ledgers)
+            .map(|(p, dated)| {
+                let own = ledger(dated);
+                let returns = portfolio_returns(&own, &closes, range).ok().map(|(result, _)| figures(&result));
+                PortfolioReturnsRow { portfolio_id: p.id.to_string(), name: p.name.clone(), returns }
+            })
+            .collect();
+        Reply::ok(&AllReturnsView {
+            currency: currency.to_string(),
+            combined: combined_view,
+            portfolios: rows,
+            other_currency_portfolios: others.iter().map(|p| p.id.to_string()).collect(),
+        })
+    }
+
+    /// `GET /v1/portfolios/{id}/history`: every day of `from..=to` (default the last 90 days, at most
+    /// [`crate::MAX_HISTORY_DAYS`]) from the first transaction on, rebuilt from the ledger.
+    pub(crate) async fn history(&self, request: &ApiRequest, user: &UserId) -> Result<Reply, ApiError> {
+        request.only_query(&["from", "to", "benchmark"])?;
+        let id = portfolio_id(request)?;
+        let with_benchmark = benchmark(request)?;
+        let today = crate::now().date();
+        let to = request.date("to")?.unwrap_or(today);
+        let from = request.date("from")?.unwrap_or(to - Duration::days(90));
+        if from > to {
+            return Err(ApiError::field("query.from", "must not be after to"));
+        }
+        if (to - from).whole_days() > crate::MAX_HISTORY_DAYS {
+            return Err(ApiError::field("query.from", format!("a range is at most {} days", crate::MAX_HISTORY_DAYS)));
+        }
+        let view = format!("history:{from}:{to}:{with_benchmark}");
+        self.generational_view(user, &id, &view, || async {
+            self.owned(user, &id).await?;
+            let dated = self.dated_ledger(user, &id).await?;
+            let ledger = ledger(&dated);
+            let points = match dated.first().map(|(date, _)| *date) {
+                Some(first) if first <= to => {
+                    // The day before the first point is its base: the same money in the index starts from it.
+                    let start = from.max(first).previous_day().unwrap_or(first);
+                    let (closes, levels) = self.ledger_closes(&ledger, start, to, with_benchmark).await?;
+                    let days = daily_history(&ledger, &closes, start, to);
+                    let line = levels.as_deref().map(|levels| {
+                        let flows = flows_from_trades(ledger.iter().filter(|t| t.date > start && t.date <= to).map(|t| (t.date, t.trade)));
+                        let dates: Vec<Date> = days.iter().map(|(date, _)| *date).collect();
+                        same_money(levels, days[0].1.value, &flows, &dates)
+                    });
+                    days.iter()
+                        .enumerate()
+                        .skip(1)
+                        .map(|(i, (date, s))| HistoryPoint {
+                            date: date.to_string(),
+                            value: dec(s.value),
+                            cost: dec(s.cost),
+                            realised_pnl: dec(s.realised_pnl),
+                            dividends: dec(s.dividends),
+                            unpriced_positions: s.unpriced_positions,
+                            benchmark_value: line.as_ref().map(|l| l.as_ref().map(|values| dec(values[i].value))),
+                        })
+                        .collect()
+                }
+                _ => Vec::new(),
+            };
+            Ok(crate::wire::History { from: from.to_string(), to: to.to_string(), points })
+        })
+        .await
     }
 }

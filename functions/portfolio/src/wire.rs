@@ -162,6 +162,9 @@ pub struct HistoryPoint {
     pub realised_pnl: String,
     pub dividends: String,
     pub unpriced_positions: u32,
+    /// With `benchmark=sp500` only: the same money in the index (null where its history stops).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub benchmark_value: Option<Option<String>>,
 }
 
 /// The answer of `POST …/import`. Stored with the import (camelCase inside the stored item, as
@@ -547,12 +550,9 @@ impl From<&bourse_domain::lots::TermGains> for TermGainsView {
     }
 }
 
-/// `PeriodReturns`.
+/// The figures of a return over a range (`ReturnsFigures` members, flattened into each answer).
 #[derive(Debug, Clone, Serialize)]
-pub struct PeriodReturnsView {
-    pub period: String,
-    pub from: String,
-    pub to: String,
+pub struct ReturnsFigures {
     pub start_value: String,
     pub end_value: String,
     pub contributions: String,
@@ -561,6 +561,60 @@ pub struct PeriodReturnsView {
     pub time_weighted: Option<RateView>,
     pub money_weighted: Option<RateView>,
     pub simple: Option<RateView>,
+}
+
+/// `PeriodReturns`.
+#[derive(Debug, Clone, Serialize)]
+pub struct PeriodReturnsView {
+    pub period: String,
+    pub from: String,
+    pub to: String,
+    #[serde(flatten)]
+    pub figures: ReturnsFigures,
+    /// With `benchmark=sp500` only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub benchmark: Option<BenchmarkView>,
+    pub holdings: Vec<HoldingReturnsView>,
+}
+
+/// One holding's returns: its flows are its own trades.
+#[derive(Debug, Clone, Serialize)]
+pub struct HoldingReturnsView {
+    pub symbol: String,
+    #[serde(flatten)]
+    pub figures: ReturnsFigures,
+}
+
+/// The S&P 500 over the same range and flows; a figure the index's history cannot give is null.
+#[derive(Debug, Clone, Serialize)]
+pub struct BenchmarkView {
+    pub name: String,
+    pub symbol: String,
+    pub index_return: Option<RateView>,
+    pub same_money_end_value: Option<String>,
+    pub same_money_gain: Option<String>,
+    pub same_money_money_weighted: Option<RateView>,
+    pub excess_time_weighted: Option<RateView>,
+    pub excess_money_weighted: Option<RateView>,
+}
+
+/// `AllReturns`: every portfolio of the caller in one currency, combined and each on its own.
+#[derive(Debug, Clone, Serialize)]
+pub struct AllReturnsView {
+    pub currency: String,
+    #[serde(flatten)]
+    pub combined: PeriodReturnsView,
+    pub portfolios: Vec<PortfolioReturnsRow>,
+    /// Portfolios in another currency, left out (no FX conversion).
+    pub other_currency_portfolios: Vec<String>,
+}
+
+/// One portfolio's figures in [`AllReturnsView`]; `returns` is null when it has nothing in the range.
+#[derive(Debug, Clone, Serialize)]
+pub struct PortfolioReturnsRow {
+    pub portfolio_id: String,
+    pub name: String,
+    pub returns: Option<ReturnsFigures>,
 }
 
 /// A return as a fraction (0.05 = 5%), annualised when the period is longer than a year.
