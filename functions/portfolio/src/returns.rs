@@ -280,11 +280,10 @@ impl Portfolio {
                 format!("more than {MAX_COMBINED_PORTFOLIOS} portfolios in {currency}: ask for each portfolio's returns"),
             ));
         }
-        let ledgers: Vec<Dated> = futures_util::stream::iter(&portfolios)
-            .map(|p| self.dated_ledger(user, &p.id))
-            .buffered(HISTORY_READS_IN_FLIGHT)
-            .try_collect()
-            .await?;
+        let mut ledgers: Vec<Dated> = Vec::with_capacity(portfolios.len());
+        for p in &portfolios {
+            ledgers.push(self.dated_ledger(user, &p.id).await?);
+        }
         // One ledger of them all, in trade order (a stable sort keeps each portfolio's own order, so
         // no sale ever exceeds the shares the portfolios hold together).
         let mut combined: Vec<LedgerTrade> = ledgers.iter().flat_map(|d| ledger(d)).collect();
