@@ -25,7 +25,7 @@ case "$build" in
     debug) cargo build --bin bourse-dev --quiet ;;
     *) echo "usage: bench-stack.sh <release|debug> <command> [options...]" >&2; exit 2 ;;
 esac
-dev_tool="target/$build/bourse-dev"
+dev_tool="${CARGO_TARGET_DIR:-target}/$build/bourse-dev"
 bash "$DEV_DIR/standins.sh" start test >/dev/null
 "$dev_tool" resources --template template.yaml --stack bourse --signing-key-file "$BOURSE_RUN_DIR/jwt/signing.pem" >/dev/null
 "$dev_tool" seed --data data

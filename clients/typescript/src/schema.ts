@@ -653,8 +653,31 @@ export interface paths {
             };
             cookie?: never;
         };
-        /** Daily value snapshots over a date range (default the last 90 days, at most 5 years) */
+        /**
+         * The value of every day over a date range, rebuilt from the ledger and the daily closes (default the last 90 days, at most 10 years)
+         * @description Every day from the first transaction on (none before it) is rebuilt from the ledger and the symbols' daily closes, so a back-dated import has its whole history at once; the daily snapshots the scheduled refresh stores agree with it. A day's value: each position at the day's close, or the last close before it, or — before its first close — its latest trade price (such positions are counted in `unpriced_positions`). Cached per portfolio generation: any transaction written answers anew at once.
+         */
         get: operations["history"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/portfolios/returns": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Returns across all of the caller's portfolios, converted to one currency, combined and each on its own
+         * @description Every portfolio as one ledger, valued in `currency` at each day's FX rates (the same figures as a portfolio's returns, with `holdings` per symbol across them and the price and FX effects), and each portfolio's own figures in that currency in `portfolios` (null when it has nothing in the range). The combined ledger counts cash when every portfolio tracks it; each portfolio follows its own setting. At most 20 portfolios: 1 Query of the portfolios, 1 Query of each one's transactions, 1 Query of closes per distinct symbol (+1 for the benchmark) and 1 Query of rates per currency other than USD.
+         */
+        get: operations["allReturns"];
         put?: never;
         post?: never;
         delete?: never;
@@ -675,7 +698,7 @@ export interface paths {
         };
         /**
          * Time-weighted, money-weighted and simple returns over a period, from the history rebuilt from the ledger
-         * @description Daily values are rebuilt from every transaction and the symbols' daily closes (a back-dated import has its history at once); the flows are the trades (a purchase brings money in, a sale or a dividend takes it out). Rates are fractions (0.05 = 5%), annualised when the period is longer than a year; a rate that cannot be computed (nothing invested, no root) is null.
+         * @description Daily values are rebuilt from every transaction and the symbols' daily closes (a back-dated import has its history at once); the flows are the trades (a purchase brings money in, a sale or a dividend takes it out). Rates are fractions (0.05 = 5%), annualised when the period is longer than a year; a rate that cannot be computed (nothing invested, no root) is null. `holdings`: each holding held in the range, its flows being its own trades. With `benchmark=sp500`: the S&P 500 (SPY's closes, a price return) over the same range, the same money in it (the start value and every flow, on its date) and the excess returns. Cached per portfolio generation: any transaction written answers anew at once.
          */
         get: operations["returns"];
         put?: never;
@@ -1383,7 +1406,7 @@ export interface components {
         Links: {
             self: string;
         };
-        /** @description Every amount is in the portfolio's base currency (`currency`), each position and cash balance converted at each day's FX rate, each flow at its day's rate. `price_effect` is the same computation with every rate held at its value on the day before `from`; `fx_effect` = the total minus the price effect (time-weighted return and gain). */
+        /** @description Every amount is in the portfolio's base currency (`currency`), each position and cash balance converted at each day's FX rate, each flow at its day's rate. `price_effect` is the same computation with every rate held at its value on the day before `from`; `fx_effect` = the total minus the price effect (time-weighted return and gain). The holdings' figures are in the base currency too. */
         PeriodReturns: {
             period: string;
             /** Format: date */
@@ -1402,11 +1425,76 @@ export interface components {
             currency: string;
             price_effect: components["schemas"]["ReturnEffect"];
             fx_effect: components["schemas"]["ReturnEffect"];
+            benchmark?: components["schemas"]["Benchmark"];
+            holdings: components["schemas"]["HoldingReturns"][];
         };
         ReturnEffect: {
             /** @description its part of the cumulative time-weighted return (null when there is none) */
             time_weighted: components["schemas"]["NullableDecimal"];
             gain: components["schemas"]["Decimal"];
+        };
+        AllReturns: {
+            /** @description the currency every portfolio is converted to (`currency`, default USD) */
+            currency: string;
+            period: string;
+            /** Format: date */
+            from: string;
+            /** Format: date */
+            to: string;
+            start_value: components["schemas"]["Decimal"];
+            end_value: components["schemas"]["Decimal"];
+            contributions: components["schemas"]["Decimal"];
+            withdrawals: components["schemas"]["Decimal"];
+            gain: components["schemas"]["Decimal"];
+            time_weighted: components["schemas"]["Rate"] | null;
+            money_weighted: components["schemas"]["Rate"] | null;
+            simple: components["schemas"]["Rate"] | null;
+            price_effect: components["schemas"]["ReturnEffect"];
+            fx_effect: components["schemas"]["ReturnEffect"];
+            benchmark?: components["schemas"]["Benchmark"];
+            holdings: components["schemas"]["HoldingReturns"][];
+            portfolios: {
+                portfolio_id: string;
+                name: string;
+                returns: components["schemas"]["ReturnsFigures"] | null;
+            }[];
+        };
+        ReturnsFigures: {
+            start_value: components["schemas"]["Decimal"];
+            end_value: components["schemas"]["Decimal"];
+            contributions: components["schemas"]["Decimal"];
+            withdrawals: components["schemas"]["Decimal"];
+            gain: components["schemas"]["Decimal"];
+            time_weighted: components["schemas"]["Rate"] | null;
+            money_weighted: components["schemas"]["Rate"] | null;
+            simple: components["schemas"]["Rate"] | null;
+        };
+        HoldingReturns: {
+            symbol: string;
+            start_value: components["schemas"]["Decimal"];
+            end_value: components["schemas"]["Decimal"];
+            contributions: components["schemas"]["Decimal"];
+            withdrawals: components["schemas"]["Decimal"];
+            gain: components["schemas"]["Decimal"];
+            time_weighted: components["schemas"]["Rate"] | null;
+            money_weighted: components["schemas"]["Rate"] | null;
+            simple: components["schemas"]["Rate"] | null;
+        };
+        /** @description The S&P 500 (SPY's closes) over the same range; a figure its history cannot give is null */
+        Benchmark: {
+            /** @enum {string} */
+            name: "sp500";
+            symbol: string;
+            /** @description the index's own return over the range */
+            index_return: components["schemas"]["Rate"] | null;
+            /** @description the start value and every flow invested in the index on its date */
+            same_money_end_value: components["schemas"]["NullableDecimal"];
+            same_money_gain: components["schemas"]["NullableDecimal"];
+            same_money_money_weighted: components["schemas"]["Rate"] | null;
+            /** @description the portfolio's TWR minus the index's return */
+            excess_time_weighted: components["schemas"]["Rate"] | null;
+            /** @description the portfolio's MWR minus the same money's MWR */
+            excess_money_weighted: components["schemas"]["Rate"] | null;
         };
         Rate: {
             cumulative: components["schemas"]["Decimal"];
@@ -3752,10 +3840,12 @@ export interface operations {
     history: {
         parameters: {
             query?: {
-                /** @description First day (default: `to` - 90 days); not after `to`, at most 1830 days before it */
+                /** @description First day (default: `to` - 90 days); not after `to`, at most 3660 days before it */
                 from?: string;
                 /** @description Last day (default: today) */
                 to?: string;
+                /** @description Adds `benchmark_value` to each point: the same money in the S&P 500 (SPY) */
+                benchmark?: "sp500";
             };
             header?: never;
             path: {
@@ -3766,7 +3856,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description `points`: [{date, value, cost, realised_pnl, dividends, unpriced_positions}] oldest first */
+            /** @description `points`: [{date, value, cost, realised_pnl, dividends, unpriced_positions, benchmark_value?}] oldest first */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -3784,15 +3874,56 @@ export interface operations {
                             cost: components["schemas"]["Decimal"];
                             realised_pnl: components["schemas"]["Decimal"];
                             dividends: components["schemas"]["Decimal"];
+                            /** @description positions valued at their trade price (no close known yet) */
                             unpriced_positions: number;
+                            /** @description with benchmark=sp500: the portfolio's value before the range and each flow since, in the index (contributions at the previous close, withdrawals at the day's); null where the index's history does not reach */
+                            benchmark_value?: components["schemas"]["NullableDecimal"];
                         }[];
                     };
                 };
             };
-            /** @description A date that is not YYYY-MM-DD, `from` after `to`, a range over 1830 days, or an unknown query parameter */
+            /** @description A date that is not YYYY-MM-DD, `from` after `to`, a range over 3660 days, an unknown benchmark or query parameter */
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             404: components["responses"]["NotFound"];
+            429: components["responses"]["QuotaExceeded"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    allReturns: {
+        parameters: {
+            query?: {
+                /** @description A named period ending today (default YTD; case-insensitive); or give from/to */
+                period?: "1D" | "WTD" | "MTD" | "YTD" | "1Y" | "3Y" | "5Y" | "MAX";
+                /** @description A custom range's first day (default: the first transaction of any of the portfolios) */
+                from?: string;
+                /** @description A custom range's last day (default: today) */
+                to?: string;
+                /** @description Adds `benchmark`: the S&P 500 over the same range and flows */
+                benchmark?: "sp500";
+                /** @description The currency every figure is converted to (ISO 4217, one of the supported ones; default USD) */
+                currency?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The combined and per-portfolio returns */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AllReturns"];
+                };
+            };
+            /** @description An unknown period, benchmark or currency, a malformed date, from after to, a range after today, or a period with a range */
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            /** @description No transactions in any portfolio, a range before the first one, a currency without FX rates yet, or more than 20 portfolios */
+            422: components["responses"]["Unprocessable"];
             429: components["responses"]["QuotaExceeded"];
             503: components["responses"]["Unavailable"];
         };
@@ -3806,6 +3937,8 @@ export interface operations {
                 from?: string;
                 /** @description A custom range's last day (default: today) */
                 to?: string;
+                /** @description Adds `benchmark`: the S&P 500 over the same range and flows */
+                benchmark?: "sp500";
             };
             header?: never;
             path: {
@@ -3825,7 +3958,7 @@ export interface operations {
                     "application/json": components["schemas"]["PeriodReturns"];
                 };
             };
-            /** @description An unknown period, a malformed date, from after to, a range after today, or a period with a range */
+            /** @description An unknown period or benchmark, a malformed date, from after to, a range after today, or a period with a range */
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             404: components["responses"]["NotFound"];

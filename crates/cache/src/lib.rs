@@ -196,6 +196,15 @@ impl Cache {
         Ok(value)
     }
 
+    /// The generation a guard of [`Cache::invalidate_guarded`] holds ("" before its first bump),
+    /// or the failure: a caller keying entries by generation must not mistake an unreachable
+    /// cache for a guard never bumped.
+    pub async fn generation(&self, guard: &str) -> Result<String, CacheError> {
+        let read: Result<Option<String>, CacheError> =
+            self.run(|mut c| async move { redis::cmd("GET").arg(guard).query_async(&mut c).await }).await;
+        read.map(Option::unwrap_or_default)
+    }
+
     /// Invalidates entries read with [`Cache::get_or_compute_guarded`]: bumps their guard and
     /// deletes them, atomically (one EVAL). The guard lives [`GUARD_TTL`], far longer than any
     /// entry or computation.

@@ -9,6 +9,7 @@ pub mod ops;
 pub mod poller;
 pub mod portfoliobench;
 pub mod resources;
+pub mod returnsbench;
 pub mod runtime_api;
 pub mod screenerbench;
 pub mod stack;

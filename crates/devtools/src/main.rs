@@ -10,6 +10,7 @@
 //! bourse-dev init-bench --bin-dir DIR [--rounds 20] [--events events]
 //! bourse-dev screener-bench [--runs 200]
 //! bourse-dev portfolio-bench [--runs 50]
+//! bourse-dev returns-bench [--runs 5]
 //! bourse-dev enumeration-bench [--runs 30]
 //! bourse-dev enrich-bench [--rate 20] [--latency-ms 100] [--concurrency 5] [--redis-db 5]
 //! bourse-dev alerts-bench [--alerts 10000] [--symbols 500] [--concurrency 8]
@@ -34,7 +35,7 @@ async fn main() {
 async fn run(args: Vec<String>) -> Result<(), DynError> {
     let (command, options) = args
         .split_first()
-        .ok_or("usage: bourse-dev <resources|seed|poll|pipeline-check|init-bench|screener-bench|portfolio-bench|enumeration-bench|enrich-bench|alerts-bench> [options]")?;
+        .ok_or("usage: bourse-dev <resources|seed|poll|pipeline-check|init-bench|screener-bench|portfolio-bench|returns-bench|enumeration-bench|enrich-bench|alerts-bench> [options]")?;
     let options = parse_options(options)?;
     let get = |name: &str| options.get(name).map(String::as_str);
     let need = |name: &str| get(name).ok_or_else(|| format!("{command} needs --{name}"));
@@ -98,6 +99,7 @@ async fn run(args: Vec<String>) -> Result<(), DynError> {
         }
         "screener-bench" => bourse_devtools::screenerbench::run(get("runs").unwrap_or("200").parse()?).await?,
         "portfolio-bench" => bourse_devtools::portfoliobench::run(get("runs").unwrap_or("50").parse()?).await?,
+        "returns-bench" => bourse_devtools::returnsbench::run(get("runs").unwrap_or("5").parse()?).await?,
         "enumeration-bench" => bourse_devtools::enumerationbench::run(get("runs").unwrap_or("30").parse()?).await?,
         "init-bench" => {
             init_bench(Path::new(need("bin-dir")?), get("rounds").unwrap_or("20").parse()?, Path::new(get("events").unwrap_or("events")))?
@@ -130,7 +132,8 @@ async fn queue_arn(clients: &bourse_storage::AwsClients, queue_url: &str) -> Res
 }
 
 /// Loads the bundled reference data into the market table: stock profiles, generated (labelled)
-/// price history ending today, and a new universe snapshot version so caches revalidate.
+/// price history ending today, the benchmark index's history built from them, and a new universe
+/// snapshot version so caches revalidate.
 /// Idempotent: the same keys get the same items.
 async fn seed(data: &Path) -> Result<(), DynError> {
     let read = |name: &str| std::fs::read_to_string(data.join(name)).map_err(|e| format!("{}: {e}", data.join(name).display()));
@@ -146,6 +149,9 @@ async fn seed(data: &Path) -> Result<(), DynError> {
         bourse_storage::market::put_history(&clients, table, stock.symbol.as_str(), &history, true).await?;
         stocks.push(stock);
     }
+    // The benchmark's closes: the cap-weighted index of the records (not a stock of the universe).
+    let index = bourse_domain::history::benchmark_history(&records, now.date());
+    bourse_storage::market::put_history(&clients, table, bourse_domain::performance::BENCHMARK_SYMBOL, &index, true).await?;
     bourse_storage::market::put_stocks(&clients, table, &stocks).await?;
     let version = bourse_storage::market::publish_universe(&clients, table, &stocks, now.unix_timestamp() as u64).await?;
     // Tell warm functions at once; without a cache they find the version in DynamoDB.

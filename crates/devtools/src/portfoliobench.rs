@@ -16,7 +16,7 @@ fn body(response: &lambda_http::Response<lambda_http::Body>) -> Value {
 }
 
 /// A fresh account's access token, through the auth function.
-async fn access_token() -> Result<String, DynError> {
+pub(crate) async fn access_token() -> Result<String, DynError> {
     let auth = auth_fn::app(Platform::from_env("auth")?)?;
     let email = format!("bench-{}@example.com", &bourse_domain::random::hex_id(&bourse_domain::random::OsRandom).unwrap()[..12]);
     let credentials = json!({"email": email, "password": "tangerine-Orbit-47-quietly"}).to_string();
@@ -122,7 +122,7 @@ pub async fn run(runs: usize) -> Result<(), DynError> {
 }
 
 /// `Query ×1, BatchGetItem ×5, UpdateItem ×1` in order of first use.
-fn summarise(operations: &[String]) -> String {
+pub(crate) fn summarise(operations: &[String]) -> String {
     let mut counts: Vec<(&str, usize)> = Vec::new();
     for op in operations {
         match counts.iter_mut().find(|(name, _)| name == op) {
@@ -135,7 +135,7 @@ fn summarise(operations: &[String]) -> String {
 }
 
 /// The `sub` claim of an access token (read only to name the cache keys; the function verifies it).
-fn user_of(token: &str) -> Result<bourse_domain::UserId, DynError> {
+pub(crate) fn user_of(token: &str) -> Result<bourse_domain::UserId, DynError> {
     use base64::Engine;
     let payload = token.split('.').nth(1).ok_or("token shape")?;
     let claims: Value = serde_json::from_slice(&base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(payload)?)?;

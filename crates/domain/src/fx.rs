@@ -17,7 +17,7 @@ use crate::Symbol;
 use crate::history::PricePoint;
 use crate::money::Currency;
 use crate::returns::{DateRange, PeriodReturns, ReturnsError, period_returns};
-use crate::valuation::{LedgerTrade, Valuer, daily_values, flows};
+use crate::valuation::{LedgerTrade, Valuer, flows};
 use rust_decimal::Decimal;
 use std::collections::HashMap;
 use time::Date;
@@ -151,9 +151,12 @@ pub fn decomposed_returns(
     valuer: &Valuer<'_>,
     range: DateRange,
 ) -> Result<Decomposed, ReturnsError> {
+    // Valued on the linking days only (`crate::performance::linking_days`): exact for every
+    // return and a fraction of the days.
     let returns = |valuer: &Valuer<'_>| {
-        let values = daily_values(trades, closes, valuer, range.start(), range.to());
-        period_returns(&values, &flows(trades, valuer, range.from(), range.to()), range)
+        let flows = flows(trades, valuer, range.from(), range.to());
+        let values = crate::performance::values_on(trades, closes, valuer, &crate::performance::linking_days(range, &flows));
+        period_returns(&values, &flows, range)
     };
     Ok(Decomposed {
         total: returns(&Valuer { rates_of: None, ..*valuer })?,

@@ -83,6 +83,45 @@ pub fn stock_from_record(record: &StockRecord, as_of: Date) -> (Stock, Vec<Price
     (stock, points)
 }
 
+/// The level the generated benchmark index ends at on `as_of` (SPY traded near it in 2026).
+pub const BENCHMARK_BASE: i64 = 600;
+
+/// A cap-weighted index of the records' generated histories, the offline stand-in for the S&P 500
+/// benchmark (the reference data has no index series): on each day, Σ capᵢ · closeᵢ(day) /
+/// closeᵢ(as_of) over every record with a market cap and a history, scaled to end at
+/// [`BENCHMARK_BASE`] — the index of the constituents' closes, weighted by their market caps on
+/// `as_of`, as the S&P 500 is (float adjustments aside). Rounded to 4 places.
+pub fn benchmark_history(records: &[StockRecord], as_of: Date) -> Vec<PricePoint> {
+    let mut sums: Vec<Decimal> = vec![Decimal::ZERO; GENERATED_DAYS];
+    let mut total = Decimal::ZERO;
+    // In symbol order: the same sums to the last digit whatever order the records come in.
+    let mut sorted: Vec<&StockRecord> = records.iter().collect();
+    sorted.sort_by(|a, b| a.symbol.cmp(&b.symbol));
+    for record in sorted {
+        let Some(cap) = record.market_cap.filter(|c| *c > Decimal::ZERO) else { continue };
+        let (_, history) = stock_from_record(record, as_of);
+        let Some(last) = history.last().map(|p| p.close).filter(|c| !c.is_zero()) else { continue };
+        if history.len() != GENERATED_DAYS {
+            continue;
+        }
+        // Weights in billions keep the sums well inside a Decimal's 28 digits.
+        let weight = cap / Decimal::from(1_000_000_000);
+        for (sum, point) in sums.iter_mut().zip(&history) {
+            *sum += weight * point.close / last;
+        }
+        total += weight;
+    }
+    if total.is_zero() {
+        return Vec::new();
+    }
+    let base = Decimal::from(BENCHMARK_BASE);
+    trading_days(as_of, GENERATED_DAYS)
+        .into_iter()
+        .zip(sums)
+        .map(|(date, sum)| PricePoint { date, close: (sum / total * base).round_dp(4) })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -126,5 +165,29 @@ mod tests {
         let no_price = universe.iter().find(|r| r.price.is_none()).unwrap();
         let (stock, history) = stock_from_record(no_price, date!(2026 - 11 - 25));
         assert!(history.is_empty() && !stock.history_generated && stock.metric(Metric::Sma50).is_none());
+    }
+
+    #[test]
+    fn the_benchmark_is_the_cap_weighted_mean_of_the_constituents_moves() {
+        let record = |symbol: &str, cap: i64| {
+            let mut record = StockRecord::new(Symbol::parse(symbol).unwrap(), symbol.into());
+            record.price = Some(Decimal::from(100));
+            record.market_cap = Some(Decimal::from(cap) * Decimal::from(1_000_000_000));
+            record
+        };
+        let as_of = date!(2026 - 12 - 02);
+        let (a, b) = (record("AAA", 3), record("BBB", 1));
+        let index = benchmark_history(&[a.clone(), b.clone()], as_of);
+        let (_, ha) = stock_from_record(&a, as_of);
+        let (_, hb) = stock_from_record(&b, as_of);
+        assert_eq!(index.len(), GENERATED_DAYS);
+        assert_eq!(index.last().unwrap().close, Decimal::from(BENCHMARK_BASE));
+        for i in [0, 100, 200] {
+            let expected = (Decimal::from(3) * ha[i].close / ha[GENERATED_DAYS - 1].close + hb[i].close / hb[GENERATED_DAYS - 1].close)
+                / Decimal::from(4)
+                * Decimal::from(BENCHMARK_BASE);
+            assert_eq!(index[i].close, expected.round_dp(4), "day {i}");
+            assert_eq!(index[i].date, ha[i].date);
+        }
     }
 }

@@ -23,6 +23,7 @@ pub mod market_data;
 pub mod messages;
 pub mod money;
 pub mod password_hash;
+pub mod performance;
 pub mod plan;
 pub mod portfolio;
 pub mod random;

@@ -43,7 +43,7 @@ pub struct StockRecord {
 }
 
 impl StockRecord {
-    fn new(symbol: Symbol, name: String) -> Self {
+    pub(crate) fn new(symbol: Symbol, name: String) -> Self {
         StockRecord {
             symbol,
             name,

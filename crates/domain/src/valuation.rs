@@ -28,7 +28,7 @@ use crate::money::Currency;
 use crate::portfolio::Trade;
 use crate::returns::{CashFlow, Valuation, trade_flow};
 use rust_decimal::Decimal;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use time::Date;
 
 /// One transaction of the ledger, in trade order.
@@ -56,7 +56,7 @@ pub struct Valuer<'a> {
 impl Valuer<'_> {
     /// Units of the base currency per unit of `currency` on `day` (0 for a currency without rates:
     /// callers check `FxRates::missing` before valuing).
-    fn rate(&self, currency: Currency, day: Date) -> Decimal {
+    pub fn rate(&self, currency: Currency, day: Date) -> Decimal {
         self.rates.rate(currency, self.base, self.rates_of.unwrap_or(day)).unwrap_or_default()
     }
 }
@@ -77,7 +77,8 @@ pub fn flows(trades: &[LedgerTrade<'_>], valuer: &Valuer<'_>, from: Date, to: Da
 /// (in trade order; those before `from` set the quantities held at its start). Days before the
 /// first trade are worth 0. `closes` per symbol, oldest first, need cover only `[from − a week,
 /// to]`: the last close before `from` carries into it. Values are in `valuer.base` (see the
-/// module's currency and cash rules).
+/// module's currency and cash rules). One replay of the ledger (`crate::performance::Replay`)
+/// serves the history, the returns and this.
 pub fn daily_values(
     trades: &[LedgerTrade<'_>],
     closes: &HashMap<Symbol, Vec<PricePoint>>,
@@ -85,86 +86,10 @@ pub fn daily_values(
     from: Date,
     to: Date,
 ) -> Vec<Valuation> {
-    let mut book = Book::default();
-    let mut next_close: HashMap<&Symbol, usize> = HashMap::new();
-    let mut pending = trades.iter().peekable();
-    let mut values = Vec::new();
-    let mut day = from;
-    // Trades before the range only move quantities and cash (and the fallback price).
-    while let Some(t) = pending.next_if(|t| t.date < from) {
-        book.apply(t);
-    }
-    loop {
-        while let Some(t) = pending.next_if(|t| t.date == day) {
-            book.apply(t);
-        }
-        let Book { held, price, currency, cash } = &mut book;
-        for symbol in held.keys() {
-            let Some(points) = closes.get(*symbol) else { continue };
-            let at = next_close.entry(symbol).or_insert(0);
-            while let Some(point) = points.get(*at).filter(|p| p.date <= day) {
-                price.insert(symbol, point.close);
-                *at += 1;
-            }
-        }
-        let positions: Decimal = held
-            .iter()
-            .map(|(symbol, quantity)| {
-                let rate = currency.get(symbol).map_or(Decimal::ZERO, |c| valuer.rate(*c, day));
-                *quantity * price.get(symbol).copied().unwrap_or_default() * rate
-            })
-            .sum();
-        let cash: Decimal = if valuer.cash { cash.iter().map(|(c, balance)| *balance * valuer.rate(*c, day)).sum() } else { Decimal::ZERO };
-        values.push(Valuation { date: day, value: positions + cash });
-        match day.next_day() {
-            Some(next) if next <= to => day = next,
-            _ => return values,
-        }
-    }
-}
-
-/// What the trades applied so far leave: quantities, the fallback or last close, each symbol's
-/// currency, and the cash per currency.
-#[derive(Default)]
-struct Book<'a> {
-    held: BTreeMap<&'a Symbol, Decimal>,
-    price: HashMap<&'a Symbol, Decimal>,
-    currency: HashMap<&'a Symbol, Currency>,
-    cash: BTreeMap<Currency, Decimal>,
-}
-
-impl<'a> Book<'a> {
-    fn apply(&mut self, t: &LedgerTrade<'a>) {
-        if let Some(leg) = crate::cash::cash_leg(t.trade) {
-            *self.cash.entry(t.currency).or_default() += leg;
-        }
-        if t.symbol.cash_currency().is_none() {
-            self.currency.insert(t.symbol, t.currency);
-            apply(&mut self.held, &mut self.price, t);
-        }
-    }
-}
-
-fn apply<'a>(held: &mut BTreeMap<&'a Symbol, Decimal>, price: &mut HashMap<&'a Symbol, Decimal>, t: &LedgerTrade<'a>) {
-    let quantity = held.entry(t.symbol).or_default();
-    match t.trade {
-        Trade::Buy { quantity: q, price: p, .. } => {
-            *quantity += q.value();
-            price.entry(t.symbol).or_insert(p.value());
-        }
-        Trade::Sell { quantity: q, price: p, .. } => {
-            *quantity -= q.value();
-            price.entry(t.symbol).or_insert(p.value());
-        }
-        Trade::Split { numerator, denominator } if *denominator != 0 => {
-            *quantity = *quantity * Decimal::from(*numerator) / Decimal::from(*denominator);
-            // The last close before the split is per old share: scale it until the next close.
-            if let Some(p) = price.get_mut(t.symbol) {
-                *p = *p * Decimal::from(*denominator) / Decimal::from(*numerator);
-            }
-        }
-        _ => {}
-    }
+    crate::performance::daily_history(trades, closes, valuer, from, to)
+        .into_iter()
+        .map(|(date, s)| Valuation { date, value: s.value })
+        .collect()
 }
 
 #[cfg(test)]

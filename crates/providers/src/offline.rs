@@ -37,8 +37,27 @@ impl Offline {
         })
     }
 
-    /// The answer for `symbol` on `today`.
+    /// The answer for `symbol` on `today`. The benchmark symbol (SPY, not in the data) is the
+    /// cap-weighted index of every record's generated history (`history::benchmark_history`).
     pub fn answer(&self, symbol: &Symbol, today: time::Date) -> Result<MarketData, ProviderError> {
+        if symbol.as_str() == bourse_domain::performance::BENCHMARK_SYMBOL {
+            let records: Vec<StockRecord> = self.records().values().cloned().collect();
+            let history = bourse_domain::history::benchmark_history(&records, today);
+            return Ok(MarketData {
+                symbol: Some(symbol.clone()),
+                source: NAME.into(),
+                as_of: history.last().map(|p| p.date),
+                price: history.last().map(|p| p.close),
+                market_cap: None,
+                pe: None,
+                eps: None,
+                dividend_yield: None,
+                week52_high: None,
+                week52_low: None,
+                generated: !history.is_empty(),
+                history,
+            });
+        }
         let record = self.records().get(symbol.as_str()).ok_or(ProviderError::UnknownSymbol)?;
         let (_, history) = stock_from_record(record, today);
         Ok(MarketData {

@@ -40,7 +40,7 @@ use rust_decimal::Decimal;
 use serde::Serialize;
 use std::collections::HashMap;
 use std::time::Duration;
-use wire::{AddedTransaction, HistoryPoint, HoldingView, Mover, PortfolioView, TransactionView};
+use wire::{AddedTransaction, HoldingView, Mover, PortfolioView, TransactionView};
 
 pub const SERVICE: &str = "portfolio";
 /// Largest CSV file `POST /v1/portfolios/{id}/import` takes.
@@ -107,12 +107,15 @@ pub enum PortfolioRoute {
     AlertGet,
     AlertReplace,
     AlertDelete,
+    AllReturns,
 }
 
 pub static ROUTES: &[Route<PortfolioRoute>] = &[
     Route::get("/v1/portfolio/health", PortfolioRoute::Health),
     Route::bearer_post("/v1/portfolios", PortfolioRoute::Create),
     Route::bearer_get("/v1/portfolios", PortfolioRoute::List),
+    // Before `/v1/portfolios/{id}`: the first route that matches answers.
+    Route::bearer_get("/v1/portfolios/returns", PortfolioRoute::AllReturns),
     Route::bearer_get("/v1/portfolios/{id}", PortfolioRoute::Get),
     Route::bearer_patch("/v1/portfolios/{id}", PortfolioRoute::Rename),
     Route::bearer_delete("/v1/portfolios/{id}", PortfolioRoute::Delete),
@@ -177,8 +180,11 @@ const DEPENDENCIES: &[Dependency] = &[Dependency::AppTable, Dependency::MarketTa
 pub const VIEW_TTL: Duration = Duration::from_secs(60);
 /// Read-modify-write attempts (a holding, a symbol's journal statistics) before answering 409.
 pub(crate) const WRITE_ATTEMPTS: u32 = 30;
-/// Longest history range one request may ask for.
-pub const MAX_HISTORY_DAYS: i64 = 5 * 366;
+/// Longest history range one request may ask for: ten years.
+pub const MAX_HISTORY_DAYS: i64 = 10 * 366;
+/// A cached answer computed from the ledger and the closes (returns, history) lives this long: a
+/// write moves the portfolio to a new generation at once, and the closes change once a day.
+pub const COMPUTED_VIEW_TTL: Duration = Duration::from_secs(300);
 
 pub struct Portfolio {
     platform: Platform,
@@ -421,6 +427,37 @@ impl Portfolio {
         Ok(Reply::json_bytes(StatusCode::OK, body))
     }
 
+    /// Cache-aside for an answer with many variants (a period, a range): stored under the
+    /// portfolio's current generation, so a write — which bumps it — leaves every variant behind at
+    /// once without naming them (they expire after [`COMPUTED_VIEW_TTL`]). With the cache down or
+    /// its generation unreadable, computed every time.
+    async fn generational_view<F, Fut, T: Serialize>(
+        &self,
+        user: &UserId,
+        id: &PortfolioId,
+        view: &str,
+        compute: F,
+    ) -> Result<Reply, ApiError>
+    where
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = Result<T, ApiError>>,
+    {
+        let bytes = || async { serde_json::to_vec(&compute().await?).map_err(|e| ApiError::Internal(e.to_string())) };
+        let guard = cache_guard(user, id);
+        let generation = match &self.platform.cache {
+            Some(cache) => cache.generation(&guard).await.ok().map(|generation| (cache, generation)),
+            None => None,
+        };
+        let body = match generation {
+            Some((cache, generation)) => {
+                let key = cache_key(user, id, &format!("{view}@{generation}"));
+                cache.get_or_compute_guarded(&key, &guard, COMPUTED_VIEW_TTL, bytes).await?
+            }
+            None => bytes().await?,
+        };
+        Ok(Reply::json_bytes(StatusCode::OK, body))
+    }
+
     async fn holdings(&self, request: &ApiRequest, user: &UserId) -> Result<Reply, ApiError> {
         request.only_query(&[])?;
         let id = &portfolio_id(request)?;
@@ -447,38 +484,6 @@ impl Portfolio {
             Ok(summary(&portfolio, &holdings, &quotes, &cash))
         })
         .await
-    }
-
-    /// Daily value snapshots (written by the scheduled refresh) over `from`..`to`, at most
-    /// [`MAX_HISTORY_DAYS`] days; default the last 90 days.
-    async fn history(&self, request: &ApiRequest, user: &UserId) -> Result<Reply, ApiError> {
-        request.only_query(&["from", "to"])?;
-        let id = &portfolio_id(request)?;
-        let today = now().date();
-        let to = request.date("to")?.unwrap_or(today);
-        let from = request.date("from")?.unwrap_or(to - time::Duration::days(90));
-        if from > to {
-            return Err(ApiError::field("query.from", "must not be after to"));
-        }
-        if (to - from).whole_days() > MAX_HISTORY_DAYS {
-            return Err(ApiError::field("query.from", format!("a range is at most {MAX_HISTORY_DAYS} days")));
-        }
-        self.owned(user, id).await?;
-        let points = store::snapshots_between(&self.platform.aws, &self.app_table, user, id, &from.to_string(), &to.to_string())
-            .await
-            .map_err(storage_problem)?;
-        let points = points
-            .into_iter()
-            .map(|(date, s)| HistoryPoint {
-                date,
-                value: dec(s.value),
-                cost: dec(s.cost),
-                realised_pnl: dec(s.realised_pnl),
-                dividends: dec(s.dividends),
-                unpriced_positions: s.unpriced_positions,
-            })
-            .collect();
-        Reply::ok(&wire::History { from: from.to_string(), to: to.to_string(), points })
     }
 
     async fn analysis(&self, request: &ApiRequest, user: &UserId) -> Result<Reply, ApiError> {
@@ -622,6 +627,7 @@ impl Handler<PortfolioRoute> for Portfolio {
             PortfolioRoute::ExportTransactions => self.export_transactions(&request, &user()?).await,
             PortfolioRoute::ExportHoldings => self.export_holdings(&request, &user()?).await,
             PortfolioRoute::ExportGains => self.export_gains(&request, &user()?).await,
+            PortfolioRoute::AllReturns => self.all_returns(&request, &user()?).await,
             PortfolioRoute::Inbox => self.inbox(&request, &user()?).await,
             PortfolioRoute::InboxUnreadCount => self.unread_count(&request, &user()?).await,
             PortfolioRoute::InboxMarkRead => self.mark_read(&request, &user()?).await,

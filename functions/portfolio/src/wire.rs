@@ -200,6 +200,9 @@ pub struct HistoryPoint {
     pub realised_pnl: String,
     pub dividends: String,
     pub unpriced_positions: u32,
+    /// With `benchmark=sp500` only: the same money in the index (null where its history stops).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub benchmark_value: Option<Option<String>>,
 }
 
 /// The answer of `POST …/import`. Stored with the import (camelCase inside the stored item, as
@@ -585,12 +588,9 @@ impl From<&bourse_domain::lots::TermGains> for TermGainsView {
     }
 }
 
-/// `PeriodReturns`.
+/// The figures of a return over a range (`ReturnsFigures` members, flattened into each answer).
 #[derive(Debug, Clone, Serialize)]
-pub struct PeriodReturnsView {
-    pub period: String,
-    pub from: String,
-    pub to: String,
+pub struct ReturnsFigures {
     pub start_value: String,
     pub end_value: String,
     pub contributions: String,
@@ -599,12 +599,6 @@ pub struct PeriodReturnsView {
     pub time_weighted: Option<RateView>,
     pub money_weighted: Option<RateView>,
     pub simple: Option<RateView>,
-    /// The base currency every figure is in.
-    pub currency: String,
-    /// The returns at the FX rates of the start valuation's day, held constant: prices alone.
-    pub price_effect: EffectView,
-    /// What the moves of FX rates added: the total minus the price effect.
-    pub fx_effect: EffectView,
 }
 
 /// One effect of a return's decomposition: on the cumulative time-weighted return (when there
@@ -613,6 +607,65 @@ pub struct PeriodReturnsView {
 pub struct EffectView {
     pub time_weighted: Option<String>,
     pub gain: String,
+}
+
+/// `PeriodReturns`.
+#[derive(Debug, Clone, Serialize)]
+pub struct PeriodReturnsView {
+    pub period: String,
+    pub from: String,
+    pub to: String,
+    #[serde(flatten)]
+    pub figures: ReturnsFigures,
+    /// The base currency every figure is in (the holdings' too).
+    pub currency: String,
+    /// The returns at the FX rates of the start valuation's day, held constant: prices alone.
+    pub price_effect: EffectView,
+    /// What the moves of FX rates added: the total minus the price effect.
+    pub fx_effect: EffectView,
+    /// With `benchmark=sp500` only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub benchmark: Option<BenchmarkView>,
+    pub holdings: Vec<HoldingReturnsView>,
+}
+
+/// One holding's returns: its flows are its own trades.
+#[derive(Debug, Clone, Serialize)]
+pub struct HoldingReturnsView {
+    pub symbol: String,
+    #[serde(flatten)]
+    pub figures: ReturnsFigures,
+}
+
+/// The S&P 500 over the same range and flows; a figure the index's history cannot give is null.
+#[derive(Debug, Clone, Serialize)]
+pub struct BenchmarkView {
+    pub name: String,
+    pub symbol: String,
+    pub index_return: Option<RateView>,
+    pub same_money_end_value: Option<String>,
+    pub same_money_gain: Option<String>,
+    pub same_money_money_weighted: Option<RateView>,
+    pub excess_time_weighted: Option<RateView>,
+    pub excess_money_weighted: Option<RateView>,
+}
+
+/// `AllReturns`: every portfolio of the caller, combined and each on its own, all in one currency
+/// (the combined view's `currency`).
+#[derive(Debug, Clone, Serialize)]
+pub struct AllReturnsView {
+    #[serde(flatten)]
+    pub combined: PeriodReturnsView,
+    pub portfolios: Vec<PortfolioReturnsRow>,
+}
+
+/// One portfolio's figures in [`AllReturnsView`], in its currency; `returns` is null when it has
+/// nothing in the range.
+#[derive(Debug, Clone, Serialize)]
+pub struct PortfolioReturnsRow {
+    pub portfolio_id: String,
+    pub name: String,
+    pub returns: Option<ReturnsFigures>,
 }
 
 /// A return as a fraction (0.05 = 5%), annualised when the period is longer than a year.

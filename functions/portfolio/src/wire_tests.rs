@@ -330,21 +330,50 @@ fn samples() -> Vec<(&'static str, u16, Value)> {
     };
     assert!(book.disposals.iter().any(|d| d.wash_sale.is_some()), "the sample shows a wash sale");
     let rate = |c: &str, a: Option<&str>| Some(RateView { cumulative: c.into(), annualised: a.map(Into::into) });
+    let figures = |start: &str, end: &str, gain: &str, twr: Option<RateView>| ReturnsFigures {
+        start_value: start.into(),
+        end_value: end.into(),
+        contributions: "0".into(),
+        withdrawals: "0".into(),
+        gain: gain.into(),
+        time_weighted: twr.clone(),
+        money_weighted: None,
+        simple: twr,
+    };
     let returns = PeriodReturnsView {
         period: "3Y".into(),
         from: "2023-12-03".into(),
         to: "2026-12-02".into(),
-        start_value: "1000".into(),
-        end_value: "1342".into(),
-        contributions: "0".into(),
-        withdrawals: "0".into(),
-        gain: "342".into(),
-        time_weighted: rate("0.342", Some("0.10306")),
-        money_weighted: None,
-        simple: rate("0.342", None),
+        figures: figures("1000", "1342", "342", rate("0.342", Some("0.10306"))),
         currency: "USD".into(),
         price_effect: EffectView { time_weighted: Some("0.3".into()), gain: "300".into() },
         fx_effect: EffectView { time_weighted: Some("0.042".into()), gain: "42".into() },
+        benchmark: Some(BenchmarkView {
+            name: "sp500".into(),
+            symbol: "SPY".into(),
+            index_return: rate("0.3", Some("0.09139")),
+            same_money_end_value: Some("1300".into()),
+            same_money_gain: Some("300".into()),
+            same_money_money_weighted: None,
+            excess_time_weighted: rate("0.042", Some("0.01167")),
+            excess_money_weighted: None,
+        }),
+        holdings: vec![HoldingReturnsView {
+            symbol: "AAPL".into(),
+            figures: figures("1000", "1342", "342", rate("0.342", Some("0.10306"))),
+        }],
+    };
+    let without_benchmark = PeriodReturnsView { benchmark: None, holdings: vec![], ..returns.clone() };
+    let all_returns = AllReturnsView {
+        combined: returns.clone(),
+        portfolios: vec![
+            PortfolioReturnsRow {
+                portfolio_id: "0123456789abcdef0123456789abcdef".into(),
+                name: "Core".into(),
+                returns: Some(figures("1000", "1342", "342", rate("0.342", Some("0.10306")))),
+            },
+            PortfolioReturnsRow { portfolio_id: "fedcba9876543210fedcba9876543210".into(), name: "Empty".into(), returns: None },
+        ],
     };
     let gain_rows: Vec<GainRow> = book
         .disposals
@@ -432,6 +461,8 @@ fn samples() -> Vec<(&'static str, u16, Value)> {
             }),
         ),
         ("returns", 200, json(&returns)),
+        ("returns", 200, json(&without_benchmark)),
+        ("allReturns", 200, json(&all_returns)),
         ("lots", 200, json(&lots_report)),
         ("inbox", 200, json(&inbox_page)),
         ("inboxUnreadCount", 200, json(&UnreadCount { unread: 3 })),
@@ -488,7 +519,36 @@ fn samples() -> Vec<(&'static str, u16, Value)> {
                     realised_pnl: "-1.5".into(),
                     dividends: "0".into(),
                     unpriced_positions: 1,
+                    benchmark_value: Some(Some("101.5".into())),
                 }],
+            }),
+        ),
+        (
+            "history",
+            200,
+            json(&History {
+                from: "2026-01-01".into(),
+                to: "2026-01-02".into(),
+                points: vec![
+                    HistoryPoint {
+                        date: "2026-01-01".into(),
+                        value: "0".into(),
+                        cost: "0".into(),
+                        realised_pnl: "0".into(),
+                        dividends: "0".into(),
+                        unpriced_positions: 0,
+                        benchmark_value: Some(None),
+                    },
+                    HistoryPoint {
+                        date: "2026-01-02".into(),
+                        value: "0".into(),
+                        cost: "0".into(),
+                        realised_pnl: "0".into(),
+                        dividends: "0".into(),
+                        unpriced_positions: 0,
+                        benchmark_value: None,
+                    },
+                ],
             }),
         ),
         ("analysis", 200, json(&analyse(&valued(&holdings, &quotes)))),

@@ -106,6 +106,20 @@ async fn a_eur_holding_with_a_flat_price_in_a_usd_portfolio_shows_only_fx_effect
     assert_eq!((body["currency"].as_str(), decimal(&body["end_value"])), (Some("EUR"), d("1000")), "{body}");
     assert_eq!(decimal(&body["fx_effect"]["time_weighted"]), Decimal::ZERO, "{body}");
 
+    // Across both portfolios, converted: in USD the two EUR positions gain 10 % by FX alone; in EUR
+    // nothing moves.
+    let all = |query: &'static str| c.call_with("GET", "/v1/portfolios/returns", query, None, &[]);
+    let in_usd = json_body(&all("from=2026-03-02&to=2026-03-31").await);
+    assert_eq!(in_usd["currency"], "USD", "{in_usd}");
+    assert_eq!((decimal(&in_usd["start_value"]), decimal(&in_usd["end_value"])), (d("2200"), d("2420")), "{in_usd}");
+    assert_eq!((decimal(&in_usd["time_weighted"]["cumulative"]), decimal(&in_usd["fx_effect"]["gain"])), (d("0.1"), d("220")));
+    for row in in_usd["portfolios"].as_array().unwrap() {
+        assert_eq!(decimal(&row["returns"]["end_value"]), d("1210"), "each in USD: {row}");
+    }
+    let in_eur = json_body(&all("from=2026-03-02&to=2026-03-31&currency=EUR").await);
+    assert_eq!((in_eur["currency"].as_str(), decimal(&in_eur["end_value"])), (Some("EUR"), d("2000")), "{in_eur}");
+    assert_eq!(decimal(&in_eur["time_weighted"]["cumulative"]), Decimal::ZERO, "{in_eur}");
+
     // A currency without rates is refused at the edge; one with no stored rate yet is 422.
     let gold = json!({"type": "BUY", "symbol": "ZZFLATEUR", "trade_date": "2026-02-27", "quantity": "1", "price": "1", "currency": "XAU"});
     let (status, body) = post(&c, &id, gold).await;

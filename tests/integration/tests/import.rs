@@ -212,3 +212,48 @@ async fn a_long_history_of_one_symbol_is_written_in_steps_and_holdings_follow_tr
     let pep = c.holding(&id, "PEP").await;
     assert_eq!((pep["quantity"].as_str(), pep["realised_pnl"].as_str(), pep["cost_basis"].as_str()), (Some("15"), Some("0"), Some("2250")));
 }
+
+/// A back-dated import has its whole history at once: every day from its first trade, valued at
+/// the closes of those days, with no snapshot ever taken.
+#[tokio::test]
+async fn a_back_dated_import_shows_its_whole_history_at_once() {
+    let auth = auth().await;
+    let c = client(&auth).await;
+    let id = new_portfolio(&c).await;
+    let file =
+        "date,type,symbol,quantity,price,fees\n2026-02-02,BUY,AAPL,10,150,1\n2026-02-16,BUY,XOM,4,100,0\n2026-03-02,SELL,AAPL,4,160,1\n";
+    let imported = c.upload(&id, CSV, file.as_bytes()).await;
+    assert_eq!(imported.status(), 200, "{}", json_body(&imported));
+    let response = c.call_with("GET", &format!("/v1/portfolios/{id}/history"), "from=2026-01-01&to=2026-03-31", None, &[]).await;
+    let history = json_body(&response);
+    assert_eq!(response.status(), 200, "{history}");
+    let points = history["points"].as_array().unwrap();
+    // 2 February to 31 March, every day.
+    assert_eq!((points.len(), points[0]["date"].as_str()), (58, Some("2026-02-02")), "{history}");
+
+    let p = platform("portfolio");
+    let market = p.config.require_market_table().unwrap().to_owned();
+    let date = |s: &str| bourse_domain::text::parse_date(s).unwrap();
+    let closes = |symbol: &'static str| {
+        let (aws, market) = (p.aws.clone(), market.clone());
+        async move { bourse_storage::market::query_history(&aws, &market, symbol, date("2026-01-20"), date("2026-03-31")).await.unwrap().0 }
+    };
+    let (aapl, xom) = (closes("AAPL").await, closes("XOM").await);
+    let at = |series: &[bourse_domain::history::PricePoint], day| series.iter().rev().find(|c| c.date <= day).unwrap().close;
+    let d = |s: &str| s.parse::<rust_decimal::Decimal>().unwrap();
+    for point in points {
+        let day = date(point["date"].as_str().unwrap());
+        let (aapl_held, xom_held) = match day.to_string().as_str() {
+            s if s < "2026-02-16" => (10, 0),
+            s if s < "2026-03-02" => (10, 4),
+            _ => (6, 4),
+        };
+        let expected = at(&aapl, day) * rust_decimal::Decimal::from(aapl_held) + at(&xom, day) * rust_decimal::Decimal::from(xom_held);
+        assert_eq!(d(point["value"].as_str().unwrap()), expected, "{point}");
+    }
+    // Cost and realised P&L as the holdings have them: 1,501 for 10 AAPL, 4 leave with 600.4 and
+    // 639 of proceeds: 38.6 realised; 900.6 + 400 held.
+    let last = points.last().unwrap();
+    assert_eq!((last["cost"].as_str(), last["realised_pnl"].as_str()), (Some("1300.6"), Some("38.6")), "{last}");
+    assert_eq!(last["unpriced_positions"], 0);
+}

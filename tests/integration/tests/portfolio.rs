@@ -485,8 +485,10 @@ async fn analysis_explains_concentration() {
     assert!(findings.iter().any(|f| f.starts_with("Energy is")), "{findings:?}");
 }
 
+/// The history is rebuilt from the ledger × the daily closes for every day at once, and agrees
+/// with the snapshot the scheduled writer stores for today (the holdings at the latest quote).
 #[tokio::test]
-async fn history_serves_the_daily_snapshots_the_writer_stores() {
+async fn history_is_rebuilt_from_the_ledger_and_agrees_with_the_snapshot_writer() {
     let auth = auth().await;
     let c = client(&auth).await;
     let id = new_portfolio(&c).await;
@@ -501,18 +503,35 @@ async fn history_serves_the_daily_snapshots_the_writer_stores() {
     let (aws, app, market) = (&p.aws, p.config.require_app_table().unwrap(), p.config.require_market_table().unwrap());
     let shard: u32 = bourse_storage::portfolios::active_shard_key(&user, &id).trim_start_matches("ACTIVE#").parse().unwrap();
     assert!(bourse_storage::portfolios::active_portfolios(aws, app, shard).await.unwrap().contains(&(user.clone(), id.clone())));
-    for date in ["2026-03-02", "2026-03-03"] {
-        let snapshot = enrich_consumer_fn::write_daily_snapshot(aws, app, market, &user, &id, date).await.unwrap();
-        assert_eq!(snapshot.cost, rust_decimal::Decimal::from(200));
-    }
+
+    // Every day of March, each 2 × MSFT's close of the day or the last before it.
     let history = json_body(&c.call_with("GET", &format!("/v1/portfolios/{id}/history"), "from=2026-03-01&to=2026-03-31", None, &[]).await);
     let points = history["points"].as_array().unwrap();
-    assert_eq!(points.len(), 2, "{history}");
-    assert_eq!(points[0]["date"], "2026-03-02");
-    assert_eq!(points[0]["cost"], "200");
-    assert!(points[0]["value"].as_str().unwrap() != "0", "valued at the seeded quote");
+    assert_eq!(points.len(), 31, "{history}");
+    let (from, to) = (bourse_domain::text::parse_date("2026-02-20").unwrap(), bourse_domain::text::parse_date("2026-03-31").unwrap());
+    let (closes, _) = bourse_storage::market::query_history(aws, market, "MSFT", from, to).await.unwrap();
+    for point in points {
+        let day = bourse_domain::text::parse_date(point["date"].as_str().unwrap()).unwrap();
+        let close = closes.iter().rev().find(|c| c.date <= day).expect("a close before the day").close;
+        let value: rust_decimal::Decimal = point["value"].as_str().unwrap().parse().unwrap();
+        assert_eq!((value, point["cost"].as_str()), (close * rust_decimal::Decimal::from(2), Some("200")), "{point}");
+    }
+    // Nothing before the first transaction.
+    let early = json_body(&c.call_with("GET", &format!("/v1/portfolios/{id}/history"), "from=2026-01-01&to=2026-01-31", None, &[]).await);
+    assert_eq!(early["points"][0]["date"], "2026-01-15", "{early}");
+    assert_eq!(early["points"].as_array().unwrap().len(), 17);
+
+    // Today's snapshot, as the writer stores it, is today's rebuilt point.
+    let today = time::OffsetDateTime::now_utc().date().to_string();
+    let snapshot = enrich_consumer_fn::write_daily_snapshot(aws, app, market, &user, &id, &today).await.unwrap();
+    let history = json_body(&c.call_with("GET", &format!("/v1/portfolios/{id}/history"), &format!("from={today}"), None, &[]).await);
+    let point = &history["points"][0];
+    assert_eq!(point["value"].as_str().unwrap().parse::<rust_decimal::Decimal>().unwrap(), snapshot.value, "{history}");
+    assert_eq!(point["cost"].as_str().unwrap().parse::<rust_decimal::Decimal>().unwrap(), snapshot.cost);
     let bad = c.call_with("GET", &format!("/v1/portfolios/{id}/history"), "from=2026-04-01&to=2026-03-01", None, &[]).await;
     assert_eq!(bad.status(), 400);
+    let bad = c.call_with("GET", &format!("/v1/portfolios/{id}/history"), "benchmark=nasdaq", None, &[]).await;
+    assert_eq!((bad.status().as_u16(), json_body(&bad)["errors"][0]["field"].as_str()), (400, Some("query.benchmark")));
 }
 
 /// The fan-out against the real index and queue, on a stack of this test alone (its own tables
@@ -701,4 +720,89 @@ async fn returns_are_computed_from_the_rebuilt_history_at_once() {
     }
     let empty = new_portfolio(&c).await;
     assert_eq!(c.call("GET", &format!("/v1/portfolios/{empty}/returns"), None).await.status(), 422);
+}
+
+/// Per holding, against the benchmark and across portfolios. A portfolio holding only SPY (the
+/// benchmark's symbol) has no excess return; a transaction written changes the cached answer at
+/// once (a new generation); the all-portfolio route combines the USD portfolios and lists others.
+#[tokio::test]
+async fn returns_per_holding_against_the_benchmark_and_across_portfolios() {
+    let auth = auth().await;
+    let c = client(&auth).await;
+    let index = new_portfolio(&c).await;
+    let trade = |kind: &str, symbol: &str, date: &str, quantity: &str, price: &str| json!({"type": kind, "symbol": symbol, "trade_date": date, "quantity": quantity, "price": price, "fees": "0"});
+    // Bought at the previous close and sold at the day's, as the same money in the index is.
+    let p = platform("portfolio");
+    let market = p.config.require_market_table().unwrap().to_owned();
+    let date = |s: &str| bourse_domain::text::parse_date(s).unwrap();
+    let (levels, _) = bourse_storage::market::query_history(&p.aws, &market, "SPY", date("2026-05-01"), date("2026-09-30")).await.unwrap();
+    assert!(!levels.is_empty(), "the seed writes the benchmark's history");
+    let close = |day: &str, before: bool| {
+        let day = date(day);
+        levels.iter().rev().find(|l| if before { l.date < day } else { l.date <= day }).unwrap().close.to_string()
+    };
+    for body in [
+        trade("BUY", "SPY", "2026-06-01", "10", &close("2026-06-01", true)),
+        trade("BUY", "SPY", "2026-07-01", "5", &close("2026-07-01", true)),
+        trade("SELL", "SPY", "2026-08-03", "3", &close("2026-08-03", false)),
+    ] {
+        assert_eq!(c.call("POST", &format!("/v1/portfolios/{index}/transactions"), Some(body)).await.status(), 201);
+    }
+    let query = "from=2026-06-15&to=2026-09-30&benchmark=sp500";
+    let response = c.call_with("GET", &format!("/v1/portfolios/{index}/returns"), query, None, &[]).await;
+    let body = json_body(&response);
+    assert_eq!(response.status(), 200, "{body}");
+    let number = |v: &Value| v.as_str().unwrap_or_else(|| panic!("{v} in {body}")).parse::<rust_decimal::Decimal>().unwrap();
+    let last_place = rust_decimal::Decimal::new(1, 8);
+    let bench = &body["benchmark"];
+    assert_eq!((bench["name"].as_str(), bench["symbol"].as_str()), (Some("sp500"), Some("SPY")), "{body}");
+    assert!((number(&bench["index_return"]["cumulative"]) - number(&body["time_weighted"]["cumulative"])).abs() <= last_place, "{body}");
+    assert!(number(&bench["excess_time_weighted"]["cumulative"]).abs() <= last_place, "{body}");
+    assert!((number(&bench["same_money_end_value"]) - number(&body["end_value"])).abs() <= last_place, "{body}");
+    assert_eq!(body["holdings"].as_array().unwrap().len(), 1);
+    assert_eq!(body["holdings"][0]["symbol"], "SPY");
+    assert_eq!(body["holdings"][0]["time_weighted"], body["time_weighted"]);
+
+    // A second holding: the answer (cached a moment ago) changes at once.
+    assert_eq!(
+        c.call("POST", &format!("/v1/portfolios/{index}/transactions"), Some(trade("BUY", "AAPL", "2026-07-01", "2", "100")))
+            .await
+            .status(),
+        201
+    );
+    let after = json_body(&c.call_with("GET", &format!("/v1/portfolios/{index}/returns"), query, None, &[]).await);
+    let symbols: Vec<&str> = after["holdings"].as_array().unwrap().iter().map(|h| h["symbol"].as_str().unwrap()).collect();
+    assert_eq!(symbols, ["AAPL", "SPY"], "{after}");
+    assert_ne!(after["contributions"], body["contributions"]);
+    assert_ne!(after["benchmark"]["excess_time_weighted"], bench["excess_time_weighted"], "AAPL is not the index: {after}");
+
+    // Across portfolios, all in USD: a second USD portfolio and an empty EUR one (a row without
+    // returns).
+    let other = new_portfolio(&c).await;
+    assert_eq!(
+        c.call("POST", &format!("/v1/portfolios/{other}/transactions"), Some(trade("BUY", "MSFT", "2026-06-20", "1", "100")))
+            .await
+            .status(),
+        201
+    );
+    let euro = json_body(&c.call("POST", "/v1/portfolios", Some(json!({"name": "euro", "currency": "EUR"}))).await)["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let all = c.call_with("GET", "/v1/portfolios/returns", "from=2026-06-15&to=2026-09-30", None, &[]).await;
+    let all = json_body(&all);
+    let rows = all["portfolios"].as_array().unwrap();
+    assert_eq!((rows.len(), all["currency"].as_str()), (3, Some("USD")), "{all}");
+    let euro_row = rows.iter().find(|r| r["portfolio_id"] == json!(euro)).unwrap();
+    assert!(euro_row["returns"].is_null(), "{all}");
+    // Contributions in the range: 5 SPY at the close before 1 July + 2 AAPL at 100 in the first,
+    // 1 MSFT at 100 in the other.
+    let expected = number(&json!(close("2026-07-01", true))) * rust_decimal::Decimal::from(5) + rust_decimal::Decimal::from(300);
+    assert_eq!(number(&all["contributions"]), expected, "{all}");
+    let per: rust_decimal::Decimal = rows.iter().filter(|r| !r["returns"].is_null()).map(|r| number(&r["returns"]["contributions"])).sum();
+    assert_eq!(per, expected);
+    let symbols: Vec<&str> = all["holdings"].as_array().unwrap().iter().map(|h| h["symbol"].as_str().unwrap()).collect();
+    assert_eq!(symbols, ["AAPL", "MSFT", "SPY"]);
+    let bad = c.call_with("GET", "/v1/portfolios/returns", "currency=dollars", None, &[]).await;
+    assert_eq!((bad.status().as_u16(), json_body(&bad)["errors"][0]["field"].as_str()), (400, Some("query.currency")));
 }
