@@ -52,6 +52,12 @@ use time::Date;
 
 /// The symbol whose closes stand for the S&P 500 (`?benchmark=sp500`).
 pub const BENCHMARK_SYMBOL: &str = "SPY";
+/// [`BENCHMARK_SYMBOL`] as a symbol.
+pub fn benchmark_symbol() -> Symbol {
+    // A constant that parses (the tests check it): never the error branch.
+    Symbol::parse(BENCHMARK_SYMBOL).unwrap_or_else(|_| unreachable!("{BENCHMARK_SYMBOL} is a symbol"))
+}
+
 /// The name of the benchmark on the wire.
 pub const BENCHMARK_NAME: &str = "sp500";
 

@@ -565,7 +565,8 @@ impl Consumer {
         }
     }
 
-    /// The daily refresh: a job over the whole published universe, id `refresh-<date>` so a
+    /// The daily refresh: a job over the whole published universe and the returns' benchmark
+    /// symbol, id `refresh-<date>` so a
     /// repeated trigger finds it, fanned out as one message per symbol (⌈N/10⌉ SendMessageBatch).
     /// The work itself happens in the consumers, in parallel, under the shared rate limits.
     async fn run_scheduled(&self) -> Result<JobId, ConsumerError> {
@@ -576,11 +577,17 @@ impl Consumer {
         bourse_storage::diagnostics::record_scheduled_run(aws, app, name, &date, &rfc3339(now), now.unix_timestamp() as u64).await?;
         let id = JobId::scheduled(&date)?;
         let version = bourse_storage::market::universe_version(aws, market).await?;
-        let symbols: Vec<Symbol> = if version == 0 {
+        let mut symbols: Vec<Symbol> = if version == 0 {
             Vec::new()
         } else {
             bourse_storage::market::load_universe(aws, market, version).await?.into_iter().map(|s| s.symbol).collect()
         };
+        // The returns' benchmark (the S&P 500 through SPY) is no constituent: its closes are
+        // refreshed with them.
+        let benchmark = bourse_domain::performance::benchmark_symbol();
+        if !symbols.contains(&benchmark) {
+            symbols.push(benchmark);
+        }
         let job = JobRecord::new(id.clone(), JobOwner::Schedule, JobKind::ScheduledRefresh, symbols.len(), &rfc3339(now));
         match bourse_storage::jobs::create_job(aws, app, &job, &symbols, now.unix_timestamp() as u64).await {
             Ok(()) => {}

@@ -33,7 +33,8 @@ use bourse_domain::fx::{FxRates, decomposed_returns};
 use bourse_domain::history::PricePoint;
 use bourse_domain::money::Currency;
 use bourse_domain::performance::{
-    BENCHMARK_NAME, BENCHMARK_SYMBOL, benchmark_returns, daily_history, holding_returns, linking_days, same_money, values_on,
+    BENCHMARK_NAME, BENCHMARK_SYMBOL, benchmark_returns, benchmark_symbol, daily_history, holding_returns, linking_days, same_money,
+    values_on,
 };
 use bourse_domain::returns::{CashFlow, DateRange, Period, PeriodError, PeriodReturns, Rate, period_returns};
 use bourse_domain::text::parse_date;
@@ -249,7 +250,7 @@ impl Portfolio {
     ) -> Result<(HashMap<Symbol, Vec<PricePoint>>, Option<Vec<PricePoint>>), ApiError> {
         let mut symbols: BTreeSet<Symbol> =
             ledger.iter().filter(|t| t.date <= to && t.symbol.cash_currency().is_none()).map(|t| t.symbol.clone()).collect();
-        let index = Symbol::parse(BENCHMARK_SYMBOL).map_err(|e| ApiError::Internal(e.to_string()))?;
+        let index = benchmark_symbol();
         let held_index = symbols.contains(&index);
         if with_benchmark {
             symbols.insert(index.clone());

@@ -97,7 +97,8 @@ async fn a_panic_in_one_message_fails_only_that_message_and_ends_the_process() {
 }
 
 /// The scheduled refresh, on a stack of its own: the day's job over the whole published universe,
-/// one enrich message per symbol on the queue, and the 16 snapshot-shard messages held back.
+/// one enrich message per symbol (and the benchmark's, SPY) on the queue, and the 16 snapshot-shard
+/// messages held back.
 #[tokio::test]
 async fn the_scheduled_refresh_creates_the_days_job_and_fans_it_out() {
     ensure_resources().await;
@@ -124,7 +125,8 @@ async fn the_scheduled_refresh_creates_the_days_job_and_fans_it_out() {
     let job = bourse_storage::jobs::get_job(&p.aws, app, &id).await.unwrap().expect("the day's job");
     assert_eq!(
         (job.kind.as_str(), job.owner.as_str(), job.progress.total as usize, job.enqueued),
-        ("scheduled-refresh", "system", universe.len(), true)
+        ("scheduled-refresh", "system", universe.len() + 1, true),
+        "the universe and the benchmark symbol"
     );
     // Every symbol's message, once, for that job.
     let mut symbols = std::collections::BTreeSet::new();
@@ -144,7 +146,8 @@ async fn the_scheduled_refresh_creates_the_days_job_and_fans_it_out() {
             }
         }
     }
-    let expected: std::collections::BTreeSet<String> = universe.iter().map(|s| s.symbol.to_string()).collect();
+    let expected: std::collections::BTreeSet<String> =
+        universe.iter().map(|s| s.symbol.to_string()).chain([bourse_domain::performance::BENCHMARK_SYMBOL.to_owned()]).collect();
     assert_eq!(symbols, expected);
     // The snapshot fan-out waits for the refresh: one delayed message per shard.
     let attributes = p

@@ -269,3 +269,8 @@ fn linking_days_are_the_ends_and_each_flow_with_the_day_before() {
         [date!(2026 - 01 - 09), date!(2026 - 01 - 10), date!(2026 - 01 - 19), date!(2026 - 01 - 20), date!(2026 - 01 - 31)]
     );
 }
+
+#[test]
+fn the_benchmark_symbol_is_a_symbol() {
+    assert_eq!(benchmark_symbol().as_str(), BENCHMARK_SYMBOL);
+}
