@@ -1782,6 +1782,11 @@ export interface components {
             /** Format: date-time */
             created_at: string;
             track_cash: boolean;
+            /**
+             * @description the tax-lot method of its lots and realised gains unless a request names another
+             * @enum {string}
+             */
+            lot_method: "FIFO" | "LIFO" | "SPECIFIC" | "AVERAGE";
         };
         /** @description BUY and SELL need `quantity` and `price` (`fees` optional); DIVIDEND and FEE need `amount` and take no fees; SPLIT needs `ratio`; each of them needs `symbol`. The cash kinds DEPOSIT, WITHDRAWAL and INTEREST (portfolios that track cash only) need `amount`, take no fees and have no symbol (absent or empty): `currency` says which cash they move. Amounts are decimal strings. */
         NewTransaction: {
@@ -2384,7 +2389,7 @@ export interface components {
         Cursor: string;
         /** @description `json` or `csv` (`text/csv`, offered as a download), the same records in either */
         ExportFormat: "json" | "csv";
-        /** @description Which lots a sale draws on (case-insensitive); `SPECIFIC`: the lots each SELL named, FIFO for one that named none */
+        /** @description Which lots a sale draws on (case-insensitive; default the portfolio's `lot_method`); `SPECIFIC`: the lots each SELL named, FIFO for one that named none */
         LotMethod: "FIFO" | "LIFO" | "SPECIFIC" | "AVERAGE";
         WashSales: "us" | "off";
     };
@@ -3519,6 +3524,11 @@ export interface operations {
                      * @default false
                      */
                     track_cash?: boolean;
+                    /**
+                     * @description Default FIFO. The tax-lot method of its lots and realised gains unless a request names another (case-insensitive)
+                     * @enum {string}
+                     */
+                    lot_method?: "FIFO" | "LIFO" | "SPECIFIC" | "AVERAGE" | "fifo" | "lifo" | "specific" | "average";
                 };
             };
         };
@@ -3532,7 +3542,7 @@ export interface operations {
                     "application/json": components["schemas"]["Portfolio"];
                 };
             };
-            /** @description A blank name, one over 100 characters or with control characters, a currency that is not three letters or not supported, a track_cash that is not a boolean, or an invalid Idempotency-Key */
+            /** @description A blank name, one over 100 characters or with control characters, a currency that is not three letters or not supported, a track_cash that is not a boolean, an unknown lot_method, or an invalid Idempotency-Key */
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             /** @description A request with this Idempotency-Key is still in progress */
@@ -3613,6 +3623,11 @@ export interface operations {
                     name?: components["schemas"]["PortfolioName"];
                     /** @description Turning it off keeps the cash transactions; they are then ignored by returns and the summary */
                     track_cash?: boolean;
+                    /**
+                     * @description The tax-lot method of its lots and realised gains unless a request names another (case-insensitive)
+                     * @enum {string}
+                     */
+                    lot_method?: "FIFO" | "LIFO" | "SPECIFIC" | "AVERAGE" | "fifo" | "lifo" | "specific" | "average";
                 };
             };
         };
@@ -3626,7 +3641,7 @@ export interface operations {
                     "application/json": components["schemas"]["Portfolio"];
                 };
             };
-            /** @description Neither name nor track_cash, a blank name, one over 100 characters or with control characters, a track_cash that is not a boolean */
+            /** @description None of name, track_cash and lot_method, a blank name, one over 100 characters or with control characters, a track_cash that is not a boolean, an unknown lot_method */
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             404: components["responses"]["NotFound"];
@@ -3971,7 +3986,7 @@ export interface operations {
     lots: {
         parameters: {
             query?: {
-                /** @description Which lots a sale draws on (case-insensitive); `SPECIFIC`: the lots each SELL named, FIFO for one that named none */
+                /** @description Which lots a sale draws on (case-insensitive; default the portfolio's `lot_method`); `SPECIFIC`: the lots each SELL named, FIFO for one that named none */
                 method?: components["parameters"]["LotMethod"];
                 wash_sales?: components["parameters"]["WashSales"];
             };
@@ -4118,7 +4133,7 @@ export interface operations {
                 format?: components["parameters"]["ExportFormat"];
                 /** @description Only sales in this tax year */
                 year?: number;
-                /** @description Which lots a sale draws on (case-insensitive); `SPECIFIC`: the lots each SELL named, FIFO for one that named none */
+                /** @description Which lots a sale draws on (case-insensitive; default the portfolio's `lot_method`); `SPECIFIC`: the lots each SELL named, FIFO for one that named none */
                 method?: components["parameters"]["LotMethod"];
                 wash_sales?: components["parameters"]["WashSales"];
             };

@@ -18,7 +18,7 @@ use crate::query::{Partition, SortKeys, get_item, query_all};
 use crate::schema::{PK, SK, app};
 use aws_sdk_dynamodb::operation::put_item::builders::PutItemFluentBuilder;
 use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, TransactWriteItem, Update};
-use bourse_domain::lots::{LotPick, parse_picks, picks_text};
+use bourse_domain::lots::{LotMethod, LotPick, parse_picks, picks_text};
 use bourse_domain::money::Currency;
 use bourse_domain::portfolio::{Holding, Trade};
 use bourse_domain::{PortfolioId, Symbol, TransactionId, UserId};
@@ -50,6 +50,9 @@ pub struct PortfolioRecord {
     /// Whether the portfolio tracks cash (`trackCash`; absent on portfolios created before the
     /// setting existed, which is off).
     pub track_cash: bool,
+    /// The tax-lot method its lots and realised gains use unless a request names another
+    /// (`lotMethod`; absent on portfolios created before the setting existed: FIFO).
+    pub lot_method: LotMethod,
 }
 
 fn portfolio_from(item: &Item) -> Result<PortfolioRecord, StorageError> {
@@ -60,6 +63,10 @@ fn portfolio_from(item: &Item) -> Result<PortfolioRecord, StorageError> {
         currency: Currency::parse(text(item, "currency").unwrap_or_default()).map_err(|_| corrupt(item, "currency"))?,
         created_at: text(item, "createdAt").unwrap_or_default().to_owned(),
         track_cash: matches!(item.get("trackCash"), Some(AttributeValue::Bool(true))),
+        lot_method: match text(item, "lotMethod") {
+            None => LotMethod::Fifo,
+            Some(code) => LotMethod::parse(code).ok_or_else(|| corrupt(item, "lotMethod"))?,
+        },
     })
 }
 
@@ -75,6 +82,7 @@ pub async fn create_portfolio(clients: &AwsClients, table: &str, user: &UserId, 
         .item("currency", s(record.currency.as_str()))
         .item("createdAt", s(record.created_at.clone()))
         .item("trackCash", AttributeValue::Bool(record.track_cash))
+        .item("lotMethod", s(record.lot_method.code()))
         // The sparse index of active portfolios, spread over shards so the daily snapshot
         // fan-out reads N small partitions instead of scanning.
         .item(app::GSI1_PK, s(active_shard_key(user, &record.id)))
@@ -233,9 +241,11 @@ pub async fn get_portfolio(
 pub struct PortfolioChange<'a> {
     pub name: Option<&'a str>,
     pub track_cash: Option<bool>,
+    pub lot_method: Option<LotMethod>,
 }
 
-/// Renames a portfolio and/or turns its cash tracking on or off; `false` when it does not exist.
+/// Renames a portfolio, turns its cash tracking on or off and/or sets its lot method; `false` when
+/// it does not exist.
 /// 1 UpdateItem with `attribute_exists(pk)`.
 pub async fn change_portfolio(
     clients: &AwsClients,
@@ -260,6 +270,10 @@ pub async fn change_portfolio(
     if let Some(track_cash) = change.track_cash {
         sets.push("trackCash = :cash");
         update = update.expression_attribute_values(":cash", AttributeValue::Bool(track_cash));
+    }
+    if let Some(method) = change.lot_method {
+        sets.push("lotMethod = :method");
+        update = update.expression_attribute_values(":method", s(method.code()));
     }
     if sets.is_empty() {
         return get_portfolio(clients, table, user, id).await.map(|p| p.is_some());

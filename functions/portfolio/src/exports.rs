@@ -10,7 +10,7 @@
 //!   sale drew on (tax year, short or long term, wash sale flagged), and the totals by year, from
 //!   the same lot books as `…/lots`. 1 GetItem + 1 Query per MB of transactions.
 
-use crate::lots::{lot_rules, wash_sales_code, year_views};
+use crate::lots::{lot_choice, wash_sales_code, year_views};
 use crate::table::{self, CsvRecord, Format};
 use crate::wire::{DisposalView, GainRow, GainsExport, HoldingView, TransactionView};
 use crate::{Portfolio, portfolio_id};
@@ -115,7 +115,7 @@ impl Portfolio {
         request.only_query(&["format", "year", "method", "wash_sales"])?;
         let id = portfolio_id(request)?;
         let format = Format::of(request)?;
-        let rules = lot_rules(request)?;
+        let choice = lot_choice(request)?;
         let year = match request.query("year")? {
             None => None,
             Some(raw) => Some(
@@ -125,7 +125,7 @@ impl Portfolio {
                     .ok_or_else(|| ApiError::field("query.year", "a year from 1900 to 9999"))?,
             ),
         };
-        let books = self.lot_books(user, &id, rules).await?;
+        let (rules, books) = self.lot_books(user, &id, choice).await?;
         let in_year = |d: &Disposal| year.is_none_or(|y| d.disposed.year() == y);
         let disposals: Vec<(&str, &Disposal)> = books
             .iter()

@@ -15,15 +15,23 @@ pub struct NewPortfolio {
     pub currency: Option<String>,
     /// Whether the portfolio tracks cash (default off: today's behaviour, trades are the flows).
     pub track_cash: Option<bool>,
+    /// The tax-lot method of its lots and realised gains (default FIFO).
+    pub lot_method: Option<String>,
 }
 
-/// `PATCH /v1/portfolios/{id}`: a new name and/or cash tracking on or off (the base currency
-/// cannot change: every stored figure is in it).
+/// `PATCH /v1/portfolios/{id}`: a new name, cash tracking on or off and/or another lot method
+/// (the base currency cannot change: every stored figure is in it).
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PortfolioPatch {
     pub name: Option<String>,
     pub track_cash: Option<bool>,
+    pub lot_method: Option<String>,
+}
+
+/// A portfolio's lot method: FIFO, LIFO, SPECIFIC or AVERAGE (any case).
+pub fn lot_method(raw: &str) -> Result<bourse_domain::lots::LotMethod, ApiError> {
+    bourse_domain::lots::LotMethod::parse(raw).ok_or_else(|| ApiError::field("body.lot_method", "must be FIFO, LIFO, SPECIFIC or AVERAGE"))
 }
 
 /// A portfolio name: 1 to 100 characters after trimming, no control characters.

@@ -278,6 +278,7 @@ impl Portfolio {
         let name = input::portfolio_name(&body.name)?;
         let currency = input::currency(body.currency.as_deref())?;
         let track_cash = body.track_cash.unwrap_or(false);
+        let lot_method = body.lot_method.as_deref().map(input::lot_method).transpose()?.unwrap_or(bourse_domain::lots::LotMethod::Fifo);
         self.idempotent(request, user, |attempt| async move {
             let record = PortfolioRecord {
                 id: PortfolioId::from_random(attempt.id_bytes("portfolio", 0)),
@@ -285,6 +286,7 @@ impl Portfolio {
                 currency,
                 created_at: rfc3339(attempt.started),
                 track_cash,
+                lot_method,
             };
             match store::create_portfolio(&self.platform.aws, &self.app_table, user, &record).await {
                 Ok(()) => Ok((StatusCode::CREATED, PortfolioView::from(&record))),
@@ -568,11 +570,12 @@ impl Handler<PortfolioRoute> for Portfolio {
             PortfolioRoute::Rename => {
                 let body: input::PortfolioPatch = request.json()?;
                 let name = body.name.as_deref().map(input::portfolio_name).transpose()?;
-                if name.is_none() && body.track_cash.is_none() {
-                    return Err(ApiError::field("body", "give a name, track_cash or both"));
+                let lot_method = body.lot_method.as_deref().map(input::lot_method).transpose()?;
+                if name.is_none() && body.track_cash.is_none() && lot_method.is_none() {
+                    return Err(ApiError::field("body", "give a name, track_cash, lot_method or several"));
                 }
                 let (user, id) = (user()?, portfolio_id(&request)?);
-                let change = store::PortfolioChange { name: name.as_deref(), track_cash: body.track_cash };
+                let change = store::PortfolioChange { name: name.as_deref(), track_cash: body.track_cash, lot_method };
                 if !store::change_portfolio(aws, table, &user, &id, change).await.map_err(storage_problem)? {
                     return Err(not_found(&id));
                 }

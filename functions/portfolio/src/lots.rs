@@ -14,18 +14,35 @@ use bourse_http::{ApiError, ApiRequest, Reply};
 use bourse_runtime::storage_problem;
 use bourse_storage::portfolios::{self as store, TransactionRecord};
 
-/// The `method` and `wash_sales` parameters (FIFO and the US rule by default).
-pub(crate) fn lot_rules(request: &ApiRequest) -> Result<LotRules, ApiError> {
+/// The `method` and `wash_sales` parameters as asked (the method, when absent, is the portfolio's:
+/// [`LotChoice::rules`]; the US rule by default).
+pub(crate) fn lot_choice(request: &ApiRequest) -> Result<LotChoice, ApiError> {
     let method = match request.query("method")? {
-        None => LotMethod::Fifo,
-        Some(code) => LotMethod::parse(code).ok_or_else(|| ApiError::field("query.method", "must be FIFO, LIFO, SPECIFIC or AVERAGE"))?,
+        None => None,
+        Some(code) => {
+            Some(LotMethod::parse(code).ok_or_else(|| ApiError::field("query.method", "must be FIFO, LIFO, SPECIFIC or AVERAGE"))?)
+        }
     };
     let wash_sales = match request.query("wash_sales")? {
         None | Some("us") => WashSaleRule::Us,
         Some("off") => WashSaleRule::Off,
         Some(_) => return Err(ApiError::field("query.wash_sales", "must be us or off")),
     };
-    Ok(LotRules { method, wash_sales })
+    Ok(LotChoice { method, wash_sales })
+}
+
+/// A request's lot rules before the portfolio is read.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct LotChoice {
+    method: Option<LotMethod>,
+    wash_sales: WashSaleRule,
+}
+
+impl LotChoice {
+    /// The rules for `portfolio`: the method asked for, else the portfolio's own.
+    pub(crate) fn rules(self, portfolio: &bourse_storage::portfolios::PortfolioRecord) -> LotRules {
+        LotRules { method: self.method.unwrap_or(portfolio.lot_method), wash_sales: self.wash_sales }
+    }
 }
 
 pub(crate) fn wash_sales_code(rule: WashSaleRule) -> &'static str {
@@ -56,9 +73,15 @@ pub(crate) fn year_views(disposals: &[Disposal]) -> Vec<YearGainsView> {
 }
 
 impl Portfolio {
-    /// Every holding's lot book (symbol order), after checking the portfolio is the caller's.
-    pub(crate) async fn lot_books(&self, user: &UserId, id: &PortfolioId, rules: LotRules) -> Result<Vec<(String, LotBook)>, ApiError> {
-        self.owned(user, id).await?;
+    /// Every holding's lot book (symbol order) under the rules `choice` and the portfolio's lot
+    /// method make, after checking the portfolio is the caller's; with those rules.
+    pub(crate) async fn lot_books(
+        &self,
+        user: &UserId,
+        id: &PortfolioId,
+        choice: LotChoice,
+    ) -> Result<(LotRules, Vec<(String, LotBook)>), ApiError> {
+        let rules = choice.rules(&self.owned(user, id).await?);
         let records = store::all_transactions(&self.platform.aws, &self.app_table, user, id).await.map_err(storage_problem)?;
         // Cash ledgers (`$<currency>`) hold no lots.
         records
@@ -69,14 +92,15 @@ impl Portfolio {
                 let book = lots::tax_lots(&ledger_entries(ledger)?, rules).map_err(|e| problem(&symbol, e))?;
                 Ok((symbol, book))
             })
-            .collect()
+            .collect::<Result<_, ApiError>>()
+            .map(|books| (rules, books))
     }
 
     pub(crate) async fn lots(&self, request: &ApiRequest, user: &UserId) -> Result<Reply, ApiError> {
         request.only_query(&["method", "wash_sales"])?;
         let id = portfolio_id(request)?;
-        let rules = lot_rules(request)?;
-        let books = self.lot_books(user, &id, rules).await?;
+        let choice = lot_choice(request)?;
+        let (rules, books) = self.lot_books(user, &id, choice).await?;
         let all_disposals: Vec<Disposal> = books.iter().flat_map(|(_, book)| book.disposals.iter().cloned()).collect();
         let holdings = books
             .into_iter()

@@ -20,6 +20,8 @@ pub struct PortfolioView {
     pub currency: String,
     pub created_at: String,
     pub track_cash: bool,
+    /// The tax-lot method used unless a request names another.
+    pub lot_method: &'static str,
 }
 
 impl From<&PortfolioRecord> for PortfolioView {
@@ -30,6 +32,7 @@ impl From<&PortfolioRecord> for PortfolioView {
             currency: p.currency.as_str().to_owned(),
             created_at: p.created_at.clone(),
             track_cash: p.track_cash,
+            lot_method: p.lot_method.code(),
         }
     }
 }

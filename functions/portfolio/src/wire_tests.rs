@@ -86,6 +86,7 @@ fn samples() -> Vec<(&'static str, u16, Value)> {
         currency: Currency::USD,
         created_at: "2026-11-25T21:30:00Z".into(),
         track_cash: true,
+        lot_method: bourse_domain::lots::LotMethod::Lifo,
     };
     let view = PortfolioView::from(&portfolio);
     let mut imported = transaction("2026-01-16-00112233445566ff", "BUY", "2026-01-16", &[("quantity", "5"), ("price", "100")]);

@@ -554,6 +554,7 @@ async fn the_snapshot_fan_out_covers_a_shard_page_by_page_through_the_queue() {
             name: "P".into(),
             currency: bourse_domain::money::Currency::parse("USD").unwrap(),
             track_cash: false,
+            lot_method: bourse_domain::lots::LotMethod::Fifo,
             created_at: "2026-12-01T00:00:00Z".into(),
         };
         bourse_storage::portfolios::create_portfolio(&p.aws, app, &user(i % 20), &record).await.unwrap();

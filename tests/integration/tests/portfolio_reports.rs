@@ -308,3 +308,49 @@ async fn dividends_of_a_quarterly_payer() {
     assert_eq!((by_year, by_month), (Decimal::from(100), Decimal::from(100)));
     assert_problem(&c.call_with("GET", &format!("/v1/portfolios/{id}/dividends"), "from=2025-01-01", None, &[]).await, 400);
 }
+
+/// The portfolio's lot method is the default of its lots and its gains report: set at creation,
+/// changed with PATCH, overridden by a request's `method`.
+#[tokio::test]
+async fn the_portfolios_lot_method_is_the_default_a_request_may_override() {
+    let auth = auth().await;
+    let c = client(&auth).await;
+    let created = c.call("POST", "/v1/portfolios", Some(json!({"name": "Lifo", "lot_method": "lifo"}))).await;
+    let portfolio = json_body(&created);
+    assert_eq!((created.status().as_u16(), portfolio["lot_method"].as_str()), (201, Some("LIFO")), "{portfolio}");
+    let id = portfolio["id"].as_str().unwrap().to_owned();
+    post(&c, &id, trade("BUY", "ZLM", "2025-01-02", "10", "100")).await;
+    post(&c, &id, trade("BUY", "ZLM", "2025-02-03", "10", "200")).await;
+    post(&c, &id, trade("SELL", "ZLM", "2025-03-03", "5", "300")).await;
+    let open = |body: &Value| -> Vec<(String, String)> {
+        body["holdings"][0]["open_lots"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|l| (l["acquired"].as_str().unwrap().to_owned(), l["quantity"].as_str().unwrap().to_owned()))
+            .collect()
+    };
+    let lots_path = format!("/v1/portfolios/{id}/lots");
+    let lots = async |query: &str| c.call_with("GET", &lots_path, query, None, &[]).await;
+    let lifo = json_body(&lots("").await);
+    assert_eq!(lifo["method"], "LIFO", "{lifo}");
+    assert_eq!(open(&lifo), [("2025-01-02".to_owned(), "10".to_owned()), ("2025-02-03".to_owned(), "5".to_owned())], "{lifo}");
+    let gains = json_body(&c.call_with("GET", &format!("/v1/portfolios/{id}/export/gains"), "", None, &[]).await);
+    assert_eq!(gains["method"], "LIFO", "{gains}");
+
+    // Another method for the portfolio; a request still names its own.
+    let changed = c.call("PATCH", &format!("/v1/portfolios/{id}"), Some(json!({"lot_method": "FIFO"}))).await;
+    assert_eq!((changed.status().as_u16(), json_body(&changed)["lot_method"].as_str()), (200, Some("FIFO")));
+    let fifo = json_body(&lots("").await);
+    assert_eq!(open(&fifo), [("2025-01-02".to_owned(), "5".to_owned()), ("2025-02-03".to_owned(), "10".to_owned())], "{fifo}");
+    assert_eq!(json_body(&lots("method=LIFO").await)["method"], "LIFO");
+    let listed = json_body(&c.call("GET", "/v1/portfolios", None).await);
+    assert_eq!(listed["items"][0]["lot_method"], "FIFO", "{listed}");
+
+    // Bad values are the field's 400.
+    let bad = c.call("PATCH", &format!("/v1/portfolios/{id}"), Some(json!({"lot_method": "HIFO"}))).await;
+    assert_problem(&bad, 400);
+    assert_eq!(json_body(&bad)["errors"][0]["field"], "body.lot_method");
+    let bad = c.call("POST", "/v1/portfolios", Some(json!({"name": "x", "lot_method": 3}))).await;
+    assert_eq!(bad.status().as_u16(), 400);
+}
