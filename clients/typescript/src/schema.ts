@@ -633,7 +633,10 @@ export interface paths {
             };
             cookie?: never;
         };
-        /** Value, cost, P&L, day change, allocation by position and sector, top movers (cached 60 s, invalidated by writes) */
+        /**
+         * Value, cost, P&L, day change, allocation by position and sector, top movers (cached 60 s, invalidated by writes)
+         * @description Every amount is in the portfolio's base currency (`portfolio.currency`): each holding in another currency at today's rate (the latest stored); one whose currency has no rate yet is left out and named in `unpriced_symbols`. Cash balances stay per currency.
+         */
         get: operations["summary"];
         put?: never;
         post?: never;

@@ -124,6 +124,19 @@ pub struct Holding {
 }
 
 impl Holding {
+    /// The holding with its amounts (cost, realised P&L, dividends, fees) in another currency,
+    /// `rate` units of it per unit of the holding's; the quantity is unchanged.
+    pub fn converted(&self, rate: Decimal) -> Holding {
+        Holding {
+            symbol: self.symbol.clone(),
+            quantity: self.quantity,
+            cost_basis: self.cost_basis * rate,
+            realised_pnl: self.realised_pnl * rate,
+            dividends: self.dividends * rate,
+            fees: self.fees * rate,
+        }
+    }
+
     pub fn new(symbol: Symbol) -> Self {
         Holding {
             symbol,

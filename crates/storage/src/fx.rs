@@ -57,6 +57,35 @@ pub async fn put_rates(
     crate::batch::write_all(clients, table, writes).await
 }
 
+/// `currency`'s latest rate against USD dated on or before `on`, if any. 1 Query, newest first,
+/// `Limit` 1: `pk = FX#<currency>USD AND sk <= <on>` (0.5 RCU).
+pub async fn latest_rate(clients: &AwsClients, table: &str, currency: Currency, on: Date) -> Result<Option<RatePoint>, StorageError> {
+    let found = clients
+        .dynamodb
+        .query()
+        .table_name(table)
+        .key_condition_expression("#pk = :pk AND #sk <= :on")
+        .expression_attribute_names("#pk", PK)
+        .expression_attribute_names("#sk", SK)
+        .expression_attribute_values(":pk", AttributeValue::S(fx_pk(currency)))
+        .expression_attribute_values(":on", AttributeValue::S(on.to_string()))
+        .scan_index_forward(false)
+        .limit(1)
+        .send()
+        .await
+        .map_err(crate::error::dynamodb_error)?;
+    found.items.unwrap_or_default().first().map(rate_point).transpose()
+}
+
+fn rate_point(item: &crate::query::Item) -> Result<RatePoint, StorageError> {
+    let date = text(item, SK).and_then(|d| parse_date(d).ok()).ok_or_else(|| corrupt(item, SK))?;
+    let rate = match item.get("rate") {
+        Some(AttributeValue::N(v)) => Decimal::from_str(v).map_err(|_| corrupt(item, "rate"))?,
+        _ => return Err(corrupt(item, "rate")),
+    };
+    Ok(RatePoint { date, rate })
+}
+
 /// `currency`'s rates against USD from `from` to `to` (inclusive), oldest first.
 /// 1 Query per MB: `pk = FX#<currency>USD AND sk BETWEEN <from> AND <to>`, eventually consistent
 /// (≈ 250 items of ≈ 80 bytes a year: ≈ 3 RCU per year).
@@ -69,16 +98,5 @@ pub async fn rates_between(
 ) -> Result<Vec<RatePoint>, StorageError> {
     let pk = fx_pk(currency);
     let (from, to) = (from.to_string(), to.to_string());
-    query_all(clients, Partition::of(table, &pk), SortKeys::Between(&from, &to), None)
-        .await?
-        .iter()
-        .map(|item| {
-            let date = text(item, SK).and_then(|d| parse_date(d).ok()).ok_or_else(|| corrupt(item, SK))?;
-            let rate = match item.get("rate") {
-                Some(AttributeValue::N(v)) => Decimal::from_str(v).map_err(|_| corrupt(item, "rate"))?,
-                _ => return Err(corrupt(item, "rate")),
-            };
-            Ok(RatePoint { date, rate })
-        })
-        .collect()
+    query_all(clients, Partition::of(table, &pk), SortKeys::Between(&from, &to), None).await?.iter().map(rate_point).collect()
 }

@@ -316,6 +316,9 @@ pub struct VersionedHolding {
     /// The latest trade date among its transactions (an upper bound after deletes): a new
     /// transaction on or after it can be applied on top; an earlier one means re-deriving.
     pub latest_trade_date: String,
+    /// The currency it trades in: that of the latest transaction written to it (`currency`;
+    /// absent on holdings written before currencies existed, which were in the base currency).
+    pub currency: Option<Currency>,
 }
 
 /// XOR of a 64-bit hash of every transaction id of a holding. Adding or removing a transaction
@@ -341,7 +344,8 @@ impl VersionedHolding {
     pub fn after(&self, added: &[TransactionRecord], removed: &[TransactionRecord], next: Holding) -> VersionedHolding {
         let ledger = added.iter().chain(removed).fold(self.ledger, |digest, r| digest.toggled(&r.id));
         let latest = added.iter().map(|r| r.trade_date()).fold(self.latest_trade_date.as_str(), |a, b| a.max(b)).to_owned();
-        VersionedHolding { holding: next, version: self.version + 1, ledger, latest_trade_date: latest }
+        let currency = added.iter().max_by(|a, b| a.ledger_position().cmp(&b.ledger_position())).map(|r| r.currency).or(self.currency);
+        VersionedHolding { holding: next, version: self.version + 1, ledger, latest_trade_date: latest, currency }
     }
 }
 
@@ -359,6 +363,7 @@ fn holding_from(item: &Item) -> Result<VersionedHolding, StorageError> {
         version: decimal(item, "version")?.try_into().map_err(|_| corrupt(item, "version"))?,
         ledger: LedgerDigest(u64::from_str_radix(text(item, "ledger").unwrap_or("0"), 16).map_err(|_| corrupt(item, "ledger"))?),
         latest_trade_date: text(item, "latestTradeDate").unwrap_or_default().to_owned(),
+        currency: text(item, "currency").map(|c| Currency::parse(c).map_err(|_| corrupt(item, "currency"))).transpose()?,
     })
 }
 
@@ -378,6 +383,7 @@ pub async fn get_holding(
             version: 0,
             ledger: LedgerDigest::default(),
             latest_trade_date: String::new(),
+            currency: None,
         }),
     }
 }
@@ -392,12 +398,22 @@ pub async fn list_holdings(
     user: &UserId,
     portfolio: &PortfolioId,
 ) -> Result<Vec<Holding>, StorageError> {
+    Ok(list_positions(clients, table, user, portfolio).await?.into_iter().map(|(holding, _)| holding).collect())
+}
+
+/// [`list_holdings`] with each holding's currency (`None`: the base currency). Same request.
+pub async fn list_positions(
+    clients: &AwsClients,
+    table: &str,
+    user: &UserId,
+    portfolio: &PortfolioId,
+) -> Result<Vec<(Holding, Option<Currency>)>, StorageError> {
     let pk = portfolio_pk(user, portfolio);
     let items = query_all(clients, Partition::of(table, &pk).consistent(), SortKeys::BeginsWith("HOLDING#"), None).await?;
     items
         .iter()
-        .map(|item| holding_from(item).map(|h| h.holding))
-        .filter(|h| h.as_ref().map_or(true, |h| h.symbol.cash_currency().is_none()))
+        .map(|item| holding_from(item).map(|h| (h.holding, h.currency)))
+        .filter(|h| h.as_ref().map_or(true, |(h, _)| h.symbol.cash_currency().is_none()))
         .collect()
 }
 
@@ -442,7 +458,10 @@ fn holding_write(table: &str, pk: &str, current: &VersionedHolding, after: &Vers
         .table_name(table)
         .key(PK, s(pk))
         .key(SK, s(format!("HOLDING#{}", next.symbol)))
-        .update_expression("SET #sym = :sym, quantity = :q, costBasis = :c, realisedPnl = :r, dividends = :d, fees = :f, ledger = :ledger, latestTradeDate = :latest, #v = :next")
+        .update_expression(match after.currency {
+            Some(_) => "SET #sym = :sym, quantity = :q, costBasis = :c, realisedPnl = :r, dividends = :d, fees = :f, ledger = :ledger, latestTradeDate = :latest, currency = :cur, #v = :next",
+            None => "SET #sym = :sym, quantity = :q, costBasis = :c, realisedPnl = :r, dividends = :d, fees = :f, ledger = :ledger, latestTradeDate = :latest, #v = :next",
+        })
         .expression_attribute_names("#sym", "symbol")
         .expression_attribute_names("#v", "version")
         .expression_attribute_values(":sym", s(next.symbol.as_str()))
@@ -454,6 +473,9 @@ fn holding_write(table: &str, pk: &str, current: &VersionedHolding, after: &Vers
         .expression_attribute_values(":ledger", s(format!("{:016x}", after.ledger.0)))
         .expression_attribute_values(":latest", s(after.latest_trade_date.clone()))
         .expression_attribute_values(":next", AttributeValue::N(after.version.to_string()));
+    if let Some(currency) = after.currency {
+        update = update.expression_attribute_values(":cur", s(currency.as_str()));
+    }
     update = if current.version == 0 {
         update.condition_expression("attribute_not_exists(#v)")
     } else {

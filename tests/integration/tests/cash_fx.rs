@@ -106,6 +106,12 @@ async fn a_eur_holding_with_a_flat_price_in_a_usd_portfolio_shows_only_fx_effect
     assert_eq!((body["currency"].as_str(), decimal(&body["end_value"])), (Some("EUR"), d("1000")), "{body}");
     assert_eq!(decimal(&body["fx_effect"]["time_weighted"]), Decimal::ZERO, "{body}");
 
+    // The summary is in the base currency too, at today's rate (the last one stored, 1.21): the
+    // EUR cost of 1,000 is 1,210 USD in the USD portfolio and stays 1,000 in the EUR one.
+    let summary = async |id: &str| json_body(&c.call("GET", &format!("/v1/portfolios/{id}/summary"), None).await);
+    assert_eq!(decimal(&summary(&id).await["cost"]), d("1210"));
+    assert_eq!(decimal(&summary(&euros).await["cost"]), d("1000"));
+
     // Across both portfolios, converted: in USD the two EUR positions gain 10 % by FX alone; in EUR
     // nothing moves.
     let all = |query: &'static str| c.call_with("GET", "/v1/portfolios/returns", query, None, &[]);
@@ -127,6 +133,12 @@ async fn a_eur_holding_with_a_flat_price_in_a_usd_portfolio_shows_only_fx_effect
     let nzd = create(&c, json!({"name": "Kiwi", "currency": "NZD"})).await;
     let buy = json!({"type": "BUY", "symbol": "ZZFLATEUR", "trade_date": "2026-02-27", "quantity": "1", "price": "1", "currency": "EUR"});
     assert_eq!(post(&c, &nzd, buy).await.0, 201);
+    let kiwi = summary(&nzd).await;
+    assert_eq!(
+        (decimal(&kiwi["cost"]), kiwi["unpriced_symbols"].clone()),
+        (Decimal::ZERO, json!(["ZZFLATEUR"])),
+        "no NZD rate: left out, named: {kiwi}"
+    );
     let response = c.call_with("GET", &format!("/v1/portfolios/{nzd}/returns"), "from=2020-03-02&to=2026-03-31", None, &[]).await;
     assert_eq!(response.status(), 422, "no NZD rate was ever stored for that range: {}", json_body(&response));
 }
