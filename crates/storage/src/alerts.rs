@@ -13,6 +13,7 @@ use crate::clients::AwsClients;
 use crate::error::{StorageError, applied, dynamodb_error};
 use crate::query::{Item, Partition, SortKeys, get_item, query_all};
 use crate::schema::{PK, SK, app};
+use aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder;
 use aws_sdk_dynamodb::types::AttributeValue;
 use bourse_domain::alerts::{AlertRule, RawAlert};
 use bourse_domain::{AlertId, Symbol, UserId};
@@ -215,17 +216,7 @@ pub async fn get_alert(clients: &AwsClients, table: &str, user: &UserId, id: &Al
 
 /// Deletes an alert; `false` when it did not exist. 1 DeleteItem with `attribute_exists(pk)`.
 pub async fn delete_alert(clients: &AwsClients, table: &str, user: &UserId, id: &AlertId) -> Result<bool, StorageError> {
-    let deleted = clients
-        .dynamodb
-        .delete_item()
-        .table_name(table)
-        .key(PK, s(alerts_pk(user)))
-        .key(SK, s(sort_key(id)))
-        .condition_expression("attribute_exists(#pk)")
-        .expression_attribute_names("#pk", PK)
-        .send()
-        .await;
-    applied(deleted)
+    crate::query::delete_existing(clients, table, alerts_pk(user), sort_key(id)).await
 }
 
 /// One page of the alerts under an index partition ([`index_key`]): 1 Query on `gsi1`,
@@ -275,12 +266,7 @@ pub async fn record_fired(
     let mut set = "SET armed = :false, crossings = :next, pending = :next, pendingAt = :at, pendingTitle = :title, pendingBody = :body, \
                    lastFiredAt = :fired"
         .to_owned();
-    let mut update = clients
-        .dynamodb
-        .update_item()
-        .table_name(table)
-        .key(PK, s(alerts_pk(&alert.user)))
-        .key(SK, s(sort_key(&alert.id)))
+    let mut update = alert_update(clients, table, alert)
         .condition_expression("attribute_exists(#pk) AND crossings = :read AND attribute_not_exists(pending)")
         .expression_attribute_names("#pk", PK)
         .expression_attribute_values(":false", AttributeValue::Bool(false))
@@ -297,14 +283,14 @@ pub async fn record_fired(
     applied(update.update_expression(set).send().await)
 }
 
+/// An UpdateItem of `alert`'s item (its condition and expressions added by the caller).
+fn alert_update(clients: &AwsClients, table: &str, alert: &AlertRecord) -> UpdateItemFluentBuilder {
+    clients.dynamodb.update_item().table_name(table).key(PK, s(alerts_pk(&alert.user))).key(SK, s(sort_key(&alert.id)))
+}
+
 /// The crossing's notification was delivered: 1 UpdateItem `REMOVE pending…` if `pending = :crossing`.
 pub async fn clear_pending(clients: &AwsClients, table: &str, alert: &AlertRecord, crossing: u64) -> Result<bool, StorageError> {
-    let update = clients
-        .dynamodb
-        .update_item()
-        .table_name(table)
-        .key(PK, s(alerts_pk(&alert.user)))
-        .key(SK, s(sort_key(&alert.id)))
+    let update = alert_update(clients, table, alert)
         .update_expression("REMOVE pending, pendingAt, pendingTitle, pendingBody")
         .condition_expression("pending = :crossing")
         .expression_attribute_values(":crossing", n(crossing));
@@ -314,12 +300,7 @@ pub async fn clear_pending(clients: &AwsClients, table: &str, alert: &AlertRecor
 /// Arms a fired alert again (its condition cleared): 1 UpdateItem `SET armed = true` if
 /// `crossings = :read AND armed = false`.
 pub async fn rearm(clients: &AwsClients, table: &str, alert: &AlertRecord) -> Result<bool, StorageError> {
-    let update = clients
-        .dynamodb
-        .update_item()
-        .table_name(table)
-        .key(PK, s(alerts_pk(&alert.user)))
-        .key(SK, s(sort_key(&alert.id)))
+    let update = alert_update(clients, table, alert)
         .update_expression("SET armed = :true")
         .condition_expression("crossings = :read AND armed = :false")
         .expression_attribute_values(":true", AttributeValue::Bool(true))
@@ -336,12 +317,7 @@ pub async fn store_matches(
     alert: &AlertRecord,
     matches: &BTreeSet<Symbol>,
 ) -> Result<bool, StorageError> {
-    let update = clients
-        .dynamodb
-        .update_item()
-        .table_name(table)
-        .key(PK, s(alerts_pk(&alert.user)))
-        .key(SK, s(sort_key(&alert.id)))
+    let update = alert_update(clients, table, alert)
         .update_expression("SET matches = :matches")
         .condition_expression("crossings = :read")
         .expression_attribute_values(":matches", symbol_list(matches))

@@ -69,6 +69,27 @@ pub async fn get_item(
     Ok(output.item)
 }
 
+/// Deletes the item at (`pk`, `sk`) of the base table if it exists: `false` when it did not.
+/// 1 DeleteItem with `attribute_exists(pk)` (1 WCU per KB deleted).
+pub async fn delete_existing(
+    clients: &AwsClients,
+    table: &str,
+    pk: impl Into<String>,
+    sk: impl Into<String>,
+) -> Result<bool, StorageError> {
+    let deleted = clients
+        .dynamodb
+        .delete_item()
+        .table_name(table)
+        .key(PK, s(pk))
+        .key(SK, s(sk))
+        .condition_expression("attribute_exists(#pk)")
+        .expression_attribute_names("#pk", PK)
+        .send()
+        .await;
+    crate::error::applied(deleted)
+}
+
 /// Every item of `partition` in ascending sort-key order.
 pub async fn query_all(
     clients: &AwsClients,

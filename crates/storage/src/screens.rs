@@ -108,15 +108,5 @@ pub async fn get_screens(
 
 /// Deletes a saved screen; `false` when it did not exist. 1 DeleteItem with `attribute_exists(pk)`.
 pub async fn delete_screen(clients: &AwsClients, table: &str, user: &UserId, id: &ScreenId) -> Result<bool, StorageError> {
-    let deleted = clients
-        .dynamodb
-        .delete_item()
-        .table_name(table)
-        .key(PK, s(user_pk(user)))
-        .key(SK, s(sort_key(id)))
-        .condition_expression("attribute_exists(#pk)")
-        .expression_attribute_names("#pk", PK)
-        .send()
-        .await;
-    applied(deleted)
+    crate::query::delete_existing(clients, table, user_pk(user), sort_key(id)).await
 }

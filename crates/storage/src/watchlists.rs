@@ -102,15 +102,5 @@ pub async fn get_watchlist(
 
 /// Deletes a watchlist; `false` when it did not exist. 1 DeleteItem with `attribute_exists(pk)`.
 pub async fn delete_watchlist(clients: &AwsClients, table: &str, user: &UserId, id: &WatchlistId) -> Result<bool, StorageError> {
-    let deleted = clients
-        .dynamodb
-        .delete_item()
-        .table_name(table)
-        .key(PK, s(format!("USER#{user}")))
-        .key(SK, s(sort_key(id)))
-        .condition_expression("attribute_exists(#pk)")
-        .expression_attribute_names("#pk", PK)
-        .send()
-        .await;
-    applied(deleted)
+    crate::query::delete_existing(clients, table, format!("USER#{user}"), sort_key(id)).await
 }
