@@ -158,10 +158,14 @@ pub fn decomposed_returns(
         let values = crate::performance::values_on(trades, closes, valuer, &crate::performance::linking_days(range, &flows));
         period_returns(&values, &flows, range)
     };
-    Ok(Decomposed {
-        total: returns(&Valuer { rates_of: None, ..*valuer })?,
-        constant_fx: returns(&Valuer { rates_of: Some(range.start()), ..*valuer })?,
-    })
+    let total = returns(&Valuer { rates_of: None, ..*valuer })?;
+    // Everything in the base currency: no rate matters, the constant-rate valuation is the same.
+    let constant_fx = if trades.iter().all(|t| t.currency == valuer.base) {
+        total.clone()
+    } else {
+        returns(&Valuer { rates_of: Some(range.start()), ..*valuer })?
+    };
+    Ok(Decomposed { total, constant_fx })
 }
 
 #[cfg(test)]

@@ -129,20 +129,23 @@ impl<'a> Replay<'a> {
         }
     }
 
-    /// Moves symbol `i`'s price to its last sane close dated `before(date)`; whether it moved.
+    /// Moves symbol `i`'s cursor past every close dated `through(date)` and its price to the
+    /// last sane one of them; whether the price moved. A binary search, not a walk over each
+    /// close: valuing a few days of a long history touches a few closes.
     fn catch_up(&mut self, i: usize, through: impl Fn(Date) -> bool) -> bool {
-        let (points, mut at, mut moved) = (self.closes[i], self.cursor[i], false);
-        while let Some(point) = points.get(at).filter(|p| through(p.date)) {
-            // A price beyond the bounds (nonsense from a provider) is not a price.
-            if !point.close.is_sign_negative() && point.close <= Decimal::from(bounds::MAX_PRICE) {
+        let (points, start) = (self.closes[i], self.cursor[i]);
+        let end = start + points[start..].partition_point(|p| through(p.date));
+        self.cursor[i] = end;
+        // A price beyond the bounds (nonsense from a provider) is not a price.
+        let max = Decimal::from(bounds::MAX_PRICE);
+        match points[start..end].iter().rev().find(|p| !p.close.is_sign_negative() && p.close <= max) {
+            Some(point) => {
                 self.price[i] = Some(point.close);
                 self.closed[i] = true;
-                moved = true;
+                true
             }
-            at += 1;
+            None => false,
         }
-        self.cursor[i] = at;
-        moved
     }
 
     /// Applies every trade dated up to `day` and every close up to `day`.
