@@ -130,11 +130,18 @@ impl<'a> Replay<'a> {
     }
 
     /// Moves symbol `i`'s cursor past every close dated `through(date)` and its price to the
-    /// last sane one of them; whether the price moved. A binary search, not a walk over each
-    /// close: valuing a few days of a long history touches a few closes.
+    /// last sane one of them; whether the price moved. A galloping search: a step of a day
+    /// touches a close or two, a jump over years a few dozen (valuing a return's linking days of a
+    /// long history does not walk every close).
     fn catch_up(&mut self, i: usize, through: impl Fn(Date) -> bool) -> bool {
         let (points, start) = (self.closes[i], self.cursor[i]);
-        let end = start + points[start..].partition_point(|p| through(p.date));
+        let mut step = 1;
+        while start + step <= points.len() && through(points[start + step - 1].date) {
+            step *= 2;
+        }
+        // Every close before `start + step / 2` passes; none from `start + step` on does.
+        let (low, high) = (start + step / 2, (start + step).min(points.len()));
+        let end = low + points[low..high].partition_point(|p| through(p.date));
         self.cursor[i] = end;
         // A price beyond the bounds (nonsense from a provider) is not a price.
         let max = Decimal::from(bounds::MAX_PRICE);
