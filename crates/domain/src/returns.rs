@@ -60,7 +60,6 @@
 
 use crate::portfolio::Trade;
 use rust_decimal::Decimal;
-use rust_decimal::MathematicalOps;
 use rust_decimal::prelude::{FromPrimitive, ToPrimitive};
 use time::{Date, Duration, Month};
 
@@ -453,8 +452,11 @@ fn rate(range: DateRange, growth: Decimal) -> Result<Rate, ReturnsError> {
     } else if growth.is_zero() {
         Some(-Decimal::ONE)
     } else {
-        let exponent = Decimal::from(365) / Decimal::from(range.days());
-        Some((growth.checked_powd(exponent).ok_or(ReturnsError::OutOfRange)? - Decimal::ONE).round_dp(RATE_PLACES))
+        // A rate, not an amount: computed in f64 (exp and ln to ~15 significant digits, far
+        // beyond the 8 places kept), as the XIRR solver is — a decimal power series per
+        // annualised figure is what dominated the returns of a portfolio of hundreds of holdings.
+        let growth = growth.to_f64().filter(|g| *g > 0.0 && g.is_finite()).ok_or(ReturnsError::OutOfRange)?;
+        Some(from_f64((growth.ln() * 365.0 / range.days() as f64).exp_m1())?)
     };
     Ok(Rate { cumulative, annualised })
 }
