@@ -10,7 +10,7 @@
 
 use crate::attr::{corrupt, decimal, n, s, text};
 use crate::clients::AwsClients;
-use crate::error::{StorageError, applied, dynamodb_error};
+use crate::error::{StorageError, applied};
 use crate::query::{Item, Partition, SortKeys, get_item, query_all};
 use crate::schema::{PK, SK, app};
 use aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder;
@@ -230,24 +230,8 @@ pub async fn alerts_page(
     after: Option<&str>,
     limit: i32,
 ) -> Result<(Vec<AlertRecord>, Option<String>), StorageError> {
-    let mut query = clients
-        .dynamodb
-        .query()
-        .table_name(table)
-        .index_name(app::GSI1)
-        .expression_attribute_names("#pk", app::GSI1_PK)
-        .expression_attribute_values(":pk", s(key))
-        .limit(limit);
-    query = match after {
-        Some(after) => query
-            .key_condition_expression("#pk = :pk AND #sk > :after")
-            .expression_attribute_names("#sk", app::GSI1_SK)
-            .expression_attribute_values(":after", s(after)),
-        None => query.key_condition_expression("#pk = :pk"),
-    };
-    let output = query.send().await.map_err(dynamodb_error)?;
-    let alerts = output.items().iter().map(alert_from).collect::<Result<Vec<_>, _>>()?;
-    let next = output.last_evaluated_key.is_some().then(|| alerts.last().map(|a| format!("{}#{}", a.user, a.id))).flatten();
+    let (items, next) = crate::query::gsi1_page(clients, table, key, after, limit, false).await?;
+    let alerts = items.iter().map(alert_from).collect::<Result<Vec<_>, _>>()?;
     Ok((alerts, next))
 }
 

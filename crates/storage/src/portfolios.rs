@@ -137,24 +137,8 @@ pub async fn active_portfolios_page(
     after: Option<&str>,
     limit: i32,
 ) -> Result<(Vec<OwnedPortfolio>, Option<String>), StorageError> {
-    let mut query = clients
-        .dynamodb
-        .query()
-        .table_name(table)
-        .index_name(app::GSI1)
-        .expression_attribute_names("#pk", app::GSI1_PK)
-        .expression_attribute_names("#sk", app::GSI1_SK)
-        .expression_attribute_values(":pk", s(format!("ACTIVE#{shard}")))
-        .projection_expression("#sk")
-        .limit(limit);
-    query = match after {
-        Some(after) => query.key_condition_expression("#pk = :pk AND #sk > :after").expression_attribute_values(":after", s(after)),
-        None => query.key_condition_expression("#pk = :pk"),
-    };
-    let output = query.send().await.map_err(dynamodb_error)?;
-    let positions: Vec<&str> = output.items().iter().filter_map(|item| text(item, app::GSI1_SK)).collect();
-    let pairs = positions.iter().filter_map(|p| owned_portfolio(p)).collect();
-    let next = output.last_evaluated_key.is_some().then(|| positions.last().map(|p| (*p).to_owned())).flatten();
+    let (items, next) = crate::query::gsi1_page(clients, table, &format!("ACTIVE#{shard}"), after, limit, true).await?;
+    let pairs = items.iter().filter_map(|item| text(item, app::GSI1_SK)).filter_map(owned_portfolio).collect();
     Ok((pairs, next))
 }
 

@@ -7,7 +7,7 @@ use crate::attr::s;
 use crate::clients::AwsClients;
 use crate::error::StorageError;
 use crate::error::dynamodb_error;
-use crate::schema::{PK, SK};
+use crate::schema::{PK, SK, app};
 use aws_sdk_dynamodb::types::AttributeValue;
 use std::collections::HashMap;
 
@@ -88,6 +88,46 @@ pub async fn delete_existing(
         .send()
         .await;
     crate::error::applied(deleted)
+}
+
+/// One page of the `gsi1` partition `key` after the index position `after` (a `gsi1sk`):
+/// 1 Query, `gsi1pk = <key> [AND gsi1sk > <after>]`, `Limit` = `limit`, eventually consistent
+/// (as every index read); `keys_only` projects `gsi1sk` alone. Returns the items and, when the
+/// partition may hold more, the `gsi1sk` of the last one (where the next page starts).
+pub async fn gsi1_page(
+    clients: &AwsClients,
+    table: &str,
+    key: &str,
+    after: Option<&str>,
+    limit: i32,
+    keys_only: bool,
+) -> Result<(Vec<Item>, Option<String>), StorageError> {
+    let mut query = clients
+        .dynamodb
+        .query()
+        .table_name(table)
+        .index_name(app::GSI1)
+        .expression_attribute_names("#pk", app::GSI1_PK)
+        .expression_attribute_values(":pk", s(key))
+        .limit(limit);
+    if keys_only || after.is_some() {
+        // Named only when used: DynamoDB refuses an unused name.
+        query = query.expression_attribute_names("#sk", app::GSI1_SK);
+    }
+    if keys_only {
+        query = query.projection_expression("#sk");
+    }
+    query = match after {
+        Some(after) => query.key_condition_expression("#pk = :pk AND #sk > :after").expression_attribute_values(":after", s(after)),
+        None => query.key_condition_expression("#pk = :pk"),
+    };
+    let output = query.send().await.map_err(dynamodb_error)?;
+    let items = output.items.unwrap_or_default();
+    let next = match output.last_evaluated_key {
+        Some(_) => items.last().and_then(|item| crate::attr::text(item, app::GSI1_SK)).map(str::to_owned),
+        None => None,
+    };
+    Ok((items, next))
 }
 
 /// Every item of `partition` in ascending sort-key order.
