@@ -1,7 +1,8 @@
-//! The Query helper for whole partitions: every item of a partition (optionally a sort-key range,
-//! an index, a projection), following pages; each page is one Query request of up to 1 MB read.
-//! The lists a client pages through with a cursor (transactions, signals, open jobs, the
-//! active-portfolio shards) send their own single-page Query with `Limit` and a start key.
+//! The Query helpers: every item of a partition (optionally a sort-key range, an index, a
+//! projection), following pages, each page one Query request of up to 1 MB read; one page of a
+//! `gsi1` partition after a position (the alerts of a symbol, the active-portfolio shards); the
+//! GetItem and the conditional delete of one item. The lists a client pages through with a cursor
+//! (transactions, signals, open jobs) send their own single-page Query with `Limit` and a start key.
 
 use crate::attr::s;
 use crate::clients::AwsClients;
