@@ -23,12 +23,10 @@
 
 use crate::Symbol;
 use crate::fx::FxRates;
-use crate::history::PricePoint;
 use crate::money::Currency;
 use crate::portfolio::Trade;
-use crate::returns::{CashFlow, Valuation, trade_flow};
+use crate::returns::{CashFlow, trade_flow};
 use rust_decimal::Decimal;
-use std::collections::HashMap;
 use time::Date;
 
 /// One transaction of the ledger, in trade order.
@@ -73,28 +71,26 @@ pub fn flows(trades: &[LedgerTrade<'_>], valuer: &Valuer<'_>, from: Date, to: Da
         .collect()
 }
 
-/// The values of every day from `from` to `to` (inclusive), applying every trade of `trades`
-/// (in trade order; those before `from` set the quantities held at its start). Days before the
-/// first trade are worth 0. `closes` per symbol, oldest first, need cover only `[from − a week,
-/// to]`: the last close before `from` carries into it. Values are in `valuer.base` (see the
-/// module's currency and cash rules). One replay of the ledger (`crate::performance::Replay`)
-/// serves the history, the returns and this.
-pub fn daily_values(
-    trades: &[LedgerTrade<'_>],
-    closes: &HashMap<Symbol, Vec<PricePoint>>,
-    valuer: &Valuer<'_>,
-    from: Date,
-    to: Date,
-) -> Vec<Valuation> {
-    crate::performance::daily_history(trades, closes, valuer, from, to)
-        .into_iter()
-        .map(|(date, s)| Valuation { date, value: s.value })
-        .collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::history::PricePoint;
+    use crate::returns::Valuation;
+    use std::collections::HashMap;
+
+    /// Each day's value of the replay (`crate::performance::daily_history`).
+    fn daily_values(
+        trades: &[LedgerTrade<'_>],
+        closes: &HashMap<Symbol, Vec<PricePoint>>,
+        valuer: &Valuer<'_>,
+        from: Date,
+        to: Date,
+    ) -> Vec<Valuation> {
+        crate::performance::daily_history(trades, closes, valuer, from, to)
+            .into_iter()
+            .map(|(date, s)| Valuation { date, value: s.value })
+            .collect()
+    }
     use crate::text::parse_date;
     use crate::transaction::RawTransaction;
 

@@ -270,26 +270,6 @@ impl Portfolio {
     /// all yet (the daily refresh fetches them).
     async fn rates(&self, base: Currency, ledger: &[LedgerTrade<'_>], from: Date, to: Date) -> Result<FxRates, ApiError> {
         let currencies: BTreeSet<Currency> = ledger.iter().filter(|t| t.date <= to).map(|t| t.currency).collect();
-        let rates = self.read_rates(base, &currencies, from, to).await?;
-        match rates.missing(currencies.iter().copied().chain([Currency::USD]), base) {
-            Some(currency) => Err(ApiError::unprocessable(
-                "query.period",
-                format!("no {currency} exchange rates are known for this range yet: the daily refresh fetches them"),
-            )),
-            None => Ok(rates),
-        }
-    }
-
-    /// The stored rates of `currencies` and `base` (each against USD) from [`RATE_CARRY_DAYS`]
-    /// before `from` to `to`: 1 Query per currency other than USD, [`HISTORY_READS_IN_FLIGHT`] at
-    /// a time; none at all when every one is USD.
-    pub(crate) async fn read_rates(
-        &self,
-        base: Currency,
-        currencies: &BTreeSet<Currency>,
-        from: Date,
-        to: Date,
-    ) -> Result<FxRates, ApiError> {
         let (aws, market) = (&self.platform.aws, self.market_table.as_str());
         let since = from - Duration::days(RATE_CARRY_DAYS);
         let needed: BTreeSet<Currency> = currencies.iter().copied().chain([base]).filter(|c| *c != Currency::USD).collect();
@@ -306,7 +286,13 @@ impl Portfolio {
         for (currency, points) in series {
             rates.insert(currency, points);
         }
-        Ok(rates)
+        match rates.missing(currencies.iter().copied().chain([Currency::USD]), base) {
+            Some(currency) => Err(ApiError::unprocessable(
+                "query.period",
+                format!("no {currency} exchange rates are known for this range yet: the daily refresh fetches them"),
+            )),
+            None => Ok(rates),
+        }
     }
 
     pub(crate) async fn returns(&self, request: &ApiRequest, user: &UserId) -> Result<Reply, ApiError> {
