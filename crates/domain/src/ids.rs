@@ -109,6 +109,27 @@ random_id!(
     "not an alert id"
 );
 
+random_id!(
+    /// An assistant thread's id: 32 lower-case hex digits. Made by [`ThreadId::new`] from the
+    /// creation time and random bits, so ids sort by creation (newest first in a descending Query).
+    ThreadId,
+    InvalidThreadId,
+    "not a thread id"
+);
+random_id!(
+    /// A saved provider key's id (the assistant's bring-your-own keys): 32 lower-case hex digits.
+    AssistantKeyId,
+    InvalidAssistantKeyId,
+    "not a key id"
+);
+
+impl ThreadId {
+    /// 12 hex digits of the creation time in milliseconds, then 20 of randomness.
+    pub fn new(created_ms: u64, random: [u8; 10]) -> Self {
+        ThreadId(format!("{:012x}{}", created_ms & 0xffff_ffff_ffff, crate::text::hex(&random)))
+    }
+}
+
 /// Text that is not a transaction id.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("not a transaction id")]
@@ -142,7 +163,7 @@ impl TransactionId {
     }
 }
 
-text_id!(PortfolioId, WatchlistId, WebhookId, ScreenId, AlertId, TransactionId);
+text_id!(PortfolioId, WatchlistId, WebhookId, ScreenId, AlertId, TransactionId, ThreadId, AssistantKeyId);
 
 #[cfg(test)]
 mod tests {

@@ -3,6 +3,7 @@
 
 pub mod account;
 pub mod alerts;
+pub mod assistant;
 pub mod backoff;
 pub mod cash;
 pub mod clock;
