@@ -283,6 +283,46 @@ pub struct AwsConfig {
     pub secrets_endpoint: Option<EndpointUrl>,
     /// `AWS_ENDPOINT_URL_SESV2`: where e-mail is sent (the consumer only).
     pub ses_endpoint: Option<EndpointUrl>,
+    /// `AWS_ENDPOINT_URL_KMS`: the key envelopes of the assistant's saved provider keys.
+    pub kms_endpoint: Option<EndpointUrl>,
+    /// `AWS_ENDPOINT_URL_BEDROCK_RUNTIME`: the assistant's default model provider.
+    pub bedrock_endpoint: Option<EndpointUrl>,
+}
+
+/// The assistant's settings (its function only; the others never read them).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AssistantSettings {
+    /// `ASSISTANT_PROVIDER`: who answers for Bourse — `bedrock`, `openai` (an OpenAI-compatible
+    /// endpoint, `ASSISTANT_OPENAI_URL`, key `ASSISTANT_OPENAI_KEY_SECRET`/`ASSISTANT_OPENAI_KEY`)
+    /// or `none` (every answer is the rule-based fallback). Default `none`: nothing leaves the
+    /// machine unless a deployment says so.
+    pub provider: AssistantProvider,
+    /// `ASSISTANT_MODEL`: the default model of that provider.
+    pub model: String,
+    /// `ASSISTANT_BYO_ENDPOINTS`: the OpenAI-compatible endpoints users may bring a key for,
+    /// `name|base URL` separated by commas. Only these are ever called with a user's key (no
+    /// user-supplied URL is fetched). Default: none outside production, OpenAI's in production.
+    pub byo_endpoints: Vec<(String, EndpointUrl)>,
+    /// `ASSISTANT_KMS_KEY_ID`: the KMS key whose data keys seal saved provider keys. Saving a key
+    /// answers 503 without it.
+    pub kms_key_id: Option<String>,
+    /// `ASSISTANT_PRICES`: the price table (JSON, see `bourse_domain::assistant::cost`).
+    pub prices: String,
+    /// `ASSISTANT_BUDGET_FREE_USD`, `ASSISTANT_BUDGET_PRO_USD`, `ASSISTANT_DAILY_CAP_USD`: decimal
+    /// text, checked by the function (defaults in `bourse_domain::assistant::cost::Budgets`).
+    pub budget_free_usd: Option<String>,
+    pub budget_pro_usd: Option<String>,
+    pub daily_cap_usd: Option<String>,
+    /// `ASSISTANT_TIMEOUT_MS` (default 20000): one model call, streaming included.
+    pub call_timeout: Duration,
+}
+
+/// Who answers the assistant's questions for Bourse.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AssistantProvider {
+    None,
+    Bedrock,
+    OpenAi { base_url: EndpointUrl, api_key: Option<SecretSource> },
 }
 
 /// Everything a function may need. Each function asks for the parts it uses through the
@@ -347,6 +387,7 @@ pub struct Config {
     /// the Secrets Manager secret `WEBHOOK_KEY_SECRET` (JSON key `key`, at least 32 characters),
     /// or inline `WEBHOOK_KEY` outside deployed stages. Webhook routes answer 503 without it.
     pub webhook_key: Option<SecretSource>,
+    pub assistant: AssistantSettings,
 }
 
 /// The sender of Bourse's e-mails and the app their links open.
@@ -464,6 +505,8 @@ impl Config {
             sqs_endpoint: endpoint("AWS_ENDPOINT_URL_SQS")?,
             secrets_endpoint: endpoint("AWS_ENDPOINT_URL_SECRETS_MANAGER")?,
             ses_endpoint: endpoint("AWS_ENDPOINT_URL_SESV2")?,
+            kms_endpoint: endpoint("AWS_ENDPOINT_URL_KMS")?,
+            bedrock_endpoint: endpoint("AWS_ENDPOINT_URL_BEDROCK_RUNTIME")?,
         };
         let deployed = stage == Stage::Prod;
         let cache_url = env.optional("CACHE_URL").map(|v| CacheUrl::parse("CACHE_URL", v)).transpose()?;
@@ -505,6 +548,7 @@ impl Config {
                 (None, _) => None,
             },
             webhook_key: env.secret(deployed, "WEBHOOK_KEY_SECRET", "WEBHOOK_KEY", "WEBHOOK_KEY", "key")?,
+            assistant: AssistantSettings::from_env(&env, deployed)?,
         };
         config.check_isolation()?;
         Ok(config)
@@ -515,6 +559,23 @@ impl Config {
         if self.stage == Stage::Prod {
             return Ok(());
         }
+        let assistant = &self.assistant;
+        let mut assistant_urls: Vec<(&'static str, Option<&EndpointUrl>)> =
+            assistant.byo_endpoints.iter().map(|(_, url)| ("ASSISTANT_BYO_ENDPOINTS", Some(url))).collect();
+        match &assistant.provider {
+            AssistantProvider::OpenAi { base_url, .. } => assistant_urls.push(("ASSISTANT_OPENAI_URL", Some(base_url))),
+            AssistantProvider::Bedrock => assistant_urls.push(("AWS_ENDPOINT_URL_BEDROCK_RUNTIME", self.aws.bedrock_endpoint.as_ref())),
+            AssistantProvider::None => {}
+        }
+        if assistant.kms_key_id.is_some() {
+            assistant_urls.push(("AWS_ENDPOINT_URL_KMS", self.aws.kms_endpoint.as_ref()));
+        }
+        for (name, url) in assistant_urls {
+            let url = url.ok_or(ConfigError::Missing(name))?;
+            if !url.is_loopback() {
+                return Err(ConfigError::NotLoopback { name, stage: self.stage, value: url.as_str().to_owned() });
+            }
+        }
         let endpoints =
             [("AWS_ENDPOINT_URL_DYNAMODB", self.aws.dynamodb_endpoint.as_ref()), ("AWS_ENDPOINT_URL_SQS", self.aws.sqs_endpoint.as_ref())];
         for (name, url) in endpoints {
@@ -523,7 +584,11 @@ impl Config {
                 return Err(ConfigError::NotLoopback { name, stage: self.stage, value: url.as_str().to_owned() });
             }
         }
-        let uses_secrets_manager = [&self.jwt_signing_key, &self.webhook_key]
+        let assistant_key = match &self.assistant.provider {
+            AssistantProvider::OpenAi { api_key, .. } => api_key.clone(),
+            _ => None,
+        };
+        let uses_secrets_manager = [&self.jwt_signing_key, &self.webhook_key, &assistant_key]
             .into_iter()
             .chain(self.market_providers.iter().map(|p| &p.api_key))
             .any(|source| matches!(source, Some(SecretSource::SecretsManager { .. })));
@@ -645,6 +710,59 @@ impl Env {
         Ok(Duration::from_millis(ms as u64))
     }
 }
+
+impl AssistantSettings {
+    fn from_env(env: &Env, deployed: bool) -> Result<Self, ConfigError> {
+        let malformed = |name: &'static str, reason: String| ConfigError::Malformed { name, reason };
+        let provider = match env.optional("ASSISTANT_PROVIDER").unwrap_or("none") {
+            "none" => AssistantProvider::None,
+            "bedrock" => AssistantProvider::Bedrock,
+            "openai" => {
+                let url = env.optional("ASSISTANT_OPENAI_URL").ok_or(ConfigError::Missing("ASSISTANT_OPENAI_URL"))?;
+                AssistantProvider::OpenAi {
+                    base_url: EndpointUrl::parse("ASSISTANT_OPENAI_URL", url)?,
+                    api_key: env.secret(
+                        deployed,
+                        "ASSISTANT_OPENAI_KEY_SECRET",
+                        "ASSISTANT_OPENAI_KEY",
+                        "ASSISTANT_OPENAI_KEY",
+                        "apiKey",
+                    )?,
+                }
+            }
+            other => return Err(malformed("ASSISTANT_PROVIDER", format!("expected none, bedrock or openai, got {other:?}"))),
+        };
+        let default_model = match provider {
+            AssistantProvider::OpenAi { .. } => "gpt-4o-mini",
+            _ => "amazon.nova-micro-v1:0",
+        };
+        let default_byo = if deployed { "openai|https://api.openai.com/v1" } else { "" };
+        let mut byo_endpoints = Vec::new();
+        for entry in env.optional("ASSISTANT_BYO_ENDPOINTS").unwrap_or(default_byo).split(',').map(str::trim).filter(|e| !e.is_empty()) {
+            let (name, url) =
+                entry.split_once('|').ok_or_else(|| malformed("ASSISTANT_BYO_ENDPOINTS", format!("{entry:?}: expected name|base URL")))?;
+            if name.is_empty() || name.len() > 32 || !name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-') {
+                return Err(malformed("ASSISTANT_BYO_ENDPOINTS", format!("{name:?}: names are 1 to 32 of a-z, 0-9 and -")));
+            }
+            byo_endpoints.push((name.to_owned(), EndpointUrl::parse("ASSISTANT_BYO_ENDPOINTS", url.trim())?));
+        }
+        Ok(AssistantSettings {
+            provider,
+            model: env.optional("ASSISTANT_MODEL").unwrap_or(default_model).to_owned(),
+            byo_endpoints,
+            kms_key_id: env.optional("ASSISTANT_KMS_KEY_ID").map(str::to_owned),
+            prices: env.optional("ASSISTANT_PRICES").unwrap_or(DEFAULT_ASSISTANT_PRICES).to_owned(),
+            budget_free_usd: env.optional("ASSISTANT_BUDGET_FREE_USD").map(str::to_owned),
+            budget_pro_usd: env.optional("ASSISTANT_BUDGET_PRO_USD").map(str::to_owned),
+            daily_cap_usd: env.optional("ASSISTANT_DAILY_CAP_USD").map(str::to_owned),
+            call_timeout: env.millis("ASSISTANT_TIMEOUT_MS", 20_000)?,
+        })
+    }
+}
+
+/// The price table when `ASSISTANT_PRICES` is unset: Amazon Nova Micro and Lite on Bedrock and
+/// OpenAI's gpt-4o-mini, USD per million tokens (list prices; a deployment sets its own).
+pub const DEFAULT_ASSISTANT_PRICES: &str = r#"{"bedrock/amazon.nova-micro-v1:0":{"input_per_million":"0.035","output_per_million":"0.14"},"bedrock/amazon.nova-lite-v1:0":{"input_per_million":"0.06","output_per_million":"0.24"},"openai/gpt-4o-mini":{"input_per_million":"0.15","output_per_million":"0.6"}}"#;
 
 /// Origins a local web app is served from (`bash dev/up.sh` serves the reference app on port 3000).
 pub const LOCAL_WEB_ORIGINS: &[&str] = &["http://localhost:3000", "http://127.0.0.1:3000"];

@@ -141,9 +141,51 @@ pub fn build_mail_client(config: &AwsConfig, ca_bundle: &CaBundle) -> Result<aws
     Ok(aws_sdk_sesv2::Client::from_conf(ses.build()))
 }
 
+/// The assistant's KMS client (its saved keys' envelopes): built apart from [`AwsClients`], so
+/// only the assistant builds it. Every request is counted (`bourse_telemetry::record_kms`).
+pub fn build_kms_client(config: &AwsConfig, ca_bundle: &CaBundle) -> Result<aws_sdk_kms::Client, ConfigError> {
+    let timeouts = TimeoutConfig::builder()
+        .connect_timeout(Duration::from_millis(1000))
+        .operation_attempt_timeout(Duration::from_millis(2000))
+        .operation_timeout(Duration::from_millis(5000))
+        .build();
+    let mut kms = aws_sdk_kms::Config::builder()
+        .behavior_version(aws_sdk_kms::config::BehaviorVersion::latest())
+        .region(Region::new(config.region.clone()))
+        .credentials_provider(credentials(&|name: &str| std::env::var(name).ok())?)
+        .http_client(http_client(config, ca_bundle))
+        .timeout_config(timeouts)
+        .retry_config(RetryConfig::standard().with_max_attempts(3))
+        .interceptor(CountRequests { service: Service::Kms });
+    if let Some(endpoint) = &config.kms_endpoint {
+        kms = kms.endpoint_url(endpoint.as_str());
+    }
+    Ok(aws_sdk_kms::Client::from_conf(kms.build()))
+}
+
+/// The assistant's Bedrock Runtime client. Model calls are slow (seconds), so its timeouts are
+/// the caller's: each call is bounded by `ASSISTANT_TIMEOUT_MS`; no SDK retry (a retried model
+/// call is paid twice, and the fallback answers instead).
+pub fn build_bedrock_client(config: &AwsConfig, ca_bundle: &CaBundle) -> Result<aws_sdk_bedrockruntime::Client, ConfigError> {
+    let timeouts = TimeoutConfig::builder().connect_timeout(Duration::from_millis(2000)).build();
+    let mut bedrock = aws_sdk_bedrockruntime::Config::builder()
+        .behavior_version(aws_sdk_bedrockruntime::config::BehaviorVersion::latest())
+        .region(Region::new(config.region.clone()))
+        .credentials_provider(credentials(&|name: &str| std::env::var(name).ok())?)
+        .http_client(http_client(config, ca_bundle))
+        .timeout_config(timeouts)
+        .retry_config(RetryConfig::disabled());
+    if let Some(endpoint) = &config.bedrock_endpoint {
+        bedrock = bedrock.endpoint_url(endpoint.as_str());
+    }
+    Ok(aws_sdk_bedrockruntime::Client::from_conf(bedrock.build()))
+}
+
 /// One HTTP client for every SDK client; see the module docs for why.
 fn http_client(config: &AwsConfig, ca_bundle: &CaBundle) -> SharedHttpClient {
     let endpoints = [&config.dynamodb_endpoint, &config.sqs_endpoint, &config.secrets_endpoint];
+    // (The KMS and Bedrock endpoints of the assistant follow the same rule as these three: all
+    // plain http locally, all https when deployed.)
     let all_plain_http = endpoints.iter().all(|e| e.as_ref().is_some_and(|url| url.as_str().starts_with("http://")));
     if all_plain_http {
         return aws_smithy_http_client::Builder::new().build_http();
@@ -176,6 +218,7 @@ fn credentials(var: &impl Fn(&str) -> Option<String>) -> Result<SharedCredential
 enum Service {
     DynamoDb,
     Sqs,
+    Kms,
 }
 
 /// Counts every transmitted attempt (retries included: each is a billed request).
@@ -199,6 +242,7 @@ impl Intercept for CountRequests {
         match self.service {
             Service::DynamoDb => bourse_telemetry::record_dynamodb(operation),
             Service::Sqs => bourse_telemetry::record_sqs(operation),
+            Service::Kms => bourse_telemetry::record_kms(operation),
         }
         Ok(())
     }
@@ -260,6 +304,8 @@ mod tests {
             sqs_endpoint: None,
             secrets_endpoint: None,
             ses_endpoint: None,
+            kms_endpoint: None,
+            bedrock_endpoint: None,
         };
         let ca = CaBundle::default();
         let err = build_clients_from(&aws, &ca, |_| None).unwrap_err();

@@ -47,6 +47,8 @@ pub struct RequestCounters {
     pub dynamodb_operations: Vec<String>,
     /// SQS operations in the order they were sent.
     pub sqs_operations: Vec<String>,
+    /// KMS operations in the order they were sent (the assistant's key envelopes).
+    pub kms_operations: Vec<String>,
     pub cache_hits: u32,
     pub cache_misses: u32,
     pub cache_errors: u32,
@@ -78,6 +80,7 @@ pub async fn measured<F: Future>(work: F) -> (F::Output, RequestCounters) {
     record(|outer| {
         outer.dynamodb_operations.extend(counters.dynamodb_operations.iter().cloned());
         outer.sqs_operations.extend(counters.sqs_operations.iter().cloned());
+        outer.kms_operations.extend(counters.kms_operations.iter().cloned());
         outer.cache_hits += counters.cache_hits;
         outer.cache_misses += counters.cache_misses;
         outer.cache_errors += counters.cache_errors;
@@ -118,6 +121,11 @@ pub fn record_dynamodb_capacity(units: f64) {
 
 pub fn record_sqs(operation: &str) {
     record(|c| c.sqs_operations.push(operation.to_owned()));
+}
+
+/// Counts one KMS request (`GenerateDataKey`, `Decrypt`).
+pub fn record_kms(operation: &str) {
+    record(|c| c.kms_operations.push(operation.to_owned()));
 }
 
 /// Outcome of one cache read.
