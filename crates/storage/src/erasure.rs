@@ -6,7 +6,8 @@
 //! - `P#<user>#<portfolio>` per portfolio: holdings, transactions, snapshots, imported files;
 //! - `J#<user>`: journal signals and statistics; `USAGE#<user>`: the usage meter;
 //!   `INBOX#<user>`: notifications and their unread count; `ALERT#<user>`: alerts (their index
-//!   entries on `gsi1` go with them); saved screens live under `USER#<user>`;
+//!   entries on `gsi1` go with them); `CHAT#<user>`: the assistant's threads, messages,
+//!   preferences and saved keys; saved screens live under `USER#<user>`;
 //! - `EMAIL#<email>`: the sign-in claim (deleted when the deletion begins, only if still the user's);
 //! - `gsi1 SESSIONS#<user>`: the session families (`FAMILY#<sid>`);
 //! - `gsi3 OWNER#<user>` (keys only): refresh tokens, verification and reset tokens, idempotency
@@ -100,8 +101,13 @@ pub async fn erase_step(clients: &AwsClients, table: &str, user: &UserId, email:
             doomed.extend(keys);
         }
     }
-    for pk in [crate::journal::journal_pk(user), crate::usage::usage_pk(user), crate::inbox::inbox_pk(user), crate::alerts::alerts_pk(user)]
-    {
+    for pk in [
+        crate::journal::journal_pk(user),
+        crate::usage::usage_pk(user),
+        crate::inbox::inbox_pk(user),
+        crate::alerts::alerts_pk(user),
+        crate::assistant::chat_pk(user),
+    ] {
         let keys = keys_of(clients, table, None, &pk, room(&doomed)).await?;
         doomed.extend(keys);
     }

@@ -20,6 +20,7 @@ pub use clients::{AwsClients, build_clients};
 pub use error::StorageError;
 pub mod accounts;
 pub mod alerts;
+pub mod assistant;
 pub mod diagnostics;
 pub mod erasure;
 pub mod fx;
