@@ -7,7 +7,7 @@ use crate::auth::{Access, AccessControl, RateLimit, bearer_token};
 use crate::cors::Cors;
 use crate::encoding::{self, MIN_COMPRESS_BYTES};
 use crate::problem::{ApiError, PROBLEM_CONTENT_TYPE};
-use crate::reply::{CachePolicy, Reply, if_none_match_hits, weak_etag};
+use crate::reply::{CachePolicy, EventStream, Reply, if_none_match_hits, weak_etag};
 use crate::request::ApiRequest;
 use crate::router::{Route, match_route};
 use bourse_telemetry::{RequestMetrics, measured, take_cold_start};
@@ -80,8 +80,47 @@ where
         .await
     }
 
-    /// Answers one event. Never fails: every error becomes a problem response.
+    /// Serves Lambda invocations with response streaming (a function URL in `RESPONSE_STREAM`
+    /// mode): an event-stream answer is sent chunk by chunk as it is produced; every other answer
+    /// is sent whole, exactly as [`HttpApp::run`] would.
+    pub async fn run_streaming(self) -> Result<(), lambda_http::Error> {
+        let app = Arc::new(self);
+        lambda_http::run_with_streaming_response(lambda_http::service_fn(move |event: Request| {
+            let app = Arc::clone(&app);
+            async move { Ok::<_, lambda_http::Error>(app.serve_streaming(event).await) }
+        }))
+        .await
+    }
+
+    /// Answers one event. Never fails: every error becomes a problem response. An event-stream
+    /// answer is collected whole (an API Gateway HTTP API buffers responses anyway).
     pub async fn serve(&self, event: Request) -> Response<Body> {
+        let (mut response, stream) = self.serve_parts(event).await;
+        if let Some(mut stream) = stream {
+            let mut text = String::new();
+            while let Some(chunk) = stream.recv().await {
+                text.push_str(&chunk);
+            }
+            *response.body_mut() = Body::Text(text);
+        }
+        response
+    }
+
+    /// As [`HttpApp::serve`], with an event-stream answer's chunks delivered as they come.
+    pub async fn serve_streaming(&self, event: Request) -> Response<StreamingBody> {
+        let (response, stream) = self.serve_parts(event).await;
+        response.map(|body| match stream {
+            Some(stream) => StreamingBody::Events(stream),
+            None => StreamingBody::Whole(match body {
+                Body::Empty => None,
+                Body::Text(text) => Some(bytes::Bytes::from(text)),
+                Body::Binary(bytes) => Some(bytes::Bytes::from(bytes)),
+                _ => None,
+            }),
+        })
+    }
+
+    async fn serve_parts(&self, event: Request) -> (Response<Body>, Option<EventStream>) {
         let started = Instant::now();
         let cold_start = take_cold_start();
         let request_id = request_id(&event);
@@ -103,7 +142,7 @@ where
                 }
             };
             let preflight = route == "OPTIONS *";
-            let mut response = self.respond(outcome, &request_headers, &request_id, &path);
+            let (mut response, stream) = self.respond(outcome, &request_headers, &request_id, &path);
             if let Some(rate) = rate {
                 response.headers_mut().extend(rate.headers());
             }
@@ -127,7 +166,7 @@ where
                 RequestMetrics { service: self.settings.service, route: &route, status, latency, cold_start, counters: &counters }
                     .emit(&request_id);
             }
-            response
+            (response, stream)
         }
         .instrument(span)
         .await
@@ -199,9 +238,19 @@ where
     }
 
     /// Turns the handler's outcome into the HTTP response.
-    fn respond(&self, outcome: Result<Reply, ApiError>, request_headers: &HeaderMap, request_id: &str, path: &str) -> Response<Body> {
+    fn respond(
+        &self,
+        outcome: Result<Reply, ApiError>,
+        request_headers: &HeaderMap,
+        request_id: &str,
+        path: &str,
+    ) -> (Response<Body>, Option<EventStream>) {
+        let mut stream = None;
         let (status, content_type, body, cache, extra) = match outcome {
-            Ok(reply) => (reply.status, reply.content_type, reply.body, reply.cache, reply.headers),
+            Ok(reply) => {
+                stream = reply.stream;
+                (reply.status, reply.content_type, reply.body, reply.cache, reply.headers)
+            }
             Err(err) => {
                 if err.status().is_server_error() {
                     tracing::error!(error = %err, "request failed");
@@ -247,6 +296,11 @@ where
                 }
             }
         }
+        if stream.is_some() {
+            headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+            // Proxies that buffer by default (nginx) pass the events on as they come.
+            headers.insert("x-accel-buffering", HeaderValue::from_static("no"));
+        }
         let body = match body {
             None => Body::Empty,
             Some(bytes) => {
@@ -257,7 +311,33 @@ where
         let mut response = Response::new(body);
         *response.status_mut() = status;
         *response.headers_mut() = headers;
-        response
+        (response, stream)
+    }
+}
+
+/// The body of a streaming function's response: a whole answer, or an event stream's chunks.
+pub enum StreamingBody {
+    Whole(Option<bytes::Bytes>),
+    Events(EventStream),
+}
+
+impl http_body::Body for StreamingBody {
+    type Data = bytes::Bytes;
+    type Error = std::convert::Infallible;
+
+    fn poll_frame(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<http_body::Frame<Self::Data>, Self::Error>>> {
+        use std::task::Poll;
+        match self.get_mut() {
+            StreamingBody::Whole(body) => Poll::Ready(body.take().map(|bytes| Ok(http_body::Frame::data(bytes)))),
+            StreamingBody::Events(stream) => match stream.poll_recv(cx) {
+                Poll::Ready(Some(chunk)) => Poll::Ready(Some(Ok(http_body::Frame::data(bytes::Bytes::from(chunk))))),
+                Poll::Ready(None) => Poll::Ready(None),
+                Poll::Pending => Poll::Pending,
+            },
+        }
     }
 }
 

@@ -6,6 +6,7 @@ pub mod auth;
 pub mod cors;
 pub mod cursor;
 pub mod encoding;
+pub mod event;
 pub mod health;
 mod page;
 pub mod problem;
@@ -15,12 +16,12 @@ pub mod router;
 #[cfg(any(test, feature = "schema-check"))]
 pub mod schema_check;
 
-pub use app::{Handler, HttpApp, HttpSettings};
+pub use app::{Handler, HttpApp, HttpSettings, StreamingBody};
 pub use auth::{Access, AccessControl, Authenticator, Principal, RateLimit, UsageMeter};
 pub use cors::Cors;
 pub use health::{DependencyCheck, health_reply};
 pub use page::{Links, Page};
 pub use problem::{ApiError, FieldError};
-pub use reply::{CachePolicy, Reply};
+pub use reply::{CachePolicy, EventStream, Reply};
 pub use request::ApiRequest;
 pub use router::Route;

@@ -17,6 +17,11 @@ pub enum CachePolicy {
 }
 
 const JSON: &str = "application/json";
+const EVENT_STREAM: &str = "text/event-stream";
+
+/// The chunks of a server-sent-events answer as they are produced (each one or more whole
+/// `event:`/`data:` blocks). The producer ends the stream by dropping its sender.
+pub type EventStream = tokio::sync::mpsc::Receiver<String>;
 const CSV: &str = "text/csv; charset=utf-8";
 
 #[derive(Debug)]
@@ -26,18 +31,20 @@ pub struct Reply {
     pub(crate) body: Option<Vec<u8>>,
     pub(crate) cache: CachePolicy,
     pub(crate) headers: Vec<(HeaderName, HeaderValue)>,
+    /// A server-sent-events body: streamed by a streaming function, collected by a buffered one.
+    pub(crate) stream: Option<EventStream>,
 }
 
 impl Reply {
     /// A JSON answer with the given status.
     pub fn json<T: Serialize + ?Sized>(status: StatusCode, value: &T) -> Result<Self, ApiError> {
         let body = serde_json::to_vec(value).map_err(|e| ApiError::Internal(format!("serialising the response: {e}")))?;
-        Ok(Reply { status, content_type: JSON, body: Some(body), cache: CachePolicy::NoStore, headers: Vec::new() })
+        Ok(Reply { status, content_type: JSON, body: Some(body), cache: CachePolicy::NoStore, headers: Vec::new(), stream: None })
     }
 
     /// An already serialised JSON body (e.g. from the cache).
     pub fn json_bytes(status: StatusCode, body: Vec<u8>) -> Self {
-        Reply { status, content_type: JSON, body: Some(body), cache: CachePolicy::NoStore, headers: Vec::new() }
+        Reply { status, content_type: JSON, body: Some(body), cache: CachePolicy::NoStore, headers: Vec::new(), stream: None }
     }
 
     pub fn ok<T: Serialize + ?Sized>(value: &T) -> Result<Self, ApiError> {
@@ -54,12 +61,38 @@ impl Reply {
 
     /// A CSV document (`text/csv; charset=utf-8`), offered for download as `filename`.
     pub fn csv(body: Vec<u8>, filename: &str) -> Result<Self, ApiError> {
-        let reply = Reply { status: StatusCode::OK, content_type: CSV, body: Some(body), cache: CachePolicy::NoStore, headers: Vec::new() };
+        let reply = Reply {
+            status: StatusCode::OK,
+            content_type: CSV,
+            body: Some(body),
+            cache: CachePolicy::NoStore,
+            headers: Vec::new(),
+            stream: None,
+        };
         reply.header(http::header::CONTENT_DISPOSITION, &format!("attachment; filename=\"{filename}\""))
     }
 
+    /// A `text/event-stream` answer whose chunks arrive on `stream` (never compressed or cached).
+    pub fn event_stream(stream: EventStream) -> Self {
+        Reply {
+            status: StatusCode::OK,
+            content_type: EVENT_STREAM,
+            body: None,
+            cache: CachePolicy::NoStore,
+            headers: Vec::new(),
+            stream: Some(stream),
+        }
+    }
+
     pub fn no_content() -> Self {
-        Reply { status: StatusCode::NO_CONTENT, content_type: JSON, body: None, cache: CachePolicy::NoStore, headers: Vec::new() }
+        Reply {
+            status: StatusCode::NO_CONTENT,
+            content_type: JSON,
+            body: None,
+            cache: CachePolicy::NoStore,
+            headers: Vec::new(),
+            stream: None,
+        }
     }
 
     /// Marks the answer cacheable by anyone for `max_age`.

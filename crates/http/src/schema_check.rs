@@ -395,7 +395,7 @@ components:
         ];
         let reply = health_reply("auth", "1.0.0", checks, std::time::Duration::from_millis(50)).await.unwrap();
         let body: Value = serde_json::from_slice(reply.body.as_deref().unwrap()).unwrap();
-        for operation in ["authHealth", "portfolioHealth", "screenerHealth"] {
+        for operation in ["authHealth", "portfolioHealth", "screenerHealth", "assistantHealth"] {
             api.assert_answer(operation, 200, &body);
         }
         let problems = [

@@ -179,38 +179,18 @@ fn cache_problem(err: bourse_cache::CacheError) -> ApiError {
     ApiError::Unavailable("the cache did not answer; retry shortly".into())
 }
 
-/// An API Gateway (HTTP API, payload 2.0) GET event for `path` and `query`: how the warm reads
-/// enter the screener's pipeline, exactly as a client's would.
+/// A GET event for `path` and `query`: how the warm reads enter the screener's pipeline, exactly
+/// as a client's would.
 fn get_event(request_id: &str, path: &str, query: &[(String, String)]) -> String {
-    let raw_query: Vec<String> = query.iter().map(|(k, v)| format!("{}={}", percent_encode(k), percent_encode(v))).collect();
-    let parameters: serde_json::Map<String, serde_json::Value> = query.iter().map(|(k, v)| (k.clone(), v.clone().into())).collect();
-    serde_json::json!({
-        "version": "2.0",
-        "routeKey": "$default",
-        "rawPath": path,
-        "rawQueryString": raw_query.join("&"),
-        "headers": {"accept": "application/json", "user-agent": "bourse-ops-warm"},
-        "queryStringParameters": parameters,
-        "requestContext": {
-            "accountId": "", "apiId": "", "domainName": "localhost", "domainPrefix": "",
-            "http": {"method": "GET", "path": path, "protocol": "HTTP/1.1", "sourceIp": "127.0.0.1", "userAgent": "bourse-ops-warm"},
-            "requestId": request_id, "routeKey": "$default", "stage": "$default", "time": "", "timeEpoch": 0
-        },
-        "isBase64Encoded": false
+    bourse_http::event::api_gateway_event(bourse_http::event::InProcessRequest {
+        request_id,
+        method: "GET",
+        path,
+        query,
+        headers: &[],
+        body: None,
+        user_agent: "bourse-ops-warm",
     })
-    .to_string()
-}
-
-fn percent_encode(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for b in text.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
 }
 
 impl Handler<OpsRoute> for Ops {

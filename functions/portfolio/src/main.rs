@@ -1,4 +1,7 @@
 //! Lambda entry point: read config, build clients once, serve.
+// The request pipeline over every route is one deeply nested future; its layout needs more
+// query depth than the default 128.
+#![recursion_limit = "256"]
 
 use portfolio_fn::{SERVICE, app};
 
