@@ -1,11 +1,12 @@
-//! A small HTTP/1.1 GET client on hyper with rustls (aws-lc, already compiled for the AWS SDK).
-//! Root certificates (the process's one CA bundle, shared with the SDK and the cache) are read
+//! A small HTTP/1.1 client on hyper with rustls (aws-lc, already compiled for the AWS SDK): GETs
+//! for market data, and JSON POSTs whose answer can be read as it arrives (a chat model's
+//! server-sent events). Root certificates (the process's one CA bundle, shared with the SDK and the cache) are read
 //! only when a provider uses `https`, so the local stack and the tests (plain HTTP to 127.0.0.1)
 //! never touch the certificate store.
 
 use crate::ProviderError;
 use bytes::Bytes;
-use http_body_util::{BodyExt, Empty, Limited};
+use http_body_util::{BodyExt, Full, Limited};
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
@@ -23,9 +24,47 @@ pub struct HttpResponse {
     pub body: Bytes,
 }
 
+/// A response whose body is read as it arrives, chunk by chunk, up to [`MAX_BODY_BYTES`].
+#[derive(Debug)]
+pub struct StreamingResponse {
+    pub status: u16,
+    /// `Retry-After` (seconds form).
+    pub retry_after: Option<Duration>,
+    body: hyper::body::Incoming,
+    read: usize,
+}
+
+impl StreamingResponse {
+    /// The next chunk of the body as it arrives; `None` at its end. A body growing past
+    /// [`MAX_BODY_BYTES`] is [`ProviderError::Malformed`].
+    pub async fn chunk(&mut self) -> Result<Option<Bytes>, ProviderError> {
+        while let Some(frame) = self.body.frame().await {
+            let frame = frame.map_err(|e| ProviderError::Transport(format!("body: {e}")))?;
+            if let Ok(data) = frame.into_data() {
+                self.read += data.len();
+                if self.read > MAX_BODY_BYTES {
+                    return Err(ProviderError::Malformed(format!("body over {MAX_BODY_BYTES} bytes")));
+                }
+                return Ok(Some(data));
+            }
+        }
+        Ok(None)
+    }
+
+    /// The rest of the body, whole.
+    pub async fn collect(mut self) -> Result<Bytes, ProviderError> {
+        let mut body = Vec::new();
+        while let Some(chunk) = self.chunk().await? {
+            body.extend_from_slice(&chunk);
+        }
+        Ok(Bytes::from(body))
+    }
+}
+
 #[derive(Clone)]
 pub struct HttpClient {
-    client: Client<hyper_rustls::HttpsConnector<HttpConnector>, Empty<Bytes>>,
+    /// Requests carry a whole body (`Full`: empty for a GET, which then sends no body at all).
+    client: Client<hyper_rustls::HttpsConnector<HttpConnector>, Full<Bytes>>,
 }
 
 impl HttpClient {
@@ -55,17 +94,12 @@ impl HttpClient {
         let request = http::Request::get(uri)
             .header("accept", "application/json")
             .header("user-agent", "bourse-enrich/0.1")
-            .body(Empty::<Bytes>::new())
+            .body(Full::new(Bytes::new()))
             .map_err(|e| ProviderError::Transport(e.to_string()))?;
         let exchange = async {
             let response = self.client.request(request).await.map_err(|e| ProviderError::Transport(e.to_string()))?;
             let status = response.status().as_u16();
-            let retry_after = response
-                .headers()
-                .get("retry-after")
-                .and_then(|v| v.to_str().ok())
-                .and_then(|v| v.trim().parse::<u64>().ok())
-                .map(Duration::from_secs);
+            let retry_after = retry_after(response.headers());
             let body = Limited::new(response.into_body(), MAX_BODY_BYTES)
                 .collect()
                 .await
@@ -75,6 +109,33 @@ impl HttpClient {
         };
         tokio::time::timeout(timeout, exchange).await.map_err(|_| ProviderError::Timeout)?
     }
+
+    /// POSTs `body` (JSON) to `url` with `headers` and answers once the response head has
+    /// arrived; the body is then read with [`StreamingResponse::chunk`]. Not bounded here: the
+    /// caller bounds the whole exchange, body included (a streamed answer outlives this call).
+    /// An `Authorization` header is marked sensitive, and no error here ever carries a header's
+    /// value.
+    pub async fn post_json(&self, url: &str, headers: &[(&str, &str)], body: Bytes) -> Result<StreamingResponse, ProviderError> {
+        let uri: http::Uri = url.parse().map_err(|e| ProviderError::Transport(format!("bad URL: {e}")))?;
+        let mut request =
+            http::Request::post(uri).header(http::header::CONTENT_TYPE, "application/json").header(http::header::USER_AGENT, "bourse/0.1");
+        for (name, value) in headers {
+            let mut value = http::HeaderValue::from_str(value)
+                .map_err(|_| ProviderError::Transport(format!("header {name} has a value that cannot be sent")))?;
+            value.set_sensitive(name.eq_ignore_ascii_case("authorization"));
+            request = request.header(*name, value);
+        }
+        let request = request.body(Full::new(body)).map_err(|e| ProviderError::Transport(e.to_string()))?;
+        let response = self.client.request(request).await.map_err(|e| ProviderError::Transport(e.to_string()))?;
+        let status = response.status().as_u16();
+        let retry_after = retry_after(response.headers());
+        Ok(StreamingResponse { status, retry_after, body: response.into_body(), read: 0 })
+    }
+}
+
+/// `Retry-After` in its seconds form (the date form is ignored).
+fn retry_after(headers: &http::HeaderMap) -> Option<Duration> {
+    headers.get("retry-after").and_then(|v| v.to_str().ok()).and_then(|v| v.trim().parse::<u64>().ok()).map(Duration::from_secs)
 }
 
 /// Maps the statuses every provider shares: 429 → rate limited, 5xx → server error.

@@ -13,9 +13,12 @@
 //! - [`fetch::fetch_best`]: every provider in parallel, retries with backoff and jitter inside a
 //!   deadline, and the best merged answer;
 //! - [`stub`]: local HTTP servers replaying both providers' formats and failure modes (tests and
-//!   benchmarks only; they bind 127.0.0.1 on an ephemeral port).
+//!   benchmarks only; they bind 127.0.0.1 on an ephemeral port);
+//! - [`chat`]: the assistant's chat-model clients (Bedrock, OpenAI-compatible endpoints) behind
+//!   one error type, and a local OpenAI-compatible stub.
 
 pub mod alpha_vantage;
+pub mod chat;
 pub mod fetch;
 pub mod http_client;
 pub mod limiter;
