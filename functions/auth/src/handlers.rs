@@ -135,6 +135,38 @@ pub(crate) struct Usage<'a> {
     pub(crate) plan: Plan,
     pub(crate) days: Vec<UsageDay<'a>>,
     pub(crate) today: Quota,
+    /// The assistant's model calls over the same days, and this month's spend against the budget.
+    pub(crate) ai: AiUsage,
+}
+
+/// Model calls, tokens and cost (USD, decimal text): per day and per provider/model.
+#[derive(Serialize)]
+pub(crate) struct AiUsage {
+    pub(crate) month: String,
+    /// Spent this month on Bourse's provider (what the budget counts; own keys are not billed).
+    pub(crate) month_cost_usd: String,
+    pub(crate) monthly_budget_usd: String,
+    pub(crate) days: Vec<AiDay>,
+}
+
+#[derive(Serialize)]
+pub(crate) struct AiDay {
+    pub(crate) date: String,
+    pub(crate) calls: u64,
+    pub(crate) input_tokens: u64,
+    pub(crate) output_tokens: u64,
+    pub(crate) cost_usd: String,
+    pub(crate) models: Vec<AiModel>,
+}
+
+#[derive(Serialize)]
+pub(crate) struct AiModel {
+    /// `<provider>/<model>`, e.g. `bedrock/amazon.nova-micro-v1:0`.
+    pub(crate) model: String,
+    pub(crate) calls: u64,
+    pub(crate) input_tokens: u64,
+    pub(crate) output_tokens: u64,
+    pub(crate) cost_usd: String,
 }
 
 /// One day's counts, per route (`METHOD /template`).
@@ -682,6 +714,27 @@ impl Auth {
         let days = usage::usage_between(&self.platform.aws, &self.table, &principal.user_id, &utc_date(from), &utc_date(to))
             .await
             .map_err(AuthError::from)?;
+        let month = bourse_domain::assistant::cost::month_key(
+            time::OffsetDateTime::from_unix_timestamp(now).map_err(|e| ApiError::Internal(e.to_string()))?.date(),
+        );
+        let (ai_days, month_cost) = bourse_storage::assistant::model_usage(
+            &self.platform.aws,
+            &self.table,
+            &principal.user_id,
+            &utc_date(from),
+            &utc_date(to),
+            &month,
+        )
+        .await
+        .map_err(AuthError::from)?;
+        let settings = &self.platform.config.assistant;
+        let budgets = bourse_domain::assistant::cost::Budgets::configured(
+            settings.budget_free_usd.as_deref(),
+            settings.budget_pro_usd.as_deref(),
+            settings.daily_cap_usd.as_deref(),
+        )
+        .unwrap_or_default();
+        let usd = |d: rust_decimal::Decimal| d.normalize().to_string();
         let today_date = utc_date(now);
         let used_today = days.iter().find(|d| d.date == today_date).map(|d| d.total).unwrap_or(0);
         let plan = Plan::parse(&principal.plan);
@@ -697,6 +750,32 @@ impl Auth {
                 used: quota.used,
                 remaining: quota.remaining(),
                 resets_at: rfc3339(quota.resets_at),
+            },
+            ai: AiUsage {
+                monthly_budget_usd: usd(budgets.monthly(plan)),
+                month,
+                month_cost_usd: usd(month_cost),
+                days: ai_days
+                    .into_iter()
+                    .map(|d| AiDay {
+                        date: d.date,
+                        calls: d.calls,
+                        input_tokens: d.input_tokens,
+                        output_tokens: d.output_tokens,
+                        cost_usd: usd(d.cost),
+                        models: d
+                            .by_model
+                            .into_iter()
+                            .map(|(model, u)| AiModel {
+                                model,
+                                calls: u.calls,
+                                input_tokens: u.input_tokens,
+                                output_tokens: u.output_tokens,
+                                cost_usd: usd(u.cost),
+                            })
+                            .collect(),
+                    })
+                    .collect(),
             },
         })
     }

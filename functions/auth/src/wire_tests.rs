@@ -1,7 +1,7 @@
 //! Every answer of the auth function against its schema in `openapi.yaml` (closed objects: an
 //! undocumented member fails, as does a missing required one or a wrong type).
 
-use crate::handlers::{Accepted, Profile, Quota, SessionView, TokenPair, Usage, UsageDay};
+use crate::handlers::{Accepted, AiDay, AiModel, AiUsage, Profile, Quota, SessionView, TokenPair, Usage, UsageDay};
 use bourse_domain::UserId;
 use bourse_domain::plan::Plan;
 use bourse_http::schema_check::OpenApi;
@@ -35,6 +35,25 @@ fn samples() -> Vec<(&'static str, u16, Value)> {
         plan: Plan::Pro,
         days: vec![UsageDay { date: "2026-11-25", total: 4, routes: &routes }],
         today: Quota { date: "2026-11-25".into(), limit: 50_000, used: 4, remaining: 49_996, resets_at: "2026-11-26T00:00:00Z".into() },
+        ai: AiUsage {
+            month: "2026-11".into(),
+            month_cost_usd: "0.000063".into(),
+            monthly_budget_usd: "5".into(),
+            days: vec![AiDay {
+                date: "2026-11-25".into(),
+                calls: 2,
+                input_tokens: 1660,
+                output_tokens: 105,
+                cost_usd: "0.000063".into(),
+                models: vec![AiModel {
+                    model: "bedrock/amazon.nova-micro-v1:0".into(),
+                    calls: 2,
+                    input_tokens: 1660,
+                    output_tokens: 105,
+                    cost_usd: "0.000063".into(),
+                }],
+            }],
+        },
     };
     let session = SessionView::new(
         bourse_storage::sessions::SessionRecord {
