@@ -96,9 +96,10 @@ export function memoryTokenStore(initial: TokenPair | null = null): TokenStore {
 export type Layout = "gateway" | "local";
 
 /** The function that serves a path, as template.yaml routes it. */
-export function functionOf(path: string): "auth" | "portfolio" | "screener" | "ops" {
+export function functionOf(path: string): "auth" | "portfolio" | "screener" | "ops" | "assistant" {
   if (path.startsWith("/v1/auth/") || path === "/v1/me" || path === "/v1/usage") return "auth";
   if (path.startsWith("/v1/admin/")) return "ops";
+  if (path.startsWith("/v1/assistant/")) return "assistant";
   if (path === "/v1/portfolio/health" || path === "/v1/portfolios" || path.startsWith("/v1/portfolios/")) return "portfolio";
   if (path.startsWith("/v1/journal/") || path === "/v1/me/export") return "portfolio";
   if (path === "/v1/watchlists" || path.startsWith("/v1/watchlists/")) return "portfolio";

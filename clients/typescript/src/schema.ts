@@ -55,6 +55,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/assistant/health": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Assistant function health */
+        get: operations["assistantHealth"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/auth/register": {
         parameters: {
             query?: never;
@@ -1318,6 +1335,171 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/assistant/endpoints": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Who answers: Bourse's provider and model, and the endpoints a user's own key may be saved for */
+        get: operations["assistantEndpoints"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/assistant/threads": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The caller's threads, newest first, cursor pagination (1 Query) */
+        get: operations["listAssistantThreads"];
+        put?: never;
+        /**
+         * Start a conversation (1 PutItem)
+         * @description The body is optional: without one (or without `title`) the thread is called "New conversation". Threads and their messages are kept 90 days after their last write on the free plan, 365 days on pro.
+         */
+        post: operations["createAssistantThread"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/assistant/threads/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A thread id (32 lowercase hex digits); anything else, or another user's id, is 404 */
+                id: components["parameters"]["ThreadId"];
+            };
+            cookie?: never;
+        };
+        /** A thread with its latest 100 messages, oldest first (1 GetItem + 1 Query) */
+        get: operations["getAssistantThread"];
+        put?: never;
+        post?: never;
+        /** Delete a thread and its messages (1 Query + ⌈messages/25⌉ BatchWriteItem + 1 DeleteItem) */
+        delete: operations["deleteAssistantThread"];
+        options?: never;
+        head?: never;
+        /** Rename a thread */
+        patch: operations["renameAssistantThread"];
+        trace?: never;
+    };
+    "/v1/assistant/threads/{id}/messages": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A thread id (32 lowercase hex digits); anything else, or another user's id, is 404 */
+                id: components["parameters"]["ThreadId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Ask a question in a thread; the question and its answer are kept as the thread's next two messages
+         * @description Who answers follows the caller's preferences (`PUT /v1/assistant/preferences`): Bourse's provider, within the plan's monthly AI budget, or one of the caller's own keys. The model is sent the thread's latest 20 messages and the question, with read-only tools over the caller's own data (portfolios, summary, holdings, returns, analysis, journal statistics, a screen, a stock): each tool call runs the API read it is, with the caller's own token, and is counted against the caller's daily quota like any request; at most 4 rounds of tool calls (6 calls each), then one last call without tools. When no provider is configured, the provider fails or takes too long, a saved key cannot be used, or (with `allow_fallback`) the budget is spent, the rule-based analysis of the caller's portfolios answers instead: `mode` is `fallback` and `fallback_reason` says why. Every model call is metered (tokens and `cost_usd` at the deployment's prices); only calls on Bourse's provider count against the budget.
+         */
+        post: operations["askAssistant"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/assistant/threads/{id}/messages/stream": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A thread id (32 lowercase hex digits); anything else, or another user's id, is 404 */
+                id: components["parameters"]["ThreadId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Ask a question, the answer streamed as server-sent events (`text/event-stream`)
+         * @description The same question, body, answerer and kept messages as `POST …/messages`, the answer as server-sent events: `event: delta` with data `{"text": "..."}` as the model writes (in order; the rule-based answer comes as one delta, after the model's partial text should the model fail part-way: the `done` answer is what was kept), then exactly one last event, either `event: done` whose data is the same answer as the non-streaming route (`AssistantAnswer`: the two messages as kept) or `event: error` whose data is a problem document (`application/problem+json`'s, e.g. `conflict` when the thread kept changing, `not-found` when it was deleted meanwhile, `unavailable`). Whatever refuses the question before the answer starts (an invalid body, no such thread, the quota or the AI budget) is an ordinary problem answer with its status, not a stream. Served streamed, each event as it is written, by the `assistant-stream` function URL (invoke mode `RESPONSE_STREAM`); behind the HTTP API, which buffers answers, the same events arrive whole once the answer is done.
+         */
+        post: operations["askAssistantStream"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/assistant/preferences": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Who answers the caller, the model, temperature, answer language and risk profile (defaults until set) */
+        get: operations["getAssistantPreferences"];
+        /** Replace the caller's preferences (members left out take their defaults) */
+        put: operations["setAssistantPreferences"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/assistant/keys": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The caller's saved provider keys (never the keys themselves, only their last four characters) */
+        get: operations["listAssistantKeys"];
+        put?: never;
+        /**
+         * Save a provider key of the caller's own (at most 5), sealed under a KMS data key
+         * @description The key is encrypted with a data key of its own (AES-256-GCM, bound to the user and the key's id) that only KMS can open; it is opened for one answer at a time and never shown again: answers show its `last4`. To answer with it, set `provider: own_key` and its id in `PUT /v1/assistant/preferences`. Not keyed by Idempotency-Key: a replay would have to keep the key.
+         */
+        post: operations["createAssistantKey"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/assistant/keys/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A saved key's id; anything else, or another user's id, is 404 */
+                id: string;
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** Delete a saved key (preferences that name it fall back to the rule-based answer until changed) */
+        delete: operations["deleteAssistantKey"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/admin/cache/stats": {
         parameters: {
             query?: never;
@@ -2171,6 +2353,134 @@ export interface components {
             /** @constant */
             type?: "urn:bourse:problem:too-many-requests";
         };
+        /**
+         * @description 1 to 100 characters once trimmed, no control characters
+         * @example Rebalancing ideas
+         */
+        AssistantTitle: string;
+        AssistantQuestion: {
+            /**
+             * @description The question: 1 to 4,000 characters once trimmed
+             * @example How diversified is my portfolio?
+             */
+            content: string;
+            /**
+             * @description When the AI budget is spent: `true` answers with the rule-based analysis (`mode: fallback`, `fallback_reason: budget_spent`) instead of 429
+             * @default false
+             */
+            allow_fallback: boolean;
+        };
+        AssistantThread: {
+            /** @description 12 hex digits of the creation time in milliseconds, then 20 random ones: sorts by creation */
+            id: string;
+            title: string;
+            /** Format: date-time */
+            created_at: string;
+            /**
+             * Format: date-time
+             * @description the last rename or message
+             */
+            updated_at: string;
+            /** @description questions and answers kept (two per question) */
+            message_count: number;
+        };
+        AssistantThreadDetail: {
+            id: string;
+            title: string;
+            /** Format: date-time */
+            created_at: string;
+            /** Format: date-time */
+            updated_at: string;
+            message_count: number;
+            /** @description the latest 100, oldest first */
+            messages: components["schemas"]["AssistantMessage"][];
+        };
+        AssistantToolCall: {
+            /** @description The tool the model called: list_portfolios, portfolio_summary, holdings, returns, analysis, journal_stats, screen, stock_detail (or a name it made up: refused) */
+            name: string;
+            /** @description The arguments the model wrote (JSON text; the first 500 characters) */
+            arguments: string;
+            /**
+             * @description `refused`: invalid arguments or too many calls, never run; `failed`: the read answered an error (e.g. another user's id: not found)
+             * @enum {string}
+             */
+            outcome: "ok" | "refused" | "failed";
+        };
+        AssistantMessage: {
+            /** @description its place in the thread (from 0) */
+            seq: number;
+            /** @enum {string} */
+            role: "user" | "assistant";
+            content: string;
+            /** @description the tools the model called for this answer (empty for questions) */
+            tool_calls: components["schemas"]["AssistantToolCall"][];
+            /**
+             * @description answers only
+             * @enum {string}
+             */
+            mode?: "model" | "fallback";
+            /** @description answers by a model only: `bedrock`, `openai`, or the endpoint of the user's key */
+            provider?: string;
+            /** @description answers by a model only */
+            model?: string;
+            input_tokens: number;
+            output_tokens: number;
+            /** @description answers only: the model calls' cost in USD at the deployment's prices (0 for the rule-based answer) */
+            cost_usd?: components["schemas"]["Decimal"];
+            /** Format: date-time */
+            created_at: string;
+        };
+        AssistantAnswer: {
+            thread_id: string;
+            /**
+             * @description `fallback`: the rule-based analysis of the caller's portfolios answered, labelled as such
+             * @enum {string}
+             */
+            mode: "model" | "fallback";
+            /**
+             * @description with `fallback` only: no provider is configured; the provider failed (or a saved key could not be used); it took too long; the AI budget is spent (with `allow_fallback`)
+             * @enum {string}
+             */
+            fallback_reason?: "no_provider" | "provider_failed" | "timeout" | "budget_spent";
+            question: components["schemas"]["AssistantMessage"];
+            answer: components["schemas"]["AssistantMessage"];
+            /** @description model calls this answer made, tool rounds included */
+            model_calls: number;
+        };
+        AssistantPreferences: {
+            /** @enum {string} */
+            provider: "bourse" | "own_key";
+            /** @description with `own_key` only */
+            key_id?: string;
+            /** @description absent: the provider's configured model */
+            model?: string;
+            temperature: number;
+            /** @enum {string} */
+            language: "en" | "fr" | "de" | "es" | "it" | "pt" | "nl" | "ja" | "zh" | "ko";
+            /** @enum {string} */
+            risk_profile: "conservative" | "balanced" | "growth" | "aggressive";
+        };
+        AssistantKey: {
+            id: string;
+            /** @description the endpoint it is for (`GET /v1/assistant/endpoints`) */
+            endpoint: string;
+            label: string;
+            /** @description the key's last four characters: all of it that is ever shown */
+            last4: string;
+            /** Format: date-time */
+            created_at: string;
+        };
+        AssistantEndpoints: {
+            /**
+             * @description `none`: answers with Bourse's provider are the rule-based fallback
+             * @enum {string}
+             */
+            bourse_provider: "bedrock" | "openai" | "none";
+            /** @description empty with `none` */
+            bourse_model: string;
+            /** @description the names a saved key's `endpoint` may take (OpenAI-compatible APIs) */
+            own_key_endpoints: string[];
+        };
     };
     responses: {
         /** @description Accepted, whether or not the address has an account; a message is on its way where one applies. */
@@ -2356,6 +2666,19 @@ export interface components {
                 "application/problem+json": components["schemas"]["TooManyRequestsProblem"];
             };
         };
+        /** @description The AI budget is spent: with Bourse's provider, the plan's monthly budget (per UTC calendar month; by default 0.25 USD on free, 5 USD on pro) or the assistant's daily budget for all users; `Retry-After` is the seconds until it resets (the 1st of next month, or the next day, 00:00 UTC). The same question with `"allow_fallback": true` gets the rule-based answer meanwhile (`mode: fallback`, `fallback_reason: budget_spent`). Also, as on every bearer route, the plan's daily request quota used up. */
+        AiBudgetSpent: {
+            headers: {
+                "Retry-After": components["headers"]["RetryAfter"];
+                "RateLimit-Limit": components["headers"]["RateLimitLimit"];
+                "RateLimit-Remaining": components["headers"]["RateLimitRemaining"];
+                "RateLimit-Reset": components["headers"]["RateLimitReset"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["TooManyRequestsProblem"];
+            };
+        };
         /** @description A dependency is unavailable (the data store throttling or unreachable); nothing was changed, retry after `Retry-After` seconds */
         Unavailable: {
             headers: {
@@ -2395,6 +2718,8 @@ export interface components {
         /** @description Which lots a sale draws on (case-insensitive; default the portfolio's `lot_method`); `SPECIFIC`: the lots each SELL named, FIFO for one that named none */
         LotMethod: "FIFO" | "LIFO" | "SPECIFIC" | "AVERAGE";
         WashSales: "us" | "off";
+        /** @description A thread id (32 lowercase hex digits); anything else, or another user's id, is 404 */
+        ThreadId: string;
     };
     requestBodies: never;
     headers: {
@@ -2448,6 +2773,19 @@ export interface operations {
         };
     };
     screenerHealth: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: components["responses"]["Healthy"];
+            503: components["responses"]["Unhealthy"];
+        };
+    };
+    assistantHealth: {
         parameters: {
             query?: never;
             header?: never;
@@ -2865,7 +3203,7 @@ export interface operations {
                     "text/csv": string;
                 };
             };
-            /** @description An unknown format or query parameter */
+            /** @description An unknown format or query parameter, or a cursor the export did not make */
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             /** @description The account of the token no longer exists */
@@ -2918,6 +3256,28 @@ export interface operations {
                             remaining: number;
                             /** Format: date-time */
                             resets_at: string;
+                        };
+                        /** @description The assistant's model calls over the same days (tokens as the providers reported them, cost = tokens × the deployment's price table), and this month's spend on Bourse's provider against the plan's budget (calls with the user's own key are priced but not billed). */
+                        ai: {
+                            month: string;
+                            month_cost_usd: components["schemas"]["Decimal"];
+                            monthly_budget_usd: components["schemas"]["Decimal"];
+                            days: {
+                                /** Format: date */
+                                date: string;
+                                calls: number;
+                                input_tokens: number;
+                                output_tokens: number;
+                                cost_usd: components["schemas"]["Decimal"];
+                                models: {
+                                    /** @description `<provider>/<model>` */
+                                    model: string;
+                                    calls: number;
+                                    input_tokens: number;
+                                    output_tokens: number;
+                                    cost_usd: components["schemas"]["Decimal"];
+                                }[];
+                            }[];
                         };
                     };
                 };
@@ -4084,7 +4444,7 @@ export interface operations {
                     "text/csv": string;
                 };
             };
-            /** @description An unknown format or query parameter */
+            /** @description An unknown format or query parameter, or a cursor the export did not make */
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             404: components["responses"]["NotFound"];
@@ -4367,7 +4727,7 @@ export interface operations {
             409: components["responses"]["Conflict"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
-            /** @description An unknown symbol */
+            /** @description An unknown symbol, or more than the plan allows */
             422: components["responses"]["Unprocessable"];
             429: components["responses"]["QuotaExceeded"];
             503: components["responses"]["Unavailable"];
@@ -4409,7 +4769,7 @@ export interface operations {
             409: components["responses"]["Conflict"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
-            /** @description An unknown symbol */
+            /** @description An unknown symbol, or a full watchlist */
             422: components["responses"]["Unprocessable"];
             429: components["responses"]["QuotaExceeded"];
             503: components["responses"]["Unavailable"];
@@ -5465,6 +5825,456 @@ export interface operations {
             415: components["responses"]["UnsupportedMediaType"];
             /** @description The file is refused as a whole (encoding, no known header, an unknown column, over 10,000 rows) or has invalid rows (each with `row`, `column` and `reason`: among them cash rows in a portfolio that does not track cash); nothing was written. Or withdrawals beyond the cash balance of their currency (`body`), or an Idempotency-Key reused with another body */
             422: components["responses"]["Unprocessable"];
+            429: components["responses"]["QuotaExceeded"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    assistantEndpoints: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The deployment's providers */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AssistantEndpoints"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            429: components["responses"]["QuotaExceeded"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    listAssistantThreads: {
+        parameters: {
+            query?: {
+                limit?: number;
+                /** @description `next_cursor` of the previous page (of the same range, for transactions) */
+                cursor?: components["parameters"]["Cursor"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description `items`, and `next_cursor` (absent on the last page) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        items: components["schemas"]["AssistantThread"][];
+                        /** @description absent on the last page */
+                        next_cursor?: string;
+                    };
+                };
+            };
+            /** @description A limit outside 1-100, a cursor of another list, or an unknown query parameter */
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            429: components["responses"]["QuotaExceeded"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    createAssistantThread: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": {
+                    title?: components["schemas"]["AssistantTitle"];
+                };
+            };
+        };
+        responses: {
+            /** @description The thread; `Location` names it */
+            201: {
+                headers: {
+                    Location: components["headers"]["Location"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AssistantThread"];
+                };
+            };
+            /** @description Malformed JSON, an unknown field, or a title that is blank, over 100 characters or with control characters (`body.title`) */
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            /** @description A thread with the new id exists (a clash of random ids); retry */
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            /** @description A body sent with a `Content-Type` other than JSON */
+            415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["QuotaExceeded"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    getAssistantThread: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A thread id (32 lowercase hex digits); anything else, or another user's id, is 404 */
+                id: components["parameters"]["ThreadId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The thread and its messages */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AssistantThreadDetail"];
+                };
+            };
+            /** @description A query parameter (none is known) */
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            /** @description No such thread (another user's id included) */
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["QuotaExceeded"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    deleteAssistantThread: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A thread id (32 lowercase hex digits); anything else, or another user's id, is 404 */
+                id: components["parameters"]["ThreadId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deleted */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            401: components["responses"]["Unauthorized"];
+            /** @description No such thread (another user's id included) */
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["QuotaExceeded"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    renameAssistantThread: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A thread id (32 lowercase hex digits); anything else, or another user's id, is 404 */
+                id: components["parameters"]["ThreadId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    title: components["schemas"]["AssistantTitle"];
+                };
+            };
+        };
+        responses: {
+            /** @description The thread */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AssistantThread"];
+                };
+            };
+            /** @description Malformed JSON, a missing or unknown field, or a title that is blank, over 100 characters or with control characters (`body.title`) */
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            /** @description No such thread (another user's id included) */
+            404: components["responses"]["NotFound"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["QuotaExceeded"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    askAssistant: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A thread id (32 lowercase hex digits); anything else, or another user's id, is 404 */
+                id: components["parameters"]["ThreadId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AssistantQuestion"];
+            };
+        };
+        responses: {
+            /** @description The question and the answer, as kept */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AssistantAnswer"];
+                };
+            };
+            /** @description Malformed JSON, a missing or unknown field, a question that is blank or over 4,000 characters (`body.content`), or an `allow_fallback` that is not a boolean */
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            /** @description No such thread (another user's id included), or the thread was deleted while the answer was written */
+            404: components["responses"]["NotFound"];
+            /** @description The thread kept changing while the answer was written (concurrent questions); ask again */
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["AiBudgetSpent"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    askAssistantStream: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A thread id (32 lowercase hex digits); anything else, or another user's id, is 404 */
+                id: components["parameters"]["ThreadId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AssistantQuestion"];
+            };
+        };
+        responses: {
+            /** @description The events: `delta`s, then `done` or `error` */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example event: delta
+                     *     data: {"text":"Your largest position is MSFT, "}
+                     *
+                     *     event: delta
+                     *     data: {"text":"at 61% of the portfolio."}
+                     *
+                     *     event: done
+                     *     data: {"thread_id":"0194f3a2b1c0aabbccddeeff00112233","mode":"model","question":{…},"answer":{…},"model_calls":2}
+                     */
+                    "text/event-stream": string;
+                };
+            };
+            /** @description Malformed JSON, a missing or unknown field, a question that is blank or over 4,000 characters (`body.content`), or an `allow_fallback` that is not a boolean */
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            /** @description No such thread (another user's id included) */
+            404: components["responses"]["NotFound"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["AiBudgetSpent"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    getAssistantPreferences: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The preferences */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AssistantPreferences"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            429: components["responses"]["QuotaExceeded"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    setAssistantPreferences: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /**
+                     * @description `bourse`: Bourse's provider, within the plan's monthly AI budget; `own_key`: the saved key `key_id`, at its endpoint
+                     * @enum {string}
+                     */
+                    provider: "bourse" | "own_key";
+                    /** @description A saved key's id (`GET /v1/assistant/keys`) */
+                    key_id?: string;
+                    /** @description Default: the provider's configured model (`gpt-4o-mini` with an own key) */
+                    model?: string;
+                    /**
+                     * @description Rounded to hundredths
+                     * @default 0.2
+                     */
+                    temperature?: number;
+                    /**
+                     * @description The answers' language (ISO 639-1; case-insensitive)
+                     * @default en
+                     * @enum {string}
+                     */
+                    language?: "en" | "fr" | "de" | "es" | "it" | "pt" | "nl" | "ja" | "zh" | "ko";
+                    /**
+                     * @default balanced
+                     * @enum {string}
+                     */
+                    risk_profile?: "conservative" | "balanced" | "growth" | "aggressive";
+                };
+            };
+        };
+        responses: {
+            /** @description The preferences */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AssistantPreferences"];
+                };
+            };
+            /** @description Malformed JSON, an unknown field, a provider other than the two, a `key_id` missing with `own_key`, given with `bourse` or not a key id, a model that is not 1-128 of letters, digits and `. _ : / -`, a temperature outside 0-1, an unknown language or risk profile (each named, e.g. `body.language`) */
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            /** @description No saved key of the caller has this `key_id` */
+            422: components["responses"]["Unprocessable"];
+            429: components["responses"]["QuotaExceeded"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    listAssistantKeys: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Every saved key */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        items: components["schemas"]["AssistantKey"][];
+                        /** @description never present (one page) */
+                        next_cursor?: string;
+                    };
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            429: components["responses"]["QuotaExceeded"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    createAssistantKey: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description One of the deployment's `own_key_endpoints` (`GET /v1/assistant/endpoints`) */
+                    endpoint: string;
+                    /** @description 1 to 100 characters once trimmed, no control characters; default the endpoint's name */
+                    label?: components["schemas"]["AssistantTitle"];
+                    /** @description The provider's API key: 8 to 256 printable ASCII characters without spaces (surrounding blanks are trimmed) */
+                    api_key: string;
+                };
+            };
+        };
+        responses: {
+            /** @description The saved key (its last four characters only); `Location` names it */
+            201: {
+                headers: {
+                    Location: components["headers"]["Location"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AssistantKey"];
+                };
+            };
+            /** @description Malformed JSON, a missing or unknown field, an endpoint the deployment does not offer (`body.endpoint`), a bad label (`body.label`), or a key that is not 8-256 printable ASCII characters (`body.api_key`) */
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            /** @description A key with the new id exists (a clash of random ids); retry */
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            /** @description The caller has 5 saved keys already (`body.api_key`); delete one first */
+            422: components["responses"]["Unprocessable"];
+            429: components["responses"]["QuotaExceeded"];
+            /** @description The data store did not answer, the deployment has no KMS key for saved keys, or KMS could not seal the key; nothing was saved */
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    deleteAssistantKey: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A saved key's id; anything else, or another user's id, is 404 */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deleted */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            401: components["responses"]["Unauthorized"];
+            /** @description No such key (another user's id included) */
+            404: components["responses"]["NotFound"];
             429: components["responses"]["QuotaExceeded"];
             503: components["responses"]["Unavailable"];
         };
