@@ -43,7 +43,8 @@ elapsed=$(($(date +%s) - started))
 python3 - <<'PY'
 import struct, subprocess, sys, zlib
 status = 0
-for fn in ["AuthFunction", "PortfolioFunction", "ScreenerFunction", "EnrichConsumerFunction"]:
+for fn in ["AuthFunction", "PortfolioFunction", "ScreenerFunction", "EnrichConsumerFunction", "OpsFunction",
+           "AssistantFunction", "AssistantStreamFunction"]:
     path = f".aws-sam/build/{fn}/bootstrap"
     try:
         data = open(path, "rb").read()

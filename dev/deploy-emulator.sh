@@ -40,7 +40,8 @@ RUN="$REPO/.run/emulator"
 TARGET="${BOURSE_EMULATOR_TARGET_DIR:-${CARGO_TARGET_DIR:-target}}"
 case "$TARGET" in /*) ;; *) TARGET="$REPO/$TARGET" ;; esac
 PY="$BOURSE_TOOLS_DIR/venv/bin/python"
-FUNCTION_BINS=(auth portfolio screener enrich-consumer ops)
+# One bootstrap per Metadata.BuildProperties.Binary of the template (the assistant crate has two).
+FUNCTION_BINS=(auth portfolio screener enrich-consumer ops assistant assistant-stream)
 # The cache endpoint ministack reports for the template's replication group (it starts no cache
 # itself without Docker): REDIS_HOST:REDIS_PORT of its environment. A DNS name, like ElastiCache's.
 CACHE_HOST=localhost

@@ -266,7 +266,7 @@ def main() -> int:
     }
     args.out.write_text(json.dumps(state, indent=1))
     log(f"stack {args.stack}: {len(resources)} resources; functions {', '.join(sorted(functions.values()))}")
-    for key in ("AppTableName", "MarketTableName", "EnrichQueueUrl", "CacheEndpoint"):
+    for key in ("AppTableName", "MarketTableName", "EnrichQueueUrl", "CacheEndpoint", "AssistantStreamUrl", "AssistantKmsKeyId"):
         if key in outputs:
             log(f"  {key} = {outputs[key]}")
     return 0

@@ -26,12 +26,21 @@ UpdateItem and DeleteItem, the partition-key value of a Query's key condition, t
 table's entries in BatchGetItem and BatchWriteItem, and, for each item of TransactWriteItems or
 TransactGetItems (authorised as its single-item action), that item's key.
 
+It also gives KMS requests the condition keys kms:EncryptionContext:<key> and
+kms:EncryptionContextKeys from the request's EncryptionContext, which ministack 1.5.33 does not set
+(the assistant's grant requires the context its vault always sends, so without them every
+GenerateDataKey and Decrypt was refused), and authorizes Bedrock Runtime's Converse and
+ConverseStream as AWS does, with bedrock:InvokeModel and bedrock:InvokeModelWithResponseStream on the
+foundation model's ARN (ministack 1.5.33 asks for actions bedrock:Converse and bedrock:ConverseStream,
+which IAM does not have, on an ARN that keeps the model id's percent-encoding: %3A for its colon).
+
 Used by dev/deploy-emulator.sh only; configured, like ministack, by environment variables.
 """
 
 import json
 import re
 import sys
+from urllib.parse import unquote
 
 from ministack.core import iam_actions, iam_evaluator
 from ministack.services import ec2
@@ -294,6 +303,59 @@ def patch_dynamodb_leading_keys() -> None:
     iam_evaluator.enforce = enforce
 
 
+# -- KMS encryption context, Bedrock Runtime's Converse ------------------------------------------
+
+def _kms_context_keys(body: bytes) -> dict:
+    """kms:EncryptionContext:<key> per pair of the request's EncryptionContext, and
+    kms:EncryptionContextKeys: what AWS sets for a cryptographic operation."""
+    try:
+        data = json.loads(body or b"{}")
+    except (ValueError, TypeError):
+        return {}
+    context = data.get("EncryptionContext") if isinstance(data, dict) else None
+    if not isinstance(context, dict) or not context:
+        return {}
+    keys = {f"kms:EncryptionContext:{name}": value for name, value in context.items() if isinstance(value, str)}
+    keys["kms:EncryptionContextKeys"] = sorted(context)
+    return keys
+
+
+def patch_kms_encryption_context() -> None:
+    # ministack imports request_tag_context from its module at each request and merges what it
+    # returns into the request's condition keys.
+    original = iam_actions.request_tag_context
+
+    def request_tag_context(service, iam_action, body, params):
+        context = original(service, iam_action, body, params)
+        if service == "kms":
+            context = {**context, **_kms_context_keys(body)}
+        return context
+
+    iam_actions.request_tag_context = request_tag_context
+
+
+BEDROCK_RUNTIME_PERMISSIONS = {
+    "bedrock:Converse": "bedrock:InvokeModel",
+    "bedrock:ConverseStream": "bedrock:InvokeModelWithResponseStream",
+}
+
+
+def patch_bedrock_converse_permissions() -> None:
+    original_action = iam_actions.extract_iam_action
+    original_arn = iam_actions.extract_resource_arn
+
+    def extract_iam_action(service, *args, **kwargs):
+        action = original_action(service, *args, **kwargs)
+        return BEDROCK_RUNTIME_PERMISSIONS.get(action, action) if service == "bedrock-runtime" else action
+
+    def extract_resource_arn(service, *args, **kwargs):
+        arn = original_arn(service, *args, **kwargs)
+        return unquote(arn) if service == "bedrock-runtime" and isinstance(arn, str) else arn
+
+    iam_actions.extract_iam_action = extract_iam_action
+    iam_actions.extract_resource_arn = extract_resource_arn
+
+
 def patch_metric_math_alarms() -> None:
     """ministack 1.5.33 refuses an AWS::CloudWatch::Alarm with `Metrics` (metric math: the 5xx
     rate, the summed DynamoDB throttles, cache errors and Lambda throttles of template.yaml), and
@@ -335,6 +397,10 @@ if __name__ == "__main__":
     print("bourse: CloudWatch: metric-math alarms recorded with their Metrics, as in AWS", flush=True)
     patch_dynamodb_leading_keys()
     print("bourse: IAM: DynamoDB requests carry dynamodb:LeadingKeys (their partition-key values), as in AWS", flush=True)
+    patch_kms_encryption_context()
+    print("bourse: IAM: KMS requests carry kms:EncryptionContext:<key> and kms:EncryptionContextKeys, as in AWS", flush=True)
+    patch_bedrock_converse_permissions()
+    print("bourse: IAM: Bedrock Converse(Stream) authorized as InvokeModel(WithResponseStream) on the model's ARN, as in AWS", flush=True)
     from ministack.app import main
 
     sys.argv = ["ministack"]

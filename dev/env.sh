@@ -105,6 +105,13 @@ bourse_profile() {
     export MAIL_QUEUE_URL="http://127.0.0.1:$SQS_PORT/000000000000/bourse-mail"
     # E-mail goes to the stand-in's SES (sent messages: GET /_ministack/ses/messages on it).
     export AWS_ENDPOINT_URL_SESV2="http://127.0.0.1:$SQS_PORT"
+    # The assistant: KMS (the envelopes of users' saved provider keys) and Bedrock (Bourse's own
+    # provider, which the stand-in answers deterministically) are the same stand-in. Its key is the
+    # template's AssistantKey, named by the template's alias: `bourse-dev resources` creates it there.
+    export AWS_ENDPOINT_URL_KMS="http://127.0.0.1:$SQS_PORT"
+    export AWS_ENDPOINT_URL_BEDROCK_RUNTIME="http://127.0.0.1:$SQS_PORT"
+    export ASSISTANT_PROVIDER=bedrock
+    export ASSISTANT_KMS_KEY_ID="alias/bourse-assistant"
     export MAIL_FROM="no-reply@bourse.example"
     export APP_URL="${APP_URL:-http://localhost:3000}"
     # Seals webhook signing secrets at rest. Deployed, it is the generated Secrets Manager secret

@@ -52,6 +52,7 @@ FUNCTIONS = {
     # answers are checked by tests/integration/tests/ops.rs: a warm computes ~600 entries, too
     # slow to repeat for every generated example.
     "ops": r"^/v1/admin/",
+    "assistant": r"^/v1/assistant/",
 }
 # Functions without a health route of their own (the ops function answers only admins).
 WITHOUT_HEALTH = {"ops"}
@@ -176,6 +177,14 @@ def alert_fixtures(base: str, token: str) -> dict[str, str]:
     return {"alert": kept, "doomed_alert": doomed}
 
 
+def assistant_fixtures(base: str, token: str) -> dict[str, str]:
+    """A thread to read, rename and ask in, and one to delete."""
+    p = f"{base}/assistant/v1/assistant/threads"
+    kept = expect("thread", call("POST", p, {"title": "Fuzz questions"}, token), 201)["id"]
+    doomed = expect("thread", call("POST", p, {"title": "Fuzz to delete"}, token), 201)["id"]
+    return {"thread": kept, "doomed_thread": doomed}
+
+
 def screener_fixtures(base: str, token: str) -> dict[str, str]:
     job = expect("create job", call("POST", f"{base}/screener/v1/jobs", {"symbols": ["AAPL", "MSFT"]}, token), 202)
     return {"job": job["job_id"]}
@@ -198,6 +207,9 @@ ACCOUNTS = {
     },
     "screener": {"/v1": screener_fixtures},
     "ops": {"/v1": None},
+    # Each question also makes the tools' reads, metered as the asker's requests: the threads'
+    # account is not the one of the other routes.
+    "assistant": {"/v1/assistant/threads": assistant_fixtures, "/v1/assistant": None},
 }
 
 

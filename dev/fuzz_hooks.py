@@ -55,6 +55,8 @@ EXAMPLES = {
     ("*", "/v1/screens/{id}/results", "id"): "screen",
     ("*", "/v1/alerts/{id}", "id"): "alert",
     ("delete", "/v1/alerts/{id}", "id"): "doomed_alert",
+    ("*", "/v1/assistant/threads/{id}", "id"): "thread",
+    ("delete", "/v1/assistant/threads/{id}", "id"): "doomed_thread",
 }
 
 

@@ -5,7 +5,8 @@
 
 HTTP goes through the emulated API Gateway (the HTTP API's execute-api host on ministack's port),
 so every request is an API Gateway v2 (payload 2.0) event built by the emulator and answered by the
-deployed function. The scheduled refresh is invoked with the schedule's own Input through Lambda
+deployed function; the assistant's streamed answers go through its function URL (the URL's own host
+on ministack's port, RESPONSE_STREAM). The scheduled refresh is invoked with the schedule's own Input through Lambda
 Invoke. Each check prints `ok` or `FAIL`; the exit status is 1 when any failed. On a failure the
 functions' last log lines (CloudWatch Logs in ministack) are printed.
 
@@ -63,11 +64,11 @@ class Smoke:
         return ok
 
     # -- HTTP through the emulated API Gateway ---------------------------------------------------
-    def http(self, method: str, path: str, body=None, token=None, headers=None, timeout=120):
+    def http(self, method: str, path: str, body=None, token=None, headers=None, timeout=120, host=None):
         data = None if body is None else (body if isinstance(body, bytes) else json.dumps(body).encode())
         request = urllib.request.Request(f"http://127.0.0.1:{self.port}{path}", data=data, method=method)
-        # The HTTP API's own host name, as a client of the deployed API would send it.
-        request.add_header("Host", f"{self.api_id}.execute-api.localhost:{self.port}")
+        # The HTTP API's own host name (or a function URL's), as a client of the deployed API would send it.
+        request.add_header("Host", host or f"{self.api_id}.execute-api.localhost:{self.port}")
         if data is not None:
             request.add_header("content-type", "application/json")
         if token:
@@ -92,7 +93,7 @@ class Smoke:
 
     # -- the journey ----------------------------------------------------------------------------
     def health(self):
-        for service in ("auth", "portfolio", "screener"):
+        for service in ("auth", "portfolio", "screener", "assistant"):
             status, body, _ = self.http("GET", f"/v1/{service}/health")
             deps = body.get("dependencies", {}) if isinstance(body, dict) else {}
             cache = deps.get("cache", {})
@@ -208,6 +209,43 @@ class Smoke:
         total, done, failed = (int(item.get(k, {}).get("N", "0")) for k in ("total", "done", "failed"))
         self.check("the scheduled refresh's job is processed through the queue", total > 0 and done + failed >= total and failed == 0,
                    f"{done} done, {failed} failed of {total} symbols")
+
+    def assistant(self, token):
+        """A thread, an answer from Bourse's provider (the emulator's Bedrock) metered under the
+        template's grants, a provider key sealed under the template's KMS key, and the same answer
+        streamed through the function URL."""
+        status, body, _ = self.http("POST", "/v1/assistant/threads", {"title": "Smoke"}, token=token)
+        thread = body.get("id") if isinstance(body, dict) else None
+        if not self.check("POST /v1/assistant/threads: 201", status == 201 and bool(thread), f"{status} {self.brief(body)}"):
+            return
+        question = {"content": "How are my portfolios doing?"}
+        status, body, _ = self.http("POST", f"/v1/assistant/threads/{thread}/messages", question, token=token)
+        mode = body.get("mode") if isinstance(body, dict) else None
+        self.check("POST /v1/assistant/threads/{id}/messages: 200, answered by Bedrock (InvokeModel granted, the call metered)",
+                   status == 200 and mode == "model", f"{status} mode {mode}: {self.brief(body)}")
+        key = {"endpoint": "openai", "label": "smoke", "api_key": f"sk-smoke-{uuid.uuid4().hex}"}
+        status, body, _ = self.http("POST", "/v1/assistant/keys", key, token=token)
+        key_id = body.get("id") if isinstance(body, dict) else None
+        shown = json.dumps(body) if body is not None else ""
+        self.check("POST /v1/assistant/keys: 201, sealed under AssistantKey (GenerateDataKey granted), never shown",
+                   status == 201 and bool(key_id) and key["api_key"] not in shown, f"{status} {self.brief(body)}")
+        if key_id:
+            status, body, _ = self.http("DELETE", f"/v1/assistant/keys/{key_id}", token=token)
+            self.check("DELETE /v1/assistant/keys/{id}: 204", status == 204, f"{status} {self.brief(body)}")
+        url = self.state["outputs"].get("AssistantStreamUrl", "")
+        url_id = url.split("://", 1)[-1].split(".", 1)[0]
+        if not self.check("the stack outputs the assistant's function URL", bool(url_id), url):
+            return
+        host = f"{url_id}.lambda-url.{self.state['region']}.localhost:{self.port}"
+        status, body, headers = self.http("POST", f"/v1/assistant/threads/{thread}/messages/stream", question, token=token,
+                                          host=host)
+        text = body if isinstance(body, str) else json.dumps(body)
+        content_type = (headers.get("content-type") if headers else "") or ""
+        self.check("POST …/messages/stream through the function URL: 200 text/event-stream, deltas then done",
+                   status == 200 and content_type.startswith("text/event-stream") and "event: delta" in text and "event: done" in text,
+                   f"{status} {content_type}: {self.brief(text)}")
+        status, body, _ = self.http("GET", "/v1/assistant/threads", host=host)
+        self.check("the function URL refuses a request without a token: 401", status == 401, f"{status} {self.brief(body)}")
 
     def cache_keys(self, pattern: str):
         command = ["redis-cli", "--tls", "--cacert", self.args.cache_ca, "-h", self.args.cache_host,
@@ -333,6 +371,7 @@ class Smoke:
         if token:
             self.portfolio(token)
             self.job(token)
+            self.assistant(token)
         self.scheduled_refresh(refresh_timeout)
         self.environment()
         self.secrets_not_in_configuration()

@@ -5,7 +5,8 @@
 #   redis     redis-server speaking TLS only (like ElastiCache with transit encryption), with a
 #             throwaway CA and server certificate in $BOURSE_RUN_DIR/tls (dev/tls-material.sh);
 #             no persistence, protected mode on
-#   sqs       ministack serving SQS and Secrets Manager (AWS JSON 1.x protocols, like the Rust SDK)
+#   sqs       ministack serving SQS, Secrets Manager, SES, KMS and Bedrock Runtime (AWS JSON 1.x and
+#             REST protocols, like the Rust SDK)
 # and the two processes of the local API itself, started by dev/up.sh and dev/test.sh:
 #   lambda    `cargo lambda watch` on 127.0.0.1:$LAMBDA_PORT (every function over HTTP)
 #   poller    `bourse-dev poll`: the SQS event-source mapping, queue -> enrich-consumer
@@ -103,12 +104,15 @@ svc_command() {
             ;;
         sqs)
             # ministack: SERVICES limits it to SQS, Secrets Manager (the signing key the auth
-            # function reads at init, as deployed) and SES (account e-mails); BIND_HOST keeps it on loopback; the IoT mTLS
+            # function reads at init, as deployed), SES (account e-mails), KMS (the assistant's
+            # saved provider keys) and Bedrock Runtime (the assistant's model, answered
+            # deterministically); BIND_HOST keeps it on loopback; the IoT mTLS
             # listener (port 8883, all interfaces) and SFTP are switched off; TMPDIR holds its own
-            # pid file, so two profiles never share one; no state is persisted.
+            # pid file, so two profiles never share one; no state is persisted. Its Bedrock never
+            # forwards to a real model (no MINISTACK_BEDROCK_PROXY_URL from the caller's shell).
             mkdir -p "$BOURSE_RUN_DIR/sqs-tmp"
-            SVC_CMD=(env -u LOCALSTACK_PERSISTENCE
-                BIND_HOST=127.0.0.1 GATEWAY_PORT="$SQS_PORT" SERVICES=sqs,secretsmanager,ses
+            SVC_CMD=(env -u LOCALSTACK_PERSISTENCE -u MINISTACK_BEDROCK_PROXY_URL
+                BIND_HOST=127.0.0.1 GATEWAY_PORT="$SQS_PORT" SERVICES=sqs,secretsmanager,ses,kms,bedrock-runtime
                 IOT_MTLS_ENABLED=0 SFTP_ENABLED=0 PERSIST_STATE=0 MINISTACK_REGION="$AWS_REGION"
                 TMPDIR="$BOURSE_RUN_DIR/sqs-tmp" PYTHONUNBUFFERED=1 LOG_LEVEL=INFO
                 "$BOURSE_TOOLS_DIR/venv/bin/ministack")

@@ -1,8 +1,8 @@
-//! Creates the template's tables and queues on the local stand-ins. Idempotent: what exists and
-//! matches is left alone; what exists with another shape is reported (wipe the local data to
-//! recreate it).
+//! Creates the template's tables, queues and KMS keys on the local stand-ins. Idempotent: what
+//! exists and matches is left alone; what exists with another shape is reported (wipe the local
+//! data to recreate it).
 
-use crate::template::{TableDef, Template};
+use crate::template::{KmsKeyDef, TableDef, Template};
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, BillingMode, CreateGlobalSecondaryIndexAction, GlobalSecondaryIndex, GlobalSecondaryIndexUpdate, KeySchemaElement,
     KeyType, Projection, ProjectionType, ScalarAttributeType, TimeToLiveSpecification,
@@ -164,5 +164,36 @@ pub async fn ensure_mail_identity(ses: &aws_sdk_sesv2::Client, sender: &str) -> 
         Err(err) => return Err(format!("cannot create the SES identity {domain}: {err}").into()),
     }
     println!("mail identity {domain} ready");
+    Ok(())
+}
+
+/// Makes the template's KMS key `key` on the stand-in under its alias, unless the alias already
+/// names a usable key: CreateKey (symmetric, ENCRYPT_DECRYPT) + CreateAlias. The functions name the
+/// key by its alias (`ASSISTANT_KMS_KEY_ID=alias/...`), which is known before the key exists. The
+/// stand-in keeps no state across restarts, so each start of it gets a new key (and the saved
+/// provider keys of the previous run no longer open, as with a deleted key).
+pub async fn ensure_kms_key(kms: &aws_sdk_kms::Client, key: &KmsKeyDef) -> Result<(), DynError> {
+    match kms.describe_key().key_id(&key.alias).send().await {
+        Ok(found) => {
+            let metadata = found.key_metadata.ok_or("DescribeKey returned no key")?;
+            if !metadata.enabled {
+                return Err(
+                    format!("KMS key {} ({}) is not enabled; restart the stand-ins to get a new one", key.alias, metadata.key_id).into()
+                );
+            }
+            println!("kms key {} ready (existing: {})", key.alias, metadata.key_id);
+            return Ok(());
+        }
+        Err(err) if err.as_service_error().is_some_and(|e| e.is_not_found_exception()) => {}
+        Err(err) => return Err(format!("DescribeKey {}: {err}", key.alias).into()),
+    }
+    let mut create = kms.create_key();
+    if let Some(description) = &key.description {
+        create = create.description(description);
+    }
+    let created = create.send().await.map_err(|e| format!("CreateKey for {}: {e}", key.logical_id))?;
+    let key_id = created.key_metadata.ok_or("CreateKey returned no key")?.key_id;
+    kms.create_alias().alias_name(&key.alias).target_key_id(&key_id).send().await.map_err(|e| format!("CreateAlias {}: {e}", key.alias))?;
+    println!("kms key {} created ({key_id})", key.alias);
     Ok(())
 }

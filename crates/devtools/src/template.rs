@@ -1,5 +1,5 @@
-//! Reading `template.yaml`: the one source of truth for tables and queues. The local stack creates
-//! its resources from what is read here, and tests check the code against it.
+//! Reading `template.yaml`: the one source of truth for tables, queues and KMS keys. The local
+//! stack creates its resources from what is read here, and tests check the code against it.
 
 use serde_norway::Value;
 use std::path::Path;
@@ -52,6 +52,17 @@ pub struct QueueDef {
     pub retention: Option<u64>,
     /// (logical id of the DLQ, maxReceiveCount)
     pub redrive: Option<(String, u64)>,
+}
+
+/// A symmetric KMS key of the template, named by its alias (the local stack creates the key on the
+/// stand-in under the same alias, so a function's setting can name it before it exists).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KmsKeyDef {
+    /// The `AWS::KMS::Key`'s logical id.
+    pub logical_id: String,
+    /// `alias/...`, with the stack name substituted.
+    pub alias: String,
+    pub description: Option<String>,
 }
 
 /// An HTTP API route bound to a function: (function logical id, method, path).
@@ -177,6 +188,45 @@ impl Template {
                 })
             })
             .collect()
+    }
+
+    /// Every `AWS::KMS::Alias` and the key it names. A key without an alias is an error: the local
+    /// stack could not name it before creating it.
+    pub fn kms_keys(&self) -> Result<Vec<KmsKeyDef>, TemplateError> {
+        let mut keys = Vec::new();
+        for (id, alias) in self.of_type("AWS::KMS::Alias") {
+            let shape = |reason: &str| TemplateError::Shape { resource: id.to_owned(), reason: reason.to_owned() };
+            let props = alias.get("Properties");
+            let name = self.name(id, props.and_then(|p| p.get("AliasName")))?;
+            if !name.starts_with("alias/") {
+                return Err(shape("AliasName must begin with alias/"));
+            }
+            let target = match props.and_then(|p| p.get("TargetKeyId")) {
+                Some(Value::Tagged(t)) if t.tag == "Ref" => t.value.as_str().map(str::to_owned),
+                _ => None,
+            }
+            .ok_or_else(|| shape("TargetKeyId needs !Ref <a key of this template>"))?;
+            let key = self
+                .of_type("AWS::KMS::Key")
+                .find(|(key_id, _)| *key_id == target)
+                .map(|(_, key)| key)
+                .ok_or_else(|| shape("TargetKeyId names no AWS::KMS::Key of this template"))?;
+            let key_props = key.get("Properties");
+            let text = |k: &str| key_props.and_then(|p| p.get(k)).and_then(Value::as_str);
+            if text("KeySpec").is_some_and(|s| s != "SYMMETRIC_DEFAULT") || text("KeyUsage").is_some_and(|u| u != "ENCRYPT_DECRYPT") {
+                return Err(shape("the local stack makes symmetric ENCRYPT_DECRYPT keys only"));
+            }
+            keys.push(KmsKeyDef { logical_id: target, alias: name, description: text("Description").map(str::to_owned) });
+        }
+        for (id, _) in self.of_type("AWS::KMS::Key") {
+            if !keys.iter().any(|k| k.logical_id == id) {
+                return Err(TemplateError::Shape {
+                    resource: id.to_owned(),
+                    reason: "a KMS key needs an AWS::KMS::Alias naming it".into(),
+                });
+            }
+        }
+        Ok(keys)
     }
 
     /// Every `HttpApi` event of every serverless function.

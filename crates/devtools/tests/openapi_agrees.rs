@@ -28,6 +28,7 @@ fn routed() -> BTreeSet<(String, String)> {
     out.extend(portfolio_fn::ROUTES.iter().map(|r| (r.method.to_string(), r.path.to_owned())));
     out.extend(screener_fn::ROUTES.iter().map(|r| (r.method.to_string(), r.path.to_owned())));
     out.extend(ops_fn::ROUTES.iter().map(|r| (r.method.to_string(), r.path.to_owned())));
+    out.extend(assistant_fn::ROUTES.iter().map(|r| (r.method.to_string(), r.path.to_owned())));
     out
 }
 

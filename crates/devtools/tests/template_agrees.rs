@@ -55,11 +55,13 @@ fn gateway_cors_matches_the_functions_cors() {
 #[test]
 fn every_routed_path_reaches_its_function_through_the_gateway() {
     let api = template().api_routes();
-    let functions: [(&str, Vec<(String, &str)>); 4] = [
+    // The assistant's streaming twin serves the same routes behind its function URL, not the gateway.
+    let functions: [(&str, Vec<(String, &str)>); 5] = [
         ("AuthFunction", auth_fn::ROUTES.iter().map(|r| (r.method.to_string(), r.path)).collect()),
         ("PortfolioFunction", portfolio_fn::ROUTES.iter().map(|r| (r.method.to_string(), r.path)).collect()),
         ("ScreenerFunction", screener_fn::ROUTES.iter().map(|r| (r.method.to_string(), r.path)).collect()),
         ("OpsFunction", ops_fn::ROUTES.iter().map(|r| (r.method.to_string(), r.path)).collect()),
+        ("AssistantFunction", assistant_fn::ROUTES.iter().map(|r| (r.method.to_string(), r.path)).collect()),
     ];
     for (function, routes) in functions {
         for (method, path) in routes {
@@ -331,7 +333,7 @@ const AWS_METRICS: &[(&str, &[&str])] = &[
 
 /// The services whose HTTP pipeline emits the request metrics (their `Service` dimension).
 fn emitting_services() -> Vec<&'static str> {
-    vec![auth_fn::SERVICE, portfolio_fn::SERVICE, screener_fn::SERVICE, ops_fn::SERVICE]
+    vec![auth_fn::SERVICE, portfolio_fn::SERVICE, screener_fn::SERVICE, ops_fn::SERVICE, assistant_fn::SERVICE]
 }
 
 /// The resources a dimension value names: `!Ref X`, `!GetAtt X.Attr`, `!Sub "...${X}..."`.
@@ -491,9 +493,20 @@ const FUNCTIONS: &[(&str, &str)] = &[
     ("ScreenerFunction", "screener"),
     ("EnrichConsumerFunction", "enrich-consumer"),
     ("OpsFunction", "ops"),
+    ("AssistantFunction", "assistant"),
+    ("AssistantStreamFunction", "assistant"),
 ];
-const HTTP_FUNCTIONS: &[&str] = &["AuthFunction", "PortfolioFunction", "ScreenerFunction", "OpsFunction"];
+/// The functions that serve bearer requests (in the order of `FUNCTIONS`).
+const HTTP_FUNCTIONS: &[&str] = &["AuthFunction", "PortfolioFunction", "ScreenerFunction", "OpsFunction", ASSISTANT, ASSISTANT_STREAM];
+/// The HTTP functions without a way out of the VPC.
+const ISOLATED_FUNCTIONS: &[&str] = &["AuthFunction", "PortfolioFunction", "ScreenerFunction", "OpsFunction"];
 const CONSUMER: &str = "EnrichConsumerFunction";
+/// The assistant's two functions (HTTP API and function URL): the same code, the same grants.
+const ASSISTANT: &str = "AssistantFunction";
+const ASSISTANT_STREAM: &str = "AssistantStreamFunction";
+/// The functions whose subnets route through the NAT gateway, with HTTPS out: the consumer
+/// (market-data providers, SES, webhooks) and the assistant (Bedrock, KMS, model providers).
+const NAT_FUNCTIONS: &[&str] = &[CONSUMER, ASSISTANT, ASSISTANT_STREAM];
 
 fn item_actions() -> impl Iterator<Item = &'static str> {
     ITEM_READS.iter().chain(ITEM_WRITES).chain(ITEM_DELETES).copied()
@@ -824,6 +837,22 @@ fn only_auth_writes_credentials_and_sessions_and_the_screener_and_ops_see_no_acc
     for key in ["MAILSENT#m", "PING#p", "SCHEDULE#refresh"] {
         assert_eq!(who_may(&found, ITEM_WRITES, key), [consumer], "who may write {key}");
     }
+    // The assistant: its own partition, the meters and the operator's spend; everything else of
+    // the user's it only reads (its tools run the portfolio's reads), and no credentials at all.
+    let assistant = [ASSISTANT, ASSISTANT_STREAM];
+    assert_eq!(who_may(&found, ITEM_WRITES, "CHAT#0123"), assistant, "who may write CHAT#");
+    assert_eq!(who_may(&found, ITEM_DELETES, "CHAT#0123"), [consumer, ASSISTANT, ASSISTANT_STREAM], "who may delete CHAT#");
+    assert_eq!(who_may(&found, &all, "AISPEND#ALL"), assistant, "who may touch AISPEND#");
+    for function in assistant {
+        for key in ["USER#0123", "P#0123#4567", "J#0123", "INBOX#0123", "ALERT#0123", "JOB#j", "IDEMP#0123#k", "FAMILY#f1", "HEALTH"] {
+            for action in ITEM_WRITES.iter().chain(ITEM_DELETES) {
+                assert!(!may(&found, function, action, key), "{function} may {action} {key}");
+            }
+        }
+        for key in ["EMAIL#a@b.c", "REFRESH#ab", "VERIFY#ab", "RESET#ab", "LOGINLIMIT#x", "MAILSENT#m", "INBOX#0123", "ALERT#0123"] {
+            assert!(!all.iter().any(|a| may(&found, function, a, key)), "{function} may touch {key}");
+        }
+    }
     // A key no code builds is no one's.
     assert!(who_may(&found, &all, "ADMIN#x").is_empty() && who_may(&found, &all, "").is_empty());
 }
@@ -856,8 +885,25 @@ fn every_key_the_code_builds_is_granted_to_the_functions_that_use_it() {
     for function in HTTP_FUNCTIONS {
         expected.push((function, get, &family)); // the revocation check of every bearer request
     }
-    for function in ["AuthFunction", "PortfolioFunction", "ScreenerFunction"] {
+    for function in ["AuthFunction", "PortfolioFunction", "ScreenerFunction", ASSISTANT, ASSISTANT_STREAM] {
         expected.extend([(function, update, meter.as_str()), (function, get, schema::HEALTH_KEY)]);
+    }
+    // The assistant (bourse_storage::assistant): its partition, the model usage beside the meter,
+    // the operator's spend, and what its tools read through the portfolio's pipeline.
+    let chat = bourse_storage::assistant::chat_pk(&user);
+    for function in [ASSISTANT, ASSISTANT_STREAM] {
+        for action in [get, query, put, update, delete, batch_write] {
+            expected.push((function, action, chat.as_str()));
+        }
+        expected.extend([
+            (function, get, meter.as_str()), // the month's spend (AIMONTH#)
+            (function, get, "AISPEND#ALL"),  // the operator's day
+            (function, update, "AISPEND#ALL"),
+            (function, query, profile.as_str()), // list_portfolios
+            (function, get, profile.as_str()),
+            (function, query, holdings.as_str()), // holdings, transactions (summary, returns)
+            (function, query, signals.as_str()),  // the journal's statistics
+        ]);
     }
     expected.extend([
         ("AuthFunction", get, email.as_str()),
@@ -940,6 +986,7 @@ fn every_key_the_code_builds_is_granted_to_the_functions_that_use_it() {
         &meter,
         "INBOX#0123",
         &alerts,
+        &chat,
         "JOB#j1",
         "LOGINLIMIT#ACCOUNT#ab12",
         "LOGINLIMIT#FAILURES#ab12",
@@ -1037,7 +1084,7 @@ fn function_network(template: &Template, function: &str) -> (Vec<String>, Vec<St
 }
 
 #[test]
-fn every_function_has_its_own_security_group_and_only_the_consumer_reaches_the_internet() {
+fn every_function_has_its_own_security_group_and_only_the_consumer_and_the_assistant_reach_the_internet() {
     let template = template();
     assert!(template.at(&["Globals", "Function", "VpcConfig"]).is_none(), "a global VpcConfig would add its groups to every function's");
     let mut own_groups = Vec::new();
@@ -1059,19 +1106,24 @@ fn every_function_has_its_own_security_group_and_only_the_consumer_reaches_the_i
     for (id, _) in resources_of_type(&template, "AWS::EC2::SecurityGroup") {
         let egress = group_rules(&template, id, "SecurityGroupEgress", "AWS::EC2::SecurityGroupEgress");
         let open: Vec<&Rule> = egress.iter().filter(|r| internet(r)).collect();
-        if id == group_of(CONSUMER) {
-            assert_eq!(open, [&tcp(443, "cidr:0.0.0.0/0")], "the consumer: HTTPS out (providers, SES), nothing else to the internet");
+        if NAT_FUNCTIONS.iter().any(|f| id == group_of(f)) {
+            assert_eq!(open, [&tcp(443, "cidr:0.0.0.0/0")], "{id}: HTTPS out (providers, SES, Bedrock, KMS), nothing else to the internet");
         } else {
             assert!(open.is_empty(), "{id} has egress out of the VPC: {open:?}");
         }
     }
-    for function in HTTP_FUNCTIONS {
+    for function in ISOLATED_FUNCTIONS {
         let group = group_of(function);
         let egress = group_rules(&template, &group, "SecurityGroupEgress", "AWS::EC2::SecurityGroupEgress");
         for r in &egress {
             assert!([tcp(6379, cache), tcp(443, endpoints), tcp(443, dynamodb)].contains(r), "{function}: egress {r:?}");
         }
         assert!(egress.contains(&tcp(6379, cache)) && egress.contains(&tcp(443, dynamodb)), "{function} reaches the cache and DynamoDB");
+    }
+    for function in [ASSISTANT, ASSISTANT_STREAM] {
+        let group = group_of(function);
+        let egress = group_rules(&template, &group, "SecurityGroupEgress", "AWS::EC2::SecurityGroupEgress");
+        assert_eq!(egress, [tcp(443, "cidr:0.0.0.0/0"), tcp(6379, cache)], "{function}: the cache and HTTPS, nothing else");
     }
     // The cache and the endpoints take connections from the functions' groups, by name.
     let ingress_sources = |group: &str, port: i64| {
@@ -1122,7 +1174,7 @@ fn the_http_functions_subnets_have_no_route_out_of_the_vpc() {
         .filter(|(_, p)| resource_text(p.get("ServiceName").unwrap()).ends_with(".dynamodb"))
         .flat_map(|(_, p)| one_or_many(p.get("RouteTableIds")).iter().filter_map(target).collect::<Vec<_>>())
         .collect();
-    for function in HTTP_FUNCTIONS {
+    for function in ISOLATED_FUNCTIONS {
         let (_, subnets) = function_network(&template, function);
         assert!(subnets.len() >= 2, "{function}: two AZs");
         for subnet in subnets {
@@ -1138,14 +1190,17 @@ fn the_http_functions_subnets_have_no_route_out_of_the_vpc() {
             assert!(dynamodb_route_tables.contains(&table), "{function}'s {table} has no route to the DynamoDB gateway endpoint");
         }
     }
-    let (_, subnets) = function_network(&template, CONSUMER);
-    for subnet in subnets {
-        let table = route_table_of(&subnet);
-        assert!(
-            routes_of(&table).iter().any(|r| r.get("NatGatewayId").is_some()),
-            "the consumer's {subnet} routes through the NAT gateway"
-        );
-        assert!(dynamodb_route_tables.contains(&table), "the consumer's {table} has no route to the DynamoDB gateway endpoint");
+    for function in NAT_FUNCTIONS {
+        let (_, subnets) = function_network(&template, function);
+        assert!(subnets.len() >= 2, "{function}: two AZs");
+        for subnet in subnets {
+            let table = route_table_of(&subnet);
+            assert!(
+                routes_of(&table).iter().any(|r| r.get("NatGatewayId").is_some()),
+                "{function}'s {subnet} routes through the NAT gateway"
+            );
+            assert!(dynamodb_route_tables.contains(&table), "{function}'s {table} has no route to the DynamoDB gateway endpoint");
+        }
     }
     // The AWS services the HTTP functions call have interface endpoints their group may reach.
     for service in [".sqs", ".secretsmanager"] {
@@ -1260,4 +1315,64 @@ fn production_refuses_an_empty_or_loopback_cors_origin() {
     }
     assert!(deploy_accepts(&template, "prod", "https://app.example.com"));
     assert!(deploy_accepts(&template, "prod", "https://app.example.com,https://www.example.com:8443"));
+}
+
+// -- the assistant ----------------------------------------------------------------------------
+
+#[test]
+fn the_assistant_streams_behind_a_function_url_with_the_apis_cors_and_seals_keys_under_its_own_kms_key() {
+    let template = template();
+    let stream = template.at(&["Resources", ASSISTANT_STREAM, "Properties"]).unwrap();
+    assert!(stream.get("Events").is_none(), "the streaming twin has no gateway route: its function URL serves it");
+    let url = stream.get("FunctionUrlConfig").expect("a function URL");
+    assert_eq!(url.get("AuthType").and_then(Value::as_str), Some("NONE"), "the handler verifies the bearer token");
+    assert_eq!(url.get("InvokeMode").and_then(Value::as_str), Some("RESPONSE_STREAM"));
+    let (cors, api) = (url.get("Cors").unwrap(), template.at(&["Resources", "HttpApi", "Properties", "CorsConfiguration"]).unwrap());
+    for key in ["AllowOrigins", "AllowHeaders", "ExposeHeaders", "MaxAge", "AllowCredentials"] {
+        if key == "ExposeHeaders" {
+            let exposed = strings(cors.get(key));
+            assert!(strings(api.get(key)).iter().filter(|h| *h != "link").all(|h| exposed.contains(h)), "{key}");
+        } else {
+            assert_eq!(cors.get(key), api.get(key), "the function URL's {key} is the HTTP API's");
+        }
+    }
+    let methods: Vec<String> = strings(api.get("AllowMethods")).into_iter().filter(|m| m != "OPTIONS").collect();
+    assert_eq!(strings(cors.get("AllowMethods")), methods, "the HTTP API's methods (a function URL answers preflights itself)");
+    // The local stack names the key by the template's alias before `bourse-dev resources` makes it.
+    let keys = template.kms_keys().unwrap();
+    assert_eq!(
+        keys.iter().map(|k| (k.logical_id.as_str(), k.alias.as_str())).collect::<Vec<_>>(),
+        [("AssistantKey", "alias/bourse-assistant")]
+    );
+    assert!(repo_file("dev/env.sh").contains("ASSISTANT_KMS_KEY_ID=\"alias/bourse-assistant\""), "the profiles name the template's key");
+    let key = template.at(&["Resources", "AssistantKey"]).unwrap();
+    assert_eq!(key.get("Type").and_then(Value::as_str), Some("AWS::KMS::Key"));
+    assert_eq!(key.get("DeletionPolicy").and_then(Value::as_str), Some("Retain"), "saved keys outlive a stack deletion with the table");
+    assert_eq!(key.get("Properties").and_then(|p| p.get("EnableKeyRotation")).and_then(Value::as_bool), Some(true));
+    for function in [ASSISTANT, ASSISTANT_STREAM] {
+        let properties = template.at(&["Resources", function, "Properties"]).unwrap();
+        let variables = properties.get("Environment").and_then(|e| e.get("Variables")).unwrap();
+        assert_eq!(variables.get("ASSISTANT_KMS_KEY_ID").and_then(target).as_deref(), Some("AssistantKey"), "{function}");
+        assert_eq!(variables.get("ASSISTANT_PROVIDER").and_then(Value::as_str), Some("bedrock"), "{function}");
+        let model = variables.get("ASSISTANT_MODEL").and_then(Value::as_str).unwrap();
+        let statements: Vec<(String, Value)> = function_statements(&template).into_iter().filter(|(f, _)| f == function).collect();
+        let granted = |action: &str| -> Vec<String> {
+            statements
+                .iter()
+                .filter(|(_, s)| one_or_many(s.get("Action")).iter().any(|a| a.as_str().is_some_and(|a| grants(a, action))))
+                .flat_map(|(_, s)| one_or_many(s.get("Resource")).iter().map(resource_text).collect::<Vec<_>>())
+                .collect()
+        };
+        for action in ["bedrock:InvokeModel", "bedrock:InvokeModelWithResponseStream"] {
+            assert_eq!(
+                granted(action),
+                [format!("arn:${{AWS::Partition}}:bedrock:${{AWS::Region}}::foundation-model/{model}")],
+                "{function} {action}"
+            );
+        }
+        for action in ["kms:GenerateDataKey", "kms:Decrypt"] {
+            assert_eq!(granted(action), ["${AssistantKey.Arn}"], "{function} {action}: its own key only");
+        }
+        assert!(granted("kms:Encrypt").is_empty() && granted("kms:CreateGrant").is_empty(), "{function}: no other KMS action");
+    }
 }
