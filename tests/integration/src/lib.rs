@@ -29,6 +29,15 @@ pub fn enqueued_job(id: bourse_domain::jobs::JobId, total: usize, created_at: &s
     }
 }
 
+/// The user an access token was issued to (its `sub` claim, read without verifying).
+pub fn user_of(token: &str) -> bourse_domain::UserId {
+    use base64::Engine;
+    let payload = token.split('.').nth(1).expect("a JWT");
+    let claims: serde_json::Value =
+        serde_json::from_slice(&base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(payload).expect("base64url")).expect("JSON claims");
+    bourse_domain::UserId::parse(claims["sub"].as_str().expect("sub")).expect("a user id")
+}
+
 pub fn repo_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
 }

@@ -31,7 +31,8 @@ async fn login_limits_hold_with_redis_stopped() {
     let other = format!("{}@example.com", unique("down-ok"));
     assert_eq!(register(&app, &other).await.status(), 202);
     let response = login(&app, &other, PASSWORD, &random_ip()).await;
-    assert_eq!(response.status(), 200);
+    assert_eq!(response.status(), 200, "{}", bourse_integration_tests::json_body(&response));
     let token = bourse_integration_tests::json_body(&response)["access_token"].as_str().unwrap().to_owned();
-    assert_eq!(me(&app, &token).await.status(), 200);
+    let profile = me(&app, &token).await;
+    assert_eq!(profile.status(), 200, "{}", bourse_integration_tests::json_body(&profile));
 }

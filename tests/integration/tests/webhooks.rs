@@ -7,10 +7,9 @@
 mod auth_support;
 mod portfolio_support;
 
-use bourse_domain::UserId;
 use bourse_domain::inbox::{NotificationId, NotificationKind};
 use bourse_domain::webhook::{ATTEMPTS, DISABLE_AFTER_FAILED_DELIVERIES, WebhookEvent};
-use bourse_integration_tests::{json_body, platform};
+use bourse_integration_tests::{json_body, platform, user_of};
 use bourse_storage::inbox::{self, Notification};
 use portfolio_support::{Client, auth, client};
 use serde_json::{Value, json};
@@ -19,13 +18,6 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 fn table() -> String {
     std::env::var("APP_TABLE").expect("APP_TABLE")
-}
-
-fn user_of(token: &str) -> UserId {
-    use base64::Engine;
-    let payload = token.split('.').nth(1).unwrap();
-    let claims: Value = serde_json::from_slice(&base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap();
-    UserId::parse(claims["sub"].as_str().unwrap()).unwrap()
 }
 
 /// One request a receiver got: its headers (lower-case names) and body.
