@@ -2267,6 +2267,14 @@ export interface components {
                 lots?: components["schemas"]["LotPick"][];
             }[];
             signals: components["schemas"]["Signal"][];
+            /** @description first page only */
+            assistant_preferences?: components["schemas"]["AssistantPreferences"];
+            /** @description first page only (empty after): the saved provider keys, their last four characters only */
+            assistant_keys: components["schemas"]["AssistantKey"][];
+            /** @description the assistant's threads, after every message */
+            assistant_threads: components["schemas"]["AssistantThread"][];
+            /** @description every thread's messages, thread after thread, in order */
+            assistant_messages: components["schemas"]["AssistantExportMessage"][];
             /** @description absent on the last page */
             next_cursor?: string;
         };
@@ -2407,6 +2415,32 @@ export interface components {
             outcome: "ok" | "refused" | "failed";
         };
         AssistantMessage: {
+            /** @description its place in the thread (from 0) */
+            seq: number;
+            /** @enum {string} */
+            role: "user" | "assistant";
+            content: string;
+            /** @description the tools the model called for this answer (empty for questions) */
+            tool_calls: components["schemas"]["AssistantToolCall"][];
+            /**
+             * @description answers only
+             * @enum {string}
+             */
+            mode?: "model" | "fallback";
+            /** @description answers by a model only: `bedrock`, `openai`, or the endpoint of the user's key */
+            provider?: string;
+            /** @description answers by a model only */
+            model?: string;
+            input_tokens: number;
+            output_tokens: number;
+            /** @description answers only: the model calls' cost in USD at the deployment's prices (0 for the rule-based answer) */
+            cost_usd?: components["schemas"]["Decimal"];
+            /** Format: date-time */
+            created_at: string;
+        };
+        /** @description An assistant message in the account export: `AssistantMessage` with its thread */
+        AssistantExportMessage: {
+            thread_id: string;
             /** @description its place in the thread (from 0) */
             seq: number;
             /** @enum {string} */

@@ -842,6 +842,8 @@ fn only_auth_writes_credentials_and_sessions_and_the_screener_and_ops_see_no_acc
     let assistant = [ASSISTANT, ASSISTANT_STREAM];
     assert_eq!(who_may(&found, ITEM_WRITES, "CHAT#0123"), assistant, "who may write CHAT#");
     assert_eq!(who_may(&found, ITEM_DELETES, "CHAT#0123"), [consumer, ASSISTANT, ASSISTANT_STREAM], "who may delete CHAT#");
+    // The account export (portfolio) reads the assistant's partition, and only reads it.
+    assert_eq!(who_may(&found, ITEM_READS, "CHAT#0123"), [portfolio, consumer, ASSISTANT, ASSISTANT_STREAM], "who may read CHAT#");
     assert_eq!(who_may(&found, &all, "AISPEND#ALL"), assistant, "who may touch AISPEND#");
     for function in assistant {
         for key in ["USER#0123", "P#0123#4567", "J#0123", "INBOX#0123", "ALERT#0123", "JOB#j", "IDEMP#0123#k", "FAMILY#f1", "HEALTH"] {

@@ -2,6 +2,7 @@
 //! configuration, build the AWS clients and the cache once, and hand them to the handler.
 
 pub mod access;
+pub mod assistant;
 pub mod idempotency;
 pub mod jobs;
 pub mod secrets;

@@ -188,6 +188,53 @@ pub async fn delete_thread(clients: &AwsClients, table: &str, user: &UserId, id:
     delete_existing(clients, table, pk, thread_sk(id)).await
 }
 
+/// A thread or a message, as the account export walks them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ChatRecord {
+    Thread(ThreadRecord),
+    Message { thread: ThreadId, message: MessageRecord },
+}
+
+/// One page of the user's messages (every thread's, `M#…`) and then threads (`T#…`), in sort-key
+/// order, after `after` (an `sk` this function returned): the account export's walk. 1 Query
+/// `pk = CHAT#<user> AND sk >= "M#"` (or `sk > <after>`), `Limit` = `limit`, eventually
+/// consistent. The preferences item between the two is read and left out (the export shows the
+/// preferences apart). Returns the records and, when the partition may hold more, the `sk` after
+/// which the next page starts.
+pub async fn chat_records_page(
+    clients: &AwsClients,
+    table: &str,
+    user: &UserId,
+    after: Option<&str>,
+    limit: i32,
+) -> Result<(Vec<ChatRecord>, Option<String>), StorageError> {
+    let query = clients
+        .dynamodb
+        .query()
+        .table_name(table)
+        .expression_attribute_names("#pk", PK)
+        .expression_attribute_names("#sk", SK)
+        .expression_attribute_values(":pk", s(chat_pk(user)))
+        .limit(limit);
+    let query = match after {
+        Some(after) => query.key_condition_expression("#pk = :pk AND #sk > :after").expression_attribute_values(":after", s(after)),
+        None => query.key_condition_expression("#pk = :pk AND #sk >= :first").expression_attribute_values(":first", s("M#")),
+    };
+    let output = query.send().await.map_err(dynamodb_error)?;
+    let next = output.last_evaluated_key.as_ref().and_then(|key| text(key, SK)).map(str::to_owned);
+    let mut records = Vec::new();
+    for item in output.items.unwrap_or_default() {
+        let sk = text(&item, SK).unwrap_or_default();
+        if sk.starts_with(THREAD) {
+            records.push(ChatRecord::Thread(thread_from(&item)?));
+        } else if let Some(rest) = sk.strip_prefix("M#") {
+            let thread = rest.split('#').next().and_then(|id| ThreadId::parse(id).ok()).ok_or_else(|| corrupt(sk, "not a message"))?;
+            records.push(ChatRecord::Message { thread, message: message_from(&item)? });
+        }
+    }
+    Ok((records, next))
+}
+
 /// One tool call an answer made, as kept with the answer.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct ToolCallRecord {
@@ -434,7 +481,6 @@ pub enum KeySaved {
 /// is retried.
 pub async fn put_key(clients: &AwsClients, table: &str, user: &UserId, key: &KeyRecord, max: u32) -> Result<KeySaved, StorageError> {
     let pk = chat_pk(user);
-    let build = crate::batch::build_error(&pk);
     let count = Update::builder()
         .table_name(table)
         .key(PK, s(&pk))
@@ -445,7 +491,7 @@ pub async fn put_key(clients: &AwsClients, table: &str, user: &UserId, key: &Key
         .expression_attribute_values(":one", n(1))
         .expression_attribute_values(":max", n(max))
         .build()
-        .map_err(&build)?;
+        .map_err(|e| corrupt(&pk, e))?;
     let put = Put::builder()
         .table_name(table)
         .item(PK, s(&pk))
@@ -459,7 +505,7 @@ pub async fn put_key(clients: &AwsClients, table: &str, user: &UserId, key: &Key
         .condition_expression("attribute_not_exists(#pk)")
         .expression_attribute_names("#pk", PK)
         .build()
-        .map_err(&build)?;
+        .map_err(|e| corrupt(&pk, e))?;
     let items = [TransactWriteItem::builder().update(count).build(), TransactWriteItem::builder().put(put).build()];
     match counted_write(clients, &items).await? {
         None => Ok(KeySaved::Saved),
@@ -472,7 +518,6 @@ pub async fn put_key(clients: &AwsClients, table: &str, user: &UserId, key: &Key
 /// and the count's Update (`ADD count -1`), ≈ 4 WCU.
 pub async fn delete_key(clients: &AwsClients, table: &str, user: &UserId, id: &AssistantKeyId) -> Result<bool, StorageError> {
     let pk = chat_pk(user);
-    let build = crate::batch::build_error(&pk);
     let delete = aws_sdk_dynamodb::types::Delete::builder()
         .table_name(table)
         .key(PK, s(&pk))
@@ -480,7 +525,7 @@ pub async fn delete_key(clients: &AwsClients, table: &str, user: &UserId, id: &A
         .condition_expression("attribute_exists(#pk)")
         .expression_attribute_names("#pk", PK)
         .build()
-        .map_err(&build)?;
+        .map_err(|e| corrupt(&pk, e))?;
     let count = Update::builder()
         .table_name(table)
         .key(PK, s(&pk))
@@ -491,7 +536,7 @@ pub async fn delete_key(clients: &AwsClients, table: &str, user: &UserId, id: &A
         .expression_attribute_values(":minus", n(-1))
         .expression_attribute_values(":zero", n(0))
         .build()
-        .map_err(&build)?;
+        .map_err(|e| corrupt(&pk, e))?;
     let items = [TransactWriteItem::builder().delete(delete).build(), TransactWriteItem::builder().update(count).build()];
     Ok(counted_write(clients, &items).await?.is_none())
 }

@@ -26,6 +26,7 @@ use bourse_domain::text::rfc3339;
 use bourse_domain::{Plan, UserId};
 use bourse_http::{ApiError, ApiRequest, Handler, HttpApp, Page, Reply, Route};
 use bourse_providers::chat::{Bedrock, OpenAiCompatible};
+use bourse_runtime::assistant::{preferences_of, preferences_view};
 use bourse_runtime::secrets::InstanceSecret;
 use bourse_runtime::{Dependency, Platform, StartupError, random_problem, storage_problem};
 use bourse_storage::assistant::{self as store, KeyRecord, PreferencesRecord, ThreadRecord};
@@ -108,35 +109,6 @@ fn title(text: &str, field: &str) -> Result<String, ApiError> {
 }
 
 /// The stored preferences as the domain's (unknown stored values fall back to defaults).
-fn preferences_of(record: Option<PreferencesRecord>) -> Preferences {
-    let Some(record) = record else { return Preferences::default() };
-    Preferences {
-        provider: match record.provider.as_deref().and_then(|p| p.strip_prefix("key:")).and_then(|id| AssistantKeyId::parse(id).ok()) {
-            Some(id) => ProviderChoice::OwnKey(id),
-            None => ProviderChoice::Bourse,
-        },
-        model: record.model.as_deref().and_then(ModelId::parse),
-        temperature: record.temperature.and_then(Temperature::from_hundredths).unwrap_or_default(),
-        language: record.language.as_deref().and_then(Language::parse).unwrap_or_default(),
-        risk_profile: record.risk_profile.as_deref().and_then(RiskProfile::parse).unwrap_or_default(),
-    }
-}
-
-fn preferences_view(p: &Preferences) -> PreferencesView {
-    let (provider, key_id) = match &p.provider {
-        ProviderChoice::Bourse => ("bourse", None),
-        ProviderChoice::OwnKey(id) => ("own_key", Some(id.to_string())),
-    };
-    PreferencesView {
-        provider: provider.into(),
-        key_id,
-        model: p.model.as_ref().map(|m| m.as_str().to_owned()),
-        temperature: f64::from(p.temperature.hundredths()) / 100.0,
-        language: p.language.code().into(),
-        risk_profile: p.risk_profile.as_str().into(),
-    }
-}
-
 /// One server-sent event: `event: <name>` and its JSON data.
 fn sse(name: &str, data: &impl Serialize) -> String {
     let json = serde_json::to_string(data).unwrap_or_else(|_| "{}".into());

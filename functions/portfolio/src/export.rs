@@ -2,24 +2,30 @@
 //! transactions as CSV (`format=csv`). An account of any size is exported in pages of at most
 //! [`PAGE_RECORDS`] transactions and signals, so each request does bounded work: the first page
 //! holds the profile, sessions, usage, portfolios, watchlists, saved screens, alerts, webhook
-//! endpoints and notification preferences; every page continues the transactions
-//! (portfolio by portfolio), then the journal's signals; `next_cursor` (JSON) or a `Link: …;
-//! rel="next"` header (CSV) names the next page, absent on the last.
+//! endpoints, notification preferences and the assistant's preferences and saved keys (their
+//! last four characters); every page continues the transactions (portfolio by portfolio), then
+//! the journal's signals, then the assistant's messages and threads; `next_cursor` (JSON) or a
+//! `Link: …; rel="next"` header (CSV: transactions only) names the next page, absent on the last.
 
 use crate::table::{self, CsvRecord, Format};
 use crate::wire::{PortfolioView, SignalView, TransactionView};
 use crate::{Portfolio, journal::signal_view};
 use bourse_domain::clock::{DAY, rfc3339, utc_date};
+use bourse_domain::ids::ThreadId;
 use bourse_domain::journal::SignalId;
 use bourse_domain::{PortfolioId, TransactionId, UserId};
 use bourse_http::{ApiError, ApiRequest, Reply};
+use bourse_runtime::assistant::{
+    KeyView, MessageView, PreferencesView as AssistantPreferencesView, ThreadView, preferences_of, preferences_view,
+};
 use bourse_runtime::storage_problem;
+use bourse_storage::assistant::{self as chat, ChatRecord};
 use bourse_storage::portfolios::{self as store, TransactionRange};
 use bourse_storage::{accounts, journal, sessions, usage};
 use serde::Serialize;
 use std::collections::BTreeMap;
 
-/// Transactions and signals per page.
+/// Transactions, signals and the assistant's messages and threads per page.
 pub const PAGE_RECORDS: usize = 1_000;
 /// The export's format name: a consumer of the document checks it.
 pub const FORMAT: &str = "bourse-export-1";
@@ -47,8 +53,23 @@ pub struct AccountExport {
     pub notification_preferences: Option<crate::wire::PreferencesView>,
     pub transactions: Vec<ExportTransaction>,
     pub signals: Vec<SignalView>,
+    /// First page only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub assistant_preferences: Option<AssistantPreferencesView>,
+    /// First page only: the saved provider keys (their last four characters, never the key).
+    pub assistant_keys: Vec<KeyView>,
+    pub assistant_threads: Vec<ThreadView>,
+    pub assistant_messages: Vec<ExportMessage>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub next_cursor: Option<String>,
+}
+
+/// An assistant message with the thread it belongs to.
+#[derive(Debug, Serialize)]
+pub struct ExportMessage {
+    pub thread_id: ThreadId,
+    #[serde(flatten)]
+    pub message: MessageView,
 }
 
 #[derive(Debug, Serialize)]
@@ -100,6 +121,10 @@ enum Position {
     Signals {
         after: Option<SignalId>,
     },
+    /// The assistant's messages, then threads, after the item `after` (a sort key).
+    Assistant {
+        after: Option<String>,
+    },
 }
 
 impl Position {
@@ -108,6 +133,7 @@ impl Position {
             Position::Start => String::new(),
             Position::Transactions { portfolio, after } => format!("t:{portfolio}:{}", after.as_ref().map_or("", |a| a.as_str())),
             Position::Signals { after } => format!("s:{}", after.as_ref().map_or("", |a| a.as_str())),
+            Position::Assistant { after } => format!("a:{}", after.as_deref().unwrap_or("")),
         };
         bourse_http::cursor::encode(&text)
     }
@@ -129,6 +155,14 @@ impl Position {
                     id => Some(SignalId::parse(id).map_err(|_| bad())?),
                 },
             }),
+            // A message's or a thread's sort key, as the walk returned it.
+            ["a", after] => Ok(Position::Assistant {
+                after: match *after {
+                    "" => None,
+                    key if key.len() <= 80 && key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'#') => Some(key.to_owned()),
+                    _ => return Err(bad()),
+                },
+            }),
             _ => Err(bad()),
         }
     }
@@ -138,6 +172,8 @@ impl Position {
 struct Records {
     transactions: Vec<ExportTransaction>,
     signals: Vec<SignalView>,
+    threads: Vec<ThreadView>,
+    messages: Vec<ExportMessage>,
     next: Option<Position>,
 }
 
@@ -145,7 +181,9 @@ impl Portfolio {
     /// `GET /v1/me/export?format=json|csv&cursor=…`. Cost per page: 1 Query (portfolios) + 1 Query
     /// per portfolio page of transactions + 1–10 Queries of signals, and on the first page 1
     /// GetItem (profile) + 1 Query on `gsi1` (sessions) + 1 Query (usage) + 1 Query (watchlists and
-    /// saved screens, each) + 1 Query (alerts) + 1 Query (webhooks and preferences).
+    /// saved screens, each) + 1 Query (alerts) + 1 Query (webhooks and preferences) + 1 GetItem
+    /// (assistant preferences) + 1 Query (saved keys); then 1 Query per page of the assistant's
+    /// messages and threads.
     pub(crate) async fn export(&self, request: &ApiRequest, user: &UserId) -> Result<Reply, ApiError> {
         request.only_query(&["format", "cursor"])?;
         let format = Format::of(request)?;
@@ -175,6 +213,10 @@ impl Portfolio {
             notification_preferences: None,
             transactions: records.transactions,
             signals: records.signals,
+            assistant_preferences: None,
+            assistant_keys: Vec::new(),
+            assistant_threads: records.threads,
+            assistant_messages: records.messages,
             next_cursor,
         };
         if position == Position::Start {
@@ -231,6 +273,9 @@ impl Portfolio {
             let delivery = bourse_storage::webhooks::settings(aws, table, user).await.map_err(storage_problem)?;
             page.webhooks = delivery.webhooks.iter().map(crate::wire::WebhookView::from).collect();
             page.notification_preferences = Some(crate::wire::PreferencesView::from(delivery.preferences));
+            let preferences = chat::preferences(aws, table, user).await.map_err(storage_problem)?;
+            page.assistant_preferences = Some(preferences_view(&preferences_of(preferences)));
+            page.assistant_keys = chat::list_keys(aws, table, user).await.map_err(storage_problem)?.iter().map(KeyView::from).collect();
         }
         Reply::ok(&page)
     }
@@ -245,7 +290,7 @@ impl Portfolio {
         format: Format,
     ) -> Result<Records, ApiError> {
         let (aws, table) = (&self.platform.aws, self.app_table.as_str());
-        let mut records = Records { transactions: Vec::new(), signals: Vec::new(), next: None };
+        let mut records = Records { transactions: Vec::new(), signals: Vec::new(), threads: Vec::new(), messages: Vec::new(), next: None };
         let (mut index, mut after) = match position {
             Position::Start => (0, None),
             // A portfolio deleted since the last page: go on with the next one.
@@ -254,7 +299,7 @@ impl Portfolio {
                 Some(i) => (i, None),
                 None => (portfolios.len(), None),
             },
-            Position::Signals { .. } => (portfolios.len(), None),
+            Position::Signals { .. } | Position::Assistant { .. } => (portfolios.len(), None),
         };
         while let Some(portfolio) = portfolios.get(index) {
             let room = PAGE_RECORDS - records.transactions.len();
@@ -277,19 +322,43 @@ impl Portfolio {
         if format == Format::Csv {
             return Ok(records);
         }
-        let room = PAGE_RECORDS - records.transactions.len();
+        if !matches!(position, Position::Assistant { .. }) {
+            let room = PAGE_RECORDS - records.transactions.len();
+            if room == 0 {
+                records.next = Some(Position::Signals { after: None });
+                return Ok(records);
+            }
+            let after = match position {
+                Position::Signals { after } => after.as_ref(),
+                _ => None,
+            };
+            let (signals, more) =
+                journal::list_signals(aws, table, user, &journal::SignalFilter::default(), room, after).await.map_err(storage_problem)?;
+            records.signals = signals.iter().map(signal_view).collect();
+            if let Some(last) = more {
+                records.next = Some(Position::Signals { after: Some(last) });
+                return Ok(records);
+            }
+        }
+        let room = PAGE_RECORDS - records.transactions.len() - records.signals.len();
         if room == 0 {
-            records.next = Some(Position::Signals { after: None });
+            records.next = Some(Position::Assistant { after: None });
             return Ok(records);
         }
         let after = match position {
-            Position::Signals { after } => after.as_ref(),
+            Position::Assistant { after } => after.as_deref(),
             _ => None,
         };
-        let (signals, more) =
-            journal::list_signals(aws, table, user, &journal::SignalFilter::default(), room, after).await.map_err(storage_problem)?;
-        records.signals = signals.iter().map(signal_view).collect();
-        records.next = more.map(|last| Position::Signals { after: Some(last) });
+        let (chat_records, more) = chat::chat_records_page(aws, table, user, after, room as i32).await.map_err(storage_problem)?;
+        for record in &chat_records {
+            match record {
+                ChatRecord::Thread(thread) => records.threads.push(ThreadView::from(thread)),
+                ChatRecord::Message { thread, message } => {
+                    records.messages.push(ExportMessage { thread_id: thread.clone(), message: MessageView::from(message) })
+                }
+            }
+        }
+        records.next = more.map(|last| Position::Assistant { after: Some(last) });
         Ok(records)
     }
 }
@@ -322,10 +391,18 @@ mod tests {
             Position::Transactions { portfolio: portfolio.clone(), after: None },
             Position::Transactions { portfolio, after: Some(tx) },
             Position::Signals { after: None },
+            Position::Assistant { after: None },
+            Position::Assistant { after: Some(format!("M#{}#000003", "0".repeat(32))) },
         ] {
             assert_eq!(Position::decode(&position.encode()).unwrap(), position);
         }
-        for raw in ["", "zz", &bourse_http::cursor::encode("t:nope:"), &bourse_http::cursor::encode("x:1")] {
+        for raw in [
+            "",
+            "zz",
+            &bourse_http::cursor::encode("t:nope:"),
+            &bourse_http::cursor::encode("x:1"),
+            &bourse_http::cursor::encode("a:M#1 OR 1=1"),
+        ] {
             assert!(Position::decode(raw).is_err(), "{raw}");
         }
     }

@@ -232,6 +232,38 @@ fn samples() -> Vec<(&'static str, u16, Value)> {
         alert("signal", &[("symbol", "MSFT"), ("signal", "golden-cross")], 2),
         alert("screen", &[("screen_id", &"3".repeat(32)), ("on", "gained")], 0),
     ];
+    // The assistant's records, as the export shows them.
+    use bourse_storage::assistant::{KeyRecord, MessageRecord, ThreadRecord, ToolCallRecord};
+    let thread_id = bourse_domain::ids::ThreadId::parse(&"4".repeat(32)).unwrap();
+    let thread = ThreadRecord {
+        id: thread_id.clone(),
+        title: "Questions".into(),
+        created_at: "2026-11-25T21:30:00Z".into(),
+        updated_at: "2026-11-25T21:31:00Z".into(),
+        messages: 2,
+    };
+    let answer = MessageRecord {
+        seq: 1,
+        role: "assistant".into(),
+        content: "Your largest position is AAPL.".into(),
+        tool_calls: vec![ToolCallRecord { name: "holdings".into(), arguments: "{}".into(), outcome: "ok".into() }],
+        mode: Some("model".into()),
+        provider: Some("bedrock".into()),
+        model: Some("amazon.nova-micro-v1:0".into()),
+        input_tokens: 900,
+        output_tokens: 80,
+        cost: Some("0.0000123".parse().unwrap()),
+        created_at: "2026-11-25T21:31:00Z".into(),
+    };
+    let key = KeyRecord {
+        id: bourse_domain::ids::AssistantKeyId::parse(&"5".repeat(32)).unwrap(),
+        endpoint: "openai".into(),
+        label: "Mine".into(),
+        last4: "wxyz".into(),
+        data_key: "sealed".into(),
+        sealed: "sealed".into(),
+        created_at: "2026-11-25T21:30:00Z".into(),
+    };
     let first_page = crate::export::AccountExport {
         format: crate::export::FORMAT,
         exported_at: "2026-11-25T21:30:00Z".into(),
@@ -269,6 +301,13 @@ fn samples() -> Vec<(&'static str, u16, Value)> {
             .map(|t| crate::export::ExportTransaction { portfolio_id: portfolio.id.clone(), transaction: t.clone() })
             .collect(),
         signals: vec![signal_view(&closed)],
+        assistant_preferences: Some(bourse_runtime::assistant::preferences_view(&bourse_runtime::assistant::preferences_of(None))),
+        assistant_keys: vec![bourse_runtime::assistant::KeyView::from(&key)],
+        assistant_threads: vec![],
+        assistant_messages: vec![crate::export::ExportMessage {
+            thread_id: thread_id.clone(),
+            message: bourse_runtime::assistant::MessageView::from(&answer),
+        }],
         next_cursor: Some("0a0b".into()),
     };
     let last_page = crate::export::AccountExport {
@@ -285,6 +324,10 @@ fn samples() -> Vec<(&'static str, u16, Value)> {
         notification_preferences: None,
         transactions: vec![],
         signals: vec![signal_view(&open)],
+        assistant_preferences: None,
+        assistant_keys: vec![],
+        assistant_threads: vec![bourse_runtime::assistant::ThreadView::from(&thread)],
+        assistant_messages: vec![],
         next_cursor: None,
     };
     let note = bourse_storage::inbox::Notification {
@@ -586,11 +629,13 @@ fn answers_are_snake_case_and_echo_no_stored_attribute() {
         while let Some(value) = stack.pop() {
             match value {
                 Value::Object(members) => {
+                    // An assistant message's `seq` is its documented place in its thread.
+                    let assistant_message = members.contains_key("role") && members.contains_key("tool_calls");
                     for (name, member) in members {
                         // Status names, and the routes usage is counted by (`GET /v1/me`), are values used as keys.
                         let upper_ok = matches!(name.as_str(), "OPEN" | "CLOSED") || name.contains(" /");
                         assert!(upper_ok || !name.chars().any(|c| c.is_ascii_uppercase()), "{operation}: {name}");
-                        assert_ne!(name, "seq", "{operation} echoes a stored attribute");
+                        assert!(name != "seq" || assistant_message, "{operation} echoes a stored attribute");
                         stack.push(member);
                     }
                 }

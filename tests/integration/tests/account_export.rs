@@ -27,6 +27,32 @@ fn purchases(rows: usize) -> Vec<u8> {
     csv.into_bytes()
 }
 
+/// The assistant with no model configured (its answers are the labelled fallback).
+fn assistant() -> bourse_http::HttpApp<assistant_fn::AssistantRoute, assistant_fn::Assistant> {
+    let mut config = bourse_config::Config::from_env("assistant").expect("test environment");
+    config.assistant.provider = bourse_config::AssistantProvider::None;
+    assistant_fn::app(bourse_runtime::Platform::new(config).unwrap()).unwrap()
+}
+
+/// A new assistant thread of `token`'s user with `questions` asked in it; its id.
+async fn thread_with(
+    assistant: &bourse_http::HttpApp<assistant_fn::AssistantRoute, assistant_fn::Assistant>,
+    token: &str,
+    questions: usize,
+) -> String {
+    let created =
+        assistant.serve(event("POST", "/v1/assistant/threads", "", Some(r#"{"title":"Export me"}"#), Some(token), &random_ip())).await;
+    assert_eq!(created.status(), 201);
+    let thread = json_body(&created)["id"].as_str().unwrap().to_owned();
+    for i in 0..questions {
+        let body = json!({"content": format!("Question {i}: how is my portfolio?")}).to_string();
+        let path = format!("/v1/assistant/threads/{thread}/messages");
+        let answered = assistant.serve(event("POST", &path, "", Some(&body), Some(token), &random_ip())).await;
+        assert_eq!(answered.status(), 200, "{}", json_body(&answered));
+    }
+    thread
+}
+
 /// Every JSON page, following `next_cursor`.
 async fn json_pages(c: &Client) -> Vec<Value> {
     let mut pages = Vec::new();
@@ -70,6 +96,11 @@ async fn the_export_holds_every_record_of_the_caller_once_in_json_and_csv() {
         let signal = json!({"symbol": symbol, "direction": "LONG", "entry_price": "100", "confidence": 60});
         assert_eq!(c.call("POST", "/v1/journal/signals", Some(signal)).await.status(), 201);
     }
+    // Two assistant threads (two questions in one, none in the other), and someone else's.
+    let assistant = assistant();
+    let asked = thread_with(&assistant, &c.token, 2).await;
+    let empty = thread_with(&assistant, &c.token, 0).await;
+    let theirs = thread_with(&assistant, &other.token, 1).await;
 
     let pages = json_pages(&c).await;
     assert!(pages.len() >= 2, "1,205 records take more than one page of 1,000");
@@ -89,6 +120,18 @@ async fn the_export_holds_every_record_of_the_caller_once_in_json_and_csv() {
     assert!(transactions.iter().all(|t| t["portfolio_id"] == small.as_str() || t["portfolio_id"] == big.as_str()), "nobody else's");
     let signals: Vec<&Value> = pages.iter().flat_map(|p| p["signals"].as_array().unwrap()).collect();
     assert_eq!(signals.len(), 2);
+    // The assistant: preferences and keys on the first page, every thread and message once.
+    assert_eq!(pages[0]["assistant_preferences"]["provider"], "bourse");
+    assert!(pages[0]["assistant_keys"].as_array().unwrap().is_empty());
+    let threads: HashSet<&str> =
+        pages.iter().flat_map(|p| p["assistant_threads"].as_array().unwrap()).map(|t| t["id"].as_str().unwrap()).collect();
+    assert_eq!(threads, HashSet::from([asked.as_str(), empty.as_str()]), "the caller's threads, not {theirs}");
+    let messages: Vec<&Value> = pages.iter().flat_map(|p| p["assistant_messages"].as_array().unwrap()).collect();
+    assert_eq!(messages.len(), 4, "two questions and their answers");
+    assert!(messages.iter().all(|m| m["thread_id"] == asked.as_str()));
+    let roles: Vec<(&str, u64)> = messages.iter().map(|m| (m["role"].as_str().unwrap(), m["seq"].as_u64().unwrap())).collect();
+    assert_eq!(roles, [("user", 0), ("assistant", 1), ("user", 2), ("assistant", 3)]);
+    assert_eq!(messages[1]["mode"], "fallback");
 
     // CSV: the same transactions, the header once, pages linked, the formula defused.
     let mut rows = Vec::new();
