@@ -25,9 +25,9 @@ use bourse_providers::chat::{Bedrock, ChatError, DeltaSink, OpenAiCompatible};
 use bourse_runtime::secrets::InstanceSecret;
 use bourse_runtime::{Platform, storage_problem};
 use bourse_storage::assistant::{self as store, MessageRecord, ModelCall, ThreadRecord, ToolCallRecord};
-use portfolio_fn::{Portfolio, PortfolioRoute};
+use portfolio_fn::{PortfolioReads, PortfolioRoute};
 use rust_decimal::Decimal;
-use screener_fn::{Screener, ScreenerRoute};
+use screener_fn::{ScreenerReads, ScreenerRoute};
 use std::time::Duration;
 
 /// The thread's latest messages sent with each question.
@@ -67,8 +67,8 @@ impl BourseProvider {
 pub struct Engine {
     pub platform: Platform,
     pub table: String,
-    pub portfolio: HttpApp<PortfolioRoute, Portfolio>,
-    pub screener: HttpApp<ScreenerRoute, Screener>,
+    pub portfolio: HttpApp<PortfolioRoute, PortfolioReads>,
+    pub screener: HttpApp<ScreenerRoute, ScreenerReads>,
     pub bourse: BourseProvider,
     /// The endpoints users may bring a key for: name → client.
     pub own_key_endpoints: Vec<(String, OpenAiCompatible)>,
@@ -380,19 +380,7 @@ impl Engine {
         let ttl = now.unix_timestamp() + crate::retention_seconds(prepared.plan);
         let mut expected = prepared.thread.messages;
         for _ in 0..3 {
-            let question = MessageRecord {
-                seq: expected,
-                role: "user".into(),
-                content: prepared.question.clone(),
-                tool_calls: vec![],
-                mode: None,
-                provider: None,
-                model: None,
-                input_tokens: 0,
-                output_tokens: 0,
-                cost: None,
-                created_at: created_at.clone(),
-            };
+            let question = MessageRecord::question(expected, prepared.question.clone(), created_at.clone());
             let answer = MessageRecord {
                 seq: expected + 1,
                 role: "assistant".into(),

@@ -157,8 +157,8 @@ impl Assistant {
             None => None,
         });
         // The tools' reads: the portfolio's and the screener's own pipelines, not traffic of theirs.
-        let portfolio = portfolio_fn::app(platform.clone())?.without_metrics();
-        let screener = screener_fn::app(platform.clone())?.without_metrics();
+        let portfolio = portfolio_fn::reads_app(platform.clone())?.without_metrics();
+        let screener = screener_fn::reads_app(platform.clone())?.without_metrics();
         Ok(Assistant {
             engine: Arc::new(Engine {
                 platform,

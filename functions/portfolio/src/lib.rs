@@ -244,10 +244,18 @@ fn dec(d: Decimal) -> String {
 
 impl Portfolio {
     pub fn new(platform: Platform) -> Result<Self, StartupError> {
+        let seal_key = bourse_runtime::webhooks::seal_key(&platform);
+        Self::with_seal_key(platform, seal_key)
+    }
+
+    fn with_seal_key(
+        platform: Platform,
+        seal_key: Option<bourse_runtime::secrets::InstanceSecret<bourse_domain::webhook::SealKey>>,
+    ) -> Result<Self, StartupError> {
         Ok(Portfolio {
             app_table: platform.config.require_app_table()?.to_owned(),
             market_table: platform.config.require_market_table()?.to_owned(),
-            seal_key: bourse_runtime::webhooks::seal_key(&platform),
+            seal_key,
             platform,
             universe: bourse_runtime::universe::UniverseCache::default(),
         })
@@ -626,11 +634,7 @@ impl Handler<PortfolioRoute> for Portfolio {
         match route {
             PortfolioRoute::Health => self.platform.health(VERSION, DEPENDENCIES).await,
             PortfolioRoute::Create => self.create(&request, &user()?).await,
-            PortfolioRoute::List => {
-                request.only_query(&[])?;
-                let items = store::list_portfolios(aws, table, &user()?).await.map_err(storage_problem)?;
-                Reply::ok(&bourse_http::Page::all(items.iter().map(PortfolioView::from).collect()))
-            }
+            PortfolioRoute::List => self.list(&request, &user()?).await,
             PortfolioRoute::Get => Reply::ok(&PortfolioView::from(&self.owned(&user()?, &portfolio_id(&request)?).await?)),
             PortfolioRoute::Rename => {
                 let body: input::PortfolioPatch = request.json()?;
@@ -709,6 +713,45 @@ impl Handler<PortfolioRoute> for Portfolio {
             PortfolioRoute::PreferencesPut => self.set_preferences(&request, &user()?).await,
         }
     }
+}
+
+impl Portfolio {
+    /// `GET /v1/portfolios`: the caller's portfolios. 1 Query.
+    async fn list(&self, request: &ApiRequest, user: &UserId) -> Result<Reply, ApiError> {
+        request.only_query(&[])?;
+        let items = store::list_portfolios(&self.platform.aws, &self.app_table, user).await.map_err(storage_problem)?;
+        Reply::ok(&bourse_http::Page::all(items.iter().map(PortfolioView::from).collect()))
+    }
+}
+
+/// The portfolio's reads alone, for the assistant's tools (run in-process with the caller's
+/// token): the same routes, pipeline and handlers, but only the list, summary, holdings, returns,
+/// analysis and journal statistics answer; every other route is 404. A binary that links this
+/// rather than [`app`] leaves the writes, imports and exports out (a smaller package).
+pub struct PortfolioReads(Portfolio);
+
+impl Handler<PortfolioRoute> for PortfolioReads {
+    async fn handle(&self, route: PortfolioRoute, request: ApiRequest) -> Result<Reply, ApiError> {
+        let user = || request.principal().map(|p| p.user_id.clone());
+        let portfolio = &self.0;
+        match route {
+            PortfolioRoute::List => portfolio.list(&request, &user()?).await,
+            PortfolioRoute::Summary => portfolio.summary(&request, &user()?).await,
+            PortfolioRoute::Holdings => portfolio.holdings(&request, &user()?).await,
+            PortfolioRoute::Returns => portfolio.returns(&request, &user()?).await,
+            PortfolioRoute::Analysis => portfolio.analysis(&request, &user()?).await,
+            PortfolioRoute::JournalStats => portfolio.journal_stats(&request, &user()?).await,
+            other => Err(ApiError::NotFound(format!("{other:?} is not one of the reads served here"))),
+        }
+    }
+}
+
+/// [`PortfolioReads`], ready to serve.
+pub fn reads_app(platform: Platform) -> Result<HttpApp<PortfolioRoute, PortfolioReads>, StartupError> {
+    let access = platform.access_control()?;
+    let settings = platform.http_settings(VERSION);
+    // No webhook sealing key: the reads never use it, so it is not fetched.
+    Ok(HttpApp::new(settings, ROUTES, PortfolioReads(Portfolio::with_seal_key(platform, None)?)).with_access(access))
 }
 
 /// The function, ready to serve.

@@ -362,6 +362,25 @@ pub fn app(platform: Platform) -> Result<HttpApp<ScreenerRoute, Screener>, Start
     })
 }
 
+/// The screener's reads the assistant's tools run in-process: a stock's detail and a screen
+/// query; every other route is 404. A binary that links this rather than [`app`] leaves the rest out.
+pub struct ScreenerReads(Screener);
+
+impl Handler<ScreenerRoute> for ScreenerReads {
+    async fn handle(&self, route: ScreenerRoute, request: ApiRequest) -> Result<Reply, ApiError> {
+        match route {
+            ScreenerRoute::Detail => self.0.detail(&request).await,
+            ScreenerRoute::Query => self.0.query(&request).await,
+            other => Err(ApiError::NotFound(format!("{other:?} is not one of the reads served here"))),
+        }
+    }
+}
+
+/// [`ScreenerReads`], ready to serve (public routes: no bearer access needed).
+pub fn reads_app(platform: Platform) -> Result<HttpApp<ScreenerRoute, ScreenerReads>, StartupError> {
+    Ok(HttpApp::new(platform.http_settings(VERSION), ROUTES, ScreenerReads(Screener::new(platform)?)))
+}
+
 fn fields(request: &ApiRequest) -> Result<Reply, ApiError> {
     request.only_query(&[])?;
     Ok(Reply::ok(&field_catalogue())?.public(PRESET_TTL))
