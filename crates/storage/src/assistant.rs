@@ -263,6 +263,25 @@ pub struct MessageRecord {
     pub created_at: String,
 }
 
+impl MessageRecord {
+    /// A user's question: no tools, tokens or cost (those are its answer's).
+    pub fn question(seq: u32, content: String, created_at: String) -> Self {
+        MessageRecord {
+            seq,
+            role: "user".into(),
+            content,
+            tool_calls: vec![],
+            mode: None,
+            provider: None,
+            model: None,
+            input_tokens: 0,
+            output_tokens: 0,
+            cost: None,
+            created_at,
+        }
+    }
+}
+
 fn message_from(item: &Item) -> Result<MessageRecord, StorageError> {
     let key = text(item, SK).unwrap_or_default();
     let seq = key.rsplit('#').next().and_then(|s| s.parse().ok()).ok_or_else(|| corrupt(key, "not a message"))?;

@@ -30,19 +30,7 @@ fn thread(created_ms: u64, title: &str, messages: u32) -> ThreadRecord {
 }
 
 fn question(seq: u32, content: &str) -> MessageRecord {
-    MessageRecord {
-        seq,
-        role: "user".into(),
-        content: content.into(),
-        tool_calls: vec![],
-        mode: None,
-        provider: None,
-        model: None,
-        input_tokens: 0,
-        output_tokens: 0,
-        cost: None,
-        created_at: "2026-11-25T21:31:05Z".into(),
-    }
+    MessageRecord::question(seq, content.into(), "2026-11-25T21:31:05Z".into())
 }
 
 fn answer(seq: u32) -> MessageRecord {

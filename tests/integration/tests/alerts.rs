@@ -12,7 +12,7 @@ mod portfolio_support;
 use bourse_domain::alerts::{AlertRule, Observation};
 use bourse_domain::inbox::NotificationKind;
 use bourse_domain::{AlertId, Symbol, UserId};
-use bourse_integration_tests::{json_body, platform, random_user_id};
+use bourse_integration_tests::{json_body, platform, random_user_id, user_of};
 use bourse_storage::alerts::{self as store, AlertRecord};
 use enrich_consumer_fn::Consumer;
 use portfolio_support::{auth, client, new_portfolio};
@@ -27,13 +27,6 @@ fn table() -> String {
 
 fn d(text: &str) -> Decimal {
     Decimal::from_str(text).unwrap()
-}
-
-fn user_of(token: &str) -> UserId {
-    use base64::Engine;
-    let payload = token.split('.').nth(1).unwrap();
-    let claims: Value = serde_json::from_slice(&base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap();
-    UserId::parse(claims["sub"].as_str().unwrap()).unwrap()
 }
 
 async fn consumer() -> Consumer {

@@ -24,7 +24,7 @@ use std::io::Write;
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
-const PRICES: &str = r#"{"openai/*": {"input_per_million": "0.15", "output_per_million": "0.6"}, "stub/*": {"input_per_million": "1.5", "output_per_million": "6"}}"#;
+const PRICES: &str = r#"{"openai/*": {"input_per_million": "0.15", "output_per_million": "0.6"}, "stub/*": {"input_per_million": "1.5", "output_per_million": "6"}, "bedrock/*": {"input_per_million": "0.035", "output_per_million": "0.14"}}"#;
 
 type App = HttpApp<AssistantRoute, Assistant>;
 
@@ -242,6 +242,46 @@ async fn the_stream_carries_the_same_text_as_the_non_streaming_route() {
     assert_eq!(done["answer"]["content"], whole["answer"]["content"]);
     assert_eq!(done["answer"]["seq"], 3, "the streamed answer is kept as the thread's fourth message");
     assert_eq!(stub.requests()[1]["stream"], true);
+}
+
+/// Bourse's deployed provider: Bedrock's Converse and ConverseStream, on the emulator (which
+/// answers deterministically): a model answer, metered at its reported tokens × the price table,
+/// and the stream carries the same text as the whole answer to the same question.
+#[tokio::test]
+async fn bedrock_converse_and_converse_stream_answer_through_the_emulator() {
+    let auth = auth().await;
+    let (token, _) = portfolio_of(&auth, "Core").await;
+    let stub = ChatStub::start(vec![]).unwrap();
+    let model = "amazon.nova-micro-v1:0";
+    let app = assistant(&stub, |c| {
+        c.assistant.provider = AssistantProvider::Bedrock;
+        c.assistant.model = model.into();
+    });
+    let question = "What is a diversified portfolio?";
+    let thread = new_thread(&app, &token).await;
+    let (status, whole) =
+        call(&app, &token, "POST", &format!("/v1/assistant/threads/{thread}/messages"), Some(json!({"content": question}))).await;
+    assert_eq!(status, 200, "{whole}");
+    assert_eq!(whole["mode"], "model", "{whole}");
+    let answer = &whole["answer"];
+    assert_eq!((answer["provider"].as_str(), answer["model"].as_str()), (Some("bedrock"), Some(model)));
+    let text = answer["content"].as_str().unwrap();
+    assert!(!text.is_empty());
+    let usage =
+        TokenUsage { input_tokens: answer["input_tokens"].as_u64().unwrap(), output_tokens: answer["output_tokens"].as_u64().unwrap() };
+    assert!(usage.input_tokens > 0 && usage.output_tokens > 0, "the emulator reports usage: {answer}");
+    let table = PriceTable::parse(PRICES).unwrap();
+    assert_eq!(answer["cost_usd"].as_str().unwrap().parse::<Decimal>().unwrap(), table.cost("bedrock", model, usage));
+    assert!(stub.requests().is_empty(), "Bedrock answered, not the OpenAI-compatible stub");
+
+    // The same question in a fresh thread, streamed: the same deterministic text, in pieces.
+    let fresh = new_thread(&app, &token).await;
+    let events = stream_events(&app, &token, &fresh, question).await;
+    let (last, done) = events.last().unwrap();
+    assert_eq!(last, "done", "{events:?}");
+    let deltas: String = events.iter().filter(|(name, _)| name == "delta").map(|(_, d)| d["text"].as_str().unwrap()).collect();
+    assert_eq!(deltas, done["answer"]["content"].as_str().unwrap());
+    assert_eq!(deltas, text);
 }
 
 #[tokio::test]

@@ -9,7 +9,7 @@ mod portfolio_support;
 use aws_sdk_dynamodb::types::AttributeValue;
 use bourse_domain::UserId;
 use bourse_domain::inbox::{NotificationId, NotificationKind};
-use bourse_integration_tests::{enqueued_job, json_body, platform};
+use bourse_integration_tests::{enqueued_job, json_body, platform, user_of};
 use bourse_storage::inbox::{self, Notification};
 use portfolio_support::{auth, client, client_on, new_portfolio};
 use serde_json::Value;
@@ -58,13 +58,6 @@ async fn unread_items(user: &UserId) -> usize {
             return count;
         }
     }
-}
-
-fn user_of(token: &str) -> UserId {
-    use base64::Engine;
-    let payload = token.split('.').nth(1).unwrap();
-    let claims: Value = serde_json::from_slice(&base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap();
-    UserId::parse(claims["sub"].as_str().unwrap()).unwrap()
 }
 
 #[tokio::test]
