@@ -1,8 +1,8 @@
 //! A small HTTP/1.1 client on hyper with rustls (aws-lc, already compiled for the AWS SDK): GETs
 //! for market data, and JSON POSTs whose answer can be read as it arrives (a chat model's
 //! server-sent events). Root certificates (the process's one CA bundle, shared with the SDK and the cache) are read
-//! only when a provider uses `https`, so the local stack and the tests (plain HTTP to 127.0.0.1)
-//! never touch the certificate store.
+//! only when a provider uses `https`, and only at the first request (not at a cold start), so the
+//! local stack and the tests (plain HTTP to 127.0.0.1) never touch the certificate store.
 
 use crate::ProviderError;
 use bytes::Bytes;
@@ -61,31 +61,44 @@ impl StreamingResponse {
     }
 }
 
+type Hyper = Client<hyper_rustls::HttpsConnector<HttpConnector>, Full<Bytes>>;
+
 #[derive(Clone)]
 pub struct HttpClient {
     /// Requests carry a whole body (`Full`: empty for a GET, which then sends no body at all).
-    client: Client<hyper_rustls::HttpsConnector<HttpConnector>, Full<Bytes>>,
+    /// Built on the first request, so a function whose providers are never called (or not on a
+    /// given instance) never parses a certificate at its cold start.
+    client: Arc<std::sync::OnceLock<Result<Hyper, String>>>,
+    trust: Option<bourse_config::CaBundle>,
 }
 
 impl HttpClient {
     /// `trust`: the CA bundle for `https` providers (`None` when every provider is plain
     /// `http`, as in the local stack and the tests, which then never read a certificate).
     pub fn new(trust: Option<&bourse_config::CaBundle>) -> Result<Self, bourse_config::trust::TlsError> {
-        let config = match trust {
-            Some(bundle) => bourse_config::trust::client_config(bundle, None)?,
-            None => bourse_config::trust::trusting(rustls::RootCertStore::empty())?,
-        };
-        let mut http = HttpConnector::new();
-        http.enforce_http(false);
-        http.set_connect_timeout(Some(Duration::from_secs(2)));
-        http.set_nodelay(true);
-        let connector = hyper_rustls::HttpsConnectorBuilder::new()
-            .with_tls_config(Arc::unwrap_or_clone(config))
-            .https_or_http()
-            .enable_http1()
-            .wrap_connector(http);
-        let client = Client::builder(TokioExecutor::new()).pool_idle_timeout(Duration::from_secs(30)).build(connector);
-        Ok(HttpClient { client })
+        Ok(HttpClient { client: Arc::default(), trust: trust.cloned() })
+    }
+
+    /// The client, built on first use (a refused CA bundle is then every request's error).
+    fn client(&self) -> Result<&Hyper, ProviderError> {
+        let built = self.client.get_or_init(|| {
+            let config = match &self.trust {
+                Some(bundle) => bourse_config::trust::client_config(bundle, None),
+                None => bourse_config::trust::trusting(rustls::RootCertStore::empty()),
+            }
+            .map_err(|e| e.to_string())?;
+            let mut http = HttpConnector::new();
+            http.enforce_http(false);
+            http.set_connect_timeout(Some(Duration::from_secs(2)));
+            http.set_nodelay(true);
+            let connector = hyper_rustls::HttpsConnectorBuilder::new()
+                .with_tls_config(Arc::unwrap_or_clone(config))
+                .https_or_http()
+                .enable_http1()
+                .wrap_connector(http);
+            Ok(Client::builder(TokioExecutor::new()).pool_idle_timeout(Duration::from_secs(30)).build(connector))
+        });
+        built.as_ref().map_err(|e| ProviderError::Transport(format!("TLS configuration: {e}")))
     }
 
     /// GET `url`; the whole exchange (connect, headers, body) is bounded by `timeout`.
@@ -97,7 +110,7 @@ impl HttpClient {
             .body(Full::new(Bytes::new()))
             .map_err(|e| ProviderError::Transport(e.to_string()))?;
         let exchange = async {
-            let response = self.client.request(request).await.map_err(|e| ProviderError::Transport(e.to_string()))?;
+            let response = self.client()?.request(request).await.map_err(|e| ProviderError::Transport(e.to_string()))?;
             let status = response.status().as_u16();
             let retry_after = retry_after(response.headers());
             let body = Limited::new(response.into_body(), MAX_BODY_BYTES)
@@ -126,7 +139,7 @@ impl HttpClient {
             request = request.header(*name, value);
         }
         let request = request.body(Full::new(body)).map_err(|e| ProviderError::Transport(e.to_string()))?;
-        let response = self.client.request(request).await.map_err(|e| ProviderError::Transport(e.to_string()))?;
+        let response = self.client()?.request(request).await.map_err(|e| ProviderError::Transport(e.to_string()))?;
         let status = response.status().as_u16();
         let retry_after = retry_after(response.headers());
         Ok(StreamingResponse { status, retry_after, body: response.into_body(), read: 0 })

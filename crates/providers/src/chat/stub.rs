@@ -230,7 +230,9 @@ async fn answer(stream: &mut TcpStream, request: &Value, number: usize, reply: S
     let finish = if calls.is_empty() { "stop" } else { "tool_calls" };
     let usage = json!({"prompt_tokens": input_tokens, "completion_tokens": output_tokens, "total_tokens": input_tokens + output_tokens});
     if !streamed {
-        tokio::time::sleep(pace * words(&text).len() as u32).await;
+        if !pace.is_zero() {
+            tokio::time::sleep(pace * words(&text).len() as u32).await;
+        }
         let tool_calls: Vec<Value> = calls
             .iter()
             .map(|(id, name, arguments)| json!({"id": id, "type": "function", "function": {"name": name, "arguments": arguments}}))
@@ -265,7 +267,8 @@ async fn answer(stream: &mut TcpStream, request: &Value, number: usize, reply: S
     };
     send_event(stream, &chunk(json!({"role": "assistant", "content": ""}), None).to_string()).await?;
     for (i, word) in words(&text).into_iter().enumerate() {
-        if i > 0 {
+        // (A zero sleep would still wait for the timer's next millisecond tick.)
+        if i > 0 && !pace.is_zero() {
             tokio::time::sleep(pace).await;
         }
         send_event(stream, &chunk(json!({"content": word}), None).to_string()).await?;
