@@ -1,6 +1,7 @@
 //! Developer tooling behind the `bourse-dev` command (see `dev/README.md`).
 
 pub mod alertsbench;
+pub mod assistantbench;
 pub mod benchsupport;
 pub mod enrichbench;
 pub mod enumerationbench;

@@ -4,6 +4,7 @@
 //! ```text
 //! bourse-dev resources [--template template.yaml] [--stack bourse] [--queue-visibility-timeout S]
 //!                      [--signing-key-file PEM]   (stored as the secret JWT_SIGNING_KEY_SECRET names)
+//!                      (tables, queues, and the KMS keys under their aliases when ASSISTANT_KMS_KEY_ID names one)
 //! bourse-dev seed [--data data]
 //! bourse-dev poll --queue-url URL[,URL…] --invoke-url URL
 //! bourse-dev pipeline-check --queue-url URL [--timeout-seconds 30]
@@ -14,6 +15,7 @@
 //! bourse-dev enumeration-bench [--runs 30]
 //! bourse-dev enrich-bench [--rate 20] [--latency-ms 100] [--concurrency 5] [--redis-db 5]
 //! bourse-dev alerts-bench [--alerts 10000] [--symbols 500] [--concurrency 8]
+//! bourse-dev assistant-bench [--runs 20] [--pace-ms 20]
 //! ```
 
 use bourse_config::Config;
@@ -35,7 +37,7 @@ async fn main() {
 async fn run(args: Vec<String>) -> Result<(), DynError> {
     let (command, options) = args
         .split_first()
-        .ok_or("usage: bourse-dev <resources|seed|poll|pipeline-check|init-bench|screener-bench|portfolio-bench|returns-bench|enumeration-bench|enrich-bench|alerts-bench> [options]")?;
+        .ok_or("usage: bourse-dev <resources|seed|poll|pipeline-check|init-bench|screener-bench|portfolio-bench|returns-bench|enumeration-bench|enrich-bench|alerts-bench|assistant-bench> [options]")?;
     let options = parse_options(options)?;
     let get = |name: &str| options.get(name).map(String::as_str);
     let need = |name: &str| get(name).ok_or_else(|| format!("{command} needs --{name}"));
@@ -56,6 +58,29 @@ async fn run(args: Vec<String>) -> Result<(), DynError> {
                 let secret_id = std::env::var("JWT_SIGNING_KEY_SECRET").map_err(|_| "--signing-key-file needs JWT_SIGNING_KEY_SECRET")?;
                 let pem = std::fs::read_to_string(path).map_err(|e| format!("{path}: {e}"))?;
                 resources::put_secret(&clients, &secret_id, "privateKey", pem.trim()).await?;
+            }
+            // The template's KMS keys, under their aliases: the assistant's ASSISTANT_KMS_KEY_ID
+            // names one. Only with that setting, which (outside a deployed stage) the configuration
+            // accepts only with a loopback AWS_ENDPOINT_URL_KMS: never a real account's KMS.
+            let kms_keys = template.kms_keys()?;
+            match &config.assistant.kms_key_id {
+                Some(_) if config.stage == bourse_config::Stage::Prod => {
+                    return Err("bourse-dev resources makes KMS keys on the local stand-in only (BOURSE_STAGE is a deployed stage)".into());
+                }
+                Some(key_id) => {
+                    if !kms_keys.iter().any(|k| &k.alias == key_id) {
+                        let aliases: Vec<&str> = kms_keys.iter().map(|k| k.alias.as_str()).collect();
+                        return Err(format!("ASSISTANT_KMS_KEY_ID={key_id} is none of the template's KMS aliases {aliases:?}").into());
+                    }
+                    let kms = bourse_storage::clients::build_kms_client(&config.aws, &config.ca_bundle)?;
+                    for key in &kms_keys {
+                        resources::ensure_kms_key(&kms, key).await?;
+                    }
+                }
+                None if !kms_keys.is_empty() => {
+                    println!("kms: ASSISTANT_KMS_KEY_ID is not set, no key made (saving an assistant provider key answers 503)");
+                }
+                None => {}
             }
         }
         "seed" => seed(Path::new(get("data").unwrap_or("data"))).await?,
@@ -101,6 +126,9 @@ async fn run(args: Vec<String>) -> Result<(), DynError> {
         "portfolio-bench" => bourse_devtools::portfoliobench::run(get("runs").unwrap_or("50").parse()?).await?,
         "returns-bench" => bourse_devtools::returnsbench::run(get("runs").unwrap_or("5").parse()?).await?,
         "enumeration-bench" => bourse_devtools::enumerationbench::run(get("runs").unwrap_or("30").parse()?).await?,
+        "assistant-bench" => {
+            bourse_devtools::assistantbench::run(get("runs").unwrap_or("20").parse()?, get("pace-ms").unwrap_or("20").parse()?).await?
+        }
         "init-bench" => {
             init_bench(Path::new(need("bin-dir")?), get("rounds").unwrap_or("20").parse()?, Path::new(get("events").unwrap_or("events")))?
         }
@@ -202,6 +230,17 @@ fn init_bench(bin_dir: &Path, rounds: usize, events: &Path) -> Result<(), DynErr
             event: read(events.join("portfolio/health.json"))?,
         },
         initbench::Subject { name: "screener".into(), binary: bin_dir.join("screener"), event: read(events.join("screener/health.json"))? },
+        initbench::Subject {
+            name: "assistant".into(),
+            binary: bin_dir.join("assistant"),
+            event: read(events.join("assistant/health.json"))?,
+        },
+        // The streaming binary behind the function URL: the same health request, answered as a stream.
+        initbench::Subject {
+            name: "assistant-stream".into(),
+            binary: bin_dir.join("assistant-stream"),
+            event: read(events.join("assistant/health.json"))?,
+        },
         initbench::Subject {
             name: "enrich-consumer".into(),
             binary: bin_dir.join("enrich-consumer"),
