@@ -6120,7 +6120,12 @@ export interface operations {
                      *     event: done
                      *     data: {"thread_id":"0194f3a2b1c0aabbccddeeff00112233","mode":"model","question":{…},"answer":{…},"model_calls":2}
                      */
-                    "text/event-stream": string;
+                    "text/event-stream": {
+                        /** @enum {string} */
+                        event: "delta" | "done" | "error";
+                        /** @description the event's JSON, on one line */
+                        data: string;
+                    };
                 };
             };
             /** @description Malformed JSON, a missing or unknown field, a question that is blank or over 4,000 characters (`body.content`), or an `allow_fallback` that is not a boolean */

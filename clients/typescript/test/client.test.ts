@@ -92,7 +92,7 @@ describe("layout", () => {
     const routes: { fn: string; path: string }[] = [];
     let fn = "";
     for (const line of template.split("\n")) {
-      const resource = /^ {2}(Auth|Portfolio|Screener|EnrichConsumer|Ops)Function:/.exec(line);
+      const resource = /^ {2}(Auth|Portfolio|Screener|EnrichConsumer|Ops|Assistant|AssistantStream)Function:/.exec(line);
       if (resource) fn = resource[1]!.toLowerCase();
       const route = /^\s+Path: (\/v1\/\S+)/.exec(line);
       if (route) routes.push({ fn, path: route[1]! });
