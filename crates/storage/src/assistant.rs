@@ -195,19 +195,52 @@ pub enum ChatRecord {
     Message { thread: ThreadId, message: MessageRecord },
 }
 
+/// Where a walk of the user's messages and threads stands (what a page ended on).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ChatPosition {
+    /// After this message.
+    Message { thread: ThreadId, seq: u32 },
+    /// After every message, before the first thread.
+    Threads,
+    /// After this thread.
+    Thread(ThreadId),
+}
+
+impl ChatPosition {
+    /// The sort key the walk goes on after.
+    fn sk(&self) -> String {
+        match self {
+            ChatPosition::Message { thread, seq } => message_sk(thread, *seq),
+            ChatPosition::Threads => PREFS_SK.to_owned(),
+            ChatPosition::Thread(id) => thread_sk(id),
+        }
+    }
+
+    /// The position of the item at `sk` (the walk's last read item); `None` for an item it never reads.
+    fn of(sk: &str) -> Option<ChatPosition> {
+        if let Some(id) = sk.strip_prefix(THREAD) {
+            return ThreadId::parse(id).ok().map(ChatPosition::Thread);
+        }
+        if sk == PREFS_SK {
+            return Some(ChatPosition::Threads);
+        }
+        let (thread, seq) = sk.strip_prefix("M#")?.split_once('#')?;
+        Some(ChatPosition::Message { thread: ThreadId::parse(thread).ok()?, seq: seq.parse().ok()? })
+    }
+}
+
 /// One page of the user's messages (every thread's, `M#…`) and then threads (`T#…`), in sort-key
-/// order, after `after` (an `sk` this function returned): the account export's walk. 1 Query
-/// `pk = CHAT#<user> AND sk >= "M#"` (or `sk > <after>`), `Limit` = `limit`, eventually
-/// consistent. The preferences item between the two is read and left out (the export shows the
-/// preferences apart). Returns the records and, when the partition may hold more, the `sk` after
-/// which the next page starts.
+/// order, after `after`: the account export's walk. 1 Query `pk = CHAT#<user> AND sk >= "M#"` (or
+/// `sk >` the position's key), `Limit` = `limit`, eventually consistent. The preferences item
+/// between the two is read and left out (the export shows the preferences apart). Returns the
+/// records and, when the partition may hold more, where the next page starts.
 pub async fn chat_records_page(
     clients: &AwsClients,
     table: &str,
     user: &UserId,
-    after: Option<&str>,
+    after: Option<&ChatPosition>,
     limit: i32,
-) -> Result<(Vec<ChatRecord>, Option<String>), StorageError> {
+) -> Result<(Vec<ChatRecord>, Option<ChatPosition>), StorageError> {
     let query = clients
         .dynamodb
         .query()
@@ -217,22 +250,40 @@ pub async fn chat_records_page(
         .expression_attribute_values(":pk", s(chat_pk(user)))
         .limit(limit);
     let query = match after {
-        Some(after) => query.key_condition_expression("#pk = :pk AND #sk > :after").expression_attribute_values(":after", s(after)),
+        Some(after) => query.key_condition_expression("#pk = :pk AND #sk > :after").expression_attribute_values(":after", s(after.sk())),
         None => query.key_condition_expression("#pk = :pk AND #sk >= :first").expression_attribute_values(":first", s("M#")),
     };
     let output = query.send().await.map_err(dynamodb_error)?;
-    let next = output.last_evaluated_key.as_ref().and_then(|key| text(key, SK)).map(str::to_owned);
+    let next = match output.last_evaluated_key.as_ref().and_then(|key| text(key, SK)) {
+        Some(sk) => Some(ChatPosition::of(sk).ok_or_else(|| corrupt(sk, "not an item of the export's walk"))?),
+        None => None,
+    };
     let mut records = Vec::new();
     for item in output.items.unwrap_or_default() {
         let sk = text(&item, SK).unwrap_or_default();
         if sk.starts_with(THREAD) {
             records.push(ChatRecord::Thread(thread_from(&item)?));
-        } else if let Some(rest) = sk.strip_prefix("M#") {
-            let thread = rest.split('#').next().and_then(|id| ThreadId::parse(id).ok()).ok_or_else(|| corrupt(sk, "not a message"))?;
+        } else if let Some(ChatPosition::Message { thread, .. }) = ChatPosition::of(sk) {
             records.push(ChatRecord::Message { thread, message: message_from(&item)? });
         }
     }
     Ok((records, next))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_walk_position_is_the_key_it_was_read_from() {
+        let thread = ThreadId::parse(&"ab".repeat(16)).unwrap();
+        for position in [ChatPosition::Message { thread: thread.clone(), seq: 42 }, ChatPosition::Threads, ChatPosition::Thread(thread)] {
+            assert_eq!(ChatPosition::of(&position.sk()), Some(position));
+        }
+        for sk in ["KEYS", "KEY#x", "M#nothex#000001", "T#short", "M#abababababababababababababababab#x"] {
+            assert_eq!(ChatPosition::of(sk), None, "{sk}");
+        }
+    }
 }
 
 /// One tool call an answer made, as kept with the answer.

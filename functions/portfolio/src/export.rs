@@ -19,7 +19,7 @@ use bourse_runtime::assistant::{
     KeyView, MessageView, PreferencesView as AssistantPreferencesView, ThreadView, preferences_of, preferences_view,
 };
 use bourse_runtime::storage_problem;
-use bourse_storage::assistant::{self as chat, ChatRecord};
+use bourse_storage::assistant::{self as chat, ChatPosition, ChatRecord};
 use bourse_storage::portfolios::{self as store, TransactionRange};
 use bourse_storage::{accounts, journal, sessions, usage};
 use serde::Serialize;
@@ -121,9 +121,9 @@ enum Position {
     Signals {
         after: Option<SignalId>,
     },
-    /// The assistant's messages, then threads, after the item `after` (a sort key).
+    /// The assistant's messages, then threads, after `after`.
     Assistant {
-        after: Option<String>,
+        after: Option<ChatPosition>,
     },
 }
 
@@ -133,7 +133,10 @@ impl Position {
             Position::Start => String::new(),
             Position::Transactions { portfolio, after } => format!("t:{portfolio}:{}", after.as_ref().map_or("", |a| a.as_str())),
             Position::Signals { after } => format!("s:{}", after.as_ref().map_or("", |a| a.as_str())),
-            Position::Assistant { after } => format!("a:{}", after.as_deref().unwrap_or("")),
+            Position::Assistant { after: None } => "a:".to_owned(),
+            Position::Assistant { after: Some(ChatPosition::Message { thread, seq }) } => format!("a:m:{thread}:{seq}"),
+            Position::Assistant { after: Some(ChatPosition::Threads) } => "a:p".to_owned(),
+            Position::Assistant { after: Some(ChatPosition::Thread(thread)) } => format!("a:t:{thread}"),
         };
         bourse_http::cursor::encode(&text)
     }
@@ -155,14 +158,17 @@ impl Position {
                     id => Some(SignalId::parse(id).map_err(|_| bad())?),
                 },
             }),
-            // A message's or a thread's sort key, as the walk returned it.
-            ["a", after] => Ok(Position::Assistant {
-                after: match *after {
-                    "" => None,
-                    key if key.len() <= 80 && key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'#') => Some(key.to_owned()),
-                    _ => return Err(bad()),
-                },
+            ["a", ""] => Ok(Position::Assistant { after: None }),
+            ["a", "m", thread, seq] => Ok(Position::Assistant {
+                after: Some(ChatPosition::Message {
+                    thread: ThreadId::parse(thread).map_err(|_| bad())?,
+                    seq: seq.parse().map_err(|_| bad())?,
+                }),
             }),
+            ["a", "p"] => Ok(Position::Assistant { after: Some(ChatPosition::Threads) }),
+            ["a", "t", thread] => {
+                Ok(Position::Assistant { after: Some(ChatPosition::Thread(ThreadId::parse(thread).map_err(|_| bad())?)) })
+            }
             _ => Err(bad()),
         }
     }
@@ -346,7 +352,7 @@ impl Portfolio {
             return Ok(records);
         }
         let after = match position {
-            Position::Assistant { after } => after.as_deref(),
+            Position::Assistant { after } => after.as_ref(),
             _ => None,
         };
         let (chat_records, more) = chat::chat_records_page(aws, table, user, after, room as i32).await.map_err(storage_problem)?;
@@ -392,7 +398,9 @@ mod tests {
             Position::Transactions { portfolio, after: Some(tx) },
             Position::Signals { after: None },
             Position::Assistant { after: None },
-            Position::Assistant { after: Some(format!("M#{}#000003", "0".repeat(32))) },
+            Position::Assistant { after: Some(ChatPosition::Message { thread: ThreadId::parse(&"0".repeat(32)).unwrap(), seq: 3 }) },
+            Position::Assistant { after: Some(ChatPosition::Threads) },
+            Position::Assistant { after: Some(ChatPosition::Thread(ThreadId::parse(&"1".repeat(32)).unwrap())) },
         ] {
             assert_eq!(Position::decode(&position.encode()).unwrap(), position);
         }
@@ -402,6 +410,8 @@ mod tests {
             &bourse_http::cursor::encode("t:nope:"),
             &bourse_http::cursor::encode("x:1"),
             &bourse_http::cursor::encode("a:M#1 OR 1=1"),
+            &bourse_http::cursor::encode("a:m:0:x"),
+            &bourse_http::cursor::encode("a:t:PREFS"),
         ] {
             assert!(Position::decode(raw).is_err(), "{raw}");
         }
